@@ -1,0 +1,126 @@
+/**
+ * The one interface between tensors and the machines that hold them. A backend allocates,
+ * uploads, reads back (asynchronously), frees, and runs kernels. Every kernel takes `View`s:
+ * a backend storage plus the shape/strides/offset to read it through. The op layer (ops/)
+ * checks shapes and dtypes once, then calls these; kernels trust their inputs.
+ *
+ * Conventions: `out` views are contiguous and freshly allocated unless a kernel says it
+ * updates in place. Shapes in comments: N = rows, C = channels, V = vocab, M/N/K = matmul.
+ */
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+
+export interface BackendStorage {
+  readonly byteLength: number;
+}
+
+export interface View {
+  readonly storage: BackendStorage;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export const unaryOps = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'abs', 'relu', 'gelu', 'square', 'sign',
+  'add_scalar', 'mul_scalar', 'pow_scalar', 'rsub_scalar', 'rdiv_scalar', 'max_scalar', 'min_scalar'] as const;
+export type UnaryOp = (typeof unaryOps)[number];
+
+/** `gelu_backward(x, dy)` is dy * gelu'(x): GELU's backward kernel, elementwise like the rest. */
+export const binaryOps = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gelu_backward',
+  'eq', 'lt', 'gt'] as const;
+export type BinaryOp = (typeof binaryOps)[number];
+
+export const reduceOps = ['sum', 'mean', 'max', 'argmax'] as const;
+export type ReduceOp = (typeof reduceOps)[number];
+
+/** One operand of a (batched) matmul: rows x cols of each matrix, row stride `ld`, inner stride 1. */
+export interface MatrixOperand {
+  readonly view: View;
+  /** The stored matrix is the transpose of the operand (a permuted view of a row-major matrix). */
+  readonly transposed: boolean;
+  /** Elements between consecutive stored rows. */
+  readonly ld: number;
+  /** Elements between consecutive matrices of the batch; 0 broadcasts one matrix. */
+  readonly batchStride: number;
+}
+
+export interface MatmulArgs {
+  readonly batch: number;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly a: MatrixOperand; // (M, K) after its transpose flag
+  readonly b: MatrixOperand; // (K, N) after its transpose flag
+  readonly bias: View | null; // (N), added to every row
+  readonly out: View; // (batch, M, N) contiguous
+}
+
+export interface AdamWStep {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** 1-based step count, for the bias corrections. */
+  readonly step: number;
+}
+
+/** Dropout's mask is Threefry(key, (element pair, stream)), identical on every backend. */
+export interface DropoutMask {
+  readonly p: number;
+  readonly key: readonly [number, number];
+  readonly stream: number;
+}
+
+export interface Kernels {
+  /** out = x, any strides in, contiguous out (also int32). */
+  copy(x: View, out: View): void;
+  fill(out: View, value: number): void;
+  unary(op: UnaryOp, x: View, out: View, scalar: number): void;
+  /** a and b are already broadcast (stride 0) to out's shape. Comparisons give 0/1. */
+  binary(op: BinaryOp, a: View, b: View, out: View): void;
+  matmul(args: MatmulArgs): void;
+  /** x contiguous, seen as (outer, R, inner); out (outer, inner); argmax writes int32. */
+  reduce(op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void;
+  /** Rows of length n; with `causal`, row r of each (tq, tk) block sees columns <= r % tq + tk - tq. */
+  softmax(x: View, out: View, rows: number, n: number, causal: { tq: number; tk: number } | null): void;
+  /** dx = y * (dy - sum(dy * y)) per row. */
+  softmaxBackward(y: View, dy: View, dx: View, rows: number, n: number): void;
+  /** x (N, C), weight/bias (C); writes out (N, C), mean (N), rstd (N). */
+  layerNorm(x: View, weight: View, bias: View, out: View, mean: View, rstd: View, N: number, C: number, eps: number): void;
+  /** Writes dx (N, C), dweight (C), dbias (C). */
+  layerNormBackward(dy: View, x: View, weight: View, mean: View, rstd: View, dx: View, dweight: View, dbias: View, N: number, C: number): void;
+  /** out[i, :] = table[ids[i], :]; table (V, C), ids (N) int32, out (N, C). */
+  gather(table: View, ids: View, out: View, N: number, V: number, C: number): void;
+  /** dtable[ids[i], :] += dout[i, :], in place; repeated ids add up. */
+  scatterAdd(dout: View, ids: View, dtable: View, N: number, V: number, C: number): void;
+  /**
+   * Mean negative log-likelihood over rows whose target is not `ignoreIndex`.
+   * logits (N, V), targets (N) int32 -> loss (1), logsumexp (N), count (1) of rows counted.
+   */
+  crossEntropy(logits: View, targets: View, loss: View, logsumexp: View, count: View, N: number, V: number, ignoreIndex: number): void;
+  /** dlogits = (softmax(logits) - onehot(target)) * dloss / count; zero rows where ignored. */
+  crossEntropyBackward(logits: View, targets: View, logsumexp: View, count: View, dloss: View, dlogits: View, N: number, V: number, ignoreIndex: number): void;
+  /** out = x * keep / (1 - p), keep = uniform >= p from the mask's stream. x contiguous. */
+  dropout(x: View, out: View, mask: DropoutMask): void;
+  /** PyTorch's AdamW, in place on param, m and v. All contiguous, same size. */
+  adamw(param: View, grad: View, m: View, v: View, step: AdamWStep): void;
+}
+
+export interface Backend {
+  readonly kind: 'cpu' | 'webgpu';
+  readonly kernels: Kernels;
+  /** Whether this backend stores the dtype (float64 is CPU-only). */
+  supports(dtype: DType): boolean;
+  allocate(dtype: DType, size: number): BackendStorage;
+  upload(storage: BackendStorage, data: TypedArray): void;
+  /** The view's elements, contiguous, in a new array. Waits for queued work. */
+  read(view: View): Promise<TypedArray>;
+  release(storage: BackendStorage): void;
+  /** Bytes held by live tensors. */
+  liveBytes(): number;
+  /** Sends queued work to the device (no-op on CPU). */
+  flush(): void;
+  destroy(): void;
+}

@@ -1,0 +1,20 @@
+/** Reference AdamW, as torch.optim.AdamW computes it (decoupled weight decay, bias-corrected). */
+import type { AdamWStep, View } from '../backend.js';
+import { dataOf } from './storage.js';
+
+export function adamw(param: View, grad: View, m: View, v: View, { lr, beta1, beta2, eps, weightDecay, step }: AdamWStep): void {
+  const p_ = dataOf(param), g_ = dataOf(grad), m_ = dataOf(m), v_ = dataOf(v);
+  let n = 1;
+  for (const d of param.shape) n *= d;
+  const biasCorrection1 = 1 - beta1 ** step;
+  const biasCorrection2 = 1 - beta2 ** step;
+  for (let i = 0; i < n; i++) {
+    const g = g_[grad.offset + i]!;
+    const mi = beta1 * m_[m.offset + i]! + (1 - beta1) * g;
+    const vi = beta2 * v_[v.offset + i]! + (1 - beta2) * g * g;
+    m_[m.offset + i] = mi;
+    v_[v.offset + i] = vi;
+    const decayed = p_[param.offset + i]! * (1 - lr * weightDecay);
+    p_[param.offset + i] = decayed - (lr / biasCorrection1) * mi / (Math.sqrt(vi) / Math.sqrt(biasCorrection2) + eps);
+  }
+}

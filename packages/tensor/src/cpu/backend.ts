@@ -1,0 +1,56 @@
+/** The CPU reference backend: plain loops over typed arrays, the oracle for every other backend. */
+import type { Backend, BackendStorage, Kernels, View } from '../backend.js';
+import { type DType, type TypedArray, typedArrayFor } from '../dtype.js';
+import { adamw } from './adamw.js';
+import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
+import { dropout } from './dropout.js';
+import { binary, copy, fill, unary } from './elementwise.js';
+import { gather, scatterAdd } from './embedding.js';
+import { layerNorm, layerNormBackward } from './layernorm.js';
+import { matmul } from './matmul.js';
+import { reduce } from './reduce.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { CpuStorage, gatherElements } from './storage.js';
+
+const kernels: Kernels = {
+  copy, fill, unary, binary, matmul, reduce, softmax, softmaxBackward, layerNorm, layerNormBackward,
+  gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, adamw,
+};
+
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const;
+  readonly kernels = kernels;
+  private live = 0;
+
+  supports(_dtype: DType): boolean {
+    return true;
+  }
+
+  allocate(dtype: DType, size: number): BackendStorage {
+    const storage = new CpuStorage(typedArrayFor(dtype, size));
+    this.live += storage.byteLength;
+    return storage;
+  }
+
+  upload(storage: BackendStorage, data: TypedArray): void {
+    (storage as CpuStorage).data.set(data);
+  }
+
+  async read(view: View): Promise<TypedArray> {
+    const values = gatherElements(view);
+    const out = typedArrayFor(view.dtype, values.length);
+    out.set(values);
+    return out;
+  }
+
+  release(storage: BackendStorage): void {
+    this.live -= storage.byteLength;
+  }
+
+  liveBytes(): number {
+    return this.live;
+  }
+
+  flush(): void {}
+  destroy(): void {}
+}

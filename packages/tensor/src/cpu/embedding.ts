@@ -1,0 +1,27 @@
+/** Reference embedding gather and its backward, scatter-add. */
+import type { View } from '../backend.js';
+import { dataOf } from './storage.js';
+
+function tokenId(ids: View, i: number, V: number): number {
+  const id = dataOf(ids)[ids.offset + i]!;
+  if (id < 0 || id >= V) throw new RangeError(`embedding: id ${id} at position ${i} is outside the table's ${V} rows`);
+  return id;
+}
+
+export function gather(table: View, ids: View, out: View, N: number, V: number, C: number): void {
+  const t = dataOf(table);
+  const o = dataOf(out);
+  for (let i = 0; i < N; i++) {
+    const row = tokenId(ids, i, V);
+    for (let c = 0; c < C; c++) o[out.offset + i * C + c] = t[table.offset + row * C + c]!;
+  }
+}
+
+export function scatterAdd(dout: View, ids: View, dtable: View, N: number, V: number, C: number): void {
+  const g = dataOf(dout);
+  const d = dataOf(dtable);
+  for (let i = 0; i < N; i++) {
+    const row = tokenId(ids, i, V);
+    for (let c = 0; c < C; c++) d[dtable.offset + row * C + c]! += g[dout.offset + i * C + c]!;
+  }
+}

@@ -1,0 +1,38 @@
+/** A device: one backend plus what the user should know about the hardware behind it. */
+import type { Backend } from './backend.js';
+
+export type DeviceKind = 'cpu' | 'webgpu';
+
+export interface AdapterLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxStorageBuffersPerShaderStage: number;
+}
+
+export interface DeviceInfo {
+  kind: DeviceKind;
+  /** One line for people: "SwiftShader Device (Subzero) (vulkan, core, software)". */
+  description: string;
+  vendor?: string;
+  architecture?: string;
+  /** The Dawn backend used (vulkan, opengl, metal, d3d12), where known. */
+  api?: string;
+  featureLevel?: 'core' | 'compatibility';
+  /** A software rasterizer (SwiftShader, llvmpipe) rather than a GPU. */
+  software?: boolean;
+  limits?: AdapterLimits;
+}
+
+export class Device {
+  constructor(readonly backend: Backend, readonly info: DeviceInfo) {}
+
+  get kind(): DeviceKind {
+    return this.backend.kind;
+  }
+
+  toString(): string {
+    return `${this.kind}: ${this.info.description}`;
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * @mini/tensor: tensors, their ops, and the backends that run them (CPU reference, WebGPU).
+ * Portable: nothing here imports Node modules. Node programs import '@mini/tensor/node',
+ * which also registers Dawn (the `webgpu` package) as the WebGPU provider.
+ */
+export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceOp, AdamWStep, DropoutMask, MatmulArgs, MatrixOperand } from './backend.js';
+export { unaryOps, binaryOps, reduceOps } from './backend.js';
+export { type DType, type TypedArray, bytesPerElement } from './dtype.js';
+export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { type Shape, sizeOf, broadcastShapes, contiguousStrides } from './shape.js';
+export { Generator, manualSeed, defaultGenerator, threefry2x32 } from './random.js';
+export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
+export { cpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
+export { tidy, keep } from './memory.js';
+export { Tensor, empty, emptyLike, fromTypedArray } from './tensor.js';
+export * from './ops/creation.js';
+export * from './ops/elementwise.js';
+export * from './ops/matmul.js';
+export * from './ops/reduce.js';
+export * from './ops/softmax.js';
+export * from './ops/layernorm.js';
+export * from './ops/embedding.js';
+export * from './ops/cross-entropy.js';
+export * from './ops/dropout.js';
+export * from './ops/adamw.js';
+export { getDevice, type DeviceRequest, setGPUProvider, type GPUProvider } from './select-device.js';

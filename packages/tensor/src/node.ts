@@ -1,0 +1,22 @@
+/**
+ * The Node entry point: everything in index.ts, with Dawn (the `webgpu` package) registered as
+ * the WebGPU provider. Headless Linux needs EGL_PLATFORM=surfaceless for Mesa's OpenGL adapter;
+ * it is set here when unset, before Dawn starts (it must be in this process's environment).
+ */
+import { create, globals } from 'webgpu';
+import { setGPUProvider } from './select-device.js';
+
+if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+}
+Object.assign(globalThis, globals);
+// Dawn instances are kept for the life of the process: a collected instance takes its devices down.
+const instances = new Map<string, GPU>();
+setGPUProvider((flags) => {
+  const key = flags.join(' ');
+  let gpu = instances.get(key);
+  if (!gpu) instances.set(key, (gpu = create(flags)));
+  return gpu;
+});
+
+export * from './index.js';

@@ -1,0 +1,103 @@
+/** Creating tensors: from data, constants, ranges and seeded random numbers. */
+import { getDefaultDevice } from '../defaults.js';
+import type { Device } from '../device.js';
+import { type DType, type TypedArray, dtypeOfArray, toTypedArray } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import { type Generator, defaultGenerator } from '../random.js';
+import { type Shape, checkShape, sizeOf } from '../shape.js';
+import { type Tensor, empty, fromTypedArray } from '../tensor.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: Device;
+}
+
+export interface RandomOptions {
+  device?: Device;
+  /** Defaults to the global generator (see manualSeed). */
+  generator?: Generator;
+}
+
+export type NestedArray = number | readonly NestedArray[];
+
+function inferShape(data: NestedArray): number[] {
+  const shape: number[] = [];
+  let level: NestedArray = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0] as NestedArray;
+  }
+  return shape;
+}
+
+/** A tensor from a number, nested arrays or a typed array (with `shape`, else 1-D). */
+export function tensor(data: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): Tensor {
+  const device = options.device ?? getDefaultDevice();
+  if (ArrayBuffer.isView(data)) {
+    const typed = data as TypedArray;
+    const dtype = options.dtype ?? dtypeOfArray(typed);
+    const values = dtype === dtypeOfArray(typed) ? typed : toTypedArray(typed, dtype);
+    return fromTypedArray(values, options.shape ?? [typed.length], device);
+  }
+  const shape = inferShape(data as NestedArray);
+  const flat = shape.length === 0 ? [data as number] : (data as readonly NestedArray[]).flat(Infinity as 1) as number[];
+  if (flat.length !== sizeOf(shape) || flat.some((v) => typeof v !== 'number')) {
+    throw new ShapeError(`tensor: nested arrays are ragged or hold non-numbers (expected ${sizeOf(shape)} numbers for shape [${shape.join(', ')}])`);
+  }
+  const values = toTypedArray(flat, options.dtype ?? 'float32');
+  return fromTypedArray(values, options.shape ?? shape, device);
+}
+
+export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  checkShape(shape, 'full');
+  const t = empty(shape, options.dtype ?? 'float32', options.device ?? getDefaultDevice());
+  if (t.size > 0) t.device.backend.kernels.fill(t, value);
+  return t;
+}
+
+export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+export function zerosLike(t: Tensor): Tensor {
+  return full(t.shape, 0, { dtype: t.dtype, device: t.device });
+}
+
+/** start, start + step, ... below end (like torch.arange). */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  const [from, to] = end === undefined ? [0, start] : [start, end];
+  if (step === 0) throw new RangeError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((to - from) / step));
+  const values = Array.from({ length: n }, (_, i) => from + i * step);
+  const dtype = options.dtype ?? (values.every(Number.isInteger) && Number.isInteger(step) ? 'int32' : 'float32');
+  return fromTypedArray(toTypedArray(values, dtype), [n], options.device ?? getDefaultDevice());
+}
+
+function floatsFrom(values: Float64Array, shape: Shape, device: Device | undefined): Tensor {
+  return fromTypedArray(Float32Array.from(values), shape, device ?? getDefaultDevice());
+}
+
+/** Uniform in [low, high). The same seed gives the same values on every device. */
+export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  checkShape(shape, 'rand');
+  const g = options.generator ?? defaultGenerator();
+  return floatsFrom(g.uniform(sizeOf(shape), options.low ?? 0, options.high ?? 1), shape, options.device);
+}
+
+/** Normal with `mean` and `std`. The same seed gives the same values on every device. */
+export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkShape(shape, 'randn');
+  const g = options.generator ?? defaultGenerator();
+  return floatsFrom(g.normal(sizeOf(shape), options.mean ?? 0, options.std ?? 1), shape, options.device);
+}
+
+/** Integers in [low, high), int32. */
+export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
+  checkShape(shape, 'randint');
+  const g = options.generator ?? defaultGenerator();
+  return fromTypedArray(g.integers(sizeOf(shape), low, high), shape, options.device ?? getDefaultDevice());
+}

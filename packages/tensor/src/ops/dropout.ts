@@ -1,0 +1,26 @@
+/** Dropout with a seeded counter-based mask: the backward recomputes the same mask. */
+import type { DropoutMask } from '../backend.js';
+import { type Generator, defaultGenerator } from '../random.js';
+import { type Tensor, emptyLike } from '../tensor.js';
+import { assertFloat, withContiguous } from './util.js';
+
+export interface DropoutResult {
+  out: Tensor;
+  /** What the backward needs to drop the same elements: p, key and stream. */
+  mask: DropoutMask;
+}
+
+export function dropout(x: Tensor, p: number, generator: Generator = defaultGenerator()): DropoutResult {
+  assertFloat('dropout', x);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  const mask: DropoutMask = { p, key: generator.key, stream: generator.takeStream() };
+  return { out: applyDropoutMask(x, mask), mask };
+}
+
+/** x with `mask` applied: dropout's forward and, on the upstream gradient, its backward. */
+export function applyDropoutMask(x: Tensor, mask: DropoutMask): Tensor {
+  assertFloat('dropout', x);
+  const out = emptyLike(x);
+  if (out.size > 0) withContiguous([x], (c) => x.device.backend.kernels.dropout(c!, out, mask));
+  return out;
+}

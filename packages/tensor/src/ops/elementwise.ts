@@ -1,0 +1,75 @@
+/** Elementwise ops with NumPy broadcasting. The kernels are rows of one table per backend. */
+import type { BinaryOp, UnaryOp } from '../backend.js';
+import { broadcastShapes } from '../shape.js';
+import { type Tensor, emptyLike, empty } from '../tensor.js';
+import { assertFloat } from './util.js';
+
+export function unaryOp(op: UnaryOp, x: Tensor, scalar = 0): Tensor {
+  assertFloat(op, x);
+  const out = emptyLike(x);
+  if (out.size > 0) x.device.backend.kernels.unary(op, x, out, scalar);
+  return out;
+}
+
+export function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  assertFloat(op, a, b);
+  const shape = broadcastShapes(a.shape, b.shape, op);
+  const out = empty(shape, a.dtype, a.device);
+  if (out.size === 0) return out;
+  const ea = a.expand(shape);
+  const eb = b.expand(shape);
+  a.device.backend.kernels.binary(op, ea, eb, out);
+  ea.dispose();
+  eb.dispose();
+  return out;
+}
+
+const scalarForms: Partial<Record<BinaryOp, (x: Tensor, s: number) => Tensor>> = {
+  add: (x, s) => unaryOp('add_scalar', x, s),
+  sub: (x, s) => unaryOp('add_scalar', x, -s),
+  mul: (x, s) => unaryOp('mul_scalar', x, s),
+  div: (x, s) => unaryOp('mul_scalar', x, 1 / s),
+  pow: (x, s) => unaryOp('pow_scalar', x, s),
+  maximum: (x, s) => unaryOp('max_scalar', x, s),
+  minimum: (x, s) => unaryOp('min_scalar', x, s),
+};
+
+function binaryOrScalar(op: BinaryOp) {
+  return (a: Tensor, b: Tensor | number): Tensor => {
+    if (typeof b !== 'number') return binaryOp(op, a, b);
+    return scalarForms[op]!(a, b);
+  };
+}
+
+export const add = binaryOrScalar('add');
+export const sub = binaryOrScalar('sub');
+export const mul = binaryOrScalar('mul');
+/** a / b; a scalar b multiplies by 1/b (one rounding more than a true division). */
+export const div = binaryOrScalar('div');
+export const pow = binaryOrScalar('pow');
+export const maximum = binaryOrScalar('maximum');
+export const minimum = binaryOrScalar('minimum');
+/** 1.0 where a == b (a < b, a > b), else 0.0. Not differentiable. */
+export const eq = (a: Tensor, b: Tensor): Tensor => binaryOp('eq', a, b);
+export const lt = (a: Tensor, b: Tensor): Tensor => binaryOp('lt', a, b);
+export const gt = (a: Tensor, b: Tensor): Tensor => binaryOp('gt', a, b);
+/** dy * gelu'(x): GELU's backward. */
+export const geluBackward = (x: Tensor, dy: Tensor): Tensor => binaryOp('gelu_backward', x, dy);
+
+/** s - x */
+export const rsub = (s: number, x: Tensor): Tensor => unaryOp('rsub_scalar', x, s);
+/** s / x */
+export const rdiv = (s: number, x: Tensor): Tensor => unaryOp('rdiv_scalar', x, s);
+
+export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
+export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
+export const log = (x: Tensor): Tensor => unaryOp('log', x);
+export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unaryOp('rsqrt', x);
+export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
+export const abs = (x: Tensor): Tensor => unaryOp('abs', x);
+export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
+/** GPT-2's GELU (tanh approximation). */
+export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
+export const square = (x: Tensor): Tensor => unaryOp('square', x);
+export const sign = (x: Tensor): Tensor => unaryOp('sign', x);

@@ -1,0 +1,82 @@
+/**
+ * Matmul: (..., M, K) @ (..., K, N) -> (..., M, N), batch dimensions broadcast. Transposed
+ * views (e.g. `w.transpose()`) reach the kernel without a copy: it reads either layout.
+ */
+import type { MatrixOperand } from '../backend.js';
+import { ShapeError, formatShape } from '../errors.js';
+import { broadcastShapes } from '../shape.js';
+import { type Tensor, empty } from '../tensor.js';
+import { assertFloat, assertShape } from './util.js';
+
+export interface MatmulOptions {
+  /** Use a^T (swap a's last two dimensions). */
+  transA?: boolean;
+  /** Use b^T. */
+  transB?: boolean;
+  /** (N), added to every output row (the linear layer's epilogue). */
+  bias?: Tensor;
+}
+
+/** Batch dims of an expanded view as one stride, or null if they don't flatten to one. */
+function batchStride(t: Tensor): number | null {
+  const dims = t.shape.slice(0, -2).map((d, i) => [d, t.strides[i]!] as const).filter(([d]) => d !== 1);
+  for (let i = 0; i + 1 < dims.length; i++) {
+    if (dims[i]![1] !== dims[i + 1]![1] * dims[i + 1]![0]) return null;
+  }
+  return dims.length === 0 ? 0 : dims[dims.length - 1]![1];
+}
+
+/** The operand as the kernel reads it, or null if its layout needs a copy. */
+function asOperand(t: Tensor, rows: number, cols: number): MatrixOperand | null {
+  const rowStride = t.strides[t.rank - 2]!;
+  const colStride = t.strides[t.rank - 1]!;
+  const bs = batchStride(t);
+  if (bs === null) return null;
+  if ((cols === 1 || colStride === 1) && (rows === 1 || rowStride >= cols)) {
+    return { view: t, transposed: false, ld: rows === 1 ? cols : rowStride, batchStride: bs };
+  }
+  if ((rows === 1 || rowStride === 1) && (cols === 1 || colStride >= rows)) {
+    return { view: t, transposed: true, ld: cols === 1 ? rows : colStride, batchStride: bs };
+  }
+  return null;
+}
+
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  assertFloat('matmul', a, b, ...(options.bias ? [options.bias] : []));
+  if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: both operands need at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  const at = options.transA ? a.transpose() : a;
+  const bt = options.transB ? b.transpose() : b;
+  const [M, K] = at.shape.slice(-2) as [number, number];
+  const [K2, N] = bt.shape.slice(-2) as [number, number];
+  if (K !== K2) {
+    throw new ShapeError(`matmul: inner dimensions differ: ${formatShape(at.shape)} @ ${formatShape(bt.shape)} (${K} vs ${K2})${options.transA || options.transB ? ' after transposes' : ''}`);
+  }
+  if (options.bias) assertShape('matmul', 'bias', options.bias, [N]);
+  const batchShape = broadcastShapes(at.shape.slice(0, -2), bt.shape.slice(0, -2), 'matmul (batch dimensions)');
+  const batch = batchShape.reduce((p, d) => p * d, 1);
+  const out = empty([...batchShape, M, N], a.dtype, a.device);
+  const temps: Tensor[] = [...(options.transA ? [at] : []), ...(options.transB ? [bt] : [])];
+  const operand = (t: Tensor, rows: number, cols: number): MatrixOperand => {
+    const e = t.expand([...batchShape, rows, cols]);
+    temps.push(e);
+    const op = asOperand(e, rows, cols);
+    if (op) return op;
+    const c = e.contiguous();
+    temps.push(c);
+    return asOperand(c, rows, cols)!;
+  };
+  try {
+    if (out.size === 0) return out;
+    const bias = options.bias ? options.bias.contiguous() : null;
+    if (bias) temps.push(bias);
+    if (K === 0) {
+      if (bias) throw new ShapeError('matmul: a bias with K = 0 is not supported');
+      a.device.backend.kernels.fill(out, 0);
+      return out;
+    }
+    a.device.backend.kernels.matmul({ batch, M, N, K, a: operand(at, M, K), b: operand(bt, K, N), bias, out });
+    return out;
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}

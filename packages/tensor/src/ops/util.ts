@@ -1,0 +1,39 @@
+import type { Tensor } from '../tensor.js';
+import { assertSameDevice } from '../tensor.js';
+import { DTypeError, ShapeError, formatShape } from '../errors.js';
+import type { DType } from '../dtype.js';
+
+export function assertFloat(op: string, ...tensors: Tensor[]): void {
+  for (const t of tensors) {
+    if (t.dtype === 'int32') throw new DTypeError(`${op}: expected a float tensor, got int32 of shape ${formatShape(t.shape)}`);
+  }
+  const dtype = tensors[0]?.dtype;
+  for (const t of tensors) {
+    if (t.dtype !== dtype) throw new DTypeError(`${op}: dtypes differ (${dtype} and ${t.dtype}); convert one with astype()`);
+  }
+  assertSameDevice(op, ...tensors);
+}
+
+export function assertDType(op: string, what: string, t: Tensor, dtype: DType): void {
+  if (t.dtype !== dtype) throw new DTypeError(`${op}: ${what} must be ${dtype}, got ${t.dtype} of shape ${formatShape(t.shape)}`);
+}
+
+export function assertShape(op: string, what: string, t: Tensor, shape: readonly number[]): void {
+  if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`${op}: ${what} must have shape ${formatShape(shape)}, got ${formatShape(t.shape)}`);
+  }
+}
+
+export function assertRankAtLeast(op: string, what: string, t: Tensor, rank: number): void {
+  if (t.rank < rank) throw new ShapeError(`${op}: ${what} must have at least ${rank} dimension(s), got shape ${formatShape(t.shape)}`);
+}
+
+/** Runs `fn` on contiguous versions of `tensors` and frees any copies afterwards. */
+export function withContiguous<R>(tensors: Tensor[], fn: (...cs: Tensor[]) => R): R {
+  const cs = tensors.map((t) => t.contiguous());
+  try {
+    return fn(...cs);
+  } finally {
+    for (const c of cs) c.dispose();
+  }
+}

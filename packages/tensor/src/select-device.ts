@@ -1,0 +1,122 @@
+/**
+ * Finding a device. `auto` takes a hardware GPU (core WebGPU) when there is one and the CPU
+ * otherwise: software rasterizers (SwiftShader, llvmpipe) run WebGPU correctly but far slower
+ * than the CPU backend, so they are used only when WebGPU is asked for by name. Asked for by
+ * name, `webgpu` tries a hardware adapter, then SwiftShader over Vulkan (core), then Mesa's
+ * llvmpipe over OpenGL (compatibility mode).
+ *
+ * Overrides: the `kind` argument, else MINI_GPT_DEVICE=cpu|webgpu|auto; MINI_GPT_WEBGPU_BACKEND
+ * (vulkan, opengl, opengles, metal, d3d12) forces one Dawn backend.
+ */
+import { cpu } from './defaults.js';
+import { type AdapterLimits, Device, type DeviceKind } from './device.js';
+import { DeviceError } from './errors.js';
+import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
+
+/** Returns a GPU object for Dawn-style backend flags (ignored by browsers' navigator.gpu). */
+export type GPUProvider = (flags: string[]) => GPU | undefined;
+
+let provider: GPUProvider = () => (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+
+/** Node entry points register Dawn here (see node.ts); browsers use navigator.gpu. */
+export function setGPUProvider(p: GPUProvider): void {
+  provider = p;
+}
+
+export interface DeviceRequest extends WebGPUBackendOptions {
+  kind?: DeviceKind | 'auto';
+  /** A Dawn backend to use only (vulkan, opengl, opengles, metal, d3d12). */
+  webgpuBackend?: string;
+}
+
+interface Attempt {
+  flags: string[];
+  options: GPURequestAdapterOptions;
+  api: string;
+}
+
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name] || undefined;
+}
+
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/i;
+
+function isSoftware(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  return Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter)
+    || SOFTWARE.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+}
+
+function attempts(forced: string | undefined): Attempt[] {
+  const compat = (api: string) => api.startsWith('opengl');
+  if (forced) return [{ flags: [`backend=${forced}`], options: compat(forced) ? { featureLevel: 'compatibility' } : {}, api: forced }];
+  return [
+    { flags: [], options: { powerPreference: 'high-performance' }, api: 'default' },
+    { flags: ['backend=vulkan'], options: {}, api: 'vulkan' },
+    { flags: ['backend=opengl'], options: { featureLevel: 'compatibility' }, api: 'opengl' },
+    { flags: ['backend=opengles'], options: { featureLevel: 'compatibility' }, api: 'opengles' },
+  ];
+}
+
+async function findAdapter(allowSoftware: boolean, forced: string | undefined): Promise<{ gpu: GPU; adapter: GPUAdapter; api: string } | null> {
+  for (const attempt of attempts(forced)) {
+    const gpu = provider(attempt.flags);
+    if (!gpu) return null;
+    const adapter = await gpu.requestAdapter(attempt.options).catch(() => null);
+    if (adapter && (allowSoftware || !isSoftware(adapter))) return { gpu, adapter, api: attempt.api };
+    if (!allowSoftware) return null; // the default backend gives the best adapter first
+  }
+  return null;
+}
+
+const LIMITS: (keyof AdapterLimits | 'maxComputeWorkgroupSizeX')[] = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupSizeX',
+];
+
+async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string }, options: WebGPUBackendOptions): Promise<Device> {
+  const { gpu, adapter, api } = found;
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
+  const device = await adapter.requestDevice({ requiredLimits });
+  const core = adapter.features.has('core-features-and-limits');
+  const info = adapter.info;
+  const software = isSoftware(adapter);
+  const name = [info.description, info.device && `[${info.device}]`].filter(Boolean).join(' ') || info.vendor || 'unknown adapter';
+  const limits: AdapterLimits = {
+    maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+    maxBufferSize: device.limits.maxBufferSize,
+    maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+    maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
+  };
+  return new Device(new WebGPUBackend(gpu, device, options), {
+    kind: 'webgpu',
+    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''})`,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    api,
+    featureLevel: core ? 'core' : 'compatibility',
+    software,
+    limits,
+  });
+}
+
+/** The device to run on; see the module comment for the order and the overrides. */
+export async function getDevice(request: DeviceRequest | DeviceKind | 'auto' = {}): Promise<Device> {
+  const req: DeviceRequest = typeof request === 'string' ? { kind: request } : request;
+  const fromEnv = env('MINI_GPT_DEVICE');
+  const kind = req.kind && req.kind !== 'auto' ? req.kind : (fromEnv ?? 'auto');
+  if (kind !== 'auto' && kind !== 'cpu' && kind !== 'webgpu') {
+    throw new DeviceError(`unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use auto, cpu or webgpu`);
+  }
+  if (kind === 'cpu') return cpu;
+  const forced = req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND');
+  const found = await findAdapter(kind === 'webgpu', forced);
+  if (found) return openWebGPU(found, req);
+  if (kind === 'auto') return cpu;
+  throw new DeviceError(
+    `no WebGPU adapter found${forced ? ` on the ${forced} backend` : ''}. Without a GPU, install SwiftShader `
+    + '(Debian: chromium-common libvulkan1; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json) or Mesa '
+    + '(libegl1 libegl-mesa0 libgles2; EGL_PLATFORM=surfaceless), or use the cpu device');
+}

@@ -1,0 +1,228 @@
+/**
+ * The tensor: a view (shape, strides, offset) of a reference-counted storage on one device.
+ * View operations (reshape, permute, slice, expand) make new tensors over the same storage
+ * without copying; `contiguous()` copies only when the layout needs it.
+ */
+import type { BackendStorage, View } from './backend.js';
+import type { Device } from './device.js';
+import { type DType, type TypedArray } from './dtype.js';
+import { DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
+import { track, type Disposable } from './memory.js';
+import { type Shape, contiguousStrides, normalizeAxis, sizeOf } from './shape.js';
+
+/** A backend storage shared by a tensor and its views; freed when the last one is disposed. */
+export class SharedStorage {
+  private refs = 1;
+  constructor(readonly device: Device, readonly buffer: BackendStorage) {}
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.refs === 0) this.device.backend.release(this.buffer);
+  }
+}
+
+export class Tensor implements View, Disposable {
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly offset: number;
+  private disposed = false;
+
+  constructor(
+    private readonly shared: SharedStorage,
+    readonly dtype: DType,
+    shape: Shape,
+    strides?: readonly number[],
+    offset = 0,
+  ) {
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    track(this);
+  }
+
+  get storage(): BackendStorage {
+    if (this.disposed) throw new DisposedError(`tensor of shape ${formatShape(this.shape)} was used after dispose()`);
+    return this.shared.buffer;
+  }
+
+  get device(): Device {
+    return this.shared.device;
+  }
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.shared.release();
+  }
+
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.rank - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
+      expected *= this.shape[i]!;
+    }
+    return true;
+  }
+
+  /** A new tensor over the same storage (one more reference). */
+  private view(shape: Shape, strides: readonly number[], offset: number): Tensor {
+    this.storage; // throws if disposed
+    return new Tensor(this.shared.retain(), this.dtype, shape, strides, offset);
+  }
+
+  /** Same elements, new shape; one dimension may be -1. Copies only if the layout needs it. */
+  reshape(shape: readonly number[]): Tensor {
+    const resolved = resolveReshape(this.shape, shape);
+    if (this.isContiguous()) return this.view(resolved, contiguousStrides(resolved), this.offset);
+    const copy = this.contiguous();
+    const out = copy.view(resolved, contiguousStrides(resolved), copy.offset);
+    copy.dispose();
+    return out;
+  }
+
+  /** Reorders the dimensions: `dims[i]` is the source dimension of result dimension i. */
+  permute(dims: readonly number[]): Tensor {
+    const rank = this.rank;
+    const seen = new Set(dims.map((d) => normalizeAxis(d, rank, 'permute')));
+    if (dims.length !== rank || seen.size !== rank) {
+      throw new ShapeError(`permute: [${dims.join(', ')}] is not a permutation of the ${rank} dimensions of ${formatShape(this.shape)}`);
+    }
+    const axes = dims.map((d) => normalizeAxis(d, rank, 'permute'));
+    return this.view(axes.map((a) => this.shape[a]!), axes.map((a) => this.strides[a]!), this.offset);
+  }
+
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    const a = normalizeAxis(dim0, this.rank, 'transpose');
+    const b = normalizeAxis(dim1, this.rank, 'transpose');
+    const dims = [...this.shape.keys()];
+    [dims[a], dims[b]] = [dims[b]!, dims[a]!];
+    return this.permute(dims);
+  }
+
+  /** Elements start..end-1 along `axis` (negative indices count from the end, like Python). */
+  slice(axis: number, start: number, end?: number): Tensor {
+    const a = normalizeAxis(axis, this.rank, 'slice');
+    const n = this.shape[a]!;
+    const s = start < 0 ? Math.max(0, n + start) : Math.min(start, n);
+    const e = end === undefined ? n : end < 0 ? Math.max(0, n + end) : Math.min(end, n);
+    if (!Number.isInteger(s) || !Number.isInteger(e)) throw new ShapeError(`slice: start ${start} and end ${end} must be integers`);
+    const shape = [...this.shape];
+    shape[a] = Math.max(0, e - s);
+    return this.view(shape, this.strides, this.offset + s * this.strides[a]!);
+  }
+
+  /** Broadcasts size-1 dimensions (and new leading ones) to `shape` with stride 0. */
+  expand(shape: readonly number[]): Tensor {
+    if (shape.length < this.rank) throw new ShapeError(`expand: cannot expand ${formatShape(this.shape)} to fewer dimensions ${formatShape(shape)}`);
+    const lead = shape.length - this.rank;
+    const strides = shape.map((d, i) => {
+      if (i < lead) return 0;
+      const own = this.shape[i - lead]!;
+      if (own === d) return this.strides[i - lead]!;
+      if (own === 1) return 0;
+      throw new ShapeError(`expand: cannot expand ${formatShape(this.shape)} to ${formatShape(shape)} (dimension ${i}: ${own} is not 1)`);
+    });
+    return this.view(shape, strides, this.offset);
+  }
+
+  /** Adds a dimension of size 1 at `axis`. */
+  unsqueeze(axis: number): Tensor {
+    const a = normalizeAxis(axis, this.rank + 1, 'unsqueeze');
+    const shape = [...this.shape];
+    const strides = [...this.strides];
+    shape.splice(a, 0, 1);
+    strides.splice(a, 0, a < this.rank ? this.strides[a]! * this.shape[a]! : 1);
+    return this.view(shape, strides, this.offset);
+  }
+
+  /** A contiguous tensor with these elements: a new reference to this one if already so. */
+  contiguous(): Tensor {
+    if (this.isContiguous()) return this.view(this.shape, contiguousStrides(this.shape), this.offset);
+    const out = emptyLike(this);
+    this.device.backend.kernels.copy(this, out);
+    return out;
+  }
+
+  /** A copy on another device. */
+  async to(device: Device): Promise<Tensor> {
+    if (device === this.device) return this.contiguous();
+    return fromTypedArray(await this.toArray(), this.shape, device);
+  }
+
+  /** The elements in row-major order. Waits for the device. */
+  async toArray(): Promise<TypedArray> {
+    return this.device.backend.read(this);
+  }
+
+  /** The single element of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new ShapeError(`item: tensor of shape ${formatShape(this.shape)} has ${this.size} elements, not 1`);
+    return (await this.toArray())[0]!;
+  }
+
+  /** The elements as nested arrays, like the input of `tensor()`. */
+  async toNested(): Promise<unknown> {
+    const flat = Array.from(await this.toArray());
+    const build = (dim: number, start: number): unknown => {
+      if (dim === this.rank) return flat[start];
+      const stride = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, start + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}, ${this.device.kind})`;
+  }
+}
+
+function resolveReshape(from: Shape, to: readonly number[]): number[] {
+  const total = sizeOf(from);
+  const free = to.filter((d) => d === -1).length;
+  const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  const bad = free > 1 || to.some((d) => !Number.isInteger(d) || d < -1) || (free === 1 ? known === 0 || total % known !== 0 : known !== total);
+  if (bad) throw new ShapeError(`reshape: cannot reshape ${formatShape(from)} (${total} elements) to ${formatShape(to)}`);
+  return to.map((d) => (d === -1 ? total / known : d));
+}
+
+/** An uninitialised contiguous tensor on `device`. */
+export function empty(shape: Shape, dtype: DType, device: Device): Tensor {
+  if (!device.backend.supports(dtype)) throw new DeviceError(`dtype ${dtype} is not supported on the ${device.kind} device`);
+  return new Tensor(new SharedStorage(device, device.backend.allocate(dtype, sizeOf(shape))), dtype, shape);
+}
+
+export function emptyLike(t: Tensor, dtype: DType = t.dtype): Tensor {
+  return empty(t.shape, dtype, t.device);
+}
+
+export function fromTypedArray(data: TypedArray, shape: Shape, device: Device): Tensor {
+  const dtype: DType = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'float64';
+  if (sizeOf(shape) !== data.length) throw new ShapeError(`tensor: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+  const t = empty(shape, dtype, device);
+  device.backend.upload(t.storage, data);
+  return t;
+}
+
+/** Throws unless every tensor is on `device`; names the op. */
+export function assertSameDevice(op: string, ...tensors: Tensor[]): void {
+  const device = tensors[0]?.device;
+  for (const t of tensors) {
+    if (t.device !== device) throw new DeviceError(`${op}: tensors are on different devices (${device?.kind} and ${t.device.kind}); move one with await t.to(device)`);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * WebGPU glue for the elementwise kernels (unary.wgsl, binary.wgsl, copy.wgsl, fill.wgsl).
+ * Dimensions are coalesced first, so contiguous operands arrive as one flat range; work is
+ * split along the first remaining dimension when an operand exceeds one binding window.
+ */
+import { type BinaryOp, type UnaryOp, type View, binaryOps, unaryOps } from '../backend.js';
+import { DeviceError, formatShape } from '../errors.js';
+import { contiguousStrides } from '../shape.js';
+import type { WebGPUBackend } from './backend.js';
+import { Uniforms } from './uniforms.js';
+
+const WG = 256;
+const MAX_RANK = 8;
+
+interface Coalesced {
+  shape: number[];
+  strides: number[][]; // per operand (out first)
+}
+
+/** Drops size-1 dimensions and merges neighbours that are contiguous for every operand. */
+export function coalesce(shape: readonly number[], stridesList: readonly (readonly number[])[]): Coalesced {
+  const dims = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const out: Coalesced = { shape: [], strides: stridesList.map(() => []) };
+  for (const d of dims) {
+    const last = out.shape.length - 1;
+    const mergeable = last >= 0 && stridesList.every((s, k) => out.strides[k]![last] === s[d]! * shape[d]!);
+    if (mergeable) {
+      out.shape[last] = out.shape[last]! * shape[d]!;
+      stridesList.forEach((s, k) => { out.strides[k]![last] = s[d]!; });
+    } else {
+      out.shape.push(shape[d]!);
+      stridesList.forEach((s, k) => out.strides[k]!.push(s[d]!));
+    }
+  }
+  if (out.shape.length === 0) {
+    out.shape.push(1);
+    out.strides.forEach((s) => s.push(1));
+  }
+  return out;
+}
+
+/** Runs an elementwise shader over `out` (contiguous) and `inputs` (any strides). */
+function runElementwise(ctx: WebGPUBackend, shader: string, constants: Record<string, number>, out: View, inputs: View[], scalar: number): void {
+  const operands = [out, ...inputs];
+  const { shape, strides } = coalesce(out.shape, [contiguousStrides(out.shape), ...inputs.map((v) => v.strides)]);
+  if (shape.length > MAX_RANK) throw new DeviceError(`WebGPU ${shader}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`);
+  runParts(ctx, shader, constants, operands, shape, strides, operands.map((v) => v.offset), scalar);
+}
+
+/** Elements one operand's window spans for `rows` rows of `shape` (all strides >= 0). */
+function span(shape: number[], s: number[], rows: number): number {
+  return (rows - 1) * s[0]! + shape.slice(1).reduce((p, d, i) => p + (d - 1) * s[i + 1]!, 0) + 1;
+}
+
+/**
+ * Dispatches `shape` in parts of whole rows (first dimension) whose windows fit a binding;
+ * when even one row is too large, each row becomes a sub-problem of one dimension less.
+ */
+function runParts(ctx: WebGPUBackend, shader: string, constants: Record<string, number>, operands: View[], shape: number[], strides: number[][], offsets: number[], scalar: number): void {
+  const rows = shape[0]!;
+  const inner = shape.slice(1).reduce((p, d) => p * d, 1);
+  let rowsPerPart = rows;
+  for (const s of strides) {
+    if (s[0] === 0) continue;
+    rowsPerPart = Math.min(rowsPerPart, Math.floor((ctx.bindableElements - span(shape, s, 1)) / s[0]!) + 1);
+  }
+  if (rowsPerPart < 1) {
+    for (let r = 0; r < rows; r++) {
+      runParts(ctx, shader, constants, operands, shape.slice(1), strides.map((s) => s.slice(1)), offsets.map((o, k) => o + r * strides[k]![0]!), scalar);
+    }
+    return;
+  }
+  for (let r0 = 0; r0 < rows; r0 += rowsPerPart) {
+    const partRows = Math.min(rowsPerPart, rows - r0);
+    const count = partRows * inner;
+    const bound = operands.map((v, k) => ctx.bind(v.storage, offsets[k]! + r0 * strides[k]![0]!, span(shape, strides[k]!, partRows)));
+    const workgroups = ctx.grid(Math.ceil(count / WG));
+    const u = new Uniforms()
+      .u32Array([partRows, ...shape.slice(1)], 2)
+      .u32Array(strides.flatMap((s) => [...s, ...new Array<number>(MAX_RANK - s.length).fill(0)]), 6)
+      .u32Array(bound.map((b) => b.base), 1)
+      .u32(shape.length, count)
+      .f32(scalar)
+      .u32(workgroups[0] * WG);
+    ctx.dispatch(shader, { ...constants, WG }, u, bound.map((b) => b.resource), workgroups);
+  }
+}
+
+export function copy(ctx: WebGPUBackend, x: View, out: View): void {
+  runElementwise(ctx, 'copy', {}, out, [x], 0);
+}
+
+export function unary(ctx: WebGPUBackend, op: UnaryOp, x: View, out: View, scalar: number): void {
+  runElementwise(ctx, 'unary', { OP: unaryOps.indexOf(op) }, out, [x], scalar);
+}
+
+export function binary(ctx: WebGPUBackend, op: BinaryOp, a: View, b: View, out: View): void {
+  runElementwise(ctx, 'binary', { OP: binaryOps.indexOf(op) }, out, [a, b], 0);
+}
+
+/** Splits [0, count) into parts whose windows fit a binding; `even` keeps parts at even starts. */
+export function flatParts(ctx: WebGPUBackend, count: number, even = false): Array<[number, number]> {
+  let size = ctx.bindableElements;
+  if (even) size -= size % 2;
+  const parts: Array<[number, number]> = [];
+  for (let start = 0; start < count; start += size) parts.push([start, Math.min(size, count - start)]);
+  return parts;
+}
+
+const words = new DataView(new ArrayBuffer(4));
+
+export function fill(ctx: WebGPUBackend, out: View, value: number): void {
+  if (out.dtype === 'int32') words.setInt32(0, value, true);
+  else words.setFloat32(0, value, true);
+  const word = words.getUint32(0, true);
+  const total = out.shape.reduce((p, d) => p * d, 1);
+  for (const [start, count] of flatParts(ctx, total)) {
+    const bound = ctx.bind(out.storage, out.offset + start, count);
+    const workgroups = ctx.grid(Math.ceil(count / WG));
+    const u = new Uniforms().u32(bound.base, count, word, workgroups[0] * WG);
+    ctx.dispatch('fill', { WG }, u, [bound.resource], workgroups);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * WebGPU glue for matmul.wgsl. A product whose operands exceed one binding window (GPT-2's
+ * tied output head reads the 154 MB token embedding) is cut into blocks of batch, M, N and K:
+ * each operand's window must hold its block, and K blocks after the first accumulate into C.
+ */
+import type { MatmulArgs, MatrixOperand } from '../backend.js';
+import { DeviceError } from '../errors.js';
+import type { WebGPUBackend } from './backend.js';
+import { Uniforms } from './uniforms.js';
+
+const TILE = 64;
+// Keeps K per dispatch far below llvmpipe's 65535 loop iterations per invocation.
+const MAX_K_PER_DISPATCH = 16384;
+
+interface Block {
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** Elements an operand's window spans for a block: (rows - 1) * ld + cols, per batch entry. */
+function extent(op: MatrixOperand, rowsLogical: number, colsLogical: number, batch: number): number {
+  const [outer, inner] = op.transposed ? [colsLogical, rowsLogical] : [rowsLogical, colsLogical];
+  return (batch - 1) * op.batchStride + (outer - 1) * op.ld + inner;
+}
+
+function blockSize(ctx: WebGPUBackend, args: MatmulArgs): Block {
+  const block: Block = { batch: Math.min(args.batch, 65535), M: args.M, N: args.N, K: Math.min(args.K, MAX_K_PER_DISPATCH) };
+  const limit = ctx.bindableElements;
+  const halve = (key: keyof Block): boolean => {
+    if (block[key] <= 1) return false;
+    block[key] = Math.ceil(block[key] / 2);
+    return true;
+  };
+  for (;;) {
+    if (extent(args.a, block.M, block.K, block.batch) > limit) {
+      if (halve('batch') || halve(args.a.transposed ? 'K' : 'M')) continue;
+    } else if (extent(args.b, block.K, block.N, block.batch) > limit) {
+      if (halve('batch') || halve(args.b.transposed ? 'N' : 'K')) continue;
+    } else if ((block.batch - 1) * args.M * args.N + (block.M - 1) * args.N + block.N > limit) {
+      if (halve('batch') || halve('M')) continue;
+    } else {
+      return block;
+    }
+    throw new DeviceError(`WebGPU matmul: one row of an operand exceeds the storage binding limit (${ctx.maxBindingBytes} bytes)`);
+  }
+}
+
+/** First element of a block of an operand: logical (row, col) in its untransposed form. */
+function firstElement(op: MatrixOperand, batch: number, row: number, col: number): number {
+  return op.view.offset + batch * op.batchStride + (op.transposed ? col * op.ld + row : row * op.ld + col);
+}
+
+export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
+  const { a, b, bias, out, M, N, K } = args;
+  const block = blockSize(ctx, args);
+  for (let p0 = 0; p0 < args.batch; p0 += block.batch) {
+    const batch = Math.min(block.batch, args.batch - p0);
+    for (let m0 = 0; m0 < M; m0 += block.M) {
+      const m = Math.min(block.M, M - m0);
+      for (let n0 = 0; n0 < N; n0 += block.N) {
+        const n = Math.min(block.N, N - n0);
+        for (let k0 = 0; k0 < K; k0 += block.K) {
+          const k = Math.min(block.K, K - k0);
+          const aRange = ctx.bind(a.view.storage, firstElement(a, p0, m0, k0), extent(a, m, k, batch));
+          const bRange = ctx.bind(b.view.storage, firstElement(b, p0, k0, n0), extent(b, k, n, batch));
+          const cFirst = out.offset + p0 * M * N + m0 * N + n0;
+          const cRange = ctx.bind(out.storage, cFirst, (batch - 1) * M * N + (m - 1) * N + n);
+          const biasRange = bias && k0 === 0 ? ctx.bind(bias.storage, bias.offset + n0, n) : null;
+          const u = new Uniforms()
+            .u32(m, n, k, a.ld, b.ld, N)
+            .u32(aRange.base, bRange.base, cRange.base, biasRange?.base ?? 0)
+            .u32(a.batchStride, b.batchStride, M * N);
+          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
+          const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
+          ctx.dispatch('matmul', constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+        }
+      }
+    }
+  }
+}

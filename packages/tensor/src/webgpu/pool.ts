@@ -1,0 +1,75 @@
+/**
+ * Buffer pool: freed GPU buffers go back to a free list by size class and are handed out again,
+ * so a training loop that makes the same shapes every step allocates nothing after its first.
+ * Size classes are powers of two split in quarters (at most 25% slack); small ones round to 256 B.
+ */
+
+const USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const top = 2 ** Math.floor(Math.log2(bytes));
+  if (top === bytes) return bytes;
+  const quarter = top / 4;
+  return top + Math.ceil((bytes - top) / quarter) * quarter;
+}
+
+export interface PoolStats {
+  /** Bytes of buffers held by live tensors (by size class). */
+  liveBytes: number;
+  liveBuffers: number;
+  /** Bytes of freed buffers kept for reuse. */
+  pooledBytes: number;
+  /** Buffers created since the device started (growth means the pool is missing). */
+  created: number;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private live = 0;
+  private liveCount = 0;
+  private pooled = 0;
+  private created = 0;
+
+  constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
+
+  acquire(bytes: number): GPUBuffer {
+    let size = sizeClass(bytes);
+    if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
+    if (size > this.maxBufferSize) {
+      throw new RangeError(`WebGPU: a tensor of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`);
+    }
+    const list = this.free.get(size);
+    let buffer = list?.pop();
+    if (buffer) {
+      this.pooled -= size;
+    } else {
+      buffer = this.device.createBuffer({ size, usage: USAGE });
+      this.created++;
+    }
+    this.live += size;
+    this.liveCount++;
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    const size = buffer.size;
+    this.live -= size;
+    this.liveCount--;
+    this.pooled += size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buffer);
+  }
+
+  /** Destroys every pooled (free) buffer. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.pooled = 0;
+  }
+
+  stats(): PoolStats {
+    return { liveBytes: this.live, liveBuffers: this.liveCount, pooledBytes: this.pooled, created: this.created };
+  }
+}

@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Dawn reads these from the real process environment when it starts: set them here, in the
+// main process, so every test fork inherits them (a worker cannot set them for native code).
+const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
+process.env.EGL_PLATFORM ??= 'surfaceless';
+process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
+
+// Tests import the TypeScript sources: refresh the embedded WGSL first.
+execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/embed-shaders.mjs', import.meta.url))]);
+
+const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
+const alias = {
+  '@mini/tensor/node': src('tensor', 'node'),
+  '@mini/tensor': src('tensor'),
+  '@mini/autograd': src('autograd'),
+  '@mini/gpt': src('gpt'),
+};
+
+// The WebGPU suites run once per software adapter: SwiftShader over Vulkan (core WebGPU) and
+// Mesa's llvmpipe over OpenGL (compatibility mode), so both kinds of user hardware are covered.
+const adapters = [
+  { name: 'webgpu-swiftshader', backend: 'vulkan' },
+  { name: 'webgpu-llvmpipe', backend: 'opengl' },
+];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    // Forks, not threads: Dawn's OpenGL backend crashes with several devices in worker threads.
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts'] } },
+      ...adapters.map(({ name, backend }) => ({
+        extends: true,
+        test: { name, include: ['test/webgpu/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend } },
+      })),
+    ],
+  },
+});
