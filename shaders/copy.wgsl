@@ -1,5 +1,5 @@
-// Strided copy to a contiguous output, as raw 32-bit words so float32 and int32 share it.
-// Bindings: 0 params (lib_elementwise), 1 out (contiguous), 2 x (strided).
+// Strided copy between any two views (a contiguous copy, or writing into a slice), as raw
+// 32-bit words so float32 and int32 share it. Bindings: 0 params (lib_elementwise), 1 out, 2 x.
 //! include "lib_elementwise.wgsl"
 
 override WG: u32 = 256u;
@@ -11,5 +11,5 @@ override WG: u32 = 256u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = flat_index(gid);
   if (i >= p.count) { return; }
-  out[p.bases[0] + i] = x[strided_offset(i, 1u)];
+  out[strided_offset(i, 0u)] = x[strided_offset(i, 1u)];
 }

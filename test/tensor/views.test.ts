@@ -58,6 +58,16 @@ describe('views', () => {
     expect(await x.transpose().reshape([12]).toArray()).toEqual(Float32Array.from([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]));
   });
 
+  it('copyInto writes into a slice in place, broadcasting the source', async () => {
+    const x = T.zeros([3, 4]);
+    const middle = x.slice(1, 1, 3);
+    T.copyInto(middle, T.tensor([[1, 2], [3, 4], [5, 6]]));
+    expect(await x.toNested()).toEqual([[0, 1, 2, 0], [0, 3, 4, 0], [0, 5, 6, 0]]);
+    T.copyInto(x.slice(0, 0, 1), T.tensor([9]));
+    expect((await x.toNested() as number[][])[0]).toEqual([9, 9, 9, 9]);
+    expect(() => T.copyInto(T.zeros([1]).expand([3]), T.ones([3]))).toThrow(/expanded view/);
+  });
+
   it('unsqueeze adds a size-1 dimension', async () => {
     const x = range([2, 3]);
     expect(x.unsqueeze(0).shape).toEqual([1, 2, 3]);

@@ -67,6 +67,14 @@ describe.runIf(gpu)('WebGPU elementwise kernels match the CPU reference', () => 
     await expectParity(gpu!, (device, g) => T.randint(-5, 1000, [30, 17], { device, generator: g }).transpose().contiguous(), EXACT, 'int32 transpose');
   });
 
+  it('copyInto writes a broadcast source into a strided slice', async () => {
+    await expectParity(gpu!, (device, g) => {
+      const x = T.zeros([5, 300], { device });
+      T.copyInto(x.slice(1, 7, 270).transpose(), T.randn([263, 1], { device, generator: g }));
+      return x;
+    }, EXACT, 'copyInto');
+  });
+
   it('fill writes float32 and int32 constants', async () => {
     await expectParity(gpu!, (device) => [T.full([3, 257], -1.5, { device }), T.full([5], -7, { device, dtype: 'int32' }), T.zeros([1], { device })], EXACT, 'fill');
   });

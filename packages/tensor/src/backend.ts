@@ -74,7 +74,7 @@ export interface DropoutMask {
 }
 
 export interface Kernels {
-  /** out = x, any strides in, contiguous out (also int32). */
+  /** out = x, any strides in and out (also int32); out's elements must not overlap. */
   copy(x: View, out: View): void;
   fill(out: View, value: number): void;
   unary(op: UnaryOp, x: View, out: View, scalar: number): void;

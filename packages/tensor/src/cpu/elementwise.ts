@@ -54,11 +54,13 @@ export const binaryFunctions: Record<BinaryOp, (a: number, b: number) => number>
   gt: (a, b) => (a > b ? 1 : 0),
 };
 
+/** out = x elementwise; `out` may be any view (copyInto writes through slices). */
 export function copy(x: View, out: View): void {
   const src = dataOf(x);
   const dst = dataOf(out);
-  const idx = stridedIndices(x);
-  for (let i = 0; i < idx.length; i++) dst[out.offset + i] = src[idx[i]!]!;
+  const from = stridedIndices(x);
+  const to = stridedIndices(out);
+  for (let i = 0; i < from.length; i++) dst[to[i]!] = src[from[i]!]!;
 }
 
 export function fill(out: View, value: number): void {

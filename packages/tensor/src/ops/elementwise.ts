@@ -1,7 +1,8 @@
 /** Elementwise ops with NumPy broadcasting. The kernels are rows of one table per backend. */
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { broadcastShapes } from '../shape.js';
-import { type Tensor, emptyLike, empty } from '../tensor.js';
+import { DTypeError, ShapeError, formatShape } from '../errors.js';
+import { type Tensor, assertSameDevice, emptyLike, empty } from '../tensor.js';
 import { assertFloat } from './util.js';
 
 export function unaryOp(op: UnaryOp, x: Tensor, scalar = 0): Tensor {
@@ -73,3 +74,17 @@ export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
 export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
 export const square = (x: Tensor): Tensor => unaryOp('square', x);
 export const sign = (x: Tensor): Tensor => unaryOp('sign', x);
+
+/**
+ * Writes `src` (broadcast to dst's shape) into the view `dst`, in place: e.g. into a slice of
+ * a larger tensor. dst's elements must not overlap (no expanded dst).
+ */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  assertSameDevice('copyInto', dst, src);
+  if (dst.dtype !== src.dtype) throw new DTypeError(`copyInto: dtypes differ (${dst.dtype} and ${src.dtype})`);
+  if (dst.strides.some((s, i) => s === 0 && dst.shape[i]! > 1)) throw new ShapeError(`copyInto: the destination ${formatShape(dst.shape)} is an expanded view (its elements overlap)`);
+  if (dst.size === 0) return;
+  const e = src.expand(dst.shape);
+  dst.device.backend.kernels.copy(e, dst);
+  e.dispose();
+}

@@ -5,7 +5,6 @@
  */
 import { type BinaryOp, type UnaryOp, type View, binaryOps, unaryOps } from '../backend.js';
 import { DeviceError, formatShape } from '../errors.js';
-import { contiguousStrides } from '../shape.js';
 import type { WebGPUBackend } from './backend.js';
 import { Uniforms } from './uniforms.js';
 
@@ -39,10 +38,13 @@ export function coalesce(shape: readonly number[], stridesList: readonly (readon
   return out;
 }
 
-/** Runs an elementwise shader over `out` (contiguous) and `inputs` (any strides). */
+/**
+ * Runs an elementwise shader over `out` and `inputs` (any strides). Only copy.wgsl honours
+ * a strided `out`; the others are given contiguous outputs by the op layer.
+ */
 function runElementwise(ctx: WebGPUBackend, shader: string, constants: Record<string, number>, out: View, inputs: View[], scalar: number): void {
   const operands = [out, ...inputs];
-  const { shape, strides } = coalesce(out.shape, [contiguousStrides(out.shape), ...inputs.map((v) => v.strides)]);
+  const { shape, strides } = coalesce(out.shape, [out.strides, ...inputs.map((v) => v.strides)]);
   if (shape.length > MAX_RANK) throw new DeviceError(`WebGPU ${shader}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`);
   runParts(ctx, shader, constants, operands, shape, strides, operands.map((v) => v.offset), scalar);
 }
