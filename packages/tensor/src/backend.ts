@@ -120,6 +120,9 @@ export interface Backend {
   release(storage: BackendStorage): void;
   /** Bytes held by live tensors. */
   liveBytes(): number;
+  /** The most bytes live at once since the last `resetPeakBytes()`. */
+  peakBytes(): number;
+  resetPeakBytes(): void;
   /** Sends queued work to the device (no-op on CPU). */
   flush(): void;
   destroy(): void;

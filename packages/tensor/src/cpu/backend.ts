@@ -21,6 +21,7 @@ export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly kernels = kernels;
   private live = 0;
+  private peak = 0;
 
   supports(_dtype: DType): boolean {
     return true;
@@ -29,6 +30,7 @@ export class CpuBackend implements Backend {
   allocate(dtype: DType, size: number): BackendStorage {
     const storage = new CpuStorage(typedArrayFor(dtype, size));
     this.live += storage.byteLength;
+    this.peak = Math.max(this.peak, this.live);
     return storage;
   }
 
@@ -49,6 +51,14 @@ export class CpuBackend implements Backend {
 
   liveBytes(): number {
     return this.live;
+  }
+
+  peakBytes(): number {
+    return this.peak;
+  }
+
+  resetPeakBytes(): void {
+    this.peak = this.live;
   }
 
   flush(): void {}

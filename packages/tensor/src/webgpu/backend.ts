@@ -139,6 +139,14 @@ export class WebGPUBackend implements Backend {
     return this.pool.stats().liveBytes;
   }
 
+  peakBytes(): number {
+    return this.pool.stats().peakBytes;
+  }
+
+  resetPeakBytes(): void {
+    this.pool.resetPeak();
+  }
+
   poolStats(): PoolStats {
     return this.pool.stats();
   }

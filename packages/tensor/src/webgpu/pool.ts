@@ -22,6 +22,8 @@ export interface PoolStats {
   pooledBytes: number;
   /** Buffers created since the device started (growth means the pool is missing). */
   created: number;
+  /** The most live bytes at once since the last resetPeak(). */
+  peakBytes: number;
 }
 
 export class BufferPool {
@@ -30,6 +32,7 @@ export class BufferPool {
   private liveCount = 0;
   private pooled = 0;
   private created = 0;
+  private peak = 0;
 
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
 
@@ -49,6 +52,7 @@ export class BufferPool {
     }
     this.live += size;
     this.liveCount++;
+    this.peak = Math.max(this.peak, this.live);
     return buffer;
   }
 
@@ -69,7 +73,11 @@ export class BufferPool {
     this.pooled = 0;
   }
 
+  resetPeak(): void {
+    this.peak = this.live;
+  }
+
   stats(): PoolStats {
-    return { liveBytes: this.live, liveBuffers: this.liveCount, pooledBytes: this.pooled, created: this.created };
+    return { liveBytes: this.live, liveBuffers: this.liveCount, pooledBytes: this.pooled, created: this.created, peakBytes: this.peak };
   }
 }

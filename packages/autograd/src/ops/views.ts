@@ -1,0 +1,50 @@
+/**
+ * View ops and their backward: each gradient is the inverse view of the output's gradient
+ * (reshape back, inverse permutation, sum over expanded dims, zeros around a slice).
+ */
+import * as T from '@mini/tensor';
+import { type Variable, record } from '../variable.js';
+
+export function reshape(x: Variable, shape: readonly number[]): Variable {
+  return record('reshape', [x], x.data.reshape(shape), (g) => [g.reshape(x.shape)]);
+}
+
+export function permute(x: Variable, dims: readonly number[]): Variable {
+  const out = x.data.permute(dims);
+  const inverse = new Array<number>(dims.length);
+  dims.forEach((d, i) => { inverse[d < 0 ? d + dims.length : d] = i; });
+  return record('permute', [x], out, (g) => [g.permute(inverse)]);
+}
+
+export function transpose(x: Variable, dim0 = -2, dim1 = -1): Variable {
+  const rank = x.shape.length;
+  const dims = [...Array(rank).keys()];
+  const a = dim0 < 0 ? dim0 + rank : dim0;
+  const b = dim1 < 0 ? dim1 + rank : dim1;
+  [dims[a], dims[b]] = [dims[b]!, dims[a]!];
+  return permute(x, dims);
+}
+
+export function unsqueeze(x: Variable, axis: number): Variable {
+  const a = axis < 0 ? axis + x.shape.length + 1 : axis;
+  const shape = [...x.shape];
+  shape.splice(a, 0, 1);
+  return reshape(x, shape);
+}
+
+export function slice(x: Variable, axis: number, start: number, end?: number): Variable {
+  const out = x.data.slice(axis, start, end);
+  return record('slice', [x], out, (g) => [T.tidy(() => {
+    const dx = T.zeros(x.shape, { dtype: g.dtype, device: g.device });
+    T.copyInto(dx.slice(axis, start, end), g);
+    return dx;
+  })]);
+}
+
+export function expand(x: Variable, shape: readonly number[]): Variable {
+  return record('expand', [x], x.data.expand(shape), (g) => [T.sumTo(g, x.shape)]);
+}
+
+export function contiguous(x: Variable): Variable {
+  return record('contiguous', [x], x.data.contiguous(), (g) => [g.contiguous()]);
+}

@@ -1,0 +1,43 @@
+// Every gradient-check case on WebGPU against the CPU reference: same float32 inputs, same
+// upstream gradient, every input gradient compared.
+// Tolerance (float32 on both sides, different summation orders and WGSL's few-ulp exp/log):
+// 2e-5 absolute + 1e-4 relative unless a case states its own.
+import { describe, it } from 'vitest';
+import * as A from '@mini/autograd';
+import * as T from '@mini/tensor/node';
+import { differentiableOps } from '@mini/autograd';
+import { expectAllClose } from '../helpers/allclose.js';
+import { webgpuForTests } from '../helpers/devices.js';
+import { type GradCase, gradCases, inputValues } from '../helpers/grad-cases.js';
+
+const gpu = await webgpuForTests();
+if (gpu) console.log(`WebGPU adapter under test: ${gpu.info.description}`);
+
+const DEFAULT = { atol: 2e-5, rtol: 1e-4 };
+
+async function gradients(c: GradCase, device: T.Device): Promise<Float32Array[]> {
+  const g = new T.Generator(23);
+  const values = c.inputs.map((s) => Float32Array.from(inputValues(g, s.shape, s.domain)));
+  const grads = T.tidy(() => {
+    const vars = values.map((v, i) => A.parameter(T.tensor(v, { shape: c.inputs[i]!.shape, device })));
+    const y = c.fn(vars, device);
+    const R = T.tensor(Float32Array.from(g.normal(y.data.size)), { shape: y.shape, device });
+    y.backward(R);
+    return vars.map((v) => v.grad!);
+  });
+  const arrays = await Promise.all(grads.map((t) => t.toArray() as Promise<Float32Array>));
+  for (const t of grads) t.dispose();
+  return arrays;
+}
+
+describe.runIf(gpu)('WebGPU gradients match the CPU reference for every differentiable op', () => {
+  for (const op of differentiableOps) {
+    for (const c of gradCases[op]) {
+      it(`${op}: ${c.name}`, async () => {
+        const expected = await gradients(c, T.cpu);
+        const actual = await gradients(c, gpu!);
+        expected.forEach((e, k) => expectAllClose(actual[k]!, e, c.parity ?? DEFAULT, `${op} (${c.name}) gradient of input ${k}`));
+      });
+    }
+  }
+});
