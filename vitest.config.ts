@@ -38,7 +38,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts'] } },
+      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts'] } },
       ...adapters.map(({ name, backend }) => ({
         extends: true,
         test: { name, include: ['test/webgpu/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend } },

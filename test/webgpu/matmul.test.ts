@@ -43,6 +43,19 @@ describe.runIf(gpu)('WebGPU matmul matches the CPU reference', () => {
     await expectParity(gpu!, (device, g) => T.matmul(T.randn([4, 6, 5], { device, generator: g }), T.randn([5, 3], { device, generator: g })), TOL, 'batch @ matrix');
   });
 
+  it('split-K: a small output with a long inner dimension (every transpose, bias, a partial last slice)', async () => {
+    // K = 3000 terms: |C| ~ sqrt(3000) ~ 55, float32 error ~ 1e-5 relative of that.
+    const LONG = { atol: 3e-4, rtol: 1e-5 };
+    for (const [transA, transB] of [[false, false], [true, true], [false, true]] as const) {
+      await expectParity(gpu!, (device, g) => {
+        const a = T.randn(transA ? [3000, 5] : [5, 3000], { device, generator: g });
+        const b = T.randn(transB ? [7, 3000] : [3000, 7], { device, generator: g });
+        return T.matmul(a, b, { transA, transB, bias: T.randn([7], { device, generator: g }) });
+      }, LONG, `split-K transA=${transA} transB=${transB}`);
+    }
+    await expectParity(gpu!, (device, g) => T.matmul(T.randn([2, 3, 2048], { device, generator: g }), T.randn([2048, 4], { device, generator: g })), LONG, 'split-K after folding the batch into rows');
+  });
+
   it('K = 0 gives zeros and an empty M gives an empty result', async () => {
     await expectParity(gpu!, (device) => [T.matmul(T.zeros([3, 0], { device }), T.zeros([0, 4], { device })), T.matmul(T.zeros([0, 5], { device }), T.zeros([5, 2], { device }))], TOL, 'degenerate');
   });

@@ -44,7 +44,7 @@ export class Generator {
   readonly key: readonly [number, number];
   private nextStream = 0;
 
-  constructor(seed: number) {
+  constructor(readonly seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`Generator: seed must be a non-negative safe integer, got ${seed}`);
     this.key = [seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
   }

@@ -27,7 +27,12 @@ export function matmul(a: Variable, b: Variable, options: MatmulOptions = {}): V
       da = T.sumTo(transA ? dat.transpose() : dat, a.shape);
     }
     if (b.requiresGrad) {
-      const dbt = T.matmul(at, g, { transA: true }); // (..., K, N)
+      // A weight shared by a batch: flatten the batch into rows, (K, B*M) @ (B*M, N), rather
+      // than one (K, N) product per batch entry summed afterwards.
+      const shared = b.shape.length === 2 && at.rank > 2;
+      const lhs = shared ? at.reshape([-1, at.shape[at.rank - 1]!]) : at;
+      const rhs = shared ? g.reshape([-1, g.shape[g.rank - 1]!]) : g;
+      const dbt = T.matmul(lhs, rhs, { transA: true }); // (..., K, N)
       db = T.sumTo(transB ? dbt.transpose() : dbt, b.shape);
     }
     const grads: Array<T.Tensor | null> = [da, db];

@@ -52,6 +52,14 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     throw new ShapeError(`matmul: inner dimensions differ: ${formatShape(at.shape)} @ ${formatShape(bt.shape)} (${K} vs ${K2})${options.transA || options.transB ? ' after transposes' : ''}`);
   }
   if (options.bias) assertShape('matmul', 'bias', options.bias, [N]);
+  if (bt.rank === 2 && at.rank > 2 && at.isContiguous()) {
+    // (..., M, K) @ (K, N): one (batch * M, K) @ (K, N) product, as PyTorch's linear layers do.
+    const flat = at.reshape([-1, K]);
+    const product = matmul(flat, bt, { bias: options.bias });
+    const out = product.reshape([...at.shape.slice(0, -1), N]);
+    for (const t of [flat, product, ...(options.transA ? [at] : []), ...(options.transB ? [bt] : [])]) t.dispose();
+    return out;
+  }
   const batchShape = broadcastShapes(at.shape.slice(0, -2), bt.shape.slice(0, -2), 'matmul (batch dimensions)');
   const batch = batchShape.reduce((p, d) => p * d, 1);
   const out = empty([...batchShape, M, N], a.dtype, a.device);

@@ -3,7 +3,7 @@
  * tied output head reads the 154 MB token embedding) is cut into blocks of batch, M, N and K:
  * each operand's window must hold its block, and K blocks after the first accumulate into C.
  */
-import type { MatmulArgs, MatrixOperand } from '../backend.js';
+import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
 import type { WebGPUBackend } from './backend.js';
 import { Uniforms } from './uniforms.js';
@@ -52,9 +52,20 @@ function firstElement(op: MatrixOperand, batch: number, row: number, col: number
   return op.view.offset + batch * op.batchStride + (op.transposed ? col * op.ld + row : row * op.ld + col);
 }
 
+/** Below this many output tiles, a long K leaves most of the GPU idle: split K instead. */
+const SPLIT_K_MAX_TILES = 16;
+const SPLIT_K_MIN_K = 2048;
+const SPLIT_K_CHUNK = 1024;
+
 export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
   const { a, b, bias, out, M, N, K } = args;
   const block = blockSize(ctx, args);
+  const whole = block.batch === args.batch && block.M === M && block.N === N && block.K === K;
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * args.batch;
+  if (whole && args.batch === 1 && tiles < SPLIT_K_MAX_TILES && K >= SPLIT_K_MIN_K) {
+    splitK(ctx, args);
+    return;
+  }
   for (let p0 = 0; p0 < args.batch; p0 += block.batch) {
     const batch = Math.min(block.batch, args.batch - p0);
     for (let m0 = 0; m0 < M; m0 += block.M) {
@@ -79,4 +90,43 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
       }
     }
   }
+}
+
+/**
+ * Split-K for small outputs with a long inner dimension (e.g. dx = dlogits @ wte: 512 x 768
+ * from K = 50257): S slices of K run in parallel as the batch dimension of one dispatch, each
+ * writing its partial product to scratch (S, M, N); a reduction then sums the slices.
+ */
+function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
+  const { a, b, bias, out, M, N, K } = args;
+  const chunk = Math.ceil(K / Math.min(64, Math.ceil(K / SPLIT_K_CHUNK)) / 16) * 16;
+  const full = Math.floor(K / chunk);
+  const slices = Math.ceil(K / chunk);
+  const partial = ctx.scratch(slices * M * N);
+  const kStride = (op: MatrixOperand, aSide: boolean) => chunk * ((op.transposed === aSide) ? op.ld : 1);
+  const launch = (first: number, count: number, k: number) => {
+    const k0 = first * chunk;
+    const aRange = ctx.bind(a.view.storage, firstElement(a, 0, 0, k0), (count - 1) * kStride(a, true) + extent(a, M, k, 1));
+    const bRange = ctx.bind(b.view.storage, firstElement(b, 0, k0, 0), (count - 1) * kStride(b, false) + extent(b, k, N, 1));
+    const cRange = ctx.bind(partial, first * M * N, count * M * N);
+    const u = new Uniforms()
+      .u32(M, N, k, a.ld, b.ld, N)
+      .u32(aRange.base, bRange.base, cRange.base, 0)
+      .u32(kStride(a, true), kStride(b, false), M * N);
+    const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, HAS_BIAS: false, ACCUMULATE: false };
+    ctx.dispatch('matmul', constants, u, [cRange.resource, aRange.resource, bRange.resource, ctx.dummy], [Math.ceil(N / TILE), Math.ceil(M / TILE), count]);
+  };
+  if (full > 0) launch(0, full, chunk);
+  if (slices > full) launch(full, 1, K - full * chunk);
+  const partialView: View = { storage: partial, dtype: 'float32', shape: [slices, M * N], strides: [M * N, 1], offset: 0 };
+  if (!bias) {
+    ctx.kernels.reduce('sum', partialView, 1, slices, M * N, out);
+  } else {
+    const sums = ctx.scratch(M * N);
+    const sumsView: View = { storage: sums, dtype: 'float32', shape: [M, N], strides: [N, 1], offset: 0 };
+    ctx.kernels.reduce('sum', partialView, 1, slices, M * N, sumsView);
+    ctx.kernels.binary('add', sumsView, { storage: bias.storage, dtype: bias.dtype, shape: [M, N], strides: [0, 1], offset: bias.offset }, out);
+    ctx.release(sums);
+  }
+  ctx.release(partial);
 }

@@ -1,0 +1,85 @@
+/**
+ * GPT-2 configurations. Presets are data; `resolveConfig` validates a preset plus overrides
+ * once, where they enter (a file, a flag), rejecting unknown keys.
+ */
+
+export interface GPTConfig {
+  /** Tokens in the vocabulary (GPT-2: 50257). */
+  vocabSize: number;
+  /** Longest context the position embedding covers (GPT-2: 1024; the book trains with 256). */
+  contextLength: number;
+  /** Embedding width C. */
+  embedDim: number;
+  nLayers: number;
+  nHeads: number;
+  /** Dropout rate on embeddings, attention weights and residual branches (train mode only). */
+  dropRate: number;
+  /** Bias on the query/key/value projection (off in the book's model, on in OpenAI's). */
+  qkvBias: boolean;
+  /** Output head shares the token embedding (GPT-2 checkpoints) or has its own (the book). */
+  tiedHead: boolean;
+  /** Layer-norm epsilon (GPT-2: 1e-5). */
+  layerNormEps: number;
+}
+
+const GPT2_COMMON = { vocabSize: 50257, contextLength: 1024, dropRate: 0.1, qkvBias: true, tiedHead: true, layerNormEps: 1e-5 };
+
+export const presets = {
+  /** 124M parameters as OpenAI's checkpoint (tied head, qkv bias). */
+  'gpt2-small': { ...GPT2_COMMON, embedDim: 768, nLayers: 12, nHeads: 12 },
+  'gpt2-medium': { ...GPT2_COMMON, embedDim: 1024, nLayers: 24, nHeads: 16 },
+  'gpt2-large': { ...GPT2_COMMON, embedDim: 1280, nLayers: 36, nHeads: 20 },
+  'gpt2-xl': { ...GPT2_COMMON, embedDim: 1600, nLayers: 48, nHeads: 25 },
+  /** A few-hundred-thousand-parameter model (mostly its embedding) for tests and quick runs. */
+  tiny: { ...GPT2_COMMON, contextLength: 64, embedDim: 32, nLayers: 2, nHeads: 2 },
+} as const satisfies Record<string, GPTConfig>;
+
+export type PresetName = keyof typeof presets;
+
+/** The book's chapter-5 model: gpt2-small's layout, context 256, untied head, no qkv bias. */
+export const BOOK_CONFIG_OVERRIDES = { contextLength: 256, qkvBias: false, tiedHead: false } as const satisfies Partial<GPTConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;
+
+/** A preset with overrides, checked: unknown keys, wrong types and impossible sizes are errors. */
+export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial<GPTConfig> = {}): GPTConfig {
+  let base: GPTConfig;
+  if (typeof preset === 'string') {
+    if (!(preset in presets)) throw new ConfigError(`unknown preset "${preset}": use one of ${Object.keys(presets).join(', ')}`);
+    base = presets[preset];
+  } else {
+    base = preset;
+  }
+  const config = { ...base, ...overrides } as Record<string, unknown>;
+  const unknown = Object.keys(config).filter((k) => !KEYS.includes(k as keyof GPTConfig));
+  if (unknown.length > 0) throw new ConfigError(`unknown config key(s): ${unknown.join(', ')}`);
+  for (const key of KEYS) {
+    const value = config[key];
+    const boolean = key === 'qkvBias' || key === 'tiedHead';
+    if (boolean ? typeof value !== 'boolean' : typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new ConfigError(`config.${key} must be a ${boolean ? 'boolean' : 'number'}, got ${JSON.stringify(value)}`);
+    }
+  }
+  const c = config as unknown as GPTConfig;
+  for (const key of ['vocabSize', 'contextLength', 'embedDim', 'nLayers', 'nHeads'] as const) {
+    if (!Number.isInteger(c[key]) || c[key] < 1) throw new ConfigError(`config.${key} must be a positive integer, got ${c[key]}`);
+  }
+  if (c.embedDim % c.nHeads !== 0) throw new ConfigError(`config.embedDim (${c.embedDim}) must be divisible by nHeads (${c.nHeads})`);
+  if (!(c.dropRate >= 0 && c.dropRate < 1)) throw new ConfigError(`config.dropRate must be in [0, 1), got ${c.dropRate}`);
+  if (!(c.layerNormEps > 0)) throw new ConfigError(`config.layerNormEps must be > 0, got ${c.layerNormEps}`);
+  return c;
+}
+
+/** Parameters of a model (124,439,808 for tied gpt2-small; 163,009,536 for the book's model). */
+export function parameterCount(c: GPTConfig): number {
+  const C = c.embedDim;
+  const perLayer = 2 * C /* ln_1 */ + C * 3 * C + (c.qkvBias ? 3 * C : 0) /* c_attn */ + C * C + C /* attn.c_proj */
+    + 2 * C /* ln_2 */ + C * 4 * C + 4 * C /* c_fc */ + 4 * C * C + C; /* mlp.c_proj */
+  const embeddings = c.vocabSize * C + c.contextLength * C;
+  const head = c.tiedHead ? 0 : c.vocabSize * C;
+  return embeddings + c.nLayers * perLayer + 2 * C /* ln_f */ + head;
+}

@@ -1,0 +1,123 @@
+/**
+ * Decoding: greedy, temperature, top-k, top-p (nucleus) and seeded multinomial sampling,
+ * stopping at an end-of-text id or after maxNewTokens, cropping the context to the model's
+ * length. With the KV cache (default) each new token costs one position; without it, the whole
+ * (cropped) context is recomputed each step, as the book's generate_text_simple does.
+ */
+import * as A from '@mini/autograd';
+import * as T from '@mini/tensor';
+import { KVCache } from './kv-cache.js';
+import type { GPTModel } from './model.js';
+import { idsToText, textToIds } from './tokenizer.js';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 (default): greedy (argmax). Above 0: logits / temperature, then sample. */
+  temperature?: number;
+  /** Keep only the k most likely tokens before sampling. */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p (nucleus sampling). */
+  topP?: number;
+  /** Seed of the sampling generator (default 0): the same seed gives the same text. */
+  seed?: number;
+  /** Stop (without emitting it) when this id is produced, e.g. 50256 for <|endoftext|>. */
+  eosId?: number;
+  /** Reuse keys/values of earlier positions (default true). */
+  useCache?: boolean;
+}
+
+export function validateGenerateOptions(o: GenerateOptions): void {
+  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) throw new RangeError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
+  if (o.temperature !== undefined && !(o.temperature >= 0)) throw new RangeError(`temperature must be >= 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+}
+
+/** Picks the next id from one row of logits (host side: V floats). */
+export function sampleNext(logits: Float32Array | Float64Array, o: GenerateOptions, random: T.Generator): number {
+  const V = logits.length;
+  const scores = Float64Array.from(logits);
+  if (o.topK !== undefined && o.topK < V) {
+    const kth = Float64Array.from(scores).sort().reverse()[o.topK - 1]!;
+    for (let i = 0; i < V; i++) if (scores[i]! < kth) scores[i] = -Infinity; // the book's torch.where(logits < min_val, -inf, ...)
+  }
+  const temperature = o.temperature ?? 0;
+  if (temperature === 0) {
+    let best = 0;
+    for (let i = 1; i < V; i++) if (scores[i]! > scores[best]!) best = i;
+    return best;
+  }
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) max = Math.max(max, scores[i]! / temperature);
+  const probs = new Float64Array(V);
+  let sum = 0;
+  for (let i = 0; i < V; i++) sum += probs[i] = Math.exp(scores[i]! / temperature - max);
+  for (let i = 0; i < V; i++) probs[i]! /= sum;
+  if (o.topP !== undefined && o.topP < 1) {
+    const byProb = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!);
+    let cumulative = 0;
+    let keep = 0;
+    while (keep < V && cumulative < o.topP) cumulative += probs[byProb[keep++]!]!;
+    for (let r = keep; r < V; r++) probs[byProb[r]!] = 0;
+    for (let i = 0; i < V; i++) probs[i]! /= cumulative;
+  }
+  const u = random.uniform(1)[0]!;
+  let acc = 0;
+  let last = 0;
+  for (let i = 0; i < V; i++) {
+    if (probs[i]! === 0) continue;
+    acc += probs[i]!;
+    last = i;
+    if (u < acc) return i;
+  }
+  return last; // u rounded past the total
+}
+
+/** Yields new token ids as they are made (for streaming text). */
+export async function* generateTokens(model: GPTModel, promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<number> {
+  validateGenerateOptions(options);
+  if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
+  const context = model.config.contextLength;
+  const random = new T.Generator(options.seed ?? 0);
+  const ids = [...promptIds];
+  const useCache = options.useCache ?? true;
+  const cache = useCache ? new KVCache(model.config, model.device, 1) : null;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let step = 0; step < options.maxNewTokens; step++) {
+      let feed: number[];
+      if (cache && cache.length > 0 && cache.length + 1 <= context) {
+        feed = ids.slice(-1);
+      } else {
+        cache?.reset();
+        feed = ids.slice(-context); // crop to the supported context
+      }
+      const logits = A.noGrad(() => T.tidy(() => {
+        const input = T.tensor(Int32Array.from(feed), { shape: [1, feed.length], device: model.device });
+        return model.forward(input, { cache: cache ?? undefined, lastPositionOnly: true }).data;
+      }));
+      const row = (await logits.toArray()) as Float32Array;
+      logits.dispose();
+      const next = sampleNext(row, options, random);
+      if (next === options.eosId) return;
+      ids.push(next);
+      yield next;
+    }
+  } finally {
+    cache?.dispose();
+    model.train(wasTraining);
+  }
+}
+
+/** The prompt followed by the generated ids. */
+export async function generate(model: GPTModel, promptIds: readonly number[], options: GenerateOptions): Promise<number[]> {
+  const out = [...promptIds];
+  for await (const id of generateTokens(model, promptIds, options)) out.push(id);
+  return out;
+}
+
+/** Text in, text out (prompt included), with GPT-2's tokenizer. */
+export async function generateText(model: GPTModel, prompt: string, options: GenerateOptions): Promise<string> {
+  return idsToText(await generate(model, textToIds(prompt), options));
+}

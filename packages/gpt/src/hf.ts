@@ -1,0 +1,114 @@
+/**
+ * Hugging Face GPT-2 checkpoints: config.json <-> GPTConfig, and model.safetensors <-> model
+ * parameters. Our parameter names and layouts are HF's (see parameters.ts), so loading is a
+ * name check, a shape check and an upload per tensor, one tensor at a time: peak host memory is
+ * about the largest tensor (GPT-2 xl's 321 MB embedding), not the 6.2 GB file.
+ * Tolerated: a "transformer." name prefix, the attention-mask buffers (attn.bias,
+ * attn.masked_bias), and lm_head.weight in a tied checkpoint (it equals wte.weight).
+ */
+import * as T from '@mini/tensor';
+import type { Device, Tensor } from '@mini/tensor';
+import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
+import { GPTModel } from './model.js';
+import { parameterShapes } from './parameters.js';
+import { type ByteSink, type ByteSource, SafetensorsError, type TensorToWrite, readHeader, readTensor, writeSafetensors } from './safetensors.js';
+
+/** The config.json Hugging Face's GPT2LMHeadModel reads (plus qkv_bias, which it ignores). */
+export function toHFConfig(c: GPTConfig): Record<string, unknown> {
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_positions: c.contextLength,
+    n_ctx: c.contextLength,
+    n_embd: c.embedDim,
+    n_layer: c.nLayers,
+    n_head: c.nHeads,
+    n_inner: null,
+    activation_function: 'gelu_new',
+    resid_pdrop: c.dropRate,
+    embd_pdrop: c.dropRate,
+    attn_pdrop: c.dropRate,
+    layer_norm_epsilon: c.layerNormEps,
+    initializer_range: 0.02,
+    tie_word_embeddings: c.tiedHead,
+    bos_token_id: 50256,
+    eos_token_id: 50256,
+    qkv_bias: c.qkvBias,
+  };
+}
+
+/** A GPTConfig from a Hugging Face GPT-2 config.json object. */
+export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
+  if (typeof json !== 'object' || json === null) throw new ConfigError(`${source}: not a JSON object`);
+  const j = json as Record<string, unknown>;
+  const num = (key: string, fallback?: number): number => {
+    const v = j[key] ?? fallback;
+    if (typeof v !== 'number') throw new ConfigError(`${source}: "${key}" must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  if (j.model_type !== undefined && j.model_type !== 'gpt2') throw new ConfigError(`${source}: model_type is ${JSON.stringify(j.model_type)}, not "gpt2"`);
+  if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
+    throw new ConfigError(`${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (GPT-2 uses gelu_new)`);
+  }
+  return resolveConfig({
+    vocabSize: num('vocab_size'),
+    contextLength: num('n_positions', j.n_ctx as number),
+    embedDim: num('n_embd'),
+    nLayers: num('n_layer'),
+    nHeads: num('n_head'),
+    dropRate: num('resid_pdrop', 0.1),
+    qkvBias: j.qkv_bias === undefined ? true : Boolean(j.qkv_bias),
+    tiedHead: j.tie_word_embeddings === undefined ? true : Boolean(j.tie_word_embeddings),
+    layerNormEps: num('layer_norm_epsilon', 1e-5),
+  });
+}
+
+const IGNORED = /\.attn\.(bias|masked_bias)$/;
+
+/** Loads the parameters of a GPT-2 checkpoint into a new model on `device`. */
+export async function loadHFModel(source: ByteSource, config: GPTConfig, device: Device): Promise<GPTModel> {
+  const header = await readHeader(source);
+  const expected = parameterShapes(config);
+  const byName = new Map<string, string>(); // our name -> name in the file
+  for (const fileName of header.tensors.keys()) {
+    const name = fileName.replace(/^transformer\./, '');
+    if (IGNORED.test(name)) continue;
+    if (name === 'lm_head.weight' && config.tiedHead) continue;
+    if (name.endsWith('.attn.c_attn.bias') && !config.qkvBias) continue; // zeros written for HF
+    if (!(name in expected)) throw new SafetensorsError(`${source.name}: unexpected tensor "${fileName}" for a ${config.nLayers}-layer GPT-2`);
+    if (byName.has(name)) throw new SafetensorsError(`${source.name}: tensor "${name}" appears twice (with and without the "transformer." prefix)`);
+    byName.set(name, fileName);
+  }
+  const weights = new Map<string, Tensor>();
+  try {
+    for (const [name, shape] of Object.entries(expected)) {
+      const fileName = byName.get(name);
+      if (!fileName) throw new SafetensorsError(`${source.name}: missing tensor "${name}"`);
+      const entry = header.tensors.get(fileName)!;
+      if (entry.shape.join() !== shape.join()) {
+        throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
+      }
+      const values = await readTensor(header, fileName);
+      if (!(values instanceof Float32Array)) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type`);
+      weights.set(name, T.keep(T.tensor(values, { shape, device })));
+    }
+  } catch (e) {
+    for (const t of weights.values()) t.dispose();
+    throw e;
+  }
+  return new GPTModel(config, device, weights);
+}
+
+/** Writes the model's parameters in Hugging Face layout, one tensor in host memory at a time. */
+export async function saveHFModel(sink: ByteSink, model: GPTModel): Promise<void> {
+  const tensors: TensorToWrite[] = [...model.params].map(([name, p]) => ({ name, shape: p.shape, dtype: 'F32', data: () => p.data.toArray() }));
+  if (!model.config.qkvBias) {
+    // HF's GPT-2 always has a q/k/v bias: zeros make the same model there.
+    for (let i = 0; i < model.config.nLayers; i++) {
+      const n = 3 * model.config.embedDim;
+      tensors.push({ name: `h.${i}.attn.c_attn.bias`, shape: [n], dtype: 'F32', data: async () => new Float32Array(n) });
+    }
+  }
+  await writeSafetensors(sink, tensors, { format: 'pt' });
+}

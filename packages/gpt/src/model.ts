@@ -1,0 +1,140 @@
+/**
+ * The GPT-2 model: token + position embeddings, dropout, pre-LayerNorm transformer blocks
+ * (causal multi-head attention, GELU feed-forward 4x wide, residual connections), a final
+ * LayerNorm and the output head.
+ *
+ * Parameters are named and laid out as Hugging Face's GPT-2 (`h.0.attn.c_attn.weight`, ...):
+ * linear weights are stored (in, out) like its Conv1D, q/k/v fused in `c_attn`, so checkpoints
+ * load and save without transposes. An untied head is `lm_head.weight` (V, C).
+ * Shapes: B = batch, T = tokens, C = embedDim, V = vocabSize, nh = heads, hs = C / nh.
+ */
+import * as A from '@mini/autograd';
+import type { Variable } from '@mini/autograd';
+import * as T from '@mini/tensor';
+import type { Device, Tensor } from '@mini/tensor';
+import type { GPTConfig } from './config.js';
+import { type InitScheme, initialParameters } from './init.js';
+import type { KVCache } from './kv-cache.js';
+import { parameterShapes } from './parameters.js';
+
+export interface ForwardOptions {
+  /** Attend over (and append to) this cache: each call then costs only its new positions. */
+  cache?: KVCache;
+  /** Compute logits for the last position only (B, 1, V): what decoding needs. */
+  lastPositionOnly?: boolean;
+}
+
+export class GPTModel {
+  readonly params = new Map<string, Variable>();
+  /** Dropout on (train mode) or off (eval mode), as PyTorch's model.train() / model.eval(). */
+  training = true;
+
+  constructor(
+    readonly config: GPTConfig,
+    readonly device: Device,
+    weights: Map<string, Tensor>,
+    /** Draws dropout masks; its seed and position are saved with checkpoints. */
+    public dropoutGenerator = new T.Generator(0),
+  ) {
+    for (const [name, shape] of Object.entries(parameterShapes(config))) {
+      const t = weights.get(name);
+      if (!t) throw new Error(`GPTModel: missing parameter ${name}`);
+      if (t.shape.join() !== shape.join()) throw new T.ShapeError(`GPTModel: parameter ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      this.params.set(name, A.parameter(T.keep(t)));
+    }
+  }
+
+  /** A freshly initialised model (see init.ts for the two schemes). */
+  static create(config: GPTConfig, options: { device?: Device; seed?: number; init?: InitScheme } = {}): GPTModel {
+    const device = options.device ?? T.getDefaultDevice();
+    const weights = initialParameters(config, device, new T.Generator(options.seed ?? 0), options.init ?? 'pytorch');
+    return new GPTModel(config, device, weights, new T.Generator((options.seed ?? 0) + 1));
+  }
+
+  train(on = true): this {
+    this.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  param(name: string): Variable {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`GPTModel: no parameter ${name}`);
+    return p;
+  }
+
+  numParameters(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.data.size;
+    return n;
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params.values()) p.zeroGrad();
+  }
+
+  dispose(): void {
+    for (const p of this.params.values()) {
+      p.zeroGrad();
+      p.data.dispose();
+    }
+  }
+
+  private dropout(x: Variable): Variable {
+    const p = this.config.dropRate;
+    return this.training && p > 0 ? A.dropout(x, p, this.dropoutGenerator) : x;
+  }
+
+  /** Logits (B, T, V) for token ids (B, T) int32. */
+  forward(ids: Tensor, options: ForwardOptions = {}): Variable {
+    const { contextLength } = this.config;
+    if (ids.rank !== 2 || ids.dtype !== 'int32') throw new T.ShapeError(`GPTModel.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape.join(', ')}]`);
+    const [, Tn] = ids.shape as [number, number];
+    const past = options.cache?.length ?? 0;
+    if (past + Tn > contextLength) {
+      throw new T.ShapeError(`GPTModel.forward: ${past + Tn} positions exceed the context length ${contextLength}; crop the input`);
+    }
+    const positions = T.arange(past, past + Tn, 1, { device: this.device });
+    let x = A.add(A.embedding(this.param('wte.weight'), ids), A.embedding(this.param('wpe.weight'), positions)); // (B, T, C)
+    x = this.dropout(x);
+    for (let layer = 0; layer < this.config.nLayers; layer++) x = this.block(x, layer, options.cache);
+    options.cache?.advance(Tn);
+    if (options.lastPositionOnly) x = A.slice(x, 1, Tn - 1); // (B, 1, C)
+    x = A.layerNorm(x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.layerNormEps);
+    const head = this.config.tiedHead ? this.param('wte.weight') : this.param('lm_head.weight'); // (V, C)
+    return A.matmul(x, head, { transB: true }); // (B, T, V)
+  }
+
+  private linear(x: Variable, prefix: string, hasBias = true): Variable {
+    const bias = hasBias ? this.param(`${prefix}.bias`) : undefined;
+    return A.matmul(x, this.param(`${prefix}.weight`), { bias }); // weight (in, out)
+  }
+
+  private block(x: Variable, layer: number, cache: KVCache | undefined): Variable {
+    const p = `h.${layer}`;
+    const eps = this.config.layerNormEps;
+    const attn = this.attention(A.layerNorm(x, this.param(`${p}.ln_1.weight`), this.param(`${p}.ln_1.bias`), eps), layer, cache);
+    x = A.add(x, this.dropout(attn));
+    const hidden = A.gelu(this.linear(A.layerNorm(x, this.param(`${p}.ln_2.weight`), this.param(`${p}.ln_2.bias`), eps), `${p}.mlp.c_fc`)); // (B, T, 4C)
+    return A.add(x, this.dropout(this.linear(hidden, `${p}.mlp.c_proj`)));
+  }
+
+  private attention(x: Variable, layer: number, cache: KVCache | undefined): Variable {
+    const { embedDim: C, nHeads: nh, qkvBias } = this.config;
+    const [B, Tn] = x.shape as [number, number, number];
+    const hs = C / nh;
+    const qkv = this.linear(x, `h.${layer}.attn.c_attn`, qkvBias); // (B, T, 3C)
+    const head = (i: number) => A.permute(A.reshape(A.slice(qkv, 2, i * C, (i + 1) * C), [B, Tn, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const q = head(0);
+    let k = head(1);
+    let v = head(2);
+    if (cache) [k, v] = cache.append(layer, k, v); // (B, nh, past + T, hs)
+    const scores = A.mulScalar(A.matmul(q, k, { transB: true }), 1 / Math.sqrt(hs)); // (B, nh, T, past + T)
+    const weights = this.dropout(A.softmax(scores, { causal: true }));
+    const y = A.reshape(A.permute(A.matmul(weights, v), [0, 2, 1, 3]), [B, Tn, C]); // (B, T, C)
+    return this.linear(y, `h.${layer}.attn.c_proj`);
+  }
+}

@@ -1,0 +1,57 @@
+/** Node file adapters for the portable modules: ByteSource/ByteSink over files, atomic writes. */
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import type { ByteSink, ByteSource } from '../safetensors.js';
+
+/** A ByteSource reading a file at offsets (never the whole file at once). */
+export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
+  const handle = await open(path, 'r');
+  const { size } = await handle.stat();
+  return {
+    name: path,
+    size,
+    async read(offset, length) {
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) throw new Error(`${path}: file ended at ${offset + done} while reading ${length} bytes at ${offset}`);
+        done += bytesRead;
+      }
+      return out;
+    },
+    close: () => handle.close(),
+  };
+}
+
+function sinkOf(handle: FileHandle): ByteSink {
+  return { write: async (bytes) => { await handle.write(bytes); } };
+}
+
+/**
+ * Writes `path` through a temporary file beside it, synced and then renamed over the target:
+ * a crash at any point leaves either the old file or the new one, never half of one.
+ */
+export async function writeFileAtomic(path: string, write: (sink: ByteSink) => Promise<void>): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx');
+  try {
+    await write(sinkOf(handle));
+    await handle.sync();
+    await handle.close();
+    await rename(temp, path);
+  } catch (e) {
+    await handle.close().catch(() => {});
+    await rm(temp, { force: true });
+    throw e;
+  }
+}
+
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await writeFileAtomic(path, (sink) => sink.write(new TextEncoder().encode(text)));
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

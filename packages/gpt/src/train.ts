@@ -1,0 +1,143 @@
+/**
+ * The book's pretraining loop (train_model_simple) with appendix D's extras: epochs over the
+ * training loader, AdamW steps, an evaluation every `evalFreq` steps on `evalIter` batches of
+ * each loader, tokens seen, a sample after each epoch, events for progress, and a state that
+ * resumes exactly where a stopped run left off.
+ */
+import * as T from '@mini/tensor';
+import type { DataLoader } from './data.js';
+import { generateText } from './generate.js';
+import { batchLoss, loaderLoss } from './loss.js';
+import type { GPTModel } from './model.js';
+import { type AdamW, type ScheduleOptions, clipGradNorm, learningRate } from './optimizer.js';
+
+export interface TrainOptions {
+  epochs: number;
+  /** Evaluate every this many steps (the first step is step 0, as in the book). */
+  evalFreq: number;
+  /** Batches of each loader per evaluation. */
+  evalIter: number;
+  /** Text to continue after each epoch ("Every effort moves you"); empty: no sample. */
+  startContext: string;
+  /** New tokens in each sample (the book: 50, greedy). */
+  sampleTokens?: number;
+  /** Learning-rate schedule; lr defaults to the optimizer's. */
+  schedule?: Partial<ScheduleOptions>;
+  /** Clip gradients to this global L2 norm (appendix D). */
+  gradClip?: number;
+  /** Polled after every step: true stops the run cleanly (state saved by the caller). */
+  shouldStop?: () => boolean;
+}
+
+export interface LossRecord {
+  /** Global step (0-based) at which the evaluation ran. */
+  step: number;
+  /** 1-based epoch. */
+  epoch: number;
+  tokensSeen: number;
+  trainLoss: number;
+  valLoss: number;
+}
+
+export interface TrainState {
+  /** 0-based epoch in progress and the next batch in it. */
+  epoch: number;
+  batch: number;
+  /** Optimizer steps done. */
+  steps: number;
+  tokensSeen: number;
+  history: LossRecord[];
+  /** The model's dropout generator: seed (null until the first step) and position, so a resumed run drops the same elements. */
+  dropoutSeed: number | null;
+  dropoutStream: number;
+}
+
+export interface TrainEvents {
+  onStep?(info: { epoch: number; step: number; batch: number; batches: number; loss: number; lr: number; tokensSeen: number; seconds: number }): void;
+  onEval?(record: LossRecord): void;
+  onSample?(sample: { epoch: number; text: string }): void;
+  onEpochEnd?(state: TrainState): void | Promise<void>;
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(readonly step: number, readonly loss: number) {
+    super(`the training loss became ${loss} at step ${step}; the update was not applied (try a lower learning rate or gradient clipping)`);
+  }
+}
+
+export function initialTrainState(): TrainState {
+  return { epoch: 0, batch: 0, steps: 0, tokensSeen: 0, history: [], dropoutSeed: null, dropoutStream: 0 };
+}
+
+/** Runs (or resumes from `state`) the training loop; returns the final state and whether it stopped early. */
+export async function trainModel(
+  model: GPTModel,
+  optimizer: AdamW,
+  trainLoader: DataLoader,
+  valLoader: DataLoader,
+  options: TrainOptions,
+  events: TrainEvents = {},
+  resumeFrom: TrainState = initialTrainState(),
+): Promise<{ state: TrainState; stopped: boolean }> {
+  const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
+  if (state.dropoutSeed === null) {
+    state.dropoutSeed = model.dropoutGenerator.seed;
+    state.dropoutStream = model.dropoutGenerator.streamPosition;
+  } else {
+    model.dropoutGenerator = new T.Generator(state.dropoutSeed);
+    model.dropoutGenerator.streamPosition = state.dropoutStream;
+  }
+  const schedule: ScheduleOptions = { lr: optimizer.lr, totalSteps: options.epochs * trainLoader.length, ...options.schedule };
+  for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
+    model.train();
+    for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
+      const started = performance.now();
+      const lr = learningRate(state.steps, schedule);
+      model.zeroGrad();
+      const loss = T.tidy(() => {
+        const l = batchLoss(model, batch);
+        l.backward();
+        return l.data;
+      });
+      const value = await loss.item();
+      loss.dispose();
+      const tokens = batch.inputs.size;
+      batch.inputs.dispose();
+      batch.targets.dispose();
+      if (!Number.isFinite(value)) throw new NonFiniteLossError(state.steps, value);
+      if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
+      optimizer.update(lr);
+      const step = state.steps++;
+      state.tokensSeen += tokens;
+      state.batch = batch.index + 1;
+      state.dropoutStream = model.dropoutGenerator.streamPosition;
+      events.onStep?.({ epoch: state.epoch + 1, step, batch: batch.index, batches: trainLoader.length, loss: value, lr, tokensSeen: state.tokensSeen, seconds: (performance.now() - started) / 1000 });
+      if (step % options.evalFreq === 0) {
+        const record = await evaluate(model, trainLoader, valLoader, options.evalIter, { step, epoch: state.epoch + 1, tokensSeen: state.tokensSeen });
+        state.history.push(record);
+        events.onEval?.(record);
+      }
+      if (options.shouldStop?.()) return { state, stopped: true };
+    }
+    if (options.startContext) {
+      const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
+      events.onSample?.({ epoch: state.epoch + 1, text });
+    }
+    await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
+  }
+  return { state, stopped: false };
+}
+
+/** The book's evaluate_model: eval mode, no gradients, the first evalIter batches of each loader. */
+export async function evaluate(model: GPTModel, trainLoader: DataLoader, valLoader: DataLoader, evalIter: number, at: Omit<LossRecord, 'trainLoss' | 'valLoss'>): Promise<LossRecord> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const trainLoss = (await loaderLoss(model, trainLoader, { maxBatches: evalIter })).loss;
+    const valLoss = (await loaderLoss(model, valLoader, { maxBatches: evalIter })).loss;
+    return { ...at, trainLoss, valLoss };
+  } finally {
+    model.train(wasTraining);
+  }
+}

@@ -1,0 +1,54 @@
+// The GPT-2 model on WebGPU against the CPU reference: logits, loss and every parameter
+// gradient of a tiny model, and KV-cached decoding.
+// Tolerance: 1e-4 absolute + 1e-4 relative: float32 through two blocks and a 50257-wide head.
+import { describe, expect, it } from 'vitest';
+import * as G from '@mini/gpt';
+import * as T from '@mini/tensor/node';
+import { expectAllClose } from '../helpers/allclose.js';
+import { webgpuForTests } from '../helpers/devices.js';
+
+const gpu = await webgpuForTests();
+if (gpu) console.log(`WebGPU adapter under test: ${gpu.info.description}`);
+
+// A 2000-token vocabulary keeps the software adapters fast; vocab-sized (50257) rows are
+// covered kernel by kernel in rows.test.ts.
+const config = G.resolveConfig('tiny', { contextLength: 16, dropRate: 0, vocabSize: 2000 });
+const batch = (device: T.Device) => ({
+  inputs: T.tensor([[464, 1990, 373, 257, 922, 1110], [40, 367, 1885, 1464, 1807, 1619]], { dtype: 'int32', device }),
+  targets: T.tensor([[1990, 373, 257, 922, 1110, 13], [367, 1885, 1464, 1807, 1619, -100]], { dtype: 'int32', device }),
+});
+
+async function run(device: T.Device) {
+  const model = G.GPTModel.create(config, { device, seed: 11, init: 'gpt2' });
+  const b = batch(device);
+  const loss = T.tidy(() => {
+    const l = G.batchLoss(model, b);
+    l.backward();
+    return l.data;
+  });
+  const logits = await T.tidy(() => model.forward(b.inputs).data).toArray();
+  const grads = new Map<string, Float32Array>();
+  for (const [name, p] of model.params) grads.set(name, (await p.grad!.toArray()) as Float32Array);
+  const result = { loss: await loss.item(), logits, grads };
+  model.dispose();
+  return result;
+}
+
+describe.runIf(gpu)('GPT-2 on WebGPU matches the CPU reference', () => {
+  it('logits, loss and every parameter gradient', async () => {
+    const expected = await run(T.cpu);
+    const actual = await run(gpu!);
+    expect(actual.loss).toBeCloseTo(expected.loss, 4);
+    expectAllClose(actual.logits, expected.logits, { atol: 1e-4, rtol: 1e-4 }, 'logits');
+    for (const [name, g] of expected.grads) expectAllClose(actual.grads.get(name)!, g, { atol: 1e-5, rtol: 1e-3 }, `gradient of ${name}`);
+  });
+
+  it('greedy decoding is the same with and without the KV cache', async () => {
+    const model = G.GPTModel.create(config, { device: gpu!, seed: 5, init: 'gpt2' });
+    const prompt = [464, 1990, 373, 257];
+    const cached = await G.generate(model, prompt, { maxNewTokens: 14, useCache: true });
+    const uncached = await G.generate(model, prompt, { maxNewTokens: 14, useCache: false });
+    expect(cached).toEqual(uncached);
+    model.dispose();
+  });
+});
