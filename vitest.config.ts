@@ -35,10 +35,14 @@ export default defineConfig({
   test: {
     // Forks, not threads: Dawn's OpenGL backend crashes with several devices in worker threads.
     pool: 'forks',
+    // global.gc for the memory measurements (test/gpt/streaming-load.test.ts).
+    execArgv: ['--expose-gc'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts'] } },
+      // Minutes to hours on the CPU reference backend: only with `npm run test:slow`.
+      ...(process.env.MINI_GPT_SLOW === '1' ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }] : []),
       ...adapters.map(({ name, backend }) => ({
         extends: true,
         test: { name, include: ['test/webgpu/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend } },

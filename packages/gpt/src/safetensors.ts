@@ -122,11 +122,13 @@ export async function readTensor(header: SafetensorsHeader, name: string): Promi
   const count = (entry.end - entry.start) / dtypeBytes[entry.dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!LITTLE_ENDIAN) fail(header.source, 'this host is big-endian; safetensors data is little-endian');
+  // A source that handed over a buffer of its own (a file read) is viewed in place, not copied.
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
   switch (entry.dtype) {
     case 'F32':
-      return new Float32Array(bytes.slice().buffer, 0, count);
+      return new Float32Array(own, 0, count);
     case 'I32':
-      return new Int32Array(bytes.slice().buffer, 0, count);
+      return new Int32Array(own, 0, count);
     case 'F16': {
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));

@@ -1,13 +1,19 @@
 /**
  * The Node entry point: everything in index.ts, with Dawn (the `webgpu` package) registered as
- * the WebGPU provider. Headless Linux needs EGL_PLATFORM=surfaceless for Mesa's OpenGL adapter;
- * it is set here when unset, before Dawn starts (it must be in this process's environment).
+ * the WebGPU provider. Headless Linux needs EGL_PLATFORM=surfaceless for Mesa's OpenGL adapter
+ * (and a XDG_RUNTIME_DIR to keep Mesa quiet): both are set here when unset, before Dawn starts
+ * (they must be in this process's environment, which a worker thread cannot change).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { setGPUProvider } from './select-device.js';
 
 if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
   process.env.EGL_PLATFORM ??= 'surfaceless';
+  // Mesa prints "XDG_RUNTIME_DIR is invalid" on every adapter probe without one.
+  process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'mini-gpt-xdg-'));
 }
 Object.assign(globalThis, globals);
 // Dawn instances are kept for the life of the process: a collected instance takes its devices down.
