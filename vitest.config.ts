@@ -12,8 +12,10 @@ if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD
 process.env.EGL_PLATFORM ??= 'surfaceless';
 process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
 
-// Tests import the TypeScript sources: refresh the embedded WGSL first.
+// Tests import the TypeScript sources, and the CLI tests run the built CLI: refresh the
+// embedded WGSL and the build first (both are quick when nothing changed).
 execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/embed-shaders.mjs', import.meta.url))]);
+execFileSync(process.execPath, [fileURLToPath(new URL('./node_modules/typescript/bin/tsc', import.meta.url)), '-b'], { stdio: 'inherit' });
 
 const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 const alias = {
@@ -40,7 +42,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts'] } },
+      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts', 'test/cli/**/*.test.ts'] } },
       // Minutes to hours on the CPU reference backend: only with `npm run test:slow`.
       ...(process.env.MINI_GPT_SLOW === '1' ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }] : []),
       ...adapters.map(({ name, backend }) => ({

@@ -2,11 +2,11 @@
 // upstream gradient, every input gradient compared.
 // Tolerance (float32 on both sides, different summation orders and WGSL's few-ulp exp/log):
 // 2e-5 absolute + 1e-4 relative unless a case states its own.
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import * as A from '@mini/autograd';
 import * as T from '@mini/tensor/node';
 import { differentiableOps } from '@mini/autograd';
-import { expectAllClose } from '../helpers/allclose.js';
+import { expectAllClose, maxAbsDiff } from '../helpers/allclose.js';
 import { webgpuForTests } from '../helpers/devices.js';
 import { type GradCase, gradCases, inputValues } from '../helpers/grad-cases.js';
 
@@ -30,13 +30,19 @@ async function gradients(c: GradCase, device: T.Device): Promise<Float32Array[]>
   return arrays;
 }
 
+const worst = new Map<string, number>();
+
 describe.runIf(gpu)('WebGPU gradients match the CPU reference for every differentiable op', () => {
+  afterAll(() => console.log(`largest |WebGPU - CPU| gradient difference per op: ${[...worst].map(([op, d]) => `${op} ${d.toExponential(1)}`).join(', ')}`));
   for (const op of differentiableOps) {
     for (const c of gradCases[op]) {
       it(`${op}: ${c.name}`, async () => {
         const expected = await gradients(c, T.cpu);
         const actual = await gradients(c, gpu!);
-        expected.forEach((e, k) => expectAllClose(actual[k]!, e, c.parity ?? DEFAULT, `${op} (${c.name}) gradient of input ${k}`));
+        expected.forEach((e, k) => {
+          expectAllClose(actual[k]!, e, c.parity ?? DEFAULT, `${op} (${c.name}) gradient of input ${k}`);
+          worst.set(op, Math.max(worst.get(op) ?? 0, maxAbsDiff(actual[k]!, e)));
+        });
       });
     }
   }

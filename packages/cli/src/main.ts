@@ -1,47 +1,109 @@
 /**
- * The mini-gpt command line. For now it reports devices (`info`); train, generate, eval and
- * download arrive with the CLI issue and say so instead of pretending.
+ * The mini-gpt command line: parses, calls @mini/gpt, prints. Exit codes: 0 ok, 1 runtime
+ * error, 2 usage error; 130 when training stops on Ctrl-C after saving. Errors are one line;
+ * --verbose adds the stack.
  */
-import { Command, CommanderError } from 'commander';
-import { getDevice } from '@mini/tensor/node';
+import { Command, CommanderError, Option } from 'commander';
+import { download } from './commands/download.js';
+import { evaluate } from './commands/evaluate.js';
+import { generate } from './commands/generate.js';
+import { info } from './commands/info.js';
+import { train } from './commands/train.js';
+import * as parse from './options.js';
+import { UsageError, colors } from './ui.js';
 
-const PENDING = ['train', 'generate', 'eval', 'download'] as const;
+const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
 
-function program(out: (line: string) => void): Command {
+function program(run: (code: Promise<number>) => void): Command {
   const cli = new Command('mini-gpt')
     .description('Train and sample GPT-2 in TypeScript on our own tensors, autograd and WGSL kernels')
     .version('0.1.0')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => process.stderr.write(s) });
+    .option('--verbose', 'print stack traces with errors')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  cli.command('train')
+    .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
+    .option('--data <file>', 'training text (default: The Verdict, downloaded once and cached)')
+    .option('--out <dir>', 'run folder (default: runs/<date-time>)')
+    .option('--resume <dir>', 'continue the run saved in this folder')
+    .option('--preset <name>', 'gpt2-small, gpt2-medium, gpt2-large, gpt2-xl or tiny', 'gpt2-small')
+    .addOption(deviceOption())
+    .option('--context-length <n>', 'tokens per training window', parse.positiveInt, 256)
+    .option('--stride <n>', 'tokens between window starts (default: the context length)', parse.positiveInt)
+    .option('--dropout <p>', 'dropout rate', parse.probability, 0.1)
+    .option('--qkv-bias', 'bias on the query/key/value projection', false)
+    .option('--tied-head', 'share the token embedding with the output head', false)
+    .option('--init <scheme>', 'pytorch (the book\'s defaults) or gpt2 (N(0, 0.02))', 'pytorch')
+    .option('--epochs <n>', 'passes over the training split', parse.positiveInt, 10)
+    .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
+    .option('--lr <x>', 'peak learning rate (AdamW)', parse.positive, 0.0004)
+    .option('--weight-decay <x>', 'AdamW weight decay', parse.nonNegative, 0.1)
+    .option('--eval-freq <n>', 'evaluate every n steps', parse.positiveInt, 5)
+    .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
+    .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
+    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
+    .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
+    .option('--sample-tokens <n>', 'tokens in each sample', parse.nonNegativeInt, 50)
+    .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
+    .option('--initial-lr <x>', 'learning rate at the start of warmup', parse.nonNegative, 0.00001)
+    .option('--cosine', 'cosine decay after warmup (appendix D)', false)
+    .option('--min-lr <x>', 'floor of the cosine decay (default: lr / 10)', parse.nonNegative)
+    .option('--grad-clip <x>', 'clip gradients to this global norm (appendix D)', parse.positive)
+    .option('--json', 'print only a JSON summary at the end')
+    .action((flags) => run(train(flags)));
+
+  cli.command('generate')
+    .description('generate text from a model, printed as it is made')
+    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
+    .requiredOption('--prompt <text>', 'text to continue')
+    .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
+    .option('--temperature <x>', '0: greedy; above 0: sample from softmax(logits / x)', parse.nonNegative, 0)
+    .option('--top-k <n>', 'sample among the k most likely tokens', parse.positiveInt)
+    .option('--top-p <x>', 'sample within the smallest set of tokens reaching probability p', parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1))
+    .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
+    .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
+    .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
+    .addOption(deviceOption())
+    .action((flags) => run(generate(flags)));
+
+  cli.command('eval')
+    .description('loss and perplexity of a model on a text')
+    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
+    .requiredOption('--data <file>', 'text to evaluate on')
+    .option('--context-length <n>', 'tokens per window (default: the model\'s context length)', parse.positiveInt)
+    .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
+    .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
+    .addOption(deviceOption())
+    .option('--json', 'print {loss, perplexity, tokens, batches}')
+    .action((flags) => run(evaluate(flags)));
+
+  cli.command('download')
+    .description('fetch a GPT-2 checkpoint (gpt2, gpt2-medium, gpt2-large, gpt2-xl) into the cache; HF_ENDPOINT sets the hub')
+    .argument('<name>', 'gpt2, gpt2-medium, gpt2-large or gpt2-xl')
+    .action((name: string) => run(download(name)));
+
   cli.command('info')
-    .description('show the device and adapter that would be used')
-    .option('--device <kind>', 'auto, cpu or webgpu', 'auto')
+    .description('a model\'s config, parameters and memory, and the device that would be used')
+    .option('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
+    .addOption(deviceOption())
     .option('--json', 'print one JSON object')
-    .action(async (options: { device: string; json?: boolean }) => {
-      const device = await getDevice({ kind: options.device as 'auto' });
-      if (options.json) out(JSON.stringify(device.info));
-      else out(`device: ${device.kind}\nadapter: ${device.info.description}${device.info.limits ? `\nmaxStorageBufferBindingSize: ${device.info.limits.maxStorageBufferBindingSize} bytes` : ''}`);
-      device.backend.destroy();
-    });
-  for (const name of PENDING) {
-    cli.command(name)
-      .description(`(not built yet: see the CLI issue) ${name}`)
-      .allowUnknownOption()
-      .action(() => {
-        throw new Error(`mini-gpt ${name} is not built yet; this checkout has the tensor core only (mini-gpt info works)`);
-      });
-  }
+    .action((flags) => run(info(flags)));
   return cli;
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 runtime error, 2 usage error). */
-export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> = Promise.resolve(0);
+  const cli = program((code) => { pending = code; });
   try {
-    await program(out).parseAsync(argv, { from: 'user' });
-    return 0;
+    await cli.parseAsync(argv, { from: 'user' });
+    return await pending;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`error: ${(e as Error).message}\n`);
-    return 1;
+    const error = e as Error;
+    process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
+    if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return error instanceof UsageError || error.name === 'ConfigError' ? 2 : 1;
   }
 }

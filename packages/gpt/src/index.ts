@@ -19,3 +19,5 @@ export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource
 export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel } from './hf.js';
 export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
 export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
+export { lossPlotSvg, lossesCsv } from './plot.js';
+export { downloadFile, downloadGPT2, hubEndpoint, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress } from './node/download.js';

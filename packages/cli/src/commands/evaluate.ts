@@ -1,0 +1,33 @@
+/** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
+import { readFile } from 'node:fs/promises';
+import * as G from '@mini/gpt';
+import { getDevice } from '@mini/tensor/node';
+import { resolveModelDir } from '../paths.js';
+import { UsageError, say } from '../ui.js';
+
+export interface EvalFlags {
+  model: string;
+  data: string;
+  contextLength?: number;
+  batchSize: number;
+  maxBatches?: number;
+  device: 'auto' | 'cpu' | 'webgpu';
+  json?: boolean;
+}
+
+export async function evaluate(flags: EvalFlags): Promise<number> {
+  const dir = resolveModelDir(flags.model);
+  const text = await readFile(flags.data, 'utf8').catch((e: Error) => { throw new UsageError(`--data ${flags.data}: ${e.message}`); });
+  const device = await getDevice(flags.device);
+  const model = (await G.loadModel(dir, device)).eval();
+  const length = flags.contextLength ?? model.config.contextLength;
+  if (length > model.config.contextLength) throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);
+  const loader = G.createDataLoader(text, { batchSize: flags.batchSize, maxLength: length, stride: length, device });
+  if (loader.length === 0) throw new UsageError(`${flags.data} is too short for one window of ${length} tokens`);
+  const result = await G.loaderLoss(model, loader, { maxBatches: flags.maxBatches });
+  const summary = { loss: result.loss, perplexity: G.perplexity(result.loss), tokens: result.tokens, batches: result.batches };
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else say(`loss ${summary.loss.toFixed(4)}, perplexity ${summary.perplexity.toFixed(2)} (${summary.batches} batches, ${summary.tokens} tokens)`);
+  model.dispose();
+  return 0;
+}

@@ -1,0 +1,46 @@
+/** mini-gpt generate: text from a model, printed as it is made. */
+import * as G from '@mini/gpt';
+import { getDevice } from '@mini/tensor/node';
+import { resolveModelDir } from '../paths.js';
+
+export interface GenerateFlags {
+  model: string;
+  prompt: string;
+  maxNewTokens: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  device: 'auto' | 'cpu' | 'webgpu';
+  cache: boolean;
+  stopAtEos: boolean;
+}
+
+export async function generate(flags: GenerateFlags): Promise<number> {
+  const options: G.GenerateOptions = {
+    maxNewTokens: flags.maxNewTokens, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
+    seed: flags.seed, useCache: flags.cache, eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
+  };
+  G.validateGenerateOptions(options);
+  const dir = resolveModelDir(flags.model);
+  const device = await getDevice(flags.device);
+  const model = await G.loadModel(dir, device);
+  const prompt = G.textToIds(flags.prompt);
+  process.stdout.write(flags.prompt);
+  // Decode the whole continuation each time and print what is new: a character may span tokens.
+  const ids: number[] = [];
+  let printed = '';
+  for await (const id of G.generateTokens(model, prompt, options)) {
+    ids.push(id);
+    const text = G.idsToText(ids);
+    const fresh = text.endsWith('\uFFFD') ? '' : text.slice(printed.length);
+    if (fresh) {
+      process.stdout.write(fresh);
+      printed = text;
+    }
+  }
+  const rest = G.idsToText(ids).slice(printed.length);
+  process.stdout.write(`${rest}\n`);
+  model.dispose();
+  return 0;
+}

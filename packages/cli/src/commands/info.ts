@@ -1,0 +1,32 @@
+/** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as G from '@mini/gpt';
+import { getDevice } from '@mini/tensor/node';
+import { resolveModelDir } from '../paths.js';
+import { formatBytes, say } from '../ui.js';
+
+export async function info(flags: { model?: string; device: 'auto' | 'cpu' | 'webgpu'; json?: boolean }): Promise<number> {
+  const device = await getDevice(flags.device);
+  const out: Record<string, unknown> = { device: device.info };
+  if (flags.model) {
+    const dir = resolveModelDir(flags.model);
+    const config = G.fromHFConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const parameters = G.parameterCount(config);
+    out.model = { path: dir, config, parameters, bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 } };
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } else {
+    say(`device: ${device.kind}, ${device.info.description}`);
+    if (device.info.limits) say(`max storage binding: ${formatBytes(device.info.limits.maxStorageBufferBindingSize)}, max buffer: ${formatBytes(device.info.limits.maxBufferSize)}`);
+    const m = out.model as { path: string; config: G.GPTConfig; parameters: number; bytes: Record<string, number> } | undefined;
+    if (m) {
+      say(`model: ${m.path}`);
+      say(`  ${m.config.nLayers} layers, ${m.config.nHeads} heads, ${m.config.embedDim} dims, context ${m.config.contextLength}, vocab ${m.config.vocabSize}, ${m.config.tiedHead ? 'tied' : 'untied'} head`);
+      say(`  ${m.parameters.toLocaleString('en-US')} parameters: ${Object.entries(m.bytes).map(([k, v]) => `${formatBytes(v)} in ${k}`).join(', ')}`);
+    }
+  }
+  device.backend.destroy();
+  return 0;
+}

@@ -1,0 +1,22 @@
+/** Parsers for option values: a bad value is a usage error (exit 2) naming the option. */
+import { InvalidArgumentError } from 'commander';
+
+export function number(what: string, check: (n: number) => boolean = Number.isFinite) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${what} expected, got "${value}"`);
+    return n;
+  };
+}
+
+export const positiveInt = number('a positive integer', (n) => Number.isInteger(n) && n > 0);
+export const nonNegativeInt = number('an integer >= 0', (n) => Number.isInteger(n) && n >= 0);
+export const positive = number('a number > 0', (n) => n > 0);
+export const nonNegative = number('a number >= 0', (n) => n >= 0);
+export const probability = number('a number in [0, 1)', (n) => n >= 0 && n < 1);
+export const fraction = number('a number in (0, 1)', (n) => n > 0 && n < 1);
+
+export function device(value: string): 'auto' | 'cpu' | 'webgpu' {
+  if (value !== 'auto' && value !== 'cpu' && value !== 'webgpu') throw new InvalidArgumentError(`auto, cpu or webgpu expected, got "${value}"`);
+  return value;
+}

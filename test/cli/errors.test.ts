@@ -1,0 +1,55 @@
+// Bad input gives exit code 1 or 2 and a one-line message that names the problem.
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VERDICT, runCli } from './run-cli.js';
+
+const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
+
+describe('mini-gpt errors', () => {
+  it('a missing data file is a usage error (2)', async () => {
+    const r = await runCli(['train', '--preset', 'tiny', '--data', '/no/such/file.txt']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^error: --data \/no\/such\/file\.txt: ENOENT/)]);
+  });
+
+  it('an unknown preset is a usage error naming the presets', async () => {
+    const r = await runCli(['train', '--preset', 'gpt5', '--data', VERDICT]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: unknown preset "gpt5": use one of gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, tiny/);
+  });
+
+  it('a negative temperature is a usage error', async () => {
+    const r = await runCli(['generate', '--model', 'gpt2', '--prompt', 'x', '--temperature', '-1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--temperature <x>' argument '-1' is invalid/);
+  });
+
+  it('a corrupt safetensors file is a runtime error (1) naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bad-'));
+    mkdirSync(join(dir, 'm'));
+    writeFileSync(join(dir, 'm', 'config.json'), JSON.stringify({ vocab_size: 50257, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 }));
+    writeFileSync(join(dir, 'm', 'model.safetensors'), Buffer.from('this is not a safetensors file at all'));
+    const r = await runCli(['generate', '--model', join(dir, 'm'), '--prompt', 'hello']);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toEqual([expect.stringContaining(`${join(dir, 'm', 'model.safetensors')}: header length`)]);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+  });
+
+  it('a GPT-2 name that is not downloaded says how to download it', async () => {
+    const r = await runCli(['generate', '--model', 'gpt2-xl', '--prompt', 'x'], { env: { MINI_GPT_CACHE: mkdtempSync(join(tmpdir(), 'cache-')) } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('gpt2-xl is not downloaded yet: run  mini-gpt download gpt2-xl');
+  });
+
+  it('--help works on every command and shows defaults', async () => {
+    for (const command of ['train', 'generate', 'eval', 'download', 'info']) {
+      const r = await runCli([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: mini-gpt ${command}`);
+    }
+    expect((await runCli(['train', '--help'])).stdout).toMatch(/--lr <x>\s+peak learning rate \(AdamW\) \(default: 0\.0004\)/);
+    expect((await runCli(['bogus'])).code).toBe(2);
+  });
+});
