@@ -15,6 +15,7 @@ process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
 // Tests import the TypeScript sources, and the CLI tests run the built CLI: refresh the
 // embedded WGSL and the build first (both are quick when nothing changed).
 execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/embed-shaders.mjs', import.meta.url))]);
+execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/build-wasm.mjs', import.meta.url))]);
 execFileSync(process.execPath, [fileURLToPath(new URL('./node_modules/typescript/bin/tsc', import.meta.url)), '-b'], { stdio: 'inherit' });
 
 const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));

@@ -1,8 +1,13 @@
 /** The device new tensors go to when none is named. Starts as the CPU reference device. */
 import { CpuBackend } from './cpu/backend.js';
+import { createFastCpuBackend } from './cpu-fast/backend.js';
 import { Device } from './device.js';
 
+/** The CPU reference backend: plain loops, the oracle of the tests. */
 export const cpu = new Device(new CpuBackend(), { kind: 'cpu', description: 'CPU reference kernels (JavaScript)' });
+
+/** The CPU device getDevice() hands out: WebAssembly SIMD matmul, reference kernels otherwise. */
+export const fastCpu = new Device(createFastCpuBackend(), { kind: 'cpu', description: 'CPU (WebAssembly SIMD matmul, JavaScript kernels for the rest)' });
 
 let current: Device = cpu;
 

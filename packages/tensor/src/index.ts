@@ -10,7 +10,7 @@ export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js'
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32 } from './random.js';
 export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
-export { cpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
+export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
 export { tidy, keep } from './memory.js';
 export { Tensor, empty, emptyLike, fromTypedArray } from './tensor.js';
 export * from './ops/creation.js';

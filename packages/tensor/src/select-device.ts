@@ -8,7 +8,7 @@
  * Overrides: the `kind` argument, else MINI_GPT_DEVICE=cpu|webgpu|auto; MINI_GPT_WEBGPU_BACKEND
  * (vulkan, opengl, opengles, metal, d3d12) forces one Dawn backend.
  */
-import { cpu } from './defaults.js';
+import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
 import { DeviceError } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
@@ -110,11 +110,11 @@ export async function getDevice(request: DeviceRequest | DeviceKind | 'auto' = {
   if (kind !== 'auto' && kind !== 'cpu' && kind !== 'webgpu') {
     throw new DeviceError(`unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use auto, cpu or webgpu`);
   }
-  if (kind === 'cpu') return cpu;
+  if (kind === 'cpu') return fastCpu;
   const forced = req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND');
   const found = await findAdapter(kind === 'webgpu', forced);
   if (found) return openWebGPU(found, req);
-  if (kind === 'auto') return cpu;
+  if (kind === 'auto') return fastCpu;
   throw new DeviceError(
     `no WebGPU adapter found${forced ? ` on the ${forced} backend` : ''}. Without a GPU, install SwiftShader `
     + '(Debian: chromium-common libvulkan1; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json) or Mesa '

@@ -12,14 +12,17 @@ import { reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { CpuStorage, gatherElements } from './storage.js';
 
-const kernels: Kernels = {
+/** The plain-loop kernels: the oracle every other backend is tested against. */
+export const referenceKernels: Kernels = {
   copy, fill, unary, binary, matmul, reduce, softmax, softmaxBackward, layerNorm, layerNormBackward,
   gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, adamw,
 };
 
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
-  readonly kernels = kernels;
+
+  constructor(readonly kernels: Kernels = referenceKernels) {}
+
   private live = 0;
   private peak = 0;
 

@@ -1,0 +1,14 @@
+/**
+ * The fast CPU backend: the reference backend's storage and kernels, with matmul (where the
+ * time goes) replaced by the WebAssembly SIMD kernel. More kernels move here as they are
+ * written; the reference backend stays the plain-loop oracle the tests compare against.
+ */
+import type { Kernels } from '../backend.js';
+import { CpuBackend, referenceKernels } from '../cpu/backend.js';
+import { matmul } from './matmul.js';
+
+export const fastKernels: Kernels = { ...referenceKernels, matmul };
+
+export function createFastCpuBackend(): CpuBackend {
+  return new CpuBackend(fastKernels);
+}

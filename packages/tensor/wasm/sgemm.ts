@@ -1,0 +1,162 @@
+// AssemblyScript, compiled to WebAssembly (SIMD) by scripts/build-wasm.mjs.
+//
+// Single-precision GEMM, GotoBLAS-style: C (M x N, row stride ldc) = A (M x K) @ B (K x N),
+// A and B read through any strides (so transposed views need no copy). K is walked in blocks
+// of KC and M in blocks of MC; each block of A and each K-block of B are packed into panels
+// (MR = 4 rows of A, NR = 8 columns of B) so the micro-kernel streams both from contiguous
+// memory. The micro-kernel keeps a 4 x 8 tile of C in eight f32x4 registers: per k, two vector
+// loads of B, four broadcasts of A and eight multiply-adds.
+// Pointers are byte offsets into this module's memory; the caller lays out A, B, C and the
+// packing buffers (see packages/tensor/src/cpu-fast/matmul.ts).
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+
+/** Grows memory to at least `bytes`; returns the new size in bytes. */
+export function ensureMemory(bytes: usize): usize {
+  const have = <usize>memory.size() << 16;
+  if (bytes > have) memory.grow(<i32>((bytes - have + 65535) >> 16));
+  return <usize>memory.size() << 16;
+}
+
+// packB[(panel * kc + k) * NR + c] = B(k0 + k, panel * NR + c), zero past N.
+function packB(b: usize, bRow: i32, bCol: i32, k0: i32, kc: i32, N: i32, out: usize): void {
+  const panels = (N + NR - 1) / NR;
+  for (let p = 0; p < panels; p++) {
+    for (let k = 0; k < kc; k++) {
+      const dst = out + ((<usize>(p * kc + k) * NR) << 2);
+      const row = b + (<usize>((k0 + k) * bRow) << 2);
+      for (let c = 0; c < NR; c++) {
+        const j = p * NR + c;
+        store<f32>(dst + (<usize>c << 2), j < N ? load<f32>(row + (<usize>(j * bCol) << 2)) : 0);
+      }
+    }
+  }
+}
+
+// packA[(panel * kc + k) * MR + r] = A(i0 + panel * MR + r, k0 + k), zero past the block.
+function packA(a: usize, aRow: i32, aCol: i32, i0: i32, mc: i32, k0: i32, kc: i32, out: usize): void {
+  const panels = (mc + MR - 1) / MR;
+  for (let p = 0; p < panels; p++) {
+    for (let k = 0; k < kc; k++) {
+      const dst = out + ((<usize>(p * kc + k) * MR) << 2);
+      const col = a + (<usize>((k0 + k) * aCol) << 2);
+      for (let r = 0; r < MR; r++) {
+        const i = p * MR + r;
+        store<f32>(dst + (<usize>r << 2), i < mc ? load<f32>(col + (<usize>((i0 + i) * aRow) << 2)) : 0);
+      }
+    }
+  }
+}
+
+// C tile (rows x cols, at most 4 x 8) = (first ? 0 : C) + panelA @ panelB over kc.
+function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, rows: i32, cols: i32, first: bool, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = f32x4.splat(load<f32>(pa));
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = f32x4.splat(load<f32>(pa, 4));
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = f32x4.splat(load<f32>(pa, 8));
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = f32x4.splat(load<f32>(pa, 12));
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    pa += 16;
+    pb += 32;
+  }
+  // The tile goes through a scratch 4 x 8 block so edge tiles write only their valid part.
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const dst = c + (<usize>(r * ldc) << 2);
+    const src = tile + (<usize>(r * NR) << 2);
+    for (let j = 0; j < cols; j++) {
+      const at = dst + (<usize>j << 2);
+      const v = load<f32>(src + (<usize>j << 2));
+      store<f32>(at, first ? v : load<f32>(at) + v);
+    }
+  }
+}
+
+/**
+ * C = A @ B. Strides are in elements: A(i, k) is at a + 4 (i aRow + k aCol), B(k, j) at
+ * b + 4 (k bRow + j bCol). scratch needs 4 (MC KC + KC ceil(N / 8) 8 + 32) bytes.
+ */
+export function sgemm(M: i32, N: i32, K: i32, a: usize, aRow: i32, aCol: i32, b: usize, bRow: i32, bCol: i32, c: usize, ldc: i32, scratch: usize): void {
+  const pa = scratch;
+  const tile = pa + (<usize>(MC * KC) << 2);
+  const pb = tile + 128;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    packB(b, bRow, bCol, k0, kc, N, pb);
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const mc = min(MC, M - i0);
+      packA(a, aRow, aCol, i0, mc, k0, kc, pa);
+      for (let jp = 0; jp * NR < N; jp++) {
+        const cols = min(NR, N - jp * NR);
+        const panelB = pb + (<usize>(jp * kc * NR) << 2);
+        for (let ip = 0; ip * MR < mc; ip++) {
+          const rows = min(MR, mc - ip * MR);
+          const cTile = c + (<usize>((i0 + ip * MR) * ldc + jp * NR) << 2);
+          micro(kc, pa + (<usize>(ip * kc * MR) << 2), panelB, cTile, ldc, rows, cols, k0 == 0, tile);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C = A @ B for a few rows of A (decoding: M = 1), without packing: packing B would cost as
+ * much as the product. B with contiguous rows is streamed as axpy updates of C's row; B with
+ * contiguous columns (x @ W^T) as dot products. Other layouts go through sgemm.
+ */
+export function sgemmSmallM(M: i32, N: i32, K: i32, a: usize, aRow: i32, aCol: i32, b: usize, bRow: i32, bCol: i32, c: usize, ldc: i32, scratch: usize): void {
+  if (bCol == 1) {
+    const n4 = N & ~3;
+    for (let i = 0; i < M; i++) {
+      const ci = c + (<usize>(i * ldc) << 2);
+      for (let j = 0; j < N; j++) store<f32>(ci + (<usize>j << 2), 0);
+      for (let k = 0; k < K; k++) {
+        const aik = load<f32>(a + (<usize>(i * aRow + k * aCol) << 2));
+        const av = f32x4.splat(aik);
+        const bk = b + (<usize>(k * bRow) << 2);
+        for (let j = 0; j < n4; j += 4) {
+          const at = ci + (<usize>j << 2);
+          v128.store(at, f32x4.add(v128.load(at), f32x4.mul(av, v128.load(bk + (<usize>j << 2)))));
+        }
+        for (let j = n4; j < N; j++) {
+          const at = ci + (<usize>j << 2);
+          store<f32>(at, load<f32>(at) + aik * load<f32>(bk + (<usize>j << 2)));
+        }
+      }
+    }
+  } else if (bRow == 1 && aCol == 1) {
+    const k4 = K & ~3;
+    for (let i = 0; i < M; i++) {
+      const ai = a + (<usize>(i * aRow) << 2);
+      for (let j = 0; j < N; j++) {
+        const bj = b + (<usize>(j * bCol) << 2);
+        let acc = f32x4.splat(0);
+        for (let k = 0; k < k4; k += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(ai + (<usize>k << 2)), v128.load(bj + (<usize>k << 2))));
+        let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+        for (let k = k4; k < K; k++) s += load<f32>(ai + (<usize>k << 2)) * load<f32>(bj + (<usize>k << 2));
+        store<f32>(c + (<usize>(i * ldc + j) << 2), s);
+      }
+    }
+  } else {
+    sgemm(M, N, K, a, aRow, aCol, b, bRow, bCol, c, ldc, scratch);
+  }
+}
