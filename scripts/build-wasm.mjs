@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Compiles the AssemblyScript kernels in packages/tensor/wasm/ to WebAssembly (SIMD) and embeds
+// Compiles the AssemblyScript kernels in packages/tensor/wasm/ to WebAssembly (SIMD, importing a
+// shared memory so worker threads can run parts of one product) and embeds
 // each module as base64 in packages/tensor/src/cpu-fast/wasm.generated.ts, so the tensor
 // package needs no file access at run time. Runs from `npm ci` (prepare) with the
 // assemblyscript dev dependency; nothing is downloaded.
@@ -19,7 +20,8 @@ const entries = [];
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
   const out = join(work, file.replace(/\.ts$/, '.wasm'));
   execFileSync(process.execPath, [asc, join(dir, file), '--outFile', out, '--optimizeLevel', '3', '--shrinkLevel', '0',
-    '--runtime', 'stub', '--enable', 'simd', '--noAssert'], { stdio: 'inherit' });
+    '--runtime', 'stub', '--enable', 'simd,threads', '--sharedMemory', '--importMemory', '--maximumMemory', '65536', '--noAssert'],
+    { stdio: 'inherit' });
   entries.push(`  ${JSON.stringify(file.replace(/\.ts$/, ''))}: ${JSON.stringify(readFileSync(out).toString('base64'))},`);
 }
 rmSync(work, { recursive: true, force: true });

@@ -1,8 +1,9 @@
-// The fast CPU backend's WebAssembly SIMD matmul against the reference, on awkward shapes:
-// sizes off the 4 x 8 micro-tile and the 128 x 256 cache blocks, K beyond one block, the small-M
-// (decoding) paths, transposed views, broadcast batches and the bias epilogue.
+// The fast CPU backend against the reference, on awkward shapes: for matmul, sizes off the
+// 4 x 8 micro-tile and the 128 x 256 cache blocks, K beyond one block, the small-M (decoding)
+// paths, transposed views, broadcast batches, the bias epilogue, and products large enough to
+// be split across worker threads (by rows, and by columns for a single row).
 import { describe, it } from 'vitest';
-import * as T from '@mini/tensor';
+import * as T from '@mini/tensor/node';
 import { expectAllClose } from '../helpers/allclose.js';
 
 // float32 accumulation against the reference's float64: error ~ sqrt(K) eps |terms|.
@@ -21,6 +22,29 @@ async function compare(sa: number[], sb: number[], options: { transA?: boolean; 
   expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify(options)}`);
 }
 
+describe('fast CPU elementwise kernels match the reference exactly', () => {
+  const same = async (build: (device: T.Device) => T.Tensor) => {
+    const expected = await build(T.cpu).toArray();
+    const actual = await build(T.fastCpu).toArray();
+    expectAllClose(actual, expected, { atol: 0, rtol: 0 }, 'elementwise');
+  };
+  const r = (shape: number[], device: T.Device, seed = 1) => T.randn(shape, { device, generator: new T.Generator(seed) });
+  it('binary ops with broadcasting and permuted views', async () => {
+    for (const op of T.binaryOps) {
+      await same((d) => T.binaryOp(op, r([4, 1, 5], d), r([3, 1], d, 2)));
+      await same((d) => T.binaryOp(op, r([7, 9], d).transpose(), r([9, 7], d, 2)));
+      await same((d) => T.binaryOp(op, r([1], d), r([1], d, 2)));
+    }
+  });
+  it('unary ops and copies of strided views, empty tensors included', async () => {
+    for (const op of T.unaryOps) await same((d) => T.unaryOp(op, r([3, 4, 5], d).permute([2, 0, 1]), 1.5));
+    await same((d) => r([4, 6, 5], d).slice(1, 1, 5).permute([2, 1, 0]).contiguous());
+    await same((d) => r([3, 1], d).expand([2, 3, 4]).contiguous());
+    await same((d) => T.add(T.zeros([0, 3], { device: d }), r([3], d)));
+    await same((d) => { const x = T.zeros([3, 5], { device: d }); T.copyInto(x.slice(1, 1, 4), r([3, 3], d)); return x; });
+  });
+});
+
 describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
   it('general shapes and block edges', async () => {
     await compare([1, 1], [1, 1]);
@@ -37,6 +61,12 @@ describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
     await compare([1, 300], [300, 77]);
     await compare([3, 300], [77, 300], { transB: true, bias: 77 });
     await compare([300, 2], [300, 77], { transA: true });
+  });
+  it('products split across threads: by rows, and by columns for decoding', async () => {
+    await compare([257, 300], [300, 130], { bias: 130 });
+    await compare([1, 2000], [2000, 701]);
+    await compare([3, 2000], [901, 2000], { transB: true });
+    await compare([2, 3, 50, 300], [300, 90]);
   });
   it('batched, with a broadcast operand', async () => {
     await compare([2, 3, 9, 8], [8, 5]);

@@ -8,6 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
+import { setParallelRunnerFactory } from './cpu-fast/threads.js';
+import { nodeRunnerFactory } from './node-threads.js';
 import { setGPUProvider } from './select-device.js';
 
 if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
@@ -24,5 +26,8 @@ setGPUProvider((flags) => {
   if (!gpu) instances.set(key, (gpu = create(flags)));
   return gpu;
 });
+
+// The fast CPU backend's matmul uses every core (MINI_GPT_THREADS sets how many).
+setParallelRunnerFactory(nodeRunnerFactory(Number(process.env.MINI_GPT_THREADS) || undefined));
 
 export * from './index.js';

@@ -50,3 +50,30 @@ export function normalizeAxis(axis: number, rank: number, op: string): number {
 export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+export interface Coalesced {
+  shape: number[];
+  strides: number[][]; // per operand (out first)
+}
+
+/** Drops size-1 dimensions and merges neighbours that are contiguous for every operand. */
+export function coalesce(shape: readonly number[], stridesList: readonly (readonly number[])[]): Coalesced {
+  const dims = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
+  const out: Coalesced = { shape: [], strides: stridesList.map(() => []) };
+  for (const d of dims) {
+    const last = out.shape.length - 1;
+    const mergeable = last >= 0 && stridesList.every((s, k) => out.strides[k]![last] === s[d]! * shape[d]!);
+    if (mergeable) {
+      out.shape[last] = out.shape[last]! * shape[d]!;
+      stridesList.forEach((s, k) => { out.strides[k]![last] = s[d]!; });
+    } else {
+      out.shape.push(shape[d]!);
+      stridesList.forEach((s, k) => out.strides[k]!.push(s[d]!));
+    }
+  }
+  if (out.shape.length === 0) {
+    out.shape.push(1);
+    out.strides.forEach((s) => s.push(1));
+  }
+  return out;
+}

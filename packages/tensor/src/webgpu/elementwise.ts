@@ -5,38 +5,12 @@
  */
 import { type BinaryOp, type UnaryOp, type View, binaryOps, unaryOps } from '../backend.js';
 import { DeviceError, formatShape } from '../errors.js';
+import { coalesce } from '../shape.js';
 import type { WebGPUBackend } from './backend.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
 const MAX_RANK = 8;
-
-interface Coalesced {
-  shape: number[];
-  strides: number[][]; // per operand (out first)
-}
-
-/** Drops size-1 dimensions and merges neighbours that are contiguous for every operand. */
-export function coalesce(shape: readonly number[], stridesList: readonly (readonly number[])[]): Coalesced {
-  const dims = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
-  const out: Coalesced = { shape: [], strides: stridesList.map(() => []) };
-  for (const d of dims) {
-    const last = out.shape.length - 1;
-    const mergeable = last >= 0 && stridesList.every((s, k) => out.strides[k]![last] === s[d]! * shape[d]!);
-    if (mergeable) {
-      out.shape[last] = out.shape[last]! * shape[d]!;
-      stridesList.forEach((s, k) => { out.strides[k]![last] = s[d]!; });
-    } else {
-      out.shape.push(shape[d]!);
-      stridesList.forEach((s, k) => out.strides[k]!.push(s[d]!));
-    }
-  }
-  if (out.shape.length === 0) {
-    out.shape.push(1);
-    out.strides.forEach((s) => s.push(1));
-  }
-  return out;
-}
 
 /**
  * Runs an elementwise shader over `out` and `inputs` (any strides). Only copy.wgsl honours
