@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [-- --json]: the figures users compare, one per line with units.
+// Each figure is measured here, in this run, on this machine (see README "Performance").
+// Backends: the CPU device (WebAssembly SIMD matmul + threads), the CPU reference kernels,
+// WebGPU when an adapter is found (software adapters are correctness targets: their figures
+// say so), and @tensorflow/tfjs-backend-wasm as a peer line for matmul.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as G from '@mini/gpt';
+import * as T from '@mini/tensor/node';
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const json = args.has('--json');
+
+function report(name, backend, value, unit, note = '') {
+  if (json) process.stdout.write(`${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`);
+  else process.stdout.write(`${name} ${backend}: ${Number(value.toPrecision(4))} ${unit}${note ? ` (${note})` : ''}\n`);
+}
+
+/** Median seconds of `fn` (async, must wait for its own result) over `reps` runs after a warm-up. */
+async function seconds(fn, reps) {
+  await fn();
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push((performance.now() - t) / 1000);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+const SHAPES = [
+  ['matmul_1024', 1024, 1024, 1024],
+  ['matmul_512x768x2304', 512, 768, 2304],
+  ['matmul_512x768x3072', 512, 768, 3072],
+  ['matmul_512x3072x768', 512, 3072, 768],
+  ['matvec_768x50257', 1, 768, 50257],
+];
+
+async function matmuls(device, backend, shapes, reps) {
+  for (const [name, M, K, N] of shapes) {
+    const a = T.randn([M, K], { device });
+    const b = T.randn([K, N], { device });
+    const s = await seconds(async () => { const c = T.matmul(a, b); await c.toArray(); c.dispose(); }, reps);
+    report(name, backend, (2 * M * N * K) / s / 1e9, 'GFLOP/s', backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : '');
+    a.dispose();
+    b.dispose();
+  }
+}
+
+async function tfjsMatmuls(shapes, reps) {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
+  const require = createRequire(import.meta.url);
+  setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  for (const [name, M, K, N] of shapes) {
+    const a = tf.randomNormal([M, K]);
+    const b = tf.randomNormal([K, N]);
+    const s = await seconds(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); }, reps);
+    report(name, 'tfjs-wasm', (2 * M * N * K) / s / 1e9, 'GFLOP/s', '@tensorflow/tfjs-backend-wasm 4.22');
+    a.dispose();
+    b.dispose();
+  }
+}
+
+/** One training step of the book's model (batch 2 x 256, untied head, AdamW): tokens/s and peak RSS. */
+async function trainStep(device, backend) {
+  const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
+  const model = G.GPTModel.create(config, { device, seed: 123 });
+  const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
+  const ids = () => T.randint(0, 50257, [2, 256], { device });
+  const step = async () => {
+    model.zeroGrad();
+    const batch = { inputs: ids(), targets: ids() };
+    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+    await loss.item();
+    optimizer.update();
+    for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
+  };
+  const s = await seconds(step, 1);
+  report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);
+  report('peak_rss_train_124m', backend, process.resourceUsage().maxRSS / 1024, 'MB');
+  return model;
+}
+
+/** Greedy generation of 50 tokens from "Every effort moves you", with and without the KV cache. */
+async function generation(model, backend, withoutCache) {
+  const prompt = G.textToIds('Every effort moves you');
+  for (const useCache of withoutCache ? [true, false] : [true]) {
+    const t = performance.now();
+    await G.generate(model, prompt, { maxNewTokens: 50, useCache });
+    report(`generate_50_${useCache ? 'cache' : 'nocache'}_124m`, backend, 50 / ((performance.now() - t) / 1000), 'tokens/s');
+  }
+}
+
+/** Loading a gpt2-small-shaped checkpoint (written here): seconds. */
+async function load(device, backend) {
+  const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bench-'));
+  const config = G.resolveConfig('gpt2-small');
+  await G.writeTextAtomic(join(dir, 'config.json'), JSON.stringify(G.toHFConfig(config)));
+  await G.writeFileAtomic(join(dir, 'model.safetensors'), (sink) => G.writeSafetensors(sink, Object.entries(G.parameterShapes(config)).map(([name, shape]) => ({
+    name, shape, dtype: 'F32', data: async () => new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(0.01),
+  }))));
+  const t = performance.now();
+  const loaded = await G.loadModel(dir, device);
+  report('load_124m', backend, (performance.now() - t) / 1000, 's');
+  loaded.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Per training step on WebGPU: dispatches, pipelines made, buffers created, submits, reads. */
+async function webgpuCounts(device, tokens) {
+  // The 124M model's structure (12 layers, 12 heads) with narrow widths (and, in --quick, a
+  // short batch), so a software adapter finishes: the counts depend on the structure only.
+  const config = G.resolveConfig('gpt2-small', { ...G.BOOK_CONFIG_OVERRIDES, embedDim: 48, vocabSize: 2000 });
+  const model = G.GPTModel.create(config, { device, seed: 1 });
+  const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
+  const backend = device.backend;
+  const step = async () => {
+    model.zeroGrad();
+    const batch = { inputs: T.randint(0, 2000, tokens, { device }), targets: T.randint(0, 2000, tokens, { device }) };
+    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+    await loss.item();
+    optimizer.update();
+    await backend.sync();
+    for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
+  };
+  await step();
+  const before = { ...backend.counters, created: backend.poolStats().created };
+  await step();
+  const after = { ...backend.counters, created: backend.poolStats().created };
+  const note = `12-layer 12-head model, batch ${tokens.join(' x ')}, narrow widths`;
+  report('webgpu_dispatches_per_step', 'webgpu', after.dispatches - before.dispatches, 'dispatches', note);
+  report('webgpu_pipelines_per_step', 'webgpu', after.pipelines - before.pipelines, 'pipelines created', note);
+  report('webgpu_buffers_per_step', 'webgpu', after.created - before.created, 'buffers created', note);
+  report('webgpu_submits_per_step', 'webgpu', after.submits - before.submits, 'submits', note);
+  report('webgpu_reads_per_step', 'webgpu', after.reads - before.reads, 'reads', note);
+  report('webgpu_uploads_per_step', 'webgpu', after.uploads - before.uploads, 'uploads', note);
+  model.dispose();
+  optimizer.dispose();
+}
+
+const reps = quick ? 1 : 3;
+const cpu = await T.getDevice('cpu');
+report('threads', 'cpu', Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(), 'threads');
+await matmuls(cpu, 'cpu', SHAPES, reps);
+await tfjsMatmuls(SHAPES, reps);
+await matmuls(T.cpu, 'cpu-reference', quick ? SHAPES.slice(4) : SHAPES.slice(1, 2).concat(SHAPES.slice(4)), 1);
+if (!quick) {
+  const model = await trainStep(cpu, 'cpu');
+  await generation(model, 'cpu', true);
+  model.dispose();
+}
+await load(cpu, 'cpu');
+const gpu = await T.getDevice('webgpu').catch(() => null);
+if (gpu) {
+  await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
+  await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
+} else {
+  process.stderr.write('no WebGPU adapter: WebGPU figures skipped\n');
+}
