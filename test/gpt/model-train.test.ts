@@ -72,6 +72,22 @@ describe('training on The Verdict (tiny preset, CPU)', () => {
   });
 });
 
+describe('a non-finite loss', () => {
+  it('stops training with NonFiniteLossError before the update is applied', async () => {
+    const model = G.GPTModel.create(tiny(), { seed: 1 });
+    const wpe = model.param('wpe.weight').data;
+    T.copyInto(wpe.slice(0, 0, 1), T.full([1, 32], Infinity));
+    const before = Array.from(await model.param('h.0.mlp.c_fc.weight').data.toArray());
+    const loader = G.createDataLoader(verdict.slice(0, 1500), { batchSize: 1, maxLength: 8, stride: 8 });
+    const optimizer = new G.AdamW(model.params, { lr: 1e-3 });
+    await expect(G.trainModel(model, optimizer, loader, loader, { epochs: 1, evalFreq: 1, evalIter: 1, startContext: '' }))
+      .rejects.toThrow(/the training loss became NaN at step 0; the update was not applied/);
+    expect(Array.from(await model.param('h.0.mlp.c_fc.weight').data.toArray())).toEqual(before);
+    expect(optimizer.step).toBe(0);
+    model.dispose();
+  });
+});
+
 describe('decoding', () => {
   it('greedy decoding gives identical tokens with and without the KV cache', async () => {
     const model = G.GPTModel.create(tiny({ contextLength: 12 }), { seed: 5, init: 'gpt2' });
