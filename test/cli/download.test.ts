@@ -15,14 +15,16 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 let server: Server;
 let endpoint = '';
-const state = { breakNext: false, lieAboutSize: false, rangeRequests: [] as string[] };
+const state = { breakNext: false, lieAboutSize: false, wrongSha: false, rangeRequests: [] as string[], encodings: [] as string[] };
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const file = req.url?.endsWith('/resolve/main/model.safetensors') ? model : req.url?.endsWith('/resolve/main/config.json') ? config : null;
     if (!file || !req.url?.startsWith('/openai-community/gpt2/')) { res.writeHead(404).end(); return; }
     const size = state.lieAboutSize && file === model ? file.length + 10 : file.length;
-    const headers = { 'x-linked-size': String(size), 'x-linked-etag': `"${sha(file)}"`, 'accept-ranges': 'bytes' };
+    state.encodings.push(String(req.headers['accept-encoding']));
+    const digest = state.wrongSha && file === model ? sha(config) : sha(file);
+    const headers = { 'x-linked-size': String(size), 'x-linked-etag': `"${digest}"`, 'accept-ranges': 'bytes' };
     if (req.method === 'HEAD') { res.writeHead(200, { ...headers, 'content-length': String(size) }).end(); return; }
     const range = /bytes=(\d+)-/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
@@ -60,6 +62,17 @@ describe('mini-gpt download', () => {
     expect(Buffer.compare(readFileSync(target), model)).toBe(0);
     expect(readFileSync(join(cache, 'models', 'gpt2', 'config.json'), 'utf8')).toBe(config.toString());
     expect(existsSync(`${target}.partial`)).toBe(false);
+    expect(new Set(state.encodings)).toEqual(new Set(['identity'])); // no compressed transfers
+  });
+
+  it('rejects a file whose SHA-256 differs from the one the hub states', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'mini-gpt-cache-'));
+    state.wrongSha = true;
+    const r = await runCli(['download', 'gpt2'], { env: { HF_ENDPOINT: endpoint, MINI_GPT_CACHE: cache } });
+    state.wrongSha = false;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/SHA-256 [0-9a-f]{64} does not match the server's [0-9a-f]{64}; the file was deleted/);
+    expect(existsSync(join(cache, 'models', 'gpt2', 'model.safetensors'))).toBe(false);
   });
 
   it('rejects a size mismatch and keeps nothing under the final name', async () => {

@@ -37,11 +37,15 @@ interface Remote {
   sha256: string | null;
 }
 
+// Bytes as stored: a compressed transfer would make Content-Length disagree with the file.
+const IDENTITY = { 'accept-encoding': 'identity' };
+
 async function head(url: string): Promise<Remote> {
-  const response = await fetch(url, { method: 'HEAD', redirect: 'follow' });
+  const response = await fetch(url, { method: 'HEAD', redirect: 'follow', headers: IDENTITY });
   if (!response.ok) throw new DownloadError(`${url}: HTTP ${response.status} ${response.statusText}`);
   const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length') ?? NaN);
-  const etag = (response.headers.get('x-linked-etag') ?? response.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
+  // The hub states an LFS file's SHA-256 in X-Linked-Etag; other ETags are not content hashes.
+  const etag = (response.headers.get('x-linked-etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
   return { size: Number.isFinite(size) ? size : null, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : null };
 }
 
@@ -65,7 +69,7 @@ export async function downloadFile(url: string, target: string, onProgress?: (p:
     have = 0;
   }
   if (remote.size === null || have < remote.size) {
-    const response = await fetch(url, { redirect: 'follow', headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
+    const response = await fetch(url, { redirect: 'follow', headers: have > 0 ? { ...IDENTITY, Range: `bytes=${have}-` } : IDENTITY });
     if (!response.ok) throw new DownloadError(`${url}: HTTP ${response.status} ${response.statusText}`);
     if (have > 0 && response.status !== 206) have = 0; // the server ignored the range: start over
     const handle = await open(partial, have > 0 ? 'a' : 'w');
