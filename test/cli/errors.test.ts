@@ -53,3 +53,14 @@ describe('mini-gpt errors', () => {
     expect((await runCli(['bogus'])).code).toBe(2);
   });
 });
+
+describe('mini-gpt train without --data', () => {
+  it('falls back to the shipped copy of The Verdict when the download fails', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'mini-gpt-cache-'));
+    const r = await runCli(['train', '--preset', 'tiny', '--context-length', '16', '--stride', '2048', '--epochs', '1', '--eval-iter', '1', '--sample-tokens', '1', '--out', join(cache, 'run')],
+      { env: { MINI_GPT_CACHE: cache, MINI_GPT_DATA_URL: 'http://127.0.0.1:9/the-verdict.txt' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/could not download it .*; using the copy shipped with mini-gpt/);
+    expect(r.stdout).toMatch(/data: .*packages\/cli\/data\/the-verdict\.txt/);
+  });
+});

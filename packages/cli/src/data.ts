@@ -1,18 +1,26 @@
-/** The book's training text, The Verdict: downloaded from the book's repository once, then cached. */
+/**
+ * The book's training text, The Verdict (Edith Wharton, 1908; public domain): downloaded from
+ * the book's repository once and cached. Offline, the copy shipped in this package
+ * (packages/cli/data/the-verdict.txt, the same text) is used, and the command says so.
+ */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { downloadFile } from '@mini/gpt';
 import { cacheDir } from './paths.js';
 
 export const VERDICT_URL = 'https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch02/01_main-chapter-code/the-verdict.txt';
+const SHIPPED = fileURLToPath(new URL('../data/the-verdict.txt', import.meta.url));
 
 export async function defaultData(): Promise<string> {
   const path = join(cacheDir(), 'data', 'the-verdict.txt');
-  if (!existsSync(path)) {
-    process.stderr.write(`downloading the book's text (The Verdict) to ${path}\n`);
-    await downloadFile(process.env.MINI_GPT_DATA_URL ?? VERDICT_URL, path).catch((e: Error) => {
-      throw new Error(`could not download The Verdict (${e.message}); give a text file with --data FILE`);
-    });
+  if (existsSync(path)) return path;
+  process.stderr.write(`downloading the book's text (The Verdict) to ${path}\n`);
+  try {
+    await downloadFile(process.env.MINI_GPT_DATA_URL ?? VERDICT_URL, path);
+    return path;
+  } catch (e) {
+    process.stderr.write(`could not download it (${(e as Error).message}); using the copy shipped with mini-gpt\n`);
+    return SHIPPED;
   }
-  return path;
 }
