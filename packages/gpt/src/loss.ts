@@ -19,6 +19,8 @@ export interface LoaderLossOptions {
 /**
  * Mean of the batch losses over the loader's first batches, in order, without gradients and
  * in whatever mode (train/eval) the model is in. NaN for an empty loader, as the book.
+ * NOTE: the book iterates its PyTorch DataLoader, which reshuffles the training loader on
+ * every pass; taking the first batches in order makes evaluations repeatable and resumable.
  */
 export async function loaderLoss(model: GPTModel, loader: DataLoader, options: LoaderLossOptions = {}): Promise<{ loss: number; batches: number; tokens: number }> {
   const batches = Math.min(options.maxBatches ?? Infinity, loader.length);
