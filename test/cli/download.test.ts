@@ -66,24 +66,23 @@ describe('mini-gpt download', () => {
     expect(state.encodings.every((e) => e.split(',').every((token) => token.trim() === 'identity')), state.encodings.join(' | ')).toBe(true);
   });
 
-  it('rejects a file whose SHA-256 differs from the one the hub states', async () => {
+  /** Downloads with one server fault switched on; the command must fail and keep no file. */
+  async function rejected(fault: 'wrongSha' | 'lieAboutSize', message: RegExp): Promise<void> {
     const cache = mkdtempSync(join(tmpdir(), 'mini-gpt-cache-'));
-    state.wrongSha = true;
+    state[fault] = true;
     const r = await runCli(['download', 'gpt2'], { env: { HF_ENDPOINT: endpoint, MINI_GPT_CACHE: cache } });
-    state.wrongSha = false;
+    state[fault] = false;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/SHA-256 [0-9a-f]{64} does not match the server's [0-9a-f]{64}; the file was deleted/);
+    expect(r.stderr).toMatch(message);
     expect(existsSync(join(cache, 'models', 'gpt2', 'model.safetensors'))).toBe(false);
+  }
+
+  it('rejects a file whose SHA-256 differs from the one the hub states', async () => {
+    await rejected('wrongSha', /SHA-256 [0-9a-f]{64} does not match the server's [0-9a-f]{64}; the file was deleted/);
   });
 
   it('rejects a size mismatch and keeps nothing under the final name', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'mini-gpt-cache-'));
-    state.lieAboutSize = true;
-    const r = await runCli(['download', 'gpt2'], { env: { HF_ENDPOINT: endpoint, MINI_GPT_CACHE: cache } });
-    state.lieAboutSize = false;
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/got 300000 bytes but the server announced 300010/);
-    expect(existsSync(join(cache, 'models', 'gpt2', 'model.safetensors'))).toBe(false);
+    await rejected('lieAboutSize', /got 300000 bytes but the server announced 300010/);
   });
 
   it('an unknown model name is a usage error', async () => {
