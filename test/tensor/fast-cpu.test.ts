@@ -1,15 +1,19 @@
 // The fast CPU backend against the reference, on awkward shapes: for matmul, sizes off the
 // 4 x 8 micro-tile and the 128 x 256 cache blocks, K beyond one block, the small-M (decoding)
 // paths, transposed views, broadcast batches, the bias epilogue, and products large enough to
-// be split across worker threads (by rows, and by columns for a single row).
-import { describe, it } from 'vitest';
+// be split across worker threads (by rows, and by columns for a single row); both builds of
+// the kernel (relaxed-SIMD fused multiply-add, plain SIMD); and the WebAssembly heap the
+// backend keeps its tensors in, with the typed-array fallback past its limit.
+import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';
 import { expectAllClose } from '../helpers/allclose.js';
 
 // float32 accumulation against the reference's float64: error ~ sqrt(K) eps |terms|.
 const TOL = { atol: 2e-4, rtol: 1e-5 };
 
-async function compare(sa: number[], sb: number[], options: { transA?: boolean; transB?: boolean; bias?: number } = {}): Promise<void> {
+interface MatmulCase { transA?: boolean; transB?: boolean; bias?: number; device?: T.Device }
+
+async function compare(sa: number[], sb: number[], options: MatmulCase = {}): Promise<void> {
   const build = (device: T.Device) => {
     const g = new T.Generator(3);
     const a = T.randn(sa, { device, generator: g });
@@ -18,8 +22,8 @@ async function compare(sa: number[], sb: number[], options: { transA?: boolean; 
     return T.matmul(a, b, { transA: options.transA, transB: options.transB, bias });
   };
   const expected = await build(T.cpu).toArray();
-  const actual = await build(T.fastCpu).toArray();
-  expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify(options)}`);
+  const actual = await build(options.device ?? T.fastCpu).toArray();
+  expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify({ ...options, device: options.device?.info.description })}`);
 }
 
 describe('fast CPU elementwise kernels match the reference exactly', () => {
@@ -72,5 +76,47 @@ describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
     await compare([2, 3, 9, 8], [8, 5]);
     await compare([2, 1, 6, 7], [3, 7, 4]);
     await compare([4, 5, 6], [4, 7, 6], { transB: true });
+  });
+});
+
+const fastBackend = (device: T.Device) => device.backend as T.FastCpuBackend;
+
+describe('the two builds of the matmul kernel', () => {
+  const plain = new T.Device(T.createFastCpuBackend({ relaxedSimd: false }), { kind: 'cpu', description: 'fast CPU, plain SIMD' });
+  it('runs the relaxed-SIMD (fused multiply-add) build on this Node, the plain one when asked', () => {
+    expect(fastBackend(T.fastCpu).runtime().relaxedSimd).toBe(true);
+    expect(fastBackend(plain).runtime().relaxedSimd).toBe(false);
+  });
+  it('the plain-SIMD build matches the reference too', async () => {
+    await compare([129, 257], [257, 9], { bias: 9, device: plain });
+    await compare([70, 33], [21, 70], { transA: true, transB: true, device: plain });
+    await compare([1, 2000], [2000, 701], { device: plain });
+    await compare([3, 300], [77, 300], { transB: true, bias: 77, device: plain });
+  });
+});
+
+describe('the WebAssembly heap of the fast CPU backend', () => {
+  it('reuses the block of a disposed tensor', () => {
+    const backend = fastBackend(T.fastCpu);
+    T.zeros([1000, 3], { device: T.fastCpu }).dispose();
+    const before = backend.heapBytes();
+    for (let i = 0; i < 5; i++) T.ones([3, 1000], { device: T.fastCpu }).dispose();
+    expect(backend.heapBytes()).toBe(before);
+  });
+  it('keeps tensors past its limit in typed arrays, and matmul copies them in', async () => {
+    // 256 pages = 16 MiB, of which tensors may take 12 MiB: the fillers take 11.75 (sizes that
+    // are their own size class).
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 256 }), { kind: 'cpu', description: 'fast CPU, 16 MiB heap' });
+    const fillers = [T.zeros([10 * 2 ** 18], { device }), T.zeros([1.75 * 2 ** 18], { device })];
+    const heapBytes = fastBackend(device).heapBytes();
+    await compare([400, 300], [300, 500], { bias: 500, device });
+    await compare([2, 150, 300], [2, 300, 77], { device });
+    const afterCopies = fastBackend(device).heapBytes();
+    expect(afterCopies).toBeGreaterThan(heapBytes); // the copies and packing buffers
+    const extra = T.zeros([2 ** 18], { device });
+    expect(fastBackend(device).heapBytes(), 'a 1 MiB tensor past the limit stays out of the heap').toBe(afterCopies);
+    expect(await T.sum(extra).item()).toBe(0);
+    extra.dispose();
+    for (const t of fillers) t.dispose();
   });
 });

@@ -11,6 +11,8 @@ export { type Shape, sizeOf, broadcastShapes, contiguousStrides } from './shape.
 export { Generator, manualSeed, defaultGenerator, threefry2x32 } from './random.js';
 export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
 export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
+export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';
+export type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
 export { tidy, keep } from './memory.js';
 export { Tensor, empty, emptyLike, fromTypedArray } from './tensor.js';
 export * from './ops/creation.js';

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KernelCall, ParallelRunner, RunnerFactory } from './cpu-fast/threads.js';
 
-const SLOT = 16; // words per worker: [kernel (1 sgemm, 2 sgemmSmallM, 0 none), 12 arguments, ...]
+const SLOT = 16; // words per worker: [kernel (1 sgemm, 2 sgemmSmallM, 0 none), 13 arguments, ...]
 const KERNELS = { sgemm: 1, sgemmSmallM: 2 } as const;
 
 // Plain JavaScript, evaluated in the worker: it cannot import the package (tests run sources).
@@ -24,7 +24,7 @@ for (;;) {
   seen = Atomics.load(words, 0);
   const base = 2 + slot * ${SLOT};
   const kernel = words[base];
-  if (kernel !== 0) (kernel === 1 ? exports.sgemm : exports.sgemmSmallM)(...args.subarray(base + 1, base + 13));
+  if (kernel !== 0) (kernel === 1 ? exports.sgemm : exports.sgemmSmallM)(...args.subarray(base + 1, base + 14));
   Atomics.add(words, 1, 1);
   Atomics.notify(words, 1);
 }

@@ -7,6 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { create, globals } from 'webgpu';
 import { setParallelRunnerFactory } from './cpu-fast/threads.js';
 import { nodeRunnerFactory } from './node-threads.js';
@@ -26,6 +27,11 @@ setGPUProvider((flags) => {
   if (!gpu) instances.set(key, (gpu = create(flags)));
   return gpu;
 });
+
+// Node 20's V8 (11.3) has relaxed SIMD behind a flag (on by default from Node 22): the fast CPU
+// kernels' fused multiply-add build needs it. Wasm feature flags are read when a module is
+// compiled, so setting it here, before any kernel module exists, is enough (workers included).
+if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 // The fast CPU backend's matmul uses every core (MINI_GPT_THREADS sets how many).
 setParallelRunnerFactory(nodeRunnerFactory(Number(process.env.MINI_GPT_THREADS) || undefined));

@@ -8,6 +8,16 @@ export function sizeOf(shape: Shape): number {
   return n;
 }
 
+/** Whether `strides` lay `shape` out row-major without gaps (size-1 dimensions ignored). */
+export function isContiguousLayout(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i]!;
+  }
+  return true;
+}
+
 /** Row-major strides of a contiguous tensor of `shape`. */
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);

@@ -8,7 +8,7 @@ import type { Device } from './device.js';
 import { type DType, type TypedArray } from './dtype.js';
 import { DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
 import { track, type Disposable } from './memory.js';
-import { type Shape, contiguousStrides, normalizeAxis, sizeOf } from './shape.js';
+import { type Shape, contiguousStrides, isContiguousLayout, normalizeAxis, sizeOf } from './shape.js';
 
 /** A backend storage shared by a tensor and its views; freed when the last one is disposed. */
 export class SharedStorage {
@@ -72,12 +72,7 @@ export class Tensor implements View, Disposable {
   }
 
   isContiguous(): boolean {
-    let expected = 1;
-    for (let i = this.rank - 1; i >= 0; i--) {
-      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
-      expected *= this.shape[i]!;
-    }
-    return true;
+    return isContiguousLayout(this.shape, this.strides);
   }
 
   /** A new tensor over the same storage (one more reference). */

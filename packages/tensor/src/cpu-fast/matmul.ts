@@ -1,27 +1,17 @@
 /**
  * Matmul on the CPU through the WebAssembly SIMD kernel in packages/tensor/wasm/sgemm.ts,
  * split across worker threads when an entry point registered them (threads.ts).
- * Each matrix of a batch is copied into the module's memory (its stored range, so transposed
- * views are read in place by strides), multiplied, and copied out with the bias added. The
- * copies are O(MK + KN + MN) against the product's O(MKN). float64 goes to the reference.
+ * Operands that live in the kernel's heap (wasm-heap.ts: every float32 tensor of this backend
+ * that fits) are read in place, through their strides, and the result and bias are written in
+ * place; an operand from anywhere else (a typed array past the heap's 4 GiB) is first copied
+ * in, its stored range only. float64 goes to the reference.
  */
-import type { MatmulArgs, MatrixOperand } from '../backend.js';
+import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { matmul as referenceMatmul } from '../cpu/matmul.js';
 import { dataOf } from '../cpu/storage.js';
-import { type KernelCall, type ParallelRunner, parallelRunnerFactory } from './threads.js';
-import { wasmModules } from './wasm.generated.js';
-
-interface SgemmExports {
-  ensureMemory(bytes: number): number;
-  sgemm(...args: number[]): void;
-  sgemmSmallM(...args: number[]): void;
-}
-
-interface Kernel {
-  exports: SgemmExports;
-  memory: WebAssembly.Memory;
-  runner: ParallelRunner | null;
-}
+import { HeapStorage } from './storage.js';
+import type { KernelCall } from './threads.js';
+import type { WasmRuntime } from './wasm-runtime.js';
 
 const MC = 128;
 const KC = 256;
@@ -29,24 +19,9 @@ const SMALL_M = 8;
 /** Below this many multiply-adds, waking the workers costs more than it saves. */
 const PARALLEL_MIN_WORK = 1 << 20;
 
-let kernel: Kernel | null = null;
-
-function instance(): Kernel {
-  if (kernel) return kernel;
-  const bytes = Uint8Array.from(atob(wasmModules.sgemm!), (c) => c.charCodeAt(0));
-  // Shared, so that worker threads (threads.ts) can compute parts of the same product.
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-  const env = { memory, abort: () => { throw new Error('sgemm: abort'); } };
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as SgemmExports;
-  const runner = parallelRunnerFactory()?.(memory, bytes) ?? null;
-  kernel = { exports, memory, runner };
-  return kernel;
-}
-
 /** Splits one product into per-thread calls: by rows when there are many, else by columns. */
-function parts(M: number, N: number, args: number[], scratchBytes: number, threads: number): KernelCall[] {
-  const [, , K, a, aRow, aCol, b, bRow, bCol, c, ldc, scratch] = args as [number, number, number, number, number, number, number, number, number, number, number, number];
-  const kernelName = M < SMALL_M ? 'sgemmSmallM' : 'sgemm';
+function parts(kernel: KernelCall['kernel'], M: number, N: number, args: number[], scratchBytes: number, threads: number): KernelCall[] {
+  const [, , K, a, aRow, aCol, b, bRow, bCol, c, ldc, bias, scratch] = args as [number, number, number, number, number, number, number, number, number, number, number, number, number];
   const calls: KernelCall[] = [];
   const byRows = M >= 32 * threads;
   const extent = byRows ? M : N;
@@ -55,8 +30,8 @@ function parts(M: number, N: number, args: number[], scratchBytes: number, threa
     const size = Math.min(step, extent - start);
     const own = scratch + t * scratchBytes;
     calls.push(byRows
-      ? { kernel: kernelName, args: [size, N, K, a + 4 * start * aRow, aRow, aCol, b, bRow, bCol, c + 4 * start * ldc, ldc, own] }
-      : { kernel: kernelName, args: [M, size, K, a, aRow, aCol, b + 4 * start * bCol, bRow, bCol, c + 4 * start, ldc, own] });
+      ? { kernel, args: [size, N, K, a + 4 * start * aRow, aRow, aCol, b, bRow, bCol, c + 4 * start * ldc, ldc, bias, own] }
+      : { kernel, args: [M, size, K, a, aRow, aCol, b + 4 * start * bCol, bRow, bCol, c + 4 * start, ldc, bias && bias + 4 * start, own] });
   }
   return calls;
 }
@@ -67,45 +42,72 @@ function storedRange(op: MatrixOperand, rows: number, cols: number, batch: numbe
   return [op.view.offset + batch * op.batchStride, (outer - 1) * op.ld + inner];
 }
 
-const align = (n: number) => Math.ceil(n / 16) * 16;
+const align = (n: number) => Math.ceil(n / 64) * 64;
 
-export function matmul(args: MatmulArgs): void {
-  const { batch, M, N, K, a, b, bias, out } = args;
-  if (out.dtype !== 'float32') { referenceMatmul(args); return; }
-  const { exports: k, memory: wasmMemory, runner } = instance();
-  const threads = runner?.threads ?? 1;
-  const aSize = storedRange(a, M, K, 0)[1];
-  const bSize = storedRange(b, K, N, 0)[1];
-  const aPtr = 64;
-  const bPtr = align(aPtr + aSize * 4);
-  const cPtr = align(bPtr + bSize * 4);
-  const scratch = align(cPtr + M * N * 4);
-  const scratchBytes = align(4 * (MC * KC + 32 + KC * Math.ceil(N / 8) * 8));
-  k.ensureMemory(scratch + threads * scratchBytes + 64);
-  const memory = new Float32Array(wasmMemory.buffer);
-  const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
-  const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
-  const da = dataOf(a.view);
-  const db = dataOf(b.view);
-  const dout = dataOf(out);
-  for (let p = 0; p < batch; p++) {
-    const [aFirst] = storedRange(a, M, K, p);
-    memory.set(da.subarray(aFirst, aFirst + aSize), aPtr / 4);
-    if (p === 0 || b.batchStride !== 0) {
-      const [bFirst] = storedRange(b, K, N, p);
-      memory.set(db.subarray(bFirst, bFirst + bSize), bPtr / 4);
-    }
-    const args = [M, N, K, aPtr, aRow, aCol, bPtr, bRow, bCol, cPtr, N, scratch];
+/** A heap block a call holds for its duration. */
+interface Staging {
+  pointer: number;
+  bytes: number;
+}
+
+/**
+ * Byte address of `view`'s element `first` in the heap. A view stored elsewhere has its
+ * `count` elements from `first` copied into `staging` (allocated here on first use).
+ */
+function addressOf(runtime: WasmRuntime, view: View, first: number, count: number, staging: Staging[]): number {
+  if (view.storage instanceof HeapStorage && view.storage.heap === runtime.heap) return view.storage.pointer + 4 * first;
+  count = Math.max(count, 0);
+  const pointer = allocateOrThrow(runtime, 4 * Math.max(count, 1), `an operand of ${count} elements`, staging);
+  runtime.heap.float32(pointer, count).set(dataOf(view).subarray(first, first + count));
+  return pointer;
+}
+
+function allocateOrThrow(runtime: WasmRuntime, bytes: number, what: string, staging: Staging[]): number {
+  const pointer = runtime.heap.allocate(bytes);
+  if (pointer === null) throw new RangeError(`matmul: no room in the 4 GiB WebAssembly heap for ${what} (${bytes} bytes)`);
+  staging.push({ pointer, bytes });
+  return pointer;
+}
+
+function releaseAll(runtime: WasmRuntime, staging: Staging[]): void {
+  for (const { pointer, bytes } of staging.splice(0)) runtime.heap.release(pointer, bytes);
+}
+
+export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => void {
+  return (args) => {
+    const { batch, M, N, K, a, b, bias, out } = args;
+    if (out.dtype !== 'float32') { referenceMatmul(args); return; }
+    if (batch === 0 || M === 0 || N === 0) return;
+    const rt = runtime();
+    const { exports: k, heap, runner } = rt;
+    const threads = runner?.threads ?? 1;
+    const kernel = M < SMALL_M ? 'sgemmSmallM' : 'sgemm';
     const runHere = (call: KernelCall) => k[call.kernel](...call.args);
-    if (runner && M * N * K >= PARALLEL_MIN_WORK) runner.run(parts(M, N, args, scratchBytes, threads), runHere);
-    else runHere({ kernel: M < SMALL_M ? 'sgemmSmallM' : 'sgemm', args });
-    const result = memory.subarray(cPtr / 4, cPtr / 4 + M * N);
-    const base = out.offset + p * M * N;
-    if (!bias) {
-      dout.set(result, base);
-    } else {
-      const db_ = dataOf(bias);
-      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) dout[base + i * N + j] = result[i * N + j]! + db_[bias.offset + j]!;
+    const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
+    const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
+    const outInHeap = out.storage instanceof HeapStorage && out.storage.heap === heap;
+    const held: Staging[] = [];
+    const perMatrix: Staging[] = [];
+    try {
+      const scratchBytes = align(4 * (MC * KC + 32 + KC * Math.ceil(N / 8) * 8));
+      const scratch = allocateOrThrow(rt, threads * scratchBytes, 'packing buffers', held);
+      const biasAt = bias ? addressOf(rt, bias, bias.offset, N, held) : 0;
+      for (let p = 0; p < batch; p++) {
+        const [aFirst, aCount] = storedRange(a, M, K, p);
+        const [bFirst, bCount] = storedRange(b, K, N, p);
+        const aAt = addressOf(rt, a.view, aFirst, aCount, perMatrix);
+        const bAt = addressOf(rt, b.view, bFirst, bCount, perMatrix);
+        const outFirst = out.offset + p * M * N;
+        const cAt = outInHeap ? (out.storage as HeapStorage).pointer + 4 * outFirst : allocateOrThrow(rt, 4 * M * N, 'the result', perMatrix);
+        const call = [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, cAt, N, biasAt, scratch];
+        if (runner && M * N * K >= PARALLEL_MIN_WORK) runner.run(parts(kernel, M, N, call, scratchBytes, threads), runHere);
+        else runHere({ kernel, args: call });
+        if (!outInHeap) dataOf(out).set(heap.float32(cAt, M * N), outFirst);
+        releaseAll(rt, perMatrix);
+      }
+    } finally {
+      releaseAll(rt, perMatrix);
+      releaseAll(rt, held);
     }
-  }
+  };
 }

@@ -10,7 +10,8 @@ import { layerNorm, layerNormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
 import { reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
-import { CpuStorage, gatherElements } from './storage.js';
+import { isContiguousLayout, sizeOf } from '../shape.js';
+import { CpuStorage, dataOf, gatherElements } from './storage.js';
 
 /** The plain-loop kernels: the oracle every other backend is tested against. */
 export const referenceKernels: Kernels = {
@@ -31,7 +32,11 @@ export class CpuBackend implements Backend {
   }
 
   allocate(dtype: DType, size: number): BackendStorage {
-    const storage = new CpuStorage(typedArrayFor(dtype, size));
+    return this.track(new CpuStorage(typedArrayFor(dtype, size)));
+  }
+
+  /** Counts a new storage in the live and peak bytes. */
+  protected track(storage: CpuStorage): CpuStorage {
     this.live += storage.byteLength;
     this.peak = Math.max(this.peak, this.live);
     return storage;
@@ -42,6 +47,7 @@ export class CpuBackend implements Backend {
   }
 
   async read(view: View): Promise<TypedArray> {
+    if (isContiguousLayout(view.shape, view.strides)) return dataOf(view).slice(view.offset, view.offset + sizeOf(view.shape));
     const values = gatherElements(view);
     const out = typedArrayFor(view.dtype, values.length);
     out.set(values);

@@ -1,0 +1,98 @@
+/**
+ * The shared WebAssembly memory the fast CPU kernels run in, and an allocator over it. Tensors
+ * of the fast CPU backend live here when they fit, so a kernel reads its operands and writes
+ * its result in place: copying a 768 x 50257 weight into the module for every decoded token
+ * cost twice the product itself. The memory is shared, so worker threads run parts of one
+ * kernel over the same bytes, and growing it never detaches the views already handed out.
+ *
+ * Blocks are recycled by size class (quarter powers of two, as the WebGPU buffer pool does):
+ * a training step allocates the same sizes every step, so after the first step nothing grows.
+ * A wasm32 memory holds at most 4 GiB. Tensors may fill three quarters of it; past that
+ * `allocate` returns null for them and the backend keeps the tensor in an ordinary typed array,
+ * which a kernel copies in (its stored range) when it needs it: the last quarter stays free for
+ * those copies and the kernels' packing buffers, so a model larger than the heap (GPT-2 XL's
+ * 6 GB) still runs, with copies.
+ */
+
+const PAGE = 65536;
+/** wasm32: 65536 pages of 64 KiB. */
+const MAX_PAGES = 65536;
+/** The first page stays the modules' own (AssemblyScript's static data); pointer 0 means "none". */
+const FIRST_BLOCK = PAGE;
+/** Growing by at least this much keeps the number of grow calls (each a syscall) small. */
+const MIN_GROW_PAGES = 256;
+
+/** Bytes a request of `bytes` occupies: 64 B granularity, then quarter powers of two. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const quarter = 2 ** Math.floor(Math.log2(bytes - 1)) / 4;
+  return Math.ceil(bytes / quarter) * quarter;
+}
+
+export class WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  private top = FIRST_BLOCK;
+  private readonly free = new Map<number, number[]>();
+  private view: ArrayBuffer | SharedArrayBuffer;
+
+  /** `maximumPages` (64 KiB each) caps the heap; tests lower it to exercise the fallback. */
+  constructor(private readonly maximumPages = MAX_PAGES) {
+    this.memory = new WebAssembly.Memory({ initial: FIRST_BLOCK / PAGE, maximum: maximumPages, shared: true });
+    this.view = this.memory.buffer;
+  }
+
+  /** The heap's limit in bytes for tensors (`allocate(bytes, true)`). */
+  get tensorLimit(): number {
+    return Math.floor(this.maximumPages * 0.75) * PAGE;
+  }
+
+  /**
+   * A block of at least `bytes` (64-byte aligned), or null when the memory cannot hold it;
+   * for a tensor, null also when the heap would grow past `tensorLimit`.
+   */
+  allocate(bytes: number, forTensor = false): number | null {
+    const size = sizeClass(bytes);
+    const reused = this.free.get(size)?.pop();
+    if (reused !== undefined) return reused;
+    const end = this.top + size;
+    if (forTensor && end > this.tensorLimit) return null;
+    if (end > this.memory.buffer.byteLength) {
+      const have = this.memory.buffer.byteLength / PAGE;
+      const need = Math.ceil(end / PAGE) - have;
+      const maximum = this.maximumPages;
+      if (have + need > maximum) return null;
+      try {
+        this.memory.grow(Math.min(Math.max(need, MIN_GROW_PAGES), maximum - have));
+      } catch {
+        return null; // the system refused the memory: the caller falls back to a typed array
+      }
+    }
+    const pointer = this.top;
+    this.top = end;
+    return pointer;
+  }
+
+  /** Returns a block from `allocate(bytes)` for reuse. */
+  release(pointer: number, bytes: number): void {
+    const size = sizeClass(bytes);
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(pointer);
+  }
+
+  /** Memory in use by blocks and free lists (the high-water mark of the heap). */
+  get reservedBytes(): number {
+    return this.top;
+  }
+
+  float32(pointer: number, length: number): Float32Array {
+    return new Float32Array(this.buffer(), pointer, length);
+  }
+
+  /** The memory's current buffer (a new object after every grow). */
+  buffer(): ArrayBuffer | SharedArrayBuffer {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = this.memory.buffer;
+    return this.view;
+  }
+
+}
