@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Compiles the AssemblyScript kernels in packages/tensor/wasm/ to WebAssembly (SIMD, importing a
-// shared memory so worker threads can run parts of one product) and embeds
-// each module as base64 in packages/tensor/src/cpu-fast/wasm.generated.ts, so the tensor
+// Compiles the AssemblyScript kernels in packages/tensor/wasm/ (entry: kernels.ts) to one
+// WebAssembly module (SIMD, importing a shared memory so worker threads can run parts of one
+// kernel) and embeds it as base64 in packages/tensor/src/cpu-fast/wasm.generated.ts, so the tensor
 // package needs no file access at run time. Runs from `npm ci` (prepare) with the
 // assemblyscript dev dependency; nothing is downloaded.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,7 @@ const entries = [];
 // Each module is built twice: plain SIMD 128, and with relaxed SIMD (fused multiply-add) as
 // "<name>.relaxed"; the runtime picks the relaxed one where it validates.
 const variants = [['', 'simd,threads'], ['.relaxed', 'simd,threads,relaxed-simd']];
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
+for (const file of ['kernels.ts']) {
   for (const [suffix, features] of variants) {
     const name = file.replace(/\.ts$/, '') + suffix;
     const out = join(work, `${name}.wasm`);

@@ -104,10 +104,10 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
     expect(backend.heapBytes()).toBe(before);
   });
   it('keeps tensors past its limit in typed arrays, and matmul copies them in', async () => {
-    // 256 pages = 16 MiB, of which tensors may take 12 MiB: the fillers take 11.75 (sizes that
-    // are their own size class).
-    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 256 }), { kind: 'cpu', description: 'fast CPU, 16 MiB heap' });
-    const fillers = [T.zeros([10 * 2 ** 18], { device }), T.zeros([1.75 * 2 ** 18], { device })];
+    // 512 pages = 32 MiB, of which tensors may take 28 MiB: the fillers take 27.5 (sizes that
+    // are their own size class), and the operands below no longer fit.
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
+    const fillers = [T.zeros([24 * 2 ** 18], { device }), T.zeros([3.5 * 2 ** 18], { device })];
     const heapBytes = fastBackend(device).heapBytes();
     await compare([400, 300], [300, 500], { bias: 500, device });
     await compare([2, 150, 300], [2, 300, 77], { device });
@@ -118,5 +118,36 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
     expect(await T.sum(extra).item()).toBe(0);
     extra.dispose();
     for (const t of fillers) t.dispose();
+  });
+});
+
+describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', () => {
+  const same = async (build: (device: T.Device) => T.Tensor | T.Tensor[], what: string) => {
+    const expected = [build(T.cpu)].flat();
+    const actual = [build(T.fastCpu)].flat();
+    for (const [i, t] of actual.entries()) expectAllClose(await t.toArray(), await expected[i]!.toArray(), { atol: 0, rtol: 0 }, `${what} output ${i}`);
+  };
+  it('dropout: the same Threefry mask and scaling, sizes off the 8-element vector, split across threads', async () => {
+    for (const n of [1, 2, 7, 8, 9, 100_003]) {
+      for (const p of [0, 0.1, 0.5, 0.9, 1]) {
+        await same((device) => { const g = new T.Generator(n); return T.dropout(T.randn([n], { device, generator: g }), p, g).out; }, `dropout n=${n} p=${p}`);
+      }
+    }
+    // A strided input is made contiguous first; the mask follows the element order.
+    await same((device) => { const g = new T.Generator(2); return T.dropout(T.randn([5, 7], { device, generator: g }).transpose(), 0.3, g).out; }, 'dropout of a transpose');
+  });
+  it('AdamW: three steps, odd sizes, split across threads', async () => {
+    for (const n of [1, 3, 100_003]) {
+      await same((device) => {
+        const g = new T.Generator(7);
+        const param = T.randn([n], { device, generator: g });
+        const m = T.zeros([n], { device });
+        const v = T.zeros([n], { device });
+        for (let step = 1; step <= 3; step++) {
+          T.adamwUpdate(param, T.randn([n], { device, generator: g }), m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step });
+        }
+        return [param, m, v];
+      }, `adamw n=${n}`);
+    }
   });
 });

@@ -1,30 +1,34 @@
 /**
  * Worker threads for the fast CPU backend (Node): one worker per extra core, each instantiating
- * the matmul module over the same shared memory. A job is published in a shared control block;
+ * the kernel module over the same shared memory. A job is published in a shared control block;
  * workers wake on Atomics.notify, run their part, count themselves done and notify back.
  * The workers are unref'd, so they never keep the process alive.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { KernelCall, ParallelRunner, RunnerFactory } from './cpu-fast/threads.js';
+import { type KernelCall, type ParallelRunner, type RunnerFactory, kernelNames } from './cpu-fast/threads.js';
 
-const SLOT = 16; // words per worker: [kernel (1 sgemm, 2 sgemmSmallM, 0 none), 13 arguments, ...]
-const KERNELS = { sgemm: 1, sgemmSmallM: 2 } as const;
+// Per worker: a word for the kernel (1 + its index in kernelNames, 0 for none), then its
+// arguments as float64 (kernels take pointers, sizes and float64 factors).
+const MAX_ARGS = 16;
+const SLOT_BYTES = 8 * (1 + MAX_ARGS);
 
 // Plain JavaScript, evaluated in the worker: it cannot import the package (tests run sources).
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { wasm, memory, control, slot } = workerData;
-const exports = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { memory, abort() { throw new Error('sgemm: abort'); } } }).exports;
+const { wasm, memory, control, slots, slot, names } = workerData;
+const exports = new WebAssembly.Instance(new WebAssembly.Module(wasm), { env: { memory, abort() { throw new Error('kernel: abort'); } } }).exports;
 const words = new Int32Array(control);
-const args = new Uint32Array(control);
+const kernels = names.map((name) => exports[name]);
+const base = slot * ${SLOT_BYTES};
+const kernel = new Int32Array(slots, base, 1);
+const args = new Float64Array(slots, base + 8, ${MAX_ARGS});
 let seen = 0;
 for (;;) {
   Atomics.wait(words, 0, seen);
   seen = Atomics.load(words, 0);
-  const base = 2 + slot * ${SLOT};
-  const kernel = words[base];
-  if (kernel !== 0) (kernel === 1 ? exports.sgemm : exports.sgemmSmallM)(...args.subarray(base + 1, base + 14));
+  const id = kernel[0];
+  if (id !== 0) { const f = kernels[id - 1]; f(...args.subarray(0, f.length)); }
   Atomics.add(words, 1, 1);
   Atomics.notify(words, 1);
 }
@@ -33,21 +37,22 @@ for (;;) {
 export function nodeRunnerFactory(threads = availableParallelism()): RunnerFactory {
   return (memory, wasm) => {
     const workers = Math.max(0, threads - 1);
-    const control = new SharedArrayBuffer(4 * (2 + SLOT * Math.max(1, workers)));
+    const control = new SharedArrayBuffer(8);
+    const slots = new SharedArrayBuffer(SLOT_BYTES * Math.max(1, workers));
     const words = new Int32Array(control);
-    const args = new Uint32Array(control);
+    const names = [...kernelNames];
     for (let slot = 0; slot < workers; slot++) {
-      new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm, memory, control, slot } }).unref();
+      new Worker(WORKER_SOURCE, { eval: true, workerData: { wasm, memory, control, slots, slot, names } }).unref();
     }
     const runner: ParallelRunner = {
       threads: workers + 1,
       run(calls: KernelCall[], runHere: (call: KernelCall) => void): void {
-        if (calls.length > workers + 1) throw new Error(`parallel matmul: ${calls.length} parts for ${workers + 1} threads`);
+        if (calls.length > workers + 1) throw new Error(`parallel kernel: ${calls.length} parts for ${workers + 1} threads`);
         for (let slot = 0; slot < workers; slot++) {
           const call = calls[slot + 1];
-          const base = 2 + slot * SLOT;
-          words[base] = call ? KERNELS[call.kernel] : 0;
-          if (call) args.set(call.args, base + 1);
+          if (call && call.args.length > MAX_ARGS) throw new Error(`parallel kernel: ${call.kernel} takes more than ${MAX_ARGS} arguments`);
+          new Int32Array(slots, slot * SLOT_BYTES, 1)[0] = call ? kernelNames.indexOf(call.kernel) + 1 : 0;
+          if (call) new Float64Array(slots, slot * SLOT_BYTES + 8, MAX_ARGS).set(call.args);
         }
         Atomics.store(words, 1, 0);
         Atomics.store(words, 0, (Atomics.load(words, 0) + 1) & 0x3fffffff); // a new generation wakes the workers

@@ -1,13 +1,15 @@
 /**
- * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes)
- * replaced by the WebAssembly SIMD kernel and the elementwise kernels by loops without index
- * arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
+ * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes),
+ * AdamW and dropout replaced by WebAssembly SIMD kernels run on every core, and the
+ * elementwise kernels by loops without index arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
  * fit, so matmul reads and writes them in place. More kernels move here as they are written;
  * the reference backend stays the plain-loop oracle the tests compare against.
  */
 import type { BackendStorage } from '../backend.js';
 import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import type { DType } from '../dtype.js';
+import { createAdamw } from './adamw.js';
+import { createDropout } from './dropout.js';
 import { binary, copy, unary } from './elementwise.js';
 import { createMatmul } from './matmul.js';
 import { HeapStorage } from './storage.js';
@@ -23,7 +25,7 @@ export class FastCpuBackend extends CpuBackend {
   constructor(private readonly options: WasmRuntimeOptions = {}) {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
-    super({ ...referenceKernels, matmul: createMatmul(runtime), copy, unary, binary });
+    super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime), copy, unary, binary });
     self = this;
   }
 

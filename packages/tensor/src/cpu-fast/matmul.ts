@@ -9,8 +9,8 @@
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { matmul as referenceMatmul } from '../cpu/matmul.js';
 import { dataOf } from '../cpu/storage.js';
-import { HeapStorage } from './storage.js';
-import type { KernelCall } from './threads.js';
+import { heapAddress } from './heap-views.js';
+import type { KernelCall, KernelName } from './threads.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
 const MC = 128;
@@ -55,7 +55,8 @@ interface Staging {
  * `count` elements from `first` copied into `staging` (allocated here on first use).
  */
 function addressOf(runtime: WasmRuntime, view: View, first: number, count: number, staging: Staging[]): number {
-  if (view.storage instanceof HeapStorage && view.storage.heap === runtime.heap) return view.storage.pointer + 4 * first;
+  const base = heapAddress(runtime, view);
+  if (base !== null) return base + 4 * (first - view.offset);
   count = Math.max(count, 0);
   const pointer = allocateOrThrow(runtime, 4 * Math.max(count, 1), `an operand of ${count} elements`, staging);
   runtime.heap.float32(pointer, count).set(dataOf(view).subarray(first, first + count));
@@ -81,11 +82,11 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
     const rt = runtime();
     const { exports: k, heap, runner } = rt;
     const threads = runner?.threads ?? 1;
-    const kernel = M < SMALL_M ? 'sgemmSmallM' : 'sgemm';
+    const kernel: KernelName = M < SMALL_M ? 'sgemmSmallM' : 'sgemm';
     const runHere = (call: KernelCall) => k[call.kernel](...call.args);
     const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
     const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
-    const outInHeap = out.storage instanceof HeapStorage && out.storage.heap === heap;
+    const outAt = heapAddress(rt, out);
     const held: Staging[] = [];
     const perMatrix: Staging[] = [];
     try {
@@ -98,11 +99,11 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
         const aAt = addressOf(rt, a.view, aFirst, aCount, perMatrix);
         const bAt = addressOf(rt, b.view, bFirst, bCount, perMatrix);
         const outFirst = out.offset + p * M * N;
-        const cAt = outInHeap ? (out.storage as HeapStorage).pointer + 4 * outFirst : allocateOrThrow(rt, 4 * M * N, 'the result', perMatrix);
+        const cAt = outAt !== null ? outAt + 4 * p * M * N : allocateOrThrow(rt, 4 * M * N, 'the result', perMatrix);
         const call = [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, cAt, N, biasAt, scratch];
         if (runner && M * N * K >= PARALLEL_MIN_WORK) runner.run(parts(kernel, M, N, call, scratchBytes, threads), runHere);
         else runHere({ kernel, args: call });
-        if (!outInHeap) dataOf(out).set(heap.float32(cAt, M * N), outFirst);
+        if (outAt === null) dataOf(out).set(heap.float32(cAt, M * N), outFirst);
         releaseAll(rt, perMatrix);
       }
     } finally {

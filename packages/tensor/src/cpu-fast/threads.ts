@@ -1,13 +1,17 @@
 /**
- * Parallel parts of one matmul. The calling thread runs part 0 and waits (Atomics.wait) for
+ * Parallel parts of one WebAssembly kernel call. The calling thread runs part 0 and waits (Atomics.wait) for
  * the others, so kernels stay synchronous. Workers are platform-specific (Node's
  * worker_threads, a browser's Web Workers): an entry point registers a factory here; without
  * one everything runs on the calling thread.
  */
 
-/** One call of an exported kernel: its name and its (u32) arguments. */
+/** The kernels the module exports (packages/tensor/wasm/kernels.ts), in a fixed order. */
+export const kernelNames = ['sgemm', 'sgemmSmallM', 'adamw', 'dropout'] as const;
+export type KernelName = (typeof kernelNames)[number];
+
+/** One call of an exported kernel: its name and its arguments (numbers: pointers, sizes, factors). */
 export interface KernelCall {
-  kernel: 'sgemm' | 'sgemmSmallM';
+  kernel: KernelName;
   args: number[];
 }
 

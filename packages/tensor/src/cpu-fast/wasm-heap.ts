@@ -7,11 +7,11 @@
  *
  * Blocks are recycled by size class (quarter powers of two, as the WebGPU buffer pool does):
  * a training step allocates the same sizes every step, so after the first step nothing grows.
- * A wasm32 memory holds at most 4 GiB. Tensors may fill three quarters of it; past that
+ * A wasm32 memory holds at most 4 GiB. Tensors may fill seven eighths of it; past that
  * `allocate` returns null for them and the backend keeps the tensor in an ordinary typed array,
- * which a kernel copies in (its stored range) when it needs it: the last quarter stays free for
- * those copies and the kernels' packing buffers, so a model larger than the heap (GPT-2 XL's
- * 6 GB) still runs, with copies.
+ * which a kernel copies in (its stored range) when it needs it: the last 512 MiB stay free for
+ * those copies and the kernels' packing buffers (GPT-2 XL's largest matrix is 322 MB), so a
+ * model larger than the heap (GPT-2 XL's 6 GB) still runs, with copies.
  */
 
 const PAGE = 65536;
@@ -43,7 +43,7 @@ export class WasmHeap {
 
   /** The heap's limit in bytes for tensors (`allocate(bytes, true)`). */
   get tensorLimit(): number {
-    return Math.floor(this.maximumPages * 0.75) * PAGE;
+    return Math.floor(this.maximumPages * 0.875) * PAGE;
   }
 
   /**

@@ -5,14 +5,12 @@
  * plain SIMD 128 (separate multiply and add) for runtimes without relaxed SIMD; the first
  * that the runtime validates is used.
  */
-import { type ParallelRunner, parallelRunnerFactory } from './threads.js';
+import { type KernelCall, type KernelName, type ParallelRunner, parallelRunnerFactory } from './threads.js';
 import { WasmHeap } from './wasm-heap.js';
 import { wasmModules } from './wasm.generated.js';
 
-export interface SgemmExports {
-  sgemm(...args: number[]): void;
-  sgemmSmallM(...args: number[]): void;
-}
+/** The module's kernels (packages/tensor/wasm/kernels.ts): pointers, sizes and factors in, nothing out. */
+export type KernelExports = Record<KernelName, (...args: number[]) => void>;
 
 export interface WasmRuntimeOptions {
   /** false forces the plain-SIMD build even where relaxed SIMD validates. Default: use it when valid. */
@@ -23,7 +21,7 @@ export interface WasmRuntimeOptions {
 
 export interface WasmRuntime {
   readonly heap: WasmHeap;
-  readonly exports: SgemmExports;
+  readonly exports: KernelExports;
   readonly runner: ParallelRunner | null;
   /** Whether the relaxed-SIMD (fused multiply-add) build runs. */
   readonly relaxedSimd: boolean;
@@ -34,17 +32,32 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The module bytes to run: relaxed SIMD when wanted and valid here, else plain SIMD. */
-export function sgemmModule(relaxedSimd = true): { bytes: Uint8Array<ArrayBuffer>; relaxedSimd: boolean } {
-  const relaxed = decode(wasmModules['sgemm.relaxed']!);
+export function kernelModule(relaxedSimd = true): { bytes: Uint8Array<ArrayBuffer>; relaxedSimd: boolean } {
+  const relaxed = decode(wasmModules['kernels.relaxed']!);
   if (relaxedSimd && WebAssembly.validate(relaxed)) return { bytes: relaxed, relaxedSimd: true };
-  return { bytes: decode(wasmModules.sgemm!), relaxedSimd: false };
+  return { bytes: decode(wasmModules.kernels!), relaxedSimd: false };
+}
+
+/**
+ * Runs `kernel` over [0, n) split into one contiguous part per thread (part starts are
+ * multiples of `granule`); on the calling thread alone when n is below `parallelMin`.
+ */
+export function runSplit(runtime: WasmRuntime, kernel: KernelName, n: number, granule: number, parallelMin: number,
+  argsFor: (start: number, count: number, part: number) => number[]): void {
+  const threads = runtime.runner && n >= parallelMin ? runtime.runner.threads : 1;
+  const step = Math.ceil(n / threads / granule) * granule;
+  const calls: KernelCall[] = [];
+  for (let start = 0; start < n; start += step) calls.push({ kernel, args: argsFor(start, Math.min(step, n - start), calls.length) });
+  const runHere = (call: KernelCall) => runtime.exports[call.kernel](...call.args);
+  if (calls.length > 1) runtime.runner!.run(calls, runHere);
+  else if (calls.length === 1) runHere(calls[0]!);
 }
 
 export function createWasmRuntime(options: WasmRuntimeOptions = {}): WasmRuntime {
   const heap = new WasmHeap(options.maximumPages);
-  const { bytes, relaxedSimd } = sgemmModule(options.relaxedSimd);
-  const env = { memory: heap.memory, abort: () => { throw new Error('sgemm: abort'); } };
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as SgemmExports;
+  const { bytes, relaxedSimd } = kernelModule(options.relaxedSimd);
+  const env = { memory: heap.memory, abort: () => { throw new Error('kernel: abort'); } };
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as KernelExports;
   const runner = parallelRunnerFactory()?.(heap.memory, bytes) ?? null;
   return { heap, exports, runner, relaxedSimd };
 }

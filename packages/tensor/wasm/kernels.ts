@@ -1,0 +1,6 @@
+// The entry of the WebAssembly module the fast CPU backend runs (scripts/build-wasm.mjs builds
+// it twice: plain SIMD 128, and relaxed SIMD). One module, so one instance per thread serves
+// every kernel over the shared memory.
+export { sgemm, sgemmSmallM } from './sgemm';
+export { adamw } from './adamw';
+export { dropout } from './dropout';
