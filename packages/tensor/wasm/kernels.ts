@@ -4,3 +4,4 @@
 export { sgemm, sgemmSmallM } from './sgemm';
 export { adamw } from './adamw';
 export { dropout } from './dropout';
+export { gelu, geluBackward } from './gelu';

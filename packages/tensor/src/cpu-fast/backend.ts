@@ -1,7 +1,7 @@
 /**
  * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes),
- * AdamW and dropout replaced by WebAssembly SIMD kernels run on every core, and the
- * elementwise kernels by loops without index arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
+ * AdamW, dropout and GELU (forward and backward) replaced by WebAssembly SIMD kernels run on
+ * every core, and the other elementwise kernels by loops without index arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
  * fit, so matmul reads and writes them in place. More kernels move here as they are written;
  * the reference backend stays the plain-loop oracle the tests compare against.
  */
@@ -10,7 +10,8 @@ import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import type { DType } from '../dtype.js';
 import { createAdamw } from './adamw.js';
 import { createDropout } from './dropout.js';
-import { binary, copy, unary } from './elementwise.js';
+import { copy } from './elementwise.js';
+import { createBinary, createUnary } from './gelu.js';
 import { createMatmul } from './matmul.js';
 import { HeapStorage } from './storage.js';
 import { type WasmRuntime, type WasmRuntimeOptions, createWasmRuntime } from './wasm-runtime.js';
@@ -25,7 +26,8 @@ export class FastCpuBackend extends CpuBackend {
   constructor(private readonly options: WasmRuntimeOptions = {}) {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
-    super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime), copy, unary, binary });
+    super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime),
+      unary: createUnary(runtime), binary: createBinary(runtime), copy });
     self = this;
   }
 
