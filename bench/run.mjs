@@ -148,6 +148,7 @@ async function webgpuCounts(device, tokens) {
 const reps = quick ? 1 : 3;
 const cpu = await T.getDevice('cpu');
 report('threads', 'cpu', Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(), 'threads');
+report('relaxed_simd', 'cpu', cpu.backend.runtime().relaxedSimd ? 1 : 0, 'flag', '1: fused multiply-add (relaxed SIMD) build; 0: plain SIMD 128');
 await matmuls(cpu, 'cpu', SHAPES, reps);
 await tfjsMatmuls(SHAPES, reps);
 await matmuls(T.cpu, 'cpu-reference', quick ? SHAPES.slice(4) : SHAPES.slice(1, 2).concat(SHAPES.slice(4)), 1);

@@ -65,6 +65,8 @@ describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
   });
   it('small M (decoding): row-contiguous and column-contiguous B, and the fallback', async () => {
     await compare([1, 300], [300, 77]);
+    await compare([2, 7], [7, 13], { bias: 13 }); // K off the four-row step, N off the vector
+    await compare([1, 3], [3, 5]);
     await compare([3, 300], [77, 300], { transB: true, bias: 77 });
     await compare([300, 2], [300, 77], { transA: true });
   });

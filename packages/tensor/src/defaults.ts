@@ -6,8 +6,8 @@ import { Device } from './device.js';
 /** The CPU reference backend: plain loops, the oracle of the tests. */
 export const cpu = new Device(new CpuBackend(), { kind: 'cpu', description: 'CPU reference kernels (JavaScript)' });
 
-/** The CPU device getDevice() hands out: WebAssembly SIMD matmul, reference kernels otherwise. */
-export const fastCpu = new Device(createFastCpuBackend(), { kind: 'cpu', description: 'CPU (WebAssembly SIMD matmul, JavaScript kernels for the rest)' });
+/** The CPU device getDevice() hands out: WebAssembly SIMD kernels where written, reference kernels otherwise. */
+export const fastCpu = new Device(createFastCpuBackend(), { kind: 'cpu', description: 'CPU (WebAssembly SIMD matmul, AdamW, dropout, GELU on every core; JavaScript kernels for the rest)' });
 
 let current: Device = cpu;
 

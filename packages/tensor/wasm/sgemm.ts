@@ -142,7 +142,28 @@ export function sgemmSmallM(M: i32, N: i32, K: i32, a: usize, aRow: i32, aCol: i
     for (let i = 0; i < M; i++) {
       const ci = c + (<usize>(i * ldc) << 2);
       for (let j = 0; j < N; j++) store<f32>(ci + (<usize>j << 2), bias ? load<f32>(bias + (<usize>j << 2)) : 0);
-      for (let k = 0; k < K; k++) {
+      // Four rows of B per pass over C's row: a quarter of the loads and stores of C.
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const a0 = load<f32>(a + (<usize>(i * aRow + k * aCol) << 2));
+        const a1 = load<f32>(a + (<usize>(i * aRow + (k + 1) * aCol) << 2));
+        const a2 = load<f32>(a + (<usize>(i * aRow + (k + 2) * aCol) << 2));
+        const a3 = load<f32>(a + (<usize>(i * aRow + (k + 3) * aCol) << 2));
+        const v0 = f32x4.splat(a0), v1 = f32x4.splat(a1), v2 = f32x4.splat(a2), v3 = f32x4.splat(a3);
+        const b0 = b + (<usize>(k * bRow) << 2);
+        const b1 = b0 + (<usize>bRow << 2), b2 = b1 + (<usize>bRow << 2), b3 = b2 + (<usize>bRow << 2);
+        for (let j = 0; j < n4; j += 4) {
+          const at = ci + (<usize>j << 2);
+          const o = <usize>j << 2;
+          v128.store(at, madd(v3, v128.load(b3 + o), madd(v2, v128.load(b2 + o), madd(v1, v128.load(b1 + o), madd(v0, v128.load(b0 + o), v128.load(at))))));
+        }
+        for (let j = n4; j < N; j++) {
+          const at = ci + (<usize>j << 2);
+          const o = <usize>j << 2;
+          store<f32>(at, load<f32>(at) + a0 * load<f32>(b0 + o) + a1 * load<f32>(b1 + o) + a2 * load<f32>(b2 + o) + a3 * load<f32>(b3 + o));
+        }
+      }
+      for (; k < K; k++) {
         const aik = load<f32>(a + (<usize>(i * aRow + k * aCol) << 2));
         const av = f32x4.splat(aik);
         const bk = b + (<usize>(k * bRow) << 2);
