@@ -88,3 +88,19 @@ export function inputValues(g: T.Generator, shape: number[], domain: Domain = 'n
   const n = shape.reduce((p, d) => p * d, 1);
   return domain === 'positive' ? g.uniform(n, 0.5, 2) : g.normal(n);
 }
+
+/** The float32 gradients of a case's inputs on `device`, for a fixed upstream gradient (seed 23). */
+export async function float32Gradients(c: GradCase, device: T.Device): Promise<Float32Array[]> {
+  const g = new T.Generator(23);
+  const values = c.inputs.map((s) => Float32Array.from(inputValues(g, s.shape, s.domain)));
+  const grads = T.tidy(() => {
+    const vars = values.map((v, i) => A.parameter(T.tensor(v, { shape: c.inputs[i]!.shape, device })));
+    const y = c.fn(vars, device);
+    const R = T.tensor(Float32Array.from(g.normal(y.data.size)), { shape: y.shape, device });
+    y.backward(R);
+    return vars.map((v) => v.grad!);
+  });
+  const arrays = await Promise.all(grads.map((t) => t.toArray() as Promise<Float32Array>));
+  for (const t of grads) t.dispose();
+  return arrays;
+}

@@ -3,32 +3,16 @@
 // Tolerance (float32 on both sides, different summation orders and WGSL's few-ulp exp/log):
 // 2e-5 absolute + 1e-4 relative unless a case states its own.
 import { afterAll, describe, it } from 'vitest';
-import * as A from '@mini/autograd';
 import * as T from '@mini/tensor/node';
 import { differentiableOps } from '@mini/autograd';
 import { expectAllClose, maxAbsDiff } from '../helpers/allclose.js';
 import { webgpuForTests } from '../helpers/devices.js';
-import { type GradCase, gradCases, inputValues } from '../helpers/grad-cases.js';
+import { float32Gradients, gradCases } from '../helpers/grad-cases.js';
 
 const gpu = await webgpuForTests();
 if (gpu) console.log(`WebGPU adapter under test: ${gpu.info.description}`);
 
 const DEFAULT = { atol: 2e-5, rtol: 1e-4 };
-
-async function gradients(c: GradCase, device: T.Device): Promise<Float32Array[]> {
-  const g = new T.Generator(23);
-  const values = c.inputs.map((s) => Float32Array.from(inputValues(g, s.shape, s.domain)));
-  const grads = T.tidy(() => {
-    const vars = values.map((v, i) => A.parameter(T.tensor(v, { shape: c.inputs[i]!.shape, device })));
-    const y = c.fn(vars, device);
-    const R = T.tensor(Float32Array.from(g.normal(y.data.size)), { shape: y.shape, device });
-    y.backward(R);
-    return vars.map((v) => v.grad!);
-  });
-  const arrays = await Promise.all(grads.map((t) => t.toArray() as Promise<Float32Array>));
-  for (const t of grads) t.dispose();
-  return arrays;
-}
 
 const worst = new Map<string, number>();
 
@@ -37,8 +21,8 @@ describe.runIf(gpu)('WebGPU gradients match the CPU reference for every differen
   for (const op of differentiableOps) {
     for (const c of gradCases[op]) {
       it(`${op}: ${c.name}`, async () => {
-        const expected = await gradients(c, T.cpu);
-        const actual = await gradients(c, gpu!);
+        const expected = await float32Gradients(c, T.cpu);
+        const actual = await float32Gradients(c, gpu!);
         expected.forEach((e, k) => {
           expectAllClose(actual[k]!, e, c.parity ?? DEFAULT, `${op} (${c.name}) gradient of input ${k}`);
           worst.set(op, Math.max(worst.get(op) ?? 0, maxAbsDiff(actual[k]!, e)));
