@@ -22,7 +22,7 @@ const FIRST_BLOCK = PAGE;
 /** Growing by at least this much keeps the number of grow calls (each a syscall) small. */
 const MIN_GROW_PAGES = 256;
 
-/** Bytes a request of `bytes` occupies: 64 B granularity, then quarter powers of two. */
+/** Bytes a request of `bytes` occupies: at least 256, else rounded up to a quarter power of two. */
 export function sizeClass(bytes: number): number {
   if (bytes <= 256) return 256;
   const quarter = 2 ** Math.floor(Math.log2(bytes - 1)) / 4;
