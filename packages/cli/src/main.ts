@@ -4,14 +4,16 @@
  * --verbose adds the stack.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { listCache, removeCached } from './commands/cache.js';
 import { download } from './commands/download.js';
 import { evaluate } from './commands/evaluate.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { train } from './commands/train.js';
 import * as parse from './options.js';
-import { UsageError, colors } from './ui.js';
+import { UsageError, colors, setVerbose } from './ui.js';
 
+const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
 const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
 
 function program(run: (code: Promise<number>) => void): Command {
@@ -20,7 +22,8 @@ function program(run: (code: Promise<number>) => void): Command {
     .version('0.1.0')
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_cli, command) => setVerbose(command.optsWithGlobals().verbose === true));
 
   cli.command('train')
     .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
@@ -55,7 +58,8 @@ function program(run: (code: Promise<number>) => void): Command {
 
   cli.command('generate')
     .description('generate text from a model, printed as it is made')
-    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
+    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
+    .addOption(revisionOption())
     .requiredOption('--prompt <text>', 'text to continue')
     .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
     .option('--temperature <x>', '0: greedy; above 0: sample from softmax(logits / x)', parse.nonNegative, 0)
@@ -69,7 +73,8 @@ function program(run: (code: Promise<number>) => void): Command {
 
   cli.command('eval')
     .description('loss and perplexity of a model on a text')
-    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
+    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
+    .addOption(revisionOption())
     .requiredOption('--data <file>', 'text to evaluate on')
     .option('--context-length <n>', 'tokens per window (default: the model\'s context length)', parse.positiveInt)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
@@ -79,13 +84,26 @@ function program(run: (code: Promise<number>) => void): Command {
     .action((flags) => run(evaluate(flags)));
 
   cli.command('download')
-    .description('fetch a GPT-2 checkpoint (gpt2, gpt2-medium, gpt2-large, gpt2-xl) into the cache; HF_ENDPOINT sets the hub')
-    .argument('<name>', 'gpt2, gpt2-medium, gpt2-large or gpt2-xl')
-    .action((name: string) => run(download(name)));
+    .description('fetch a model into the shared Hugging Face cache (HF_HUB_CACHE, HF_HOME); HF_ENDPOINT sets the hub, HF_TOKEN the token')
+    .argument('<model>', 'gpt2, gpt2-medium, gpt2-large, gpt2-xl or a hub repository id (owner/name)')
+    .addOption(revisionOption())
+    .action((name: string, flags) => run(download(name, flags)));
+
+  const cache = cli.command('cache').description('models in the Hugging Face cache and the older mini-gpt cache: list them (default) or remove one');
+  cache.command('ls', { isDefault: true })
+    .description('list cached models, their revisions and sizes')
+    .option('--json', 'print one JSON object')
+    .action((flags) => run(listCache(flags)));
+  cache.command('rm')
+    .description('remove a model from both caches (with --revision: only that snapshot)')
+    .argument('<model>', 'a GPT-2 name or a hub repository id (owner/name)')
+    .addOption(revisionOption())
+    .action((model: string, flags) => run(removeCached(model, flags)));
 
   cli.command('info')
     .description('a model\'s config, parameters and memory, and the device that would be used')
-    .option('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
+    .option('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
+    .addOption(revisionOption())
     .addOption(deviceOption())
     .option('--json', 'print one JSON object')
     .action((flags) => run(info(flags)));

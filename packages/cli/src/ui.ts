@@ -52,3 +52,10 @@ export function formatBytes(n: number): string {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+let verboseOn = false;
+/** --verbose, set once by main before a command runs. */
+export const isVerbose = (): boolean => verboseOn;
+export function setVerbose(on: boolean): void {
+  verboseOn = on;
+}

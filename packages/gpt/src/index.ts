@@ -20,4 +20,6 @@ export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel } from './hf.js';
 export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
 export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
 export { lossPlotSvg, lossesCsv } from './plot.js';
-export { downloadFile, downloadGPT2, hubEndpoint, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress } from './node/download.js';
+export { downloadFile, downloadModel, modelRepository, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress, type ModelDownloadOptions, type DownloadedModel } from './node/download.js';
+export { hubSettings, hubCacheDir, describeEndpoint, HubError, type HubSettings } from './node/hub.js';
+export { MODEL_FILES, repoFolder, cachedCommit, cachedSnapshot, scanModelCache, removeCachedModel, type CachedModel, type CachedRevision } from './node/hub-cache.js';

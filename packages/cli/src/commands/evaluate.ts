@@ -2,11 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
-import { resolveModelDir } from '../paths.js';
+import { resolveModel } from '../models.js';
 import { UsageError, say } from '../ui.js';
 
 export interface EvalFlags {
   model: string;
+  revision?: string;
   data: string;
   contextLength?: number;
   batchSize: number;
@@ -16,7 +17,7 @@ export interface EvalFlags {
 }
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
-  const dir = resolveModelDir(flags.model);
+  const dir = await resolveModel(flags.model, flags.revision);
   const text = await readFile(flags.data, 'utf8').catch((e: Error) => { throw new UsageError(`--data ${flags.data}: ${e.message}`); });
   const device = await getDevice(flags.device);
   const model = (await G.loadModel(dir, device)).eval();

@@ -1,10 +1,11 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
-import { resolveModelDir } from '../paths.js';
+import { resolveModel } from '../models.js';
 
 export interface GenerateFlags {
   model: string;
+  revision?: string;
   prompt: string;
   maxNewTokens: number;
   temperature: number;
@@ -22,7 +23,7 @@ export async function generate(flags: GenerateFlags): Promise<number> {
     seed: flags.seed, useCache: flags.cache, eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };
   G.validateGenerateOptions(options);
-  const dir = resolveModelDir(flags.model);
+  const dir = await resolveModel(flags.model, flags.revision);
   const device = await getDevice(flags.device);
   const model = await G.loadModel(dir, device);
   const prompt = G.textToIds(flags.prompt);

@@ -3,14 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
-import { resolveModelDir } from '../paths.js';
+import { resolveModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';
 
-export async function info(flags: { model?: string; device: 'auto' | 'cpu' | 'webgpu'; json?: boolean }): Promise<number> {
+export async function info(flags: { model?: string; revision?: string; device: 'auto' | 'cpu' | 'webgpu'; json?: boolean }): Promise<number> {
   const device = await getDevice(flags.device);
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {
-    const dir = resolveModelDir(flags.model);
+    const dir = await resolveModel(flags.model, flags.revision);
     const config = G.fromHFConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const parameters = G.parameterCount(config);
     out.model = { path: dir, config, parameters, bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 } };

@@ -1,19 +1,26 @@
 /**
- * Fetching files over HTTP into a cache, as the Hugging Face tools do: a HEAD request for the
- * size (and the SHA-256 where the hub states it), a GET that resumes a partial download with an
- * HTTP Range request, verification, and a rename to the final name only when complete.
- * HF_ENDPOINT sets the hub's base URL (tests point it at a server on loopback).
+ * Downloads: a model repository from the Hugging Face hub into the shared cache (Python's
+ * layout, see hub-cache.ts), and a plain URL into a file (the book's text).
+ *
+ * What @huggingface/hub does here: modelInfo (the commit a revision points to and the file
+ * list), pathsInfo (each file's size, git blob id and LFS SHA-256), downloadFile (the resolve
+ * endpoint, its redirect to the CDN, and a Blob whose slice() makes a ranged request).
+ * What it leaves to the caller, and transfer.ts adds: a resumed `.incomplete`, progress,
+ * the size and hash checks, the rename only when whole. Its downloadFileToCacheDir is not
+ * used: it names the snapshot after each file's last commit instead of the revision's commit
+ * (Python's X-Repo-Commit) and writes no refs/, so Python would not find what it wrote.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { type PathInfo, downloadFile as hubDownloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
+import { exists } from './files.js';
+import { HubError, type HubSettings, explainedFetch, hubFetch, hubSettings } from './hub.js';
+import { MODEL_FILES, cachedSnapshot, linkSnapshotFile, repoFolder, writeRef } from './hub-cache.js';
+import { type Digest, DownloadError, type DownloadProgress, fileDigest, transferVerified } from './transfer.js';
 
-export class DownloadError extends Error {
-  override name = 'DownloadError';
-}
+export { DownloadError, type DownloadProgress } from './transfer.js';
 
-/** GPT-2 sizes on the Hugging Face hub. */
+/** GPT-2 sizes on the Hugging Face hub, by the short names users type. */
 export const GPT2_REPOSITORIES = {
   gpt2: 'openai-community/gpt2',
   'gpt2-medium': 'openai-community/gpt2-medium',
@@ -22,90 +29,174 @@ export const GPT2_REPOSITORIES = {
 } as const;
 export type GPT2Name = keyof typeof GPT2_REPOSITORIES;
 
-export function hubEndpoint(): string {
-  return (process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** The hub repository a model name stands for: a GPT-2 short name or an `owner/name` id; null otherwise. */
+export function modelRepository(name: string): string | null {
+  if (Object.hasOwn(GPT2_REPOSITORIES, name)) return GPT2_REPOSITORIES[name as GPT2Name];
+  return REPO_ID.test(name) && !name.includes('..') ? name : null;
 }
 
-export interface DownloadProgress {
-  file: string;
-  bytes: number;
-  total: number | null;
+// Weights formats that are Python pickles: loading one runs whatever code it carries.
+const PICKLES = /\.(bin|pt|pth|ckpt|pkl)$/;
+
+/** The files a repository must have for mini-gpt, checked before any byte is fetched. */
+function checkFiles(repo: string, revision: string, files: string[]): void {
+  if (!files.includes('model.safetensors')) {
+    const pickles = files.filter((f) => PICKLES.test(f));
+    if (pickles.length > 0) {
+      throw new DownloadError(`${repo} (${revision}) has its weights only as a PyTorch pickle (${pickles.join(', ')}): mini-gpt loads safetensors only, because unpickling runs any code the file contains; convert it (e.g. with transformers' save_pretrained(safe_serialization=True)) or pick a repository with model.safetensors`);
+    }
+    const sharded = files.includes('model.safetensors.index.json') ? ' (its weights are sharded over several files, which mini-gpt does not read)' : '';
+    throw new DownloadError(`${repo} (${revision}) has no model.safetensors${sharded}`);
+  }
+  if (!files.includes('config.json')) throw new DownloadError(`${repo} (${revision}) has no config.json`);
 }
 
-interface Remote {
-  size: number | null;
-  sha256: string | null;
+/** A hub error as a sentence about this repository, file and revision, naming HF_TOKEN where a token is the fix. */
+function explain(e: unknown, at: { repo: string; revision: string; file?: string; settings: HubSettings; gated?: boolean }): Error {
+  if (!(e instanceof HubError) || e.status === 0) return e as Error;
+  const { repo, revision, file, settings } = at;
+  const page = `${settings.endpoint}/${repo}`;
+  if (e.code === 'GatedRepo' || (at.gated && (e.status === 401 || e.status === 403))) {
+    return new DownloadError(settings.token
+      ? `${repo} is gated and the token in HF_TOKEN has no access to it (HTTP ${e.status}): accept its conditions at ${page} with that account`
+      : `${repo} is gated: accept its conditions at ${page}, then set HF_TOKEN to an access token of that account (HTTP ${e.status}, no token was sent)`);
+  }
+  if (e.code === 'RevisionNotFound') return new DownloadError(`${repo} has no revision "${revision}" (HTTP ${e.status})`);
+  if (e.code === 'EntryNotFound') return new DownloadError(`${repo} has no file ${file ?? ''} at revision ${revision} (HTTP ${e.status})`);
+  if (e.code === 'RepoNotFound' || e.status === 404 || (e.status === 401 && !settings.token)) {
+    return new DownloadError(`no repository ${repo} on ${settings.endpoint} (HTTP ${e.status}); if it is private, set HF_TOKEN to a token that can read it`);
+  }
+  if (e.status === 401 || e.status === 403) return new DownloadError(`the token in HF_TOKEN may not read ${repo} (HTTP ${e.status}): ${e.message}`);
+  return e;
 }
 
-// Bytes as stored: a compressed transfer would make Content-Length disagree with the file.
-const IDENTITY = { 'accept-encoding': 'identity' };
+const digestOf = (info: PathInfo): Digest => (info.lfs ? { kind: 'sha256', hex: info.lfs.oid } : { kind: 'git-blob-sha1', hex: info.oid! });
 
-async function head(url: string): Promise<Remote> {
-  const response = await fetch(url, { method: 'HEAD', redirect: 'follow', headers: IDENTITY });
-  if (!response.ok) throw new DownloadError(`${url}: HTTP ${response.status} ${response.statusText}`);
-  const size = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length') ?? NaN);
-  // The hub states an LFS file's SHA-256 in X-Linked-Etag; other ETags are not content hashes.
-  const etag = (response.headers.get('x-linked-etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
-  return { size: Number.isFinite(size) ? size : null, sha256: /^[0-9a-f]{64}$/.test(etag) ? etag : null };
+export interface ModelDownloadOptions {
+  /** Branch, tag or commit (default "main"). */
+  revision?: string;
+  /** Default: hubSettings() from the environment. */
+  settings?: HubSettings;
+  /** A folder of the older mini-gpt cache holding this model: its files are verified and moved in rather than fetched. */
+  adopt?: string;
+  onProgress?: (p: DownloadProgress) => void;
+  /** One line for the user (a moved file, a file already cached). */
+  onNote?: (line: string) => void;
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+export interface DownloadedModel {
+  /** snapshots/<commit>: the folder holding config.json and model.safetensors. */
+  dir: string;
+  commit: string;
 }
 
 /**
- * Downloads `url` to `target`, resuming from `target.partial`. The final name appears only
- * when the size (and SHA-256, where known) check out; a wrong file is deleted, never kept.
+ * Puts config.json and model.safetensors of `repo` at `revision` into the shared cache and
+ * records refs/<revision> last, once both are whole. Offline (HF_HUB_OFFLINE) it returns a
+ * complete cached snapshot or throws, without a request.
+ * @throws DownloadError (missing or pickle-only weights, a gated or missing repository, a
+ *   broken or wrong transfer) or HubError (the hub could not be reached: URL, cause, HF_ENDPOINT).
  */
-export async function downloadFile(url: string, target: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  const partial = `${target}.partial`;
-  const remote = await head(url);
-  let have = await stat(partial).then((s) => s.size, () => 0);
-  if (remote.size !== null && have > remote.size) {
-    await rm(partial, { force: true });
-    have = 0;
+export async function downloadModel(repo: string, options: ModelDownloadOptions = {}): Promise<DownloadedModel> {
+  const settings = options.settings ?? hubSettings();
+  const revision = options.revision ?? 'main';
+  const folder = repoFolder(settings.cacheDir, repo);
+  if (settings.offline) {
+    const dir = cachedSnapshot(settings.cacheDir, repo, revision);
+    if (!dir) throw new DownloadError(`${repo} (revision ${revision}) is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set`);
+    return { dir, commit: dir.split(/[\\/]/).pop()! };
   }
-  if (remote.size === null || have < remote.size) {
-    const response = await fetch(url, { redirect: 'follow', headers: have > 0 ? { ...IDENTITY, Range: `bytes=${have}-` } : IDENTITY });
-    if (!response.ok) throw new DownloadError(`${url}: HTTP ${response.status} ${response.statusText}`);
-    if (have > 0 && response.status !== 206) have = 0; // the server ignored the range: start over
-    const handle = await open(partial, have > 0 ? 'a' : 'w');
-    let bytes = have;
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        await handle.write(chunk);
-        bytes += chunk.byteLength;
-        onProgress?.({ file: target, bytes, total: remote.size });
-      }
-    } catch (e) {
-      throw new DownloadError(`${url}: the transfer broke at ${bytes}${remote.size ? ` of ${remote.size}` : ''} bytes (${(e as Error).message}); run the same command again to resume`);
-    } finally {
-      await handle.close();
+  if (settings.token && !settings.token.startsWith('hf_')) throw new DownloadError('HF_TOKEN does not look like a Hugging Face access token (they start with hf_)');
+  const common = { hubUrl: settings.endpoint, fetch: hubFetch(settings), ...(settings.token ? { accessToken: settings.token as `hf_${string}` } : {}) };
+  const at = { repo, revision, settings, gated: false };
+
+  let commit: string;
+  let infos: PathInfo[];
+  try {
+    const info = await modelInfo({ ...common, name: repo, revision, additionalFields: ['sha', 'filePaths'] });
+    at.gated = Boolean(info.gated);
+    checkFiles(repo, revision, info.filePaths);
+    commit = info.sha;
+    infos = await pathsInfo({ ...common, repo: { type: 'model', name: repo }, paths: [...MODEL_FILES], revision: commit });
+  } catch (e) {
+    throw explain(e, at);
+  }
+  const snapshot = join(folder, 'snapshots', commit);
+  for (const file of MODEL_FILES) {
+    const info = infos.find((i) => i.path === file);
+    if (!info || (!info.lfs && !info.oid)) throw new DownloadError(`${repo} has no file ${file} at revision ${revision}`);
+    const digest = digestOf(info);
+    const size = info.lfs?.size ?? info.size;
+    const pointer = join(snapshot, file);
+    const blob = join(folder, 'blobs', digest.hex);
+    if (await exists(pointer)) continue;
+    if (!(await exists(blob)) && !(await adopt(options, file, blob, digest, size))) {
+      await transferVerified({
+        target: blob,
+        label: file,
+        size,
+        digest,
+        onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, file })),
+        open: async (offset) => {
+          // xet: false: the plain resolve/CDN path, which every hub and mirror serves and ranges work on.
+          const whole = await hubDownloadFile({ ...common, repo: { type: 'model', name: repo }, path: file, revision: commit, xet: false })
+            .catch((e) => { throw explain(e, { ...at, file }); });
+          if (!whole) throw new DownloadError(`${repo} has no file ${file} at revision ${revision}`);
+          const part = offset > 0 ? whole.slice(offset) : whole;
+          return { from: offset, chunks: part.stream() as unknown as AsyncIterable<Uint8Array> };
+        },
+      });
     }
+    await linkSnapshotFile(blob, pointer);
   }
-  const size = (await stat(partial)).size;
-  if (remote.size !== null && size !== remote.size) {
-    await rm(partial, { force: true });
-    throw new DownloadError(`${url}: got ${size} bytes but the server announced ${remote.size}; the partial file was deleted`);
-  }
-  if (remote.sha256 !== null) {
-    const actual = await sha256Of(partial);
-    if (actual !== remote.sha256) {
-      await rm(partial, { force: true });
-      throw new DownloadError(`${url}: SHA-256 ${actual} does not match the server's ${remote.sha256}; the file was deleted`);
-    }
-  }
-  await rename(partial, target);
+  await writeRef(settings.cacheDir, repo, revision, commit);
+  if (options.adopt) await removeIfEmpty(options.adopt);
+  return { dir: snapshot, commit };
 }
 
-/** Downloads config.json and model.safetensors of a GPT-2 size into `dir`. */
-export async function downloadGPT2(name: GPT2Name, dir: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
-  const repo = GPT2_REPOSITORIES[name];
-  if (!repo) throw new DownloadError(`unknown model "${name}": use one of ${Object.keys(GPT2_REPOSITORIES).join(', ')}`);
-  for (const file of ['config.json', 'model.safetensors']) {
-    await downloadFile(`${hubEndpoint()}/${repo}/resolve/main/${file}`, join(dir, file), onProgress);
+/** Moves a file of the older mini-gpt cache to `blob` if it is the hub's file; false if absent or different. */
+async function adopt(options: ModelDownloadOptions, file: string, blob: string, digest: Digest, size: number): Promise<boolean> {
+  if (!options.adopt) return false;
+  const old = join(options.adopt, file);
+  if (!(await exists(old))) return false;
+  if ((await fileDigest(old, digest.kind)) !== digest.hex) {
+    options.onNote?.(`${old} differs from the hub's ${file} (${size} bytes); downloading it`);
+    return false;
   }
+  await mkdir(dirname(blob), { recursive: true });
+  await rename(old, blob).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EXDEV') throw e;
+    await copyFile(old, blob);
+    await rm(old);
+  });
+  options.onNote?.(`moved ${old} into the Hugging Face cache (${blob})`);
+  return true;
+}
+
+/** Removes a folder of the older cache once nothing but leftovers of its own downloader remain. */
+async function removeIfEmpty(dir: string): Promise<void> {
+  const left = await readdir(dir).catch(() => null);
+  if (!left) return;
+  for (const name of left) if (name.endsWith('.partial')) await rm(join(dir, name), { force: true });
+  await rmdir(dir).catch(() => {});
+}
+
+/**
+ * Downloads a plain URL to `target` (the book's text), through the same verified transfer.
+ * @throws HubError (unreachable: URL and cause; HTTP error) or DownloadError (broken, wrong size)
+ */
+export async function downloadFile(url: string, target: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
+  const get = explainedFetch();
+  await transferVerified({
+    target,
+    size: null,
+    digest: null,
+    onProgress,
+    open: async (offset) => {
+      const response = await get(url, offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {});
+      return { from: response.status === 206 ? offset : 0, chunks: response.body as unknown as AsyncIterable<Uint8Array> };
+    },
+  });
 }

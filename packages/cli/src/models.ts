@@ -1,0 +1,71 @@
+/**
+ * How a --model argument resolves, in this order (each step printed with --verbose):
+ * 1. a path: a run folder, a folder with model.safetensors, a .safetensors file with config.json beside it;
+ * 2. a GPT-2 short name or hub repository id (owner/name) at --revision: a complete snapshot
+ *    in the shared Hugging Face cache (no request);
+ * 3. the older mini-gpt cache (GPT-2 at main only);
+ * 4. a download into the Hugging Face cache; under HF_HUB_OFFLINE, or with no network, a
+ *    one-line error naming the cache folder searched instead.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as G from '@mini/gpt';
+import { fetchModel } from './commands/download.js';
+import { legacyModelDir } from './paths.js';
+import { UsageError, isVerbose } from './ui.js';
+
+/** The folder holding config.json + model.safetensors for an existing path. */
+function localModelDir(model: string): string {
+  if (statSync(model).isDirectory()) {
+    if (existsSync(join(model, 'checkpoint', 'model.safetensors'))) return join(model, 'checkpoint'); // a training run
+    if (existsSync(join(model, 'model.safetensors'))) return model;
+    throw new UsageError(`${model}: no model.safetensors in this folder (nor in ${join(model, 'checkpoint')})`);
+  }
+  if (model.endsWith('.safetensors')) {
+    if (basename(model) !== 'model.safetensors') throw new UsageError(`${model}: name the file model.safetensors, with its config.json beside it`);
+    if (!existsSync(join(dirname(model), 'config.json'))) throw new UsageError(`${model}: config.json is missing beside it`);
+    return dirname(model);
+  }
+  throw new UsageError(`${model}: not a run folder, a model folder or a .safetensors file`);
+}
+
+const trace = (line: string): void => {
+  if (isVerbose()) process.stderr.write(`model: ${line}\n`);
+};
+
+/**
+ * The folder holding config.json + model.safetensors for a --model argument: a path, a GPT-2
+ * short name or a hub repository id (owner/name) at `revision` (default main).
+ */
+export async function resolveModel(model: string, revision = 'main'): Promise<string> {
+  if (existsSync(model)) {
+    const dir = localModelDir(model);
+    trace(`${model} is a path: ${dir}`);
+    return dir;
+  }
+  const repo = G.modelRepository(model);
+  if (!repo) throw new UsageError(`${model}: no such file or folder, and neither a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) nor a hub repository id (owner/name)`);
+  trace(`${model} is no path: hub repository ${repo}, revision ${revision}`);
+  const settings = G.hubSettings();
+  const folder = G.repoFolder(settings.cacheDir, repo);
+  const cached = G.cachedSnapshot(settings.cacheDir, repo, revision);
+  if (cached) {
+    trace(`found in the Hugging Face cache: ${cached}`);
+    return cached;
+  }
+  trace(`not in the Hugging Face cache: no complete snapshot of ${revision} in ${folder}`);
+  const legacy = revision === 'main' ? legacyModelDir(repo) : null;
+  if (legacy) {
+    trace(`found in the older mini-gpt cache: ${legacy} (npx mini-gpt download ${model} moves it into the Hugging Face cache)`);
+    return legacy;
+  }
+  const retry = `npx mini-gpt download ${model}${revision === 'main' ? '' : ` --revision ${revision}`}`;
+  if (settings.offline) throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set: download it with a network: ${retry}`);
+  trace(`downloading into ${settings.cacheDir}`);
+  try {
+    return (await fetchModel(repo, revision)).dir;
+  } catch (e) {
+    if (e instanceof G.HubError && e.status === 0) throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}), and ${e.message}`);
+    throw e;
+  }
+}
