@@ -4,11 +4,10 @@
 // repositories get a sentence that says what to do; an unreachable hub names URL, cause and
 // HF_ENDPOINT; models of the older mini-gpt cache are moved in rather than fetched again.
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHub, fakeCommit, gitBlobId, sha256 } from '../helpers/fake-hub.js';
+import { FakeHub, closedPort, fakeCommit, gitBlobId, sha256 } from '../helpers/fake-hub.js';
 import { runCli } from './run-cli.js';
 
 const model = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
@@ -143,9 +142,7 @@ describe('mini-gpt download', () => {
   });
 
   it('with no network, names the URL, the cause and HF_ENDPOINT (not just "fetch failed")', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-    });
+    const closed = await closedPort();
     const c = caches();
     const r = await runCli(['download', 'gpt2'], { env: { ...c.env, HF_ENDPOINT: `http://127.0.0.1:${closed}` } });
     expect(r.code).toBe(1);

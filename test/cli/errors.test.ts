@@ -37,10 +37,11 @@ describe('mini-gpt errors', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
   });
 
-  it('a GPT-2 name that is not downloaded says how to download it', async () => {
-    const r = await runCli(['generate', '--model', 'gpt2-xl', '--prompt', 'x'], { env: { MINI_GPT_CACHE: mkdtempSync(join(tmpdir(), 'cache-')) } });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('gpt2-xl is not downloaded yet: run  mini-gpt download gpt2-xl');
+  it('a GPT-2 name that is not downloaded, offline, names the cache folder searched and the command (npx, one space)', async () => {
+    const hub = mkdtempSync(join(tmpdir(), 'hub-'));
+    const r = await runCli(['generate', '--model', 'gpt2-xl', '--prompt', 'x'], { env: { MINI_GPT_CACHE: mkdtempSync(join(tmpdir(), 'cache-')), HF_HUB_CACHE: hub, HF_HUB_OFFLINE: '1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: gpt2-xl is not in the Hugging Face cache (searched ${join(hub, 'models--openai-community--gpt2-xl')}) and HF_HUB_OFFLINE is set: download it with a network: npx mini-gpt download gpt2-xl\n`);
   });
 
   it('--help works on every command and shows defaults', async () => {

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -185,4 +186,14 @@ export function writePythonCache(hubCache: string, repo: string, commit: string,
     writeFileSync(join(folder, 'refs', revision), commit);
   }
   return snapshot;
+}
+
+/** A loopback port nothing listens on (fetch refuses "bad ports" such as 1 or 9 before connecting). */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createTcpServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -44,7 +44,7 @@ export async function listCache(flags: { json?: boolean }): Promise<number> {
   if (models.length === 0) say('  (no models)');
   const width = Math.max(0, ...models.map((m) => m.repo.length), ...legacy.map((m) => m.name.length));
   for (const m of models) {
-    const revisions = m.revisions.map((r) => `${r.refs.length ? `${r.refs.join(', ')} = ` : ''}${shortCommit(r.commit)}${r.usable ? '' : ' (no config.json + model.safetensors)'}`);
+    const revisions = [...m.revisions].sort((a, b) => b.refs.length - a.refs.length).map((r) => `${r.refs.length ? `${r.refs.join(', ')} = ` : ''}${shortCommit(r.commit)}${r.usable ? '' : ' (no config.json + model.safetensors)'}`);
     say(`  ${m.repo.padEnd(width)}  ${formatBytes(m.sizeBytes).padStart(8)}  ${revisions.join('; ')}`);
   }
   for (const w of warnings) say(`  could not read: ${w}`);
