@@ -18,7 +18,7 @@ const commit = fakeCommit('gpt2');
 const hub = new FakeHub();
 beforeAll(async () => {
   await hub.start();
-  hub.repos.set(GPT2, { commit, files: { 'config.json': config, 'model.safetensors': model, 'pytorch_model.bin': Buffer.from('pickle') } });
+  hub.repos.set(GPT2, { commit, files: { 'config.json': config, 'model.safetensors': model, 'pytorch_model.bin': Buffer.from('pickle') }, xet: true });
   hub.repos.set('someone/pickled', { commit: fakeCommit('p'), files: { 'config.json': config, 'pytorch_model.bin': Buffer.from('pickle') } });
   hub.repos.set('someone/configless', { commit: fakeCommit('c'), files: { 'model.safetensors': model } });
   hub.repos.set('someone/gated', { commit: fakeCommit('g'), files: { 'config.json': config, 'model.safetensors': model }, gated: true, token: 'hf_granted' });
@@ -47,8 +47,10 @@ describe('mini-gpt download', () => {
     expect(readFileSync(join(c.snapshot, 'config.json'), 'utf8')).toBe(config.toString());
     expect(readdirSync(join(c.folder, 'blobs')).sort()).toEqual([gitBlobId(config), sha256(model)].sort());
     expect(readdirSync(c.snapshot).sort()).toEqual(['config.json', 'model.safetensors']); // not the pickle
-    // Through the resolve endpoint and its redirect to the CDN; no compressed transfers.
-    expect(hub.requests.some((q) => q.url.startsWith(`/${GPT2}/resolve/${commit}/model.safetensors`))).toBe(true);
+    // Through the resolve endpoint (which offered Xet) and its redirect to the CDN.
+    const resolves = hub.requests.filter((q) => q.url.startsWith(`/${GPT2}/resolve/${commit}/model.safetensors`));
+    expect(resolves.some((q) => q.accept?.includes('application/vnd.xet-fileinfo+json'))).toBe(true);
+    expect(resolves.some((q) => !q.accept?.includes('xet'))).toBe(true);
     expect(hub.requests.some((q) => q.url.startsWith(`/cdn/${sha256(model)}`) && q.range === undefined)).toBe(true);
     // Again: already cached, nothing fetched.
     hub.requests.length = 0;

@@ -5,6 +5,7 @@
  * - POST /api/models/<repo>/paths-info/<rev>     size, git blob id, LFS SHA-256 per path
  * - GET|HEAD /<repo>/resolve/<rev>/<path>        X-Repo-Commit, ETag; an LFS file answers 302 to
  *   the CDN with X-Linked-Etag (its SHA-256) and X-Linked-Size; a small file is served directly
+ *   (for a Xet-backed file, a client that accepts it gets the Xet file info instead)
  * - GET  /cdn/<sha256>?…                         the bytes, with Range support
  * Errors carry X-Error-Code / X-Error-Message (RepoNotFound, RevisionNotFound, EntryNotFound,
  * GatedRepo) and the statuses the hub uses (401 for an anonymous request to a missing, private
@@ -28,12 +29,19 @@ export interface FakeRepo {
   /** Access needs a token (401 without one, 403 with another than `token`). */
   gated?: boolean;
   token?: string;
+  /**
+   * LFS files stored on Xet, as the hub now stores most: a resolve request that accepts
+   * application/vnd.xet-fileinfo+json gets the Xet file info (hash, reconstruction and auth
+   * links) instead of the redirect; plain requests still get the redirect to the bytes.
+   */
+  xet?: boolean;
 }
 
 export interface LoggedRequest {
   method: string;
   url: string;
   range?: string;
+  accept?: string;
   authorization?: string;
 }
 
@@ -76,7 +84,7 @@ export class FakeHub {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization });
+    this.requests.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range, accept: req.headers.accept, authorization: req.headers.authorization });
     const token = req.headers.authorization?.replace(/^Bearer /, '');
     let body = '';
     req.on('data', (d: Buffer) => { body += d.toString(); });
@@ -134,9 +142,16 @@ export class FakeHub {
     const bytes = repo.files[path];
     if (!bytes) return this.error(res, 404, 'EntryNotFound', 'Entry not found');
     const common = { 'x-repo-commit': repo.commit, 'accept-ranges': 'bytes' };
+    const linked = { 'x-linked-etag': `"${sha256(bytes)}"`, 'x-linked-size': String(bytes.length) };
+    if (isLfs(path) && repo.xet && req.headers.accept?.includes('application/vnd.xet-fileinfo+json')) {
+      const links = `<${this.endpoint}/api/models/${name}/xet-read-token/${repo.commit}>; rel="xet-auth", <${this.endpoint}/cas/v1/reconstructions/${sha256(bytes)}>; rel="xet-reconstruction-info"`;
+      res.writeHead(200, { ...common, ...linked, 'content-type': 'application/vnd.xet-fileinfo+json', 'x-xet-hash': sha256(Buffer.concat([bytes, Buffer.from('xet')])), link: links });
+      res.end(JSON.stringify({ hash: 'emulated', refreshUrl: '', reconstructionUrl: '', etag: sha256(bytes), size: bytes.length }));
+      return;
+    }
     if (isLfs(path)) {
       // The hub's redirect to a signed CDN URL; the file's hash and size travel in X-Linked-*.
-      res.writeHead(302, { ...common, etag: `"${sha256(bytes)}"`, 'x-linked-etag': `"${sha256(bytes)}"`, 'x-linked-size': String(bytes.length), location: `/cdn/${sha256(bytes)}?X-Amz-Signature=emulated`, 'content-length': '0' });
+      res.writeHead(302, { ...common, ...linked, etag: `"${sha256(bytes)}"`, location: `/cdn/${sha256(bytes)}?X-Amz-Signature=emulated`, 'content-length': '0' });
       res.end();
       return;
     }
