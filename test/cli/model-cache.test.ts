@@ -89,6 +89,14 @@ describe('models from the shared Hugging Face cache', () => {
     expect(readFileSync(join(folder, 'refs', 'main'), 'utf8')).toBe(main);
   });
 
+  it('a missing path whose folder exists is a usage error, not a repository id to download', async () => {
+    const { env } = pythonCache();
+    const r = await runCli(['info', '--model', 'test/no-such-run'], { env }); // "test/no-such-run" is also a valid repository id
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: test/no-such-run: no such file or folder\n');
+    expect(hub.requests).toEqual([]);
+  });
+
   it('a model of the older mini-gpt cache is still found, offline, and --verbose says how to move it', async () => {
     const { env } = pythonCache();
     const old = join(env.MINI_GPT_CACHE, 'models', 'gpt2');

@@ -43,6 +43,8 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
     trace(`${model} is a path: ${dir}`);
     return dir;
   }
+  // NOTE: "runs/tiny" is also a valid repository id; when its folder part exists here, a path was meant.
+  if (model.includes('/') && existsSync(dirname(model))) throw new UsageError(`${model}: no such file or folder`);
   const repo = G.modelRepository(model);
   if (!repo) throw new UsageError(`${model}: no such file or folder, and neither a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) nor a hub repository id (owner/name)`);
   trace(`${model} is no path: hub repository ${repo}, revision ${revision}`);
