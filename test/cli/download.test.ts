@@ -65,7 +65,9 @@ describe('mini-gpt download', () => {
     expect(r.code, r.stderr).toBe(0);
     const folder = join(home, 'hub', 'models--openai-community--gpt2');
     expect(existsSync(join(folder, 'snapshots', commit, 'model.safetensors'))).toBe(true);
-    expect(existsSync(join(folder, 'refs'))).toBe(false); // a commit is no ref, as in huggingface_hub
+    expect(readdirSync(join(folder, 'refs'))).toEqual([]); // a commit is no ref, as in huggingface_hub
+    const listed = await runCli(['cache', '--json'], { env: { ...c.env, HF_HUB_CACHE: '', HF_HOME: home } });
+    expect(JSON.parse(listed.stdout).huggingFace).toMatchObject({ warnings: [], models: [{ repo: GPT2, revisions: [{ commit, refs: [], usable: true }] }] });
   });
 
   it('resumes a broken transfer with a Range request; nothing is under a final name until it is whole', async () => {

@@ -20,7 +20,7 @@ function program(run: (code: Promise<number>) => void): Command {
   const cli = new Command('mini-gpt')
     .description('Train and sample GPT-2 in TypeScript on our own tensors, autograd and WGSL kernels')
     .version('0.1.0')
-    .option('--verbose', 'print stack traces with errors')
+    .option('--verbose', 'print stack traces with errors, and how --model resolved')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .hook('preAction', (_cli, command) => setVerbose(command.optsWithGlobals().verbose === true));

@@ -56,12 +56,14 @@ export async function linkSnapshotFile(blob: string, pointer: string): Promise<v
   }
 }
 
-/** Records that `revision` points at `commit` (nothing to record when the revision is the commit). */
+/**
+ * Records that `revision` points at `commit` (nothing to record when the revision is the commit).
+ * refs/ is made even then: @huggingface/hub's scanCacheDir cannot read a repository without it.
+ */
 export async function writeRef(cacheDir: string, repo: string, revision: string, commit: string): Promise<void> {
-  if (revision === commit) return;
   const ref = join(repoFolder(cacheDir, repo), 'refs', revision);
   await mkdir(dirname(ref), { recursive: true });
-  await writeTextAtomic(ref, commit);
+  if (revision !== commit) await writeTextAtomic(ref, commit);
 }
 
 export interface CachedRevision {
