@@ -22,14 +22,9 @@ export interface View {
   readonly offset: number;
 }
 
-export const unaryOps = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'abs', 'relu', 'gelu', 'square', 'sign',
-  'add_scalar', 'mul_scalar', 'pow_scalar', 'rsub_scalar', 'rdiv_scalar', 'max_scalar', 'min_scalar'] as const;
-export type UnaryOp = (typeof unaryOps)[number];
-
-/** `gelu_backward(x, dy)` is dy * gelu'(x): GELU's backward kernel, elementwise like the rest. */
-export const binaryOps = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gelu_backward',
-  'eq', 'lt', 'gt'] as const;
-export type BinaryOp = (typeof binaryOps)[number];
+/** The elementwise ops are rows of one table (elementwise-ops.ts). */
+export { type UnaryOp, type BinaryOp, unaryOps, binaryOps } from './elementwise-ops.js';
+import type { BinaryOp, UnaryOp } from './elementwise-ops.js';
 
 export const reduceOps = ['sum', 'mean', 'max', 'argmax'] as const;
 export type ReduceOp = (typeof reduceOps)[number];

@@ -5,6 +5,7 @@
  */
 export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceOp, AdamWStep, DropoutMask, MatmulArgs, MatrixOperand } from './backend.js';
 export { unaryOps, binaryOps, reduceOps } from './backend.js';
+export { unaryOpTable, binaryOpTable, type UnaryDef, type BinaryDef, type ElementwiseOps, type DifferentiableUnaryOp, type DifferentiableBinaryOp } from './elementwise-ops.js';
 export { type DType, type TypedArray, bytesPerElement } from './dtype.js';
 export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides } from './shape.js';
