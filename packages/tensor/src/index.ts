@@ -3,7 +3,8 @@
  * Portable: nothing here imports Node modules. Node programs import '@mini/tensor/node',
  * which also registers Dawn (the `webgpu` package) as the WebGPU provider.
  */
-export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceOp, AdamWStep, DropoutMask, MatmulArgs, MatrixOperand } from './backend.js';
+export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceOp, AdamWStep, DropoutMask, MatmulArgs, MatrixOperand,
+  LayerNormArgs, LayerNormBackwardArgs, GatherArgs, ScatterAddArgs, CrossEntropyArgs, CrossEntropyBackwardArgs } from './backend.js';
 export { unaryOps, binaryOps, reduceOps } from './backend.js';
 export { unaryOpTable, binaryOpTable, type UnaryDef, type BinaryDef, type ElementwiseOps, type DifferentiableUnaryOp, type DifferentiableBinaryOp } from './elementwise-ops.js';
 export { type DType, type TypedArray, bytesPerElement } from './dtype.js';

@@ -3,7 +3,7 @@
  * cross-entropy (and backward), and reductions. Each processes whole rows, so work is split by
  * rows when a tensor exceeds one binding window.
  */
-import type { ReduceOp, View } from '../backend.js';
+import type { CrossEntropyArgs, CrossEntropyBackwardArgs, LayerNormArgs, LayerNormBackwardArgs, ReduceOp, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
 import type { WebGPUBackend } from './backend.js';
 import { Uniforms } from './uniforms.js';
@@ -45,7 +45,7 @@ export function softmaxBackward(ctx: WebGPUBackend, y: View, dy: View, dx: View,
   }
 }
 
-export function layerNorm(ctx: WebGPUBackend, x: View, weight: View, bias: View, out: View, mean: View, rstd: View, N: number, C: number, eps: number): void {
+export function layerNorm(ctx: WebGPUBackend, { x, weight, bias, out, mean, rstd, N, C, eps }: LayerNormArgs): void {
   const w = ctx.bind(weight.storage, weight.offset, C);
   const b = ctx.bind(bias.storage, bias.offset, C);
   for (const [r0, count] of rowParts(ctx, N, C)) {
@@ -60,7 +60,7 @@ export function layerNorm(ctx: WebGPUBackend, x: View, weight: View, bias: View,
   }
 }
 
-export function layerNormBackward(ctx: WebGPUBackend, dy: View, x: View, weight: View, mean: View, rstd: View, dx: View, dweight: View, dbias: View, N: number, C: number): void {
+export function layerNormBackward(ctx: WebGPUBackend, { dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs): void {
   const w = ctx.bind(weight.storage, weight.offset, C);
   const dw = ctx.bind(dweight.storage, dweight.offset, C);
   const db = ctx.bind(dbias.storage, dbias.offset, C);
@@ -77,7 +77,7 @@ export function layerNormBackward(ctx: WebGPUBackend, dy: View, x: View, weight:
   });
 }
 
-export function crossEntropy(ctx: WebGPUBackend, logits: View, targets: View, loss: View, logsumexp: View, count: View, N: number, V: number, ignoreIndex: number): void {
+export function crossEntropy(ctx: WebGPUBackend, { logits, targets, loss, logsumexp, count, N, V, ignoreIndex }: CrossEntropyArgs): void {
   const rowLoss = ctx.scratch(N);
   const counted = ctx.scratch(N);
   for (const [r0, rows] of rowParts(ctx, N, V)) {
@@ -101,7 +101,7 @@ export function crossEntropy(ctx: WebGPUBackend, logits: View, targets: View, lo
   ctx.release(counted);
 }
 
-export function crossEntropyBackward(ctx: WebGPUBackend, logits: View, targets: View, logsumexp: View, count: View, dloss: View, dlogits: View, N: number, V: number, ignoreIndex: number): void {
+export function crossEntropyBackward(ctx: WebGPUBackend, { logits, targets, logsumexp, count, dloss, dlogits, N, V, ignoreIndex }: CrossEntropyBackwardArgs): void {
   const cr = ctx.bind(count.storage, count.offset, 1);
   const dr = ctx.bind(dloss.storage, dloss.offset, 1);
   for (const [r0, rows] of rowParts(ctx, N, V)) {
