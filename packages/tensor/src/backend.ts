@@ -116,6 +116,13 @@ export interface Kernels {
   unary(op: UnaryOp, x: View, out: View, scalar: number): void;
   /** a and b are already broadcast (stride 0) to out's shape. Comparisons give 0/1. */
   binary(op: BinaryOp, a: View, b: View, out: View): void;
+  /**
+   * GPT-2's GELU, the op table's `gelu` row, as its own entry: the MLP's hot elementwise op,
+   * which a backend may run natively (the fast CPU backend's WebAssembly) or as `unary('gelu')`.
+   */
+  gelu(x: View, out: View): void;
+  /** dx = dy * gelu'(x), the table's `gelu_backward` row; x and dy already broadcast to dx's shape. */
+  geluBackward(x: View, dy: View, dx: View): void;
   matmul(args: MatmulArgs): void;
   /** x contiguous, seen as (outer, R, inner); out (outer, inner); argmax writes int32. */
   reduce(op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void;

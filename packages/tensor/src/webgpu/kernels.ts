@@ -1,11 +1,15 @@
 /** The WebGPU kernel table: every entry of `Kernels`, bound to one backend. */
 import type { Kernels } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
-import { adamw, dropout } from './dropout.js';
+import { adamw } from './adamw.js';
+import { dropout } from './dropout.js';
 import { binary, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
 import { matmul } from './matmul.js';
-import { crossEntropy, crossEntropyBackward, layerNorm, layerNormBackward, reduce, softmax, softmaxBackward } from './rows.js';
+import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
+import { layerNorm, layerNormBackward } from './layernorm.js';
+import { reduce } from './reduce.js';
+import { softmax, softmaxBackward } from './softmax.js';
 
 export function webgpuKernels(ctx: WebGPUBackend): Kernels {
   return {
@@ -13,6 +17,8 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     fill: (out, value) => fill(ctx, out, value),
     unary: (op, x, out, scalar) => unary(ctx, op, x, out, scalar),
     binary: (op, a, b, out) => binary(ctx, op, a, b, out),
+    gelu: (x, out) => unary(ctx, 'gelu', x, out, 0),
+    geluBackward: (x, dy, dx) => binary(ctx, 'gelu_backward', x, dy, dx),
     matmul: (args) => matmul(ctx, args),
     reduce: (op, x, outer, R, inner, out) => reduce(ctx, op, x, outer, R, inner, out),
     softmax: (x, out, rows, n, causal) => softmax(ctx, x, out, rows, n, causal),
