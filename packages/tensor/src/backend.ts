@@ -8,6 +8,7 @@
  * updates in place. Shapes in comments: N = rows, C = channels, V = vocab, M/N/K = matmul.
  */
 import type { DType, TypedArray } from './dtype.js';
+import type { DeviceKind } from './device.js';
 import type { Shape } from './shape.js';
 
 export interface BackendStorage {
@@ -148,7 +149,7 @@ export interface Kernels {
 }
 
 export interface Backend {
-  readonly kind: 'cpu' | 'webgpu';
+  readonly kind: DeviceKind;
   readonly kernels: Kernels;
   /** Whether this backend stores the dtype (float64 is CPU-only). */
   supports(dtype: DType): boolean;

@@ -27,4 +27,4 @@ export * from './ops/embedding.js';
 export * from './ops/cross-entropy.js';
 export * from './ops/dropout.js';
 export * from './ops/adamw.js';
-export { getDevice, type DeviceRequest, setGPUProvider, type GPUProvider } from './select-device.js';
+export { getDevice, registerDeviceKind, type DeviceOpener, type DeviceRequest, setGPUProvider, type GPUProvider } from './select-device.js';
