@@ -5,7 +5,7 @@
  * gradients, freeing each intermediate gradient and each node's saved caches as soon as the
  * node is done. No rule reads a value back from the device.
  */
-import { type Tensor, ShapeError, add, keep, ones, tidy } from '@mini/tensor';
+import { type Tensor, ShapeError, add, keep, ones, shapesEqual, tidy } from '@mini/tensor';
 import { type DifferentiableOp, type Rule, type SavedFor, rules } from './registry.js';
 
 /** A node of the graph: the op that made a Variable, its inputs and its backward rule. */
@@ -81,7 +81,7 @@ export class Variable {
     if (!gradient && this.data.size !== 1) {
       throw new GradError(`backward: a gradient is needed for a non-scalar output of shape [${this.shape.join(', ')}]`);
     }
-    if (gradient && gradient.shape.join() !== this.shape.join()) {
+    if (gradient && !shapesEqual(gradient.shape, this.shape)) {
       throw new ShapeError(`backward: gradient shape [${gradient.shape.join(', ')}] differs from the output's [${this.shape.join(', ')}]`);
     }
     const order = topologicalOrder(this);
