@@ -43,12 +43,13 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts', 'test/cli/**/*.test.ts'] } },
+      // test/devices/ runs in every project, on that project's devices (test/helpers/devices.ts).
+      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/devices/**/*.test.ts'], env: { MINI_GPT_TEST_DEVICES: 'cpu' } } },
       // Minutes to hours on the CPU reference backend: only with `npm run test:slow`.
       ...(process.env.MINI_GPT_SLOW === '1' ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }] : []),
       ...adapters.map(({ name, backend }) => ({
         extends: true,
-        test: { name, include: ['test/webgpu/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend } },
+        test: { name, include: ['test/webgpu/**/*.test.ts', 'test/devices/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend, MINI_GPT_TEST_DEVICES: 'webgpu' } },
       })),
     ],
   },

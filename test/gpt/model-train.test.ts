@@ -41,6 +41,31 @@ describe('GPT model', () => {
     expect(() => model.forward(T.zeros([1, 2]))).toThrow(/ids must be int32/);
     model.dispose();
   });
+
+  it('a missing or unknown parameter is a ModelError naming it', () => {
+    const model = G.GPTModel.create(tiny());
+    expect(() => model.param('h.9.ln_1.weight')).toThrow(G.ModelError);
+    expect(() => model.param('h.9.ln_1.weight')).toThrow(/no parameter h\.9\.ln_1\.weight/);
+    const weights = new Map([...model.params].map(([name, p]) => [name, p.data]));
+    weights.delete('ln_f.bias');
+    expect(() => new G.GPTModel(model.config, model.device, weights)).toThrow(/missing parameter ln_f\.bias/);
+    model.dispose();
+  });
+
+  it('the dropout state saves and restores: the same state drops the same elements', async () => {
+    const model = G.GPTModel.create(tiny({ dropRate: 0.5 }), { seed: 4 }).train();
+    const ids = T.tensor([[1, 2, 3]], { dtype: 'int32' });
+    const saved = model.dropoutState;
+    expect(saved).toEqual({ seed: 5, stream: 0 });
+    const first = await A.noGrad(() => model.forward(ids)).data.toArray();
+    expect(model.dropoutState.stream).toBeGreaterThan(0);
+    const second = await A.noGrad(() => model.forward(ids)).data.toArray();
+    expect(Array.from(second)).not.toEqual(Array.from(first));
+    model.dropoutState = saved;
+    const again = await A.noGrad(() => model.forward(ids)).data.toArray();
+    expect(Array.from(again)).toEqual(Array.from(first));
+    model.dispose();
+  });
 });
 
 describe('training on The Verdict (tiny preset, CPU)', () => {

@@ -1,9 +1,13 @@
 /**
- * The WebGPU device for a test file. With MINI_GPT_REQUIRE_WEBGPU=1 (CI) a missing adapter
- * fails the run; otherwise the WebGPU tests are skipped with a message saying why.
- * MINI_GPT_WEBGPU_BACKEND picks the adapter (vulkan = SwiftShader, opengl = llvmpipe here).
+ * The devices a test runs on. Suites under test/devices/ run in every vitest project:
+ * `describe.each(await devicesUnderTest())` gives, in the core project, the CPU reference
+ * (float32, and float64 where a suite asks for it) and the fast CPU backend; in each WebGPU
+ * project (one per software adapter, see vitest.config.ts), WebGPU on that adapter.
+ * MINI_GPT_TEST_DEVICES (set per project) says which group; MINI_GPT_WEBGPU_BACKEND picks the
+ * adapter (vulkan = SwiftShader, opengl = llvmpipe here). With MINI_GPT_REQUIRE_WEBGPU=1 (CI)
+ * a missing adapter fails the run; otherwise the WebGPU tests are skipped with a message.
  */
-import { type Device, type DeviceRequest, getDevice } from '@mini/tensor/node';
+import { type DType, type Device, type DeviceRequest, cpu, fastCpu, getDevice } from '@mini/tensor/node';
 
 export const webgpuRequired = process.env.MINI_GPT_REQUIRE_WEBGPU === '1';
 
@@ -16,4 +20,26 @@ export async function webgpuForTests(options: Omit<DeviceRequest, 'kind'> = {}):
     console.warn(`Skipping WebGPU tests: ${(e as Error).message}`);
     return null;
   }
+}
+
+export interface TestDevice {
+  /** For test names: "reference CPU", "fast CPU", "WebGPU (SwiftShader ...)". */
+  readonly name: string;
+  readonly device: Device;
+  readonly dtype: Extract<DType, 'float32' | 'float64'>;
+  /** The CPU reference itself: suites comparing a device against it skip this one. */
+  readonly isReference: boolean;
+}
+
+/** The devices of this vitest project; `float64` adds the CPU reference in float64 (the oracle's precision). */
+export async function devicesUnderTest(options: { float64?: boolean } = {}): Promise<TestDevice[]> {
+  if (process.env.MINI_GPT_TEST_DEVICES === 'webgpu') {
+    const gpu = await webgpuForTests();
+    return gpu ? [{ name: `WebGPU (${gpu.info.description})`, device: gpu, dtype: 'float32', isReference: false }] : [];
+  }
+  return [
+    ...(options.float64 ? [{ name: 'reference CPU float64', device: cpu, dtype: 'float64', isReference: true } as const] : []),
+    { name: 'reference CPU', device: cpu, dtype: 'float32', isReference: true },
+    { name: 'fast CPU', device: fastCpu, dtype: 'float32', isReference: false },
+  ];
 }

@@ -1,7 +1,8 @@
 /**
  * The gradient-check table: for every differentiable op, one or more cases (input shapes,
  * including broadcasting and size-1 dimensions, and the expression). The CPU float64
- * finite-difference suite and the WebGPU-vs-CPU suite both run every case.
+ * finite-difference suite (test/autograd/gradcheck.test.ts) and the every-device suite
+ * (test/devices/gradients.test.ts) both run every case.
  */
 import * as A from '@mini/autograd';
 import type { DifferentiableOp, Variable } from '@mini/autograd';
@@ -14,7 +15,7 @@ export interface GradCase {
   name: string;
   inputs: Array<{ shape: number[]; domain?: Domain }>;
   fn: (x: Variable[], device: T.Device) => Variable;
-  /** WebGPU vs CPU in float32, when an op needs more than the default. */
+  /** A device vs the CPU reference in float32, when an op needs more than the default. */
   parity?: { atol: number; rtol: number };
 }
 
@@ -89,18 +90,18 @@ export function inputValues(g: T.Generator, shape: number[], domain: Domain = 'n
   return domain === 'positive' ? g.uniform(n, 0.5, 2) : g.normal(n);
 }
 
-/** The float32 gradients of a case's inputs on `device`, for a fixed upstream gradient (seed 23). */
-export async function float32Gradients(c: GradCase, device: T.Device): Promise<Float32Array[]> {
+/** A case run in float32 on `device`: its output, and its inputs' gradients for a fixed upstream gradient (seed 23). */
+export async function float32Run(c: GradCase, device: T.Device): Promise<{ output: Float32Array; grads: Float32Array[] }> {
   const g = new T.Generator(23);
   const values = c.inputs.map((s) => Float32Array.from(inputValues(g, s.shape, s.domain)));
-  const grads = T.tidy(() => {
+  const [output, ...grads] = T.tidy(() => {
     const vars = values.map((v, i) => A.parameter(T.tensor(v, { shape: c.inputs[i]!.shape, device })));
     const y = c.fn(vars, device);
     const R = T.tensor(Float32Array.from(g.normal(y.data.size)), { shape: y.shape, device });
     y.backward(R);
-    return vars.map((v) => v.grad!);
+    return [y.data, ...vars.map((v) => v.grad!)];
   });
-  const arrays = await Promise.all(grads.map((t) => t.toArray() as Promise<Float32Array>));
-  for (const t of grads) t.dispose();
-  return arrays;
+  const arrays = await Promise.all([output!, ...grads].map((t) => t.toArray() as Promise<Float32Array>));
+  for (const t of [output!, ...grads]) t.dispose();
+  return { output: arrays[0]!, grads: arrays.slice(1) };
 }

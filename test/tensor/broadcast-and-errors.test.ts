@@ -49,7 +49,14 @@ describe('errors', () => {
   });
 
   it('unknown devices are rejected with the names that work', async () => {
-    await expect(T.getDevice({ kind: 'tpu' as 'cpu' })).rejects.toThrow(/unknown device "tpu": use auto, cpu or webgpu/);
+    await expect(T.getDevice({ kind: 'tpu' })).rejects.toThrow(/unknown device "tpu": use auto, cpu or webgpu/);
+  });
+
+  it('a new device kind registers without editing a union, and getDevice opens it by name', async () => {
+    T.registerDeviceKind('cpu-reference', async () => T.cpu);
+    expect(await T.getDevice('cpu-reference')).toBe(T.cpu);
+    await expect(T.getDevice('tpu')).rejects.toThrow(/use auto, cpu, webgpu or cpu-reference/);
+    expect(() => T.registerDeviceKind('auto', async () => T.cpu)).toThrow(/"auto" is not a device kind/);
   });
 
   it('ids and targets out of range throw on the CPU, naming the position', () => {

@@ -1,4 +1,5 @@
-// The fast CPU backend against the reference, on awkward shapes: for matmul, sizes off the
+// The fast CPU backend against the reference, on awkward shapes (its elementwise kernels and
+// GELU are in test/devices/elementwise.test.ts, with every device): for matmul, sizes off the
 // 4 x 8 micro-tile and the 128 x 256 cache blocks, K beyond one block, the small-M (decoding)
 // paths, transposed views, broadcast batches, the bias epilogue, and products large enough to
 // be split across worker threads (by rows, and by columns for a single row); both builds of
@@ -25,31 +26,6 @@ async function compare(sa: number[], sb: number[], options: MatmulCase = {}): Pr
   const actual = await build(options.device ?? T.fastCpu).toArray();
   expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify({ ...options, device: options.device?.info.description })}`);
 }
-
-describe('fast CPU elementwise kernels match the reference exactly', () => {
-  const same = async (build: (device: T.Device) => T.Tensor) => {
-    const expected = await build(T.cpu).toArray();
-    const actual = await build(T.fastCpu).toArray();
-    expectAllClose(actual, expected, { atol: 0, rtol: 0 }, 'elementwise');
-  };
-  const r = (shape: number[], device: T.Device, seed = 1) => T.randn(shape, { device, generator: new T.Generator(seed) });
-  it('binary ops with broadcasting and permuted views', async () => {
-    for (const op of T.binaryOps) {
-      await same((d) => T.binaryOp(op, r([4, 1, 5], d), r([3, 1], d, 2)));
-      await same((d) => T.binaryOp(op, r([7, 9], d).transpose(), r([9, 7], d, 2)));
-      // Contiguous same-shape gelu_backward runs the WebAssembly kernel (float32: tested below).
-      if (op !== 'gelu_backward') await same((d) => T.binaryOp(op, r([1], d), r([1], d, 2)));
-    }
-  });
-  it('unary ops and copies of strided views, empty tensors included', async () => {
-    // A permuted input keeps gelu on the JavaScript loops (contiguous gelu is tested below).
-    for (const op of T.unaryOps) await same((d) => T.unaryOp(op, r([3, 4, 5], d).permute([2, 0, 1]), 1.5));
-    await same((d) => r([4, 6, 5], d).slice(1, 1, 5).permute([2, 1, 0]).contiguous());
-    await same((d) => r([3, 1], d).expand([2, 3, 4]).contiguous());
-    await same((d) => T.add(T.zeros([0, 3], { device: d }), r([3], d)));
-    await same((d) => { const x = T.zeros([3, 5], { device: d }); T.copyInto(x.slice(1, 1, 4), r([3, 3], d)); return x; });
-  });
-});
 
 describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
   it('general shapes and block edges', async () => {
@@ -153,29 +129,5 @@ describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', 
         return [param, m, v];
       }, `adamw n=${n}`);
     }
-  });
-});
-
-describe('fast CPU GELU (WebAssembly, float32 tanh) against the reference', () => {
-  // Normal values with standard deviation 4: the whole curve, tails included.
-  const inputs = (n: number, device: T.Device) => T.mul(T.randn([n], { device, generator: new T.Generator(n) }), 4);
-  // The WebGPU kernels' tolerances (float32 tanh): forward a few ulp times |x|; backward also
-  // the float32 cancellation in 1 + tanh and 1 - tanh^2 where tanh is near -1, times |dy|.
-  const TOL_GELU = { atol: 2e-6, rtol: 5e-5 };
-  const TOL_GELU_BACKWARD = { atol: 2e-5, rtol: 5e-5 };
-  it('forward and backward, sizes 1 to 100003', async () => {
-    for (const n of [1, 3, 4, 5, 100_003]) {
-      const fwd = (d: T.Device) => T.gelu(inputs(n, d));
-      expectAllClose(await fwd(T.fastCpu).toArray(), await fwd(T.cpu).toArray(), TOL_GELU, `gelu n=${n}`);
-      const bwd = (d: T.Device) => T.geluBackward(inputs(n, d), T.randn([n], { device: d, generator: new T.Generator(1) }));
-      expectAllClose(await bwd(T.fastCpu).toArray(), await bwd(T.cpu).toArray(), TOL_GELU_BACKWARD, `gelu backward n=${n}`);
-    }
-  });
-  it('special values: zeros, tiny, saturated tails', async () => {
-    const values = [0, -0, 1e-5, -3e-4, 4e-4, 0.3, -0.62, 0.7, 3, -3, 9, -9, 30, -30, 1e4, -1e4];
-    const fwd = (d: T.Device) => T.gelu(T.tensor(values, { device: d }));
-    expectAllClose(await fwd(T.fastCpu).toArray(), await fwd(T.cpu).toArray(), TOL_GELU, 'gelu special values');
-    const bwd = (d: T.Device) => T.geluBackward(T.tensor(values, { device: d }), T.ones([values.length], { device: d }));
-    expectAllClose(await bwd(T.fastCpu).toArray(), await bwd(T.cpu).toArray(), TOL_GELU_BACKWARD, 'gelu backward special values');
   });
 });

@@ -4,7 +4,7 @@
  * below, call `loss.backward()`, read `param.grad`.
  */
 export { Variable, GradError, type GraphNode, parameter, constant, record, nonDifferentiable, noGrad, isGradEnabled } from './variable.js';
-export { differentiableOps, nonDifferentiableOps, type DifferentiableOp } from './registry.js';
+export { differentiableOps, nonDifferentiableOps, rules, type DifferentiableOp, type Rule, type RuleArgs, type SavedFor } from './registry.js';
 export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
 export * from './ops/reduce.js';

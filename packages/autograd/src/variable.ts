@@ -1,12 +1,12 @@
 /**
- * Reverse-mode differentiation, micrograd style: every differentiable op builds its output and
- * records, right beside it, a backward rule that maps the output's gradient to its inputs'.
+ * Reverse-mode differentiation: every differentiable op builds its output and records a node
+ * whose backward is the op's rule in the gradient table (registry.ts).
  * `backward()` walks the recorded graph once in reverse topological order, accumulating
  * gradients, freeing each intermediate gradient and each node's saved caches as soon as the
  * node is done. No rule reads a value back from the device.
  */
-import { type Tensor, ShapeError, add, keep, ones } from '@mini/tensor';
-import type { DifferentiableOp } from './registry.js';
+import { type Tensor, ShapeError, add, keep, ones, shapesEqual, tidy } from '@mini/tensor';
+import { type DifferentiableOp, type Rule, type SavedFor, rules } from './registry.js';
 
 /** A node of the graph: the op that made a Variable, its inputs and its backward rule. */
 export interface GraphNode {
@@ -81,7 +81,7 @@ export class Variable {
     if (!gradient && this.data.size !== 1) {
       throw new GradError(`backward: a gradient is needed for a non-scalar output of shape [${this.shape.join(', ')}]`);
     }
-    if (gradient && gradient.shape.join() !== this.shape.join()) {
+    if (gradient && !shapesEqual(gradient.shape, this.shape)) {
       throw new ShapeError(`backward: gradient shape [${gradient.shape.join(', ')}] differs from the output's [${this.shape.join(', ')}]`);
     }
     const order = topologicalOrder(this);
@@ -155,12 +155,19 @@ export function constant(data: Tensor): Variable {
 }
 
 /**
- * Wraps an op's output: records a node when grad is enabled and some input requires grad.
- * `backward` is the op's rule; `saved` are caches the rule alone uses (freed after it runs).
+ * Wraps an op's output: records a node when grad is enabled and some input requires grad. The
+ * node's backward is the op's rule from the gradient table (registry.ts), given `saved`;
+ * `caches` are tensors only that rule uses (freed after it runs, or now if nothing is recorded).
  */
-export function record(op: DifferentiableOp, inputs: readonly Variable[], out: Tensor, backward: GraphNode['backward'], saved: readonly Tensor[] = []): Variable {
-  if (isGradEnabled() && inputs.some((v) => v.requiresGrad)) return new Variable(out, true, { op, inputs, backward, saved });
-  for (const t of saved) t.dispose();
+export function record<K extends DifferentiableOp>(op: K, inputs: readonly Variable[], out: Tensor, saved: SavedFor[K], caches: readonly Tensor[] = []): Variable {
+  if (isGradEnabled() && inputs.some((v) => v.requiresGrad)) {
+    const rule = rules[op] as Rule<K>;
+    const x = inputs.map((v) => v.data);
+    const needsGrad = inputs.map((v) => v.requiresGrad);
+    const backward = (g: Tensor) => tidy(() => rule(g, { x, needsGrad, y: out, saved }));
+    return new Variable(out, true, { op, inputs, backward, saved: caches });
+  }
+  for (const t of caches) t.dispose();
   return new Variable(out, false);
 }
 

@@ -86,7 +86,7 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
       const fileName = byName.get(name);
       if (!fileName) throw new SafetensorsError(`${source.name}: missing tensor "${name}"`);
       const entry = header.tensors.get(fileName)!;
-      if (entry.shape.join() !== shape.join()) {
+      if (!T.shapesEqual(entry.shape, shape)) {
         throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
       }
       const values = await readTensor(header, fileName);

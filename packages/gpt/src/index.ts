@@ -5,7 +5,7 @@
  * are portable.
  */
 export { type GPTConfig, type PresetName, presets, BOOK_CONFIG_OVERRIDES, resolveConfig, parameterCount, ConfigError } from './config.js';
-export { GPTModel, type ForwardOptions } from './model.js';
+export { GPTModel, ModelError, type DropoutState, type ForwardOptions } from './model.js';
 export { parameterShapes } from './parameters.js';
 export { type InitScheme, initialParameters } from './init.js';
 export { KVCache } from './kv-cache.js';

@@ -29,7 +29,7 @@ export class KVCache {
 
   /** Writes this step's k, v (B, nh, T, hs) after the cached ones; returns all of them. */
   append(layer: number, k: Variable, v: Variable): [Variable, Variable] {
-    if (k.requiresGrad) throw new Error('KVCache: caching is for inference; run under noGrad');
+    if (k.requiresGrad) throw new A.GradError('KVCache: caching is for inference; run under noGrad');
     const Tn = k.shape[2]!;
     const end = this.filled + Tn;
     if (end > this.maxLength) throw new T.ShapeError(`KVCache: ${end} positions exceed the cache's ${this.maxLength}`);

@@ -24,22 +24,36 @@ export interface ForwardOptions {
   lastPositionOnly?: boolean;
 }
 
+/** A model built or used wrongly: a parameter missing, or asked for by a name it does not have. */
+export class ModelError extends Error {
+  override name = 'ModelError';
+}
+
+/** Where the dropout masks' random numbers stand: a generator seed and its next stream. */
+export interface DropoutState {
+  readonly seed: number;
+  readonly stream: number;
+}
+
 export class GPTModel {
   readonly params = new Map<string, Variable>();
   /** Dropout on (train mode) or off (eval mode), as PyTorch's model.train() / model.eval(). */
   training = true;
+  /** Draws dropout masks; its state is saved with checkpoints (dropoutState). */
+  private dropoutGenerator: T.Generator;
 
   constructor(
     readonly config: GPTConfig,
     readonly device: Device,
     weights: Map<string, Tensor>,
-    /** Draws dropout masks; its seed and position are saved with checkpoints. */
-    public dropoutGenerator = new T.Generator(0),
+    dropout: DropoutState = { seed: 0, stream: 0 },
   ) {
+    this.dropoutGenerator = new T.Generator(dropout.seed);
+    this.dropoutGenerator.streamPosition = dropout.stream;
     for (const [name, shape] of Object.entries(parameterShapes(config))) {
       const t = weights.get(name);
-      if (!t) throw new Error(`GPTModel: missing parameter ${name}`);
-      if (t.shape.join() !== shape.join()) throw new T.ShapeError(`GPTModel: parameter ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      if (!t) throw new ModelError(`GPTModel: missing parameter ${name}`);
+      if (!T.shapesEqual(t.shape, shape)) throw new T.ShapeError(`GPTModel: parameter ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
       this.params.set(name, A.parameter(T.keep(t)));
     }
   }
@@ -48,7 +62,7 @@ export class GPTModel {
   static create(config: GPTConfig, options: { device?: Device; seed?: number; init?: InitScheme } = {}): GPTModel {
     const device = options.device ?? T.getDefaultDevice();
     const weights = initialParameters(config, device, new T.Generator(options.seed ?? 0), options.init ?? 'pytorch');
-    return new GPTModel(config, device, weights, new T.Generator((options.seed ?? 0) + 1));
+    return new GPTModel(config, device, weights, { seed: (options.seed ?? 0) + 1, stream: 0 });
   }
 
   train(on = true): this {
@@ -62,8 +76,20 @@ export class GPTModel {
 
   param(name: string): Variable {
     const p = this.params.get(name);
-    if (!p) throw new Error(`GPTModel: no parameter ${name}`);
+    if (!p) throw new ModelError(`GPTModel: no parameter ${name}`);
     return p;
+  }
+
+  /** The dropout generator's seed and position: what a checkpoint saves so a resumed run drops the same elements. */
+  get dropoutState(): DropoutState {
+    return { seed: this.dropoutGenerator.seed, stream: this.dropoutGenerator.streamPosition };
+  }
+
+  /** Restores a saved dropoutState (a seed and a stream position). */
+  set dropoutState({ seed, stream }: DropoutState) {
+    const generator = new T.Generator(seed);
+    generator.streamPosition = stream;
+    this.dropoutGenerator = generator;
   }
 
   numParameters(): number {

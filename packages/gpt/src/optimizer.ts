@@ -29,9 +29,10 @@ export class AdamW {
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01; // torch.optim.AdamW's default
+    // The moments take the parameter's dtype and device (a float64 model keeps float64 moments).
     for (const [name, p] of params) {
-      this.m.set(name, T.keep(T.zeros(p.shape, { device: p.data.device })));
-      this.v.set(name, T.keep(T.zeros(p.shape, { device: p.data.device })));
+      this.m.set(name, T.keep(T.zerosLike(p.data)));
+      this.v.set(name, T.keep(T.zerosLike(p.data)));
     }
   }
 

@@ -82,11 +82,11 @@ export async function trainModel(
 ): Promise<{ state: TrainState; stopped: boolean }> {
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   if (state.dropoutSeed === null) {
-    state.dropoutSeed = model.dropoutGenerator.seed;
-    state.dropoutStream = model.dropoutGenerator.streamPosition;
+    const { seed, stream } = model.dropoutState;
+    state.dropoutSeed = seed;
+    state.dropoutStream = stream;
   } else {
-    model.dropoutGenerator = new T.Generator(state.dropoutSeed);
-    model.dropoutGenerator.streamPosition = state.dropoutStream;
+    model.dropoutState = { seed: state.dropoutSeed, stream: state.dropoutStream };
   }
   const schedule: ScheduleOptions = { lr: optimizer.lr, totalSteps: options.epochs * trainLoader.length, ...options.schedule };
   for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
@@ -111,7 +111,7 @@ export async function trainModel(
       const step = state.steps++;
       state.tokensSeen += tokens;
       state.batch = batch.index + 1;
-      state.dropoutStream = model.dropoutGenerator.streamPosition;
+      state.dropoutStream = model.dropoutState.stream;
       events.onStep?.({ epoch: state.epoch + 1, step, batch: batch.index, batches: trainLoader.length, loss: value, lr, tokensSeen: state.tokensSeen, seconds: (performance.now() - started) / 1000 });
       if (step % options.evalFreq === 0) {
         const record = await evaluate(model, trainLoader, valLoader, options.evalIter, { step, epoch: state.epoch + 1, tokensSeen: state.tokensSeen });

@@ -8,6 +8,7 @@
  * updates in place. Shapes in comments: N = rows, C = channels, V = vocab, M/N/K = matmul.
  */
 import type { DType, TypedArray } from './dtype.js';
+import type { DeviceKind } from './device.js';
 import type { Shape } from './shape.js';
 
 export interface BackendStorage {
@@ -22,14 +23,9 @@ export interface View {
   readonly offset: number;
 }
 
-export const unaryOps = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'abs', 'relu', 'gelu', 'square', 'sign',
-  'add_scalar', 'mul_scalar', 'pow_scalar', 'rsub_scalar', 'rdiv_scalar', 'max_scalar', 'min_scalar'] as const;
-export type UnaryOp = (typeof unaryOps)[number];
-
-/** `gelu_backward(x, dy)` is dy * gelu'(x): GELU's backward kernel, elementwise like the rest. */
-export const binaryOps = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'gelu_backward',
-  'eq', 'lt', 'gt'] as const;
-export type BinaryOp = (typeof binaryOps)[number];
+/** The elementwise ops are rows of one table (elementwise-ops.ts). */
+export { type UnaryOp, type BinaryOp, unaryOps, binaryOps } from './elementwise-ops.js';
+import type { BinaryOp, UnaryOp } from './elementwise-ops.js';
 
 export const reduceOps = ['sum', 'mean', 'max', 'argmax'] as const;
 export type ReduceOp = (typeof reduceOps)[number];
@@ -73,6 +69,47 @@ export interface DropoutMask {
   readonly stream: number;
 }
 
+/** x (N, C), weight/bias (C) -> out (N, C), mean (N), rstd (N). */
+export interface LayerNormArgs {
+  readonly x: View; readonly weight: View; readonly bias: View;
+  readonly out: View; readonly mean: View; readonly rstd: View;
+  readonly N: number; readonly C: number; readonly eps: number;
+}
+
+/** dy, x (N, C), weight (C), the forward's mean/rstd (N) -> dx (N, C), dweight (C), dbias (C). */
+export interface LayerNormBackwardArgs {
+  readonly dy: View; readonly x: View; readonly weight: View; readonly mean: View; readonly rstd: View;
+  readonly dx: View; readonly dweight: View; readonly dbias: View;
+  readonly N: number; readonly C: number;
+}
+
+/** table (V, C), ids (N) int32 -> out (N, C). */
+export interface GatherArgs {
+  readonly table: View; readonly ids: View; readonly out: View;
+  readonly N: number; readonly V: number; readonly C: number;
+}
+
+/** dout (N, C), ids (N) int32 -> dtable (V, C), added to in place. */
+export interface ScatterAddArgs {
+  readonly dout: View; readonly ids: View; readonly dtable: View;
+  readonly N: number; readonly V: number; readonly C: number;
+}
+
+/** logits (N, V), targets (N) int32 -> loss (1), logsumexp (N), count (1) of rows counted. */
+export interface CrossEntropyArgs {
+  readonly logits: View; readonly targets: View;
+  readonly loss: View; readonly logsumexp: View; readonly count: View;
+  readonly N: number; readonly V: number; readonly ignoreIndex: number;
+}
+
+/** logits (N, V), targets (N), the forward's logsumexp (N) and count (1), dloss (1) -> dlogits (N, V). */
+export interface CrossEntropyBackwardArgs {
+  readonly logits: View; readonly targets: View; readonly logsumexp: View; readonly count: View; readonly dloss: View;
+  readonly dlogits: View;
+  readonly N: number; readonly V: number; readonly ignoreIndex: number;
+}
+
+/** Every kernel of a backend. Kernels with more than a few operands take one named-argument object. */
 export interface Kernels {
   /** out = x, any strides in and out (also int32); out's elements must not overlap. */
   copy(x: View, out: View): void;
@@ -80,6 +117,13 @@ export interface Kernels {
   unary(op: UnaryOp, x: View, out: View, scalar: number): void;
   /** a and b are already broadcast (stride 0) to out's shape. Comparisons give 0/1. */
   binary(op: BinaryOp, a: View, b: View, out: View): void;
+  /**
+   * GPT-2's GELU, the op table's `gelu` row, as its own entry: the MLP's hot elementwise op,
+   * which a backend may run natively (the fast CPU backend's WebAssembly) or as `unary('gelu')`.
+   */
+  gelu(x: View, out: View): void;
+  /** dx = dy * gelu'(x), the table's `gelu_backward` row; x and dy already broadcast to dx's shape. */
+  geluBackward(x: View, dy: View, dx: View): void;
   matmul(args: MatmulArgs): void;
   /** x contiguous, seen as (outer, R, inner); out (outer, inner); argmax writes int32. */
   reduce(op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void;
@@ -87,21 +131,17 @@ export interface Kernels {
   softmax(x: View, out: View, rows: number, n: number, causal: { tq: number; tk: number } | null): void;
   /** dx = y * (dy - sum(dy * y)) per row. */
   softmaxBackward(y: View, dy: View, dx: View, rows: number, n: number): void;
-  /** x (N, C), weight/bias (C); writes out (N, C), mean (N), rstd (N). */
-  layerNorm(x: View, weight: View, bias: View, out: View, mean: View, rstd: View, N: number, C: number, eps: number): void;
-  /** Writes dx (N, C), dweight (C), dbias (C). */
-  layerNormBackward(dy: View, x: View, weight: View, mean: View, rstd: View, dx: View, dweight: View, dbias: View, N: number, C: number): void;
-  /** out[i, :] = table[ids[i], :]; table (V, C), ids (N) int32, out (N, C). */
-  gather(table: View, ids: View, out: View, N: number, V: number, C: number): void;
+  /** Layer norm over the last axis, writing its caches mean and rstd. */
+  layerNorm(args: LayerNormArgs): void;
+  layerNormBackward(args: LayerNormBackwardArgs): void;
+  /** out[i, :] = table[ids[i], :]. */
+  gather(args: GatherArgs): void;
   /** dtable[ids[i], :] += dout[i, :], in place; repeated ids add up. */
-  scatterAdd(dout: View, ids: View, dtable: View, N: number, V: number, C: number): void;
-  /**
-   * Mean negative log-likelihood over rows whose target is not `ignoreIndex`.
-   * logits (N, V), targets (N) int32 -> loss (1), logsumexp (N), count (1) of rows counted.
-   */
-  crossEntropy(logits: View, targets: View, loss: View, logsumexp: View, count: View, N: number, V: number, ignoreIndex: number): void;
+  scatterAdd(args: ScatterAddArgs): void;
+  /** Mean negative log-likelihood over rows whose target is not `ignoreIndex`. */
+  crossEntropy(args: CrossEntropyArgs): void;
   /** dlogits = (softmax(logits) - onehot(target)) * dloss / count; zero rows where ignored. */
-  crossEntropyBackward(logits: View, targets: View, logsumexp: View, count: View, dloss: View, dlogits: View, N: number, V: number, ignoreIndex: number): void;
+  crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
   /** out = x * keep / (1 - p), keep = uniform >= p from the mask's stream. x contiguous. */
   dropout(x: View, out: View, mask: DropoutMask): void;
   /** PyTorch's AdamW, in place on param, m and v. All contiguous, same size. */
@@ -109,7 +149,7 @@ export interface Kernels {
 }
 
 export interface Backend {
-  readonly kind: 'cpu' | 'webgpu';
+  readonly kind: DeviceKind;
   readonly kernels: Kernels;
   /** Whether this backend stores the dtype (float64 is CPU-only). */
   supports(dtype: DType): boolean;

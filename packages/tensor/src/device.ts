@@ -1,7 +1,11 @@
 /** A device: one backend plus what the user should know about the hardware behind it. */
 import type { Backend } from './backend.js';
 
-export type DeviceKind = 'cpu' | 'webgpu';
+/**
+ * A backend family's name: 'cpu' and 'webgpu' here; a new backend (half-precision WebGPU, a
+ * native CPU backend) brings its own and registers it with `registerDeviceKind`, editing no union.
+ */
+export type DeviceKind = string;
 
 export interface AdapterLimits {
   maxStorageBufferBindingSize: number;

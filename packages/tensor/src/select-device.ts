@@ -6,7 +6,8 @@
  * llvmpipe over OpenGL (compatibility mode).
  *
  * Overrides: the `kind` argument, else MINI_GPT_DEVICE=cpu|webgpu|auto; MINI_GPT_WEBGPU_BACKEND
- * (vulkan, opengl, opengles, metal, d3d12) forces one Dawn backend.
+ * (vulkan, opengl, opengles, metal, d3d12) forces one Dawn backend. Kinds by name come from a
+ * table that `registerDeviceKind` extends.
  */
 import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
@@ -24,7 +25,8 @@ export function setGPUProvider(p: GPUProvider): void {
 }
 
 export interface DeviceRequest extends WebGPUBackendOptions {
-  kind?: DeviceKind | 'auto';
+  /** A registered device kind ('cpu', 'webgpu', ...) or 'auto'. */
+  kind?: DeviceKind;
   /** A Dawn backend to use only (vulkan, opengl, opengles, metal, d3d12). */
   webgpuBackend?: string;
 }
@@ -102,19 +104,44 @@ async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string },
   });
 }
 
+/** Opens a device of one kind for a request; throws DeviceError when it cannot. */
+export type DeviceOpener = (request: DeviceRequest) => Promise<Device>;
+
+const openers = new Map<DeviceKind, DeviceOpener>([
+  ['cpu', async () => fastCpu],
+  ['webgpu', (req) => openWebGPUDevice(req)],
+]);
+
+/** Makes `getDevice(kind)` (and MINI_GPT_DEVICE=kind) open devices with `open`. */
+export function registerDeviceKind(kind: DeviceKind, open: DeviceOpener): void {
+  if (kind === 'auto') throw new DeviceError('registerDeviceKind: "auto" is not a device kind');
+  openers.set(kind, open);
+}
+
 /** The device to run on; see the module comment for the order and the overrides. */
-export async function getDevice(request: DeviceRequest | DeviceKind | 'auto' = {}): Promise<Device> {
+export async function getDevice(request: DeviceRequest | DeviceKind = {}): Promise<Device> {
   const req: DeviceRequest = typeof request === 'string' ? { kind: request } : request;
   const fromEnv = env('MINI_GPT_DEVICE');
   const kind = req.kind && req.kind !== 'auto' ? req.kind : (fromEnv ?? 'auto');
-  if (kind !== 'auto' && kind !== 'cpu' && kind !== 'webgpu') {
-    throw new DeviceError(`unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use auto, cpu or webgpu`);
+  if (kind === 'auto') {
+    // A hardware GPU if there is one (software adapters are slower than the CPU backend).
+    const found = await findAdapter(false, req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND'));
+    return found ? openWebGPU(found, req) : fastCpu;
   }
-  if (kind === 'cpu') return fastCpu;
+  const open = openers.get(kind);
+  if (!open) {
+    const names = ['auto', ...openers.keys()];
+    const choices = `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+    throw new DeviceError(`unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use ${choices}`);
+  }
+  return open(req);
+}
+
+/** WebGPU asked for by name: a hardware adapter, else a software one (see the module comment). */
+async function openWebGPUDevice(req: DeviceRequest): Promise<Device> {
   const forced = req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND');
-  const found = await findAdapter(kind === 'webgpu', forced);
+  const found = await findAdapter(true, forced);
   if (found) return openWebGPU(found, req);
-  if (kind === 'auto') return fastCpu;
   throw new DeviceError(
     `no WebGPU adapter found${forced ? ` on the ${forced} backend` : ''}. Without a GPU, install SwiftShader `
     + '(Debian: chromium-common libvulkan1; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json) or Mesa '

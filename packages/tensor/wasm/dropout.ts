@@ -1,8 +1,8 @@
 // AssemblyScript, compiled to WebAssembly (SIMD) by scripts/build-wasm.mjs.
 //
-// Dropout with the mask of the reference (packages/tensor/src/cpu/dropout.ts) and of
-// shaders/dropout.wgsl: element i is dropped when word (i & 1) of Threefry-2x32-20 under the
-// key, at counter (i >> 1, stream), is below `threshold`. Four counters run per i32x4 (eight
+// Dropout with the shared mask (packages/tensor/src/dropout-mask.ts), as the reference and
+// shaders/dropout.wgsl draw it: element i is dropped when word (i & 1) of Threefry-2x32-20
+// under the key, at counter (i >> 1, stream), is below `threshold`. Four counters run per i32x4 (eight
 // elements); kept elements are scaled in float64 and rounded once, as JavaScript does.
 
 const KEY_PARITY: u32 = 0x1bd11bda;

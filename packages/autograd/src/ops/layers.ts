@@ -1,42 +1,36 @@
 /**
- * The layer ops, forward beside backward: softmax (optionally causal), layer norm, embedding,
- * fused cross-entropy and dropout. Each backward calls the matching backward kernel of
- * @mini/tensor; caches made by the forward (mean/rstd, logsumexp/count) are freed after use.
+ * The layer ops: softmax (optionally causal), layer norm, embedding, fused cross-entropy and
+ * dropout. Each forward keeps what its backward kernel needs (mean/rstd, logsumexp/count, the
+ * mask); the rules are in ../registry.ts. Caches are freed after the backward runs.
  */
 import * as T from '@mini/tensor';
 import { type Variable, nonDifferentiable, record } from '../variable.js';
 
 export function softmax(x: Variable, options: T.SoftmaxOptions = {}): Variable {
-  const y = T.softmax(x.data, options);
-  // Masked entries have y = 0, so their gradient is 0 too.
-  return record('softmax', [x], y, (g) => [T.softmaxBackward(y, g)]);
+  return record('softmax', [x], T.softmax(x.data, options), {});
 }
 
 export function layerNorm(x: Variable, weight: Variable, bias: Variable, eps = 1e-5): Variable {
   const { out, mean, rstd } = T.layerNorm(x.data, weight.data, bias.data, eps);
-  return record('layerNorm', [x, weight, bias], out, (g) => {
-    const { dx, dweight, dbias } = T.layerNormBackward(g, x.data, weight.data, mean, rstd);
-    return [dx, dweight, dbias];
-  }, [mean, rstd]);
+  return record('layerNorm', [x, weight, bias], out, { mean, rstd }, [mean, rstd]);
 }
 
 /** Rows of `table` (V, C) at `ids` (int32, not differentiable). */
 export function embedding(table: Variable, ids: T.Tensor): Variable {
-  const out = T.embedding(table.data, ids);
-  return record('embedding', [table], out, (g) => [T.embeddingBackward(g, ids, table.shape[0]!)]);
+  return record('embedding', [table], T.embedding(table.data, ids), { ids, vocab: table.shape[0]! });
 }
 
 /** Mean cross-entropy of logits (..., V) against int32 targets (...), skipping ignoreIndex. */
 export function crossEntropy(logits: Variable, targets: T.Tensor, ignoreIndex = T.IGNORE_INDEX): Variable {
   const { loss, logsumexp, count } = T.crossEntropy(logits.data, targets, ignoreIndex);
-  return record('crossEntropy', [logits], loss, (g) => [T.crossEntropyBackward(logits.data, targets, { logsumexp, count }, g, ignoreIndex)], [logsumexp, count]);
+  return record('crossEntropy', [logits], loss, { targets, logsumexp, count, ignoreIndex }, [logsumexp, count]);
 }
 
 /** Inverted dropout with probability p; the backward reuses the forward's mask (same stream). */
 export function dropout(x: Variable, p: number, generator?: T.Generator): Variable {
   if (p === 0) return x;
   const { out, mask } = T.dropout(x.data, p, generator);
-  return record('dropout', [x], out, (g) => [T.applyDropoutMask(g, mask)]);
+  return record('dropout', [x], out, { mask });
 }
 
 export const eq = (a: Variable, b: Variable): Variable => nonDifferentiable('eq', T.eq(a.data, b.data));

@@ -1,19 +1,15 @@
 /**
- * View ops and their backward: each gradient is the inverse view of the output's gradient
- * (reshape back, inverse permutation, sum over expanded dims, zeros around a slice).
+ * View ops. Each gradient is the inverse view of the output's gradient (reshape back, inverse
+ * permutation, sum over expanded dims, zeros around a slice): the rules are in ../registry.ts.
  */
-import * as T from '@mini/tensor';
 import { type Variable, record } from '../variable.js';
 
 export function reshape(x: Variable, shape: readonly number[]): Variable {
-  return record('reshape', [x], x.data.reshape(shape), (g) => [g.reshape(x.shape)]);
+  return record('reshape', [x], x.data.reshape(shape), {});
 }
 
 export function permute(x: Variable, dims: readonly number[]): Variable {
-  const out = x.data.permute(dims);
-  const inverse = new Array<number>(dims.length);
-  dims.forEach((d, i) => { inverse[d < 0 ? d + dims.length : d] = i; });
-  return record('permute', [x], out, (g) => [g.permute(inverse)]);
+  return record('permute', [x], x.data.permute(dims), { dims });
 }
 
 export function transpose(x: Variable, dim0 = -2, dim1 = -1): Variable {
@@ -33,18 +29,13 @@ export function unsqueeze(x: Variable, axis: number): Variable {
 }
 
 export function slice(x: Variable, axis: number, start: number, end?: number): Variable {
-  const out = x.data.slice(axis, start, end);
-  return record('slice', [x], out, (g) => [T.tidy(() => {
-    const dx = T.zeros(x.shape, { dtype: g.dtype, device: g.device });
-    T.copyInto(dx.slice(axis, start, end), g);
-    return dx;
-  })]);
+  return record('slice', [x], x.data.slice(axis, start, end), { axis, start, end });
 }
 
 export function expand(x: Variable, shape: readonly number[]): Variable {
-  return record('expand', [x], x.data.expand(shape), (g) => [T.sumTo(g, x.shape)]);
+  return record('expand', [x], x.data.expand(shape), {});
 }
 
 export function contiguous(x: Variable): Variable {
-  return record('contiguous', [x], x.data.contiguous(), (g) => [g.contiguous()]);
+  return record('contiguous', [x], x.data.contiguous(), {});
 }

@@ -117,7 +117,7 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
       for (const [prefix, target] of [['m', optimizer.m], ['v', optimizer.v]] as const) {
         const entry = header.tensors.get(`${prefix}.${name}`);
         if (!entry) throw new SafetensorsError(`${source.name}: missing tensor "${prefix}.${name}"`);
-        if (entry.shape.join() !== p.shape.join()) throw new SafetensorsError(`${source.name}: tensor "${prefix}.${name}" has shape [${entry.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`);
+        if (!T.shapesEqual(entry.shape, p.shape)) throw new SafetensorsError(`${source.name}: tensor "${prefix}.${name}" has shape [${entry.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`);
         const values = await readTensor(header, `${prefix}.${name}`);
         target.get(name)!.dispose();
         target.set(name, T.keep(T.tensor(values, { shape: p.shape, device })));
@@ -130,9 +130,6 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   } finally {
     await source.close();
   }
-  if (file.state.dropoutSeed !== null) {
-    model.dropoutGenerator = new T.Generator(file.state.dropoutSeed);
-    model.dropoutGenerator.streamPosition = file.state.dropoutStream;
-  }
+  if (file.state.dropoutSeed !== null) model.dropoutState = { seed: file.state.dropoutSeed, stream: file.state.dropoutStream };
   return { model, optimizer, state: file.state, extra: file.extra };
 }

@@ -10,8 +10,8 @@ import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import type { DType } from '../dtype.js';
 import { createAdamw } from './adamw.js';
 import { createDropout } from './dropout.js';
-import { copy } from './elementwise.js';
-import { createBinary, createUnary } from './gelu.js';
+import { binary, copy, unary } from './elementwise.js';
+import { createGelu, createGeluBackward } from './gelu.js';
 import { createMatmul } from './matmul.js';
 import { HeapStorage } from './storage.js';
 import { type WasmRuntime, type WasmRuntimeOptions, createWasmRuntime } from './wasm-runtime.js';
@@ -27,7 +27,7 @@ export class FastCpuBackend extends CpuBackend {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
     super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime),
-      unary: createUnary(runtime), binary: createBinary(runtime), copy });
+      unary, binary, copy, gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime) });
     self = this;
   }
 

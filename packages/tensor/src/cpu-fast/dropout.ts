@@ -1,10 +1,11 @@
 /**
- * Dropout in the WebAssembly heap (packages/tensor/wasm/dropout.ts): the reference's Threefry
- * mask, four counters per SIMD vector, split across the threads. Tensors outside the heap, and
+ * Dropout in the WebAssembly heap (packages/tensor/wasm/dropout.ts): the shared Threefry mask
+ * (dropout-mask.ts), four counters per SIMD vector, split across the threads. Tensors outside the heap, and
  * p = 1, go to the reference kernel.
  */
 import type { DropoutMask, View } from '../backend.js';
-import { dropThreshold, dropout as referenceDropout } from '../cpu/dropout.js';
+import { dropout as referenceDropout } from '../cpu/dropout.js';
+import { maskConstants } from '../dropout-mask.js';
 import { sizeOf } from '../shape.js';
 import { heapAddress } from './heap-views.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
@@ -26,9 +27,10 @@ export function createDropout(runtime: () => WasmRuntime): (x: View, out: View, 
       return;
     }
     try {
-      const { p, key, stream } = mask;
+      const { key, stream } = mask;
+      const { threshold, scale } = maskConstants(mask.p);
       runSplit(rt, 'dropout', sizeOf(x.shape), 8, PARALLEL_MIN, (start, count, part) =>
-        [xAt, outAt, start, count, dropThreshold(p), 1 / (1 - p), key[0], key[1], stream, bits + BITS_BYTES * part]);
+        [xAt, outAt, start, count, threshold, scale, key[0], key[1], stream, bits + BITS_BYTES * part]);
     } finally {
       rt.heap.release(bits, BITS_BYTES * threads);
     }

@@ -1,10 +1,10 @@
 /**
- * Elementwise kernels for the fast CPU backend: the same maths as the reference (its function
- * tables), without the reference's per-element index arrays. Dimensions are coalesced, then
+ * Elementwise kernels for the fast CPU backend: the same maths as the reference (the op
+ * table's CPU functions), without the reference's per-element index arrays. Dimensions are coalesced, then
  * the innermost dimension runs as a strided loop under an odometer over the outer ones.
  */
 import type { BinaryOp, UnaryOp, View } from '../backend.js';
-import { binaryFunctions, unaryFunctions } from '../cpu/elementwise.js';
+import { binaryOpTable, unaryOpTable } from '../elementwise-ops.js';
 import { dataOf } from '../cpu/storage.js';
 import { coalesce } from '../shape.js';
 
@@ -42,7 +42,7 @@ export function copy(x: View, out: View): void {
 }
 
 export function unary(op: UnaryOp, x: View, out: View, scalar: number): void {
-  const f = unaryFunctions[op];
+  const f = unaryOpTable[op].cpu;
   const s = x.dtype === 'float32' ? Math.fround(scalar) : scalar;
   const src = dataOf(x);
   const dst = dataOf(out);
@@ -52,7 +52,7 @@ export function unary(op: UnaryOp, x: View, out: View, scalar: number): void {
 }
 
 export function binary(op: BinaryOp, a: View, b: View, out: View): void {
-  const f = binaryFunctions[op];
+  const f = binaryOpTable[op].cpu;
   const da = dataOf(a);
   const db = dataOf(b);
   const dst = dataOf(out);

@@ -1,11 +1,11 @@
 /**
- * GELU and its backward in the WebAssembly heap (packages/tensor/wasm/gelu.ts), split across
- * the threads: the two elementwise ops whose tanh dominates an MLP block's non-matmul time.
- * They take over from the JavaScript loops when every operand is a contiguous float32 view in
- * the heap with the same shape (no broadcasting); anything else runs the JavaScript loops.
+ * The fast CPU backend's gelu and geluBackward kernel entries: WebAssembly (packages/tensor/
+ * wasm/gelu.ts) split across the threads, for the two elementwise ops whose tanh dominates an
+ * MLP block's non-matmul time. When every operand is a contiguous float32 view in the heap
+ * with the same shape (no broadcasting); anything else runs the op table's JavaScript loops.
  * Unlike those loops they round in float32 (a few ulp from the reference: tests bound it).
  */
-import type { BinaryOp, UnaryOp, View } from '../backend.js';
+import type { Kernels, View } from '../backend.js';
 import { isContiguousLayout, sizeOf } from '../shape.js';
 import { binary, unary } from './elementwise.js';
 import { heapAddress } from './heap-views.js';
@@ -27,20 +27,20 @@ function addresses(runtime: WasmRuntime, views: View[]): number[] | null {
   return out;
 }
 
-export function createUnary(runtime: () => WasmRuntime): typeof unary {
-  return (op: UnaryOp, x: View, out: View, scalar: number) => {
-    const at = op === 'gelu' ? addresses(runtime(), [x, out]) : null;
-    if (!at) { unary(op, x, out, scalar); return; }
+export function createGelu(runtime: () => WasmRuntime): Kernels['gelu'] {
+  return (x, out) => {
+    const at = addresses(runtime(), [x, out]);
+    if (!at) { unary('gelu', x, out, 0); return; }
     const [xAt, outAt] = at as [number, number];
     runSplit(runtime(), 'gelu', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, outAt + 4 * start, count]);
   };
 }
 
-export function createBinary(runtime: () => WasmRuntime): typeof binary {
-  return (op: BinaryOp, a: View, b: View, out: View) => {
-    const at = op === 'gelu_backward' ? addresses(runtime(), [a, b, out]) : null;
-    if (!at) { binary(op, a, b, out); return; }
+export function createGeluBackward(runtime: () => WasmRuntime): Kernels['geluBackward'] {
+  return (x, dy, dx) => {
+    const at = addresses(runtime(), [x, dy, dx]);
+    if (!at) { binary('gelu_backward', x, dy, dx); return; }
     const [xAt, dyAt, dxAt] = at as [number, number, number];
-    runSplit(runtime(), 'geluBackward', sizeOf(a.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, dyAt + 4 * start, dxAt + 4 * start, count]);
+    runSplit(runtime(), 'geluBackward', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, dyAt + 4 * start, dxAt + 4 * start, count]);
   };
 }

@@ -15,7 +15,9 @@ import { CpuStorage, dataOf, gatherElements } from './storage.js';
 
 /** The plain-loop kernels: the oracle every other backend is tested against. */
 export const referenceKernels: Kernels = {
-  copy, fill, unary, binary, matmul, reduce, softmax, softmaxBackward, layerNorm, layerNormBackward,
+  copy, fill, unary, binary, matmul,
+  gelu: (x, out) => unary('gelu', x, out, 0),
+  geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx), reduce, softmax, softmaxBackward, layerNorm, layerNormBackward,
   gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, adamw,
 };
 

@@ -2,7 +2,7 @@
  * Reference fused cross-entropy: per row logsumexp(logits) - logits[target], mean over the
  * rows whose target is not ignoreIndex (NaN if there are none, as in PyTorch).
  */
-import type { View } from '../backend.js';
+import type { CrossEntropyArgs, CrossEntropyBackwardArgs, View } from '../backend.js';
 import { dataOf } from './storage.js';
 
 function targetOf(targets: View, i: number, V: number, ignoreIndex: number): number | null {
@@ -12,7 +12,7 @@ function targetOf(targets: View, i: number, V: number, ignoreIndex: number): num
   return t;
 }
 
-export function crossEntropy(logits: View, targets: View, loss: View, logsumexp: View, count: View, N: number, V: number, ignoreIndex: number): void {
+export function crossEntropy({ logits, targets, loss, logsumexp, count, N, V, ignoreIndex }: CrossEntropyArgs): void {
   const x = dataOf(logits);
   let total = 0;
   let counted = 0;
@@ -33,7 +33,7 @@ export function crossEntropy(logits: View, targets: View, loss: View, logsumexp:
   dataOf(count)[count.offset] = counted;
 }
 
-export function crossEntropyBackward(logits: View, targets: View, logsumexp: View, count: View, dloss: View, dlogits: View, N: number, V: number, ignoreIndex: number): void {
+export function crossEntropyBackward({ logits, targets, logsumexp, count, dloss, dlogits, N, V, ignoreIndex }: CrossEntropyBackwardArgs): void {
   const x = dataOf(logits);
   const d = dataOf(dlogits);
   const counted = dataOf(count)[count.offset]!;

@@ -1,5 +1,5 @@
 /** Reference embedding gather and its backward, scatter-add. */
-import type { View } from '../backend.js';
+import type { GatherArgs, ScatterAddArgs, View } from '../backend.js';
 import { dataOf } from './storage.js';
 
 function tokenId(ids: View, i: number, V: number): number {
@@ -8,7 +8,7 @@ function tokenId(ids: View, i: number, V: number): number {
   return id;
 }
 
-export function gather(table: View, ids: View, out: View, N: number, V: number, C: number): void {
+export function gather({ table, ids, out, N, V, C }: GatherArgs): void {
   const t = dataOf(table);
   const o = dataOf(out);
   for (let i = 0; i < N; i++) {
@@ -17,7 +17,7 @@ export function gather(table: View, ids: View, out: View, N: number, V: number, 
   }
 }
 
-export function scatterAdd(dout: View, ids: View, dtable: View, N: number, V: number, C: number): void {
+export function scatterAdd({ dout, ids, dtable, N, V, C }: ScatterAddArgs): void {
   const g = dataOf(dout);
   const d = dataOf(dtable);
   for (let i = 0; i < N; i++) {

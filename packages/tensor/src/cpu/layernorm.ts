@@ -2,10 +2,10 @@
  * Reference layer norm over the last axis (N rows of C channels), llm.c style: the forward
  * writes its caches (mean, rstd), the backward reads them.
  */
-import type { View } from '../backend.js';
+import type { LayerNormArgs, LayerNormBackwardArgs } from '../backend.js';
 import { dataOf } from './storage.js';
 
-export function layerNorm(x: View, weight: View, bias: View, out: View, mean: View, rstd: View, N: number, C: number, eps: number): void {
+export function layerNorm({ x, weight, bias, out, mean, rstd, N, C, eps }: LayerNormArgs): void {
   const x_ = dataOf(x), w = dataOf(weight), b = dataOf(bias), o = dataOf(out), m_ = dataOf(mean), r_ = dataOf(rstd);
   for (let n = 0; n < N; n++) {
     const base = x.offset + n * C;
@@ -24,7 +24,7 @@ export function layerNorm(x: View, weight: View, bias: View, out: View, mean: Vi
   }
 }
 
-export function layerNormBackward(dy: View, x: View, weight: View, mean: View, rstd: View, dx: View, dweight: View, dbias: View, N: number, C: number): void {
+export function layerNormBackward({ dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs): void {
   const dy_ = dataOf(dy), x_ = dataOf(x), w = dataOf(weight), m_ = dataOf(mean), r_ = dataOf(rstd);
   const dx_ = dataOf(dx), dw = dataOf(dweight), db = dataOf(dbias);
   const dwAcc = new Float64Array(C);

@@ -31,7 +31,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
     logits.device.backend.kernels.fill(loss, NaN);
     logits.device.backend.kernels.fill(count, 0);
   } else {
-    withContiguous([logits, targets], (cl, ct) => logits.device.backend.kernels.crossEntropy(cl!, ct!, loss, logsumexp, count, N, V, ignoreIndex));
+    withContiguous([logits, targets], (cl, ct) => logits.device.backend.kernels.crossEntropy({ logits: cl!, targets: ct!, loss, logsumexp, count, N, V, ignoreIndex }));
   }
   return { loss, logsumexp, count };
 }
@@ -44,6 +44,6 @@ export function crossEntropyBackward(logits: Tensor, targets: Tensor, cache: Omi
   const dlogits = empty(logits.shape, logits.dtype, logits.device);
   if (N === 0) return dlogits;
   withContiguous([logits, targets, cache.logsumexp, cache.count, dloss], (cl, ct, cs, cc, cd) =>
-    logits.device.backend.kernels.crossEntropyBackward(cl!, ct!, cs!, cc!, cd!, dlogits, N, V, ignoreIndex));
+    logits.device.backend.kernels.crossEntropyBackward({ logits: cl!, targets: ct!, logsumexp: cs!, count: cc!, dloss: cd!, dlogits, N, V, ignoreIndex }));
   return dlogits;
 }

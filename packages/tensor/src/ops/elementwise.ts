@@ -1,28 +1,38 @@
 /** Elementwise ops with NumPy broadcasting. The kernels are rows of one table per backend. */
-import type { BinaryOp, UnaryOp } from '../backend.js';
+import type { BinaryOp, Kernels, UnaryOp, View } from '../backend.js';
 import { broadcastShapes } from '../shape.js';
 import { DTypeError, ShapeError, formatShape } from '../errors.js';
 import { type Tensor, assertSameDevice, emptyLike, empty } from '../tensor.js';
 import { assertFloat } from './util.js';
 
-export function unaryOp(op: UnaryOp, x: Tensor, scalar = 0): Tensor {
+/** out = f(x) by `run`, a kernel of x's backend. */
+function mapUnary(op: string, x: Tensor, run: (kernels: Kernels, x: View, out: View) => void): Tensor {
   assertFloat(op, x);
   const out = emptyLike(x);
-  if (out.size > 0) x.device.backend.kernels.unary(op, x, out, scalar);
+  if (out.size > 0) run(x.device.backend.kernels, x, out);
   return out;
 }
 
-export function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+/** out = f(a, b) by `run`, with a and b broadcast to their common shape first. */
+function mapBinary(op: string, a: Tensor, b: Tensor, run: (kernels: Kernels, a: View, b: View, out: View) => void): Tensor {
   assertFloat(op, a, b);
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = empty(shape, a.dtype, a.device);
   if (out.size === 0) return out;
   const ea = a.expand(shape);
   const eb = b.expand(shape);
-  a.device.backend.kernels.binary(op, ea, eb, out);
+  run(a.device.backend.kernels, ea, eb, out);
   ea.dispose();
   eb.dispose();
   return out;
+}
+
+export function unaryOp(op: UnaryOp, x: Tensor, scalar = 0): Tensor {
+  return mapUnary(op, x, (k, xv, out) => k.unary(op, xv, out, scalar));
+}
+
+export function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  return mapBinary(op, a, b, (k, av, bv, out) => k.binary(op, av, bv, out));
 }
 
 const scalarForms: Partial<Record<BinaryOp, (x: Tensor, s: number) => Tensor>> = {
@@ -54,8 +64,8 @@ export const minimum = binaryOrScalar('minimum');
 export const eq = (a: Tensor, b: Tensor): Tensor => binaryOp('eq', a, b);
 export const lt = (a: Tensor, b: Tensor): Tensor => binaryOp('lt', a, b);
 export const gt = (a: Tensor, b: Tensor): Tensor => binaryOp('gt', a, b);
-/** dy * gelu'(x): GELU's backward. */
-export const geluBackward = (x: Tensor, dy: Tensor): Tensor => binaryOp('gelu_backward', x, dy);
+/** dy * gelu'(x): GELU's backward (the backends' geluBackward kernel). */
+export const geluBackward = (x: Tensor, dy: Tensor): Tensor => mapBinary('gelu_backward', x, dy, (k, xv, dyv, dx) => k.geluBackward(xv, dyv, dx));
 
 /** s - x */
 export const rsub = (s: number, x: Tensor): Tensor => unaryOp('rsub_scalar', x, s);
@@ -70,8 +80,8 @@ export const rsqrt = (x: Tensor): Tensor => unaryOp('rsqrt', x);
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
 export const abs = (x: Tensor): Tensor => unaryOp('abs', x);
 export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
-/** GPT-2's GELU (tanh approximation). */
-export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
+/** GPT-2's GELU (tanh approximation; the backends' gelu kernel). */
+export const gelu = (x: Tensor): Tensor => mapUnary('gelu', x, (k, xv, out) => k.gelu(xv, out));
 export const square = (x: Tensor): Tensor => unaryOp('square', x);
 export const sign = (x: Tensor): Tensor => unaryOp('sign', x);
 

@@ -1,5 +1,6 @@
 /** Softmax over the last axis, optionally causal over the last two (queries x keys). */
 import { ShapeError, formatShape } from '../errors.js';
+import { shapesEqual } from '../shape.js';
 import { type Tensor, emptyLike } from '../tensor.js';
 import { assertFloat, assertRankAtLeast, withContiguous } from './util.js';
 
@@ -31,7 +32,7 @@ export function softmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
 /** dx = y * (dy - sum(dy * y)) along the last axis, y the softmax output. */
 export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
   assertFloat('softmaxBackward', y, dy);
-  if (y.shape.join() !== dy.shape.join()) throw new ShapeError(`softmaxBackward: y ${formatShape(y.shape)} and dy ${formatShape(dy.shape)} differ`);
+  if (!shapesEqual(y.shape, dy.shape)) throw new ShapeError(`softmaxBackward: y ${formatShape(y.shape)} and dy ${formatShape(dy.shape)} differ`);
   const n = y.shape[y.rank - 1]!;
   const dx = emptyLike(y);
   if (dx.size === 0) return dx;

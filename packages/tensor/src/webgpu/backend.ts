@@ -35,6 +35,9 @@ export interface WebGPUBackendOptions {
 const UNIFORM_ARENA_BYTES = 64 * 1024;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
+/** A shader: the name of shaders/<name>.wgsl, or code generated at run time under a unique name. */
+export type Shader = string | { readonly name: string; readonly code: string };
+
 export class WebGPUBackend implements Backend {
   readonly kind = 'webgpu' as const;
   readonly kernels = webgpuKernels(this);
@@ -171,8 +174,8 @@ export class WebGPUBackend implements Backend {
     return [MAX_WORKGROUPS_PER_DIMENSION, y, 1];
   }
 
-  /** Records one dispatch of shaders/<shader>.wgsl; binding 0 is `uniforms`, then `resources`. */
-  dispatch(shader: string, constants: Record<string, number | boolean>, uniforms: Uniforms, resources: GPUBufferBinding[], workgroups: readonly [number, number, number]): void {
+  /** Records one dispatch of shaders/<shader>.wgsl (or generated code); binding 0 is `uniforms`, then `resources`. */
+  dispatch(shader: Shader, constants: Record<string, number | boolean>, uniforms: Uniforms, resources: GPUBufferBinding[], workgroups: readonly [number, number, number]): void {
     const pipeline = this.pipeline(shader, constants);
     const bytes = uniforms.bytes();
     if (this.arenaUsed + bytes.byteLength > UNIFORM_ARENA_BYTES) this.flush();
@@ -192,16 +195,17 @@ export class WebGPUBackend implements Backend {
     this.counters.dispatches++;
   }
 
-  private pipeline(shader: string, constants: Record<string, number | boolean>): GPUComputePipeline {
-    const key = `${shader}:${JSON.stringify(constants)}`;
+  private pipeline(shader: Shader, constants: Record<string, number | boolean>): GPUComputePipeline {
+    const name = typeof shader === 'string' ? shader : shader.name;
+    const key = `${name}:${JSON.stringify(constants)}`;
     let pipeline = this.pipelines.get(key);
     if (pipeline) return pipeline;
-    let module = this.modules.get(shader);
+    let module = this.modules.get(name);
     if (!module) {
-      const code = shaders[shader];
-      if (code === undefined) throw new DeviceError(`WebGPU: no shader named ${shader} (shaders/${shader}.wgsl)`);
-      module = this.device.createShaderModule({ label: shader, code });
-      this.modules.set(shader, module);
+      const code = typeof shader === 'string' ? shaders[shader] : shader.code;
+      if (code === undefined) throw new DeviceError(`WebGPU: no shader named ${name} (shaders/${name}.wgsl)`);
+      module = this.device.createShaderModule({ label: name, code });
+      this.modules.set(name, module);
     }
     const numeric = Object.fromEntries(Object.entries(constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]));
     pipeline = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: numeric } });

@@ -3,10 +3,12 @@
  * Dimensions are coalesced first, so contiguous operands arrive as one flat range; work is
  * split along the first remaining dimension when an operand exceeds one binding window.
  */
-import { type BinaryOp, type UnaryOp, type View, binaryOps, unaryOps } from '../backend.js';
+import type { BinaryOp, UnaryOp, View } from '../backend.js';
+import { binaryOpTable, unaryOpTable } from '../elementwise-ops.js';
 import { DeviceError, formatShape } from '../errors.js';
 import { coalesce } from '../shape.js';
-import type { WebGPUBackend } from './backend.js';
+import type { Shader, WebGPUBackend } from './backend.js';
+import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
@@ -16,10 +18,10 @@ const MAX_RANK = 8;
  * Runs an elementwise shader over `out` and `inputs` (any strides). Only copy.wgsl honours
  * a strided `out`; the others are given contiguous outputs by the op layer.
  */
-function runElementwise(ctx: WebGPUBackend, shader: string, constants: Record<string, number>, out: View, inputs: View[], scalar: number): void {
+function runElementwise(ctx: WebGPUBackend, shader: Shader, constants: Record<string, number>, out: View, inputs: View[], scalar: number): void {
   const operands = [out, ...inputs];
   const { shape, strides } = coalesce(out.shape, [out.strides, ...inputs.map((v) => v.strides)]);
-  if (shape.length > MAX_RANK) throw new DeviceError(`WebGPU ${shader}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`);
+  if (shape.length > MAX_RANK) throw new DeviceError(`WebGPU ${typeof shader === 'string' ? shader : shader.name}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`);
   runParts(ctx, shader, constants, operands, shape, strides, operands.map((v) => v.offset), scalar);
 }
 
@@ -32,7 +34,7 @@ function span(shape: number[], s: number[], rows: number): number {
  * Dispatches `shape` in parts of whole rows (first dimension) whose windows fit a binding;
  * when even one row is too large, each row becomes a sub-problem of one dimension less.
  */
-function runParts(ctx: WebGPUBackend, shader: string, constants: Record<string, number>, operands: View[], shape: number[], strides: number[][], offsets: number[], scalar: number): void {
+function runParts(ctx: WebGPUBackend, shader: Shader, constants: Record<string, number>, operands: View[], shape: number[], strides: number[][], offsets: number[], scalar: number): void {
   const rows = shape[0]!;
   const inner = shape.slice(1).reduce((p, d) => p * d, 1);
   let rowsPerPart = rows;
@@ -66,12 +68,25 @@ export function copy(ctx: WebGPUBackend, x: View, out: View): void {
   runElementwise(ctx, 'copy', {}, out, [x], 0);
 }
 
+const generated = new Map<string, Shader>();
+
+/** `template`.wgsl with `apply` generated from the op table's WGSL expression (made once per op). */
+function withApply(template: 'unary' | 'binary', op: string, signature: string, expression: string): Shader {
+  const name = `${template}:${op}`;
+  let shader = generated.get(name);
+  if (!shader) generated.set(name, shader = { name, code: `${shaders[template]}\nfn apply(${signature}) -> f32 { return ${expression}; }\n` });
+  return shader;
+}
+
+export const unaryShader = (op: UnaryOp): Shader => withApply('unary', op, 'x: f32, s: f32', unaryOpTable[op].wgsl);
+export const binaryShader = (op: BinaryOp): Shader => withApply('binary', op, 'a: f32, b: f32', binaryOpTable[op].wgsl);
+
 export function unary(ctx: WebGPUBackend, op: UnaryOp, x: View, out: View, scalar: number): void {
-  runElementwise(ctx, 'unary', { OP: unaryOps.indexOf(op) }, out, [x], scalar);
+  runElementwise(ctx, unaryShader(op), {}, out, [x], scalar);
 }
 
 export function binary(ctx: WebGPUBackend, op: BinaryOp, a: View, b: View, out: View): void {
-  runElementwise(ctx, 'binary', { OP: binaryOps.indexOf(op) }, out, [a, b], 0);
+  runElementwise(ctx, binaryShader(op), {}, out, [a, b], 0);
 }
 
 /** Splits [0, count) into parts whose windows fit a binding; `even` keeps parts at even starts. */

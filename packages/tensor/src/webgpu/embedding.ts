@@ -3,14 +3,14 @@
  * embedding_backward.wgsl). A table larger than one binding window is bound in row ranges, and
  * the positions (ids, out or dout) in parts, one dispatch per pair of ranges.
  */
-import type { View } from '../backend.js';
+import type { GatherArgs, ScatterAddArgs, View } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { rowParts } from './rows.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
 
-export function gather(ctx: WebGPUBackend, table: View, ids: View, out: View, N: number, V: number, C: number): void {
+export function gather(ctx: WebGPUBackend, { table, ids, out, N, V, C }: GatherArgs): void {
   for (const [i0, n] of rowParts(ctx, N, C)) {
     const idr = ctx.bind(ids.storage, ids.offset + i0, n);
     const or = ctx.bind(out.storage, out.offset + i0 * C, n * C);
@@ -23,7 +23,7 @@ export function gather(ctx: WebGPUBackend, table: View, ids: View, out: View, N:
   }
 }
 
-export function scatterAdd(ctx: WebGPUBackend, dout: View, ids: View, dtable: View, N: number, V: number, C: number): void {
+export function scatterAdd(ctx: WebGPUBackend, { dout, ids, dtable, N, V, C }: ScatterAddArgs): void {
   for (const [i0, n] of rowParts(ctx, N, C)) {
     const idr = ctx.bind(ids.storage, ids.offset + i0, n);
     const first = ctx.scratch(n);

@@ -1,11 +1,15 @@
 /** The WebGPU kernel table: every entry of `Kernels`, bound to one backend. */
 import type { Kernels } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
-import { adamw, dropout } from './dropout.js';
+import { adamw } from './adamw.js';
+import { dropout } from './dropout.js';
 import { binary, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
 import { matmul } from './matmul.js';
-import { crossEntropy, crossEntropyBackward, layerNorm, layerNormBackward, reduce, softmax, softmaxBackward } from './rows.js';
+import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
+import { layerNorm, layerNormBackward } from './layernorm.js';
+import { reduce } from './reduce.js';
+import { softmax, softmaxBackward } from './softmax.js';
 
 export function webgpuKernels(ctx: WebGPUBackend): Kernels {
   return {
@@ -13,17 +17,18 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     fill: (out, value) => fill(ctx, out, value),
     unary: (op, x, out, scalar) => unary(ctx, op, x, out, scalar),
     binary: (op, a, b, out) => binary(ctx, op, a, b, out),
+    gelu: (x, out) => unary(ctx, 'gelu', x, out, 0),
+    geluBackward: (x, dy, dx) => binary(ctx, 'gelu_backward', x, dy, dx),
     matmul: (args) => matmul(ctx, args),
     reduce: (op, x, outer, R, inner, out) => reduce(ctx, op, x, outer, R, inner, out),
     softmax: (x, out, rows, n, causal) => softmax(ctx, x, out, rows, n, causal),
     softmaxBackward: (y, dy, dx, rows, n) => softmaxBackward(ctx, y, dy, dx, rows, n),
-    layerNorm: (x, w, b, out, mean, rstd, N, C, eps) => layerNorm(ctx, x, w, b, out, mean, rstd, N, C, eps),
-    layerNormBackward: (dy, x, w, mean, rstd, dx, dw, db, N, C) => layerNormBackward(ctx, dy, x, w, mean, rstd, dx, dw, db, N, C),
-    gather: (table, ids, out, N, V, C) => gather(ctx, table, ids, out, N, V, C),
-    scatterAdd: (dout, ids, dtable, N, V, C) => scatterAdd(ctx, dout, ids, dtable, N, V, C),
-    crossEntropy: (logits, targets, loss, lse, count, N, V, ignore) => crossEntropy(ctx, logits, targets, loss, lse, count, N, V, ignore),
-    crossEntropyBackward: (logits, targets, lse, count, dloss, dlogits, N, V, ignore) =>
-      crossEntropyBackward(ctx, logits, targets, lse, count, dloss, dlogits, N, V, ignore),
+    layerNorm: (args) => layerNorm(ctx, args),
+    layerNormBackward: (args) => layerNormBackward(ctx, args),
+    gather: (args) => gather(ctx, args),
+    scatterAdd: (args) => scatterAdd(ctx, args),
+    crossEntropy: (args) => crossEntropy(ctx, args),
+    crossEntropyBackward: (args) => crossEntropyBackward(ctx, args),
     dropout: (x, out, mask) => dropout(ctx, x, out, mask),
     adamw: (param, grad, m, v, step) => adamw(ctx, param, grad, m, v, step),
   };

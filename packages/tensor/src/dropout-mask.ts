@@ -1,0 +1,26 @@
+/**
+ * Dropout's mask: the maths every backend shares. Element i of a tensor is kept when word
+ * i & 1 of Threefry-2x32(key, (i >> 1, stream)) is at least `threshold`, and a kept value is
+ * scaled by 1 / (1 - p), so any backend, in any order, drops the same elements. The CPU kernels
+ * call these functions; shaders/dropout.wgsl (with lib_threefry.wgsl) draws the same words
+ * from the constants `maskConstants` gives it.
+ */
+import type { DropoutMask } from './backend.js';
+import { threefry2x32 } from './random.js';
+
+export interface MaskConstants {
+  /** Words below this are dropped: round(p * 2^32) of the 2^32 words, so P(drop) = p to 2^-32. */
+  readonly threshold: number;
+  /** 1 / (1 - p), or 0 when p = 1 (everything dropped). */
+  readonly scale: number;
+}
+
+export function maskConstants(p: number): MaskConstants {
+  const threshold = Math.min(2 ** 32 - 1, Math.round(p * 2 ** 32));
+  return { threshold, scale: p >= 1 ? 0 : 1 / (1 - p) };
+}
+
+/** Writes the two mask words of element pair `pair` (elements 2 pair and 2 pair + 1) into `out`. */
+export function maskWords(mask: DropoutMask, pair: number, out: Uint32Array): void {
+  threefry2x32(mask.key[0], mask.key[1], pair, mask.stream, out);
+}

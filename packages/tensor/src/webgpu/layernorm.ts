@@ -1,0 +1,40 @@
+/** WebGPU glue for layernorm.wgsl, layernorm_backward.wgsl and layernorm_backward_params.wgsl. */
+import type { LayerNormArgs, LayerNormBackwardArgs } from '../backend.js';
+import { DeviceError } from '../errors.js';
+import type { WebGPUBackend } from './backend.js';
+import { MAX_LOOPED_ROWS, bindRows, rowParts } from './rows.js';
+import { Uniforms } from './uniforms.js';
+
+const WG = 256;
+
+export function layerNorm(ctx: WebGPUBackend, { x, weight, bias, out, mean, rstd, N, C, eps }: LayerNormArgs): void {
+  const w = ctx.bind(weight.storage, weight.offset, C);
+  const b = ctx.bind(bias.storage, bias.offset, C);
+  for (const [r0, count] of rowParts(ctx, N, C)) {
+    const xr = bindRows(ctx, x, r0, count, C);
+    const or = bindRows(ctx, out, r0, count, C);
+    const mr = bindRows(ctx, mean, r0, count, 1);
+    const sr = bindRows(ctx, rstd, r0, count, 1);
+    if (mr.base !== sr.base) throw new DeviceError('WebGPU layerNorm: internal error: mean and rstd windows differ');
+    const grid = ctx.grid(count);
+    const u = new Uniforms().u32(count, C, xr.base, or.base, mr.base, w.base, b.base, grid[0]).f32(eps);
+    ctx.dispatch('layernorm', {}, u, [or.resource, mr.resource, sr.resource, xr.resource, w.resource, b.resource], grid);
+  }
+}
+
+export function layerNormBackward(ctx: WebGPUBackend, { dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs): void {
+  const w = ctx.bind(weight.storage, weight.offset, C);
+  const dw = ctx.bind(dweight.storage, dweight.offset, C);
+  const db = ctx.bind(dbias.storage, dbias.offset, C);
+  rowParts(ctx, N, C, MAX_LOOPED_ROWS).forEach(([r0, count], part) => {
+    const [dyr, xr, dxr] = [dy, x, dx].map((v) => bindRows(ctx, v, r0, count, C));
+    const mr = bindRows(ctx, mean, r0, count, 1);
+    const sr = bindRows(ctx, rstd, r0, count, 1);
+    const grid = ctx.grid(count);
+    const u = new Uniforms().u32(count, C, dyr!.base, xr!.base, dxr!.base, mr.base, w.base, grid[0]);
+    ctx.dispatch('layernorm_backward', {}, u, [dxr!.resource, dyr!.resource, xr!.resource, w.resource, mr.resource, sr.resource], grid);
+    const up = new Uniforms().u32(count, C, dyr!.base, xr!.base, mr.base, dw.base, db.base);
+    ctx.dispatch('layernorm_backward_params', { WG, ACCUMULATE: part > 0 }, up,
+      [dw.resource, db.resource, dyr!.resource, xr!.resource, mr.resource, sr.resource], [Math.ceil(C / WG), 1, 1]);
+  });
+}
