@@ -23,6 +23,7 @@ const alias = {
   '@mini/tensor/node': src('tensor', 'node'),
   '@mini/tensor': src('tensor'),
   '@mini/autograd': src('autograd'),
+  '@mini/gpt/node': src('gpt', 'node'),
   '@mini/gpt': src('gpt'),
 };
 

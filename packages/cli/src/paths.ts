@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import envPaths from 'env-paths';
-import { GPT2_REPOSITORIES } from '@mini/gpt';
+import { GPT2_REPOSITORIES } from '@mini/gpt/node';
 import { UsageError } from './ui.js';
 
 export function cacheDir(): string {

@@ -1,5 +1,5 @@
 /** mini-gpt download: a GPT-2 size from the Hugging Face hub (HF_ENDPOINT) into the cache. */
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { modelCacheDir } from '../paths.js';
 import { UsageError, formatBytes, progressBar, say } from '../ui.js';
 

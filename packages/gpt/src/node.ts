@@ -1,0 +1,8 @@
+/**
+ * The Node entry point of @mini/gpt: everything in index.ts, plus what needs the file system
+ * or Node's crypto: file byte sources and atomic writes, checkpoint folders, downloads.
+ */
+export * from './index.js';
+export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
+export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
+export { downloadFile, downloadGPT2, hubEndpoint, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress } from './node/download.js';
