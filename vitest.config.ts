@@ -47,6 +47,8 @@ export default defineConfig({
       { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts', 'test/cli/**/*.test.ts'] } },
       // Minutes to hours on the CPU reference backend: only with `npm run test:slow`.
       ...(process.env.MINI_GPT_SLOW === '1' ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }] : []),
+      // The web app in Debian's chromium (playwright-core), on WebGPU and on the CPU backend.
+      { extends: true, test: { name: 'browser', include: ['test/web/**/*.test.ts'] } },
       ...adapters.map(({ name, backend }) => ({
         extends: true,
         test: { name, include: ['test/webgpu/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend } },
