@@ -11,7 +11,7 @@ import type { BrowserContext, Download, Page } from 'playwright-core';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.js';
-import { launchChromium, serveWebApp } from './browser.js';
+import { launchChromium, serveWebApp } from '../../packages/web/scripts/browser.mjs';
 
 const VERDICT = readFileSync(new URL('../../packages/cli/data/the-verdict.txt', import.meta.url), 'utf8');
 /**
