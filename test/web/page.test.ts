@@ -104,6 +104,7 @@ describe.each(['webgpu', 'cpu'] as const)('the page on %s', (device) => {
     const status = (await page.textContent('#device-status'))!;
     // A missing WebGPU adapter is a failure here, not a skip.
     expect(status).toMatch(device === 'webgpu' ? /^Device: WebGPU: / : /^Device: CPU \(WebAssembly\), \d+ threads?/);
+    console.log(`[web ${device}] ${status}`);
     await page.click('#tab-device');
     expect(await page.textContent('#device-info')).toContain('Cross-origin isolatedyes');
     await page.screenshot({ path: join(SCREENSHOTS, `${device}-device.png`) });
@@ -202,6 +203,35 @@ describe('the page without cross-origin isolation', () => {
       await loadFolder(page, join(work, 'run', 'checkpoint'));
       expect(await errorText(page)).toBe('');
       expect(await generateGreedy(page)).toBe(cliText);
+    } finally {
+      await page.close();
+    }
+  }, 300_000);
+});
+
+describe('stopping and continuing a run (CPU)', () => {
+  it('stays responsive while training, stops after a step, and Continue finishes the run', async () => {
+    const page = await openPage('cpu');
+    try {
+      await page.fill('#text', SHORT);
+      for (const [id, value] of Object.entries({ ...TRAIN, epochs: 20, evalFreq: 10 })) await page.fill(`#${id}`, String(value));
+      await page.click('#start');
+      await page.waitForFunction(() => /^\d+ \/ \d+$/.test(document.getElementById('stat-step')!.textContent!));
+      // The worker trains; the page still switches views and answers.
+      await page.click('#tab-device');
+      expect(await page.isVisible('#view-device')).toBe(true);
+      await page.click('#tab-train');
+      await page.click('#stop-train');
+      await idle(page, 120_000);
+      const stopped = (await page.textContent('#train-summary'))!;
+      expect(stopped).toMatch(/^Stopped: \d+ steps/);
+      const [, total] = /^\d+ \/ (\d+)$/.exec((await page.textContent('#stat-step'))!)!;
+      expect(Number(/^Stopped: (\d+) steps/.exec(stopped)![1])).toBeLessThan(Number(total));
+      await page.click('#continue');
+      await idle(page, 300_000);
+      expect(await errorText(page)).toBe('');
+      expect(await page.textContent('#train-summary')).toMatch(new RegExp(`^Done: ${total} steps`));
+      expect(await page.locator('#samples li').count()).toBe(20);
     } finally {
       await page.close();
     }
