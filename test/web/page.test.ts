@@ -237,3 +237,22 @@ describe('stopping and continuing a run (CPU)', () => {
     }
   }, 300_000);
 });
+
+describe('switching device with a model loaded', () => {
+  it('moves the model from the CPU to WebGPU, which then writes what mini-gpt generate does', async () => {
+    const page = await openPage('cpu');
+    try {
+      await loadFolder(page, join(work, 'run', 'checkpoint'));
+      expect(await errorText(page)).toBe('');
+      await page.click('#tab-device');
+      await page.selectOption('#device-choice', 'webgpu');
+      await idle(page, 120_000);
+      expect(await errorText(page)).toBe('');
+      expect(await page.textContent('#device-status')).toMatch(/^Device: WebGPU: /);
+      expect(await page.textContent('#model-status')).toMatch(/checkpoint\/model\.safetensors: [\d,]+ parameters/);
+      expect(await generateGreedy(page)).toBe(cliText);
+    } finally {
+      await page.close();
+    }
+  }, 300_000);
+});

@@ -46,7 +46,13 @@ async function describeWebGPU(): Promise<string> {
 
 async function openDevice(choice: DeviceChoice): Promise<DeviceReport> {
   const webgpu = await describeWebGPU();
-  device = await T.getDevice(choice);
+  try {
+    device = await T.getDevice(choice);
+  } catch (e) {
+    // The library's hint names Node packages; here the browser decides.
+    if (e instanceof T.DeviceError && choice === 'webgpu') throw new Error(`no WebGPU adapter in this browser (${webgpu}): choose Auto or CPU`);
+    throw e;
+  }
   const isolated = globalThis.crossOriginIsolated === true;
   const threads = device.kind === 'cpu' && T.webThreadsAvailable() ? navigator.hardwareConcurrency : 1;
   let note: string;
@@ -79,14 +85,13 @@ async function modelBytes(m: G.GPTModel): Promise<Blob> {
   return new Blob(chunks, { type: 'application/octet-stream' });
 }
 
+/** Opens the device; a model moves over through its safetensors bytes (the optimizer's state does not). */
 async function init(choice: DeviceChoice): Promise<void> {
-  // A model moves to the new device through its safetensors bytes; the optimizer state does not.
-  const carried = model ? { bytes: await modelBytes(model), config: model.config, source: modelSource } : null;
-  replaceModel(null, '');
-  post({ type: 'device', device: await openDevice(choice) });
-  if (carried) {
-    model = await G.loadHFModel(G.blobSource(carried.bytes, carried.source), carried.config, device!);
-    modelSource = carried.source;
+  const previous = device;
+  post({ type: 'device', device: await openDevice(choice) }); // on failure the old device and model stay
+  if (model && device !== previous) {
+    const source = modelSource;
+    replaceModel(await G.loadHFModel(G.blobSource(await modelBytes(model), source), model.config, device!), source);
     reportModel(false);
   }
 }
