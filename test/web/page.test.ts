@@ -65,6 +65,16 @@ async function openPage(device: 'webgpu' | 'cpu'): Promise<Page> {
   return page;
 }
 
+/** Runs `body` on a fresh page on `device`, and closes the page after. */
+async function withPage(device: 'webgpu' | 'cpu', body: (page: Page) => Promise<void>): Promise<void> {
+  const page = await openPage(device);
+  try {
+    await body(page);
+  } finally {
+    await page.close();
+  }
+}
+
 async function errorText(page: Page): Promise<string> {
   return (await page.isVisible('#error')) ? (await page.textContent('#error-text')) ?? '' : '';
 }
@@ -211,8 +221,7 @@ describe('the page without cross-origin isolation', () => {
 
 describe('stopping and continuing a run (CPU)', () => {
   it('stays responsive while training, stops after a step, and Continue finishes the run', async () => {
-    const page = await openPage('cpu');
-    try {
+    await withPage('cpu', async (page) => {
       await page.fill('#text', SHORT);
       for (const [id, value] of Object.entries({ ...TRAIN, epochs: 20, evalFreq: 10 })) await page.fill(`#${id}`, String(value));
       await page.click('#start');
@@ -232,16 +241,13 @@ describe('stopping and continuing a run (CPU)', () => {
       expect(await errorText(page)).toBe('');
       expect(await page.textContent('#train-summary')).toMatch(new RegExp(`^Done: ${total} steps`));
       expect(await page.locator('#samples li').count()).toBe(20);
-    } finally {
-      await page.close();
-    }
+    });
   }, 300_000);
 });
 
 describe('switching device with a model loaded', () => {
   it('moves the model from the CPU to WebGPU, which then writes what mini-gpt generate does', async () => {
-    const page = await openPage('cpu');
-    try {
+    await withPage('cpu', async (page) => {
       await loadFolder(page, join(work, 'run', 'checkpoint'));
       expect(await errorText(page)).toBe('');
       await page.click('#tab-device');
@@ -251,8 +257,6 @@ describe('switching device with a model loaded', () => {
       expect(await page.textContent('#device-status')).toMatch(/^Device: WebGPU: /);
       expect(await page.textContent('#model-status')).toMatch(/checkpoint\/model\.safetensors: [\d,]+ parameters/);
       expect(await generateGreedy(page)).toBe(cliText);
-    } finally {
-      await page.close();
-    }
+    });
   }, 300_000);
 });
