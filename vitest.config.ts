@@ -23,6 +23,7 @@ const alias = {
   '@mini/tensor/node': src('tensor', 'node'),
   '@mini/tensor': src('tensor'),
   '@mini/autograd': src('autograd'),
+  '@mini/gpt/node': src('gpt', 'node'),
   '@mini/gpt': src('gpt'),
 };
 
@@ -47,6 +48,8 @@ export default defineConfig({
       { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/devices/**/*.test.ts'], env: { MINI_GPT_TEST_DEVICES: 'cpu' } } },
       // Minutes to hours on the CPU reference backend: only with `npm run test:slow`.
       ...(process.env.MINI_GPT_SLOW === '1' ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }] : []),
+      // The web app in Debian's chromium (playwright-core), on WebGPU and on the CPU backend.
+      { extends: true, test: { name: 'browser', include: ['test/web/**/*.test.ts'] } },
       ...adapters.map(({ name, backend }) => ({
         extends: true,
         test: { name, include: ['test/webgpu/**/*.test.ts', 'test/devices/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend, MINI_GPT_TEST_DEVICES: 'webgpu' } },

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 
 const args = new Set(process.argv.slice(2));

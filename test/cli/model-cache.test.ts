@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeHub, closedPort, fakeCommit, writePythonCache } from '../helpers/fake-hub.js';
 import { VERDICT, runCli } from './run-cli.js';

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
 import { QUICK, VERDICT, runCli } from './run-cli.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHFHubCachePath } from '@huggingface/hub';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const saved = { ...process.env };

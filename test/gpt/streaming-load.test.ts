@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
 
 describe('streaming checkpoint load', () => {

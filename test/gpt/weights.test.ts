@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, renameSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
 
 function memorySink() {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { downloadFile } from '@mini/gpt';
+import { downloadFile } from '@mini/gpt/node';
 import { cacheDir } from './paths.js';
 
 export const VERDICT_URL = 'https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch02/01_main-chapter-code/the-verdict.txt';

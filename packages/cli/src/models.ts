@@ -9,7 +9,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { fetchModel } from './commands/download.js';
 import { legacyModelDir } from './paths.js';
 import { UsageError, isVerbose } from './ui.js';

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 
 export function cacheDir(): string {
   return process.env.MINI_GPT_CACHE ?? envPaths('mini-gpt', { suffix: '' }).cache;

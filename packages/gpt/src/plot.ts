@@ -27,13 +27,24 @@ function label(v: number): string {
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
+export interface LossPlotOptions {
+  epochs: number;
+  title?: string;
+  /**
+   * Optimizer steps per epoch. Given, each point sits at its step (a run in progress fills the
+   * axis as it goes); omitted, the points are spread evenly over the epochs, as the book does.
+   */
+  stepsPerEpoch?: number;
+}
+
 /**
  * SVG of the losses. x: the epoch of each evaluation, interpolated by step within its epoch
  * (as the book's torch.linspace(0, num_epochs, len(train_losses)) spreads them).
  */
-export function lossPlotSvg(history: readonly LossRecord[], options: { epochs: number; title?: string }): string {
+export function lossPlotSvg(history: readonly LossRecord[], options: LossPlotOptions): string {
   const n = history.length;
-  const xs = history.map((_, i) => (n > 1 ? (i / (n - 1)) * options.epochs : 0));
+  const perEpoch = options.stepsPerEpoch;
+  const xs = history.map((r, i) => (perEpoch ? (r.step + 1) / perEpoch : n > 1 ? (i / (n - 1)) * options.epochs : 0));
   const losses = history.flatMap((r) => [r.trainLoss, r.valLoss]).filter(Number.isFinite);
   const yMin = losses.length ? Math.min(...losses) : 0;
   const yMax = losses.length ? Math.max(...losses) : 1;
@@ -42,7 +53,9 @@ export function lossPlotSvg(history: readonly LossRecord[], options: { epochs: n
   const px = (x: number) => M.left + (x / Math.max(options.epochs, 1e-9)) * (W - M.left - M.right);
   const py = (y: number) => H - M.bottom - ((y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
   const path = (key: 'trainLoss' | 'valLoss') => history.map((r, i) => `${i === 0 ? 'M' : 'L'}${px(xs[i]!).toFixed(1)},${py(r[key]).toFixed(1)}`).join(' ');
-  const tokensMax = history[n - 1]?.tokensSeen ?? 0;
+  const last = history[n - 1];
+  // With stepsPerEpoch the right edge is the end of the run: tokens per step times its steps.
+  const tokensMax = !last ? 0 : perEpoch ? (last.tokensSeen / (last.step + 1)) * perEpoch * options.epochs : last.tokensSeen;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

@@ -25,8 +25,11 @@ export interface TrainOptions {
   schedule?: Partial<ScheduleOptions>;
   /** Clip gradients to this global L2 norm (appendix D). */
   gradClip?: number;
-  /** Polled after every step: true stops the run cleanly (state saved by the caller). */
-  shouldStop?: () => boolean;
+  /**
+   * Polled after every step: true stops the run cleanly (state saved by the caller). It may
+   * return a promise: a browser worker yields to its event loop there, so a Stop message gets in.
+   */
+  shouldStop?: () => boolean | Promise<boolean>;
 }
 
 export interface LossRecord {
@@ -118,7 +121,7 @@ export async function trainModel(
         state.history.push(record);
         events.onEval?.(record);
       }
-      if (options.shouldStop?.()) return { state, stopped: true };
+      if (await options.shouldStop?.()) return { state, stopped: true };
     }
     if (options.startContext) {
       const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });

@@ -84,7 +84,9 @@ async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string },
   const core = adapter.features.has('core-features-and-limits');
   const info = adapter.info;
   const software = isSoftware(adapter);
-  const name = [info.description, info.device && `[${info.device}]`].filter(Boolean).join(' ') || info.vendor || 'unknown adapter';
+  // Browsers may leave description and device empty (Chromium gives vendor "google", architecture "swiftshader").
+  const name = [info.description, info.device && `[${info.device}]`].filter(Boolean).join(' ')
+    || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
   const limits: AdapterLimits = {
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
     maxBufferSize: device.limits.maxBufferSize,

@@ -4,7 +4,7 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { cacheDir } from '../paths.js';
 import { UsageError, formatBytes, say } from '../ui.js';
 

@@ -2,7 +2,7 @@
  * mini-gpt download: a model (GPT-2 short name or hub repository id) from the Hugging Face hub
  * (HF_ENDPOINT, HF_TOKEN) into the shared Hugging Face cache, with a progress bar per file.
  */
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { legacyModelDir } from '../paths.js';
 import { UsageError, formatBytes, progressBar, say } from '../ui.js';
 

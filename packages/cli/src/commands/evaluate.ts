@@ -1,6 +1,6 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
 import { readFile } from 'node:fs/promises';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import { resolveModel } from '../models.js';
 import { UsageError, say } from '../ui.js';

@@ -1,5 +1,5 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import { resolveModel } from '../models.js';
 

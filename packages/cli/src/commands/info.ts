@@ -1,7 +1,7 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import { resolveModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';

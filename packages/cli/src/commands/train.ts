@@ -8,7 +8,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import { defaultData } from '../data.js';
 import { UsageError, colors, progressBar, say } from '../ui.js';
