@@ -33,7 +33,7 @@ export type Request =
   | { type: 'save' };
 
 export interface DeviceReport {
-  kind: 'cpu' | 'webgpu';
+  kind: string; // 'cpu' or 'webgpu' (a device kind: @mini/tensor's kinds are open)
   description: string;
   /** CPU: threads the kernels may use (1 when the page is not cross-origin isolated). */
   threads: number;
