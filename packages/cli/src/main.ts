@@ -10,7 +10,28 @@ import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { train } from './commands/train.js';
 import * as parse from './options.js';
-import { UsageError, colors } from './ui.js';
+import { UsageError, colors, stopProgress } from './ui.js';
+
+/** Attribute names of the options typed on the command line (not defaults). */
+const typedFlags = (command: Command) => new Set(Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli'));
+
+const ENVIRONMENT = `
+Environment:
+  MINI_GPT_DEVICE   auto, cpu or webgpu: the device when --device is not given
+  MINI_GPT_CACHE    the cache folder (default: ~/.cache/mini-gpt on Linux): downloaded
+                    GPT-2 models in <cache>/models/<name>, the book's text in <cache>/data
+  HF_ENDPOINT       the Hugging Face hub that download uses (default: https://huggingface.co)
+  NO_COLOR          set to turn colours off`;
+
+const TRAIN_FILES = `
+Writes into the run folder (--out, default runs/<date-time>):
+  checkpoint/   config.json + model.safetensors (the model: 4 bytes a parameter),
+                optimizer.safetensors (AdamW's moments: twice the model; not with
+                --no-optimizer-state) and trainer_state.json; replaced whole at the end
+                of every epoch and on Ctrl-C
+  losses.csv    step, epoch, tokens seen, training and validation loss per evaluation
+  loss.svg, loss.png   the loss plot (the book's figure 5.12)
+Ctrl-C finishes the step in flight, saves, prints the --resume command and exits 130.`;
 
 const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
 
@@ -18,9 +39,12 @@ function program(run: (code: Promise<number>) => void): Command {
   const cli = new Command('mini-gpt')
     .description('Train and sample GPT-2 in TypeScript on our own tensors, autograd and WGSL kernels')
     .version('0.1.0')
-    .option('--verbose', 'print stack traces with errors')
+    .option('--verbose', 'print stack traces with errors, and the WebGPU adapter probe\'s diagnostics')
     .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', ENVIRONMENT)
     .exitOverride();
+  const required = (text: string) => `${text} (required)`;
 
   cli.command('train')
     .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
@@ -50,13 +74,15 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--cosine', 'cosine decay after warmup (appendix D)', false)
     .option('--min-lr <x>', 'floor of the cosine decay (default: lr / 10)', parse.nonNegative)
     .option('--grad-clip <x>', 'clip gradients to this global norm (appendix D)', parse.positive)
+    .option('--no-optimizer-state', 'save the model only, not AdamW\'s moments (a third of the size; the run cannot be resumed)')
     .option('--json', 'print only a JSON summary at the end')
-    .action((flags) => run(train(flags)));
+    .addHelpText('after', TRAIN_FILES + ENVIRONMENT)
+    .action((flags, command: Command) => run(train(flags, typedFlags(command))));
 
   cli.command('generate')
     .description('generate text from a model, printed as it is made')
-    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
-    .requiredOption('--prompt <text>', 'text to continue')
+    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, or a downloaded GPT-2 name'))
+    .requiredOption('--prompt <text>', required('text to continue'))
     .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
     .option('--temperature <x>', '0: greedy; above 0: sample from softmax(logits / x)', parse.nonNegative, 0)
     .option('--top-k <n>', 'sample among the k most likely tokens', parse.positiveInt)
@@ -65,22 +91,25 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
-    .action((flags) => run(generate(flags)));
+    .addHelpText('after', ENVIRONMENT)
+    .action((flags, command: Command) => run(generate(flags, typedFlags(command))));
 
   cli.command('eval')
     .description('loss and perplexity of a model on a text')
-    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
-    .requiredOption('--data <file>', 'text to evaluate on')
+    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, or a downloaded GPT-2 name'))
+    .requiredOption('--data <file>', required('text to evaluate on'))
     .option('--context-length <n>', 'tokens per window (default: the model\'s context length)', parse.positiveInt)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
     .addOption(deviceOption())
     .option('--json', 'print {loss, perplexity, tokens, batches}')
+    .addHelpText('after', ENVIRONMENT)
     .action((flags) => run(evaluate(flags)));
 
   cli.command('download')
     .description('fetch a GPT-2 checkpoint (gpt2, gpt2-medium, gpt2-large, gpt2-xl) into the cache; HF_ENDPOINT sets the hub')
     .argument('<name>', 'gpt2, gpt2-medium, gpt2-large or gpt2-xl')
+    .addHelpText('after', ENVIRONMENT)
     .action((name: string) => run(download(name)));
 
   cli.command('info')
@@ -88,6 +117,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--model <model>', 'run folder, model folder or .safetensors file, or a downloaded GPT-2 name')
     .addOption(deviceOption())
     .option('--json', 'print one JSON object')
+    .addHelpText('after', ENVIRONMENT)
     .action((flags) => run(info(flags)));
   return cli;
 }
@@ -101,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     return await pending;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    stopProgress();
     const error = e as Error;
     process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
     if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);

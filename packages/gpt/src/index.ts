@@ -14,10 +14,10 @@ export { splitText, SlidingWindowDataset, DataLoader, createDataLoader, type Loa
 export { batchLoss, loaderLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
 export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord } from './train.js';
-export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, type GenerateOptions } from './generate.js';
+export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, NonFiniteLogitsError, type GenerateOptions } from './generate.js';
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
 export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel } from './hf.js';
 export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
-export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, removeUnfinishedSaves, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
 export { lossPlotSvg, lossesCsv } from './plot.js';
 export { downloadFile, downloadGPT2, hubEndpoint, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress } from './node/download.js';

@@ -29,7 +29,10 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 /**
  * SVG of the losses. x: the epoch of each evaluation, interpolated by step within its epoch
- * (as the book's torch.linspace(0, num_epochs, len(train_losses)) spreads them).
+ * (as the book's torch.linspace(0, num_epochs, len(train_losses)) spreads them) over
+ * `epochs`: the epochs the history covers (a stopped run's fraction, not the planned total).
+ * Only finite losses are drawn (a gap breaks the line); a series with none (an empty
+ * validation split gives NaN) is named in a note instead.
  */
 export function lossPlotSvg(history: readonly LossRecord[], options: { epochs: number; title?: string }): string {
   const n = history.length;
@@ -41,7 +44,11 @@ export function lossPlotSvg(history: readonly LossRecord[], options: { epochs: n
   const [y0, y1] = [yMin - pad, yMax + pad];
   const px = (x: number) => M.left + (x / Math.max(options.epochs, 1e-9)) * (W - M.left - M.right);
   const py = (y: number) => H - M.bottom - ((y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
-  const path = (key: 'trainLoss' | 'valLoss') => history.map((r, i) => `${i === 0 ? 'M' : 'L'}${px(xs[i]!).toFixed(1)},${py(r[key]).toFixed(1)}`).join(' ');
+  const path = (key: 'trainLoss' | 'valLoss') => history
+    .map((r, i) => (Number.isFinite(r[key]) ? `${i === 0 || !Number.isFinite(history[i - 1]![key]) ? 'M' : 'L'}${px(xs[i]!).toFixed(1)},${py(r[key]).toFixed(1)}` : ''))
+    .filter(Boolean).join(' ');
+  const missing = n === 0 ? [] : (['trainLoss', 'valLoss'] as const).filter((key) => !history.some((r) => Number.isFinite(r[key])))
+    .map((key) => (key === 'valLoss' ? 'no validation loss: the validation split is empty' : 'no finite training loss'));
   const tokensMax = history[n - 1]?.tokensSeen ?? 0;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
@@ -69,6 +76,7 @@ export function lossPlotSvg(history: readonly LossRecord[], options: { epochs: n
     `<line x1="8" x2="36" y1="14" y2="14" stroke="#1f77b4" stroke-width="2"/><text x="44" y="18">Training loss</text>`,
     `<line x1="8" x2="36" y1="32" y2="32" stroke="#ff7f0e" stroke-width="2" stroke-dasharray="6 4"/><text x="44" y="36">Validation loss</text></g>`,
   );
+  missing.forEach((note, i) => parts.push(`<text x="${M.left + 12}" y="${M.top + 24 + 18 * i}" fill="#b00">${escape(note)}</text>`));
   if (options.title) parts.push(`<text x="${M.left}" y="16" font-weight="bold">${escape(options.title)}</text>`);
   parts.push('</svg>');
   return parts.join('\n');

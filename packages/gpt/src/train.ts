@@ -8,6 +8,7 @@ import * as T from '@mini/tensor';
 import type { DataLoader } from './data.js';
 import { generateText } from './generate.js';
 import { batchLoss, loaderLoss } from './loss.js';
+import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
 import { type AdamW, type ScheduleOptions, clipGradNorm, learningRate } from './optimizer.js';
 
@@ -25,7 +26,10 @@ export interface TrainOptions {
   schedule?: Partial<ScheduleOptions>;
   /** Clip gradients to this global L2 norm (appendix D). */
   gradClip?: number;
-  /** Polled after every step: true stops the run cleanly (state saved by the caller). */
+  /**
+   * Polled after every step (and its evaluation, if one is due), after the event loop had a turn
+   * to run signal handlers: true stops the run cleanly (state saved by the caller).
+   */
   shouldStop?: () => boolean;
 }
 
@@ -118,6 +122,7 @@ export async function trainModel(
         state.history.push(record);
         events.onEval?.(record);
       }
+      await nextTask();
       if (options.shouldStop?.()) return { state, stopped: true };
     }
     if (options.startContext) {

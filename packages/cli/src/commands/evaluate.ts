@@ -1,8 +1,8 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
-import { readFile } from 'node:fs/promises';
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
 import { resolveModelDir } from '../paths.js';
+import { readTextFile } from '../read-text.js';
 import { UsageError, say } from '../ui.js';
 
 export interface EvalFlags {
@@ -17,7 +17,7 @@ export interface EvalFlags {
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
   const dir = resolveModelDir(flags.model);
-  const text = await readFile(flags.data, 'utf8').catch((e: Error) => { throw new UsageError(`--data ${flags.data}: ${e.message}`); });
+  const text = await readTextFile(flags.data, '--data');
   const device = await getDevice(flags.device);
   const model = (await G.loadModel(dir, device)).eval();
   const length = flags.contextLength ?? model.config.contextLength;

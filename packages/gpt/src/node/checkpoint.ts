@@ -7,8 +7,9 @@
  * folder, then swapped in by renames. If a crash falls between the two renames, the previous
  * checkpoint is still complete under "<dir>.previous", and loadCheckpoint looks there.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
 import type { Device } from '@mini/tensor';
@@ -26,37 +27,67 @@ export class CheckpointError extends Error {
 interface TrainerStateFile {
   format: 'mini-gpt-checkpoint/1';
   state: TrainState;
+  /** false: saved without optimizer.safetensors (a model to use, not a run to resume). Absent: true. */
+  optimizerState?: boolean;
   optimizer: Required<AdamWOptions> & { step: number };
   /** Anything the caller wants back on resume (the CLI keeps its settings here). */
   extra: unknown;
 }
 
-/** Saves model, optimizer and training state into `dir`, replacing what was there atomically. */
-export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null): Promise<void> {
+/**
+ * Saves model, optimizer and training state into `dir`, replacing what was there atomically.
+ * With `optimizerState: false` the optimizer's moments (twice the model's size) are not
+ * written: the model can be used, but the run cannot be resumed from it.
+ */
+export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null, options: { optimizerState?: boolean } = {}): Promise<void> {
+  const optimizerState = options.optimizerState ?? true;
   const staging = `${dir}.saving-${randomBytes(4).toString('hex')}`;
   await mkdir(staging, { recursive: true });
   try {
     await saveModel(staging, model);
-    await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(sink, [...optimizer.m.keys()].flatMap((name) => [
-      { name: `m.${name}`, shape: optimizer.m.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.m.get(name)!.toArray() },
-      { name: `v.${name}`, shape: optimizer.v.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.v.get(name)!.toArray() },
-    ])));
+    if (optimizerState) {
+      await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(sink, [...optimizer.m.keys()].flatMap((name) => [
+        { name: `m.${name}`, shape: optimizer.m.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.m.get(name)!.toArray() },
+        { name: `v.${name}`, shape: optimizer.v.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.v.get(name)!.toArray() },
+      ])));
+    }
     const file: TrainerStateFile = {
       format: 'mini-gpt-checkpoint/1',
       state,
+      optimizerState,
       optimizer: { lr: optimizer.lr, betas: optimizer.betas, eps: optimizer.eps, weightDecay: optimizer.weightDecay, step: optimizer.step },
       extra,
     };
     await writeTextAtomic(join(staging, 'trainer_state.json'), JSON.stringify(file, null, 2));
     const previous = `${dir}.previous`;
-    await rm(previous, { recursive: true, force: true });
-    if (await exists(dir)) await rename(dir, previous);
+    // NOTE: "<dir>.previous" may be the only whole checkpoint (a crash between the renames of an
+    // earlier save left no <dir>): it is replaced only when <dir> is there to take its place.
+    if (await exists(dir)) {
+      await rm(previous, { recursive: true, force: true });
+      await rename(dir, previous);
+    }
     await rename(staging, dir);
     await rm(previous, { recursive: true, force: true });
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * Removes what an interrupted saveCheckpoint(dir) left beside `dir` ("<dir>.saving-…" folders).
+ * Synchronous, so that it can run in a signal handler just before the process exits.
+ */
+export function removeUnfinishedSaves(dir: string): string[] {
+  const prefix = `${basename(dir)}.saving-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dir)).filter((name) => name.startsWith(prefix));
+  } catch {
+    return []; // no parent folder: nothing was saved there
+  }
+  for (const name of names) rmSync(join(dirname(dir), name), { recursive: true, force: true });
+  return names;
 }
 
 /** model.safetensors + config.json into `dir` (each written atomically). */
@@ -106,6 +137,9 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
     throw new CheckpointError(`${statePath}: ${(e as Error).message}`);
   }
   if (file.format !== 'mini-gpt-checkpoint/1') throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
+  if (file.optimizerState === false) {
+    throw new CheckpointError(`${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`);
+  }
   const model = await loadModel(folder, device);
   const { step, ...options } = file.optimizer;
   const optimizer = new AdamW(model.params, options);
