@@ -44,7 +44,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ENVIRONMENT)
     .exitOverride();
-  const required = (text: string) => `${text} (required)`;
+  const required = (text: string) => `(required) ${text}`;
 
   cli.command('train')
     .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
