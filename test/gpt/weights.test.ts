@@ -71,6 +71,10 @@ describe('safetensors', () => {
     ['a hole between regions', rawFile({ a: t('F32', [1], [0, 4]), b: t('F32', [1], [8, 12]) }, new Uint8Array(12)), /4 unused bytes at offset/],
     ['trailing bytes', rawFile({ a: t('F32', [1], [0, 4]) }, new Uint8Array(12)), /8 bytes after the last tensor/],
     ['a bad shape', rawFile({ a: t('F32', [-1], [0, 4]) }, new Uint8Array(4)), /shape \[-1\] is not a list of non-negative integers/],
+    // JSON.parse keeps the last of two equal keys: the duplicate itself must be named.
+    ['a tensor named twice', rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), /header names "a" twice \(the second at character 54 of the header\)$/],
+    ['a key twice in a tensor entry', rawFile('{"a":{"dtype":"F32","shape":[1],"dtype":"F16","data_offsets":[0,4]}}', new Uint8Array(4)), /header tensor "a" names "dtype" twice/],
+    ['a metadata key twice', rawFile('{"__metadata__":{"format":"pt","format":"tf"}}'), /header __metadata__ names "format" twice/],
   ];
   for (const [what, bytes, message] of cases) {
     it(`rejects ${what}, naming the file and the problem`, async () => {
