@@ -18,6 +18,7 @@ export { generate, generateTokens, generateText, sampleNext, validateGenerateOpt
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
 export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel } from './hf.js';
 export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
-export { saveCheckpoint, loadCheckpoint, removeUnfinishedSaves, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, removeUnfinishedSaves, saveModel, loadModel, loadConfig, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
 export { lossPlotSvg, lossesCsv } from './plot.js';
+export { parseJsonStrict } from './json.js';
 export { downloadFile, downloadGPT2, hubEndpoint, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress } from './node/download.js';

@@ -58,7 +58,8 @@ export function lossPlotSvg(history: readonly LossRecord[], options: { epochs: n
   for (const t of ticks(y0, y1, 6)) {
     parts.push(`<line x1="${M.left - 4}" x2="${M.left}" y1="${py(t)}" y2="${py(t)}" stroke="#333"/><text x="${M.left - 8}" y="${py(t) + 4}" text-anchor="end">${label(t)}</text>`);
   }
-  for (const t of ticks(0, options.epochs, Math.min(10, Math.max(1, options.epochs)))) {
+  // Whole epochs get a tick each (up to 10); a fraction of one (a stopped run) gets about 4.
+  for (const t of ticks(0, options.epochs, options.epochs >= 1 ? Math.min(10, options.epochs) : 4)) {
     parts.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${H - M.bottom}" y2="${H - M.bottom + 4}" stroke="#333"/><text x="${px(t)}" y="${H - M.bottom + 18}" text-anchor="middle">${label(t)}</text>`);
   }
   // The top axis: tokens seen at the same x positions (linear in steps, as in the book).

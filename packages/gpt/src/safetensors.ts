@@ -5,8 +5,8 @@
  * memory for the largest tensor, not the file. Reading converts F16 and BF16 to float32.
  * Byte access goes through ByteSource/ByteSink so this module stays free of Node's fs.
  */
-import { type ValueNode, evaluate, parse as parseJson } from '@humanwhocodes/momoa';
 import { bytesPerElement, type TypedArray } from '@mini/tensor';
+import { parseJsonStrict } from './json.js';
 
 // Tensor bytes are written and read as the platform's typed arrays: refuse a big-endian host.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -54,30 +54,6 @@ function fail(source: ByteSource, message: string): never {
   throw new SafetensorsError(`${source.name}: ${message}`);
 }
 
-/**
- * The first key that appears twice in one object of the header, with where it is ("tensor
- * \"wte.weight\"" for a key inside an entry), or null. JSON.parse keeps the last of two equal
- * keys silently, and the checks after it would then blame another tensor.
- */
-function duplicateKey(node: ValueNode, where: string): string | null {
-  if (node.type === 'Array') {
-    for (const element of node.elements) {
-      const found = duplicateKey(element.value, where);
-      if (found) return found;
-    }
-  }
-  if (node.type !== 'Object') return null;
-  const seen = new Set<string>();
-  for (const member of node.members) {
-    const key = member.name.type === 'String' ? member.name.value : member.name.name;
-    if (seen.has(key)) return `${where}names "${key}" twice (the second at character ${member.loc.start.offset} of the header)`;
-    seen.add(key);
-    const found = duplicateKey(member.value, where === '' ? (key === '__metadata__' ? '__metadata__ ' : `tensor "${key}" `) : where);
-    if (found) return found;
-  }
-  return null;
-}
-
 export async function readHeader(source: ByteSource): Promise<SafetensorsHeader> {
   if (source.size < 8) fail(source, `file of ${source.size} bytes is too short for a safetensors header length (8 bytes)`);
   const lengthBytes = await source.read(0, 8);
@@ -85,16 +61,15 @@ export async function readHeader(source: ByteSource): Promise<SafetensorsHeader>
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES) fail(source, `header length ${headerLength} is above the ${MAX_HEADER_BYTES}-byte cap (not a safetensors file?)`);
   if (8 + headerLength > source.size) fail(source, `header length ${headerLength} runs past the end of the file (${source.size} bytes)`);
-  let json: unknown;
-  let duplicate: string | null;
+  let text: string;
   try {
-    const document = parseJson(new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, headerLength)));
-    duplicate = duplicateKey(document.body, '');
-    json = evaluate(document.body);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, headerLength));
   } catch (e) {
-    fail(source, `header is not valid JSON: ${(e as Error).message}`);
+    fail(source, `header is not valid UTF-8: ${(e as Error).message}`);
   }
-  if (duplicate) fail(source, `header ${duplicate}`);
+  const parsed = parseJsonStrict(text, 'tensor');
+  if ('error' in parsed) fail(source, `header ${parsed.error}`);
+  const json = parsed.value;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(source, 'header must be a JSON object');
   const dataStart = 8 + headerLength;
   const dataSize = source.size - dataStart;

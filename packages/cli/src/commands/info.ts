@@ -1,6 +1,4 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
 import { resolveModelDir } from '../paths.js';
@@ -11,7 +9,7 @@ export async function info(flags: { model?: string; device: 'auto' | 'cpu' | 'we
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {
     const dir = resolveModelDir(flags.model);
-    const config = G.fromHFConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const config = await G.loadConfig(dir);
     const parameters = G.parameterCount(config);
     out.model = { path: dir, config, parameters, bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 } };
   }

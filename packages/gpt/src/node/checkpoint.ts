@@ -13,7 +13,9 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
 import type { Device } from '@mini/tensor';
+import type { GPTConfig } from '../config.js';
 import { fromHFConfig, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
+import { parseJsonStrict } from '../json.js';
 import type { GPTModel } from '../model.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
@@ -97,16 +99,23 @@ export async function saveModel(dir: string, model: GPTModel): Promise<void> {
   await writeTextAtomic(join(dir, 'config.json'), JSON.stringify(toHFConfig(model.config), null, 2));
 }
 
+/** A JSON file's value; a missing file, bad JSON or a key given twice is a CheckpointError naming the file. */
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch((e: Error) => { throw new CheckpointError(`${path}: ${e.message}`); });
+  const parsed = parseJsonStrict(text);
+  if ('error' in parsed) throw new CheckpointError(`${path} ${parsed.error}`);
+  return parsed.value;
+}
+
+/** The GPTConfig of a folder's config.json (ours or Hugging Face's). */
+export async function loadConfig(dir: string): Promise<GPTConfig> {
+  const configPath = join(dir, 'config.json');
+  return fromHFConfig(await readJson(configPath), configPath);
+}
+
 /** A model from a folder with model.safetensors and config.json (ours or Hugging Face's). */
 export async function loadModel(dir: string, device: Device): Promise<GPTModel> {
-  const configPath = join(dir, 'config.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(`${configPath}: ${(e as Error).message}`);
-  }
-  const config = fromHFConfig(json, configPath);
+  const config = await loadConfig(dir);
   const source = await fileSource(join(dir, 'model.safetensors'));
   try {
     return await loadHFModel(source, config, device);
@@ -130,12 +139,7 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
     else throw new CheckpointError(`${dir}: no checkpoint here (trainer_state.json is missing)`);
   }
   const statePath = join(folder, 'trainer_state.json');
-  let file: TrainerStateFile;
-  try {
-    file = JSON.parse(await readFile(statePath, 'utf8')) as TrainerStateFile;
-  } catch (e) {
-    throw new CheckpointError(`${statePath}: ${(e as Error).message}`);
-  }
+  const file = await readJson(statePath) as TrainerStateFile;
   if (file.format !== 'mini-gpt-checkpoint/1') throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
   if (file.optimizerState === false) {
     throw new CheckpointError(`${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`);
