@@ -169,3 +169,23 @@ describe('--help', () => {
     for (const file of ['checkpoint/', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'losses.csv', 'loss.svg, loss.png', '--no-optimizer-state']) expect(train).toContain(file);
   });
 });
+
+describe('the device probe', () => {
+  it('--device auto keeps Dawn\'s adapter diagnostics off stderr, on every command', async () => {
+    // No MINI_GPT_DEVICE and a Vulkan loader with no driver it can use: Dawn warns on the probe.
+    const env = { MINI_GPT_DEVICE: '', VK_ICD_FILENAMES: '' };
+    const r = await runCli(['info'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^device: (cpu|webgpu), /);
+    expect(r.stderr).toBe('');
+    const usage = await runCli(['train', '--preset', 'gpt5', '--data', VERDICT], { env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.trim().split('\n')).toEqual(['error: unknown preset "gpt5": use one of gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, tiny']);
+  });
+
+  it('--device webgpu on a software adapter says it is a software rasterizer, slower than the CPU', async () => {
+    const r = await runCli(['info', '--device', 'webgpu'], { env: { MINI_GPT_DEVICE: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^device: webgpu, .*\(a software rasterizer, slower than --device cpu\)$/m);
+  });
+});

@@ -77,7 +77,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-optimizer-state', 'save the model only, not AdamW\'s moments (a third of the size; the run cannot be resumed)')
     .option('--json', 'print only a JSON summary at the end')
     .addHelpText('after', TRAIN_FILES + ENVIRONMENT)
-    .action((flags, command: Command) => run(train(flags, typedFlags(command))));
+    .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
 
   cli.command('generate')
     .description('generate text from a model, printed as it is made')
@@ -92,7 +92,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
     .addHelpText('after', ENVIRONMENT)
-    .action((flags, command: Command) => run(generate(flags, typedFlags(command))));
+    .action((_flags, command: Command) => run(generate(command.optsWithGlobals(), typedFlags(command))));
 
   cli.command('eval')
     .description('loss and perplexity of a model on a text')
@@ -104,7 +104,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .addOption(deviceOption())
     .option('--json', 'print {loss, perplexity, tokens, batches}')
     .addHelpText('after', ENVIRONMENT)
-    .action((flags) => run(evaluate(flags)));
+    .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
 
   cli.command('download')
     .description('fetch a GPT-2 checkpoint (gpt2, gpt2-medium, gpt2-large, gpt2-xl) into the cache; HF_ENDPOINT sets the hub')
@@ -118,7 +118,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .addOption(deviceOption())
     .option('--json', 'print one JSON object')
     .addHelpText('after', ENVIRONMENT)
-    .action((flags) => run(info(flags)));
+    .action((_flags, command: Command) => run(info(command.optsWithGlobals())));
   return cli;
 }
 

@@ -1,6 +1,6 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
 import * as G from '@mini/gpt';
-import { getDevice } from '@mini/tensor/node';
+import { openDevice } from '../device.js';
 import { resolveModelDir } from '../paths.js';
 import { readTextFile } from '../read-text.js';
 import { UsageError, say } from '../ui.js';
@@ -12,13 +12,14 @@ export interface EvalFlags {
   batchSize: number;
   maxBatches?: number;
   device: 'auto' | 'cpu' | 'webgpu';
+  verbose?: boolean;
   json?: boolean;
 }
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
   const dir = resolveModelDir(flags.model);
   const text = await readTextFile(flags.data, '--data');
-  const device = await getDevice(flags.device);
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   const model = (await G.loadModel(dir, device)).eval();
   const length = flags.contextLength ?? model.config.contextLength;
   if (length > model.config.contextLength) throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);

@@ -1,6 +1,6 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
 import * as G from '@mini/gpt';
-import { getDevice } from '@mini/tensor/node';
+import { openDevice } from '../device.js';
 import { resolveModelDir } from '../paths.js';
 import { UsageError, notice } from '../ui.js';
 
@@ -13,6 +13,7 @@ export interface GenerateFlags {
   topP?: number;
   seed: number;
   device: 'auto' | 'cpu' | 'webgpu';
+  verbose?: boolean;
   cache: boolean;
   stopAtEos: boolean;
 }
@@ -36,7 +37,7 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
     if (unused.length > 0) notice(`note: ${unused.join(', ')} ${unused.length > 1 ? 'have' : 'has'} no effect: decoding is greedy at temperature 0 (the book's rule); add --temperature to sample`);
   }
   const dir = resolveModelDir(flags.model);
-  const device = await getDevice(flags.device);
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   const model = await G.loadModel(dir, device);
   const prompt = G.textToIds(flags.prompt);
   process.stdout.write(flags.prompt);

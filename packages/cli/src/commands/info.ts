@@ -1,11 +1,11 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
 import * as G from '@mini/gpt';
-import { getDevice } from '@mini/tensor/node';
+import { deviceDescription, openDevice } from '../device.js';
 import { resolveModelDir } from '../paths.js';
 import { formatBytes, say } from '../ui.js';
 
-export async function info(flags: { model?: string; device: 'auto' | 'cpu' | 'webgpu'; json?: boolean }): Promise<number> {
-  const device = await getDevice(flags.device);
+export async function info(flags: { model?: string; device: 'auto' | 'cpu' | 'webgpu'; verbose?: boolean; json?: boolean }): Promise<number> {
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {
     const dir = resolveModelDir(flags.model);
@@ -16,7 +16,7 @@ export async function info(flags: { model?: string; device: 'auto' | 'cpu' | 'we
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    say(`device: ${device.kind}, ${device.info.description}`);
+    say(`device: ${device.kind}, ${deviceDescription(device)}`);
     if (device.info.limits) say(`max storage binding: ${formatBytes(device.info.limits.maxStorageBufferBindingSize)}, max buffer: ${formatBytes(device.info.limits.maxBufferSize)}`);
     const m = out.model as { path: string; config: G.GPTConfig; parameters: number; bytes: Record<string, number> } | undefined;
     if (m) {

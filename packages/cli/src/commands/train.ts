@@ -15,7 +15,7 @@ import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt';
-import { getDevice } from '@mini/tensor/node';
+import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
 import { readTextFile } from '../read-text.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
@@ -26,6 +26,7 @@ export interface TrainFlags {
   out?: string;
   resume?: string;
   device: 'auto' | 'cpu' | 'webgpu';
+  verbose?: boolean;
   contextLength: number;
   stride?: number;
   dropout: number;
@@ -118,10 +119,12 @@ function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): str
 }
 
 export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
-  let settings: RunSettings;
+  let settings: RunSettings | undefined;
   let out: string;
   let changes: string[] = [];
   let savedEpochs = 0;
+  let config: G.GPTConfig | undefined;
+  let text = '';
   if (flags.resume) {
     out = resolve(flags.resume);
     if (!existsSync(out) || !statSync(out).isDirectory()) throw new UsageError(`--resume ${flags.resume}: no such folder`);
@@ -131,12 +134,17 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     if (typed.has('out') && resolve(flags.out!) !== out) throw new UsageError(`--out cannot change when resuming: the run lives in ${out}`);
   } else {
     out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
+    // Everything a new run can check is checked before a folder is made or a device is probed.
+    settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
+    config = G.resolveConfig(flags.preset as G.PresetName, { contextLength: flags.contextLength, dropRate: flags.dropout, qkvBias: flags.qkvBias, tiedHead: flags.tiedHead });
+    if (flags.init !== 'pytorch' && flags.init !== 'gpt2') throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
+    text = await readTextFile(settings.dataPath, '--data');
   }
   await prepareOut(out, typed.has('out'));
   // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
   G.removeUnfinishedSaves(join(out, 'checkpoint'));
 
-  const device = await getDevice(flags.device);
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   let loaded: G.LoadedCheckpoint | null = null;
   if (flags.resume) {
     loaded = await G.loadCheckpoint(join(out, 'checkpoint'), device);
@@ -147,13 +155,11 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     if (loaded.state.epoch >= settings.flags.epochs) {
       throw new UsageError(`--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`);
     }
-  } else {
-    settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
+    config = loaded.model.config;
+    text = await readTextFile(settings.dataPath, '--data');
   }
+  if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
   const f = settings.flags;
-  const config = loaded?.model.config ?? G.resolveConfig(f.preset as G.PresetName, { contextLength: f.contextLength, dropRate: f.dropout, qkvBias: f.qkvBias, tiedHead: f.tiedHead });
-  if (f.init !== 'pytorch' && f.init !== 'gpt2') throw new UsageError(`--init must be pytorch or gpt2, got "${f.init}"`);
-  const text = await readTextFile(settings.dataPath, '--data');
   const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   const loaderOptions = { batchSize: f.batchSize, maxLength: config.contextLength, stride: f.stride ?? config.contextLength, device };
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
@@ -167,8 +173,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   const quiet = Boolean(flags.json);
   const log = (line: string) => { if (!quiet) say(line); };
   const parameters = G.parameterCount(config);
-  const software = device.info.software ? ' (a software rasterizer: slower than --device cpu)' : '';
-  log(`${colors.bold('device')}: ${device.info.description}${software}`);
+  log(`${colors.bold('device')}: ${deviceDescription(device)}`);
   log(`${colors.bold('model')}: ${f.preset} layout, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
   const validationNote = valLoader.length === 0 ? 'no validation: the split is too short for one window, so the validation loss is NaN' : `${valLoader.length} validation`;
   log(`${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`);
@@ -184,21 +189,31 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   if (typed.has('initialLr') && f.warmupSteps === 0) notice('note: --initial-lr has no effect without --warmup-steps');
 
   let stopRequested = false;
+  let saving: Promise<void> | null = null;
+  const abortSave = new AbortController();
   const onSigint = () => {
     if (stopRequested) {
-      G.removeUnfinishedSaves(checkpointDir);
       stopProgress();
       process.stderr.write('\nsecond Ctrl-C: exiting now; the last whole checkpoint is kept\n');
-      process.exit(130);
+      // A save in flight stops at its next write and removes its staging folder: wait for that
+      // (milliseconds), so that no file is written after the clean-up below.
+      abortSave.abort(new Error('second Ctrl-C'));
+      const exit = () => { G.removeUnfinishedSaves(checkpointDir); process.exit(130); };
+      if (saving) saving.then(exit, exit);
+      else exit();
+      return;
     }
     stopRequested = true;
     notice('Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to exit at once)');
   };
   process.on('SIGINT', onSigint);
 
-  const save = async (s: G.TrainState) => {
-    await G.saveCheckpoint(checkpointDir, model, optimizer, s, settings, { optimizerState: f.optimizerState });
-    await writeReports(out, s.history, s.steps / trainLoader.length);
+  const save = (s: G.TrainState): Promise<void> => {
+    saving = (async () => {
+      await G.saveCheckpoint(checkpointDir, model, optimizer, s, settings, { optimizerState: f.optimizerState, signal: abortSave.signal });
+      await writeReports(out, s.history, s.steps / trainLoader.length);
+    })();
+    return saving.finally(() => { saving = null; });
   };
   const bar = quiet ? null : startProgress(totalSteps, state.steps, 'step', `epoch ${state.epoch + 1}/${f.epochs}`);
   const started = performance.now();
@@ -231,6 +246,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
       await save(state); // a finished run was saved at its last epoch's end
     }
   } catch (e) {
+    if (abortSave.signal.aborted) await new Promise(() => {}); // the second Ctrl-C's handler exits
     if (e instanceof G.NonFiniteLossError) throw new Error(`${e.message}. The last good checkpoint is in ${checkpointDir}`);
     throw e;
   } finally {

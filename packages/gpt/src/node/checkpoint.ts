@@ -18,7 +18,7 @@ import { fromHFConfig, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
 import type { GPTModel } from '../model.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
-import { SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
+import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
 import { exists, fileSource, writeFileAtomic, writeTextAtomic } from './files.js';
 
@@ -39,16 +39,19 @@ interface TrainerStateFile {
 /**
  * Saves model, optimizer and training state into `dir`, replacing what was there atomically.
  * With `optimizerState: false` the optimizer's moments (twice the model's size) are not
- * written: the model can be used, but the run cannot be resumed from it.
+ * written: the model can be used, but the run cannot be resumed from it. An aborted `signal`
+ * (a second Ctrl-C) stops the writing between two tensors: the staging folder is removed, the
+ * previous checkpoint stays, and the promise rejects with the signal's reason.
  */
-export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null, options: { optimizerState?: boolean } = {}): Promise<void> {
+export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null, options: { optimizerState?: boolean; signal?: AbortSignal } = {}): Promise<void> {
   const optimizerState = options.optimizerState ?? true;
+  const { signal } = options;
   const staging = `${dir}.saving-${randomBytes(4).toString('hex')}`;
   await mkdir(staging, { recursive: true });
   try {
-    await saveModel(staging, model);
+    await saveModel(staging, model, signal);
     if (optimizerState) {
-      await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(sink, [...optimizer.m.keys()].flatMap((name) => [
+      await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(abortable(sink, signal), [...optimizer.m.keys()].flatMap((name) => [
         { name: `m.${name}`, shape: optimizer.m.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.m.get(name)!.toArray() },
         { name: `v.${name}`, shape: optimizer.v.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.v.get(name)!.toArray() },
       ])));
@@ -61,6 +64,7 @@ export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: Ad
       extra,
     };
     await writeTextAtomic(join(staging, 'trainer_state.json'), JSON.stringify(file, null, 2));
+    signal?.throwIfAborted(); // past here the folder is whole: the swap (two renames) is not cut short
     const previous = `${dir}.previous`;
     // NOTE: "<dir>.previous" may be the only whole checkpoint (a crash between the renames of an
     // earlier save left no <dir>): it is replaced only when <dir> is there to take its place.
@@ -92,10 +96,18 @@ export function removeUnfinishedSaves(dir: string): string[] {
   return names;
 }
 
-/** model.safetensors + config.json into `dir` (each written atomically). */
-export async function saveModel(dir: string, model: GPTModel): Promise<void> {
+/** A sink that throws the signal's reason before each write once it is aborted. */
+function abortable(sink: ByteSink, signal: AbortSignal | undefined): ByteSink {
+  return signal ? { write: (bytes) => { signal.throwIfAborted(); return sink.write(bytes); } } : sink;
+}
+
+/**
+ * model.safetensors + config.json into `dir` (each written atomically). An aborted `signal`
+ * stops the writing between two tensors and rejects, leaving no partial file.
+ */
+export async function saveModel(dir: string, model: GPTModel, signal?: AbortSignal): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(sink, model));
+  await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(abortable(sink, signal), model));
   await writeTextAtomic(join(dir, 'config.json'), JSON.stringify(toHFConfig(model.config), null, 2));
 }
 
