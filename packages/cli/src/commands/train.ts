@@ -64,6 +64,9 @@ const MUTABLE = ['epochs', 'evalFreq', 'evalIter', 'startContext', 'sampleTokens
 /** Flags a run cannot change midway: typed with --resume, they must match the saved value. */
 const FIXED = ['preset', 'contextLength', 'stride', 'dropout', 'qkvBias', 'tiedHead', 'init', 'batchSize', 'weightDecay', 'trainRatio', 'seed'] as const satisfies readonly (keyof TrainFlags)[];
 
+/** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
+const GPT2_SIZES = { 'gpt2-small': '124M', 'gpt2-medium': '355M', 'gpt2-large': '774M', 'gpt2-xl': '1558M' } as const;
+
 /** --context-length style name of a flag's attribute. */
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -174,7 +177,8 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   const log = (line: string) => { if (!quiet) say(line); };
   const parameters = G.parameterCount(config);
   log(`${colors.bold('device')}: ${deviceDescription(device)}`);
-  log(`${colors.bold('model')}: ${f.preset} layout, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
+  const size = GPT2_SIZES[f.preset as keyof typeof GPT2_SIZES];
+  log(`${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
   const validationNote = valLoader.length === 0 ? 'no validation: the split is too short for one window, so the validation loss is NaN' : `${valLoader.length} validation`;
   log(`${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`);
   const checkpointDir = join(out, 'checkpoint');
