@@ -6,9 +6,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt';
 import * as T from '@mini/tensor';
-import { etaSeconds, formatDuration, progressLine } from '../../packages/cli/src/ui.js';
 import { QUICK, VERDICT } from './run-cli.js';
 import { runInTerminal } from './terminal.js';
+
+// The CLI's progress-line helpers, from its build (the CLI tests run the built CLI too).
+const ui = await import(new URL('../../packages/cli/dist/ui.js', import.meta.url).href) as {
+  progressLine(width: number, progress: number, label: string, count: string, fields: string[], eta: string, options: object): string;
+  etaSeconds(p: { startValue: number; value: number; total: number; startedAt: number; updatedAt: number; now: number }): number | null;
+  formatDuration(seconds: number): string;
+};
+const { etaSeconds, formatDuration, progressLine } = ui;
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'mini-gpt-tty-')), 'run');
 /** Many short steps per epoch (stride 64: 35 batches), so an epoch's end is far from any step. */
