@@ -102,6 +102,16 @@ describe('bad values are caught', () => {
     expect(errorLines(evalRun.stderr)).toEqual([`error: --data ${latin1}: not UTF-8 text (byte 0xe9 at offset 3); give a text file`]);
   });
 
+  it('an empty validation split is named in the header and the plot, which draws no NaN', async () => {
+    const out = join(fresh(), 'run');
+    const r = await runCli(['train', ...QUICK, '--epochs', '1', '--train-ratio', '0.999', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('no validation: the split is too short for one window, so the validation loss is NaN');
+    const svg = readFileSync(join(out, 'loss.svg'), 'utf8');
+    expect(svg).not.toMatch(/NaN/);
+    expect(svg).toContain('no validation loss: the validation split is empty');
+  });
+
   it('--out that cannot be created names --out; an empty --prompt is a usage error', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'a-file'), 'x');
