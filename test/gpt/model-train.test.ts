@@ -157,7 +157,7 @@ describe('decoding', () => {
     expect(new Set(draw(1)).size).toBeGreaterThan(2);
     expect(new Set(draw(2, { topK: 2 }))).toEqual(new Set([1, 3]));
     expect(new Set(draw(3, { topP: 0.5 }))).toEqual(new Set([1, 3])); // p(1) ~ 0.48, so the nucleus needs 3 too
-    expect(() => G.validateGenerateOptions({ maxNewTokens: 1, temperature: -1 })).toThrow(/temperature must be >= 0/);
+    expect(() => G.validateGenerateOptions({ maxNewTokens: 1, temperature: -1 })).toThrow(/temperature must be a finite number >= 0/);
     const model = G.GPTModel.create(tiny(), { seed: 5, init: 'gpt2' });
     const prompt = [1, 2, 3];
     const greedy = await G.generate(model, prompt, { maxNewTokens: 5 });

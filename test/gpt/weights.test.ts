@@ -1,5 +1,5 @@
 // The safetensors reader/writer (strict), Hugging Face GPT-2 loading, and checkpoints.
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, renameSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +71,10 @@ describe('safetensors', () => {
     ['a hole between regions', rawFile({ a: t('F32', [1], [0, 4]), b: t('F32', [1], [8, 12]) }, new Uint8Array(12)), /4 unused bytes at offset/],
     ['trailing bytes', rawFile({ a: t('F32', [1], [0, 4]) }, new Uint8Array(12)), /8 bytes after the last tensor/],
     ['a bad shape', rawFile({ a: t('F32', [-1], [0, 4]) }, new Uint8Array(4)), /shape \[-1\] is not a list of non-negative integers/],
+    // JSON.parse keeps the last of two equal keys: the duplicate itself must be named.
+    ['a tensor named twice', rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Uint8Array(8)), /header names "a" twice \(the second at character 54\)$/],
+    ['a key twice in a tensor entry', rawFile('{"a":{"dtype":"F32","shape":[1],"dtype":"F16","data_offsets":[0,4]}}', new Uint8Array(4)), /header tensor "a" names "dtype" twice/],
+    ['a metadata key twice', rawFile('{"__metadata__":{"format":"pt","format":"tf"}}'), /header __metadata__ names "format" twice/],
   ];
   for (const [what, bytes, message] of cases) {
     it(`rejects ${what}, naming the file and the problem`, async () => {
@@ -198,6 +202,15 @@ describe('checkpoints', () => {
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, bytes.length - 100));
     await expect(G.loadCheckpoint(dir, T.cpu)).rejects.toThrow(/model\.safetensors: tensor ".*" : data_offsets|run past the data/);
+    // What a save cut short leaves beside the folder is removed; the checkpoint itself is not.
+    mkdirSync(`${dir}.saving-0badf00d`);
+    writeFileSync(join(`${dir}.saving-0badf00d`, 'model.safetensors'), 'half');
+    expect(G.removeUnfinishedSaves(dir)).toEqual(['ckpt.saving-0badf00d']);
+    expect(existsSync(`${dir}.saving-0badf00d`)).toBe(false);
+    expect(existsSync(join(dir, 'trainer_state.json'))).toBe(true);
+    // A config.json with a key twice is refused naming the key (JSON.parse would keep the last).
+    writeFileSync(join(dir, 'config.json'), '{"n_embd": 32, "n_layer": 2, "n_embd": 64}');
+    await expect(G.loadConfig(dir)).rejects.toThrow(`${join(dir, 'config.json')} names "n_embd" twice (the second at character 29)`);
     expect(existsSync(join(dir, 'trainer_state.json'))).toBe(true);
     model.dispose();
     optimizer.dispose();

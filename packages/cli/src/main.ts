@@ -11,7 +11,33 @@ import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { train } from './commands/train.js';
 import * as parse from './options.js';
-import { UsageError, colors, setVerbose } from './ui.js';
+import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
+
+/** Attribute names of the options typed on the command line (not defaults). */
+const typedFlags = (command: Command) => new Set(Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli'));
+
+const ENVIRONMENT = `
+Environment:
+  MINI_GPT_DEVICE   auto, cpu or webgpu: the device when --device is not given
+  MINI_GPT_CACHE    mini-gpt's own cache (default: ~/.cache/mini-gpt on Linux): the book's
+                    text in <cache>/data, models downloaded by older versions in <cache>/models
+  HF_HOME, HF_HUB_CACHE
+                    the shared Hugging Face cache where models live (default:
+                    ~/.cache/huggingface/hub), the same one Python's transformers uses
+  HF_ENDPOINT       the Hugging Face hub that download uses (default: https://huggingface.co)
+  HF_TOKEN          a token for gated or private repositories
+  HF_HUB_OFFLINE    1: use cached models only, make no request
+  NO_COLOR          set to turn colours off`;
+
+const TRAIN_FILES = `
+Writes into the run folder (--out, default runs/<date-time>):
+  checkpoint/   config.json + model.safetensors (the model: 4 bytes a parameter),
+                optimizer.safetensors (AdamW's moments: twice the model; not with
+                --no-optimizer-state) and trainer_state.json; replaced whole at the end
+                of every epoch and on Ctrl-C
+  losses.csv    step, epoch, tokens seen, training and validation loss per evaluation
+  loss.svg, loss.png   the loss plot (the book's figure 5.12)
+Ctrl-C finishes the step in flight, saves, prints the --resume command and exits 130.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
 const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
@@ -20,10 +46,13 @@ function program(run: (code: Promise<number>) => void): Command {
   const cli = new Command('mini-gpt')
     .description('Train and sample GPT-2 in TypeScript on our own tensors, autograd and WGSL kernels')
     .version('0.1.0')
-    .option('--verbose', 'print stack traces with errors, and how --model resolved')
+    .option('--verbose', 'print stack traces with errors, how --model resolved, and the WebGPU adapter probe\'s diagnostics')
     .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', ENVIRONMENT)
     .exitOverride()
     .hook('preAction', (_cli, command) => setVerbose(command.optsWithGlobals().verbose === true));
+  const required = (text: string) => `(required) ${text}`;
 
   cli.command('train')
     .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
@@ -53,14 +82,16 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--cosine', 'cosine decay after warmup (appendix D)', false)
     .option('--min-lr <x>', 'floor of the cosine decay (default: lr / 10)', parse.nonNegative)
     .option('--grad-clip <x>', 'clip gradients to this global norm (appendix D)', parse.positive)
+    .option('--no-optimizer-state', 'save the model only, not AdamW\'s moments (a third of the size; the run cannot be resumed)')
     .option('--json', 'print only a JSON summary at the end')
-    .action((flags) => run(train(flags)));
+    .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`)
+    .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
 
   cli.command('generate')
     .description('generate text from a model, printed as it is made')
-    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
+    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'))
     .addOption(revisionOption())
-    .requiredOption('--prompt <text>', 'text to continue')
+    .requiredOption('--prompt <text>', required('text to continue'))
     .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
     .option('--temperature <x>', '0: greedy; above 0: sample from softmax(logits / x)', parse.nonNegative, 0)
     .option('--top-k <n>', 'sample among the k most likely tokens', parse.positiveInt)
@@ -69,24 +100,27 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
-    .action((flags) => run(generate(flags)));
+    .addHelpText('after', ENVIRONMENT)
+    .action((_flags, command: Command) => run(generate(command.optsWithGlobals(), typedFlags(command))));
 
   cli.command('eval')
     .description('loss and perplexity of a model on a text')
-    .requiredOption('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
+    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'))
     .addOption(revisionOption())
-    .requiredOption('--data <file>', 'text to evaluate on')
+    .requiredOption('--data <file>', required('text to evaluate on'))
     .option('--context-length <n>', 'tokens per window (default: the model\'s context length)', parse.positiveInt)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
     .addOption(deviceOption())
     .option('--json', 'print {loss, perplexity, tokens, batches}')
-    .action((flags) => run(evaluate(flags)));
+    .addHelpText('after', ENVIRONMENT)
+    .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
 
   cli.command('download')
     .description('fetch a model into the shared Hugging Face cache (HF_HUB_CACHE, HF_HOME); HF_ENDPOINT sets the hub, HF_TOKEN the token')
     .argument('<model>', 'gpt2, gpt2-medium, gpt2-large, gpt2-xl or a hub repository id (owner/name)')
     .addOption(revisionOption())
+    .addHelpText('after', ENVIRONMENT)
     .action((name: string, flags) => run(download(name, flags)));
 
   const cache = cli.command('cache').description('models in the Hugging Face cache and the older mini-gpt cache: list them (default) or remove one');
@@ -106,7 +140,8 @@ function program(run: (code: Promise<number>) => void): Command {
     .addOption(revisionOption())
     .addOption(deviceOption())
     .option('--json', 'print one JSON object')
-    .action((flags) => run(info(flags)));
+    .addHelpText('after', ENVIRONMENT)
+    .action((_flags, command: Command) => run(info(command.optsWithGlobals())));
   return cli;
 }
 
@@ -119,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     return await pending;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    stopProgress();
     const error = e as Error;
     process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
     if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);

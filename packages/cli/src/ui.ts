@@ -1,44 +1,148 @@
 /**
  * Output for people and for pipes: colours only on a terminal (picocolors honours NO_COLOR),
- * progress bars only when stdout is a terminal, one-line errors.
+ * a progress bar only when stderr is a terminal, one-line errors.
+ *
+ * The bar (cli-progress) sits on the last line of the terminal. Lines printed while it runs
+ * (`say` on stdout, `notice` on stderr) clear it, scroll above it, and it is drawn again
+ * below them. It always fits the terminal's width, and the terminal is restored (cursor shown)
+ * on every way out: `stopProgress` at a normal end or an error, and a process 'exit' hook for
+ * process.exit and uncaught exceptions.
  */
-import { SingleBar } from 'cli-progress';
+import cliProgress, { type Options, type Params } from 'cli-progress';
 import pc from 'picocolors';
 
-export const isTerminal = (): boolean => Boolean(process.stdout.isTTY);
 export const colors = pc;
 
-/** Writes a line to stdout (above a running progress bar, if any). */
-export function say(line: string): void {
-  if (activeBar) {
-    activeBar.clearLine();
+interface ActiveBar {
+  multi: cliProgress.MultiBar;
+  redraw(): void;
+}
+
+let active: ActiveBar | null = null;
+
+/** Whether `stream` and the bar share the terminal (a line there must clear the bar first). */
+const sharesTerminal = (stream: NodeJS.WriteStream) => active !== null && stream.isTTY;
+
+function writeAbove(stream: NodeJS.WriteStream, line: string): void {
+  if (!sharesTerminal(stream)) {
+    stream.write(`${line}\n`);
+    return;
   }
-  process.stdout.write(`${line}\n`);
-  activeBar?.render();
+  process.stderr.write('\r\x1b[2K');
+  stream.write(`${line}\n`);
+  active!.redraw();
 }
 
-interface Bar {
-  update(value: number, payload: Record<string, string | number>): void;
-  clearLine(): void;
-  render(): void;
-  stop(): void;
+/** Writes a line to stdout, above the progress bar if one runs. */
+export function say(line: string): void {
+  writeAbove(process.stdout, line);
 }
 
-let activeBar: Bar | null = null;
+/** Writes a line to stderr (notes, Ctrl-C messages), above the progress bar if one runs. */
+export function notice(line: string): void {
+  writeAbove(process.stderr, line);
+}
 
-/** A progress bar on a terminal, nothing otherwise. `format` uses cli-progress placeholders. */
-export function progressBar(total: number, format: string): Bar {
-  if (!isTerminal()) return { update() {}, clearLine() {}, render() {}, stop() {} };
-  const bar = new SingleBar({ format, hideCursor: true, clearOnComplete: true, etaBuffer: 20, fps: 5 });
-  bar.start(total, 0, {});
-  const handle: Bar = {
-    update: (value, payload) => bar.update(value, payload),
-    clearLine: () => { process.stdout.write('\r\x1b[2K'); },
-    render: () => bar.render(),
-    stop: () => { bar.stop(); activeBar = null; },
+export interface Progress {
+  /** Moves the bar to `value` (e.g. steps done) and shows `label` before it and `fields` after it. */
+  update(value: number, label: string, fields: string[]): void;
+}
+
+/** 75 -> "1m 15s"; 4000 -> "1h 06m". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * Seconds left at the rate measured since this process started (`startedAt`, at `startValue`;
+ * times in ms), counting down from the last update; null before the first one. A resumed run
+ * starts at its saved step, so the steps done before it do not inflate the rate.
+ */
+export function etaSeconds(p: { startValue: number; value: number; total: number; startedAt: number; updatedAt: number; now: number }): number | null {
+  if (p.value <= p.startValue) return null;
+  const msPerUnit = (p.updatedAt - p.startedAt) / (p.value - p.startValue);
+  return Math.max(0, msPerUnit * (p.total - p.value) - (p.now - p.updatedAt)) / 1000;
+}
+
+const MIN_BAR = 10;
+const MAX_BAR = 40;
+
+/**
+ * One line: `label |bar| value/total | field | field | ETA 3m 10s`, cut to `width` by dropping
+ * the last fields first, then the bar. `fields` are in order of importance.
+ */
+export function progressLine(width: number, progress: number, label: string, count: string, fields: string[], eta: string, options: Options): string {
+  const kept = [...fields];
+  for (;;) {
+    const text = [count, ...kept, eta].join(' | ');
+    const room = width - label.length - text.length - 4; // ' |' + '| '
+    if (room >= MIN_BAR || kept.length === 0) {
+      if (room < MIN_BAR) return `${label} ${text}`.slice(0, width);
+      const bar = cliProgress.Format.BarFormat(progress, { ...options, barsize: Math.min(MAX_BAR, room) });
+      return `${label} |${bar}| ${text}`;
+    }
+    kept.pop();
+  }
+}
+
+/**
+ * A progress bar on stderr when it is a terminal (a no-op otherwise). `startValue` is where
+ * this process starts (a resumed run's steps): the ETA comes from the rate measured since then.
+ */
+export function startProgress(total: number, startValue: number, unit: string, label = ''): Progress {
+  if (!process.stderr.isTTY) return { update() {} };
+  const startedAt = performance.now();
+  let updatedAt = startedAt;
+  let state = { value: startValue, label, fields: [] as string[] };
+  const eta = () => {
+    const left = etaSeconds({ startValue, value: state.value, total, startedAt, updatedAt, now: performance.now() });
+    return left === null ? 'ETA after the first step' : `ETA ${formatDuration(left)}`;
   };
-  activeBar = handle;
-  return handle;
+  // Two columns spare: the terminal echoes Ctrl-C as "^C" after the bar, and must not wrap it.
+  const format = (options: Options, params: Params) => progressLine(
+    params.maxWidth - 3, total > 0 ? state.value / total : 0, state.label, `${unit ? `${unit} ` : ''}${state.value}/${total}`, state.fields, eta(), options);
+  const multi = new cliProgress.MultiBar({ format, hideCursor: true, linewrap: true, clearOnComplete: true, gracefulExit: false, fps: 2, stream: process.stderr });
+  // render(true) draws even when the text is unchanged (after a line cleared it); the typings omit the argument.
+  const bar = multi.create(total, startValue) as unknown as { update(value: number): void; render(force: boolean): void };
+  active = { multi, redraw: () => bar.render(true) };
+  bar.render(true); // at once, not at the first timer tick
+  process.once('exit', stopProgress);
+  return {
+    update(value, label, fields) {
+      updatedAt = performance.now();
+      state = { value, label, fields };
+      bar.update(value);
+      bar.render(true);
+    },
+  };
+}
+
+/**
+ * The older template form (`name |{bar}| {done} / {size} | ETA {eta_formatted}`, as the
+ * download command uses): the text before `|{bar}|` is the label, the `|`-separated parts
+ * after it are the fields; `{eta_formatted}` and `{value}`/`{total}` are drawn by the bar.
+ */
+export function progressBar(total: number, format: string): { update(value: number, payload: Record<string, string | number>): void; stop(): void } {
+  const progress = startProgress(total, 0, '');
+  const fill = (text: string, payload: Record<string, string | number>) => text.replace(/\{(\w+)\}/g, (m, key: string) => String(payload[key] ?? m));
+  const [label = '', rest = ''] = format.split('|{bar}|');
+  const fields = rest.split('|').map((f) => f.trim()).filter((f) => f && !f.includes('{eta_formatted}'));
+  return {
+    update: (value, payload) => progress.update(value, fill(label.trim(), payload), fields.map((f) => fill(f, payload))),
+    stop: stopProgress,
+  };
+}
+
+/** Removes the progress bar and restores the cursor (safe to call at any time, and twice). */
+export function stopProgress(): void {
+  if (!active) return;
+  const { multi } = active;
+  active = null;
+  multi.stop();
+  process.off('exit', stopProgress);
 }
 
 export function formatBytes(n: number): string {

@@ -7,6 +7,7 @@
 import * as A from '@mini/autograd';
 import * as T from '@mini/tensor';
 import { KVCache } from './kv-cache.js';
+import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
 import { idsToText, textToIds } from './tokenizer.js';
 
@@ -26,51 +27,73 @@ export interface GenerateOptions {
   useCache?: boolean;
 }
 
-export function validateGenerateOptions(o: GenerateOptions): void {
-  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) throw new RangeError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
-  if (o.temperature !== undefined && !(o.temperature >= 0)) throw new RangeError(`temperature must be >= 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+/**
+ * Decoding stopped because the model's logits were not finite (NaN or ±Infinity): no token is
+ * chosen from such scores. `step` is the 0-based index of the token being generated, `tokenId`
+ * the first id whose logit was `value`.
+ */
+export class NonFiniteLogitsError extends Error {
+  override name = 'NonFiniteLogitsError';
+  constructor(readonly step: number, readonly tokenId: number, readonly value: number) {
+    super(`the model's logits are not finite at generation step ${step} (token id ${tokenId} has logit ${value}); the model's weights may be corrupt`);
+  }
 }
 
-/** Picks the next id from one row of logits (host side: V floats). */
-export function sampleNext(logits: Float32Array | Float64Array, o: GenerateOptions, random: T.Generator): number {
+/**
+ * Checks every option's range; each value it accepts keeps every stage of sampleNext finite.
+ * Throws RangeError naming the option.
+ */
+export function validateGenerateOptions(o: GenerateOptions): void {
+  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) throw new RangeError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
+  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) throw new RangeError(`temperature must be a finite number >= 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new RangeError(`seed must be an integer >= 0, got ${o.seed}`);
+  if (o.eosId !== undefined && !(Number.isInteger(o.eosId) && o.eosId >= 0)) throw new RangeError(`eosId must be an integer >= 0, got ${o.eosId}`);
+}
+
+/**
+ * Picks the next id from one row of logits (host side: V floats). Greedy (argmax) at
+ * temperature 0, else a seeded draw from softmax(logits / temperature) cut by top-k and top-p.
+ * Throws NonFiniteLogitsError (with `step`) when a logit is NaN or ±Infinity.
+ */
+export function sampleNext(logits: Float32Array | Float64Array, o: GenerateOptions, random: T.Generator, step = 0): number {
   const V = logits.length;
+  for (let i = 0; i < V; i++) if (!Number.isFinite(logits[i]!)) throw new NonFiniteLogitsError(step, i, logits[i]!);
   const scores = Float64Array.from(logits);
   if (o.topK !== undefined && o.topK < V) {
     const kth = Float64Array.from(scores).sort().reverse()[o.topK - 1]!;
     for (let i = 0; i < V; i++) if (scores[i]! < kth) scores[i] = -Infinity; // the book's torch.where(logits < min_val, -inf, ...)
   }
+  let best = 0;
+  for (let i = 1; i < V; i++) if (scores[i]! > scores[best]!) best = i;
   const temperature = o.temperature ?? 0;
-  if (temperature === 0) {
-    let best = 0;
-    for (let i = 1; i < V; i++) if (scores[i]! > scores[best]!) best = i;
-    return best;
-  }
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) max = Math.max(max, scores[i]! / temperature);
+  if (temperature === 0) return best;
+  // softmax((s - max) / t): the exponents are <= 0 for any t > 0 (dividing before subtracting
+  // overflows to Infinity for a tiny t), so the largest term is exp(0) = 1 and the sum is in [1, V].
+  const max = scores[best]!;
   const probs = new Float64Array(V);
   let sum = 0;
-  for (let i = 0; i < V; i++) sum += probs[i] = Math.exp(scores[i]! / temperature - max);
+  for (let i = 0; i < V; i++) sum += probs[i] = Math.exp((scores[i]! - max) / temperature);
   for (let i = 0; i < V; i++) probs[i]! /= sum;
   if (o.topP !== undefined && o.topP < 1) {
     const byProb = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!);
     let cumulative = 0;
     let keep = 0;
-    while (keep < V && cumulative < o.topP) cumulative += probs[byProb[keep++]!]!;
+    while (keep < V && cumulative < o.topP) cumulative += probs[byProb[keep++]!]!; // at least the top token, whose probability is >= 1/V
     for (let r = keep; r < V; r++) probs[byProb[r]!] = 0;
     for (let i = 0; i < V; i++) probs[i]! /= cumulative;
   }
   const u = random.uniform(1)[0]!;
   let acc = 0;
-  let last = 0;
+  let last = best;
   for (let i = 0; i < V; i++) {
     if (probs[i]! === 0) continue;
     acc += probs[i]!;
     last = i;
     if (u < acc) return i;
   }
-  return last; // u rounded past the total
+  return last; // u rounded past the total: the last token that had probability
 }
 
 /** Yields new token ids as they are made (for streaming text). */
@@ -99,10 +122,11 @@ export async function* generateTokens(model: GPTModel, promptIds: readonly numbe
       }));
       const row = (await logits.toArray()) as Float32Array;
       logits.dispose();
-      const next = sampleNext(row, options, random);
+      const next = sampleNext(row, options, random, step);
       if (next === options.eosId) return;
       ids.push(next);
       yield next;
+      await nextTask(); // a Ctrl-C handler may run between tokens (see next-task.ts)
     }
   } finally {
     cache?.dispose();

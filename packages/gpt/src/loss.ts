@@ -4,6 +4,7 @@ import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
 import type { Batch, DataLoader } from './data.js';
 import type { GPTModel } from './model.js';
+import { nextTask } from './next-task.js';
 
 /** Mean cross-entropy of the model's next-token predictions on one batch (a scalar Variable). */
 export function batchLoss(model: GPTModel, batch: Batch): Variable {
@@ -35,6 +36,7 @@ export async function loaderLoss(model: GPTModel, loader: DataLoader, options: L
     }));
     total += await loss.item();
     loss.dispose();
+    await nextTask(); // let a Ctrl-C handler run between batches (see next-task.ts)
   }
   return { loss: total / batches, batches, tokens };
 }

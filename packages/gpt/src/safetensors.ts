@@ -6,6 +6,7 @@
  * Byte access goes through ByteSource/ByteSink so this module stays free of Node's fs.
  */
 import { bytesPerElement, type TypedArray } from '@mini/tensor';
+import { parseJsonStrict } from './json.js';
 
 // Tensor bytes are written and read as the platform's typed arrays: refuse a big-endian host.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -60,12 +61,15 @@ export async function readHeader(source: ByteSource): Promise<SafetensorsHeader>
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES) fail(source, `header length ${headerLength} is above the ${MAX_HEADER_BYTES}-byte cap (not a safetensors file?)`);
   if (8 + headerLength > source.size) fail(source, `header length ${headerLength} runs past the end of the file (${source.size} bytes)`);
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, headerLength)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, headerLength));
   } catch (e) {
-    fail(source, `header is not valid JSON: ${(e as Error).message}`);
+    fail(source, `header is not valid UTF-8: ${(e as Error).message}`);
   }
+  const parsed = parseJsonStrict(text, 'tensor');
+  if ('error' in parsed) fail(source, `header ${parsed.error}`);
+  const json = parsed.value;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(source, 'header must be a JSON object');
   const dataStart = 8 + headerLength;
   const dataSize = source.size - dataStart;

@@ -8,6 +8,7 @@ import * as T from '@mini/tensor';
 import type { DataLoader } from './data.js';
 import { generateText } from './generate.js';
 import { batchLoss, loaderLoss } from './loss.js';
+import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
 import { type AdamW, type ScheduleOptions, clipGradNorm, learningRate } from './optimizer.js';
 
@@ -26,7 +27,8 @@ export interface TrainOptions {
   /** Clip gradients to this global L2 norm (appendix D). */
   gradClip?: number;
   /**
-   * Polled after every step: true stops the run cleanly (state saved by the caller). It may
+   * Polled after every step (and its evaluation, if one is due), after the event loop had a turn
+   * to run signal handlers: true stops the run cleanly (state saved by the caller). It may
    * return a promise: a browser worker yields to its event loop there, so a Stop message gets in.
    */
   shouldStop?: () => boolean | Promise<boolean>;
@@ -121,6 +123,7 @@ export async function trainModel(
         state.history.push(record);
         events.onEval?.(record);
       }
+      await nextTask();
       if (await options.shouldStop?.()) return { state, stopped: true };
     }
     if (options.startContext) {

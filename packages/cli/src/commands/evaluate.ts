@@ -1,8 +1,8 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
-import { readFile } from 'node:fs/promises';
 import * as G from '@mini/gpt/node';
-import { getDevice } from '@mini/tensor/node';
+import { openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
+import { readTextFile } from '../read-text.js';
 import { UsageError, say } from '../ui.js';
 
 export interface EvalFlags {
@@ -13,13 +13,14 @@ export interface EvalFlags {
   batchSize: number;
   maxBatches?: number;
   device: 'auto' | 'cpu' | 'webgpu';
+  verbose?: boolean;
   json?: boolean;
 }
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
   const dir = await resolveModel(flags.model, flags.revision);
-  const text = await readFile(flags.data, 'utf8').catch((e: Error) => { throw new UsageError(`--data ${flags.data}: ${e.message}`); });
-  const device = await getDevice(flags.device);
+  const text = await readTextFile(flags.data, '--data');
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   const model = (await G.loadModel(dir, device)).eval();
   const length = flags.contextLength ?? model.config.contextLength;
   if (length > model.config.contextLength) throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);

@@ -1,7 +1,8 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
 import * as G from '@mini/gpt/node';
-import { getDevice } from '@mini/tensor/node';
+import { openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
+import { UsageError, notice } from '../ui.js';
 
 export interface GenerateFlags {
   model: string;
@@ -13,32 +14,51 @@ export interface GenerateFlags {
   topP?: number;
   seed: number;
   device: 'auto' | 'cpu' | 'webgpu';
+  verbose?: boolean;
   cache: boolean;
   stopAtEos: boolean;
 }
 
-export async function generate(flags: GenerateFlags): Promise<number> {
+/** Sampling flags that greedy decoding (temperature 0, the book's rule) does not use. */
+const SAMPLING_ONLY = [['topK', '--top-k'], ['topP', '--top-p'], ['seed', '--seed']] as const;
+
+export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
   const options: G.GenerateOptions = {
     maxNewTokens: flags.maxNewTokens, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
     seed: flags.seed, useCache: flags.cache, eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };
-  G.validateGenerateOptions(options);
+  try {
+    G.validateGenerateOptions(options);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (flags.prompt === '') throw new UsageError('--prompt is empty: give some text to continue');
+  if (flags.temperature === 0) {
+    const unused = SAMPLING_ONLY.filter(([key]) => typed.has(key)).map(([, flag]) => flag);
+    if (unused.length > 0) notice(`note: ${unused.join(', ')} ${unused.length > 1 ? 'have' : 'has'} no effect: decoding is greedy at temperature 0 (the book's rule); add --temperature to sample`);
+  }
   const dir = await resolveModel(flags.model, flags.revision);
-  const device = await getDevice(flags.device);
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   const model = await G.loadModel(dir, device);
   const prompt = G.textToIds(flags.prompt);
   process.stdout.write(flags.prompt);
   // Decode the whole continuation each time and print what is new: a character may span tokens.
   const ids: number[] = [];
   let printed = '';
-  for await (const id of G.generateTokens(model, prompt, options)) {
-    ids.push(id);
-    const text = G.idsToText(ids);
-    const fresh = text.endsWith('\uFFFD') ? '' : text.slice(printed.length);
-    if (fresh) {
-      process.stdout.write(fresh);
-      printed = text;
+  try {
+    for await (const id of G.generateTokens(model, prompt, options)) {
+      ids.push(id);
+      const text = G.idsToText(ids);
+      const fresh = text.endsWith('\uFFFD') ? '' : text.slice(printed.length);
+      if (fresh) {
+        process.stdout.write(fresh);
+        printed = text;
+      }
     }
+  } catch (e) {
+    process.stdout.write('\n'); // the error goes on a line of its own
+    model.dispose();
+    throw e;
   }
   const rest = G.idsToText(ids).slice(printed.length);
   process.stdout.write(`${rest}\n`);

@@ -1,24 +1,22 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
-import { getDevice } from '@mini/tensor/node';
+import { deviceDescription, openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';
 
-export async function info(flags: { model?: string; revision?: string; device: 'auto' | 'cpu' | 'webgpu'; json?: boolean }): Promise<number> {
-  const device = await getDevice(flags.device);
+export async function info(flags: { model?: string; revision?: string; device: 'auto' | 'cpu' | 'webgpu'; verbose?: boolean; json?: boolean }): Promise<number> {
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {
     const dir = await resolveModel(flags.model, flags.revision);
-    const config = G.fromHFConfig(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const config = await G.loadConfig(dir);
     const parameters = G.parameterCount(config);
     out.model = { path: dir, config, parameters, bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 } };
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    say(`device: ${device.kind}, ${device.info.description}`);
+    say(`device: ${device.kind}, ${deviceDescription(device)}`);
     if (device.info.limits) say(`max storage binding: ${formatBytes(device.info.limits.maxStorageBufferBindingSize)}, max buffer: ${formatBytes(device.info.limits.maxBufferSize)}`);
     const m = out.model as { path: string; config: G.GPTConfig; parameters: number; bytes: Record<string, number> } | undefined;
     if (m) {

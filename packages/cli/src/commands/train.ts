@@ -4,14 +4,21 @@
  * evaluation every 5 steps on 5 batches, 90/10 split, seed 123, a sample after each epoch).
  * Writes to --out: checkpoint/ (config.json, model.safetensors, optimizer.safetensors,
  * trainer_state.json), losses.csv, loss.svg and loss.png. Ctrl-C saves and prints how to resume.
+ *
+ * --resume continues a saved run with its saved settings. Flags typed with it either change the
+ * run from here on (MUTABLE: more epochs, evaluation, samples, learning-rate schedule), or are
+ * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
+ * init), as a run cannot change them midway.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
-import { getDevice } from '@mini/tensor/node';
+import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
-import { UsageError, colors, progressBar, say } from '../ui.js';
+import { readTextFile } from '../read-text.js';
+import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
 
 export interface TrainFlags {
   preset: string;
@@ -19,6 +26,7 @@ export interface TrainFlags {
   out?: string;
   resume?: string;
   device: 'auto' | 'cpu' | 'webgpu';
+  verbose?: boolean;
   contextLength: number;
   stride?: number;
   dropout: number;
@@ -40,6 +48,8 @@ export interface TrainFlags {
   cosine: boolean;
   minLr?: number;
   gradClip?: number;
+  /** false (--no-optimizer-state): checkpoints keep the model only and cannot be resumed. */
+  optimizerState: boolean;
   json?: boolean;
 }
 
@@ -49,33 +59,110 @@ interface RunSettings {
   dataPath: string;
 }
 
+/** Flags that --resume takes from the command line (the run continues with the new value). */
+const MUTABLE = ['epochs', 'evalFreq', 'evalIter', 'startContext', 'sampleTokens', 'lr', 'warmupSteps', 'initialLr', 'cosine', 'minLr', 'gradClip', 'optimizerState'] as const satisfies readonly (keyof TrainFlags)[];
+/** Flags a run cannot change midway: typed with --resume, they must match the saved value. */
+const FIXED = ['preset', 'contextLength', 'stride', 'dropout', 'qkvBias', 'tiedHead', 'init', 'batchSize', 'weightDecay', 'trainRatio', 'seed'] as const satisfies readonly (keyof TrainFlags)[];
+
+/** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
+const GPT2_SIZES = { 'gpt2-small': '124M', 'gpt2-medium': '355M', 'gpt2-large': '774M', 'gpt2-xl': '1558M' } as const;
+
+/** --context-length style name of a flag's attribute. */
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 const evalLine = (r: G.LossRecord) => `Ep ${r.epoch} (Step ${String(r.step).padStart(6, '0')}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)}`;
 
+/** losses.csv, loss.svg and loss.png; `epochs`: the epochs the history covers. */
 async function writeReports(out: string, history: G.LossRecord[], epochs: number): Promise<void> {
-  await writeFile(join(out, 'losses.csv'), G.lossesCsv(history));
+  await G.writeTextAtomic(join(out, 'losses.csv'), G.lossesCsv(history));
   const svg = G.lossPlotSvg(history, { epochs });
-  await writeFile(join(out, 'loss.svg'), svg);
-  await writeFile(join(out, 'loss.png'), new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 } }).render().asPng());
+  await G.writeTextAtomic(join(out, 'loss.svg'), svg);
+  await G.writeFileAtomic(join(out, 'loss.png'), (sink) => sink.write(new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 } }).render().asPng()));
 }
 
-export async function train(flags: TrainFlags): Promise<number> {
-  let settings: RunSettings;
+/** The folder --out names, created and writable, or a usage error naming --out. */
+async function prepareOut(out: string, typed: boolean): Promise<void> {
+  const flag = typed ? '--out ' : 'the run folder ';
+  try {
+    await mkdir(out, { recursive: true });
+    await access(out, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UsageError(`${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`);
+  }
+}
+
+/**
+ * The saved run's settings with the flags typed now: mutable ones replace the saved values
+ * (returned as `changes`), fixed ones must equal them.
+ */
+function mergeResumeFlags(saved: RunSettings, flags: TrainFlags, typed: ReadonlySet<string>): { settings: RunSettings; changes: string[] } {
+  if (typed.has('data') && resolve(flags.data!) !== saved.dataPath) {
+    throw new UsageError(`--data cannot change when resuming: the run trains on ${saved.dataPath}, --data names ${resolve(flags.data!)}`);
+  }
+  for (const key of FIXED) {
+    if (typed.has(key) && flags[key] !== saved.flags[key]) {
+      throw new UsageError(`${flagName(key)} cannot change when resuming: the run was started with ${JSON.stringify(saved.flags[key])}, you typed ${JSON.stringify(flags[key])}`);
+    }
+  }
+  const merged: TrainFlags = { ...saved.flags, device: flags.device, json: flags.json };
+  const changes: string[] = [];
+  for (const key of MUTABLE) {
+    if (!typed.has(key) || flags[key] === saved.flags[key]) continue;
+    (merged as unknown as Record<string, unknown>)[key] = flags[key];
+    changes.push(`${flagName(key)} ${JSON.stringify(saved.flags[key] ?? null)} -> ${JSON.stringify(flags[key])}`);
+  }
+  return { settings: { ...saved, flags: merged }, changes };
+}
+
+/** One line on what a longer run does to the learning-rate schedule. */
+function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): string {
+  if (!f.cosine) return `the learning rate stays ${f.lr} (no decay) for the added ${stepsNow - stepsBefore} steps`;
+  return `the cosine decay is stretched from ${stepsBefore} to ${stepsNow} steps, so it reaches its floor ${f.minLr ?? 0.1 * f.lr} at step ${stepsNow}`;
+}
+
+export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
+  let settings: RunSettings | undefined;
   let out: string;
-  let loaded: G.LoadedCheckpoint | null = null;
-  const device = await getDevice(flags.device);
+  let changes: string[] = [];
+  let savedEpochs = 0;
+  let config: G.GPTConfig | undefined;
+  let text = '';
   if (flags.resume) {
     out = resolve(flags.resume);
-    loaded = await G.loadCheckpoint(join(out, 'checkpoint'), device);
-    settings = loaded.extra as RunSettings;
-    if (!settings?.flags) throw new UsageError(`${flags.resume}: the checkpoint does not record its run settings`);
+    if (!existsSync(out) || !statSync(out).isDirectory()) throw new UsageError(`--resume ${flags.resume}: no such folder`);
+    if (!existsSync(join(out, 'checkpoint', 'trainer_state.json')) && !existsSync(join(out, 'checkpoint.previous', 'trainer_state.json'))) {
+      throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);
+    }
+    if (typed.has('out') && resolve(flags.out!) !== out) throw new UsageError(`--out cannot change when resuming: the run lives in ${out}`);
   } else {
     out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
+    // Everything a new run can check is checked before a folder is made or a device is probed.
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
+    config = G.resolveConfig(flags.preset as G.PresetName, { contextLength: flags.contextLength, dropRate: flags.dropout, qkvBias: flags.qkvBias, tiedHead: flags.tiedHead });
+    if (flags.init !== 'pytorch' && flags.init !== 'gpt2') throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
+    text = await readTextFile(settings.dataPath, '--data');
   }
+  await prepareOut(out, typed.has('out'));
+  // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
+  G.removeUnfinishedSaves(join(out, 'checkpoint'));
+
+  const device = await openDevice(flags.device, Boolean(flags.verbose));
+  let loaded: G.LoadedCheckpoint | null = null;
+  if (flags.resume) {
+    loaded = await G.loadCheckpoint(join(out, 'checkpoint'), device);
+    const saved = loaded.extra as RunSettings;
+    if (!saved?.flags) throw new UsageError(`${flags.resume}: the checkpoint does not record its run settings`);
+    savedEpochs = saved.flags.epochs;
+    ({ settings, changes } = mergeResumeFlags({ ...saved, flags: { ...saved.flags, optimizerState: saved.flags.optimizerState ?? true } }, flags, typed));
+    if (loaded.state.epoch >= settings.flags.epochs) {
+      throw new UsageError(`--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`);
+    }
+    config = loaded.model.config;
+    text = await readTextFile(settings.dataPath, '--data');
+  }
+  if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
   const f = settings.flags;
-  const config = loaded?.model.config ?? G.resolveConfig(f.preset as G.PresetName, { contextLength: f.contextLength, dropRate: f.dropout, qkvBias: f.qkvBias, tiedHead: f.tiedHead });
-  if (f.init !== 'pytorch' && f.init !== 'gpt2') throw new UsageError(`--init must be pytorch or gpt2, got "${f.init}"`);
-  const text = await readFile(settings.dataPath, 'utf8').catch((e: Error) => { throw new UsageError(`--data ${settings.dataPath}: ${e.message}`); });
   const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   const loaderOptions = { batchSize: f.batchSize, maxLength: config.contextLength, stride: f.stride ?? config.contextLength, device };
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
@@ -84,35 +171,57 @@ export async function train(flags: TrainFlags): Promise<number> {
   const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();
-  await mkdir(out, { recursive: true });
+  const totalSteps = f.epochs * trainLoader.length;
 
   const quiet = Boolean(flags.json);
   const log = (line: string) => { if (!quiet) say(line); };
-  log(`${colors.bold('device')}: ${device.info.description}`);
-  log(`${colors.bold('model')}: ${f.preset}, ${G.parameterCount(config).toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
-  log(`${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${valLoader.length} validation)`);
-  if (loaded) log(`${colors.bold('resuming')}: epoch ${state.epoch + 1}, step ${state.steps}`);
+  const parameters = G.parameterCount(config);
+  log(`${colors.bold('device')}: ${deviceDescription(device)}`);
+  const size = GPT2_SIZES[f.preset as keyof typeof GPT2_SIZES];
+  log(`${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
+  const validationNote = valLoader.length === 0 ? 'no validation: the split is too short for one window, so the validation loss is NaN' : `${valLoader.length} validation`;
+  log(`${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`);
+  const checkpointDir = join(out, 'checkpoint');
+  const modelBytes = parameters * 4;
+  log(`${colors.bold('checkpoint')}: ${checkpointDir}, ${formatBytes(modelBytes)} model${f.optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state per save (--no-optimizer-state keeps the model only)` : ' only (--no-optimizer-state: the run cannot be resumed)'}`);
+  if (loaded) {
+    log(`${colors.bold('resuming')}: epoch ${state.epoch + 1}, step ${state.steps} of ${totalSteps}`);
+    for (const change of changes) log(`${colors.bold('changed')}: ${change}`);
+    if (f.epochs !== savedEpochs) log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * trainLoader.length, totalSteps)}`);
+  }
+  if (f.minLr !== undefined && !f.cosine) notice('note: --min-lr has no effect without --cosine');
+  if (typed.has('initialLr') && f.warmupSteps === 0) notice('note: --initial-lr has no effect without --warmup-steps');
 
   let stopRequested = false;
+  let saving: Promise<void> | null = null;
+  const abortSave = new AbortController();
   const onSigint = () => {
     if (stopRequested) {
-      process.stderr.write('\nsecond Ctrl-C: exiting now (the last checkpoint is intact)\n');
-      process.exit(130);
+      stopProgress();
+      process.stderr.write('\nsecond Ctrl-C: exiting now; the last whole checkpoint is kept\n');
+      // A save in flight stops at its next write and removes its staging folder: wait for that
+      // (milliseconds), so that no file is written after the clean-up below.
+      abortSave.abort(new Error('second Ctrl-C'));
+      const exit = () => { G.removeUnfinishedSaves(checkpointDir); process.exit(130); };
+      if (saving) saving.then(exit, exit);
+      else exit();
+      return;
     }
     stopRequested = true;
-    process.stderr.write('\nCtrl-C: finishing this step and saving a checkpoint (Ctrl-C again to exit at once)\n');
+    notice('Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to exit at once)');
   };
   process.on('SIGINT', onSigint);
 
-  const checkpointDir = join(out, 'checkpoint');
-  const save = async (s: G.TrainState) => {
-    await G.saveCheckpoint(checkpointDir, model, optimizer, s, settings);
-    await writeReports(out, s.history, f.epochs);
+  const save = (s: G.TrainState): Promise<void> => {
+    saving = (async () => {
+      await G.saveCheckpoint(checkpointDir, model, optimizer, s, settings, { optimizerState: f.optimizerState, signal: abortSave.signal });
+      await writeReports(out, s.history, s.steps / trainLoader.length);
+    })();
+    return saving.finally(() => { saving = null; });
   };
-  const totalSteps = f.epochs * trainLoader.length;
-  const bar = quiet ? null : progressBar(totalSteps, 'epoch {epoch}/{epochs} |{bar}| step {value}/{total} | loss {loss} | {rate} tok/s | ETA {eta_formatted}');
-  let tokensThisSession = 0;
+  const bar = quiet ? null : startProgress(totalSteps, state.steps, 'step', `epoch ${state.epoch + 1}/${f.epochs}`);
   const started = performance.now();
+  let tokensThisSession = 0;
   let stopped = false;
   try {
     const result = await G.trainModel(model, optimizer, trainLoader, valLoader, {
@@ -128,7 +237,7 @@ export async function train(flags: TrainFlags): Promise<number> {
       onStep: (s) => {
         tokensThisSession += f.batchSize * config.contextLength;
         const rate = tokensThisSession / ((performance.now() - started) / 1000);
-        bar?.update(s.step + 1, { epoch: s.epoch, epochs: f.epochs, loss: s.loss.toFixed(3), rate: rate.toFixed(0) });
+        bar?.update(s.step + 1, `epoch ${s.epoch}/${f.epochs}`, [`loss ${s.loss.toFixed(3)}`, `${rate.toFixed(0)} tok/s`]);
       },
       onEval: (r) => log(evalLine(r)),
       onSample: (s) => log(`${colors.dim(`sample after epoch ${s.epoch}:`)} ${s.text.replace(/\n/g, ' ')}`),
@@ -136,29 +245,34 @@ export async function train(flags: TrainFlags): Promise<number> {
     }, state);
     state = result.state;
     stopped = result.stopped;
+    if (stopped) {
+      notice(`saving a checkpoint at step ${state.steps}`);
+      await save(state); // a finished run was saved at its last epoch's end
+    }
   } catch (e) {
-    bar?.stop();
+    if (abortSave.signal.aborted) await new Promise(() => {}); // the second Ctrl-C's handler exits
     if (e instanceof G.NonFiniteLossError) throw new Error(`${e.message}. The last good checkpoint is in ${checkpointDir}`);
     throw e;
   } finally {
+    stopProgress();
     process.off('SIGINT', onSigint);
   }
-  bar?.stop();
-  if (stopped) await save(state); // a finished run was saved at its last epoch's end
   const seconds = (performance.now() - started) / 1000;
   const last = state.history[state.history.length - 1];
   if (stopped) {
-    process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\nresume with:  npx mini-gpt train --resume ${out}\n`);
+    const resume = f.optimizerState ? `resume with:  npx mini-gpt train --resume ${out}` : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
+    process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\n${resume}\n`);
     return 130;
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds })}\n`);
   } else {
+    const size = async (name: string) => (await stat(join(checkpointDir, name)).catch(() => null))?.size ?? 0;
+    const [modelSize, optimizerSize] = [await size('model.safetensors'), await size('optimizer.safetensors')];
     say(`done: ${state.steps} steps, ${state.tokensSeen.toLocaleString('en-US')} tokens seen in ${seconds.toFixed(0)} s`);
-    say(`checkpoint: ${checkpointDir}`);
+    say(`checkpoint: ${checkpointDir} (${formatBytes(modelSize)} model${optimizerSize ? ` + ${formatBytes(optimizerSize)} optimizer state` : ''})`);
     say(`losses: ${join(out, 'losses.csv')}`);
     say(`plot: ${join(out, 'loss.png')} (and loss.svg)`);
   }
   return 0;
 }
-

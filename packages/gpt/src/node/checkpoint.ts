@@ -7,15 +7,18 @@
  * folder, then swapped in by renames. If a crash falls between the two renames, the previous
  * checkpoint is still complete under "<dir>.previous", and loadCheckpoint looks there.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
 import type { Device } from '@mini/tensor';
+import type { GPTConfig } from '../config.js';
 import { fromHFConfig, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
+import { parseJsonStrict } from '../json.js';
 import type { GPTModel } from '../model.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
-import { SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
+import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
 import { exists, fileSource, writeFileAtomic, writeTextAtomic } from './files.js';
 
@@ -26,31 +29,49 @@ export class CheckpointError extends Error {
 interface TrainerStateFile {
   format: 'mini-gpt-checkpoint/1';
   state: TrainState;
+  /** false: saved without optimizer.safetensors (a model to use, not a run to resume). Absent: true. */
+  optimizerState?: boolean;
   optimizer: Required<AdamWOptions> & { step: number };
   /** Anything the caller wants back on resume (the CLI keeps its settings here). */
   extra: unknown;
 }
 
-/** Saves model, optimizer and training state into `dir`, replacing what was there atomically. */
-export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null): Promise<void> {
+/**
+ * Saves model, optimizer and training state into `dir`, replacing what was there atomically.
+ * With `optimizerState: false` the optimizer's moments (twice the model's size) are not
+ * written: the model can be used, but the run cannot be resumed from it. An aborted `signal`
+ * (a second Ctrl-C) stops the writing between two tensors: the staging folder is removed, the
+ * previous checkpoint stays, and the promise rejects with the signal's reason.
+ */
+export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null, options: { optimizerState?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  const optimizerState = options.optimizerState ?? true;
+  const { signal } = options;
   const staging = `${dir}.saving-${randomBytes(4).toString('hex')}`;
   await mkdir(staging, { recursive: true });
   try {
-    await saveModel(staging, model);
-    await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(sink, [...optimizer.m.keys()].flatMap((name) => [
-      { name: `m.${name}`, shape: optimizer.m.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.m.get(name)!.toArray() },
-      { name: `v.${name}`, shape: optimizer.v.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.v.get(name)!.toArray() },
-    ])));
+    await saveModel(staging, model, signal);
+    if (optimizerState) {
+      await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(abortable(sink, signal), [...optimizer.m.keys()].flatMap((name) => [
+        { name: `m.${name}`, shape: optimizer.m.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.m.get(name)!.toArray() },
+        { name: `v.${name}`, shape: optimizer.v.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.v.get(name)!.toArray() },
+      ])));
+    }
     const file: TrainerStateFile = {
       format: 'mini-gpt-checkpoint/1',
       state,
+      optimizerState,
       optimizer: { lr: optimizer.lr, betas: optimizer.betas, eps: optimizer.eps, weightDecay: optimizer.weightDecay, step: optimizer.step },
       extra,
     };
     await writeTextAtomic(join(staging, 'trainer_state.json'), JSON.stringify(file, null, 2));
+    signal?.throwIfAborted(); // past here the folder is whole: the swap (two renames) is not cut short
     const previous = `${dir}.previous`;
-    await rm(previous, { recursive: true, force: true });
-    if (await exists(dir)) await rename(dir, previous);
+    // NOTE: "<dir>.previous" may be the only whole checkpoint (a crash between the renames of an
+    // earlier save left no <dir>): it is replaced only when <dir> is there to take its place.
+    if (await exists(dir)) {
+      await rm(previous, { recursive: true, force: true });
+      await rename(dir, previous);
+    }
     await rename(staging, dir);
     await rm(previous, { recursive: true, force: true });
   } catch (e) {
@@ -59,23 +80,54 @@ export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: Ad
   }
 }
 
-/** model.safetensors + config.json into `dir` (each written atomically). */
-export async function saveModel(dir: string, model: GPTModel): Promise<void> {
+/**
+ * Removes what an interrupted saveCheckpoint(dir) left beside `dir` ("<dir>.saving-…" folders).
+ * Synchronous, so that it can run in a signal handler just before the process exits.
+ */
+export function removeUnfinishedSaves(dir: string): string[] {
+  const prefix = `${basename(dir)}.saving-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dir)).filter((name) => name.startsWith(prefix));
+  } catch {
+    return []; // no parent folder: nothing was saved there
+  }
+  for (const name of names) rmSync(join(dirname(dir), name), { recursive: true, force: true });
+  return names;
+}
+
+/** A sink that throws the signal's reason before each write once it is aborted. */
+function abortable(sink: ByteSink, signal: AbortSignal | undefined): ByteSink {
+  return signal ? { write: (bytes) => { signal.throwIfAborted(); return sink.write(bytes); } } : sink;
+}
+
+/**
+ * model.safetensors + config.json into `dir` (each written atomically). An aborted `signal`
+ * stops the writing between two tensors and rejects, leaving no partial file.
+ */
+export async function saveModel(dir: string, model: GPTModel, signal?: AbortSignal): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(sink, model));
+  await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(abortable(sink, signal), model));
   await writeTextAtomic(join(dir, 'config.json'), JSON.stringify(toHFConfig(model.config), null, 2));
+}
+
+/** A JSON file's value; a missing file, bad JSON or a key given twice is a CheckpointError naming the file. */
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8').catch((e: Error) => { throw new CheckpointError(`${path}: ${e.message}`); });
+  const parsed = parseJsonStrict(text);
+  if ('error' in parsed) throw new CheckpointError(`${path} ${parsed.error}`);
+  return parsed.value;
+}
+
+/** The GPTConfig of a folder's config.json (ours or Hugging Face's). */
+export async function loadConfig(dir: string): Promise<GPTConfig> {
+  const configPath = join(dir, 'config.json');
+  return fromHFConfig(await readJson(configPath), configPath);
 }
 
 /** A model from a folder with model.safetensors and config.json (ours or Hugging Face's). */
 export async function loadModel(dir: string, device: Device): Promise<GPTModel> {
-  const configPath = join(dir, 'config.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(configPath, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(`${configPath}: ${(e as Error).message}`);
-  }
-  const config = fromHFConfig(json, configPath);
+  const config = await loadConfig(dir);
   const source = await fileSource(join(dir, 'model.safetensors'));
   try {
     return await loadHFModel(source, config, device);
@@ -99,13 +151,11 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
     else throw new CheckpointError(`${dir}: no checkpoint here (trainer_state.json is missing)`);
   }
   const statePath = join(folder, 'trainer_state.json');
-  let file: TrainerStateFile;
-  try {
-    file = JSON.parse(await readFile(statePath, 'utf8')) as TrainerStateFile;
-  } catch (e) {
-    throw new CheckpointError(`${statePath}: ${(e as Error).message}`);
-  }
+  const file = await readJson(statePath) as TrainerStateFile;
   if (file.format !== 'mini-gpt-checkpoint/1') throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
+  if (file.optimizerState === false) {
+    throw new CheckpointError(`${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`);
+  }
   const model = await loadModel(folder, device);
   const { step, ...options } = file.optimizer;
   const optimizer = new AdamW(model.params, options);
