@@ -16,6 +16,7 @@ import type { GPTConfig } from './config.js';
 import { type InitScheme, initialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
+import { runSeeds } from './seeds.js';
 
 export interface ForwardOptions {
   /** Attend over (and append to) this cache: each call then costs only its new positions. */
@@ -34,7 +35,7 @@ export class GPTModel {
     readonly device: Device,
     weights: Map<string, Tensor>,
     /** Draws dropout masks; its seed and position are saved with checkpoints. */
-    public dropoutGenerator = new T.Generator(0),
+    public dropoutGenerator = new T.Generator(runSeeds(0).dropout),
   ) {
     for (const [name, shape] of Object.entries(parameterShapes(config))) {
       const t = weights.get(name);
@@ -47,8 +48,9 @@ export class GPTModel {
   /** A freshly initialised model (see init.ts for the two schemes). */
   static create(config: GPTConfig, options: { device?: Device; seed?: number; init?: InitScheme } = {}): GPTModel {
     const device = options.device ?? T.getDefaultDevice();
-    const weights = initialParameters(config, device, new T.Generator(options.seed ?? 0), options.init ?? 'pytorch');
-    return new GPTModel(config, device, weights, new T.Generator((options.seed ?? 0) + 1));
+    const seeds = runSeeds(options.seed ?? 0);
+    const weights = initialParameters(config, device, new T.Generator(seeds.init), options.init ?? 'pytorch');
+    return new GPTModel(config, device, weights, new T.Generator(seeds.dropout));
   }
 
   train(on = true): this {
