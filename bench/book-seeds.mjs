@@ -47,6 +47,6 @@ for (const { side, seed, r } of runs) {
 for (const side of new Set(runs.map((x) => x.side))) {
   const finals = runs.filter((x) => x.side === side).map((x) => x.r.at(-1).trainLoss);
   const mean = finals.reduce((a, b) => a + b, 0) / finals.length;
-  const sd = Math.sqrt(finals.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, finals.length - 1));
-  console.log(`\n${side}: final training loss over ${finals.length} seeds: mean ${f(mean)}, sd ${f(sd)}, range ${f(Math.min(...finals))}–${f(Math.max(...finals))}`);
+  const sd = finals.length > 1 ? f(Math.sqrt(finals.reduce((a, b) => a + (b - mean) ** 2, 0) / (finals.length - 1))) : 'n/a (one seed)';
+  console.log(`\n${side}: final training loss over ${finals.length} seed(s): mean ${f(mean)}, sd ${sd}, range ${f(Math.min(...finals))}–${f(Math.max(...finals))}`);
 }
