@@ -62,6 +62,9 @@ describe('one run seed, separate random streams', () => {
         seen.set(s, `${purpose} of run ${seed}`);
       }
     }
+    expect(T.foldIn(123, 1)).toBe(T.foldIn(123, 1)); // a function of (seed, data) alone
+    expect(() => T.foldIn(-1, 1)).toThrow(/foldIn: seed must be a non-negative safe integer, got -1/);
+    expect(() => T.foldIn(1, 2 ** 32)).toThrow(/foldIn: data must be a uint32/);
     const model = G.GPTModel.create(config, { seed: 5 });
     expect(model.dropoutGenerator.seed).toBe(G.runSeeds(5).dropout); // the model draws its masks from it
     expect(model.dropoutGenerator.seed).not.toBe(6); // not run 6's initial weights, as seed + 1 was
