@@ -4,6 +4,7 @@
  */
 import * as T from '@mini/tensor';
 import type { Device, Tensor } from '@mini/tensor';
+import { runSeeds } from './seeds.js';
 import { textToIds } from './tokenizer.js';
 
 /** Splits text at `ratio` of its characters (the book's 0.9 train / 0.1 validation). */
@@ -41,7 +42,7 @@ export class SlidingWindowDataset {
 
 export interface LoaderOptions {
   batchSize: number;
-  /** Reorder windows each epoch, from `seed` and the epoch number alone (so resuming repeats it). */
+  /** Reorder windows each epoch, from `seed` (the run seed) and the epoch number alone (so resuming repeats it). */
   shuffle?: boolean;
   /** Skip a last batch smaller than batchSize. */
   dropLast?: boolean;
@@ -80,7 +81,7 @@ export class DataLoader {
   order(epoch: number): number[] {
     const order = [...Array(this.dataset.length).keys()];
     if (!this.shuffle) return order;
-    const random = new T.Generator(this.seed);
+    const random = new T.Generator(runSeeds(this.seed).shuffle);
     random.streamPosition = epoch;
     const u = random.uniform(order.length);
     for (let i = order.length - 1; i > 0; i--) {

@@ -9,6 +9,7 @@ export { type GPTConfig, type PresetName, presets, BOOK_CONFIG_OVERRIDES, resolv
 export { GPTModel, ModelError, type DropoutState, type ForwardOptions } from './model.js';
 export { parameterShapes } from './parameters.js';
 export { type InitScheme, initialParameters } from './init.js';
+export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';
 export { splitText, SlidingWindowDataset, DataLoader, createDataLoader, type LoaderOptions, type Batch } from './data.js';

@@ -16,6 +16,7 @@ import type { GPTConfig } from './config.js';
 import { type InitScheme, initialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
+import { runSeeds } from './seeds.js';
 
 export interface ForwardOptions {
   /** Attend over (and append to) this cache: each call then costs only its new positions. */
@@ -46,7 +47,7 @@ export class GPTModel {
     readonly config: GPTConfig,
     readonly device: Device,
     weights: Map<string, Tensor>,
-    dropout: DropoutState = { seed: 0, stream: 0 },
+    dropout: DropoutState = { seed: runSeeds(0).dropout, stream: 0 },
   ) {
     this.dropoutGenerator = new T.Generator(dropout.seed);
     this.dropoutGenerator.streamPosition = dropout.stream;
@@ -61,8 +62,9 @@ export class GPTModel {
   /** A freshly initialised model (see init.ts for the two schemes). */
   static create(config: GPTConfig, options: { device?: Device; seed?: number; init?: InitScheme } = {}): GPTModel {
     const device = options.device ?? T.getDefaultDevice();
-    const weights = initialParameters(config, device, new T.Generator(options.seed ?? 0), options.init ?? 'pytorch');
-    return new GPTModel(config, device, weights, { seed: (options.seed ?? 0) + 1, stream: 0 });
+    const seeds = runSeeds(options.seed ?? 0);
+    const weights = initialParameters(config, device, new T.Generator(seeds.init), options.init ?? 'pytorch');
+    return new GPTModel(config, device, weights, { seed: seeds.dropout, stream: 0 });
   }
 
   train(on = true): this {

@@ -10,7 +10,7 @@ export { unaryOpTable, binaryOpTable, type UnaryDef, type BinaryDef, type Elemen
 export { type DType, type TypedArray, bytesPerElement } from './dtype.js';
 export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
-export { Generator, manualSeed, defaultGenerator, threefry2x32 } from './random.js';
+export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
 export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
 export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
 export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';

@@ -110,6 +110,20 @@ export class Generator {
   }
 }
 
+/**
+ * A new seed from `seed` and a small integer `data` (JAX's random.fold_in): Threefry of the
+ * counter (data, 0) under the seed's key, cut to 53 bits so it is a safe integer. Seeds folded
+ * with different data give generators whose streams share no bits with each other or, but for
+ * a 2^-53 chance, with Generator(seed) itself: how one run seed feeds several random streams.
+ */
+export function foldIn(seed: number, data: number): number {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`foldIn: seed must be a non-negative safe integer, got ${seed}`);
+  if (!Number.isInteger(data) || data < 0 || data >= 2 ** 32) throw new RangeError(`foldIn: data must be a uint32, got ${data}`);
+  const out = new Uint32Array(2);
+  threefry2x32(seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0, data, 0, out);
+  return out[0]! + (out[1]! >>> 11) * 2 ** 32;
+}
+
 let globalGenerator = new Generator(0);
 
 /** Reseeds the default generator (like torch.manual_seed). */

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The book's run over several seeds, mini-gpt and PyTorch side by side (issue 15): a Markdown
+// table of each run's final training loss, minimum and final validation loss and loss spikes.
+// Reads DIR/mini-gpt-seedN/losses.csv (npx mini-gpt train --out DIR/mini-gpt-seedN --seed N) and
+// DIR/pytorch-seedN.jsonl (bench/pytorch_book_run.py book DIR --seed N). Run them first, e.g.:
+//   node bench/book-trajectory.mjs --out DIR --steps 0       # data.json: the token ids PyTorch reads
+//   for s in 1 2 3 4 5; do
+//     npx mini-gpt train --data the-verdict.txt --epochs 4 --seed $s --device cpu --out DIR/mini-gpt-seed$s
+//     /usr/bin/python3 bench/pytorch_book_run.py book DIR --seed $s --epochs 4
+//   done
+//   node bench/book-seeds.mjs DIR
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: node bench/book-seeds.mjs DIR');
+
+/** Evaluations as { step, trainLoss, valLoss }, from either side's files. */
+function records(name) {
+  const path = join(dir, name);
+  if (name.endsWith('.jsonl')) return JSON.parse(readFileSync(path, 'utf8').trim().split('\n').at(-1)).records;
+  return readFileSync(join(path, 'losses.csv'), 'utf8').trim().split('\n').slice(1).map((line) => {
+    const [step, , , trainLoss, valLoss] = line.split(',').map(Number);
+    return { step, trainLoss, valLoss };
+  });
+}
+
+/** A spike: an evaluation whose training loss is above the one before it by more than 1. */
+function spikes(r) {
+  return r.filter((x, i) => i > 0 && x.trainLoss > r[i - 1].trainLoss + 1).map((x) => `step ${x.step} (${x.trainLoss.toFixed(2)})`);
+}
+
+const runs = readdirSync(dir)
+  .map((name) => ({ name, m: /^(mini-gpt|pytorch)-seed(\d+)(\.jsonl)?$/.exec(name) }))
+  .filter(({ name, m }) => m && (m[3] || existsSync(join(dir, name, 'losses.csv'))))
+  .map(({ name, m }) => ({ side: m[1], seed: Number(m[2]), r: records(name) }))
+  .sort((a, b) => a.side.localeCompare(b.side) || a.seed - b.seed);
+
+const f = (x) => x.toFixed(3);
+console.log('| side | seed | last step | train loss (last) | val loss min (step) | val loss (last) | spikes |');
+console.log('|---|---:|---:|---:|---:|---:|---|');
+for (const { side, seed, r } of runs) {
+  const last = r.at(-1);
+  const min = r.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+  console.log(`| ${side} | ${seed} | ${last.step} | ${f(last.trainLoss)} | ${f(min.valLoss)} (${min.step}) | ${f(last.valLoss)} | ${spikes(r).join(', ') || 'none'} |`);
+}
+for (const side of new Set(runs.map((x) => x.side))) {
+  const finals = runs.filter((x) => x.side === side).map((x) => x.r.at(-1).trainLoss);
+  const mean = finals.reduce((a, b) => a + b, 0) / finals.length;
+  const sd = finals.length > 1 ? f(Math.sqrt(finals.reduce((a, b) => a + (b - mean) ** 2, 0) / (finals.length - 1))) : 'n/a (one seed)';
+  console.log(`\n${side}: final training loss over ${finals.length} seed(s): mean ${f(mean)}, sd ${sd}, range ${f(Math.min(...finals))}–${f(Math.max(...finals))}`);
+}
