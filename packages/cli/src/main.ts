@@ -14,6 +14,7 @@ import * as parse from './options.js';
 import { UsageError, colors, setVerbose } from './ui.js';
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
+const dtypeOption = () => new Option('--dtype <dtype>', 'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)').default('auto').argParser(parse.dtype);
 const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
 
 function program(run: (code: Promise<number>) => void): Command {
@@ -69,6 +70,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
+    .addOption(dtypeOption())
     .action((flags) => run(generate(flags)));
 
   cli.command('eval')
@@ -80,6 +82,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
     .addOption(deviceOption())
+    .addOption(dtypeOption())
     .option('--json', 'print {loss, perplexity, tokens, batches}')
     .action((flags) => run(evaluate(flags)));
 
@@ -105,6 +108,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
     .addOption(revisionOption())
     .addOption(deviceOption())
+    .addOption(dtypeOption())
     .option('--json', 'print one JSON object')
     .action((flags) => run(info(flags)));
   return cli;

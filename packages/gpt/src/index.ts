@@ -16,9 +16,10 @@ export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradN
 export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord } from './train.js';
 export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, type GenerateOptions } from './generate.js';
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
-export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel } from './hf.js';
+export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel, type LoadOptions } from './hf.js';
+export { type WeightDType, type WeightDTypeChoice, type DTypeChoice, weightDTypes, storageDType, chooseWeightDType, assertFloat32Weights } from './weight-dtype.js';
 export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
-export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, CheckpointError, type LoadedCheckpoint } from './node/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, loadConfig, resolveWeightDType, CheckpointError, type LoadedCheckpoint, type LoadModelOptions } from './node/checkpoint.js';
 export { lossPlotSvg, lossesCsv } from './plot.js';
 export { downloadFile, downloadModel, modelRepository, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress, type ModelDownloadOptions, type DownloadedModel } from './node/download.js';
 export { hubSettings, hubCacheDir, describeEndpoint, HubError, type HubSettings } from './node/hub.js';

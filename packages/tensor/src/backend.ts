@@ -164,6 +164,8 @@ export interface Backend {
   /** The view's elements, contiguous, in a new array. Waits for queued work. */
   read(view: View): Promise<TypedArray>;
   release(storage: BackendStorage): void;
+  /** The storage's host memory as a typed array, where the backend keeps it on the host (CPU). */
+  hostData?(storage: BackendStorage): TypedArray;
   /** Bytes held by live tensors. */
   liveBytes(): number;
   /** The most bytes live at once since the last `resetPeakBytes()`. */

@@ -243,6 +243,15 @@ export function fromTypedArray(data: TypedArray, shape: Shape, device: Device, d
   return t;
 }
 
+/**
+ * The tensor's storage as a host typed array (raw bits for 16-bit floats), when its backend
+ * keeps it in host memory (the CPU backends), so a loader can read a file straight into it;
+ * null on a GPU. Index it from `t.offset`; writing through it changes the tensor.
+ */
+export function hostData(t: Tensor): TypedArray | null {
+  return t.device.backend.hostData?.(t.storage) ?? null;
+}
+
 /** Throws unless every tensor is on `device`; names the op. */
 export function assertSameDevice(op: string, ...tensors: Tensor[]): void {
   const device = tensors[0]?.device;

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
-import { resolveModel } from '../models.js';
+import { loadForInference, resolveModel } from '../models.js';
 import { UsageError, say } from '../ui.js';
 
 export interface EvalFlags {
@@ -13,6 +13,7 @@ export interface EvalFlags {
   batchSize: number;
   maxBatches?: number;
   device: 'auto' | 'cpu' | 'webgpu';
+  dtype: G.WeightDTypeChoice;
   json?: boolean;
 }
 
@@ -20,7 +21,7 @@ export async function evaluate(flags: EvalFlags): Promise<number> {
   const dir = await resolveModel(flags.model, flags.revision);
   const text = await readFile(flags.data, 'utf8').catch((e: Error) => { throw new UsageError(`--data ${flags.data}: ${e.message}`); });
   const device = await getDevice(flags.device);
-  const model = (await G.loadModel(dir, device)).eval();
+  const model = (await loadForInference(dir, device, flags.dtype)).eval();
   const length = flags.contextLength ?? model.config.contextLength;
   if (length > model.config.contextLength) throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);
   const loader = G.createDataLoader(text, { batchSize: flags.batchSize, maxLength: length, stride: length, device });

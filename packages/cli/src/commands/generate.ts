@@ -1,7 +1,7 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
-import { resolveModel } from '../models.js';
+import { loadForInference, resolveModel } from '../models.js';
 
 export interface GenerateFlags {
   model: string;
@@ -13,6 +13,7 @@ export interface GenerateFlags {
   topP?: number;
   seed: number;
   device: 'auto' | 'cpu' | 'webgpu';
+  dtype: G.WeightDTypeChoice;
   cache: boolean;
   stopAtEos: boolean;
 }
@@ -25,7 +26,7 @@ export async function generate(flags: GenerateFlags): Promise<number> {
   G.validateGenerateOptions(options);
   const dir = await resolveModel(flags.model, flags.revision);
   const device = await getDevice(flags.device);
-  const model = await G.loadModel(dir, device);
+  const model = await loadForInference(dir, device, flags.dtype);
   const prompt = G.textToIds(flags.prompt);
   process.stdout.write(flags.prompt);
   // Decode the whole continuation each time and print what is new: a character may span tokens.

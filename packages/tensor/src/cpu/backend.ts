@@ -61,6 +61,10 @@ export class CpuBackend implements Backend {
     this.live -= storage.byteLength;
   }
 
+  hostData(storage: BackendStorage): TypedArray {
+    return (storage as CpuStorage).data;
+  }
+
   liveBytes(): number {
     return this.live;
   }
