@@ -85,40 +85,82 @@ const CONVERT_CHUNK = 1 << 24;
 const bytesOf = (a: TypedArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /**
- * One file tensor as a tensor of `dtype` on `device`. The bytes go straight into the tensor's
- * storage when the dtypes agree and the device keeps tensors on the host; otherwise they pass
- * through a host array (a GPU upload) or a scratch of CONVERT_CHUNK elements (a conversion).
+ * Host scratch for converting file tensors chunk by chunk, made on first use and kept for the
+ * whole load (one block per file dtype: blocks of many sizes would fragment the CPU heap).
  */
-async function loadTensor(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, device: Device): Promise<Tensor> {
+class ConvertScratch {
+  private readonly tensors = new Map<WeightDType, Tensor>();
+  constructor(private readonly device: Device, private readonly elements: number) {}
+
+  /** A tensor of `dtype` on the device (CPU devices: in their host memory, e.g. the WebAssembly heap). */
+  get(dtype: WeightDType): Tensor {
+    let t = this.tensors.get(dtype);
+    if (!t) this.tensors.set(dtype, (t = T.keep(T.empty([this.elements], dtype, this.device))));
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors.values()) t.dispose();
+  }
+}
+
+/**
+ * One file tensor as a tensor of `dtype` on `device`. On a CPU device the bytes go straight
+ * into the tensor's storage when the dtypes agree; otherwise a chunk at a time into a scratch
+ * on the device, converted into place by the device's cast kernel (the fast CPU's WebAssembly,
+ * on every thread). On a GPU the tensor is built in a host array and uploaded.
+ */
+async function loadTensor(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, device: Device, scratch: ConvertScratch): Promise<Tensor> {
   const t = T.empty(entry.shape, dtype, device);
   try {
     const host = T.hostData(t);
-    const target = host ? host.subarray(t.offset, t.offset + t.size) : newArray(dtype, t.size);
-    if (fileDType === dtype) {
-      await readBytesInto(header.source, entry.start, bytesOf(target));
-    } else {
-      const fileBytes = T.bytesPerElement[fileDType];
-      const scratch = newArray(fileDType, Math.min(CONVERT_CHUNK, t.size));
-      const wide = fileDType !== 'float32' && dtype !== 'float32' ? new Float32Array(scratch.length) : null;
-      for (let first = 0; first < t.size; first += CONVERT_CHUNK) {
-        const n = Math.min(CONVERT_CHUNK, t.size - first);
-        const chunk = scratch.subarray(0, n);
-        await readBytesInto(header.source, entry.start + first * fileBytes, bytesOf(chunk));
-        const out = target.subarray(first, first + n);
-        if (fileDType === 'float32') T.narrowToHalf(chunk as Float32Array, dtype as T.HalfDType, out as Uint16Array);
-        else if (dtype === 'float32') T.widenHalf(chunk as Uint16Array, fileDType, out as Float32Array);
-        else { // float16 <-> bfloat16 through float32
-          T.widenHalf(chunk as Uint16Array, fileDType, wide!.subarray(0, n));
-          T.narrowToHalf(wide!.subarray(0, n), dtype, out as Uint16Array);
+    if (host && fileDType === dtype) {
+      await readBytesInto(header.source, entry.start, bytesOf(host.subarray(t.offset, t.offset + t.size)));
+    } else if (host) {
+      const chunk = scratch.get(fileDType);
+      const chunkHost = T.hostData(chunk)!;
+      const flat = t.reshape([-1]);
+      try {
+        for (let first = 0; first < t.size; first += CONVERT_CHUNK) {
+          const n = Math.min(CONVERT_CHUNK, t.size - first);
+          await readBytesInto(header.source, entry.start + first * T.bytesPerElement[fileDType], bytesOf(chunkHost.subarray(chunk.offset, chunk.offset + n)));
+          T.tidy(() => T.castInto(flat.slice(0, first, first + n), chunk.slice(0, 0, n)));
         }
+      } finally {
+        flat.dispose();
       }
+    } else {
+      device.backend.upload(t.storage, await hostTensorData(header, entry, fileDType, dtype, t.size));
     }
-    if (!host) device.backend.upload(t.storage, target);
     return t;
   } catch (e) {
     t.dispose();
     throw e;
   }
+}
+
+/** A file tensor's elements in `dtype` in a new host array, converted a chunk at a time (GPU uploads). */
+async function hostTensorData(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, size: number): Promise<Float32Array | Uint16Array> {
+  const target = newArray(dtype, size);
+  if (fileDType === dtype) {
+    await readBytesInto(header.source, entry.start, bytesOf(target));
+    return target;
+  }
+  const scratch = newArray(fileDType, Math.min(CONVERT_CHUNK, size));
+  const wide = fileDType !== 'float32' && dtype !== 'float32' ? new Float32Array(scratch.length) : null;
+  for (let first = 0; first < size; first += CONVERT_CHUNK) {
+    const n = Math.min(CONVERT_CHUNK, size - first);
+    const chunk = scratch.subarray(0, n);
+    await readBytesInto(header.source, entry.start + first * T.bytesPerElement[fileDType], bytesOf(chunk));
+    const out = target.subarray(first, first + n);
+    if (fileDType === 'float32') T.narrowToHalf(chunk as Float32Array, dtype as T.HalfDType, out as Uint16Array);
+    else if (dtype === 'float32') T.widenHalf(chunk as Uint16Array, fileDType, out as Float32Array);
+    else { // float16 <-> bfloat16 through float32
+      T.widenHalf(chunk as Uint16Array, fileDType, wide!.subarray(0, n));
+      T.narrowToHalf(wide!.subarray(0, n), dtype, out as Uint16Array);
+    }
+  }
+  return target;
 }
 
 function newArray(dtype: WeightDType, n: number): Float32Array | Uint16Array {
@@ -145,6 +187,8 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
     byName.set(name, fileName);
   }
   const weights = new Map<string, Tensor>();
+  const largest = Math.max(...Object.values(expected).map((shape) => shape.reduce((p, d) => p * d, 1)));
+  const scratch = new ConvertScratch(device, Math.min(CONVERT_CHUNK, largest));
   try {
     for (const [name, shape] of Object.entries(expected)) {
       const fileName = byName.get(name);
@@ -156,11 +200,13 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
       const fileDType = fileDTypes[entry.dtype];
       if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type (F32, F16 or BF16)`);
       const dtype = storageDType(shape, options.dtype ?? fileDType);
-      weights.set(name, T.keep(await loadTensor(header, entry, fileDType, dtype, device)));
+      weights.set(name, T.keep(await loadTensor(header, entry, fileDType, dtype, device, scratch)));
     }
   } catch (e) {
     for (const t of weights.values()) t.dispose();
     throw e;
+  } finally {
+    scratch.dispose();
   }
   return new GPTModel(config, device, weights);
 }

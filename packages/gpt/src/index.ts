@@ -17,7 +17,7 @@ export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type Train
 export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, type GenerateOptions } from './generate.js';
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
 export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel, type LoadOptions } from './hf.js';
-export { type WeightDType, type WeightDTypeChoice, type DTypeChoice, weightDTypes, storageDType, chooseWeightDType, assertFloat32Weights } from './weight-dtype.js';
+export { type WeightDType, type WeightDTypeChoice, type DTypeChoice, weightDTypes, storageDType, chooseWeightDType, assertFloat32Weights, convertModel } from './weight-dtype.js';
 export { fileSource, writeFileAtomic, writeTextAtomic } from './node/files.js';
 export { saveCheckpoint, loadCheckpoint, saveModel, loadModel, loadConfig, resolveWeightDType, CheckpointError, type LoadedCheckpoint, type LoadModelOptions } from './node/checkpoint.js';
 export { lossPlotSvg, lossesCsv } from './plot.js';

@@ -6,7 +6,7 @@
  * that read them compute in float32). Training needs float32 weights.
  */
 import type { DType } from '@mini/tensor';
-import { ModelError } from './model.js';
+import { GPTModel, ModelError } from './model.js';
 
 export type WeightDType = Extract<DType, 'float32' | 'float16' | 'bfloat16'>;
 export const weightDTypes: readonly WeightDType[] = ['float32', 'float16', 'bfloat16'];
@@ -60,4 +60,10 @@ export function assertFloat32Weights(what: string, params: ReadonlyMap<string, {
       throw new ModelError(`${what}: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`);
     }
   }
+}
+
+/** A new model with `model`'s weights converted to `dtype` (matrices only; see storageDType). The original is kept. */
+export function convertModel(model: GPTModel, dtype: WeightDType): GPTModel {
+  const weights = new Map([...model.params].map(([name, p]) => [name, p.data.astype(storageDType(p.data.shape, dtype))] as const));
+  return new GPTModel(model.config, model.device, weights);
 }
