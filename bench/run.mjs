@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --json]: the figures users compare, one per line with units.
+// npm run bench [-- --quick] [-- --json] [-- --big ...]: the figures users compare, one per line with units.
+// --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
+// first token, decode and peak RSS per dtype (bench/big-models.mjs; --sizes, --dtypes, --tokens).
 // Each figure is measured here, in this run, on this machine (see README "Performance").
 // Backends: the CPU device (WebAssembly SIMD matmul + threads), the CPU reference kernels,
 // WebGPU when an adapter is found (software adapters are correctness targets: their figures
@@ -10,8 +12,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
+import { bigModelLines } from './big-models.mjs';
+import { halfQualityLines } from './half-quality.mjs';
 
 const args = new Set(process.argv.slice(2));
+const big = args.has('--big');
 const quick = args.has('--quick');
 const json = args.has('--json');
 
@@ -164,4 +169,8 @@ if (gpu) {
   await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
 } else {
   process.stderr.write('no WebGPU adapter: WebGPU figures skipped\n');
+}
+if (big) {
+  await halfQualityLines(report);
+  await bigModelLines(report, process.argv.slice(2));
 }

@@ -11,7 +11,11 @@
 // GPUs want anyway. The host splits work so K per dispatch stays far below that cap.
 // Global loads are arranged so consecutive invocations read consecutive addresses for either
 // layout of A and B (see load_a_slab / load_b_slab).
+// B may be a 16-bit weight (B_KIND, lib_half.wgsl): it is widened as it is staged, so the
+// products and the accumulation stay float32. B is bound as raw words for every kind.
+//! include "lib_half.wgsl"
 override TRANS_A: bool = false;
+override B_KIND: u32 = 0u;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 // Add to C instead of overwriting it (the host splits a long K into several dispatches).
@@ -39,7 +43,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<u32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 // a_slab[k * 16 + m / 4] holds A(m .. m+3, k); b_slab[k * 16 + n / 4] holds B(k, n .. n+3).
@@ -52,10 +56,15 @@ fn a_at(base: u32, m: u32, k: u32) -> f32 {
   return a[base + m * p.lda + k];
 }
 
+fn b_load(i: u32) -> f32 {
+  if (B_KIND == 0u) { return bitcast<f32>(b[i]); }
+  return widen_half(half_bits_of(b[i >> 1u], i), B_KIND);
+}
+
 fn b_at(base: u32, k: u32, n: u32) -> f32 {
   if (k >= p.K || n >= p.N) { return 0.0; }
-  if (TRANS_B) { return b[base + n * p.ldb + k]; }
-  return b[base + k * p.ldb + n];
+  if (TRANS_B) { return b_load(base + n * p.ldb + k); }
+  return b_load(base + k * p.ldb + n);
 }
 
 // Invocation t loads 4 elements along A's stored rows (contiguous in memory).

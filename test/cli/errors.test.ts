@@ -26,6 +26,11 @@ describe('mini-gpt errors', () => {
     expect(r.stderr).toMatch(/--temperature <x>' argument '-1' is invalid/);
   });
 
+  it('an unknown --dtype is a usage error naming the choices', async () => {
+    const r = await runCli(['generate', '--model', 'gpt2', '--prompt', 'x', '--dtype', 'half']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)[0]).toMatch(/--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16 or bfloat16 expected/);
+  });
   it('a corrupt safetensors file is a runtime error (1) naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bad-'));
     mkdirSync(join(dir, 'm'));

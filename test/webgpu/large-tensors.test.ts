@@ -30,6 +30,14 @@ describe.runIf(gpu)('ops on tensors larger than one storage binding', () => {
     await expectParity(gpu!, (device, g) => T.matmul(T.randn([14, 300], { device, generator: g }), T.randn([300, 20], { device, generator: g }), { bias: T.randn([20], { device, generator: g }) }), TOL, 'dlogits @ wte + bias');
     await expectParity(gpu!, (device, g) => T.matmul(T.randn([3, 40, 50], { device, generator: g }), T.randn([3, 50, 40], { device, generator: g })), TOL, 'batched, split by batch');
   });
+  it('16-bit weights bound in windows: x @ wte^T, x @ W from a row offset, the gather', async () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      // 300 x 20 halves = 12 000 bytes: windows start mid-tensor at word-aligned (even) elements.
+      await expectParity(gpu!, (device, g) => T.matmul(T.randn([2, 7, 20], { device, generator: g }), T.randn([300, 20], { device, generator: g }).astype(dtype), { transB: true }), TOL, `x @ wte^T (${dtype})`);
+      await expectParity(gpu!, (device, g) => T.matmul(T.randn([5, 301], { device, generator: g }), T.randn([302, 21], { device, generator: g }).astype(dtype).slice(0, 1), { bias: T.randn([21], { device, generator: g }) }), TOL, `x @ W[1:] + bias (${dtype}, odd offset)`);
+      await expectParity(gpu!, (device, g) => T.embedding(T.randn([301, 21], { device, generator: g }).astype(dtype), T.randint(0, 301, [2, 40], { device, generator: g })), { atol: 0, rtol: 0 }, `gather (${dtype})`);
+    }
+  });
   it('row kernels, reductions and elementwise ops split by rows', async () => {
     await expectParity(gpu!, (device, g) => {
       const logits = T.randn([30, 300], { device, generator: g });

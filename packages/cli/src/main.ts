@@ -40,6 +40,7 @@ Writes into the run folder (--out, default runs/<date-time>):
 Ctrl-C finishes the step in flight, saves, prints the --resume command and exits 130.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
+const dtypeOption = () => new Option('--dtype <dtype>', 'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)').default('auto').argParser(parse.dtype);
 const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
 
 function program(run: (code: Promise<number>) => void): Command {
@@ -100,6 +101,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
+    .addOption(dtypeOption())
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(generate(command.optsWithGlobals(), typedFlags(command))));
 
@@ -112,6 +114,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
     .addOption(deviceOption())
+    .addOption(dtypeOption())
     .option('--json', 'print {loss, perplexity, tokens, batches}')
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
@@ -139,6 +142,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
     .addOption(revisionOption())
     .addOption(deviceOption())
+    .addOption(dtypeOption())
     .option('--json', 'print one JSON object')
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(info(command.optsWithGlobals())));

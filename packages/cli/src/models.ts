@@ -10,6 +10,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as G from '@mini/gpt/node';
+import type { Device } from '@mini/tensor';
 import { fetchModel } from './commands/download.js';
 import { legacyModelDir } from './paths.js';
 import { UsageError, isVerbose } from './ui.js';
@@ -70,4 +71,14 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
     if (e instanceof G.HubError && e.status === 0) throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}), and ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Loads a model folder for inference in the dtype `--dtype` asks for; when auto picks a
+ * 16-bit dtype it says so in one line on stderr (stdout may be the generated text).
+ */
+export async function loadForInference(dir: string, device: Device, dtype: G.WeightDTypeChoice): Promise<G.GPTModel> {
+  const choice = G.resolveWeightDType(dtype, await G.loadConfig(dir), device);
+  if (choice.reason) process.stderr.write(`${choice.reason}\n`);
+  return G.loadModel(dir, device, { dtype: choice.dtype });
 }

@@ -20,3 +20,10 @@ export function device(value: string): 'auto' | 'cpu' | 'webgpu' {
   if (value !== 'auto' && value !== 'cpu' && value !== 'webgpu') throw new InvalidArgumentError(`auto, cpu or webgpu expected, got "${value}"`);
   return value;
 }
+
+export function dtype(value: string): 'auto' | 'float32' | 'float16' | 'bfloat16' {
+  if (value !== 'auto' && value !== 'float32' && value !== 'float16' && value !== 'bfloat16') {
+    throw new InvalidArgumentError(`auto, float32, float16 or bfloat16 expected, got "${value}"`);
+  }
+  return value;
+}

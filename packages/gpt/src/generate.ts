@@ -104,13 +104,16 @@ export async function* generateTokens(model: GPTModel, promptIds: readonly numbe
   const random = new T.Generator(options.seed ?? 0);
   const ids = [...promptIds];
   const useCache = options.useCache ?? true;
-  const cache = useCache ? new KVCache(model.config, model.device, 1) : null;
+  // float32 whatever the weights' dtype: k and v come out of float32 matmuls and feed float32
+  // attention, so a 16-bit cache would add a rounding per step for memory the weights dwarf;
+  // sized to what this call can fill (gpt2-xl: 1.3 MB a position, 630 MB for all 1024).
+  const cache = useCache ? new KVCache(model.config, model.device, 1, Math.min(context, promptIds.length + options.maxNewTokens)) : null;
   const wasTraining = model.training;
   model.eval();
   try {
     for (let step = 0; step < options.maxNewTokens; step++) {
       let feed: number[];
-      if (cache && cache.length > 0 && cache.length + 1 <= context) {
+      if (cache && cache.length > 0 && cache.length + 1 <= cache.maxLength) {
         feed = ids.slice(-1);
       } else {
         cache?.reset();

@@ -1,17 +1,19 @@
 /**
  * Hugging Face GPT-2 checkpoints: config.json <-> GPTConfig, and model.safetensors <-> model
  * parameters. Our parameter names and layouts are HF's (see parameters.ts), so loading is a
- * name check, a shape check and an upload per tensor, one tensor at a time: peak host memory is
- * about the largest tensor (GPT-2 xl's 321 MB embedding), not the 6.2 GB file.
+ * name check, a shape check and a read per tensor, one tensor at a time, straight into the
+ * tensor's storage on a CPU device (converted to the chosen dtype in chunks when it differs):
+ * peak memory is the model plus at most one tensor (a GPU's host copy), never the file twice.
  * Tolerated: a "transformer." name prefix, the attention-mask buffers (attn.bias,
  * attn.masked_bias), and lm_head.weight in a tied checkpoint (it equals wte.weight).
  */
 import * as T from '@mini/tensor';
-import type { Device, Tensor } from '@mini/tensor';
+import type { Device, Tensor, TypedArray } from '@mini/tensor';
 import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
 import { GPTModel } from './model.js';
 import { parameterShapes } from './parameters.js';
-import { type ByteSink, type ByteSource, SafetensorsError, type TensorToWrite, readHeader, readTensor, writeSafetensors } from './safetensors.js';
+import { type ByteSink, type ByteSource, type SafetensorsDType, type SafetensorsHeader, SafetensorsError, type TensorEntry, type TensorToWrite, readBytesInto, readHeader, writeSafetensors } from './safetensors.js';
+import { type WeightDType, storageDType } from './weight-dtype.js';
 
 /** The config.json Hugging Face's GPT2LMHeadModel reads (plus qkv_bias, which it ignores). */
 export function toHFConfig(c: GPTConfig): Record<string, unknown> {
@@ -66,8 +68,112 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
 
 const IGNORED = /\.attn\.(bias|masked_bias)$/;
 
-/** Loads the parameters of a GPT-2 checkpoint into a new model on `device`. */
-export async function loadHFModel(source: ByteSource, config: GPTConfig, device: Device): Promise<GPTModel> {
+export interface LoadOptions {
+  /**
+   * The dtype of the weight matrices (weight-dtype.ts; biases and layer norms stay float32).
+   * Default: the file's (F16 stays float16, BF16 bfloat16, F32 float32).
+   */
+  dtype?: WeightDType;
+}
+
+const fileDTypes: Partial<Record<SafetensorsDType, WeightDType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+const safetensorsDTypes: Record<WeightDType, 'F32' | 'F16' | 'BF16'> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+
+/** Elements converted per step when the file's dtype differs from the tensor's: bounds the scratch memory. */
+const CONVERT_CHUNK = 1 << 24;
+
+const bytesOf = (a: TypedArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * Host scratch for converting file tensors chunk by chunk, made on first use and kept for the
+ * whole load (one block per file dtype: blocks of many sizes would fragment the CPU heap).
+ */
+class ConvertScratch {
+  private readonly tensors = new Map<WeightDType, Tensor>();
+  constructor(private readonly device: Device, private readonly elements: number) {}
+
+  /** A tensor of `dtype` on the device (CPU devices: in their host memory, e.g. the WebAssembly heap). */
+  get(dtype: WeightDType): Tensor {
+    let t = this.tensors.get(dtype);
+    if (!t) this.tensors.set(dtype, (t = T.keep(T.empty([this.elements], dtype, this.device))));
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors.values()) t.dispose();
+  }
+}
+
+/**
+ * One file tensor as a tensor of `dtype` on `device`. On a CPU device the bytes go straight
+ * into the tensor's storage when the dtypes agree; otherwise a chunk at a time into a scratch
+ * on the device, converted into place by the device's cast kernel (the fast CPU's WebAssembly,
+ * on every thread). On a GPU the tensor is built in a host array and uploaded.
+ */
+async function loadTensor(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, device: Device, scratch: ConvertScratch): Promise<Tensor> {
+  const t = T.empty(entry.shape, dtype, device);
+  try {
+    const host = T.hostData(t);
+    if (host && fileDType === dtype) {
+      await readBytesInto(header.source, entry.start, bytesOf(host.subarray(t.offset, t.offset + t.size)));
+    } else if (host) {
+      const chunk = scratch.get(fileDType);
+      const chunkHost = T.hostData(chunk)!;
+      const flat = t.reshape([-1]);
+      try {
+        for (let first = 0; first < t.size; first += CONVERT_CHUNK) {
+          const n = Math.min(CONVERT_CHUNK, t.size - first);
+          await readBytesInto(header.source, entry.start + first * T.bytesPerElement[fileDType], bytesOf(chunkHost.subarray(chunk.offset, chunk.offset + n)));
+          T.tidy(() => T.castInto(flat.slice(0, first, first + n), chunk.slice(0, 0, n)));
+        }
+      } finally {
+        flat.dispose();
+      }
+    } else {
+      device.backend.upload(t.storage, await hostTensorData(header, entry, fileDType, dtype, t.size));
+    }
+    return t;
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
+}
+
+/** A file tensor's elements in `dtype` in a new host array, converted a chunk at a time (GPU uploads). */
+async function hostTensorData(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, size: number): Promise<Float32Array | Uint16Array> {
+  const target = newArray(dtype, size);
+  if (fileDType === dtype) {
+    await readBytesInto(header.source, entry.start, bytesOf(target));
+    return target;
+  }
+  const scratch = newArray(fileDType, Math.min(CONVERT_CHUNK, size));
+  const wide = fileDType !== 'float32' && dtype !== 'float32' ? new Float32Array(scratch.length) : null;
+  for (let first = 0; first < size; first += CONVERT_CHUNK) {
+    const n = Math.min(CONVERT_CHUNK, size - first);
+    const chunk = scratch.subarray(0, n);
+    await readBytesInto(header.source, entry.start + first * T.bytesPerElement[fileDType], bytesOf(chunk));
+    const out = target.subarray(first, first + n);
+    if (fileDType === 'float32') T.narrowToHalf(chunk as Float32Array, dtype as T.HalfDType, out as Uint16Array);
+    else if (dtype === 'float32') T.widenHalf(chunk as Uint16Array, fileDType, out as Float32Array);
+    else { // float16 <-> bfloat16 through float32
+      T.widenHalf(chunk as Uint16Array, fileDType, wide!.subarray(0, n));
+      T.narrowToHalf(wide!.subarray(0, n), dtype, out as Uint16Array);
+    }
+  }
+  return target;
+}
+
+function newArray(dtype: WeightDType, n: number): Float32Array | Uint16Array {
+  return dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
+}
+
+/**
+ * Loads the parameters of a GPT-2 checkpoint into a new model on `device`, tensor by tensor:
+ * peak memory is the model in its dtype plus one tensor's host copy (GPU) or conversion scratch.
+ * Throws SafetensorsError naming the file and tensor for a missing, unexpected, misshapen or
+ * non-float tensor.
+ */
+export async function loadHFModel(source: ByteSource, config: GPTConfig, device: Device, options: LoadOptions = {}): Promise<GPTModel> {
   const header = await readHeader(source);
   const expected = parameterShapes(config);
   const byName = new Map<string, string>(); // our name -> name in the file
@@ -81,6 +187,8 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
     byName.set(name, fileName);
   }
   const weights = new Map<string, Tensor>();
+  const largest = Math.max(...Object.values(expected).map((shape) => shape.reduce((p, d) => p * d, 1)));
+  const scratch = new ConvertScratch(device, Math.min(CONVERT_CHUNK, largest));
   try {
     for (const [name, shape] of Object.entries(expected)) {
       const fileName = byName.get(name);
@@ -89,20 +197,26 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
       if (!T.shapesEqual(entry.shape, shape)) {
         throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
       }
-      const values = await readTensor(header, fileName);
-      if (!(values instanceof Float32Array)) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type`);
-      weights.set(name, T.keep(T.tensor(values, { shape, device })));
+      const fileDType = fileDTypes[entry.dtype];
+      if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type (F32, F16 or BF16)`);
+      const dtype = storageDType(shape, options.dtype ?? fileDType);
+      weights.set(name, T.keep(await loadTensor(header, entry, fileDType, dtype, device, scratch)));
     }
   } catch (e) {
     for (const t of weights.values()) t.dispose();
     throw e;
+  } finally {
+    scratch.dispose();
   }
   return new GPTModel(config, device, weights);
 }
 
-/** Writes the model's parameters in Hugging Face layout, one tensor in host memory at a time. */
+/** Writes the model's parameters in Hugging Face layout and their dtypes, one tensor in host memory at a time. */
 export async function saveHFModel(sink: ByteSink, model: GPTModel): Promise<void> {
-  const tensors: TensorToWrite[] = [...model.params].map(([name, p]) => ({ name, shape: p.shape, dtype: 'F32', data: () => p.data.toArray() }));
+  // Each tensor in the dtype the model holds it in (a float16 model writes F16 matrices).
+  const tensors: TensorToWrite[] = [...model.params].map(([name, p]) => ({
+    name, shape: p.shape, dtype: safetensorsDTypes[p.data.dtype as WeightDType] ?? 'F32', data: () => p.data.toBits(),
+  }));
   if (!model.config.qkvBias) {
     // HF's GPT-2 always has a q/k/v bias: zeros make the same model there.
     for (let i = 0; i < model.config.nLayers; i++) {

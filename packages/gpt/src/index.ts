@@ -18,7 +18,8 @@ export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradN
 export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord } from './train.js';
 export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, NonFiniteLogitsError, type GenerateOptions } from './generate.js';
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
-export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel } from './hf.js';
+export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel, type LoadOptions } from './hf.js';
 export { blobSource, fetchSource, ByteSourceError, type FetchSourceOptions } from './sources.js';
 export { lossPlotSvg, lossesCsv, type LossPlotOptions } from './plot.js';
 export { parseJsonStrict } from './json.js';
+export { type WeightDType, type WeightDTypeChoice, type DTypeChoice, weightDTypes, storageDType, chooseWeightDType, assertFloat32Weights, convertModel } from './weight-dtype.js';

@@ -11,7 +11,7 @@
 import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
-import type { Device, Tensor } from '@mini/tensor';
+import type { DType, Device, Tensor } from '@mini/tensor';
 import type { GPTConfig } from './config.js';
 import { type InitScheme, initialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
@@ -92,6 +92,11 @@ export class GPTModel {
     const generator = new T.Generator(seed);
     generator.streamPosition = stream;
     this.dropoutGenerator = generator;
+  }
+
+  /** The dtype of the weight matrices (weight-dtype.ts); biases and layer norms are float32. */
+  get dtype(): DType {
+    return this.param('wte.weight').data.dtype;
   }
 
   numParameters(): number {

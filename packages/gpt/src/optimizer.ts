@@ -5,6 +5,7 @@
  */
 import { type Variable, noGrad } from '@mini/autograd';
 import * as T from '@mini/tensor';
+import { ModelError } from './model.js';
 import type { Tensor } from '@mini/tensor';
 
 export interface AdamWOptions {
@@ -29,6 +30,9 @@ export class AdamW {
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01; // torch.optim.AdamW's default
+    for (const [name, p] of params) {
+      if (T.isHalfDType(p.data.dtype)) throw new ModelError(`AdamW: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`);
+    }
     // The moments take the parameter's dtype and device (a float64 model keeps float64 moments).
     for (const [name, p] of params) {
       this.m.set(name, T.keep(T.zerosLike(p.data)));

@@ -21,6 +21,14 @@ export interface ByteSource {
   readonly name: string;
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `target` with the bytes from `offset` (a file reads straight into it; optional). */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+}
+
+/** Fills `target` from `offset` of `source`, without an intermediate buffer where the source allows. */
+export async function readBytesInto(source: ByteSource, offset: number, target: Uint8Array): Promise<void> {
+  if (source.readInto) await source.readInto(offset, target);
+  else target.set(await source.read(offset, target.byteLength));
 }
 
 export interface ByteSink {
@@ -149,7 +157,8 @@ export async function readTensor(header: SafetensorsHeader, name: string): Promi
 export interface TensorToWrite {
   name: string;
   shape: readonly number[];
-  dtype: 'F32' | 'I32';
+  /** F16/BF16 data is the raw 16-bit patterns (a Uint16Array). */
+  dtype: 'F32' | 'I32' | 'F16' | 'BF16';
   /** Called when this tensor's turn comes, so only one is in host memory at a time. */
   data: () => Promise<TypedArray>;
 }
@@ -175,7 +184,7 @@ export async function writeSafetensors(sink: ByteSink, tensors: readonly TensorT
   for (const t of tensors) {
     const data = await t.data();
     const expected = t.shape.reduce((p, d) => p * d, 1);
-    if (data.length !== expected || data.BYTES_PER_ELEMENT !== bytesPerElement[t.dtype === 'F32' ? 'float32' : 'int32']) {
+    if (data.length !== expected || data.BYTES_PER_ELEMENT !== dtypeBytes[t.dtype]) {
       throw new SafetensorsError(`writeSafetensors: tensor "${t.name}" gave ${data.length} values of ${data.BYTES_PER_ELEMENT} bytes for ${t.dtype} [${t.shape.join(', ')}]`);
     }
     if (!LITTLE_ENDIAN) throw new SafetensorsError('writeSafetensors: this host is big-endian; safetensors data is little-endian');

@@ -4,6 +4,7 @@
  * each loader, tokens seen, a sample after each epoch, events for progress, and a state that
  * resumes exactly where a stopped run left off.
  */
+import { assertFloat32Weights } from './weight-dtype.js';
 import * as T from '@mini/tensor';
 import type { DataLoader } from './data.js';
 import { generateText } from './generate.js';
@@ -85,6 +86,7 @@ export async function trainModel(
   events: TrainEvents = {},
   resumeFrom: TrainState = initialTrainState(),
 ): Promise<{ state: TrainState; stopped: boolean }> {
+  assertFloat32Weights('trainModel', model.params);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   if (state.dropoutSeed === null) {
     const { seed, stream } = model.dropoutState;

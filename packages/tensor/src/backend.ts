@@ -47,7 +47,8 @@ export interface MatmulArgs {
   readonly N: number;
   readonly K: number;
   readonly a: MatrixOperand; // (M, K) after its transpose flag
-  readonly b: MatrixOperand; // (K, N) after its transpose flag
+  /** (K, N) after its transpose flag; float32, or float16/bfloat16 (a weight: widened, float32 accumulation). */
+  readonly b: MatrixOperand;
   readonly bias: View | null; // (N), added to every row
   readonly out: View; // (batch, M, N) contiguous
 }
@@ -83,7 +84,7 @@ export interface LayerNormBackwardArgs {
   readonly N: number; readonly C: number;
 }
 
-/** table (V, C), ids (N) int32 -> out (N, C). */
+/** table (V, C), ids (N) int32 -> out (N, C). The table may be float16/bfloat16 (out is then float32). */
 export interface GatherArgs {
   readonly table: View; readonly ids: View; readonly out: View;
   readonly N: number; readonly V: number; readonly C: number;
@@ -111,8 +112,13 @@ export interface CrossEntropyBackwardArgs {
 
 /** Every kernel of a backend. Kernels with more than a few operands take one named-argument object. */
 export interface Kernels {
-  /** out = x, any strides in and out (also int32); out's elements must not overlap. */
+  /** out = x, any strides in and out (also int32); out's elements must not overlap. Same dtype. */
   copy(x: View, out: View): void;
+  /**
+   * out = x converted between float dtypes (float32, float64, float16, bfloat16): narrowing
+   * rounds to nearest even, widening is exact. x any strides; out contiguous, fresh.
+   */
+  cast(x: View, out: View): void;
   fill(out: View, value: number): void;
   unary(op: UnaryOp, x: View, out: View, scalar: number): void;
   /** a and b are already broadcast (stride 0) to out's shape. Comparisons give 0/1. */
@@ -158,6 +164,8 @@ export interface Backend {
   /** The view's elements, contiguous, in a new array. Waits for queued work. */
   read(view: View): Promise<TypedArray>;
   release(storage: BackendStorage): void;
+  /** The storage's host memory as a typed array, where the backend keeps it on the host (CPU). */
+  hostData?(storage: BackendStorage): TypedArray;
   /** Bytes held by live tensors. */
   liveBytes(): number;
   /** The most bytes live at once since the last `resetPeakBytes()`. */

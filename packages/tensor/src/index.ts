@@ -7,7 +7,7 @@ export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceO
   LayerNormArgs, LayerNormBackwardArgs, GatherArgs, ScatterAddArgs, CrossEntropyArgs, CrossEntropyBackwardArgs } from './backend.js';
 export { unaryOps, binaryOps, reduceOps } from './backend.js';
 export { unaryOpTable, binaryOpTable, type UnaryDef, type BinaryDef, type ElementwiseOps, type DifferentiableUnaryOp, type DifferentiableBinaryOp } from './elementwise-ops.js';
-export { type DType, type TypedArray, bytesPerElement } from './dtype.js';
+export { type DType, type HalfDType, type TypedArray, bytesPerElement, dtypes, isHalf as isHalfDType, narrowToHalf, widenHalf } from './dtype.js';
 export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
@@ -16,7 +16,7 @@ export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js'
 export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';
 export type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
 export { tidy, keep } from './memory.js';
-export { Tensor, empty, emptyLike, fromTypedArray } from './tensor.js';
+export { Tensor, empty, emptyLike, fromTypedArray, hostData } from './tensor.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/matmul.js';

@@ -5,8 +5,8 @@
  */
 import type { BackendStorage, View } from './backend.js';
 import type { Device } from './device.js';
-import { type DType, type TypedArray } from './dtype.js';
-import { DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
+import { type DType, type TypedArray, dtypeOfArray, dtypeTable, isHalf, widenHalf } from './dtype.js';
+import { DTypeError, DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
 import { track, type Disposable } from './memory.js';
 import { type Shape, contiguousStrides, isContiguousLayout, normalizeAxis, sizeOf } from './shape.js';
 
@@ -154,15 +154,40 @@ export class Tensor implements View, Disposable {
     return out;
   }
 
-  /** A copy on another device. */
+  /** A copy on another device, same dtype. */
   async to(device: Device): Promise<Tensor> {
     if (device === this.device) return this.contiguous();
-    return fromTypedArray(await this.toArray(), this.shape, device);
+    return fromTypedArray(await this.device.backend.read(this), this.shape, device, this.dtype);
   }
 
-  /** The elements in row-major order. Waits for the device. */
+  /**
+   * The elements in row-major order. Waits for the device. float16 and bfloat16 come back
+   * widened to a Float32Array (exact); `toBits()` gives their raw 16-bit patterns.
+   */
   async toArray(): Promise<TypedArray> {
+    const data = await this.device.backend.read(this);
+    if (!isHalf(this.dtype)) return data;
+    const out = new Float32Array(data.length);
+    widenHalf(data as Uint16Array, this.dtype, out);
+    return out;
+  }
+
+  /** The raw stored elements in row-major order (for 16-bit floats, their bit patterns in a Uint16Array). */
+  async toBits(): Promise<TypedArray> {
     return this.device.backend.read(this);
+  }
+
+  /**
+   * This tensor converted to `dtype` (float32 <-> float16/bfloat16 round to nearest even), a new
+   * contiguous tensor; a new reference to a contiguous self when the dtype is already `dtype`.
+   * Throws DTypeError for int32 <-> float conversions (not needed by any model here).
+   */
+  astype(dtype: DType): Tensor {
+    if (dtype === this.dtype) return this.contiguous();
+    if (dtype === 'int32' || this.dtype === 'int32') throw new DTypeError(`astype: ${this.dtype} -> ${dtype} is not supported (float dtypes only)`);
+    const out = emptyLike(this, dtype);
+    if (out.size > 0) this.device.backend.kernels.cast(this, out);
+    return out;
   }
 
   /** The single element of a one-element tensor. */
@@ -206,12 +231,25 @@ export function emptyLike(t: Tensor, dtype: DType = t.dtype): Tensor {
   return empty(t.shape, dtype, t.device);
 }
 
-export function fromTypedArray(data: TypedArray, shape: Shape, device: Device): Tensor {
-  const dtype: DType = data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'float64';
+/**
+ * A tensor holding `data` (copied). The dtype follows the array (Float32Array: float32, ...);
+ * a Uint16Array holds float16 or bfloat16 bit patterns and needs `dtype` to say which.
+ */
+export function fromTypedArray(data: TypedArray, shape: Shape, device: Device, dtype: DType = dtypeOfArray(data)): Tensor {
+  if (!(data instanceof dtypeTable[dtype].array)) throw new DTypeError(`tensor: a ${data.constructor.name} cannot hold ${dtype} elements`);
   if (sizeOf(shape) !== data.length) throw new ShapeError(`tensor: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
   const t = empty(shape, dtype, device);
   device.backend.upload(t.storage, data);
   return t;
+}
+
+/**
+ * The tensor's storage as a host typed array (raw bits for 16-bit floats), when its backend
+ * keeps it in host memory (the CPU backends), so a loader can read a file straight into it;
+ * null on a GPU. Index it from `t.offset`; writing through it changes the tensor.
+ */
+export function hostData(t: Tensor): TypedArray | null {
+  return t.device.backend.hostData?.(t.storage) ?? null;
 }
 
 /** Throws unless every tensor is on `device`; names the op. */

@@ -5,3 +5,4 @@ export { sgemm, sgemmSmallM } from './sgemm';
 export { adamw } from './adamw';
 export { dropout } from './dropout';
 export { gelu, geluBackward } from './gelu';
+export { widenHalf, narrowHalf } from './half';

@@ -1,7 +1,7 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
-import { resolveModel } from '../models.js';
+import { loadForInference, resolveModel } from '../models.js';
 import { readTextFile } from '../read-text.js';
 import { UsageError, say } from '../ui.js';
 
@@ -14,6 +14,7 @@ export interface EvalFlags {
   maxBatches?: number;
   device: 'auto' | 'cpu' | 'webgpu';
   verbose?: boolean;
+  dtype: G.WeightDTypeChoice;
   json?: boolean;
 }
 
@@ -21,7 +22,7 @@ export async function evaluate(flags: EvalFlags): Promise<number> {
   const dir = await resolveModel(flags.model, flags.revision);
   const text = await readTextFile(flags.data, '--data');
   const device = await openDevice(flags.device, Boolean(flags.verbose));
-  const model = (await G.loadModel(dir, device)).eval();
+  const model = (await loadForInference(dir, device, flags.dtype)).eval();
   const length = flags.contextLength ?? model.config.contextLength;
   if (length > model.config.contextLength) throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);
   const loader = G.createDataLoader(text, { batchSize: flags.batchSize, maxLength: length, stride: length, device });

@@ -1,7 +1,7 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
-import { resolveModel } from '../models.js';
+import { loadForInference, resolveModel } from '../models.js';
 import { UsageError, notice } from '../ui.js';
 
 export interface GenerateFlags {
@@ -15,6 +15,7 @@ export interface GenerateFlags {
   seed: number;
   device: 'auto' | 'cpu' | 'webgpu';
   verbose?: boolean;
+  dtype: G.WeightDTypeChoice;
   cache: boolean;
   stopAtEos: boolean;
 }
@@ -39,7 +40,7 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
   }
   const dir = await resolveModel(flags.model, flags.revision);
   const device = await openDevice(flags.device, Boolean(flags.verbose));
-  const model = await G.loadModel(dir, device);
+  const model = await loadForInference(dir, device, flags.dtype);
   const prompt = G.textToIds(flags.prompt);
   process.stdout.write(flags.prompt);
   // Decode the whole continuation each time and print what is new: a character may span tokens.

@@ -4,25 +4,27 @@ import { deviceDescription, openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';
 
-export async function info(flags: { model?: string; revision?: string; device: 'auto' | 'cpu' | 'webgpu'; verbose?: boolean; json?: boolean }): Promise<number> {
+export async function info(flags: { model?: string; revision?: string; device: 'auto' | 'cpu' | 'webgpu'; verbose?: boolean; dtype: G.WeightDTypeChoice; json?: boolean }): Promise<number> {
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {
     const dir = await resolveModel(flags.model, flags.revision);
     const config = await G.loadConfig(dir);
     const parameters = G.parameterCount(config);
-    out.model = { path: dir, config, parameters, bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 } };
+    const { dtype, reason } = G.resolveWeightDType(flags.dtype, config, device);
+    out.model = { path: dir, config, parameters, bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 }, dtype, dtypeReason: reason };
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
     say(`device: ${device.kind}, ${deviceDescription(device)}`);
     if (device.info.limits) say(`max storage binding: ${formatBytes(device.info.limits.maxStorageBufferBindingSize)}, max buffer: ${formatBytes(device.info.limits.maxBufferSize)}`);
-    const m = out.model as { path: string; config: G.GPTConfig; parameters: number; bytes: Record<string, number> } | undefined;
+    const m = out.model as { path: string; config: G.GPTConfig; parameters: number; bytes: Record<string, number>; dtype: string; dtypeReason: string | null } | undefined;
     if (m) {
       say(`model: ${m.path}`);
       say(`  ${m.config.nLayers} layers, ${m.config.nHeads} heads, ${m.config.embedDim} dims, context ${m.config.contextLength}, vocab ${m.config.vocabSize}, ${m.config.tiedHead ? 'tied' : 'untied'} head`);
       say(`  ${m.parameters.toLocaleString('en-US')} parameters: ${Object.entries(m.bytes).map(([k, v]) => `${formatBytes(v)} in ${k}`).join(', ')}`);
+      say(`  weights load as ${m.dtype}${m.dtypeReason ? `; ${m.dtypeReason}` : ''}`);
     }
   }
   device.backend.destroy();

@@ -9,14 +9,16 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
 import type { Device } from '@mini/tensor';
-import type { GPTConfig } from '../config.js';
+import { type GPTConfig, parameterCount } from '../config.js';
 import { fromHFConfig, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
 import type { GPTModel } from '../model.js';
+import { type DTypeChoice, type WeightDTypeChoice, chooseWeightDType } from '../weight-dtype.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
@@ -125,12 +127,26 @@ export async function loadConfig(dir: string): Promise<GPTConfig> {
   return fromHFConfig(await readJson(configPath), configPath);
 }
 
+/**
+ * `auto` resolved for a model of `config` on `device` against this machine's free memory
+ * (os.freemem(); the rule is chooseWeightDType's); an explicit dtype as is.
+ */
+export function resolveWeightDType(choice: WeightDTypeChoice, config: GPTConfig, device: Device): DTypeChoice {
+  return chooseWeightDType(choice, parameterCount(config), device, freemem());
+}
+
+export interface LoadModelOptions {
+  /** The weights' dtype; `auto` as resolveWeightDType. Default: the file's dtype. */
+  dtype?: WeightDTypeChoice;
+}
+
 /** A model from a folder with model.safetensors and config.json (ours or Hugging Face's). */
-export async function loadModel(dir: string, device: Device): Promise<GPTModel> {
+export async function loadModel(dir: string, device: Device, options: LoadModelOptions = {}): Promise<GPTModel> {
   const config = await loadConfig(dir);
+  const dtype = options.dtype === undefined ? undefined : resolveWeightDType(options.dtype, config, device).dtype;
   const source = await fileSource(join(dir, 'model.safetensors'));
   try {
-    return await loadHFModel(source, config, device);
+    return await loadHFModel(source, config, device, { dtype });
   } finally {
     await source.close();
   }

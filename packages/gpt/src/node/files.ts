@@ -4,23 +4,32 @@ import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { ByteSink, ByteSource } from '../safetensors.js';
 
+/** Bytes per read call: large enough for page-cache speed, below the 2 GiB a call may take. */
+const READ_BLOCK = 256 * 2 ** 20;
+
 /** A ByteSource reading a file at offsets (never the whole file at once). */
 export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
   const handle = await open(path, 'r');
   const { size } = await handle.stat();
+  // Straight into the caller's memory (a tensor's storage): large reads, no copy.
+  const readInto = async (offset: number, out: Uint8Array) => {
+    const length = out.byteLength;
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(out, done, Math.min(length - done, READ_BLOCK), offset + done);
+      if (bytesRead === 0) throw new Error(`${path}: file ended at ${offset + done} while reading ${length} bytes at ${offset}`);
+      done += bytesRead;
+    }
+  };
   return {
     name: path,
     size,
     async read(offset, length) {
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) throw new Error(`${path}: file ended at ${offset + done} while reading ${length} bytes at ${offset}`);
-        done += bytesRead;
-      }
+      await readInto(offset, out);
       return out;
     },
+    readInto,
     close: () => handle.close(),
   };
 }

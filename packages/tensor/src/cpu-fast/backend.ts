@@ -1,17 +1,19 @@
 /**
  * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes),
  * AdamW, dropout and GELU (forward and backward) replaced by WebAssembly SIMD kernels run on
- * every core, and the other elementwise kernels by loops without index arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
+ * every core, and the other elementwise kernels by loops without index arrays. Its float32 (and
+ * float16/bfloat16) tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
  * fit, so matmul reads and writes them in place. More kernels move here as they are written;
  * the reference backend stays the plain-loop oracle the tests compare against.
  */
 import type { BackendStorage } from '../backend.js';
 import { CpuBackend, referenceKernels } from '../cpu/backend.js';
-import type { DType } from '../dtype.js';
+import { type DType, bytesPerElement, isHalf } from '../dtype.js';
 import { createAdamw } from './adamw.js';
 import { createDropout } from './dropout.js';
 import { binary, copy, unary } from './elementwise.js';
 import { createGelu, createGeluBackward } from './gelu.js';
+import { createCast, createGather } from './half.js';
 import { createMatmul } from './matmul.js';
 import { HeapStorage } from './storage.js';
 import { type WasmRuntime, type WasmRuntimeOptions, createWasmRuntime } from './wasm-runtime.js';
@@ -27,7 +29,8 @@ export class FastCpuBackend extends CpuBackend {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
     super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime),
-      unary, binary, copy, gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime) });
+      unary, binary, copy, gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
+      cast: createCast(runtime), gather: createGather(runtime) });
     self = this;
   }
 
@@ -42,11 +45,11 @@ export class FastCpuBackend extends CpuBackend {
   }
 
   override allocate(dtype: DType, size: number): BackendStorage {
-    if (dtype !== 'float32' || size === 0) return super.allocate(dtype, size);
-    const bytes = 4 * size;
+    if ((dtype !== 'float32' && !isHalf(dtype)) || size === 0) return super.allocate(dtype, size);
+    const bytes = bytesPerElement[dtype] * size;
     const pointer = this.runtime().heap.allocate(bytes, true);
     if (pointer === null) return super.allocate(dtype, size);
-    const storage = new HeapStorage(this.runtime().heap, pointer, size);
+    const storage = new HeapStorage(this.runtime().heap, pointer, size, dtype);
     this.collected.register(storage, { pointer, bytes }, storage);
     return this.track(storage);
   }

@@ -4,12 +4,14 @@
  * Operands that live in the kernel's heap (wasm-heap.ts: every float32 tensor of this backend
  * that fits) are read in place, through their strides, and the result and bias are written in
  * place; an operand from anywhere else (a typed array past the heap's 4 GiB) is first copied
- * in, its stored range only. float64 goes to the reference.
+ * in, its stored range only. float64 goes to the reference. A float16/bfloat16 B (a weight)
+ * is read in place too, as 16-bit elements: the kernel widens it in registers (wasm/half.ts).
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { matmul as referenceMatmul } from '../cpu/matmul.js';
 import { dataOf } from '../cpu/storage.js';
-import { heapAddress } from './heap-views.js';
+import { bytesPerElement } from '../dtype.js';
+import { halfKind, heapAddress } from './heap-views.js';
 import type { KernelCall, KernelName } from './threads.js';
 import type { WasmRuntime } from './wasm-runtime.js';
 
@@ -21,7 +23,8 @@ const PARALLEL_MIN_WORK = 1 << 20;
 
 /** Splits one product into per-thread calls: by rows when there are many, else by columns. */
 function parts(kernel: KernelCall['kernel'], M: number, N: number, args: number[], scratchBytes: number, threads: number): KernelCall[] {
-  const [, , K, a, aRow, aCol, b, bRow, bCol, c, ldc, bias, scratch] = args as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const [, , K, a, aRow, aCol, b, bRow, bCol, c, ldc, bias, scratch, bKind] = args as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const bBytes = bKind === 0 ? 4 : 2;
   const calls: KernelCall[] = [];
   const byRows = M >= 32 * threads;
   const extent = byRows ? M : N;
@@ -30,8 +33,8 @@ function parts(kernel: KernelCall['kernel'], M: number, N: number, args: number[
     const size = Math.min(step, extent - start);
     const own = scratch + t * scratchBytes;
     calls.push(byRows
-      ? { kernel, args: [size, N, K, a + 4 * start * aRow, aRow, aCol, b, bRow, bCol, c + 4 * start * ldc, ldc, bias, own] }
-      : { kernel, args: [M, size, K, a, aRow, aCol, b + 4 * start * bCol, bRow, bCol, c + 4 * start, ldc, bias && bias + 4 * start, own] });
+      ? { kernel, args: [size, N, K, a + 4 * start * aRow, aRow, aCol, b, bRow, bCol, c + 4 * start * ldc, ldc, bias, own, bKind] }
+      : { kernel, args: [M, size, K, a, aRow, aCol, b + bBytes * start * bCol, bRow, bCol, c + 4 * start, ldc, bias && bias + 4 * start, own, bKind] });
   }
   return calls;
 }
@@ -56,10 +59,11 @@ interface Staging {
  */
 function addressOf(runtime: WasmRuntime, view: View, first: number, count: number, staging: Staging[]): number {
   const base = heapAddress(runtime, view);
-  if (base !== null) return base + 4 * (first - view.offset);
+  const bytes = bytesPerElement[view.dtype];
+  if (base !== null) return base + bytes * (first - view.offset);
   count = Math.max(count, 0);
-  const pointer = allocateOrThrow(runtime, 4 * Math.max(count, 1), `an operand of ${count} elements`, staging);
-  runtime.heap.float32(pointer, count).set(dataOf(view).subarray(first, first + count));
+  const pointer = allocateOrThrow(runtime, bytes * Math.max(count, 1), `an operand of ${count} elements`, staging);
+  runtime.heap.array(view.dtype, pointer, count).set(dataOf(view).subarray(first, first + count));
   return pointer;
 }
 
@@ -87,6 +91,7 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
     const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
     const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
     const outAt = heapAddress(rt, out);
+    const bKind = halfKind[b.view.dtype] ?? 0;
     const held: Staging[] = [];
     const perMatrix: Staging[] = [];
     try {
@@ -100,7 +105,7 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
         const bAt = addressOf(rt, b.view, bFirst, bCount, perMatrix);
         const outFirst = out.offset + p * M * N;
         const cAt = outAt !== null ? outAt + 4 * p * M * N : allocateOrThrow(rt, 4 * M * N, 'the result', perMatrix);
-        const call = [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, cAt, N, biasAt, scratch];
+        const call = [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, cAt, N, biasAt, scratch, bKind];
         if (runner && M * N * K >= PARALLEL_MIN_WORK) runner.run(parts(kernel, M, N, call, scratchBytes, threads), runHere);
         else runHere({ kernel, args: call });
         if (outAt === null) dataOf(out).set(heap.float32(cAt, M * N), outFirst);

@@ -14,6 +14,8 @@
  * model larger than the heap (GPT-2 XL's 6 GB) still runs, with copies.
  */
 
+import { type DType, type TypedArray, dtypeTable } from '../dtype.js';
+
 const PAGE = 65536;
 /** wasm32: 65536 pages of 64 KiB. */
 const MAX_PAGES = 65536;
@@ -87,6 +89,11 @@ export class WasmHeap {
 
   float32(pointer: number, length: number): Float32Array {
     return new Float32Array(this.buffer(), pointer, length);
+  }
+
+  /** A typed array of `dtype` over `length` elements at `pointer` (raw bits for 16-bit floats). */
+  array(dtype: DType, pointer: number, length: number): TypedArray {
+    return new dtypeTable[dtype].array(this.buffer() as ArrayBuffer, pointer, length);
   }
 
   /** The memory's current buffer (a new object after every grow). */

@@ -4,18 +4,18 @@ import { type DType, type TypedArray, typedArrayFor } from '../dtype.js';
 import { adamw } from './adamw.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { dropout } from './dropout.js';
-import { binary, copy, fill, unary } from './elementwise.js';
+import { binary, cast, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
 import { layerNorm, layerNormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
 import { reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { isContiguousLayout, sizeOf } from '../shape.js';
-import { CpuStorage, dataOf, gatherElements } from './storage.js';
+import { CpuStorage, dataOf, stridedIndices } from './storage.js';
 
 /** The plain-loop kernels: the oracle every other backend is tested against. */
 export const referenceKernels: Kernels = {
-  copy, fill, unary, binary, matmul,
+  copy, cast, fill, unary, binary, matmul,
   gelu: (x, out) => unary('gelu', x, out, 0),
   geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx), reduce, softmax, softmaxBackward, layerNorm, layerNormBackward,
   gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, adamw,
@@ -50,14 +50,19 @@ export class CpuBackend implements Backend {
 
   async read(view: View): Promise<TypedArray> {
     if (isContiguousLayout(view.shape, view.strides)) return dataOf(view).slice(view.offset, view.offset + sizeOf(view.shape));
-    const values = gatherElements(view);
-    const out = typedArrayFor(view.dtype, values.length);
-    out.set(values);
+    const out = typedArrayFor(view.dtype, sizeOf(view.shape));
+    const data = dataOf(view);
+    const idx = stridedIndices(view);
+    for (let i = 0; i < idx.length; i++) out[i] = data[idx[i]!]!; // raw elements: 16-bit patterns stay bits
     return out;
   }
 
   release(storage: BackendStorage): void {
     this.live -= storage.byteLength;
+  }
+
+  hostData(storage: BackendStorage): TypedArray {
+    return (storage as CpuStorage).data;
   }
 
   liveBytes(): number {

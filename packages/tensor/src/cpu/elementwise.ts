@@ -5,7 +5,8 @@
  */
 import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import { binaryOpTable, unaryOpTable } from '../elementwise-ops.js';
-import { dataOf, stridedIndices } from './storage.js';
+import { isHalf, narrowToHalf, numberToHalf } from '../dtype.js';
+import { dataOf, gatherElements, stridedIndices } from './storage.js';
 
 /** out = x elementwise; `out` may be any view (copyInto writes through slices). */
 export function copy(x: View, out: View): void {
@@ -20,7 +21,15 @@ export function fill(out: View, value: number): void {
   const dst = dataOf(out);
   let n = 1;
   for (const d of out.shape) n *= d;
-  dst.fill(value, out.offset, out.offset + n);
+  dst.fill(isHalf(out.dtype) ? numberToHalf(value, out.dtype) : value, out.offset, out.offset + n);
+}
+
+/** out (contiguous) = x converted between float dtypes, through float64 (exact) then rounded once. */
+export function cast(x: View, out: View): void {
+  const values = gatherElements(x);
+  const dst = dataOf(out);
+  if (isHalf(out.dtype)) narrowToHalf(Float32Array.from(values), out.dtype, (dst as Uint16Array).subarray(out.offset, out.offset + values.length));
+  else dst.set(values, out.offset);
 }
 
 export function unary(op: UnaryOp, x: View, out: View, scalar: number): void {

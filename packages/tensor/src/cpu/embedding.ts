@@ -1,6 +1,6 @@
 /** Reference embedding gather and its backward, scatter-add. */
 import type { GatherArgs, ScatterAddArgs, View } from '../backend.js';
-import { dataOf } from './storage.js';
+import { dataOf, valuesOf } from './storage.js';
 
 function tokenId(ids: View, i: number, V: number): number {
   const id = dataOf(ids)[ids.offset + i]!;
@@ -8,8 +8,9 @@ function tokenId(ids: View, i: number, V: number): number {
   return id;
 }
 
+/** A float16/bfloat16 table gives float32 rows (widened exactly). */
 export function gather({ table, ids, out, N, V, C }: GatherArgs): void {
-  const t = dataOf(table);
+  const t = valuesOf(table);
   const o = dataOf(out);
   for (let i = 0; i < N; i++) {
     const row = tokenId(ids, i, V);

@@ -1,6 +1,6 @@
-/** Reference (batched) matmul: out[b] = op(A[b]) @ op(B[b]) (+ bias), float64 accumulation. */
+/** Reference (batched) matmul: out[b] = op(A[b]) @ op(B[b]) (+ bias), float64 accumulation; a 16-bit B is widened exactly. */
 import type { MatmulArgs, MatrixOperand } from '../backend.js';
-import { dataOf } from './storage.js';
+import { dataOf, valuesOf } from './storage.js';
 
 /** Strides of the operand's logical (untransposed) matrix: [row stride, column stride]. */
 function logicalStrides(op: MatrixOperand): [number, number] {
@@ -9,7 +9,7 @@ function logicalStrides(op: MatrixOperand): [number, number] {
 
 export function matmul({ batch, M, N, K, a, b, bias, out }: MatmulArgs): void {
   const da = dataOf(a.view);
-  const db = dataOf(b.view);
+  const db = valuesOf(b.view);
   const dout = dataOf(out);
   const dbias = bias ? dataOf(bias) : null;
   const [aRow, aCol] = logicalStrides(a);

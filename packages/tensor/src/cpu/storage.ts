@@ -1,5 +1,5 @@
 import type { BackendStorage, View } from '../backend.js';
-import type { TypedArray } from '../dtype.js';
+import { type TypedArray, isHalf, widenHalf } from '../dtype.js';
 
 export class CpuStorage implements BackendStorage {
   constructor(readonly data: TypedArray) {}
@@ -36,9 +36,21 @@ export function stridedIndices(view: View): Int32Array | Float64Array {
 
 /** The view's elements in row-major order, as a plain copy (float64 for float inputs). */
 export function gatherElements(view: View): Float64Array | Int32Array {
-  const data = dataOf(view);
+  const data = valuesOf(view);
   const idx = stridedIndices(view);
   const out = view.dtype === 'int32' ? new Int32Array(idx.length) : new Float64Array(idx.length);
   for (let i = 0; i < idx.length; i++) out[i] = data[idx[i]!]!;
+  return out;
+}
+
+/**
+ * The view's storage as numbers: the typed array itself, or for float16/bfloat16 its
+ * elements widened to a new Float32Array (whole storage, same indices). For reference kernels.
+ */
+export function valuesOf(view: View): Exclude<TypedArray, Uint16Array> {
+  const data = dataOf(view);
+  if (!isHalf(view.dtype)) return data as Exclude<TypedArray, Uint16Array>;
+  const out = new Float32Array(data.length);
+  widenHalf(data as Uint16Array, view.dtype, out);
   return out;
 }

@@ -1,7 +1,7 @@
 /** Creating tensors: from data, constants, ranges and seeded random numbers. */
 import { getDefaultDevice } from '../defaults.js';
 import type { Device } from '../device.js';
-import { type DType, type TypedArray, dtypeOfArray, toTypedArray } from '../dtype.js';
+import { type DType, type TypedArray, dtypeOfArray, isHalf, toTypedArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { type Generator, defaultGenerator } from '../random.js';
 import { type Shape, checkShape, sizeOf } from '../shape.js';
@@ -30,14 +30,22 @@ function inferShape(data: NestedArray): number[] {
   return shape;
 }
 
-/** A tensor from a number, nested arrays or a typed array (with `shape`, else 1-D). */
+/**
+ * A tensor from a number, nested arrays or a typed array (with `shape`, else 1-D). Numbers
+ * become `dtype` (float16/bfloat16: rounded to nearest even); a Uint16Array is taken as the
+ * raw bits of `dtype` ('float16' or 'bfloat16', which it must name).
+ */
 export function tensor(data: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): Tensor {
   const device = options.device ?? getDefaultDevice();
+  if (data instanceof Uint16Array) {
+    if (!options.dtype || !isHalf(options.dtype)) throw new TypeError(`tensor: a Uint16Array holds float16 or bfloat16 bits: pass { dtype: 'float16' } or { dtype: 'bfloat16' }`);
+    return fromTypedArray(data, options.shape ?? [data.length], device, options.dtype);
+  }
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
     const dtype = options.dtype ?? dtypeOfArray(typed);
     const values = dtype === dtypeOfArray(typed) ? typed : toTypedArray(typed, dtype);
-    return fromTypedArray(values, options.shape ?? [typed.length], device);
+    return fromTypedArray(values, options.shape ?? [typed.length], device, dtype);
   }
   const shape = inferShape(data as NestedArray);
   const flat = shape.length === 0 ? [data as number] : (data as readonly NestedArray[]).flat(Infinity as 1) as number[];
@@ -45,7 +53,7 @@ export function tensor(data: NestedArray | TypedArray, options: CreateOptions & 
     throw new ShapeError(`tensor: nested arrays are ragged or hold non-numbers (expected ${sizeOf(shape)} numbers for shape [${shape.join(', ')}])`);
   }
   const values = toTypedArray(flat, options.dtype ?? 'float32');
-  return fromTypedArray(values, options.shape ?? shape, device);
+  return fromTypedArray(values, options.shape ?? shape, device, options.dtype ?? 'float32');
 }
 
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
@@ -74,7 +82,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   const n = Math.max(0, Math.ceil((to - from) / step));
   const values = Array.from({ length: n }, (_, i) => from + i * step);
   const dtype = options.dtype ?? (values.every(Number.isInteger) && Number.isInteger(step) ? 'int32' : 'float32');
-  return fromTypedArray(toTypedArray(values, dtype), [n], options.device ?? getDefaultDevice());
+  return fromTypedArray(toTypedArray(values, dtype), [n], options.device ?? getDefaultDevice(), dtype);
 }
 
 function floatsFrom(values: Float64Array, shape: Shape, device: Device | undefined): Tensor {

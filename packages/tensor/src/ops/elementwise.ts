@@ -1,6 +1,6 @@
 /** Elementwise ops with NumPy broadcasting. The kernels are rows of one table per backend. */
 import type { BinaryOp, Kernels, UnaryOp, View } from '../backend.js';
-import { broadcastShapes } from '../shape.js';
+import { broadcastShapes, shapesEqual } from '../shape.js';
 import { DTypeError, ShapeError, formatShape } from '../errors.js';
 import { type Tensor, assertSameDevice, emptyLike, empty } from '../tensor.js';
 import { assertFloat } from './util.js';
@@ -97,4 +97,18 @@ export function copyInto(dst: Tensor, src: Tensor): void {
   const e = src.expand(dst.shape);
   dst.device.backend.kernels.copy(e, dst);
   e.dispose();
+}
+
+/**
+ * Writes `src` converted to dst's dtype into the contiguous view `dst` (same shape), in place:
+ * float32 <-> float16/bfloat16 round to nearest even (a loader converting a file in chunks).
+ */
+export function castInto(dst: Tensor, src: Tensor): void {
+  assertSameDevice('castInto', dst, src);
+  if (!shapesEqual(dst.shape, src.shape)) throw new ShapeError(`castInto: shapes differ (${formatShape(dst.shape)} and ${formatShape(src.shape)})`);
+  if (!dst.isContiguous()) throw new ShapeError(`castInto: the destination ${formatShape(dst.shape)} must be contiguous`);
+  if (dst.dtype === 'int32' || src.dtype === 'int32') throw new DTypeError(`castInto: ${src.dtype} -> ${dst.dtype} is not supported (float dtypes only)`);
+  if (dst.size === 0) return;
+  if (dst.dtype === src.dtype) dst.device.backend.kernels.copy(src, dst);
+  else dst.device.backend.kernels.cast(src, dst);
 }

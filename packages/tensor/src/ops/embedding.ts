@@ -3,8 +3,8 @@
  * [0, V) throws; a GPU kernel cannot throw, so there it yields a row of zeros.
  */
 import { ShapeError, formatShape } from '../errors.js';
-import { type Tensor, empty } from '../tensor.js';
-import { assertDType, assertFloat, withContiguous } from './util.js';
+import { type Tensor, assertSameDevice, empty } from '../tensor.js';
+import { assertDType, assertFloat, assertWeight, withContiguous } from './util.js';
 import { zeros } from './creation.js';
 
 function tableSize(op: string, table: Tensor): [number, number] {
@@ -12,11 +12,13 @@ function tableSize(op: string, table: Tensor): [number, number] {
   return [table.shape[0]!, table.shape[1]!];
 }
 
+/** table (V, C) float32/float64, or float16/bfloat16 (rows widened: the result is float32); ids (...) int32 -> (..., C). */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
-  assertFloat('embedding', table);
+  const dtype = assertWeight('embedding', table);
   assertDType('embedding', 'ids', ids, 'int32');
+  assertSameDevice('embedding', table, ids);
   const [V, C] = tableSize('embedding', table);
-  const out = empty([...ids.shape, C], table.dtype, table.device);
+  const out = empty([...ids.shape, C], dtype, table.device);
   if (out.size === 0) return out;
   withContiguous([table, ids], (ct, ci) => table.device.backend.kernels.gather({ table: ct!, ids: ci!, out, N: ids.size, V, C }));
   return out;

@@ -6,7 +6,7 @@ import type { MatrixOperand } from '../backend.js';
 import { ShapeError, formatShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import { type Tensor, empty } from '../tensor.js';
-import { assertFloat, assertShape } from './util.js';
+import { assertShape, assertWeight } from './util.js';
 
 export interface MatmulOptions {
   /** Use a^T (swap a's last two dimensions). */
@@ -41,8 +41,13 @@ function asOperand(t: Tensor, rows: number, cols: number): MatrixOperand | null 
   return null;
 }
 
+/**
+ * a (..., M, K) @ b (..., K, N) (+ bias (N)) -> (..., M, N). `b` may be a float16/bfloat16
+ * weight: it is widened in registers and the product accumulates in float32 (a, bias, out
+ * float32). Throws ShapeError / DTypeError / DeviceError naming the operands.
+ */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
-  assertFloat('matmul', a, b, ...(options.bias ? [options.bias] : []));
+  const dtype = assertWeight('matmul', b, a, ...(options.bias ? [options.bias] : []));
   if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: both operands need at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   const at = options.transA ? a.transpose() : a;
   const bt = options.transB ? b.transpose() : b;
@@ -62,7 +67,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   }
   const batchShape = broadcastShapes(at.shape.slice(0, -2), bt.shape.slice(0, -2), 'matmul (batch dimensions)');
   const batch = batchShape.reduce((p, d) => p * d, 1);
-  const out = empty([...batchShape, M, N], a.dtype, a.device);
+  const out = empty([...batchShape, M, N], dtype, a.device);
   const temps: Tensor[] = [...(options.transA ? [at] : []), ...(options.transB ? [bt] : [])];
   const operand = (t: Tensor, rows: number, cols: number): MatrixOperand => {
     const e = t.expand([...batchShape, rows, cols]);

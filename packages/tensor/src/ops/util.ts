@@ -1,11 +1,19 @@
 import type { Tensor } from '../tensor.js';
 import { assertSameDevice } from '../tensor.js';
 import { DTypeError, ShapeError, formatShape } from '../errors.js';
-import type { DType } from '../dtype.js';
+import { type DType, isHalf } from '../dtype.js';
 
+/**
+ * Throws unless the tensors are float tensors of one dtype that `op` computes in (float32 or
+ * float64), on one device. float16/bfloat16 tensors are weight storage: only matmul's weight
+ * operand and the embedding table read them (assertWeight); everything else says to cast.
+ */
 export function assertFloat(op: string, ...tensors: Tensor[]): void {
   for (const t of tensors) {
     if (t.dtype === 'int32') throw new DTypeError(`${op}: expected a float tensor, got int32 of shape ${formatShape(t.shape)}`);
+    if (isHalf(t.dtype)) {
+      throw new DTypeError(`${op}: ${t.dtype} tensors (shape ${formatShape(t.shape)}) hold weights only; convert with astype('float32') first`);
+    }
   }
   const dtype = tensors[0]?.dtype;
   for (const t of tensors) {
@@ -36,4 +44,21 @@ export function withContiguous<R>(tensors: Tensor[], fn: (...cs: Tensor[]) => R)
   } finally {
     for (const c of cs) c.dispose();
   }
+}
+
+/**
+ * For ops that read a 16-bit weight (matmul's b, the embedding table): `weight` may be
+ * float16/bfloat16 beside float32 `others`, and the result is float32; otherwise as assertFloat.
+ */
+export function assertWeight(op: string, weight: Tensor, ...others: Tensor[]): DType {
+  if (!isHalf(weight.dtype)) {
+    assertFloat(op, ...others, weight);
+    return weight.dtype;
+  }
+  assertFloat(op, ...others);
+  for (const t of others) {
+    if (t.dtype !== 'float32') throw new DTypeError(`${op}: a ${weight.dtype} weight needs float32 inputs, got ${t.dtype} of shape ${formatShape(t.shape)}`);
+  }
+  assertSameDevice(op, weight, ...others);
+  return 'float32';
 }

@@ -8,7 +8,7 @@
  * kernels split their work (by rows) so that each dispatch's windows fit.
  */
 import type { Backend, BackendStorage, View } from '../backend.js';
-import { type DType, type TypedArray, typedArrayFor } from '../dtype.js';
+import { type DType, type TypedArray, bytesPerElement, typedArrayFor } from '../dtype.js';
 import { DeviceError } from '../errors.js';
 import { contiguousStrides } from '../shape.js';
 import { BufferPool, type PoolStats } from './pool.js';
@@ -17,7 +17,8 @@ import { Uniforms } from './uniforms.js';
 import { webgpuKernels } from './kernels.js';
 
 export class GpuStorage implements BackendStorage {
-  constructor(readonly buffer: GPUBuffer, readonly byteLength: number) {}
+  /** `elementBytes`: 4, or 2 for float16/bfloat16 (two elements per 32-bit word, lib_half.wgsl). */
+  constructor(readonly buffer: GPUBuffer, readonly byteLength: number, readonly elementBytes = 4) {}
 }
 
 /** A bound window of a buffer, and where the requested first element sits inside it. */
@@ -86,8 +87,9 @@ export class WebGPUBackend implements Backend {
 
   allocate(dtype: DType, size: number): BackendStorage {
     if (!this.supports(dtype)) throw new DeviceError(`WebGPU: dtype ${dtype} is not supported (use float32)`);
-    const bytes = Math.max(4, size * 4);
-    return new GpuStorage(this.pool.acquire(bytes), size * 4);
+    const elementBytes = bytesPerElement[dtype];
+    const bytes = Math.max(4, Math.ceil((size * elementBytes) / 4) * 4);
+    return new GpuStorage(this.pool.acquire(bytes), size * elementBytes, elementBytes);
   }
 
   /** A scratch buffer for one kernel's intermediates; release it right after the dispatch. */
@@ -100,6 +102,11 @@ export class WebGPUBackend implements Backend {
     // queue.writeBuffer runs before work still being recorded: if that work uses this buffer
     // (a pooled buffer reused after its last reader was disposed), submit that work first.
     if (this.touched.has(buffer)) this.flush();
+    if (data.byteLength % 4 !== 0) { // writeBuffer moves whole words: an odd count of 16-bit elements gets a pad
+      const padded = new Uint8Array(data.byteLength + 2);
+      padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      data = new Uint16Array(padded.buffer);
+    }
     this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     this.counters.uploads++;
   }
@@ -112,21 +119,24 @@ export class WebGPUBackend implements Backend {
     this.throwIfFailed();
     let source = view;
     let copy: GpuStorage | null = null;
-    if (!isContiguous(view)) {
+    const elementBytes = bytesPerElement[view.dtype];
+    // Buffer copies move whole words: a 16-bit view starting mid-word is first copied to offset 0.
+    if (!isContiguous(view) || (view.offset * elementBytes) % 4 !== 0) {
       copy = this.allocate(view.dtype, size) as GpuStorage;
       source = { storage: copy, dtype: view.dtype, shape: view.shape, strides: contiguousStrides(view.shape), offset: 0 };
       this.kernels.copy(view, source);
     }
-    const staging = this.device.createBuffer({ size: size * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const bytes = Math.ceil((size * elementBytes) / 4) * 4;
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer((source.storage as GpuStorage).buffer, source.offset * 4, staging, 0, size * 4);
+    this.commandEncoder().copyBufferToBuffer((source.storage as GpuStorage).buffer, source.offset * elementBytes, staging, 0, bytes);
     if (copy) this.release(copy);
     this.flush();
     this.counters.reads++;
     try {
       await staging.mapAsync(GPUMapMode.READ);
       this.throwIfFailed();
-      out.set(new (out.constructor as typeof Float32Array)(staging.getMappedRange().slice(0)));
+      out.set(new (out.constructor as typeof Float32Array)(staging.getMappedRange().slice(0, size * elementBytes)));
       staging.unmap();
     } finally {
       staging.destroy();
@@ -154,16 +164,19 @@ export class WebGPUBackend implements Backend {
     return this.pool.stats();
   }
 
-  /** Binds elements [first, first + count) of a storage: the whole buffer when it fits. */
+  /**
+   * Binds elements [first, first + count) of a storage: the whole buffer when it fits. Elements
+   * are the storage's (4 bytes, or 2 for 16-bit floats, whose windows still start on a word).
+   */
   bind(storage: BackendStorage, first: number, count: number): BoundRange {
-    const { buffer } = storage as GpuStorage;
+    const { buffer, elementBytes } = storage as GpuStorage;
     if (buffer.size <= this.maxBindingBytes) return { resource: { buffer }, base: first };
-    const offset = Math.floor((first * 4) / this.storageAlign) * this.storageAlign;
-    const size = Math.max(4, (first + count) * 4 - offset);
+    const offset = Math.floor((first * elementBytes) / this.storageAlign) * this.storageAlign;
+    const size = Math.max(4, Math.ceil(((first + count) * elementBytes - offset) / 4) * 4);
     if (size > this.maxBindingBytes) {
       throw new DeviceError(`WebGPU: internal error: a window of ${size} bytes exceeds the binding limit ${this.maxBindingBytes}`);
     }
-    return { resource: { buffer, offset, size }, base: first - offset / 4 };
+    return { resource: { buffer, offset, size }, base: first - offset / elementBytes };
   }
 
   /** A 2-D grid for `workgroups` (at most 65535 per dimension); kernels fold it back. */

@@ -7,7 +7,8 @@ import type { BinaryOp, UnaryOp, View } from '../backend.js';
 import { binaryOpTable, unaryOpTable } from '../elementwise-ops.js';
 import { DeviceError, formatShape } from '../errors.js';
 import { coalesce } from '../shape.js';
-import type { Shader, WebGPUBackend } from './backend.js';
+import { GpuStorage, type Shader, type WebGPUBackend } from './backend.js';
+import { isHalf, numberToHalf } from '../dtype.js';
 import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
 
@@ -103,8 +104,19 @@ const words = new DataView(new ArrayBuffer(4));
 export function fill(ctx: WebGPUBackend, out: View, value: number): void {
   if (out.dtype === 'int32') words.setInt32(0, value, true);
   else words.setFloat32(0, value, true);
-  const word = words.getUint32(0, true);
-  const total = out.shape.reduce((p, d) => p * d, 1);
+  let word = words.getUint32(0, true);
+  let total = out.shape.reduce((p, d) => p * d, 1);
+  if (isHalf(out.dtype)) {
+    // Two elements per word: fill whole words of a view that owns them (a fresh tensor).
+    const { elementBytes, byteLength } = out.storage as GpuStorage;
+    if (out.offset % 2 !== 0 || (total % 2 !== 0 && (out.offset + total) * elementBytes !== byteLength)) {
+      throw new DeviceError(`WebGPU: filling a ${out.dtype} view that shares words with other elements is not supported`);
+    }
+    const bits = numberToHalf(value, out.dtype);
+    word = (bits | (bits << 16)) >>> 0;
+    total = Math.ceil(total / 2);
+    out = { ...out, dtype: 'float32', storage: new GpuStorage((out.storage as GpuStorage).buffer, Math.ceil(byteLength / 4) * 4), offset: out.offset / 2 };
+  }
   for (const [start, count] of flatParts(ctx, total)) {
     const bound = ctx.bind(out.storage, out.offset + start, count);
     const workgroups = ctx.grid(Math.ceil(count / WG));

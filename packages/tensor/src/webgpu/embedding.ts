@@ -6,6 +6,7 @@
 import type { GatherArgs, ScatterAddArgs, View } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { rowParts } from './rows.js';
+import { halfKind } from './half.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
@@ -18,7 +19,7 @@ export function gather(ctx: WebGPUBackend, { table, ids, out, N, V, C }: GatherA
     rowParts(ctx, V, C).forEach(([row0, rows], part) => {
       const tr = ctx.bind(table.storage, table.offset + row0 * C, rows * C);
       const u = new Uniforms().u32(n, C, row0, rows, tr.base, idr.base, or.base, grid[0] * WG);
-      ctx.dispatch('embedding', { WG, FIRST_PART: part === 0 }, u, [or.resource, tr.resource, idr.resource], grid);
+      ctx.dispatch('embedding', { WG, FIRST_PART: part === 0, TABLE_KIND: halfKind(table.dtype) }, u, [or.resource, tr.resource, idr.resource], grid);
     });
   }
 }

@@ -1,7 +1,9 @@
 /** The WebGPU kernel table: every entry of `Kernels`, bound to one backend. */
 import type { Kernels } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
+import { isHalf } from '../dtype.js';
 import { adamw } from './adamw.js';
+import { convert } from './half.js';
 import { dropout } from './dropout.js';
 import { binary, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
@@ -13,7 +15,8 @@ import { softmax, softmaxBackward } from './softmax.js';
 
 export function webgpuKernels(ctx: WebGPUBackend): Kernels {
   return {
-    copy: (x, out) => copy(ctx, x, out),
+    copy: (x, out) => (isHalf(x.dtype) ? convert(ctx, x, out) : copy(ctx, x, out)),
+    cast: (x, out) => convert(ctx, x, out),
     fill: (out, value) => fill(ctx, out, value),
     unary: (op, x, out, scalar) => unary(ctx, op, x, out, scalar),
     binary: (op, a, b, out) => binary(ctx, op, a, b, out),

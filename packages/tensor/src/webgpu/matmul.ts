@@ -2,10 +2,12 @@
  * WebGPU glue for matmul.wgsl. A product whose operands exceed one binding window (GPT-2's
  * tied output head reads the 154 MB token embedding) is cut into blocks of batch, M, N and K:
  * each operand's window must hold its block, and K blocks after the first accumulate into C.
+ * B may be float16/bfloat16 (matmul.wgsl widens it); windows are counted in its elements.
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
 import type { WebGPUBackend } from './backend.js';
+import { halfKind } from './half.js';
 import { Uniforms } from './uniforms.js';
 
 const TILE = 64;
@@ -83,7 +85,7 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
             .u32(m, n, k, a.ld, b.ld, N)
             .u32(aRange.base, bRange.base, cRange.base, biasRange?.base ?? 0)
             .u32(a.batchStride, b.batchStride, M * N);
-          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
+          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, B_KIND: halfKind(b.view.dtype), HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
           const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
           ctx.dispatch('matmul', constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
         }
@@ -113,7 +115,7 @@ function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
       .u32(M, N, k, a.ld, b.ld, N)
       .u32(aRange.base, bRange.base, cRange.base, 0)
       .u32(kStride(a, true), kStride(b, false), M * N);
-    const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, HAS_BIAS: false, ACCUMULATE: false };
+    const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, B_KIND: halfKind(b.view.dtype), HAS_BIAS: false, ACCUMULATE: false };
     ctx.dispatch('matmul', constants, u, [cRange.resource, aRange.resource, bRange.resource, ctx.dummy], [Math.ceil(N / TILE), Math.ceil(M / TILE), count]);
   };
   if (full > 0) launch(0, full, chunk);

@@ -1,0 +1,20 @@
+// One measured `generate` for bench/big-models.mjs, in its own process: node big-model-child.mjs
+// <model dir> <dtype> <tokens>. Prints one JSON line: load seconds, first token (seconds since
+// the process started), decode tokens/s after the first token, peak RSS (MB), which heap.
+import * as G from '@mini/gpt/node';
+import * as T from '@mini/tensor/node';
+
+const [dir, dtype, tokens] = process.argv.slice(2);
+const device = await T.getDevice('cpu');
+const t0 = performance.now();
+const model = await G.loadModel(dir, device, { dtype });
+const loadSeconds = (performance.now() - t0) / 1000;
+const times = [];
+for await (const _ of G.generateTokens(model, G.textToIds('Every effort moves you'), { maxNewTokens: Number(tokens), temperature: 0 })) times.push(performance.now());
+const decodeTokensPerSecond = (times.length - 1) / ((times.at(-1) - times[0]) / 1000);
+// performance.now() counts from the process's time origin: the first token "from the command's start".
+process.stdout.write(`${JSON.stringify({
+  loadSeconds, firstTokenSeconds: times[0] / 1000, decodeTokensPerSecond, peakRssMB: process.resourceUsage().maxRSS / 1024,
+  heap: `heap ${(device.backend.heapBytes() / 1e9).toFixed(2)} GB of wasm32 memory (4 GiB max)`,
+})}\n`);
+model.dispose();

@@ -1,0 +1,65 @@
+// npm run bench -- --big [--sizes medium,large,xl] [--dtypes float32,float16,bfloat16]:
+// GPT-2 medium, large and xl on the CPU device. For each size the benchmark writes a random
+// float32 checkpoint in Hugging Face layout to a temporary folder (removed afterwards; the
+// file stays in the page cache, as after a download), then for each dtype runs one child
+// process (bench/big-model-child.mjs) that loads it with --dtype and decodes greedily, so the
+// peak RSS is that of a `mini-gpt generate` alone. Lines (name_size_dtype):
+//   load_<size>_<dtype> (s), load_rate_<size>_<dtype> (GB/s of file), first_token_<size>_<dtype>
+//   (s from the process start), decode_<size>_<dtype> (tokens/s after the first token),
+//   peak_rss_decode_<size>_<dtype> (MB, the child's maximum resident set).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as G from '@mini/gpt/node';
+
+const SIZES = { medium: 'gpt2-medium', large: 'gpt2-large', xl: 'gpt2-xl' };
+const SHORT = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
+
+/** A random gpt2-<size>-shaped float32 checkpoint (uniform +-0.02 weights, unit layer norms) in `dir`. */
+async function writeCheckpoint(dir, preset) {
+  const config = G.resolveConfig(preset);
+  await G.writeTextAtomic(join(dir, 'config.json'), JSON.stringify(G.toHFConfig(config)));
+  let state = 12345;
+  await G.writeFileAtomic(join(dir, 'model.safetensors'), (sink) => G.writeSafetensors(sink, Object.entries(G.parameterShapes(config)).map(([name, shape]) => ({
+    name, shape, dtype: 'F32', data: async () => {
+      const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
+      if (/ln_\w+\.weight$/.test(name)) return out.fill(1);
+      for (let i = 0; i < out.length; i++) { state = (Math.imul(state, 1664525) + 1013904223) | 0; out[i] = (state >>> 8) * (0.04 / 2 ** 24) - 0.02; }
+      return out;
+    },
+  }))));
+  return config;
+}
+
+export async function bigModelLines(report, argv) {
+  const pick = (flag, all) => {
+    const at = argv.indexOf(flag);
+    return at >= 0 ? argv[at + 1].split(',') : all;
+  };
+  const sizes = pick('--sizes', Object.keys(SIZES));
+  const dtypes = pick('--dtypes', Object.keys(SHORT));
+  const tokens = Number(pick('--tokens', ['20'])[0]);
+  const child = fileURLToPath(new URL('./big-model-child.mjs', import.meta.url));
+  for (const size of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), `mini-gpt-bench-${size}-`));
+    try {
+      const config = await writeCheckpoint(dir, SIZES[size]);
+      const fileGB = 4 * G.parameterCount(config) / 1e9;
+      for (const dtype of dtypes) {
+        const out = execFileSync(process.execPath, ['--expose-gc', child, dir, dtype, String(tokens)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        const r = JSON.parse(out.trim().split('\n').pop());
+        const key = `${size}_${SHORT[dtype]}`;
+        const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${r.heap}`;
+        report(`load_${key}`, 'cpu', r.loadSeconds, 's', note);
+        report(`load_rate_${key}`, 'cpu', fileGB / r.loadSeconds, 'GB/s');
+        report(`first_token_${key}`, 'cpu', r.firstTokenSeconds, 's', 'from the process start');
+        report(`decode_${key}`, 'cpu', r.decodeTokensPerSecond, 'tokens/s', `greedy, ${tokens} tokens, KV cache`);
+        report(`peak_rss_decode_${key}`, 'cpu', r.peakRssMB, 'MB');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Which dtype a model's weights are held in. float32 is exact and trains; float16 and bfloat16
+ * halve the memory of the weight matrices (the token and position embeddings, every linear
+ * weight, an untied head), which the matmul and embedding kernels widen to float32 as they read
+ * them. Biases and layer-norm parameters stay float32 (0.1% of GPT-2's parameters; the kernels
+ * that read them compute in float32). Training needs float32 weights.
+ */
+import type { DType } from '@mini/tensor';
+import { GPTModel, ModelError } from './model.js';
+
+export type WeightDType = Extract<DType, 'float32' | 'float16' | 'bfloat16'>;
+export const weightDTypes: readonly WeightDType[] = ['float32', 'float16', 'bfloat16'];
+export type WeightDTypeChoice = WeightDType | 'auto';
+
+/** The dtype a parameter of this shape is stored in when the model's weights are `dtype`. */
+export function storageDType(shape: readonly number[], dtype: WeightDType): WeightDType {
+  return shape.length === 2 ? dtype : 'float32';
+}
+
+/**
+ * A heap for tensors on the CPU device: the WebAssembly heap keeps 7/8 of 4 GiB for tensors
+ * (packages/tensor/src/cpu-fast/wasm-heap.ts); weights past it are copied into the heap by
+ * every matmul, so a model whose float32 weights do not fit runs several times slower.
+ */
+const CPU_HEAP_TENSOR_BYTES = 0.875 * 2 ** 32;
+/** WebGPU tells no memory size: past this many bytes of float32 weights, auto picks float16. */
+const WEBGPU_FLOAT32_BYTES = 2 * 2 ** 30;
+
+export interface DTypeChoice {
+  dtype: WeightDType;
+  /** One line for the user when auto chose a 16-bit dtype (null when float32). */
+  reason: string | null;
+}
+
+/**
+ * Resolves `auto`: float32 when its weights fit comfortably, else float16.
+ * - CPU: float32 weights (4 bytes a parameter) at most half the free memory (`freeBytes`, e.g.
+ *   os.freemem()) and within the WebAssembly heap's tensor space (3.5 GiB).
+ * - WebGPU: float32 weights at most 2 GiB (the API reports no memory size; a 4-6 GB GPU holds
+ *   gpt2-medium in float32 but not gpt2-large, whose float32 weights are 3.1 GB).
+ * An explicit dtype is returned as is.
+ */
+export function chooseWeightDType(choice: WeightDTypeChoice, parameters: number, device: { kind: string }, freeBytes: number): DTypeChoice {
+  if (choice !== 'auto') return { dtype: choice, reason: null };
+  const bytes = 4 * parameters;
+  const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+  if (device.kind === 'webgpu') {
+    if (bytes <= WEBGPU_FLOAT32_BYTES) return { dtype: 'float32', reason: null };
+    return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, are above the ${gb(WEBGPU_FLOAT32_BYTES)} auto keeps in float32 on a GPU)` };
+  }
+  if (bytes <= freeBytes / 2 && bytes <= CPU_HEAP_TENSOR_BYTES) return { dtype: 'float32', reason: null };
+  const why = bytes > CPU_HEAP_TENSOR_BYTES ? `do not fit the ${gb(CPU_HEAP_TENSOR_BYTES)} WebAssembly heap` : `are more than half the ${gb(freeBytes)} of free memory`;
+  return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, ${why})` };
+}
+
+/** Throws unless every parameter is float32 (training and optimizers need float32 weights). */
+export function assertFloat32Weights(what: string, params: ReadonlyMap<string, { data: { dtype: DType } }>): void {
+  for (const [name, p] of params) {
+    if (p.data.dtype !== 'float32') {
+      throw new ModelError(`${what}: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`);
+    }
+  }
+}
+
+/** A new model with `model`'s weights converted to `dtype` (matrices only; see storageDType). The original is kept. */
+export function convertModel(model: GPTModel, dtype: WeightDType): GPTModel {
+  const weights = new Map([...model.params].map(([name, p]) => [name, p.data.astype(storageDType(p.data.shape, dtype))] as const));
+  return new GPTModel(model.config, model.device, weights);
+}
