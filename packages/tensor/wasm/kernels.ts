@@ -5,3 +5,8 @@ export { sgemm, sgemmSmallM } from './sgemm';
 export { adamw } from './adamw';
 export { dropout } from './dropout';
 export { gelu, geluBackward } from './gelu';
+export { softmaxRows, softmaxBackwardRows } from './softmax';
+export { logSumExpRows, softmaxScaledRows } from './cross-entropy';
+export { layerNormRows, layerNormBackwardRows } from './layernorm';
+export { sumMiddle } from './reduce';
+export { copyStrided } from './copy';

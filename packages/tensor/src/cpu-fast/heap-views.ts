@@ -8,3 +8,19 @@ export function heapAddress(runtime: WasmRuntime, view: View): number | null {
   const storage = view.storage;
   return storage instanceof HeapStorage && storage.heap === runtime.heap ? storage.pointer + 4 * view.offset : null;
 }
+
+/** Heap addresses of float32 views, or null when any is another dtype or outside this heap. */
+export function heapAddresses(runtime: WasmRuntime, views: readonly View[]): number[] | null {
+  const out: number[] = [];
+  for (const v of views) {
+    const at = v.dtype === 'float32' ? heapAddress(runtime, v) : null;
+    if (at === null) return null;
+    out.push(at);
+  }
+  return out;
+}
+
+/** Rows a part must hold so that it has at least `elements` elements: waking a thread costs about that much work. */
+export function rowsFor(elements: number, rowLength: number): number {
+  return Math.max(1, Math.ceil(elements / Math.max(1, rowLength)));
+}
