@@ -9,31 +9,56 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import * as G from '@mini/gpt';
 import * as T from '@mini/tensor/node';
+import { kernelModule } from '../packages/tensor/dist/cpu-fast/wasm-runtime.js';
 
 const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' } } });
 
-// Self time is grouped by the source file a function comes from (a kernel module of the fast
-// or reference backend), else by the function's name; wasm functions by their export name.
+// A sample counts for the kernel group of the nearest frame, itself or a caller, that belongs to
+// a kernel: a WebAssembly export (by name), or a kernel module of the fast or reference backend
+// (by file). So a kernel's wait for its other threads (the runner's Atomics.wait) and the
+// module's internal functions count for the kernel; what has no kernel frame is the tape,
+// autograd and the rest ("other JavaScript").
 const GROUPS = [
-  ['matmul', /cpu-fast\/matmul|sgemm|^matmul$/],
-  ['cross-entropy', /cross-entropy|crossEntropy/i],
-  ['softmax', /softmax/i],
-  ['layer norm', /layernorm|layerNorm/i],
-  ['embedding', /embedding|gather|scatter/i],
-  ['reduce', /reduce/],
-  ['gelu', /gelu/i],
-  ['dropout', /dropout/i],
-  ['adamw', /adamw/i],
-  ['copy / elementwise', /elementwise|copy|eachRun|stridedIndices|gatherElements|fill/],
-  ['waiting for worker threads', /^\(?(idle|program)\)?$|Atomics|wait/],
-  ['garbage collection', /garbage collector/],
+  ['matmul', /sgemm|\/matmul\.js/],
+  ['cross-entropy', /logSumExpRows|softmaxScaledRows|cross-entropy\.js/],
+  ['softmax', /softmax(Backward)?Rows|\/softmax\.js/],
+  ['layer norm', /layerNorm(Backward)?Rows|layernorm\.js/],
+  ['embedding', /embedding\.js/],
+  ['reduce', /sumMiddle|reduce\.js/],
+  ['gelu', /gelu/],
+  ['dropout', /dropout/],
+  ['adamw', /adamw/],
+  ["copy / elementwise", /copyStrided|\/copy\.js|elementwise\.js/],
 ];
 
-function groupOf(node) {
-  const { functionName, url } = node.callFrame;
-  const key = `${url} ${functionName}`;
-  for (const [name, re] of GROUPS) if (re.test(url.split('/').slice(-2).join('/')) || re.test(functionName)) return name;
-  return key.includes('node:') ? 'node internals' : 'other JavaScript';
+/** Export names of the kernel module's functions, by function index (imports first, as V8 numbers them). */
+function wasmExportNames(bytes) {
+  const names = new Map();
+  let at = 8;
+  const u32 = () => { let r = 0, shift = 0, b; do { b = bytes[at++]; r |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80); return r >>> 0; };
+  const skipName = () => { const n = u32(); const s = new TextDecoder().decode(bytes.subarray(at, at + n)); at += n; return s; };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = u32();
+    const end = at + size;
+    if (id === 7) {
+      for (let count = u32(); count > 0; count--) {
+        const name = skipName();
+        const kind = bytes[at++];
+        const index = u32();
+        if (kind === 0) names.set(index, name);
+      }
+    }
+    at = end;
+  }
+  return names;
+}
+const exportNames = wasmExportNames(kernelModule(true).bytes);
+
+function frameKey({ functionName, url }) {
+  const wasm = /^wasm-function\[(\d+)\]$/.exec(functionName);
+  if (wasm) return exportNames.get(Number(wasm[1])) ?? '';
+  return `${url} ${functionName}`;
 }
 
 const device = await T.getDevice('cpu');
@@ -66,15 +91,28 @@ if (values.write) writeFileSync(values.write, JSON.stringify(profile));
 const selfMs = new Map();
 const deltas = profile.timeDeltas;
 profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (deltas[i + 1] ?? 0) / 1000));
+const parent = new Map();
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+function groupOf(id) {
+  for (let at = id; at !== undefined; at = parent.get(at)) {
+    const key = frameKey(byId.get(at).callFrame);
+    for (const [name, re] of GROUPS) if (re.test(key)) return name;
+  }
+  const own = byId.get(id).callFrame.functionName;
+  return /garbage collector/.test(own) ? 'garbage collection' : /^\((idle|program)\)$/.test(own) ? own : 'other JavaScript';
+}
 const byFunction = new Map();
 const byGroup = new Map();
 for (const node of profile.nodes) {
   const ms = selfMs.get(node.id) ?? 0;
   if (ms === 0) continue;
   const { functionName, url, lineNumber } = node.callFrame;
-  const name = `${functionName || '(anonymous)'} ${url ? `${url.split('/').slice(-2).join('/')}:${lineNumber + 1}` : ''}`.trim();
+  const exported = frameKey(node.callFrame);
+  const wasm = functionName.startsWith('wasm-function');
+  const name = wasm ? `${functionName} (${exported || 'inside ' + groupOf(node.id)})` : `${functionName || '(anonymous)'} ${url ? `${url.split('/').slice(-2).join('/')}:${lineNumber + 1}` : ''}`.trim();
   byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
-  const group = groupOf(node);
+  const group = groupOf(node.id);
   byGroup.set(group, (byGroup.get(group) ?? 0) + ms);
 }
 const rows = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${(ms / 1000).toFixed(2).padStart(7)} s  ${k}`).join('\n');
