@@ -54,6 +54,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--min-lr <x>', 'floor of the cosine decay (default: lr / 10)', parse.nonNegative)
     .option('--grad-clip <x>', 'clip gradients to this global norm (appendix D)', parse.positive)
     .option('--json', 'print only a JSON summary at the end')
+    .option('--profile', 'print where the time went at the end: steps, evaluations, samples, checkpoints (with --json: a profile field)')
     .action((flags) => run(train(flags)));
 
   cli.command('generate')

@@ -11,6 +11,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt';
 import { getDevice } from '@mini/tensor/node';
 import { defaultData } from '../data.js';
+import { formatProfile, runProfile } from '../profile.js';
 import { UsageError, colors, progressBar, say } from '../ui.js';
 
 export interface TrainFlags {
@@ -41,6 +42,8 @@ export interface TrainFlags {
   minLr?: number;
   gradClip?: number;
   json?: boolean;
+  /** Print where the time went (steps, evaluations, samples, checkpoints) at the end. */
+  profile?: boolean;
 }
 
 /** What a checkpoint keeps so --resume continues the same run. */
@@ -59,6 +62,7 @@ async function writeReports(out: string, history: G.LossRecord[], epochs: number
 }
 
 export async function train(flags: TrainFlags): Promise<number> {
+  const commandStarted = performance.now();
   let settings: RunSettings;
   let out: string;
   let loaded: G.LoadedCheckpoint | null = null;
@@ -114,6 +118,7 @@ export async function train(flags: TrainFlags): Promise<number> {
   let tokensThisSession = 0;
   const started = performance.now();
   let stopped = false;
+  let times: G.TrainTimes | null = null;
   try {
     const result = await G.trainModel(model, optimizer, trainLoader, valLoader, {
       epochs: f.epochs,
@@ -136,6 +141,7 @@ export async function train(flags: TrainFlags): Promise<number> {
     }, state);
     state = result.state;
     stopped = result.stopped;
+    times = result.times;
   } catch (e) {
     bar?.stop();
     if (e instanceof G.NonFiniteLossError) throw new Error(`${e.message}. The last good checkpoint is in ${checkpointDir}`);
@@ -144,15 +150,22 @@ export async function train(flags: TrainFlags): Promise<number> {
     process.off('SIGINT', onSigint);
   }
   bar?.stop();
-  if (stopped) await save(state); // a finished run was saved at its last epoch's end
+  const finalSave = { count: 0, seconds: 0 };
+  if (stopped) { // a finished run was saved at its last epoch's end
+    const t = performance.now();
+    await save(state);
+    Object.assign(finalSave, { count: 1, seconds: (performance.now() - t) / 1000 });
+  }
   const seconds = (performance.now() - started) / 1000;
+  const profile = flags.profile && times ? runProfile(times, (performance.now() - commandStarted) / 1000, f.batchSize * config.contextLength, finalSave) : null;
+  if (profile && !flags.json) for (const line of formatProfile(profile)) say(line);
   const last = state.history[state.history.length - 1];
   if (stopped) {
     process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\nresume with:  npx mini-gpt train --resume ${out}\n`);
     return 130;
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds })}\n`);
+    process.stdout.write(`${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds, ...(profile ? { profile } : {}) })}\n`);
   } else {
     say(`done: ${state.steps} steps, ${state.tokensSeen.toLocaleString('en-US')} tokens seen in ${seconds.toFixed(0)} s`);
     say(`checkpoint: ${checkpointDir}`);
