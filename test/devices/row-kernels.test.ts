@@ -9,7 +9,7 @@
 //   its sums are float64: 1e-6 absolute (probabilities) + 1e-5 relative.
 // - layer norm: float32 products of normalised values: 1e-5 + 1e-5 relative.
 // - sums, means: float64 accumulation on both sides: one rounding, 1e-6 relative.
-// - copies: bit-identical.
+// - copies, and arithmetic (one float32 rounding) on CPU devices: bit-identical.
 // Exclusions: the CPU reference itself (the oracle).
 import { describe, it } from 'vitest';
 import * as T from '@mini/tensor/node';
@@ -23,6 +23,8 @@ const EXP = { atol: 1e-6, rtol: 1e-5 };
 const NORM = { atol: 1e-5, rtol: 1e-5 };
 const SUM = { atol: 1e-6, rtol: 1e-6 };
 const EXACT = { atol: 0, rtol: 0 };
+// One correctly rounded float32 operation: bit-identical on CPU devices, one ulp on WebGPU (whose division may be a few ulp).
+const CPU_EXACT = (device: Device) => (device.kind === 'cpu' ? EXACT : { atol: 0, rtol: 3e-7 });
 
 const randn = (shape: number[], device: Device, g: Generator, std = 1) => T.randn(shape, { device, generator: g, std });
 
@@ -70,6 +72,16 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
           const x = randn(shape, device, g, 2);
           return x.size === 0 ? [T.sum(x, axis)] : [T.sum(x, axis), T.mean(x, axis)];
         }, SUM, `sum/mean ${shape} axis ${axis}`);
+      }
+    });
+
+    it('add, sub, mul, div and the scalar forms, split over the threads (bit-identical)', async () => {
+      for (const n of [5, 100_003]) {
+        await expectParity(dev, (device, g) => {
+          const a = randn([n], device, g, 3);
+          const b = T.add(T.abs(randn([n], device, g)), 0.1);
+          return [T.add(a, b), T.sub(a, b), T.mul(a, b), T.div(a, b), T.add(a, 0.7), T.mul(a, 1 / Math.sqrt(64)), T.mul(a, 0.3)];
+        }, CPU_EXACT(dev), `arithmetic n=${n}`);
       }
     });
 

@@ -10,3 +10,4 @@ export { logSumExpRows, softmaxScaledRows } from './cross-entropy';
 export { layerNormRows, layerNormBackwardRows } from './layernorm';
 export { sumMiddle } from './reduce';
 export { copyStrided } from './copy';
+export { binaryArith, scalarArith } from './arith';

@@ -1,6 +1,6 @@
 /**
  * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes),
- * AdamW, dropout, GELU, softmax, layer norm, cross-entropy, sum/mean and strided copies
+ * AdamW, dropout, GELU, softmax, layer norm, cross-entropy, sum/mean, strided copies and arithmetic
  * (forward and backward) replaced by WebAssembly SIMD kernels run on every core, and the other
  * elementwise kernels by loops without index arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
  * fit, so matmul reads and writes them in place. More kernels move here as they are written;
@@ -10,10 +10,10 @@ import type { BackendStorage } from '../backend.js';
 import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import type { DType } from '../dtype.js';
 import { createAdamw } from './adamw.js';
+import { createBinary, createUnary } from './arith.js';
 import { createDropout } from './dropout.js';
 import { createCopy } from './copy.js';
 import { createCrossEntropy, createCrossEntropyBackward } from './cross-entropy.js';
-import { binary, unary } from './elementwise.js';
 import { createGelu, createGeluBackward } from './gelu.js';
 import { createLayerNorm, createLayerNormBackward } from './layernorm.js';
 import { createMatmul } from './matmul.js';
@@ -33,7 +33,7 @@ export class FastCpuBackend extends CpuBackend {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
     super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime),
-      unary, binary, copy: createCopy(runtime), gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
+      unary: createUnary(runtime), binary: createBinary(runtime), copy: createCopy(runtime), gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
       softmax: createSoftmax(runtime), softmaxBackward: createSoftmaxBackward(runtime), layerNorm: createLayerNorm(runtime),
       layerNormBackward: createLayerNormBackward(runtime), crossEntropy: createCrossEntropy(runtime),
       crossEntropyBackward: createCrossEntropyBackward(runtime), reduce: createReduce(runtime) });
