@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/profile-step.mjs [--top 30] [--write step.cpuprofile]: a V8 CPU profile of one
+// node bench/profile-step.mjs [--top 30] [--write step.cpuprofile] [--js-row-kernels]: a V8 CPU profile of one
 // training step of the book's 124M-layout model (batch 2 x 256, AdamW) on the CPU device, after a
 // warm-up step, summarised as self time per function and per kernel group (issue 16). The
 // profile is of the calling thread: a kernel split over the threads shows as its part 0 plus the
@@ -10,8 +10,10 @@ import { parseArgs } from 'node:util';
 import * as G from '@mini/gpt';
 import * as T from '@mini/tensor/node';
 import { kernelModule } from '../packages/tensor/dist/cpu-fast/wasm-runtime.js';
+import { referenceKernels } from '../packages/tensor/dist/cpu/backend.js';
+import { binary, copy, unary } from '../packages/tensor/dist/cpu-fast/elementwise.js';
 
-const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' } } });
+const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' }, 'js-row-kernels': { type: 'boolean' } } });
 
 // A sample counts for the kernel group of the nearest frame, itself or a caller, that belongs to
 // a kernel: a WebAssembly export (by name), or a kernel module of the fast or reference backend
@@ -62,6 +64,10 @@ function frameKey({ functionName, url }) {
 }
 
 const device = await T.getDevice('cpu');
+if (values['js-row-kernels']) {
+  const { softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward, reduce } = referenceKernels;
+  Object.assign(device.backend.kernels, { softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward, reduce, copy, unary, binary });
+}
 const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
 const model = G.GPTModel.create(config, { device, seed: 123 });
 const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
