@@ -1,6 +1,7 @@
 // The row kernels of a training step on every device against the CPU reference, on awkward
 // sizes: softmax (causal, with a KV-cache offset) and its backward, layer norm forward and
 // backward, fused cross-entropy forward and backward (ignored targets, GPT-2's vocabulary),
+// embedding gather and scatter-add (repeated ids),
 // sum and mean over every axis position, and strided copies (attention's permutes, slices,
 // more than four dimensions). Sizes straddle the SIMD width (4) and the threads' split (rows
 // large enough to run on every thread) so the tails and every part are exercised.
@@ -12,7 +13,7 @@
 //   on WebGPU.
 // - copies, and arithmetic (one float32 rounding) on CPU devices: bit-identical.
 // Exclusions: the CPU reference itself (the oracle).
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';
 import type { Device, Generator } from '@mini/tensor/node';
 import { devicesUnderTest } from '../helpers/devices.js';
@@ -75,6 +76,20 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
           return x.size === 0 ? [T.sum(x, axis)] : [T.sum(x, axis), T.mean(x, axis)];
         }, SUM(dev), `sum/mean ${shape} axis ${axis}`);
       }
+    });
+
+    it('embedding gather and scatter-add: repeated ids, C not a multiple of 4, rows over the threads', async () => {
+      for (const [N, V, C] of [[1, 1, 1], [6, 4, 7], [600, 50, 100], [512, 1000, 768]]) {
+        await expectParity(dev, (device, g) => {
+          const table = randn([V!, C!], device, g);
+          const ids = T.tensor(Array.from({ length: N! }, (_, i) => (i * i + 3 * i) % V!), { dtype: 'int32', shape: [N!], device });
+          return [T.embedding(table, ids), T.embeddingBackward(randn([N!, C!], device, g), ids, V!)];
+        }, SUM(dev), `embedding N=${N} V=${V} C=${C}`);
+      }
+      if (dev.kind !== 'cpu') return; // WebGPU's gather reads ids on the GPU and cannot throw (noted in issue 16's report)
+      const table = T.zeros([4, 8], { device: dev });
+      expect(() => T.embedding(table, T.tensor([1, 4], { dtype: 'int32', device: dev }))).toThrow(/id 4 at position 1 is outside the table's 4 rows/);
+      table.dispose();
     });
 
     it('add, sub, mul, div and the scalar forms, split over the threads (bit-identical)', async () => {

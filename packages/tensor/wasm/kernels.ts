@@ -11,3 +11,4 @@ export { layerNormRows, layerNormBackwardRows } from './layernorm';
 export { sumMiddle } from './reduce';
 export { copyStrided } from './copy';
 export { binaryArith, scalarArith } from './arith';
+export { gatherRows, scatterAddColumns } from './embedding';

@@ -1,6 +1,6 @@
 /**
  * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes),
- * AdamW, dropout, GELU, softmax, layer norm, cross-entropy, sum/mean, strided copies and arithmetic
+ * AdamW, dropout, GELU, softmax, layer norm, cross-entropy, embedding, sum/mean, strided copies and arithmetic
  * (forward and backward) replaced by WebAssembly SIMD kernels run on every core, and the other
  * elementwise kernels by loops without index arrays. Its float32 tensors live in the kernels' WebAssembly heap (wasm-heap.ts) when they
  * fit, so matmul reads and writes them in place. More kernels move here as they are written;
@@ -13,6 +13,7 @@ import { createAdamw } from './adamw.js';
 import { createBinary, createUnary } from './arith.js';
 import { createDropout } from './dropout.js';
 import { createCopy } from './copy.js';
+import { createGather, createScatterAdd } from './embedding.js';
 import { createCrossEntropy, createCrossEntropyBackward } from './cross-entropy.js';
 import { createGelu, createGeluBackward } from './gelu.js';
 import { createLayerNorm, createLayerNormBackward } from './layernorm.js';
@@ -36,7 +37,8 @@ export class FastCpuBackend extends CpuBackend {
       unary: createUnary(runtime), binary: createBinary(runtime), copy: createCopy(runtime), gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
       softmax: createSoftmax(runtime), softmaxBackward: createSoftmaxBackward(runtime), layerNorm: createLayerNorm(runtime),
       layerNormBackward: createLayerNormBackward(runtime), crossEntropy: createCrossEntropy(runtime),
-      crossEntropyBackward: createCrossEntropyBackward(runtime), reduce: createReduce(runtime) });
+      crossEntropyBackward: createCrossEntropyBackward(runtime), reduce: createReduce(runtime),
+      gather: createGather(runtime), scatterAdd: createScatterAdd(runtime) });
     self = this;
   }
 
