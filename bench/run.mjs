@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --json] [-- --big ...]: the figures users compare, one per line with units.
+// npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --big ...]: the figures users
+// compare, one per line with units; --train-step: only the training step and its PyTorch peer.
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
 // first token, decode and peak RSS per dtype (bench/big-models.mjs; --sizes, --dtypes, --tokens).
 // Each figure is measured here, in this run, on this machine (see README "Performance").
 // Backends: the CPU device (WebAssembly SIMD matmul + threads), the CPU reference kernels,
 // WebGPU when an adapter is found (software adapters are correctness targets: their figures
-// say so), and @tensorflow/tfjs-backend-wasm as a peer line for matmul.
+// say so), @tensorflow/tfjs-backend-wasm as a peer line for matmul, and PyTorch (bench/peers/
+// pytorch.mjs, skipped without a Python with torch) beside the training step.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -14,11 +16,13 @@ import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 import { bigModelLines } from './big-models.mjs';
 import { halfQualityLines } from './half-quality.mjs';
+import { pytorchTrainStep } from './peers/pytorch.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
 const quick = args.has('--quick');
 const json = args.has('--json');
+const trainStepOnly = args.has('--train-step');
 
 function report(name, backend, value, unit, note = '') {
   if (json) process.stdout.write(`${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`);
@@ -93,6 +97,15 @@ async function trainStep(device, backend) {
   return model;
 }
 
+/** PyTorch's step on the same model, batch and optimizer, run right after ours (bench/peers/pytorch.mjs). */
+function pytorchStep(steps) {
+  const step = pytorchTrainStep({ steps });
+  if (!step) return;
+  const note = `PyTorch ${step.torch}, ${step.threads} threads, BLAS ${step.blas}; ${step.seconds.toFixed(1)} s per step`;
+  report('train_step_124m', 'pytorch', step.tokensPerSecond, 'tokens/s', note);
+  report('peak_rss_train_124m', 'pytorch', step.peakRssMB, 'MB');
+}
+
 /** Greedy generation of 50 tokens from "Every effort moves you", with and without the KV cache. */
 async function generation(model, backend, withoutCache) {
   const prompt = G.textToIds('Every effort moves you');
@@ -152,6 +165,11 @@ async function webgpuCounts(device, tokens) {
 
 const reps = quick ? 1 : 3;
 const cpu = await T.getDevice('cpu');
+if (trainStepOnly) {
+  (await trainStep(cpu, 'cpu')).dispose();
+  pytorchStep(reps);
+  process.exit(0);
+}
 report('threads', 'cpu', Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(), 'threads');
 report('relaxed_simd', 'cpu', cpu.backend.runtime().relaxedSimd ? 1 : 0, 'flag', '1: fused multiply-add (relaxed SIMD) build; 0: plain SIMD 128');
 await matmuls(cpu, 'cpu', SHAPES, reps);
@@ -159,6 +177,7 @@ await tfjsMatmuls(SHAPES, reps);
 await matmuls(T.cpu, 'cpu-reference', quick ? SHAPES.slice(4) : SHAPES.slice(1, 2).concat(SHAPES.slice(4)), 1);
 if (!quick) {
   const model = await trainStep(cpu, 'cpu');
+  pytorchStep(reps);
   await generation(model, 'cpu', true);
   model.dispose();
 }

@@ -85,6 +85,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--grad-clip <x>', 'clip gradients to this global norm (appendix D)', parse.positive)
     .option('--no-optimizer-state', 'save the model only, not AdamW\'s moments (a third of the size; the run cannot be resumed)')
     .option('--json', 'print only a JSON summary at the end')
+    .option('--profile', 'print where the time went at the end: steps, evaluations, samples, checkpoints (with --json: a profile field)')
     .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`)
     .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
 

@@ -72,11 +72,28 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** Where a run's time went, phase by phase: how many of each and their wall-clock seconds. */
+export type TrainPhase = 'steps' | 'evaluations' | 'samples' | 'epochEnds';
+export type TrainTimes = Record<TrainPhase, { count: number; seconds: number }>;
+
+/** Starts the clock of one phase; the returned function stops it and adds the time to `times`. */
+function timePhase(times: TrainTimes, phase: TrainPhase): () => void {
+  const started = performance.now();
+  return () => {
+    times[phase].count++;
+    times[phase].seconds += (performance.now() - started) / 1000;
+  };
+}
+
 export function initialTrainState(): TrainState {
   return { epoch: 0, batch: 0, steps: 0, tokensSeen: 0, history: [], dropoutSeed: null, dropoutStream: 0 };
 }
 
-/** Runs (or resumes from `state`) the training loop; returns the final state and whether it stopped early. */
+/**
+ * Runs (or resumes from `state`) the training loop; returns the final state, whether it stopped
+ * early, and the time of its phases (steps, evaluations, samples, and the awaited onEpochEnd,
+ * where a caller saves its checkpoints).
+ */
 export async function trainModel(
   model: GPTModel,
   optimizer: AdamW,
@@ -85,9 +102,11 @@ export async function trainModel(
   options: TrainOptions,
   events: TrainEvents = {},
   resumeFrom: TrainState = initialTrainState(),
-): Promise<{ state: TrainState; stopped: boolean }> {
+): Promise<{ state: TrainState; stopped: boolean; times: TrainTimes }> {
   assertFloat32Weights('trainModel', model.params);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
+  const zero = () => ({ count: 0, seconds: 0 });
+  const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero() };
   if (state.dropoutSeed === null) {
     const { seed, stream } = model.dropoutState;
     state.dropoutSeed = seed;
@@ -100,6 +119,7 @@ export async function trainModel(
     model.train();
     for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
       const started = performance.now();
+      const stepDone = timePhase(times, 'steps');
       const lr = learningRate(state.steps, schedule);
       model.zeroGrad();
       const loss = T.tidy(() => {
@@ -115,26 +135,33 @@ export async function trainModel(
       if (!Number.isFinite(value)) throw new NonFiniteLossError(state.steps, value);
       if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
       optimizer.update(lr);
+      stepDone();
       const step = state.steps++;
       state.tokensSeen += tokens;
       state.batch = batch.index + 1;
       state.dropoutStream = model.dropoutState.stream;
       events.onStep?.({ epoch: state.epoch + 1, step, batch: batch.index, batches: trainLoader.length, loss: value, lr, tokensSeen: state.tokensSeen, seconds: (performance.now() - started) / 1000 });
       if (step % options.evalFreq === 0) {
+        const evalDone = timePhase(times, 'evaluations');
         const record = await evaluate(model, trainLoader, valLoader, options.evalIter, { step, epoch: state.epoch + 1, tokensSeen: state.tokensSeen });
+        evalDone();
         state.history.push(record);
         events.onEval?.(record);
       }
       await nextTask();
-      if (await options.shouldStop?.()) return { state, stopped: true };
+      if (await options.shouldStop?.()) return { state, stopped: true, times };
     }
     if (options.startContext) {
+      const sampleDone = timePhase(times, 'samples');
       const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
+      sampleDone();
       events.onSample?.({ epoch: state.epoch + 1, text });
     }
+    const epochEndDone = timePhase(times, 'epochEnds');
     await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
+    epochEndDone();
   }
-  return { state, stopped: false };
+  return { state, stopped: false, times };
 }
 
 /** The book's evaluate_model: eval mode, no gradients, the first evalIter batches of each loader. */

@@ -5,6 +5,8 @@
 // input clamped to +-7.9 where float32 tanh is already +-1): a few ulp from the true value,
 // against the reference's float64 Math.tanh (the tests bound the difference).
 
+import { loadTail, storeTail } from './simd-math';
+
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const CUBIC: f32 = 0.044715;
 
@@ -37,22 +39,6 @@ function tanh4(u: v128): v128 {
 // @ts-ignore: decorator
 @inline function inner(x: v128): v128 {
   return f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), f32x4.add(x, f32x4.mul(f32x4.splat(CUBIC), f32x4.mul(x, f32x4.mul(x, x)))));
-}
-
-// @ts-ignore: decorator
-@inline function loadTail(p: usize, count: i32): v128 {
-  let v = f32x4.splat(0);
-  if (count > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-// @ts-ignore: decorator
-@inline function storeTail(p: usize, v: v128, count: i32): void {
-  if (count > 0) store<f32>(p, f32x4.extract_lane(v, 0));
-  if (count > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (count > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
 // @ts-ignore: decorator

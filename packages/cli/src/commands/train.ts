@@ -19,6 +19,7 @@ import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
 import { readTextFile } from '../read-text.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
+import { formatProfile, runProfile } from '../profile.js';
 
 export interface TrainFlags {
   preset: string;
@@ -51,6 +52,8 @@ export interface TrainFlags {
   /** false (--no-optimizer-state): checkpoints keep the model only and cannot be resumed. */
   optimizerState: boolean;
   json?: boolean;
+  /** Print where the time went (steps, evaluations, samples, checkpoints) at the end. */
+  profile?: boolean;
 }
 
 /** What a checkpoint keeps so --resume continues the same run. */
@@ -122,6 +125,7 @@ function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): str
 }
 
 export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
+  const commandStarted = performance.now();
   let settings: RunSettings | undefined;
   let out: string;
   let changes: string[] = [];
@@ -223,6 +227,8 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   const started = performance.now();
   let tokensThisSession = 0;
   let stopped = false;
+  let times: G.TrainTimes | null = null;
+  const finalSave = { count: 0, seconds: 0 };
   try {
     const result = await G.trainModel(model, optimizer, trainLoader, valLoader, {
       epochs: f.epochs,
@@ -245,9 +251,12 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     }, state);
     state = result.state;
     stopped = result.stopped;
-    if (stopped) {
+    times = result.times;
+    if (stopped) { // a finished run was saved at its last epoch's end
       notice(`saving a checkpoint at step ${state.steps}`);
-      await save(state); // a finished run was saved at its last epoch's end
+      const t = performance.now();
+      await save(state);
+      Object.assign(finalSave, { count: 1, seconds: (performance.now() - t) / 1000 });
     }
   } catch (e) {
     if (abortSave.signal.aborted) await new Promise(() => {}); // the second Ctrl-C's handler exits
@@ -258,6 +267,8 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     process.off('SIGINT', onSigint);
   }
   const seconds = (performance.now() - started) / 1000;
+  const profile = flags.profile && times ? runProfile(times, (performance.now() - commandStarted) / 1000, f.batchSize * config.contextLength, finalSave) : null;
+  if (profile && !flags.json) for (const line of formatProfile(profile)) say(line);
   const last = state.history[state.history.length - 1];
   if (stopped) {
     const resume = f.optimizerState ? `resume with:  npx mini-gpt train --resume ${out}` : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
@@ -265,7 +276,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     return 130;
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds })}\n`);
+    process.stdout.write(`${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds, ...(profile ? { profile } : {}) })}\n`);
   } else {
     const size = async (name: string) => (await stat(join(checkpointDir, name)).catch(() => null))?.size ?? 0;
     const [modelSize, optimizerSize] = [await size('model.safetensors'), await size('optimizer.safetensors')];

@@ -6,30 +6,16 @@
  * Unlike those loops they round in float32 (a few ulp from the reference: tests bound it).
  */
 import type { Kernels, View } from '../backend.js';
-import { isContiguousLayout, sizeOf } from '../shape.js';
+import { sizeOf } from '../shape.js';
 import { binary, unary } from './elementwise.js';
-import { heapAddress } from './heap-views.js';
+import { contiguousHeapAddresses } from './heap-views.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
 
 const PARALLEL_MIN = 1 << 14;
 
-/** Heap addresses of same-shape contiguous float32 views, or null if any is not one. */
-function addresses(runtime: WasmRuntime, views: View[]): number[] | null {
-  const shape = views[0]!.shape;
-  const out: number[] = [];
-  for (const v of views) {
-    if (v.dtype !== 'float32' || v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) return null;
-    if (!isContiguousLayout(v.shape, v.strides)) return null;
-    const at = heapAddress(runtime, v);
-    if (at === null) return null;
-    out.push(at);
-  }
-  return out;
-}
-
 export function createGelu(runtime: () => WasmRuntime): Kernels['gelu'] {
   return (x, out) => {
-    const at = addresses(runtime(), [x, out]);
+    const at = contiguousHeapAddresses(runtime(), [x, out]);
     if (!at) { unary('gelu', x, out, 0); return; }
     const [xAt, outAt] = at as [number, number];
     runSplit(runtime(), 'gelu', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, outAt + 4 * start, count]);
@@ -38,7 +24,7 @@ export function createGelu(runtime: () => WasmRuntime): Kernels['gelu'] {
 
 export function createGeluBackward(runtime: () => WasmRuntime): Kernels['geluBackward'] {
   return (x, dy, dx) => {
-    const at = addresses(runtime(), [x, dy, dx]);
+    const at = contiguousHeapAddresses(runtime(), [x, dy, dx]);
     if (!at) { binary('gelu_backward', x, dy, dx); return; }
     const [xAt, dyAt, dxAt] = at as [number, number, number];
     runSplit(runtime(), 'geluBackward', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, dyAt + 4 * start, dxAt + 4 * start, count]);

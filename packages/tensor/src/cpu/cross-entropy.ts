@@ -5,7 +5,8 @@
 import type { CrossEntropyArgs, CrossEntropyBackwardArgs, View } from '../backend.js';
 import { dataOf } from './storage.js';
 
-function targetOf(targets: View, i: number, V: number, ignoreIndex: number): number | null {
+/** The target of row i, null when it is the ignore index; a target outside [0, V) is a RangeError. */
+export function targetOf(targets: View, i: number, V: number, ignoreIndex: number): number | null {
   const t = dataOf(targets)[targets.offset + i]!;
   if (t === ignoreIndex) return null;
   if (t < 0 || t >= V) throw new RangeError(`crossEntropy: target ${t} at row ${i} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);

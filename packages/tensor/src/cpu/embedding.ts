@@ -2,7 +2,8 @@
 import type { GatherArgs, ScatterAddArgs, View } from '../backend.js';
 import { dataOf, valuesOf } from './storage.js';
 
-function tokenId(ids: View, i: number, V: number): number {
+/** The id at position i; outside [0, V) is a RangeError naming it. */
+export function tokenId(ids: View, i: number, V: number): number {
   const id = dataOf(ids)[ids.offset + i]!;
   if (id < 0 || id >= V) throw new RangeError(`embedding: id ${id} at position ${i} is outside the table's ${V} rows`);
   return id;
