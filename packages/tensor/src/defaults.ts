@@ -7,7 +7,7 @@ import { Device } from './device.js';
 export const cpu = new Device(new CpuBackend(), { kind: 'cpu', description: 'CPU reference kernels (JavaScript)' });
 
 /** The CPU device getDevice() hands out: WebAssembly SIMD kernels where written, reference kernels otherwise. */
-export const fastCpu = new Device(createFastCpuBackend(), { kind: 'cpu', description: 'CPU (WebAssembly SIMD matmul, AdamW, dropout, GELU on every core; JavaScript kernels for the rest)' });
+export const fastCpu = new Device(createFastCpuBackend(), { kind: 'cpu', description: 'CPU (WebAssembly SIMD kernels on every core: matmul, softmax, layer norm, cross-entropy, GELU, AdamW and more)' });
 
 let current: Device = cpu;
 
