@@ -15,6 +15,7 @@ export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.j
 export { splitText, SlidingWindowDataset, DataLoader, createDataLoader, type LoaderOptions, type Batch } from './data.js';
 export { batchLoss, loaderLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
+export { type TrainRecipe } from './recipe.js';
 export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord, type TrainPhase, type TrainTimes } from './train.js';
 export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, NonFiniteLogitsError, type GenerateOptions } from './generate.js';
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';

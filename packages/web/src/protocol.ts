@@ -1,25 +1,11 @@
 /** Messages between the page (main.ts) and the worker that runs the library (worker.ts). */
-import type { GenerateOptions, LossRecord, PresetName } from '@mini/gpt';
+import type { GenerateOptions, LossRecord, PresetName, TrainRecipe } from '@mini/gpt';
 
 export type DeviceChoice = 'auto' | 'webgpu' | 'cpu';
 
 /** The Train view's settings: a preset, the model overrides and the book's training settings. */
-export interface TrainSettings {
+export interface TrainSettings extends TrainRecipe {
   preset: PresetName;
-  contextLength: number;
-  dropout: number;
-  qkvBias: boolean;
-  tiedHead: boolean;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  evalFreq: number;
-  evalIter: number;
-  trainRatio: number;
-  seed: number;
-  startContext: string;
-  sampleTokens: number;
 }
 
 export type Request =

@@ -21,29 +21,15 @@ import { readTextFile } from '../read-text.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
 import { formatProfile, runProfile } from '../profile.js';
 
-export interface TrainFlags {
+export interface TrainFlags extends G.TrainRecipe {
   preset: string;
   data?: string;
   out?: string;
   resume?: string;
   device: 'auto' | 'cpu' | 'webgpu';
   verbose?: boolean;
-  contextLength: number;
   stride?: number;
-  dropout: number;
-  qkvBias: boolean;
-  tiedHead: boolean;
   init: string;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  weightDecay: number;
-  evalFreq: number;
-  evalIter: number;
-  trainRatio: number;
-  seed: number;
-  startContext: string;
-  sampleTokens: number;
   warmupSteps: number;
   initialLr: number;
   cosine: boolean;
