@@ -71,7 +71,7 @@ async function tfjsMatmuls(shapes, reps) {
     const a = tf.randomNormal([M, K]);
     const b = tf.randomNormal([K, N]);
     const s = await seconds(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); }, reps);
-    report(name, 'tfjs-wasm', (2 * M * N * K) / s / 1e9, 'GFLOP/s', '@tensorflow/tfjs-backend-wasm 4.22');
+    report(name, 'tfjs-wasm', (2 * M * N * K) / s / 1e9, 'GFLOP/s', '@tensorflow/tfjs-backend-wasm 4.22, SIMD on 1 thread: its threaded build does not run in Node');
     a.dispose();
     b.dispose();
   }
