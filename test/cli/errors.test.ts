@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VERDICT, runCli } from './run-cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, VERDICT, runCli } from './run-cli.js';
 
 const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
 
@@ -47,6 +48,16 @@ describe('mini-gpt errors', () => {
     const r = await runCli(['generate', '--model', 'gpt2-xl', '--prompt', 'x'], { env: { MINI_GPT_CACHE: mkdtempSync(join(tmpdir(), 'cache-')), HF_HUB_CACHE: hub, HF_HUB_OFFLINE: '1' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`error: gpt2-xl is not in the Hugging Face cache (searched ${join(hub, 'models--openai-community--gpt2-xl')}) and HF_HUB_OFFLINE is set: download it with a network: npx mini-gpt download gpt2-xl\n`);
+  });
+
+  it('a reader that closes the pipe early (| head) ends it quietly, without an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, 'train', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first write
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|node:events/);
+    expect(code).toBe(0);
   });
 
   it('--help works on every command and shows defaults', async () => {

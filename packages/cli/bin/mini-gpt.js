@@ -1,4 +1,13 @@
 #!/usr/bin/env node
 import { main } from '../dist/main.js';
 
+// A reader that closes the pipe early (`mini-gpt generate … | head`) is not an error: stop
+// quietly, as Unix tools do, instead of Node's unhandled EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));

@@ -19,25 +19,29 @@ const typedFlags = (command: Command) => new Set(Object.keys(command.opts()).fil
 const ENVIRONMENT = `
 Environment:
   MINI_GPT_DEVICE   auto, cpu or webgpu: the device when --device is not given
-  MINI_GPT_CACHE    mini-gpt's own cache (default: ~/.cache/mini-gpt on Linux): the book's
-                    text in <cache>/data, models downloaded by older versions in <cache>/models
+  MINI_GPT_CACHE    mini-gpt's own cache (default: ~/.cache/mini-gpt on Linux):
+                    the book's text in <cache>/data, models downloaded by older
+                    versions in <cache>/models
   HF_HOME, HF_HUB_CACHE
                     the shared Hugging Face cache where models live (default:
-                    ~/.cache/huggingface/hub), the same one Python's transformers uses
-  HF_ENDPOINT       the Hugging Face hub that download uses (default: https://huggingface.co)
+                    ~/.cache/huggingface/hub), shared with Python's transformers
+  HF_ENDPOINT       the hub that download uses (default: https://huggingface.co)
   HF_TOKEN          a token for gated or private repositories
   HF_HUB_OFFLINE    1: use cached models only, make no request
   NO_COLOR          set to turn colours off`;
 
 const TRAIN_FILES = `
 Writes into the run folder (--out, default runs/<date-time>):
-  checkpoint/   config.json + model.safetensors (the model: 4 bytes a parameter),
-                optimizer.safetensors (AdamW's moments: twice the model; not with
-                --no-optimizer-state) and trainer_state.json; replaced whole at the end
-                of every epoch and on Ctrl-C
-  losses.csv    step, epoch, tokens seen, training and validation loss per evaluation
-  loss.svg, loss.png   the loss plot (the book's figure 5.12)
-Ctrl-C finishes the step in flight, saves, prints the --resume command and exits 130.`;
+  checkpoint/   config.json + model.safetensors (the model: 4 bytes a
+                parameter), optimizer.safetensors (AdamW's moments: twice the
+                model; not with --no-optimizer-state) and trainer_state.json;
+                replaced whole at the end of every epoch and on Ctrl-C
+  losses.csv    step, epoch, tokens seen, training and validation loss per
+                evaluation
+  loss.svg, loss.png
+                the loss plot (the book's figure 5.12)
+Ctrl-C finishes the step in flight, saves, prints the --resume command and
+exits 130.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
 const dtypeOption = () => new Option('--dtype <dtype>', 'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)').default('auto').argParser(parse.dtype);
