@@ -14,7 +14,7 @@ const TOL = { atol: 2e-4, rtol: 1e-5 };
 
 interface MatmulCase { transA?: boolean; transB?: boolean; bias?: number; device?: T.Device }
 
-async function compare(sa: number[], sb: number[], options: MatmulCase = {}): Promise<void> {
+async function compareOn(sa: number[], sb: number[], options: MatmulCase = {}): Promise<void> {
   const build = (device: T.Device) => {
     const g = new T.Generator(3);
     const a = T.randn(sa, { device, generator: g });
@@ -27,8 +27,13 @@ async function compare(sa: number[], sb: number[], options: MatmulCase = {}): Pr
   expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify({ ...options, device: options.device?.info.description })}`);
 }
 
+// The WebAssembly kernels themselves: a backend without the native addon (test/tensor/native.test.ts has the addon's).
+const wasmOnly = new T.Device(T.createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'fast CPU, WebAssembly matmul' });
+
 describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
+  const compare = (sa: number[], sb: number[], options: MatmulCase = {}) => compareOn(sa, sb, { device: wasmOnly, ...options });
   it('general shapes and block edges', async () => {
+    expect((wasmOnly.backend as T.FastCpuBackend).runtime().native).toBeNull();
     await compare([1, 1], [1, 1]);
     await compare([9, 13], [13, 17]);
     await compare([130, 300], [300, 45]);
@@ -62,11 +67,12 @@ describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
 const fastBackend = (device: T.Device) => device.backend as T.FastCpuBackend;
 
 describe('the two builds of the matmul kernel', () => {
-  const plain = new T.Device(T.createFastCpuBackend({ relaxedSimd: false }), { kind: 'cpu', description: 'fast CPU, plain SIMD' });
+  const plain = new T.Device(T.createFastCpuBackend({ relaxedSimd: false, native: false }), { kind: 'cpu', description: 'fast CPU, plain SIMD' });
   it('runs the relaxed-SIMD (fused multiply-add) build on this Node, the plain one when asked', () => {
     expect(fastBackend(T.fastCpu).runtime().relaxedSimd).toBe(true);
     expect(fastBackend(plain).runtime().relaxedSimd).toBe(false);
   });
+  const compare = compareOn;
   it('the plain-SIMD build matches the reference too', async () => {
     await compare([129, 257], [257, 9], { bias: 9, device: plain });
     await compare([70, 33], [21, 70], { transA: true, transB: true, device: plain });
@@ -89,8 +95,8 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
     const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
     const fillers = [T.zeros([24 * 2 ** 18], { device }), T.zeros([3.5 * 2 ** 18], { device })];
     const heapBytes = fastBackend(device).heapBytes();
-    await compare([400, 300], [300, 500], { bias: 500, device });
-    await compare([2, 150, 300], [2, 300, 77], { device });
+    await compareOn([400, 300], [300, 500], { bias: 500, device });
+    await compareOn([2, 150, 300], [2, 300, 77], { device });
     const afterCopies = fastBackend(device).heapBytes();
     expect(afterCopies).toBeGreaterThan(heapBytes); // the copies and packing buffers
     const extra = T.zeros([2 ** 18], { device });

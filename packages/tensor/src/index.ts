@@ -15,6 +15,7 @@ export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './
 export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
 export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';
 export type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
+export { type NativeKernels, type NativeStatus, nativeStatus, setNativeKernels } from './cpu-fast/native.js';
 export { tidy, keep } from './memory.js';
 export { Tensor, empty, emptyLike, fromTypedArray, hostData } from './tensor.js';
 export * from './ops/creation.js';

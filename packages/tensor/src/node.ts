@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { create, globals } from 'webgpu';
 import { setParallelRunnerFactory } from './cpu-fast/threads.js';
+import { setNativeKernels } from './cpu-fast/native.js';
+import { loadNativeKernels } from './node-native.js';
 import { nodeRunnerFactory } from './node-threads.js';
 import { setGPUProvider } from './select-device.js';
 
@@ -35,5 +37,7 @@ if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--expe
 
 // The fast CPU backend's matmul uses every core (MINI_GPT_THREADS sets how many).
 setParallelRunnerFactory(nodeRunnerFactory(Number(process.env.MINI_GPT_THREADS) || undefined));
+// Its matmul runs in the native addon when it was built (MINI_GPT_NATIVE=0 keeps WebAssembly).
+setNativeKernels(loadNativeKernels());
 
 export * from './index.js';

@@ -6,6 +6,8 @@
  * place; an operand from anywhere else (a typed array past the heap's 4 GiB) is first copied
  * in, its stored range only. float64 goes to the reference. A float16/bfloat16 B (a weight)
  * is read in place too, as 16-bit elements: the kernel widens it in registers (wasm/half.ts).
+ * Where the native addon is registered (native.ts) and every operand is in the heap, the whole
+ * batched product runs there instead (AVX-512 or AVX2 kernels on its own threads, same count).
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { matmul as referenceMatmul } from '../cpu/matmul.js';
@@ -14,6 +16,32 @@ import { bytesPerElement } from '../dtype.js';
 import { halfKind, heapAddress } from './heap-views.js';
 import type { KernelCall, KernelName } from './threads.js';
 import type { WasmRuntime } from './wasm-runtime.js';
+
+/** A Uint8Array over the heap's current buffer (a new one after the memory grows). */
+let heapBytes: Uint8Array | null = null;
+
+/**
+ * The product in the native addon, in place, when A, B, the bias and the result are all in the
+ * heap (A and the result float32); false when not, and the WebAssembly path takes it.
+ */
+function nativeMatmul(rt: WasmRuntime, args: MatmulArgs): boolean {
+  const native = rt.native;
+  if (!native || args.a.view.dtype !== 'float32') return false;
+  const { batch, M, N, K, a, b, bias, out } = args;
+  const aAt = heapAddress(rt, a.view);
+  const bAt = heapAddress(rt, b.view);
+  const cAt = heapAddress(rt, out);
+  const biasAt = bias ? heapAddress(rt, bias) : -1;
+  const bKind = halfKind[b.view.dtype];
+  if (aAt === null || bAt === null || cAt === null || biasAt === null || bKind === undefined || (bias && bias.dtype !== 'float32')) return false;
+  const buffer = rt.heap.memory.buffer;
+  if (heapBytes?.buffer !== buffer) heapBytes = new Uint8Array(buffer);
+  const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
+  const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
+  native.sgemm(heapBytes, [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, bKind, cAt, N, biasAt,
+    batch, a.batchStride, b.batchStride, M * N], rt.runner?.threads ?? 1);
+  return true;
+}
 
 const MC = 128;
 const KC = 256;
@@ -84,6 +112,7 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
     if (out.dtype !== 'float32') { referenceMatmul(args); return; }
     if (batch === 0 || M === 0 || N === 0) return;
     const rt = runtime();
+    if (nativeMatmul(rt, args)) return;
     const { exports: k, heap, runner } = rt;
     const threads = runner?.threads ?? 1;
     const kernel: KernelName = M < SMALL_M ? 'sgemmSmallM' : 'sgemm';

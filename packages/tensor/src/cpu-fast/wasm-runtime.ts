@@ -5,6 +5,7 @@
  * plain SIMD 128 (separate multiply and add) for runtimes without relaxed SIMD; the first
  * that the runtime validates is used.
  */
+import { type NativeKernels, nativeStatus } from './native.js';
 import { type KernelCall, type KernelName, type ParallelRunner, parallelRunnerFactory } from './threads.js';
 import { WasmHeap } from './wasm-heap.js';
 import { wasmModules } from './wasm.generated.js';
@@ -17,6 +18,8 @@ export interface WasmRuntimeOptions {
   relaxedSimd?: boolean;
   /** Caps the heap, in 64 KiB pages (tests lower it to exercise the typed-array fallback). */
   maximumPages?: number;
+  /** false keeps matmul in WebAssembly even where the native addon is registered (native.ts). Default: use it. */
+  native?: boolean;
 }
 
 export interface WasmRuntime {
@@ -25,6 +28,8 @@ export interface WasmRuntime {
   readonly runner: ParallelRunner | null;
   /** Whether the relaxed-SIMD (fused multiply-add) build runs. */
   readonly relaxedSimd: boolean;
+  /** The native addon's kernels that matmul runs in place on this heap, or null (WebAssembly). */
+  readonly native: NativeKernels | null;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -59,5 +64,6 @@ export function createWasmRuntime(options: WasmRuntimeOptions = {}): WasmRuntime
   const env = { memory: heap.memory, abort: () => { throw new Error('kernel: abort'); } };
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as KernelExports;
   const runner = parallelRunnerFactory()?.(heap.memory, bytes) ?? null;
-  return { heap, exports, runner, relaxedSimd };
+  const native = options.native === false ? null : nativeStatus().kernels;
+  return { heap, exports, runner, relaxedSimd, native };
 }

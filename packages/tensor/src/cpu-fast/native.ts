@@ -1,0 +1,45 @@
+/**
+ * Optional native kernels for the fast CPU backend: a Node-API addon (packages/tensor/native,
+ * C with AVX-512 or AVX2+FMA, built at install when a compiler is there). WebAssembly SIMD-128
+ * cannot use this CPU's 256- and 512-bit FMA units; the addon can. It works in place on the
+ * WebAssembly heap: each call gets a Uint8Array over the heap's buffer and byte offsets.
+ * Like the worker threads, the addon is platform-specific: the Node entry point (node.ts)
+ * registers it here; a browser, or a Node without the built addon, leaves none and the
+ * WebAssembly kernels run.
+ */
+
+/** The addon's kernels (packages/tensor/native/src/addon.c). */
+export interface NativeKernels {
+  /** The instruction set the kernels run: "avx512" or "avx2". */
+  readonly isa: string;
+  /**
+   * Batched C = A @ B [+ bias] in the heap: args = [M, N, K, a, aRow, aCol, b, bRow, bCol, bKind, c, ldc, bias,
+   * batch, aBatch, bBatch, cBatch] (a, b, c, bias: byte offsets, bias -1 for none; strides in elements;
+   * bKind 0 float32, 1 float16, 2 bfloat16). Throws RangeError when an operand lies outside `heap`.
+   */
+  sgemm(heap: Uint8Array, args: number[], threads: number): void;
+}
+
+/** What the CPU device runs, for the device line: the addon's kernels, or why there are none. */
+export interface NativeStatus {
+  kernels: NativeKernels | null;
+  /** "native AVX-512 matmul" or "no native kernels: <reason>". */
+  summary: string;
+}
+
+let status: NativeStatus = { kernels: null, summary: 'no native kernels in this runtime' };
+
+export function setNativeKernels(s: NativeStatus): void {
+  status = s;
+}
+
+export function nativeStatus(): NativeStatus {
+  return status;
+}
+
+const isaNames: Record<string, string> = { avx512: 'AVX-512', avx2: 'AVX2+FMA' };
+
+/** The device line's words for an instruction set. */
+export function isaName(isa: string): string {
+  return isaNames[isa] ?? isa;
+}
