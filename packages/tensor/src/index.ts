@@ -16,6 +16,7 @@ export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js'
 export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';
 export type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
 export { type NativeKernels, type NativeStatus, nativeStatus, setNativeKernels } from './cpu-fast/native.js';
+export { setParallelRunnerFactory } from './cpu-fast/threads.js';
 export { tidy, keep } from './memory.js';
 export { Tensor, empty, emptyLike, fromTypedArray, hostData } from './tensor.js';
 export * from './ops/creation.js';

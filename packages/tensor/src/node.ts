@@ -41,3 +41,4 @@ setParallelRunnerFactory(nodeRunnerFactory(Number(process.env.MINI_GPT_THREADS) 
 setNativeKernels(loadNativeKernels());
 
 export * from './index.js';
+export { loadNativeKernels } from './node-native.js';
