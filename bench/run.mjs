@@ -4,17 +4,21 @@
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
 // first token, decode and peak RSS per dtype (bench/big-models.mjs; --sizes, --dtypes, --tokens).
 // Each figure is measured here, in this run, on this machine (see README "Performance").
-// Backends: the CPU device (WebAssembly SIMD matmul + threads), the CPU reference kernels,
+// Backends: the CPU device (matmul in the native addon where it was built, else WebAssembly SIMD;
+// threads), cpu-wasm (the same device with matmul in WebAssembly, when the addon runs), the CPU reference kernels,
 // WebGPU when an adapter is found (software adapters are correctness targets: their figures
 // say so), @tensorflow/tfjs-backend-wasm as a peer line for matmul, and PyTorch (bench/peers/
-// pytorch.mjs, skipped without a Python with torch) beside the training step.
+// pytorch.mjs, skipped without a Python with torch) beside the training step. Without --quick,
+// the FMA ceilings per core and one thread's matmul against them (bench/ceilings.mjs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
+import { loadavg } from 'node:os';
 import { bigModelLines } from './big-models.mjs';
+import { ceilingLines } from './ceilings.mjs';
 import { halfQualityLines } from './half-quality.mjs';
 import { pytorchTrainStep } from './peers/pytorch.mjs';
 
@@ -48,6 +52,8 @@ const SHAPES = [
   ['matmul_512x3072x768', 512, 3072, 768],
   ['matvec_768x50257', 1, 768, 50257],
 ];
+// Decoding gpt2-xl in float16: its MLP's matvec, memory-bound (GB/s of weight read is the figure).
+const HALF_MATVEC = ['matvec_1600x6400_f16', 1, 1600, 6400];
 
 async function matmuls(device, backend, shapes, reps) {
   for (const [name, M, K, N] of shapes) {
@@ -58,6 +64,17 @@ async function matmuls(device, backend, shapes, reps) {
     a.dispose();
     b.dispose();
   }
+}
+
+/** The float16-weight matvec: GB/s of weight streamed (decoding reads every weight once per token). */
+async function halfMatvec(device, backend, reps) {
+  const [name, M, K, N] = HALF_MATVEC;
+  const a = T.randn([M, K], { device });
+  const b = T.randn([K, N], { device }).astype('float16');
+  const s = await seconds(async () => { for (let i = 0; i < 10; i++) T.matmul(a, b).dispose(); }, reps) / 10;
+  report(name, backend, (2 * K * N) / s / 1e9, 'GB/s', `${((2 * M * N * K) / s / 1e9).toFixed(1)} GFLOP/s`);
+  a.dispose();
+  b.dispose();
 }
 
 async function tfjsMatmuls(shapes, reps) {
@@ -78,7 +95,7 @@ async function tfjsMatmuls(shapes, reps) {
 }
 
 /** One training step of the book's model (batch 2 x 256, untied head, AdamW): tokens/s and peak RSS. */
-async function trainStep(device, backend) {
+async function trainStep(device, backend, { rss = true } = {}) {
   const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
   const model = G.GPTModel.create(config, { device, seed: 123 });
   const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
@@ -93,7 +110,7 @@ async function trainStep(device, backend) {
   };
   const s = await seconds(step, 1);
   report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);
-  report('peak_rss_train_124m', backend, process.resourceUsage().maxRSS / 1024, 'MB');
+  if (rss) report('peak_rss_train_124m', backend, process.resourceUsage().maxRSS / 1024, 'MB');
   return model;
 }
 
@@ -165,14 +182,24 @@ async function webgpuCounts(device, tokens) {
 
 const reps = quick ? 1 : 3;
 const cpu = await T.getDevice('cpu');
+// Where matmul runs natively, the same device with WebAssembly matmul is measured beside it.
+const native = cpu.backend.runtime().native;
+const wasmCpu = native ? new T.Device(T.createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'CPU, WebAssembly matmul' }) : null;
+report('load_average', 'machine', loadavg()[0], '', `1-minute load average at the start on ${(await import('node:os')).availableParallelism()} cores`);
+report('native_kernels', 'cpu', native ? 1 : 0, 'flag', T.nativeStatus().summary);
 if (trainStepOnly) {
   (await trainStep(cpu, 'cpu')).dispose();
   pytorchStep(reps);
+  if (wasmCpu) (await trainStep(wasmCpu, 'cpu-wasm', { rss: false })).dispose();
+  report('load_average', 'machine', loadavg()[0], '', '1-minute load average at the end');
   process.exit(0);
 }
 report('threads', 'cpu', Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(), 'threads');
 report('relaxed_simd', 'cpu', cpu.backend.runtime().relaxedSimd ? 1 : 0, 'flag', '1: fused multiply-add (relaxed SIMD) build; 0: plain SIMD 128');
 await matmuls(cpu, 'cpu', SHAPES, reps);
+if (wasmCpu) await matmuls(wasmCpu, 'cpu-wasm', SHAPES, reps);
+await halfMatvec(cpu, 'cpu', reps);
+if (wasmCpu) await halfMatvec(wasmCpu, 'cpu-wasm', reps);
 await tfjsMatmuls(SHAPES, reps);
 await matmuls(T.cpu, 'cpu-reference', quick ? SHAPES.slice(4) : SHAPES.slice(1, 2).concat(SHAPES.slice(4)), 1);
 if (!quick) {
@@ -180,6 +207,12 @@ if (!quick) {
   pytorchStep(reps);
   await generation(model, 'cpu', true);
   model.dispose();
+  if (wasmCpu) {
+    const wasmModel = await trainStep(wasmCpu, 'cpu-wasm', { rss: false });
+    await generation(wasmModel, 'cpu-wasm', false);
+    wasmModel.dispose();
+  }
+  await ceilingLines(report);
 }
 await load(cpu, 'cpu');
 const gpu = await T.getDevice('webgpu').catch(() => null);
@@ -193,3 +226,4 @@ if (big) {
   await halfQualityLines(report);
   await bigModelLines(report, process.argv.slice(2));
 }
+report('load_average', 'machine', loadavg()[0], '', '1-minute load average at the end');
