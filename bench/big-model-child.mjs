@@ -15,6 +15,7 @@ const decodeTokensPerSecond = (times.length - 1) / ((times.at(-1) - times[0]) / 
 // performance.now() counts from the process's time origin: the first token "from the command's start".
 process.stdout.write(`${JSON.stringify({
   loadSeconds, firstTokenSeconds: times[0] / 1000, decodeTokensPerSecond, peakRssMB: process.resourceUsage().maxRSS / 1024,
+  kernels: T.nativeStatus().summary,
   heap: `heap ${(device.backend.heapBytes() / 1e9).toFixed(2)} GB of wasm32 memory (4 GiB max)`,
 })}\n`);
 model.dispose();

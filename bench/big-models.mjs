@@ -51,7 +51,7 @@ export async function bigModelLines(report, argv) {
         const out = execFileSync(process.execPath, ['--expose-gc', child, dir, dtype, String(tokens)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
         const r = JSON.parse(out.trim().split('\n').pop());
         const key = `${size}_${SHORT[dtype]}`;
-        const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${r.heap}`;
+        const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${r.heap}; ${r.kernels}`;
         report(`load_${key}`, 'cpu', r.loadSeconds, 's', note);
         report(`load_rate_${key}`, 'cpu', fileGB / r.loadSeconds, 'GB/s');
         report(`first_token_${key}`, 'cpu', r.firstTokenSeconds, 's', 'from the process start');

@@ -1,6 +1,6 @@
 // The native CPU kernels (packages/tensor/native, a Node-API addon) against the CPU reference,
 // with each instruction set this CPU has (AVX-512, AVX2+FMA): matmul on sizes off the micro-tiles
-// (12 x 32 and 6 x 16), the cache blocks (KC 256, MC 144, NC 1024) and the small-M strip (512),
+// (12 x 32 and 6 x 16), the cache blocks (KC 256, MC 144, NC 1024) and the small-M strip (8192),
 // K = 0, every transpose, batches with a broadcast operand, products split over the
 // threads, and float16/bfloat16 weights; the addon reading the heap's SharedArrayBuffer in place
 // and refusing an operand outside it; and the fallback to WebAssembly when the addon is off or
@@ -79,6 +79,7 @@ describe.each(isas)('native %s matmul matches the reference', (isa) => {
     await compare(device, [145, 257], [257, 31]);
     await compare(device, [25, 300], [300, 1025], { bias: 1025 });
     await compare(device, [7, 5], [5, 17]);
+    await compare(device, [2, 22], [22, 8200], { bias: 8200 }); // past one small-M strip (8192 columns)
   });
   it('K = 0 gives zeros; empty M and N give empty results', async () => {
     await compare(device, [5, 0], [0, 3]);
@@ -104,6 +105,7 @@ describe.each(isas)('native %s matmul matches the reference', (isa) => {
         await compare(device, [M, 129], [129, 530], { dtype, bias: 530 });
         await compare(device, [M, 129], [35, 129], { dtype, transB: true });
       }
+      await compare(device, [1, 10], [10, 8201], { dtype });
       await compare(device, [2, 3, 20], [20, 17], { dtype, transA: false });
       await compare(device, [20, 6], [20, 9], { dtype, transA: true });
     });

@@ -112,28 +112,52 @@ static ISA_TARGET void ISA_NAME(gemm_packed)(const gemm_args *g) {
 }
 
 /*
- * Small M, B row-major (bCol == 1): C rows = A rows @ B, streaming each row of B once per
- * strip of GEMV_STRIP columns, every row of C accumulated in a buffer that stays in L1.
+ * Small M, B row-major (bCol == 1): C rows = A rows @ B. B is read as it lies, a strip of up to
+ * GEMV_STRIP columns of four rows at a time (long sequential runs: the prefetchers keep up, and
+ * decoding is bound by these bytes), into accumulators for the strip that stay in L1/L2; four
+ * rows per pass make one load and store of an accumulator serve four multiply-adds.
  */
 static ISA_TARGET void ISA_NAME(gemv_rows)(const gemm_args *g) {
   const int size = element_bytes(g->bKind);
-  float acc[SMALL_M][GEMV_STRIP] __attribute__((aligned(64)));
+  float *acc = scratch_b(SMALL_M * GEMV_STRIP);
   for (int64_t j0 = 0; j0 < g->N; j0 += GEMV_STRIP) {
     const int64_t w = g->N - j0 < GEMV_STRIP ? g->N - j0 : GEMV_STRIP;
     const int64_t wv = w / VLEN * VLEN;
-    for (int64_t i = 0; i < g->M; i++) for (int64_t j = 0; j < w; j++) acc[i][j] = g->bias ? g->bias[j0 + j] : 0.0f;
-    for (int64_t k = 0; k < g->K; k++) {
+    for (int64_t i = 0; i < g->M; i++) for (int64_t j = 0; j < w; j++) acc[i * GEMV_STRIP + j] = g->bias ? g->bias[j0 + j] : 0.0f;
+    int64_t k = 0;
+    for (; k + 4 <= g->K; k += 4) {
+      const char *r0 = g->b + size * (k * g->bRow + j0);
+      const char *r1 = r0 + size * g->bRow, *r2 = r1 + size * g->bRow, *r3 = r2 + size * g->bRow;
+      for (int64_t i = 0; i < g->M; i++) {
+        const float *ai = g->a + i * g->aRow + k * g->aCol;
+        const float s0 = ai[0], s1 = ai[g->aCol], s2 = ai[2 * g->aCol], s3 = ai[3 * g->aCol];
+        const VEC a0 = SET1(s0), a1 = SET1(s1), a2 = SET1(s2), a3 = SET1(s3);
+        float *out = acc + i * GEMV_STRIP;
+        int64_t j = 0;
+        for (; j < wv; j += VLEN) {
+          VEC v = FMA(a0, ISA_NAME(load_b)(r0 + size * j, g->bKind), LOAD_F32(out + j));
+          v = FMA(a1, ISA_NAME(load_b)(r1 + size * j, g->bKind), v);
+          v = FMA(a2, ISA_NAME(load_b)(r2 + size * j, g->bKind), v);
+          STORE(out + j, FMA(a3, ISA_NAME(load_b)(r3 + size * j, g->bKind), v));
+        }
+        for (; j < w; j++) {
+          const int64_t e = k * g->bRow + j0 + j;
+          out[j] += s0 * read_b(g, e) + s1 * read_b(g, e + g->bRow) + s2 * read_b(g, e + 2 * g->bRow) + s3 * read_b(g, e + 3 * g->bRow);
+        }
+      }
+    }
+    for (; k < g->K; k++) {
       const char *row = g->b + size * (k * g->bRow + j0);
       for (int64_t i = 0; i < g->M; i++) {
         const float ak = g->a[i * g->aRow + k * g->aCol];
         const VEC a = SET1(ak);
-        float *out = acc[i];
+        float *out = acc + i * GEMV_STRIP;
         int64_t j = 0;
         for (; j < wv; j += VLEN) STORE(out + j, FMA(a, ISA_NAME(load_b)(row + size * j, g->bKind), LOAD_F32(out + j)));
         for (; j < w; j++) out[j] += ak * read_b(g, k * g->bRow + j0 + j);
       }
     }
-    for (int64_t i = 0; i < g->M; i++) memcpy(g->c + i * g->ldc + j0, acc[i], sizeof(float) * w);
+    for (int64_t i = 0; i < g->M; i++) memcpy(g->c + i * g->ldc + j0, acc + i * GEMV_STRIP, sizeof(float) * w);
   }
 }
 

@@ -12,7 +12,7 @@
 
 /* M up to this runs the unpacked small-M kernels (decoding's matvec, a few rows). */
 #define SMALL_M 4
-#define GEMV_STRIP 512
+#define GEMV_STRIP 8192
 #define KC 256
 #define NC 1024
 /* Below this many multiply-adds a product runs on one thread: waking workers costs more. */
