@@ -1,4 +1,4 @@
-// npm run bench -- --big [--sizes medium,large,xl] [--dtypes float32,float16,bfloat16]:
+// npm run bench -- --big [--sizes medium,large,xl] [--dtypes float32,float16,bfloat16] [--kernels default,wasm]:
 // GPT-2 medium, large and xl on the CPU device. For each size the benchmark writes a random
 // float32 checkpoint in Hugging Face layout to a temporary folder (removed afterwards; the
 // file stays in the page cache, as after a download), then for each dtype runs one child
@@ -7,6 +7,8 @@
 //   load_<size>_<dtype> (s), load_rate_<size>_<dtype> (GB/s of file), first_token_<size>_<dtype>
 //   (s from the process start), decode_<size>_<dtype> (tokens/s after the first token),
 //   peak_rss_decode_<size>_<dtype> (MB, the child's maximum resident set).
+// --kernels wasm adds a child per dtype with MINI_GPT_NATIVE=0 (backend "cpu-wasm"): the CPU
+// device's matmul in WebAssembly, beside the default (native where built).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +43,7 @@ export async function bigModelLines(report, argv) {
   const sizes = pick('--sizes', Object.keys(SIZES));
   const dtypes = pick('--dtypes', Object.keys(SHORT));
   const tokens = Number(pick('--tokens', ['20'])[0]);
+  const kernels = pick('--kernels', ['default']);
   const child = fileURLToPath(new URL('./big-model-child.mjs', import.meta.url));
   for (const size of sizes) {
     const dir = mkdtempSync(join(tmpdir(), `mini-gpt-bench-${size}-`));
@@ -48,15 +51,19 @@ export async function bigModelLines(report, argv) {
       const config = await writeCheckpoint(dir, SIZES[size]);
       const fileGB = 4 * G.parameterCount(config) / 1e9;
       for (const dtype of dtypes) {
-        const out = execFileSync(process.execPath, ['--expose-gc', child, dir, dtype, String(tokens)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        const r = JSON.parse(out.trim().split('\n').pop());
-        const key = `${size}_${SHORT[dtype]}`;
-        const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${r.heap}; ${r.kernels}`;
-        report(`load_${key}`, 'cpu', r.loadSeconds, 's', note);
-        report(`load_rate_${key}`, 'cpu', fileGB / r.loadSeconds, 'GB/s');
-        report(`first_token_${key}`, 'cpu', r.firstTokenSeconds, 's', 'from the process start');
-        report(`decode_${key}`, 'cpu', r.decodeTokensPerSecond, 'tokens/s', `greedy, ${tokens} tokens, KV cache`);
-        report(`peak_rss_decode_${key}`, 'cpu', r.peakRssMB, 'MB');
+        for (const kind of kernels) {
+          const env = kind === 'wasm' ? { ...process.env, MINI_GPT_NATIVE: '0' } : process.env;
+          const backend = kind === 'wasm' ? 'cpu-wasm' : 'cpu';
+          const out = execFileSync(process.execPath, ['--expose-gc', child, dir, dtype, String(tokens)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+          const r = JSON.parse(out.trim().split('\n').pop());
+          const key = `${size}_${SHORT[dtype]}`;
+          const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${r.heap}; ${r.kernels}`;
+          report(`load_${key}`, backend, r.loadSeconds, 's', note);
+          report(`load_rate_${key}`, backend, fileGB / r.loadSeconds, 'GB/s');
+          report(`first_token_${key}`, backend, r.firstTokenSeconds, 's', 'from the process start');
+          report(`decode_${key}`, backend, r.decodeTokensPerSecond, 'tokens/s', `greedy, ${tokens} tokens, KV cache`);
+          report(`peak_rss_decode_${key}`, backend, r.peakRssMB, 'MB');
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -32,7 +32,15 @@ static ISA_TARGET void ISA_NAME(pack_b)(const gemm_args *g, int64_t k0, int64_t 
     }
     return;
   }
-  for (int64_t c = 0; c < NR; c++) {
+  int64_t c = 0;
+  if (g->bRow == 1) {
+    // A transposed weight: whole groups of 8 columns by register transposes, the rest below.
+    for (; c + 8 <= nr; c += 8) {
+      const int64_t done = pack_columns8(g, k0, kc, j0 + c, out + c, NR);
+      for (int64_t k = done; k < kc; k++) for (int64_t t = 0; t < 8; t++) out[k * NR + c + t] = read_b(g, (j0 + c + t) * g->bCol + k0 + k);
+    }
+  }
+  for (; c < NR; c++) {
     if (c >= nr) { for (int64_t k = 0; k < kc; k++) out[k * NR + c] = 0; continue; }
     const int64_t col = (j0 + c) * g->bCol;
     for (int64_t k = 0; k < kc; k++) out[k * NR + c] = read_b(g, (k0 + k) * g->bRow + col);

@@ -72,6 +72,49 @@ static float *scratch_b(size_t floats) { return scratch(&buffer_b, &size_b, floa
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+/* 8 consecutive B elements at p (float32 or 16-bit) as floats. */
+static __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const char *p, int kind) {
+  if (kind == KIND_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+  if (kind == KIND_BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+  return _mm256_loadu_ps((const float *)p);
+}
+
+/*
+ * Packs 8 columns of a column-major B (bRow == 1: a transposed weight, each column contiguous
+ * in k) by 8 x 8 register transposes: out[k * stride + c] = B(k0 + k, j0 + c), c < 8, for the
+ * first kc / 8 * 8 rows; returns how many rows it packed (the caller packs the rest).
+ */
+static __attribute__((target("avx2,fma,f16c"))) int64_t pack_columns8(const gemm_args *g, int64_t k0, int64_t kc, int64_t j0, float *out, int64_t stride) {
+  const int size = g->bKind == KIND_F32 ? 4 : 2;
+  const char *col[8];
+  for (int c = 0; c < 8; c++) col[c] = g->b + size * ((j0 + c) * g->bCol + k0);
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    __m256 r0 = load8(col[0] + size * k, g->bKind), r1 = load8(col[1] + size * k, g->bKind);
+    __m256 r2 = load8(col[2] + size * k, g->bKind), r3 = load8(col[3] + size * k, g->bKind);
+    __m256 r4 = load8(col[4] + size * k, g->bKind), r5 = load8(col[5] + size * k, g->bKind);
+    __m256 r6 = load8(col[6] + size * k, g->bKind), r7 = load8(col[7] + size * k, g->bKind);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    float *o = out + k * stride;
+    _mm256_storeu_ps(o + 0 * stride, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(o + 1 * stride, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(o + 2 * stride, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(o + 3 * stride, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(o + 4 * stride, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(o + 5 * stride, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(o + 6 * stride, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(o + 7 * stride, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+  return k;
+}
+
 /* AVX-512: 32 vector registers hold a 12 x 32 tile (24 accumulators, 2 of B, 1 broadcast). */
 #define ISA_TARGET __attribute__((target("avx512f,fma,f16c")))
 #define ISA_NAME(x) avx512_##x
