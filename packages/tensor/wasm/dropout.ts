@@ -47,3 +47,25 @@ export function dropout(x: usize, out: usize, first: i32, n: i32, threshold: u32
     }
   }
 }
+
+// @ts-ignore: decorator
+@inline function rotl32(x: u32, r: u32): u32 {
+  return (x << r) | (x >> (32 - r));
+}
+
+/** Word `odd` (0 or 1) of Threefry-2x32-20(key, (pair, stream)): one lane of the loop above, for kernels that drop a few elements at a time. */
+export function maskWord(k0: u32, k1: u32, pair: u32, stream: u32, odd: bool): u32 {
+  const ks2 = KEY_PARITY ^ k0 ^ k1;
+  let x0 = pair + k0, x1 = stream + k1;
+  for (let group: u32 = 1; group <= 5; group++) {
+    const second = (group & 1) == 0;
+    x0 += x1; x1 = rotl32(x1, second ? 17 : 13) ^ x0;
+    x0 += x1; x1 = rotl32(x1, second ? 29 : 15) ^ x0;
+    x0 += x1; x1 = rotl32(x1, second ? 16 : 26) ^ x0;
+    x0 += x1; x1 = rotl32(x1, second ? 24 : 6) ^ x0;
+    const k = group % 3;
+    x0 += k == 0 ? k0 : k == 1 ? k1 : ks2;
+    x1 += (k == 0 ? k1 : k == 1 ? ks2 : k0) + group;
+  }
+  return odd ? x1 : x0;
+}
