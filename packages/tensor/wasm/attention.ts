@@ -11,8 +11,8 @@
 // come in a header block (a parallel call takes at most 16 arguments), at these byte offsets:
 // 0, 16, 32: q, k, v as (byte address, sb, sh, st) int32; 48: nh, Tq, Tk, hd int32; 64: scale
 // f64; 72: causal, dropping int32, threshold u32, dropout scale f32; 88: key (2), stream u32.
-import { maskWord } from './dropout';
-import { rowMax, sumExp, scaleRow, zeroRow, loadTail, storeTail, hsum64, addLow, addHigh } from './simd-math';
+import { maskWords8 } from './dropout';
+import { rowMax, sumExp, scaleRow, zeroRow, loadTail, storeTail } from './simd-math';
 
 /** Byte address of row t of head bh of the operand described at `desc` (address, sb, sh, st as i32). */
 // @ts-ignore: decorator
@@ -21,22 +21,23 @@ import { rowMax, sumExp, scaleRow, zeroRow, loadTail, storeTail, hsum64, addLow,
   return <usize>load<i32>(desc) + (elements << 2);
 }
 
-/** a . b over n float32, summed in float64 lanes. */
+/** a . b over n float32 (float32 sums in 8 lanes, as matmul's; n is a head size, 64 in GPT-2). */
 // @ts-ignore: decorator
-@inline function dot(a: usize, b: usize, n: i32): f64 {
-  let lo = f64x2.splat(0), hi = f64x2.splat(0);
-  const n4 = n & ~3;
-  for (let d = 0; d < n4; d += 4) {
+@inline function dot(a: usize, b: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  const n8 = n & ~7, n4 = n & ~3;
+  for (let d = 0; d < n8; d += 8) {
     const at = <usize>d << 2;
-    const prod = f32x4.mul(v128.load(a + at), v128.load(b + at));
-    lo = addLow(lo, prod); hi = addHigh(hi, prod);
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(a + at), v128.load(b + at)));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(a + at, 16), v128.load(b + at, 16)));
   }
+  if (n8 < n4) s0 = f32x4.add(s0, f32x4.mul(v128.load(a + (<usize>n8 << 2)), v128.load(b + (<usize>n8 << 2))));
   if (n4 < n) {
     const at = <usize>n4 << 2;
-    const prod = f32x4.mul(loadTail(a + at, n - n4), loadTail(b + at, n - n4));
-    lo = addLow(lo, prod); hi = addHigh(hi, prod);
+    s1 = f32x4.add(s1, f32x4.mul(loadTail(a + at, n - n4), loadTail(b + at, n - n4)));
   }
-  return hsum64(lo, hi);
+  const s = f32x4.add(s0, s1);
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
 
 /** y += a x over n float32. */
@@ -63,28 +64,27 @@ import { rowMax, sumExp, scaleRow, zeroRow, loadTail, storeTail, hsum64, addLow,
 /** scores[j] = scale q_i . k_j for the visible keys. */
 function scoreRow(q: usize, k: usize, nh: i32, bh: i32, i: i32, visible: i32, hd: i32, scale: f64, scores: usize): void {
   const qi = rowAddress(q, nh, bh, i);
-  for (let j = 0; j < visible; j++) store<f32>(scores + (<usize>j << 2), <f32>(scale * dot(qi, rowAddress(k, nh, bh, j), hd)));
+  for (let j = 0; j < visible; j++) store<f32>(scores + (<usize>j << 2), <f32>(scale * <f64>dot(qi, rowAddress(k, nh, bh, j), hd)));
 }
 
 /**
  * factors[j] = the dropout factor (0 or dropScale) of weight `first + j`, for j < n: word
  * (e & 1) of Threefry(key, (e >> 1, stream)) against the threshold, as wasm/dropout.ts.
  */
-function dropRow(factors: usize, first: u64, n: i32, threshold: u32, dropScale: f32, k0: u32, k1: u32, stream: u32): void {
-  let word0: u32 = 0, word1: u32 = 0;
-  for (let j = 0; j < n; j++) {
-    const e = first + <u64>j;
-    if (j == 0 || (e & 1) == 0) {
-      word0 = maskWord(k0, k1, <u32>(e >> 1), stream, false);
-      word1 = maskWord(k0, k1, <u32>(e >> 1), stream, true);
+function dropRow(factors: usize, first: u64, n: i32, threshold: u32, dropScale: f32, k0: u32, k1: u32, stream: u32, bits: usize): void {
+  const end = first + <u64>n;
+  for (let e = first & ~1; e < end; e += 8) {
+    maskWords8(k0, k1, <u32>(e >> 1), stream, bits);
+    for (let t: u64 = 0; t < 8; t++) {
+      if (e + t < first || e + t >= end) continue;
+      store<f32>(factors + (<usize>(e + t - first) << 2), load<u32>(bits + (<usize>t << 2)) >= threshold ? dropScale : 0);
     }
-    store<f32>(factors + (<usize>j << 2), ((e & 1) == 0 ? word0 : word1) >= threshold ? dropScale : 0);
   }
 }
 
 /**
  * Rows [first, first + count) of the (B nh Tq) query rows: out and lse. `ops` points at three
- * header (see above); `scratch` at 2 Tk floats of this thread.
+ * header (see above); `scratch` at 2 Tk + 8 floats of this thread (scores, dropout factors, mask words).
  */
 export function attentionRows(ops: usize, out: usize, lse: usize, scratch: usize, first: i32, count: i32): void {
   const nh = load<i32>(ops, 48), Tq = load<i32>(ops, 52), Tk = load<i32>(ops, 56), hd = load<i32>(ops, 60);
@@ -99,7 +99,7 @@ export function attentionRows(ops: usize, out: usize, lse: usize, scratch: usize
     const sum = sumExp(scores, visible, m, scores); // scores now hold exp(s - m)
     store<f32>(lse + (<usize>r << 2), <f32>(<f64>m + Math.log(sum)));
     if (dropping) {
-      dropRow(factors, <u64>r * <u64>Tk, visible, threshold, dropScale, k0, k1, stream);
+      dropRow(factors, <u64>r * <u64>Tk, visible, threshold, dropScale, k0, k1, stream, factors + (<usize>Tk << 2));
       for (let j = 0; j < visible; j++) {
         const at = <usize>j << 2;
         store<f32>(scores + at, load<f32>(scores + at) * load<f32>(factors + at));
@@ -135,7 +135,7 @@ export function attentionBackwardHeads(ops: usize, dout: usize, lse: usize, delt
       const visible = visibleKeys(i, Tq, Tk, causal);
       scoreRow(ops, ops + 16, nh, bh, i, visible, hd, scale, probs);
       sumExp(probs, visible, load<f32>(lse + (<usize>r << 2)), probs); // probs = exp(s - lse)
-      if (dropping) dropRow(factors, <u64>r * <u64>Tk, visible, threshold, dropScale, k0, k1, stream);
+      if (dropping) dropRow(factors, <u64>r * <u64>Tk, visible, threshold, dropScale, k0, k1, stream, factors + (<usize>Tk << 2));
       const doRow = dout + <usize>r * rowBytes, dqRow = dq + <usize>r * rowBytes;
       const qi = rowAddress(ops, nh, bh, i);
       const d = load<f32>(delta + (<usize>r << 2));
@@ -144,7 +144,7 @@ export function attentionBackwardHeads(ops: usize, dout: usize, lse: usize, delt
         const p = load<f32>(probs + (<usize>j << 2));
         const f: f32 = dropping ? load<f32>(factors + (<usize>j << 2)) : 1;
         const kj = rowAddress(ops + 16, nh, bh, j), vj = rowAddress(ops + 32, nh, bh, j);
-        const dp: f32 = f == 0 ? 0 : f * <f32>dot(doRow, vj, hd);
+        const dp: f32 = f == 0 ? 0 : f * dot(doRow, vj, hd);
         const ds = p * (dp - d);
         axpy(dqRow, kj, ds, hd);
         axpy(dkHead + <usize>j * rowBytes, qi, ds, hd);

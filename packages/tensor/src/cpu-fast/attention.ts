@@ -1,8 +1,8 @@
 /**
  * Fused attention and its backward on the fast CPU backend: WebAssembly (packages/tensor/wasm/
  * attention.ts) split across the threads, the forward by query rows, the backward by heads (a
- * head's dk, dv sum over all its rows). Each thread gets a scratch row of 2 Tk floats (scores
- * and dropout factors), never the (Tq, Tk) weights. float64, or tensors outside the heap, go
+ * head's dk, dv sum over all its rows). Each thread gets a scratch row of 2 Tk + 8 floats (scores,
+ * dropout factors, mask words), never the (Tq, Tk) weights. float64, or tensors outside the heap, go
  * to the reference kernels.
  */
 import type { AttentionArgs, AttentionBackwardArgs, Kernels } from '../backend.js';
@@ -37,7 +37,7 @@ function writeHeader(rt: WasmRuntime, block: number, at: number[], args: Attenti
 function withHeader(rt: WasmRuntime, args: AttentionArgs | AttentionBackwardArgs, body: (header: number, rowsAt: (part: number) => number) => void): boolean {
   const at = [args.q, args.k, args.v].map((v) => (v.dtype === 'float32' ? heapAddress(rt, v) : null));
   if (at.some((a) => a === null)) return false;
-  const rowBytes = 8 * args.Tk;
+  const rowBytes = 8 * args.Tk + 32; // scores, dropout factors, 8 mask words
   const threads = rt.runner?.threads ?? 1;
   const bytes = HEADER_BYTES + rowBytes * threads;
   const block = rt.heap.allocate(bytes);
