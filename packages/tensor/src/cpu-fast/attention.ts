@@ -1,20 +1,24 @@
 /**
  * Fused attention and its backward on the fast CPU backend: WebAssembly (packages/tensor/wasm/
- * attention.ts) split across the threads, the forward by query rows, the backward by heads (a
- * head's dk, dv sum over all its rows). Each thread gets a scratch row of 2 Tk + 8 floats (scores,
- * dropout factors, mask words), never the (Tq, Tk) weights. float64, or tensors outside the heap, go
- * to the reference kernels.
+ * attention.ts) split across the threads, the forward by blocks of BR query rows, the backward
+ * by heads (a head's dk, dv sum over all its rows). Each thread gets scratch for one block's
+ * (BR, Tk) scores (two in the backward) and sgemm's packing, never a head's (Tq, Tk) weights.
+ * float64, or tensors outside the heap, go to the reference kernels.
  */
 import type { AttentionArgs, AttentionBackwardArgs, Kernels } from '../backend.js';
 import { attention as referenceAttention, attentionBackward as referenceBackward } from '../cpu/attention.js';
 import { maskConstants } from '../dropout-mask.js';
-import { heapAddress, heapAddresses, rowsFor } from './heap-views.js';
+import { heapAddress, heapAddresses } from './heap-views.js';
+import { sgemmScratchBytes } from './matmul.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
 
 /** Multiply-adds below which one thread does a kernel call alone. */
 const PARALLEL_MIN = 1 << 15;
-/** The kernels' header block (wasm/attention.ts): q, k, v, sizes, scale, mask and dropout. */
-const HEADER_BYTES = 112;
+const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
+/** The kernels' header block (wasm/attention.ts): q, k, v, sizes, scale, mask, dropout, BR. */
+const HEADER_BYTES = 128;
+/** Query rows per block: the products' M; BR x Tk floats of scratch per thread. */
+const BR = 64;
 
 function writeHeader(rt: WasmRuntime, block: number, at: number[], args: AttentionArgs | AttentionBackwardArgs): void {
   const { q, k, v, nh, Tq, Tk, hd, scale, causal, dropout } = args;
@@ -28,16 +32,19 @@ function writeHeader(rt: WasmRuntime, block: number, at: number[], args: Attenti
   view.setUint32(80, threshold, true);
   view.setFloat32(84, dropScale, true);
   [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) => view.setUint32(88 + 4 * j, w, true));
+  view.setInt32(100, BR, true);
 }
 
 /**
  * Runs `body` with a heap block of the header and `threads` scratch rows, or returns false
  * when q, k or v is not a float32 tensor in this heap (or the block does not fit).
  */
-function withHeader(rt: WasmRuntime, args: AttentionArgs | AttentionBackwardArgs, body: (header: number, rowsAt: (part: number) => number) => void): boolean {
+function withHeader(rt: WasmRuntime, args: AttentionArgs | AttentionBackwardArgs, scratchFloats: number,
+  body: (header: number, scratchAt: (part: number) => number) => void): boolean {
   const at = [args.q, args.k, args.v].map((v) => (v.dtype === 'float32' ? heapAddress(rt, v) : null));
   if (at.some((a) => a === null)) return false;
-  const rowBytes = 8 * args.Tk + 32; // scores, dropout factors, 8 mask words
+  // The kernel's blocks, a row of dropout factors and 8 mask words, then sgemm's packing.
+  const rowBytes = align(4 * (scratchFloats + args.Tk + 8)) + sgemmScratchBytes(Math.max(args.Tk, args.hd));
   const threads = rt.runner?.threads ?? 1;
   const bytes = HEADER_BYTES + rowBytes * threads;
   const block = rt.heap.allocate(bytes);
@@ -56,9 +63,10 @@ export function createAttention(runtime: () => WasmRuntime): Kernels['attention'
     const { out, lse, B, nh, Tq, Tk, hd } = args;
     const rt = runtime();
     const outs = heapAddresses(rt, [out, lse]);
-    const done = outs !== null && withHeader(rt, args, (header, rowsAt) => {
-      runSplit(rt, 'attentionRows', B * nh * Tq, 1, rowsFor(PARALLEL_MIN, Tk * hd), (first, count, part) =>
-        [header, ...outs, rowsAt(part), first, count]);
+    const blocks = B * nh * Math.ceil(Tq / BR);
+    const done = outs !== null && withHeader(rt, args, BR * Tk, (header, scratchAt) => {
+      runSplit(rt, 'attentionBlocks', blocks, 1, Math.max(2, Math.ceil(PARALLEL_MIN / (BR * Tk * hd))), (first, count, part) =>
+        [header, ...outs, scratchAt(part), first, count]);
     });
     if (!done) referenceAttention(args);
   };
@@ -69,9 +77,9 @@ export function createAttentionBackward(runtime: () => WasmRuntime): Kernels['at
     const { dout, lse, delta, dq, dk, dv, B, nh, Tq, Tk, hd } = args;
     const rt = runtime();
     const rest = heapAddresses(rt, [dout, lse, delta, dq, dk, dv]);
-    const done = rest !== null && withHeader(rt, args, (header, rowsAt) => {
+    const done = rest !== null && withHeader(rt, args, 2 * BR * Tk + Tk * hd, (header, scratchAt) => {
       runSplit(rt, 'attentionBackwardHeads', B * nh, 1, Math.max(2, Math.ceil(PARALLEL_MIN / (Tq * Tk * hd))), (first, count, part) =>
-        [header, ...rest, rowsAt(part), first, count]);
+        [header, ...rest, scratchAt(part), first, count]);
     });
     if (!done) referenceBackward(args);
   };
