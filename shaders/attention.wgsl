@@ -11,9 +11,6 @@
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 
-var<workgroup> sq: array<f32, R * HD>;
-var<workgroup> sk: array<f32, R * HD>;
-var<workgroup> sv: array<f32, R * HD>;
 var<workgroup> so: array<f32, R * HD>;
 var<workgroup> ss: array<f32, R * R>;
 var<workgroup> row_m: array<f32, R>;
@@ -28,9 +25,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let r0 = (block % p.blocks) * R;
   let t = lid.x;
   for (var e = t; e < R * HD; e += WG) {
-    let i = r0 + e / HD;
-    sq[e] = 0.0;
-    if (i < p.Tq) { sq[e] = q[q_row(bh, i) + e % HD]; }
+    sq[e] = q_at(bh, r0 + e / HD, e % HD);
     so[e] = 0.0;
   }
   if (t < R) { row_m[t] = NEG; row_l[t] = 0.0; }
@@ -38,10 +33,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var c0 = 0u; c0 < key_end; c0 += R) {
     workgroupBarrier();
     for (var e = t; e < R * HD; e += WG) {
-      let j = c0 + e / HD;
-      sk[e] = 0.0;
-      sv[e] = 0.0;
-      if (j < p.Tk) { sk[e] = k[k_row(bh, j) + e % HD]; sv[e] = v[v_row(bh, j) + e % HD]; }
+      sk[e] = k_at(bh, c0 + e / HD, e % HD);
+      sv[e] = v_at(bh, c0 + e / HD, e % HD);
     }
     workgroupBarrier();
     for (var e = t; e < R * R; e += WG) {

@@ -12,11 +12,8 @@
 @group(0) @binding(7) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dv: array<f32>;
 
-var<workgroup> sk: array<f32, R * HD>;
-var<workgroup> sv: array<f32, R * HD>;
 var<workgroup> sdk: array<f32, R * HD>;
 var<workgroup> sdv: array<f32, R * HD>;
-var<workgroup> sq: array<f32, R * HD>;
 var<workgroup> sdo: array<f32, R * HD>;
 var<workgroup> sw: array<f32, R * R>;
 var<workgroup> sds: array<f32, R * R>;
@@ -31,10 +28,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let c0 = (block % p.blocks) * R;
   let t = lid.x;
   for (var e = t; e < R * HD; e += WG) {
-    let j = c0 + e / HD;
-    sk[e] = 0.0;
-    sv[e] = 0.0;
-    if (j < p.Tk) { sk[e] = k[k_row(bh, j) + e % HD]; sv[e] = v[v_row(bh, j) + e % HD]; }
+    sk[e] = k_at(bh, c0 + e / HD, e % HD);
+    sv[e] = v_at(bh, c0 + e / HD, e % HD);
     sdk[e] = 0.0;
     sdv[e] = 0.0;
   }
@@ -45,12 +40,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     workgroupBarrier();
     for (var e = t; e < R * HD; e += WG) {
       let i = i0 + e / HD;
-      sq[e] = 0.0;
+      sq[e] = q_at(bh, i, e % HD);
       sdo[e] = 0.0;
-      if (i < p.Tq) {
-        sq[e] = q[q_row(bh, i) + e % HD];
-        sdo[e] = dout[p.o_base + (bh * p.Tq + i) * HD + e % HD];
-      }
+      if (i < p.Tq) { sdo[e] = dout[p.o_base + (bh * p.Tq + i) * HD + e % HD]; }
     }
     if (t < R && i0 + t < p.Tq) {
       row_lse[t] = lse[p.lse_base + bh * p.Tq + i0 + t];

@@ -11,11 +11,8 @@
 @group(0) @binding(6) var<storage, read> delta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 
-var<workgroup> sq: array<f32, R * HD>;
 var<workgroup> sdo: array<f32, R * HD>;
 var<workgroup> sdq: array<f32, R * HD>;
-var<workgroup> sk: array<f32, R * HD>;
-var<workgroup> sv: array<f32, R * HD>;
 var<workgroup> sds: array<f32, R * R>;
 var<workgroup> row_lse: array<f32, R>;
 var<workgroup> row_delta: array<f32, R>;
@@ -29,12 +26,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let t = lid.x;
   for (var e = t; e < R * HD; e += WG) {
     let i = r0 + e / HD;
-    sq[e] = 0.0;
+    sq[e] = q_at(bh, i, e % HD);
     sdo[e] = 0.0;
-    if (i < p.Tq) {
-      sq[e] = q[q_row(bh, i) + e % HD];
-      sdo[e] = dout[p.o_base + (bh * p.Tq + i) * HD + e % HD];
-    }
+    if (i < p.Tq) { sdo[e] = dout[p.o_base + (bh * p.Tq + i) * HD + e % HD]; }
     sdq[e] = 0.0;
   }
   if (t < R && r0 + t < p.Tq) {
@@ -45,10 +39,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var c0 = 0u; c0 < key_end; c0 += R) {
     workgroupBarrier();
     for (var e = t; e < R * HD; e += WG) {
-      let j = c0 + e / HD;
-      sk[e] = 0.0;
-      sv[e] = 0.0;
-      if (j < p.Tk) { sk[e] = k[k_row(bh, j) + e % HD]; sv[e] = v[v_row(bh, j) + e % HD]; }
+      sk[e] = k_at(bh, c0 + e / HD, e % HD);
+      sv[e] = v_at(bh, c0 + e / HD, e % HD);
     }
     workgroupBarrier();
     for (var e = t; e < R * R; e += WG) {

@@ -30,9 +30,20 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 
+// Tiles of R rows of q, k, v that every kernel loads (a kernel's workgroup memory counts only
+// the variables it uses).
+var<workgroup> sq: array<f32, R * HD>;
+var<workgroup> sk: array<f32, R * HD>;
+var<workgroup> sv: array<f32, R * HD>;
+
 fn q_row(bh: u32, t: u32) -> u32 { return p.q_base + (bh / p.nh) * p.q_sb + (bh % p.nh) * p.q_sh + t * p.q_st; }
 fn k_row(bh: u32, t: u32) -> u32 { return p.k_base + (bh / p.nh) * p.k_sb + (bh % p.nh) * p.k_sh + t * p.k_st; }
 fn v_row(bh: u32, t: u32) -> u32 { return p.v_base + (bh / p.nh) * p.v_sb + (bh % p.nh) * p.v_sh + t * p.v_st; }
+
+// Element d of row t of head bh of q, k or v; 0 past the last row (tiles pad with zeros).
+fn q_at(bh: u32, t: u32, d: u32) -> f32 { if (t >= p.Tq) { return 0.0; } return q[q_row(bh, t) + d]; }
+fn k_at(bh: u32, t: u32, d: u32) -> f32 { if (t >= p.Tk) { return 0.0; } return k[k_row(bh, t) + d]; }
+fn v_at(bh: u32, t: u32, d: u32) -> f32 { if (t >= p.Tk) { return 0.0; } return v[v_row(bh, t) + d]; }
 
 /** Keys query i sees: j < visible(i) (causal: j <= i + Tk - Tq). */
 fn visible(i: u32) -> u32 {

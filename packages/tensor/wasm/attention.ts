@@ -15,9 +15,10 @@
 // f64; 72: causal, dropping int32, threshold u32, dropout scale f32; 88: key (2), stream u32;
 // 100: BR (query rows per block) int32.
 import { maskWords8 } from './dropout';
+import { binaryArith } from './arith';
 import { F32 } from './half';
 import { sgemm } from './sgemm';
-import { rowMax, sumExp, scaleRow, zeroRow, loadTail, storeTail } from './simd-math';
+import { rowMax, sumExp, scaleRow, zeroRow } from './simd-math';
 
 // The header's fields, read where used (a few loads from L1).
 // @ts-ignore: decorator
@@ -68,31 +69,8 @@ function dropRow(ops: usize, factors: usize, first: u64, n: i32, bits: usize): v
   }
 }
 
-/** y[j] *= f[j] over [0, n). */
-function multiplyRow(y: usize, f: usize, n: i32): void {
-  const n4 = n & ~3;
-  for (let j = 0; j < n4; j += 4) {
-    const at = <usize>j << 2;
-    v128.store(y + at, f32x4.mul(v128.load(y + at), v128.load(f + at)));
-  }
-  if (n4 < n) {
-    const at = <usize>n4 << 2;
-    storeTail(y + at, f32x4.mul(loadTail(y + at, n - n4), loadTail(f + at, n - n4)), n - n4);
-  }
-}
-
-/** y[j] += x[j] over [0, n). */
-function addRow(y: usize, x: usize, n: i32): void {
-  const n4 = n & ~3;
-  for (let j = 0; j < n4; j += 4) {
-    const at = <usize>j << 2;
-    v128.store(y + at, f32x4.add(v128.load(y + at), v128.load(x + at)));
-  }
-  if (n4 < n) {
-    const at = <usize>n4 << 2;
-    storeTail(y + at, f32x4.add(loadTail(y + at, n - n4), loadTail(x + at, n - n4)), n - n4);
-  }
-}
+// binaryArith's op codes.
+const ADD: i32 = 0, MUL: i32 = 2;
 
 /** S (rows, keys) = scale q[r0 .. r0 + rows) k[0 .. keys)^T for head bh, row stride `keys`. */
 function scores(ops: usize, bh: i32, r0: i32, rows: i32, keys: i32, s: usize, gemm: usize): void {
@@ -128,7 +106,7 @@ export function attentionBlocks(ops: usize, out: usize, lse: usize, scratch: usi
       store<f32>(lse + (<usize>at << 2), <f32>(<f64>m + Math.log(sum)));
       if (dropping(ops)) {
         dropRow(ops, factors, <u64>at * <u64>Tk, visible, bits);
-        multiplyRow(row, factors, visible);
+        binaryArith(MUL, row, factors, row, visible);
       }
       scaleRow(row, row, visible, <f32>(1 / sum));
       zeroRow(row + (<usize>visible << 2), keys - visible);
@@ -182,9 +160,9 @@ export function attentionBackwardHeads(ops: usize, dout: usize, lse: usize, delt
       }
       // dv[0 .. keys) += (P F)^T dout; dk[0 .. keys) += dS^T q (both (keys, hd) through `product`)
       sgemm(keys, hd, rows, p, 1, keys, doBlock, hd, 1, product, hd, 0, gemm, F32);
-      addRow(dvHead, product, keys * hd);
+      binaryArith(ADD, dvHead, product, dvHead, keys * hd);
       sgemm(keys, hd, rows, dp, 1, keys, rowAddress(ops, nh, bh, r0), rowStride(ops), 1, product, hd, 0, gemm, F32);
-      addRow(dkHead, product, keys * hd);
+      binaryArith(ADD, dkHead, product, dkHead, keys * hd);
       // dq[r0 .. r0 + rows) = scale dS k
       const dqBlock = dq + (<usize>(bh * Tq + r0) * <usize>hd << 2);
       sgemm(rows, hd, keys, dp, keys, 1, rowAddress(ops + 16, nh, bh, 0), rowStride(ops + 16), 1, dqBlock, hd, 0, gemm, F32);
