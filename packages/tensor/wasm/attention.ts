@@ -17,7 +17,7 @@
 import { maskWords8 } from './dropout';
 import { binaryArith } from './arith';
 import { F32 } from './half';
-import { sgemm } from './sgemm';
+import { sgemm, sgemmSmallM } from './sgemm';
 import { rowMax, sumExp, scaleRow, zeroRow } from './simd-math';
 
 // The header's fields, read where used (a few loads from L1).
@@ -72,10 +72,20 @@ function dropRow(ops: usize, factors: usize, first: u64, n: i32, bits: usize): v
 // binaryArith's op codes.
 const ADD: i32 = 0, MUL: i32 = 2;
 
+/**
+ * C = A B (sgemm's arguments): through sgemm's no-packing path for a few rows (a KV cache's
+ * decoding step, Tq = 1), where packing k or v would cost as much as the product.
+ */
+// @ts-ignore: decorator
+@inline function product(M: i32, N: i32, K: i32, a: usize, aRow: i32, aCol: i32, b: usize, bRow: i32, bCol: i32, c: usize, ldc: i32, gemm: usize): void {
+  if (M < 8) sgemmSmallM(M, N, K, a, aRow, aCol, b, bRow, bCol, c, ldc, 0, gemm, F32);
+  else sgemm(M, N, K, a, aRow, aCol, b, bRow, bCol, c, ldc, 0, gemm, F32);
+}
+
 /** S (rows, keys) = scale q[r0 .. r0 + rows) k[0 .. keys)^T for head bh, row stride `keys`. */
 function scores(ops: usize, bh: i32, r0: i32, rows: i32, keys: i32, s: usize, gemm: usize): void {
   const nh = nhOf(ops);
-  sgemm(rows, keys, hdOf(ops), rowAddress(ops, nh, bh, r0), rowStride(ops), 1, rowAddress(ops + 16, nh, bh, 0), 1, rowStride(ops + 16), s, keys, 0, gemm, F32);
+  product(rows, keys, hdOf(ops), rowAddress(ops, nh, bh, r0), rowStride(ops), 1, rowAddress(ops + 16, nh, bh, 0), 1, rowStride(ops + 16), s, keys, gemm);
   const scale = <f32>load<f64>(ops, 64);
   for (let r = 0; r < rows; r++) {
     const row = s + (<usize>(r * keys) << 2);
@@ -113,7 +123,7 @@ export function attentionBlocks(ops: usize, out: usize, lse: usize, scratch: usi
     }
     // out[r0 .. r0 + rows) = weights (rows, keys) v[0 .. keys)
     const o = out + (<usize>(bh * Tq + r0) * <usize>hd << 2);
-    sgemm(rows, hd, keys, s, keys, 1, rowAddress(ops + 32, nh, bh, 0), rowStride(ops + 32), 1, o, hd, 0, gemm, F32);
+    product(rows, hd, keys, s, keys, 1, rowAddress(ops + 32, nh, bh, 0), rowStride(ops + 32), 1, o, hd, gemm);
   }
 }
 
