@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/profile-step.mjs [--top 30] [--write step.cpuprofile] [--js-row-kernels]: a V8 CPU profile of one
+// node bench/profile-step.mjs [--top 30] [--write step.cpuprofile] [--js-row-kernels] [--unfused-attention]: a V8 CPU profile of one
 // training step of the book's 124M-layout model (batch 2 x 256, AdamW) on the CPU device, after a
 // warm-up step, summarised as self time per function and per kernel group (issue 16). The
 // profile is of the calling thread: a kernel split over the threads shows as its part 0 plus the
@@ -13,13 +13,15 @@ import { kernelModule } from '../packages/tensor/dist/cpu-fast/wasm-runtime.js';
 import { referenceKernels } from '../packages/tensor/dist/cpu/backend.js';
 import { binary, copy, unary } from '../packages/tensor/dist/cpu-fast/elementwise.js';
 
-const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' }, 'js-row-kernels': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' }, 'js-row-kernels': { type: 'boolean' }, 'unfused-attention': { type: 'boolean' } } });
 
 // A sample counts for the kernel group of the nearest frame, itself or a caller, that belongs to
 // a kernel: a WebAssembly export (by name), or a kernel module of the fast or reference backend
 // (by file). So a kernel's wait for its other threads (the runner's Atomics.wait) and the
 // module's internal functions count for the kernel; what has no kernel frame is the tape,
 // autograd and the rest ("other JavaScript").
+// Fused attention runs sgemm inside its kernels: a frame below it counts for attention.
+const ENCLOSING = [['attention', /attentionBlocks|attentionBackwardHeads|cpu-fast\/attention\.js|cpu\/attention\.js/]];
 const GROUPS = [
   ['matmul', /sgemm|\/matmul\.js/],
   ['cross-entropy', /logSumExpRows|softmaxScaledRows|cross-entropy\.js/],
@@ -70,6 +72,7 @@ if (values['js-row-kernels']) {
 }
 const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
 const model = G.GPTModel.create(config, { device, seed: 123 });
+model.fusedAttention = !values['unfused-attention'];
 const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
 const step = async () => {
   model.zeroGrad();
@@ -103,6 +106,10 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 function groupOf(id) {
   for (let at = id; at !== undefined; at = parent.get(at)) {
     const key = frameKey(byId.get(at).callFrame);
+    for (const [name, re] of ENCLOSING) if (re.test(key)) return name;
+  }
+  for (let at = id; at !== undefined; at = parent.get(at)) {
+    const key = frameKey(byId.get(at).callFrame);
     for (const [name, re] of GROUPS) if (re.test(key)) return name;
   }
   const own = byId.get(id).callFrame.functionName;
@@ -122,7 +129,7 @@ for (const node of profile.nodes) {
   byGroup.set(group, (byGroup.get(group) ?? 0) + ms);
 }
 const rows = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${(ms / 1000).toFixed(2).padStart(7)} s  ${k}`).join('\n');
-console.log(`one training step, book's 124M layout, batch 2 x 256, CPU device (${device.backend.runtime().runner?.threads ?? 1} threads): ${wall.toFixed(2)} s wall under the profiler, ${(512 / wall).toFixed(1)} tokens/s`);
+console.log(`one training step, book's 124M layout, batch 2 x 256, CPU device (${device.backend.runtime().runner?.threads ?? 1} threads, ${model.fusedAttention ? 'fused' : 'unfused'} attention): ${wall.toFixed(2)} s wall under the profiler, ${(512 / wall).toFixed(1)} tokens/s`);
 console.log(`\nself time by group:\n${rows(byGroup, 20)}`);
 console.log(`\nself time by function (top ${values.top}):\n${rows(byFunction, Number(values.top))}`);
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --big ...]: the figures users
-// compare, one per line with units; --train-step: only the training step and its PyTorch peer.
+// npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --attention] [-- --big ...]: the figures users
+// compare, one per line with units; --train-step: only the training step and its PyTorch peer;
+// --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
 // first token, decode and peak RSS per dtype (bench/big-models.mjs; --sizes, --dtypes, --tokens).
 // Each figure is measured here, in this run, on this machine (see README "Performance").
@@ -17,6 +18,7 @@ import { dirname, join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 import { loadavg } from 'node:os';
+import { attentionLines } from './attention.mjs';
 import { bigModelLines } from './big-models.mjs';
 import { ceilingLines } from './ceilings.mjs';
 import { halfQualityLines } from './half-quality.mjs';
@@ -27,6 +29,7 @@ const big = args.has('--big');
 const quick = args.has('--quick');
 const json = args.has('--json');
 const trainStepOnly = args.has('--train-step');
+const attentionOnly = args.has('--attention');
 
 function report(name, backend, value, unit, note = '') {
   if (json) process.stdout.write(`${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`);
@@ -194,6 +197,10 @@ if (trainStepOnly) {
   report('load_average', 'machine', loadavg()[0], '', '1-minute load average at the end');
   process.exit(0);
 }
+if (attentionOnly) {
+  await attentionLines(report, cpu, 'cpu', reps);
+  process.exit(0);
+}
 report('threads', 'cpu', Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(), 'threads');
 report('relaxed_simd', 'cpu', cpu.backend.runtime().relaxedSimd ? 1 : 0, 'flag', '1: fused multiply-add (relaxed SIMD) build; 0: plain SIMD 128');
 await matmuls(cpu, 'cpu', SHAPES, reps);
@@ -215,6 +222,7 @@ if (!quick) {
   await ceilingLines(report);
 }
 await load(cpu, 'cpu');
+await attentionLines(report, cpu, 'cpu', reps);
 const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);

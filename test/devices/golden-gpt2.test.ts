@@ -79,8 +79,9 @@ describe.runIf(devices.length > 0)(`golden GPT-2 from PyTorch (${fixture.source}
     describe.each(Object.keys(fixture.variants))('%s', (name) => {
       const v = fixture.variants[name]!;
 
-      it('logits, loss and the gradient of every parameter', async () => {
+      it.each(['fused', 'unfused'])('logits, loss and the gradient of every parameter (%s attention)', async (attention) => {
         const model = modelFor(v, d).eval();
+        model.fusedAttention = attention === 'fused';
         expect([...model.params.keys()].sort()).toEqual(Object.keys(v.grads).sort());
         const b = batch(d.device);
         const { logits, loss } = T.tidy(() => {
@@ -102,7 +103,7 @@ describe.runIf(devices.length > 0)(`golden GPT-2 from PyTorch (${fixture.source}
           expect(grad.shape, param).toEqual(g.shape);
           check(param, await grad.toArray(), g.values, tol.grads);
         }
-        report.push(`${d.name} ${name}: ${diffs.join(', ')}`);
+        report.push(`${d.name} ${name} (${attention}): ${diffs.join(', ')}`);
         for (const t of [logits, loss, b.inputs, b.targets]) t.dispose();
         model.dispose();
       });

@@ -25,6 +25,10 @@ const one = (name: string, shape: number[], fn: (x: Variable) => Variable, domai
 const two = (name: string, sa: number[], sb: number[], fn: (a: Variable, b: Variable) => Variable, da: Domain = 'normal', db: Domain = 'normal'): GradCase =>
   ({ name, inputs: [{ shape: sa, domain: da }, { shape: sb, domain: db }], fn: ([a, b]) => fn(a!, b!) });
 
+/** q (B, nh, Tq, hd) with k and v of one shape (B, nh, Tk, hd). */
+const three = (name: string, sq: number[], skv: number[], fn: (q: Variable, k: Variable, v: Variable) => Variable): GradCase =>
+  ({ name, inputs: [{ shape: sq }, { shape: skv }, { shape: skv }], fn: ([q, k, v]) => fn(q!, k!, v!) });
+
 export const gradCases: Record<DifferentiableOp, GradCase[]> = {
   add: [two('add broadcast', [3, 4], [4], A.add), two('add both broadcast', [2, 1, 3], [1, 5, 1], A.add), two('add scalars', [1], [1], A.add)],
   sub: [two('sub broadcast', [3, 4], [3, 1], A.sub)],
@@ -64,6 +68,12 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
     one('softmax', [2, 5], (x) => A.softmax(x)),
     one('softmax causal', [2, 3, 4, 4], (x) => A.softmax(x, { causal: true })),
     one('softmax causal with a KV-cache offset', [2, 3, 5], (x) => A.softmax(x, { causal: true })),
+  ],
+  attention: [
+    three('attention causal', [1, 2, 3, 4], [1, 2, 3, 4], (q, k, v) => A.attention(q, k, v)),
+    three('attention KV-cache offset, hd 3', [2, 1, 2, 3], [2, 1, 5, 3], (q, k, v) => A.attention(q, k, v)),
+    three('attention not causal, one query', [1, 1, 1, 5], [1, 1, 4, 5], (q, k, v) => A.attention(q, k, v, { causal: false })),
+    three('attention dropout p=0.3', [1, 2, 5, 4], [1, 2, 5, 4], (q, k, v) => A.attention(q, k, v, { dropout: 0.3, generator: new T.Generator(5) })),
   ],
   layerNorm: [
     { name: 'layerNorm', inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }], fn: ([x, w, b]) => A.layerNorm(x!, w!, b!) },

@@ -26,6 +26,7 @@ export interface SavedFor {
   matmul: { transA: boolean; transB: boolean };
   sum: { axes: Axes }; mean: { axes: Axes }; max: { axes: Axes; keepDims: boolean };
   softmax: None;
+  attention: { lse: Tensor; options: T.AttentionOptions };
   layerNorm: { mean: Tensor; rstd: Tensor };
   embedding: { ids: Tensor; vocab: number };
   crossEntropy: { targets: Tensor; logsumexp: Tensor; count: Tensor; ignoreIndex: number };
@@ -126,6 +127,11 @@ export const rules: { [K in DifferentiableOp]: Rule<K> } = {
   },
   // Masked entries have y = 0, so their gradient is 0 too.
   softmax: (g, { y }) => [T.softmaxBackward(y, g)],
+  // The weights are recomputed from the rows' log-sum-exp; the same mask drops the same weights.
+  attention: (g, { x: [q, k, v], y, saved: { lse, options } }) => {
+    const { dq, dk, dv } = T.attentionBackward(g, q!, k!, v!, y, lse, options);
+    return [dq, dk, dv];
+  },
   layerNorm: (g, { x: [x, weight], saved: { mean, rstd } }) => {
     const { dx, dweight, dbias } = T.layerNormBackward(g, x!, weight!, mean, rstd);
     return [dx, dweight, dbias];

@@ -40,6 +40,12 @@ export class GPTModel {
   readonly params = new Map<string, Variable>();
   /** Dropout on (train mode) or off (eval mode), as PyTorch's model.train() / model.eval(). */
   training = true;
+  /**
+   * Attention as one fused kernel (true, the default: no (B, nh, T, T) scores in memory) or as
+   * matmul, softmax, dropout and matmul (false): the same values and, in training, the same
+   * dropout masks; the unfused path is the oracle the tests compare against.
+   */
+  fusedAttention = true;
   /** Draws dropout masks; its state is saved with checkpoints (dropoutState). */
   private dropoutGenerator: T.Generator;
 
@@ -165,9 +171,20 @@ export class GPTModel {
     let k = head(1);
     let v = head(2);
     if (cache) [k, v] = cache.append(layer, k, v); // (B, nh, past + T, hs)
-    const scores = A.mulScalar(A.matmul(q, k, { transB: true }), 1 / Math.sqrt(hs)); // (B, nh, T, past + T)
-    const weights = this.dropout(A.softmax(scores, { causal: true }));
-    const y = A.reshape(A.permute(A.matmul(weights, v), [0, 2, 1, 3]), [B, Tn, C]); // (B, T, C)
+    const y = A.reshape(A.permute(this.fusedAttention ? this.fused(q, k, v) : this.unfused(q, k, v), [0, 2, 1, 3]), [B, Tn, C]); // (B, T, C)
     return this.linear(y, `h.${layer}.attn.c_proj`);
+  }
+
+  /** softmax(q k^T / sqrt(hs), causal) -> dropout -> @ v in one kernel: q (B, nh, T, hs), k, v (B, nh, past + T, hs). */
+  private fused(q: Variable, k: Variable, v: Variable): Variable {
+    const p = this.training ? this.config.dropRate : 0;
+    return A.attention(q, k, v, { dropout: p, generator: this.dropoutGenerator }); // (B, nh, T, hs)
+  }
+
+  /** The same as matmul, scale, causal softmax, dropout (drawing the same mask) and matmul. */
+  private unfused(q: Variable, k: Variable, v: Variable): Variable {
+    const scores = A.mulScalar(A.matmul(q, k, { transB: true }), 1 / Math.sqrt(q.shape[3]!)); // (B, nh, T, past + T)
+    const weights = this.dropout(A.softmax(scores, { causal: true }));
+    return A.matmul(weights, v); // (B, nh, T, hs)
   }
 }

@@ -110,6 +110,36 @@ export interface CrossEntropyBackwardArgs {
   readonly N: number; readonly V: number; readonly ignoreIndex: number;
 }
 
+/**
+ * Fused attention, B = batch, nh = heads, Tq = queries, Tk = keys, hd = head size:
+ * q (B, nh, Tq, hd), k and v (B, nh, Tk, hd), each with any strides over its first three axes
+ * and unit stride over hd (the model's permuted views of the qkv projection, slices of the KV
+ * cache) -> out (B, nh, Tq, hd) and lse (B, nh, Tq), contiguous and fresh. Row i of a head:
+ * s_j = scale q_i . k_j over the visible keys j (causal: j <= i + Tk - Tq), lse_i = log sum_j
+ * exp(s_j), out_i = sum_j exp(s_j - lse_i) drop_ij v_j, where drop_ij is the dropout mask of
+ * element ((b nh + h) Tq + i) Tk + j of the (B, nh, Tq, Tk) weights, as `dropout` draws it on
+ * those weights (1 without dropout). The (Tq, Tk) weights are never stored whole.
+ */
+export interface AttentionArgs {
+  readonly q: View; readonly k: View; readonly v: View;
+  readonly out: View; readonly lse: View;
+  readonly B: number; readonly nh: number; readonly Tq: number; readonly Tk: number; readonly hd: number;
+  readonly scale: number; readonly causal: boolean; readonly dropout: DropoutMask | null;
+}
+
+/**
+ * The backward of `attention`, the probabilities recomputed from lse: dout (B, nh, Tq, hd)
+ * contiguous, delta (B, nh, Tq) = sum over hd of dout * out -> dq (B, nh, Tq, hd), dk and dv
+ * (B, nh, Tk, hd), contiguous and fresh (written, not added to).
+ */
+export interface AttentionBackwardArgs {
+  readonly q: View; readonly k: View; readonly v: View;
+  readonly dout: View; readonly lse: View; readonly delta: View;
+  readonly dq: View; readonly dk: View; readonly dv: View;
+  readonly B: number; readonly nh: number; readonly Tq: number; readonly Tk: number; readonly hd: number;
+  readonly scale: number; readonly causal: boolean; readonly dropout: DropoutMask | null;
+}
+
 /** Every kernel of a backend. Kernels with more than a few operands take one named-argument object. */
 export interface Kernels {
   /** out = x, any strides in and out (also int32); out's elements must not overlap. Same dtype. */
@@ -137,6 +167,9 @@ export interface Kernels {
   softmax(x: View, out: View, rows: number, n: number, causal: { tq: number; tk: number } | null): void;
   /** dx = y * (dy - sum(dy * y)) per row. */
   softmaxBackward(y: View, dy: View, dx: View, rows: number, n: number): void;
+  /** Fused (flash) attention: scores, mask, softmax, dropout and the sum of values, per block of rows. */
+  attention(args: AttentionArgs): void;
+  attentionBackward(args: AttentionBackwardArgs): void;
   /** Layer norm over the last axis, writing its caches mean and rstd. */
   layerNorm(args: LayerNormArgs): void;
   layerNormBackward(args: LayerNormBackwardArgs): void;

@@ -24,3 +24,19 @@ export function maskConstants(p: number): MaskConstants {
 export function maskWords(mask: DropoutMask, pair: number, out: Uint32Array): void {
   threefry2x32(mask.key[0], mask.key[1], pair, mask.stream, out);
 }
+
+/**
+ * out[j] = the factor dropout multiplies element `first + j` by (0 or 1 / (1 - p)), for j in
+ * [0, count): what fused attention applies to a row of its weights without storing them.
+ */
+export function maskFactors(mask: DropoutMask, first: number, count: number, out: Float64Array): void {
+  const { threshold, scale } = maskConstants(mask.p);
+  const words = new Uint32Array(2);
+  let pair = -1;
+  for (let j = 0; j < count; j++) {
+    const i = first + j;
+    const at = Math.floor(i / 2);
+    if (at !== pair) { maskWords(mask, at, words); pair = at; }
+    out[j] = mask.p < 1 && words[i % 2]! >= threshold ? scale : 0;
+  }
+}

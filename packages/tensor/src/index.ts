@@ -4,7 +4,8 @@
  * which also registers Dawn (the `webgpu` package) as the WebGPU provider.
  */
 export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceOp, AdamWStep, DropoutMask, MatmulArgs, MatrixOperand,
-  LayerNormArgs, LayerNormBackwardArgs, GatherArgs, ScatterAddArgs, CrossEntropyArgs, CrossEntropyBackwardArgs } from './backend.js';
+  LayerNormArgs, LayerNormBackwardArgs, GatherArgs, ScatterAddArgs, CrossEntropyArgs, CrossEntropyBackwardArgs,
+  AttentionArgs, AttentionBackwardArgs } from './backend.js';
 export { unaryOps, binaryOps, reduceOps } from './backend.js';
 export { unaryOpTable, binaryOpTable, type UnaryDef, type BinaryDef, type ElementwiseOps, type DifferentiableUnaryOp, type DifferentiableBinaryOp } from './elementwise-ops.js';
 export { type DType, type HalfDType, type TypedArray, bytesPerElement, dtypes, isHalf as isHalfDType, narrowToHalf, widenHalf } from './dtype.js';
@@ -24,6 +25,7 @@ export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
 export * from './ops/reduce.js';
 export * from './ops/softmax.js';
+export * from './ops/attention.js';
 export * from './ops/layernorm.js';
 export * from './ops/embedding.js';
 export * from './ops/cross-entropy.js';

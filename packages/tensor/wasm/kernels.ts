@@ -7,6 +7,7 @@ export { dropout } from './dropout';
 export { gelu, geluBackward } from './gelu';
 export { widenHalf, narrowHalf } from './half';
 export { softmaxRows, softmaxBackwardRows } from './softmax';
+export { attentionBlocks, attentionBackwardHeads } from './attention';
 export { logSumExpRows, softmaxScaledRows } from './cross-entropy';
 export { layerNormRows, layerNormBackwardRows } from './layernorm';
 export { sumMiddle } from './reduce';

@@ -1,5 +1,5 @@
 /**
- * The layer ops: softmax (optionally causal), layer norm, embedding, fused cross-entropy and
+ * The layer ops: softmax (optionally causal), fused attention, layer norm, embedding, fused cross-entropy and
  * dropout. Each forward keeps what its backward kernel needs (mean/rstd, logsumexp/count, the
  * mask); the rules are in ../registry.ts. Caches are freed after the backward runs.
  */
@@ -8,6 +8,30 @@ import { type Variable, nonDifferentiable, record } from '../variable.js';
 
 export function softmax(x: Variable, options: T.SoftmaxOptions = {}): Variable {
   return record('softmax', [x], T.softmax(x.data, options), {});
+}
+
+export interface AttentionOptions {
+  /** Default true: query i sees keys j <= i + Tk - Tq. */
+  causal?: boolean;
+  /** Default 1 / sqrt(hd). */
+  scale?: number;
+  /** Dropout probability on the attention weights (0: none). */
+  dropout?: number;
+  /** Draws the dropout mask (one stream, as `dropout` after `softmax` would take). */
+  generator?: T.Generator;
+}
+
+/**
+ * Fused causal attention (see @mini/tensor's attention): q (B, nh, Tq, hd), k and v
+ * (B, nh, Tk, hd) -> (B, nh, Tq, hd). Equals softmax(scale q k^T, causal) -> dropout -> @ v, with
+ * the same dropout mask drawn from the same generator, without the (B, nh, Tq, Tk) weights.
+ */
+export function attention(q: Variable, k: Variable, v: Variable, options: AttentionOptions = {}): Variable {
+  const p = options.dropout ?? 0;
+  const dropout = p > 0 ? T.drawDropoutMask(p, options.generator) : null;
+  const tensorOptions: T.AttentionOptions = { causal: options.causal, scale: options.scale, dropout };
+  const { out, lse } = T.attention(q.data, k.data, v.data, tensorOptions);
+  return record('attention', [q, k, v], out, { lse, options: tensorOptions }, [lse]);
 }
 
 export function layerNorm(x: Variable, weight: Variable, bias: Variable, eps = 1e-5): Variable {

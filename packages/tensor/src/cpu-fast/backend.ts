@@ -1,6 +1,6 @@
 /**
  * The fast CPU backend: the reference backend's kernels, with matmul (where the time goes),
- * AdamW, dropout, GELU, softmax, layer norm, cross-entropy, embedding, sum/mean, strided copies and arithmetic
+ * AdamW, dropout, GELU, softmax, fused attention, layer norm, cross-entropy, embedding, sum/mean, strided copies and arithmetic
  * (forward and backward) replaced by WebAssembly SIMD kernels run on every core, and the other
  * elementwise kernels by loops without index arrays. Its float32 (and float16/bfloat16) tensors
  * live in the kernels' WebAssembly heap (wasm-heap.ts) when they
@@ -11,6 +11,7 @@ import type { BackendStorage, Kernels } from '../backend.js';
 import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import { type DType, bytesPerElement, isHalf } from '../dtype.js';
 import { createAdamw } from './adamw.js';
+import { createAttention, createAttentionBackward } from './attention.js';
 import { createBinary, createUnary } from './arith.js';
 import { createDropout } from './dropout.js';
 import { createCopy } from './copy.js';
@@ -42,7 +43,8 @@ export class FastCpuBackend extends CpuBackend {
     const runtime = () => self!.runtime();
     super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime),
       unary: createUnary(runtime), binary: createBinary(runtime), copy: createCopy(runtime), gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
-      softmax: createSoftmax(runtime), softmaxBackward: createSoftmaxBackward(runtime), layerNorm: createLayerNorm(runtime),
+      softmax: createSoftmax(runtime), softmaxBackward: createSoftmaxBackward(runtime),
+      attention: createAttention(runtime), attentionBackward: createAttentionBackward(runtime), layerNorm: createLayerNorm(runtime),
       layerNormBackward: createLayerNormBackward(runtime), crossEntropy: createCrossEntropy(runtime),
       crossEntropyBackward: createCrossEntropyBackward(runtime), reduce: createReduce(runtime),
       cast: createCast(runtime), gather: byTableDType(createGather(runtime), createHalfGather(runtime)), scatterAdd: createScatterAdd(runtime) });

@@ -75,6 +75,9 @@ function storedRange(op: MatrixOperand, rows: number, cols: number, batch: numbe
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
 
+/** Bytes of sgemm's packing scratch for products N columns wide (wasm/sgemm.ts), 64-byte aligned. */
+export const sgemmScratchBytes = (N: number): number => align(4 * (MC * KC + 32 + KC * Math.ceil(N / 8) * 8));
+
 /** A heap block a call holds for its duration. */
 interface Staging {
   pointer: number;
@@ -124,7 +127,7 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
     const held: Staging[] = [];
     const perMatrix: Staging[] = [];
     try {
-      const scratchBytes = align(4 * (MC * KC + 32 + KC * Math.ceil(N / 8) * 8));
+      const scratchBytes = sgemmScratchBytes(N);
       const scratch = allocateOrThrow(rt, threads * scratchBytes, 'packing buffers', held);
       const biasAt = bias ? addressOf(rt, bias, bias.offset, N, held) : 0;
       for (let p = 0; p < batch; p++) {

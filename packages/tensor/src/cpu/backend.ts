@@ -2,6 +2,7 @@
 import type { Backend, BackendStorage, Kernels, View } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../dtype.js';
 import { adamw } from './adamw.js';
+import { attention, attentionBackward } from './attention.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { dropout } from './dropout.js';
 import { binary, cast, copy, fill, unary } from './elementwise.js';
@@ -17,7 +18,7 @@ import { CpuStorage, dataOf, stridedIndices } from './storage.js';
 export const referenceKernels: Kernels = {
   copy, cast, fill, unary, binary, matmul,
   gelu: (x, out) => unary('gelu', x, out, 0),
-  geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx), reduce, softmax, softmaxBackward, layerNorm, layerNormBackward,
+  geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx), reduce, softmax, softmaxBackward, attention, attentionBackward, layerNorm, layerNormBackward,
   gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, adamw,
 };
 

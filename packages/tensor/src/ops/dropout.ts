@@ -13,8 +13,16 @@ export interface DropoutResult {
 export function dropout(x: Tensor, p: number, generator: Generator = defaultGenerator()): DropoutResult {
   assertFloat('dropout', x);
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  const mask: DropoutMask = { p, key: generator.key, stream: generator.takeStream() };
+  const mask = drawDropoutMask(p, generator);
   return { out: applyDropoutMask(x, mask), mask };
+}
+
+/**
+ * The next dropout mask of `generator` (it takes one stream): what `dropout` applies, and what
+ * fused attention applies to its weights, so either path drops the same elements.
+ */
+export function drawDropoutMask(p: number, generator: Generator = defaultGenerator()): DropoutMask {
+  return { p, key: generator.key, stream: generator.takeStream() };
 }
 
 /** x with `mask` applied: dropout's forward and, on the upstream gradient, its backward. */

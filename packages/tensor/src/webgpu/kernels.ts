@@ -3,6 +3,7 @@ import type { Kernels } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { isHalf } from '../dtype.js';
 import { adamw } from './adamw.js';
+import { attention, attentionBackward } from './attention.js';
 import { convert } from './half.js';
 import { dropout } from './dropout.js';
 import { binary, copy, fill, unary } from './elementwise.js';
@@ -26,6 +27,8 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     reduce: (op, x, outer, R, inner, out) => reduce(ctx, op, x, outer, R, inner, out),
     softmax: (x, out, rows, n, causal) => softmax(ctx, x, out, rows, n, causal),
     softmaxBackward: (y, dy, dx, rows, n) => softmaxBackward(ctx, y, dy, dx, rows, n),
+    attention: (args) => attention(ctx, args),
+    attentionBackward: (args) => attentionBackward(ctx, args),
     layerNorm: (args) => layerNorm(ctx, args),
     layerNormBackward: (args) => layerNormBackward(ctx, args),
     gather: (args) => gather(ctx, args),

@@ -1,0 +1,78 @@
+/**
+ * WebGPU glue for attention.wgsl, attention_backward_q.wgsl and attention_backward_kv.wgsl
+ * (shared code in lib_attention.wgsl): one workgroup per R rows of one (batch, head), R chosen
+ * so that the kernel's tiles fit the device's workgroup memory.
+ */
+import type { AttentionArgs, AttentionBackwardArgs, DropoutMask, View } from '../backend.js';
+import { maskConstants } from '../dropout-mask.js';
+import { DeviceError } from '../errors.js';
+import type { WebGPUBackend } from './backend.js';
+import { Uniforms } from './uniforms.js';
+
+const WG = 64;
+/** Largest tile: R x R scores per workgroup step; more gains little on the adapters here. */
+const MAX_R = 16;
+
+/** Tiles of R x HD floats and of R x R floats each kernel keeps in workgroup memory. */
+const TILES = { attention: [4, 1], attention_backward_q: [5, 1], attention_backward_kv: [6, 2] } as const;
+type AttentionShader = keyof typeof TILES;
+
+/** The largest R <= MAX_R whose tiles (and 3 rows of R floats) fit the workgroup memory. */
+function tileRows(ctx: WebGPUBackend, shader: AttentionShader, hd: number): number {
+  const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+  const [rowTiles, squareTiles] = TILES[shader];
+  for (let R = MAX_R; R >= 1; R--) if (4 * (rowTiles * R * hd + squareTiles * R * R + 3 * R) <= limit) return R;
+  throw new DeviceError(`WebGPU: attention with head size ${hd} needs more than the device's ${limit} bytes of workgroup memory; use the unfused path`);
+}
+
+/** Binds the elements a (B, nh, T, hd) view reaches (any strides), from its first. */
+function bindHeads(ctx: WebGPUBackend, view: View) {
+  const span = view.shape.reduce((s, d, i) => s + (d - 1) * view.strides[i]!, 0) + 1;
+  return ctx.bind(view.storage, view.offset, span);
+}
+
+function bindAll(ctx: WebGPUBackend, view: View) {
+  return ctx.bind(view.storage, view.offset, view.shape.reduce((a, d) => a * d, 1));
+}
+
+/** The uniforms of lib_attention.wgsl's Params; `bases` are those of out/dout, lse, delta, g1, g2. */
+function params(args: AttentionArgs | AttentionBackwardArgs, heads: Array<{ base: number }>, bases: number[], blocks: number, groupsX: number): Uniforms {
+  const { B, nh, Tq, Tk, causal, scale, dropout } = args;
+  const u = new Uniforms().u32(B * nh, nh, Tq, Tk);
+  [args.q, args.k, args.v].forEach((view, i) => u.u32(heads[i]!.base, view.strides[0]!, view.strides[1]!, view.strides[2]!));
+  const [o, lse, delta, g1, g2] = [...bases, 0, 0, 0, 0, 0];
+  const drop: DropoutMask = dropout ?? { p: 0, key: [0, 0], stream: 0 };
+  const { threshold, scale: dropScale } = maskConstants(drop.p);
+  u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0).f32(scale).u32(dropout ? 1 : 0);
+  return u.vec2u32(drop.key[0], drop.key[1]).u32(drop.stream, threshold).f32(dropScale).u32(blocks, groupsX);
+}
+
+function checkIndexRange(args: AttentionArgs | AttentionBackwardArgs): void {
+  // The dropout counter is the weight's index in u32 (as dropout.wgsl's within one dispatch).
+  if (args.dropout && args.B * args.nh * args.Tq * args.Tk >= 2 ** 32) {
+    throw new DeviceError(`WebGPU: attention dropout over ${args.B * args.nh * args.Tq * args.Tk} weights exceeds 2^32; use a smaller batch`);
+  }
+}
+
+function run(ctx: WebGPUBackend, shader: AttentionShader, args: AttentionArgs | AttentionBackwardArgs, rows: number,
+  outputs: View[]): void {
+  checkIndexRange(args);
+  const R = tileRows(ctx, shader, args.hd);
+  const blocks = Math.ceil(rows / R);
+  const grid = ctx.grid(args.B * args.nh * blocks);
+  const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
+  const others = outputs.map((view) => bindAll(ctx, view));
+  const u = params(args, heads, others.map((b) => b.base), blocks, grid[0]);
+  ctx.dispatch(shader, { WG, R, HD: args.hd }, u, [...heads, ...others].map((b) => b.resource), grid);
+}
+
+export function attention(ctx: WebGPUBackend, args: AttentionArgs): void {
+  run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
+}
+
+export function attentionBackward(ctx: WebGPUBackend, args: AttentionBackwardArgs): void {
+  const { dout, lse, delta, dq, dk, dv } = args;
+  run(ctx, 'attention_backward_q', args, args.Tq, [dout, lse, delta, dq]);
+  // The kv kernel's bases: dout, lse, delta, dk, dv.
+  run(ctx, 'attention_backward_kv', args, args.Tk, [dout, lse, delta, dk, dv]);
+}
