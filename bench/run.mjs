@@ -2,7 +2,8 @@
 // npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --big ...]: the figures users
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer.
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
-// first token, decode and peak RSS per dtype (bench/big-models.mjs; --sizes, --dtypes, --tokens).
+// first token, decode and peak RSS per dtype, and the gpt2-medium training step (bench/big-models.mjs;
+// --sizes, --dtypes, --tokens, --train medium|none, --node: by default Node 24 from tools/node24, memory64).
 // Each figure is measured here, in this run, on this machine (see README "Performance").
 // Backends: the CPU device (WebAssembly SIMD matmul + threads), the CPU reference kernels,
 // WebGPU when an adapter is found (software adapters are correctness targets: their figures
