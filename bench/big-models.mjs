@@ -61,7 +61,7 @@ export async function bigModelLines(report, argv) {
     report('train_step_medium', 'cpu', r.tokensPerSecond, 'tokens/s', `${preset} (book layout), batch 2 x 256, AdamW; ${r.seconds.toFixed(1)} s per step; ${where(r)}`);
     report('peak_rss_train_medium', 'cpu', r.peakRssMB, 'MB');
   }
-  const sizes = pick('--sizes', Object.keys(SIZES));
+  const sizes = pick('--sizes', Object.keys(SIZES)).filter((s) => s !== 'none');
   const dtypes = pick('--dtypes', Object.keys(SHORT));
   const tokens = Number(pick('--tokens', ['20'])[0]);
   for (const size of sizes) {

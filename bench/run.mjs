@@ -18,6 +18,7 @@ import * as T from '@mini/tensor/node';
 import { bigModelLines } from './big-models.mjs';
 import { halfQualityLines } from './half-quality.mjs';
 import { pytorchTrainStep } from './peers/pytorch.mjs';
+import { trainingStep } from './train-step.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
@@ -83,16 +84,7 @@ async function trainStep(device, backend) {
   const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
   const model = G.GPTModel.create(config, { device, seed: 123 });
   const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
-  const ids = () => T.randint(0, 50257, [2, 256], { device });
-  const step = async () => {
-    model.zeroGrad();
-    const batch = { inputs: ids(), targets: ids() };
-    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
-    await loss.item();
-    optimizer.update();
-    for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
-  };
-  const s = await seconds(step, 1);
+  const s = await seconds(trainingStep(model, optimizer, device), 1);
   report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);
   report('peak_rss_train_124m', backend, process.resourceUsage().maxRSS / 1024, 'MB');
   return model;

@@ -5,6 +5,7 @@
 // Prints one JSON line: tokens/s, seconds, peak RSS (MB), the heap, bytes of tensors outside it.
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
+import { trainingStep } from './train-step.mjs';
 
 const [preset, stepsArg] = process.argv.slice(2);
 const device = await T.getDevice('cpu');
@@ -13,16 +14,11 @@ const config = G.resolveConfig(preset, G.BOOK_CONFIG_OVERRIDES);
 device.backend.reserve?.(16 * G.parameterCount(config));
 const model = G.GPTModel.create(config, { device, seed: 123 });
 const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
-const ids = () => T.randint(0, config.vocabSize, [2, 256], { device });
+const step = trainingStep(model, optimizer, device);
 let seconds = 0;
 for (let i = 0; i < Number(stepsArg ?? 2); i++) {
   const t = performance.now();
-  model.zeroGrad();
-  const batch = { inputs: ids(), targets: ids() };
-  const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
-  await loss.item();
-  optimizer.update();
-  for (const x of [loss, batch.inputs, batch.targets]) x.dispose();
+  await step();
   seconds = (performance.now() - t) / 1000;
 }
 const backend = device.backend;
