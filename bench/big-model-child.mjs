@@ -1,6 +1,7 @@
 // One measured `generate` for bench/big-models.mjs, in its own process: node big-model-child.mjs
 // <model dir> <dtype> <tokens>. Prints one JSON line: load seconds, first token (seconds since
-// the process started), decode tokens/s after the first token, peak RSS (MB), which heap.
+// the process started), decode tokens/s after the first token, peak RSS (MB), which heap and
+// Node, and the bytes of tensors outside the heap (which every matmul copies in).
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 
@@ -16,6 +17,7 @@ const decodeTokensPerSecond = (times.length - 1) / ((times.at(-1) - times[0]) / 
 process.stdout.write(`${JSON.stringify({
   loadSeconds, firstTokenSeconds: times[0] / 1000, decodeTokensPerSecond, peakRssMB: process.resourceUsage().maxRSS / 1024,
   kernels: T.nativeStatus().summary,
-  heap: `heap ${(device.backend.heapBytes() / 1e9).toFixed(2)} GB of wasm32 memory (4 GiB max)`,
+  node: process.version, outsideHeapMB: device.backend.outsideHeapBytes() / 1e6,
+  heap: `${device.backend.addressing} heap, ${(device.backend.heapBytes() / 1e9).toFixed(2)} GB`,
 })}\n`);
 model.dispose();

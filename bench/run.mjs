@@ -3,7 +3,8 @@
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
-// first token, decode and peak RSS per dtype (bench/big-models.mjs; --sizes, --dtypes, --tokens).
+// first token, decode and peak RSS per dtype, and the gpt2-medium training step (bench/big-models.mjs;
+// --sizes, --dtypes, --tokens, --train medium|none, --node: by default Node 24 from tools/node24, memory64).
 // Each figure is measured here, in this run, on this machine (see README "Performance").
 // Backends: the CPU device (matmul in the native addon where it was built, else WebAssembly SIMD;
 // threads), cpu-wasm (the same device with matmul in WebAssembly, when the addon runs), the CPU reference kernels,
@@ -23,6 +24,7 @@ import { bigModelLines } from './big-models.mjs';
 import { ceilingLines } from './ceilings.mjs';
 import { halfQualityLines } from './half-quality.mjs';
 import { pytorchTrainStep } from './peers/pytorch.mjs';
+import { trainingStep } from './train-step.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
@@ -102,16 +104,7 @@ async function trainStep(device, backend, { rss = true } = {}) {
   const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
   const model = G.GPTModel.create(config, { device, seed: 123 });
   const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
-  const ids = () => T.randint(0, 50257, [2, 256], { device });
-  const step = async () => {
-    model.zeroGrad();
-    const batch = { inputs: ids(), targets: ids() };
-    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
-    await loss.item();
-    optimizer.update();
-    for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
-  };
-  const s = await seconds(step, 1);
+  const s = await seconds(trainingStep(model, optimizer, device), 1);
   report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);
   if (rss) report('peak_rss_train_124m', backend, process.resourceUsage().maxRSS / 1024, 'MB');
   return model;

@@ -3,13 +3,15 @@
 // WebAssembly module (SIMD, importing a shared memory so worker threads can run parts of one
 // kernel) and embeds it as base64 in packages/tensor/src/cpu-fast/wasm.generated.ts, so the tensor
 // package needs no file access at run time. Runs from `npm ci` (prepare) with the
-// assemblyscript dev dependency; nothing is downloaded.
+// assemblyscript dev dependency; nothing is downloaded. Each build is also made for WebAssembly
+// memory64 ("kernels64", a heap past 4 GiB; see asc-wasm64.mjs for how).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ascWasm64, withNumberPointers } from './asc-wasm64.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'packages/tensor/wasm');
@@ -18,16 +20,25 @@ const asc = join(dirname(createRequire(import.meta.url).resolve('assemblyscript/
 const work = mkdtempSync(join(tmpdir(), 'mini-gpt-wasm-'));
 const entries = [];
 // Each module is built twice: plain SIMD 128, and with relaxed SIMD (fused multiply-add) as
-// "<name>.relaxed"; the runtime picks the relaxed one where it validates.
+// "<name>.relaxed"; the runtime picks the relaxed one where it validates. And each of those for
+// wasm32 (a shared memory of at most 65536 pages, 4 GiB) and for memory64 ("<name>64", 262144
+// pages = 16 GiB, V8's limit); the runtime picks memory64 where the runtime has it.
 const variants = [['', 'simd,threads'], ['.relaxed', 'simd,threads,relaxed-simd']];
+const common = ['--optimizeLevel', '3', '--shrinkLevel', '0', '--runtime', 'stub', '--sharedMemory', '--importMemory', '--noAssert'];
+const main64 = await ascWasm64(join(work, 'asc64'));
 for (const file of ['kernels.ts']) {
   for (const [suffix, features] of variants) {
-    const name = file.replace(/\.ts$/, '') + suffix;
-    const out = join(work, `${name}.wasm`);
-    execFileSync(process.execPath, [asc, join(dir, file), '--outFile', out, '--optimizeLevel', '3', '--shrinkLevel', '0',
-      '--runtime', 'stub', '--enable', features, '--sharedMemory', '--importMemory', '--maximumMemory', '65536', '--noAssert'],
+    const base = file.replace(/\.ts$/, '');
+    const out = join(work, `${base}${suffix}.wasm`);
+    execFileSync(process.execPath, [asc, join(dir, file), '--outFile', out, '--enable', features, '--maximumMemory', '65536', ...common],
       { stdio: 'inherit' });
-    entries.push(`  ${JSON.stringify(name)}: ${JSON.stringify(readFileSync(out).toString('base64'))},`);
+    entries.push(`  ${JSON.stringify(base + suffix)}: ${JSON.stringify(readFileSync(out).toString('base64'))},`);
+    const out64 = join(work, `${base}64${suffix}.wasm`);
+    const { error } = await main64([join(dir, file), '--outFile', out64, '--enable', `${features},memory64`, '--maximumMemory', '262144', ...common],
+      { stdout: process.stdout, stderr: process.stderr });
+    if (error) throw error;
+    const bytes = await withNumberPointers(readFileSync(out64));
+    entries.push(`  ${JSON.stringify(base + '64' + suffix)}: ${JSON.stringify(Buffer.from(bytes).toString('base64'))},`);
   }
 }
 rmSync(work, { recursive: true, force: true });

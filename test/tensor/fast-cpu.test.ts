@@ -99,10 +99,15 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
     await compareOn([2, 150, 300], [2, 300, 77], { device });
     const afterCopies = fastBackend(device).heapBytes();
     expect(afterCopies).toBeGreaterThan(heapBytes); // the copies and packing buffers
+    const outside = fastBackend(device).outsideHeapBytes(); // the comparisons' operands (not disposed)
     const extra = T.zeros([2 ** 18], { device });
     expect(fastBackend(device).heapBytes(), 'a 1 MiB tensor past the limit stays out of the heap').toBe(afterCopies);
-    expect(await T.sum(extra).item()).toBe(0);
+    expect(fastBackend(device).outsideHeapBytes(), 'and is counted as outside it').toBe(outside + 2 ** 20);
+    const total = T.sum(extra);
+    expect(await total.item()).toBe(0);
+    total.dispose();
     extra.dispose();
+    expect(fastBackend(device).outsideHeapBytes()).toBe(outside);
     for (const t of fillers) t.dispose();
   });
 });

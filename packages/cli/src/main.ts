@@ -21,6 +21,8 @@ Environment:
   MINI_GPT_DEVICE   auto, cpu or webgpu: the device when --device is not given
   MINI_GPT_NATIVE   0: the CPU device's matmul in WebAssembly even where the
                     native (AVX2/AVX-512) kernels were built at install
+  MINI_GPT_CPU_HEAP auto, wasm32 or memory64: the CPU device's WebAssembly heap
+                    (auto: memory64, Node 24 only, for models past 4 GiB)
   MINI_GPT_CACHE    mini-gpt's own cache (default: ~/.cache/mini-gpt on Linux):
                     the book's text in <cache>/data, models downloaded by older
                     versions in <cache>/models

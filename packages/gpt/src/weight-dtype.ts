@@ -18,9 +18,10 @@ export function storageDType(shape: readonly number[], dtype: WeightDType): Weig
 }
 
 /**
- * A heap for tensors on the CPU device: the WebAssembly heap keeps 7/8 of 4 GiB for tensors
- * (packages/tensor/src/cpu-fast/wasm-heap.ts); weights past it are copied into the heap by
- * every matmul, so a model whose float32 weights do not fit runs several times slower.
+ * The CPU device's heap for tensors when the backend does not say (`tensorCapacity`): a wasm32
+ * WebAssembly heap keeps 7/8 of 4 GiB for tensors (packages/tensor/src/cpu-fast/wasm-heap.ts);
+ * weights past it are copied into the heap by every matmul, so a model whose float32 weights do
+ * not fit runs several times slower. A memory64 heap (Node 24) holds 14 GiB of tensors.
  */
 const CPU_HEAP_TENSOR_BYTES = 0.875 * 2 ** 32;
 /** WebGPU tells no memory size: past this many bytes of float32 weights, auto picks float16. */
@@ -35,12 +36,14 @@ export interface DTypeChoice {
 /**
  * Resolves `auto`: float32 when its weights fit comfortably, else float16.
  * - CPU: float32 weights (4 bytes a parameter) at most half the free memory (`freeBytes`, e.g.
- *   os.freemem()) and within the WebAssembly heap's tensor space (3.5 GiB).
+ *   os.freemem()) and within the WebAssembly heap's tensor space (the backend's
+ *   `tensorCapacity()`: 3.8 GB for a wasm32 heap, 15 GB where memory64 can be used).
  * - WebGPU: float32 weights at most 2 GiB (the API reports no memory size; a 4-6 GB GPU holds
  *   gpt2-medium in float32 but not gpt2-large, whose float32 weights are 3.1 GB).
  * An explicit dtype is returned as is.
  */
-export function chooseWeightDType(choice: WeightDTypeChoice, parameters: number, device: { kind: string }, freeBytes: number): DTypeChoice {
+export function chooseWeightDType(choice: WeightDTypeChoice, parameters: number, device: { kind: string; backend?: { tensorCapacity?(): number } },
+  freeBytes: number): DTypeChoice {
   if (choice !== 'auto') return { dtype: choice, reason: null };
   const bytes = 4 * parameters;
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
@@ -48,8 +51,9 @@ export function chooseWeightDType(choice: WeightDTypeChoice, parameters: number,
     if (bytes <= WEBGPU_FLOAT32_BYTES) return { dtype: 'float32', reason: null };
     return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, are above the ${gb(WEBGPU_FLOAT32_BYTES)} auto keeps in float32 on a GPU)` };
   }
-  if (bytes <= freeBytes / 2 && bytes <= CPU_HEAP_TENSOR_BYTES) return { dtype: 'float32', reason: null };
-  const why = bytes > CPU_HEAP_TENSOR_BYTES ? `do not fit the ${gb(CPU_HEAP_TENSOR_BYTES)} WebAssembly heap` : `are more than half the ${gb(freeBytes)} of free memory`;
+  const heap = device.backend?.tensorCapacity?.() ?? CPU_HEAP_TENSOR_BYTES;
+  if (bytes <= freeBytes / 2 && bytes <= heap) return { dtype: 'float32', reason: null };
+  const why = bytes > heap ? `do not fit the ${gb(heap)} WebAssembly heap` : `are more than half the ${gb(freeBytes)} of free memory`;
   return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, ${why})` };
 }
 

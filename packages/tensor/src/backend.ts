@@ -199,6 +199,14 @@ export interface Backend {
   release(storage: BackendStorage): void;
   /** The storage's host memory as a typed array, where the backend keeps it on the host (CPU). */
   hostData?(storage: BackendStorage): TypedArray;
+  /**
+   * A hint before a model's tensors are made: about `bytes` of them will live at once. The fast
+   * CPU backend takes its memory64 heap (slower kernels: bounds-checked addresses) only for work
+   * that a 4 GiB wasm32 heap cannot hold; backends without such a choice ignore it.
+   */
+  reserve?(bytes: number): void;
+  /** Bytes of tensors the backend can keep in its fastest memory (the CPU's WebAssembly heap), where it has a limit. */
+  tensorCapacity?(): number;
   /** Bytes held by live tensors. */
   liveBytes(): number;
   /** The most bytes live at once since the last `resetPeakBytes()`. */

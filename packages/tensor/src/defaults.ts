@@ -2,17 +2,33 @@
 import { CpuBackend } from './cpu/backend.js';
 import { createFastCpuBackend } from './cpu-fast/backend.js';
 import { nativeStatus } from './cpu-fast/native.js';
+import type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
 import { Device } from './device.js';
 
 /** The CPU reference backend: plain loops, the oracle of the tests. */
 export const cpu = new Device(new CpuBackend(), { kind: 'cpu', description: 'CPU reference kernels (JavaScript)' });
 
 /** The CPU device getDevice() hands out: WebAssembly SIMD kernels where written, reference kernels otherwise. */
-export const fastCpu = new Device(createFastCpuBackend(), {
+const heapChoices = ['auto', 'wasm32', 'memory64'] as const;
+
+/**
+ * MINI_GPT_CPU_HEAP (auto, wasm32 or memory64; Node only): the fast CPU backend's heap. auto
+ * (default) takes memory64 where the runtime has it; wasm32 keeps the 4 GiB heap (to compare).
+ */
+function heapFromEnvironment(): WasmRuntimeOptions['addressing'] {
+  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MINI_GPT_CPU_HEAP || 'auto';
+  const choice = heapChoices.find((c) => c === value);
+  if (!choice) throw new Error(`MINI_GPT_CPU_HEAP must be ${heapChoices.join(', ')} (got "${value}")`);
+  return choice;
+}
+
+const fastBackend = createFastCpuBackend({ addressing: heapFromEnvironment() });
+export const fastCpu = new Device(fastBackend, {
   kind: 'cpu',
-  // A getter: the Node entry point registers the native addon after this module is evaluated.
+  // A getter: the Node entry point registers the native addon after this module is evaluated,
+  // and memory64 asked for where the runtime lacks it throws when used, not at import.
   get description() {
-    return `CPU (WebAssembly SIMD kernels on every core: matmul, softmax, layer norm, cross-entropy, GELU, AdamW and more; ${nativeStatus().summary})`;
+    return `CPU (WebAssembly SIMD kernels on every core: matmul, softmax, layer norm, cross-entropy, GELU, AdamW and more; ${nativeStatus().summary}; ${fastBackend.heapSummary()})`;
   },
 });
 

@@ -80,7 +80,9 @@ async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string },
   const { gpu, adapter, api } = found;
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
-  const device = await adapter.requestDevice({ requiredLimits });
+  // shader-f16 where the adapter has it: the float16-weight matmul then reads f16 natively (matmul_f16.wgsl).
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const core = adapter.features.has('core-features-and-limits');
   const info = adapter.info;
   const software = isSoftware(adapter);
@@ -96,7 +98,7 @@ async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string },
   };
   return new Device(new WebGPUBackend(gpu, device, options), {
     kind: 'webgpu',
-    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''})`,
+    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.length ? ', shader-f16' : ''})`,
     vendor: info.vendor,
     architecture: info.architecture,
     api,

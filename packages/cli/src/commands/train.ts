@@ -154,6 +154,8 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
   const f = settings.flags;
   const { train: trainText, validation } = G.splitText(text, f.trainRatio);
+  // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
+  device.backend.reserve?.(16 * G.parameterCount(config));
   const loaderOptions = { batchSize: f.batchSize, maxLength: config.contextLength, stride: f.stride ?? config.contextLength, device };
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
   const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });

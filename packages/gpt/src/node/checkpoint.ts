@@ -145,6 +145,8 @@ export async function loadModel(dir: string, device: Device, options: LoadModelO
   const config = await loadConfig(dir);
   const dtype = options.dtype === undefined ? undefined : resolveWeightDType(options.dtype, config, device).dtype;
   const source = await fileSource(join(dir, 'model.safetensors'));
+  // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
+  device.backend.reserve?.(dtype === undefined ? source.size : T.bytesPerElement[dtype] * parameterCount(config));
   try {
     return await loadHFModel(source, config, device, { dtype });
   } finally {
@@ -172,6 +174,8 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   if (file.optimizerState === false) {
     throw new CheckpointError(`${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`);
   }
+  // Weights, gradients and AdamW's two moments, float32: the CPU heap's size hint.
+  device.backend.reserve?.(16 * parameterCount(await loadConfig(folder)));
   const model = await loadModel(folder, device);
   const { step, ...options } = file.optimizer;
   const optimizer = new AdamW(model.params, options);

@@ -3,7 +3,7 @@
  * split across worker threads when an entry point registered them (threads.ts).
  * Operands that live in the kernel's heap (wasm-heap.ts: every float32 tensor of this backend
  * that fits) are read in place, through their strides, and the result and bias are written in
- * place; an operand from anywhere else (a typed array past the heap's 4 GiB) is first copied
+ * place; an operand from anywhere else (a typed array past the heap's limit: 4 GiB without memory64) is first copied
  * in, its stored range only. float64 goes to the reference. A float16/bfloat16 B (a weight)
  * is read in place too, as 16-bit elements: the kernel widens it in registers (wasm/half.ts).
  * Where the native addon is registered (native.ts) and every operand is in the heap, the whole
@@ -100,7 +100,7 @@ function addressOf(runtime: WasmRuntime, view: View, first: number, count: numbe
 
 function allocateOrThrow(runtime: WasmRuntime, bytes: number, what: string, staging: Staging[]): number {
   const pointer = runtime.heap.allocate(bytes);
-  if (pointer === null) throw new RangeError(`matmul: no room in the 4 GiB WebAssembly heap for ${what} (${bytes} bytes)`);
+  if (pointer === null) throw new RangeError(`matmul: no room in the ${runtime.heap.limitBytes / 2 ** 30} GiB WebAssembly heap for ${what} (${bytes} bytes)`);
   staging.push({ pointer, bytes });
   return pointer;
 }

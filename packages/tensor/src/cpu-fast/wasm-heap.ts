@@ -7,18 +7,37 @@
  *
  * Blocks are recycled by size class (quarter powers of two, as the WebGPU buffer pool does):
  * a training step allocates the same sizes every step, so after the first step nothing grows.
- * A wasm32 memory holds at most 4 GiB. Tensors may fill seven eighths of it; past that
- * `allocate` returns null for them and the backend keeps the tensor in an ordinary typed array,
- * which a kernel copies in (its stored range) when it needs it: the last 512 MiB stay free for
- * those copies and the kernels' packing buffers (GPT-2 XL's largest matrix is 322 MB), so a
- * model larger than the heap (GPT-2 XL's 6 GB) still runs, with copies.
+ * A wasm32 memory holds at most 4 GiB; a memory64 one (`addressing: 'memory64'`, where the
+ * runtime has WebAssembly memory64: Node 24, not Node 20) 16 GiB, V8's limit. Tensors may fill
+ * seven eighths of it; past that `allocate` returns null for them and the backend keeps the
+ * tensor in an ordinary typed array, which a kernel copies in (its stored range) when it needs
+ * it: the last eighth stays free for those copies and the kernels' packing buffers (GPT-2 XL's
+ * largest matrix is 322 MB), so a model larger than a wasm32 heap (GPT-2 XL's 6 GB) still
+ * runs there, with copies; in a memory64 heap it runs in place.
  */
 
 import { type DType, type TypedArray, dtypeTable } from '../dtype.js';
 
 const PAGE = 65536;
-/** wasm32: 65536 pages of 64 KiB. */
-const MAX_PAGES = 65536;
+/** How the heap is addressed: 32-bit (4 GiB at most) or WebAssembly memory64. */
+export type HeapAddressing = 'wasm32' | 'memory64';
+/** Pages of 64 KiB: wasm32's 4 GiB; memory64's 16 GiB (V8's limit for a memory64 memory). */
+export const maxPages: Record<HeapAddressing, number> = { wasm32: 65536, memory64: 262144 };
+
+/** Bytes tensors may fill in a heap of `pages` pages: seven eighths (the rest for copies and packing). */
+export function tensorLimitBytes(pages: number): number {
+  return Math.floor(pages * 0.875) * PAGE;
+}
+
+/**
+ * A shared WebAssembly memory of `initial` and at most `maximum` pages. memory64 takes its
+ * sizes as BigInt (the JS API's `address: 'i64'`); a runtime without it throws here.
+ */
+export function createMemory(addressing: HeapAddressing, initial: number, maximum: number): WebAssembly.Memory {
+  if (addressing === 'wasm32') return new WebAssembly.Memory({ initial, maximum, shared: true });
+  const descriptor = { initial: BigInt(initial), maximum: BigInt(maximum), shared: true, address: 'i64' };
+  return new WebAssembly.Memory(descriptor as unknown as WebAssembly.MemoryDescriptor);
+}
 /** The first page stays the modules' own (AssemblyScript's static data); pointer 0 means "none". */
 const FIRST_BLOCK = PAGE;
 /** Growing by at least this much keeps the number of grow calls (each a syscall) small. */
@@ -37,15 +56,27 @@ export class WasmHeap {
   private readonly free = new Map<number, number[]>();
   private view: ArrayBuffer | SharedArrayBuffer;
 
-  /** `maximumPages` (64 KiB each) caps the heap; tests lower it to exercise the fallback. */
-  constructor(private readonly maximumPages = MAX_PAGES) {
-    this.memory = new WebAssembly.Memory({ initial: FIRST_BLOCK / PAGE, maximum: maximumPages, shared: true });
+  private readonly maximumPages: number;
+
+  /**
+   * `addressing` must be one the runtime has (wasm-runtime.ts detects memory64);
+   * `maximumPages` (64 KiB each) caps the heap below the addressing's limit: tests lower it to
+   * exercise the fallback.
+   */
+  constructor(readonly addressing: HeapAddressing = 'wasm32', maximumPages?: number) {
+    this.maximumPages = Math.min(maximumPages ?? maxPages[addressing], maxPages[addressing]);
+    this.memory = createMemory(addressing, FIRST_BLOCK / PAGE, this.maximumPages);
     this.view = this.memory.buffer;
+  }
+
+  /** The most bytes the heap can grow to. */
+  get limitBytes(): number {
+    return this.maximumPages * PAGE;
   }
 
   /** The heap's limit in bytes for tensors (`allocate(bytes, true)`). */
   get tensorLimit(): number {
-    return Math.floor(this.maximumPages * 0.875) * PAGE;
+    return tensorLimitBytes(this.maximumPages);
   }
 
   /**
@@ -64,7 +95,9 @@ export class WasmHeap {
       const maximum = this.maximumPages;
       if (have + need > maximum) return null;
       try {
-        this.memory.grow(Math.min(Math.max(need, MIN_GROW_PAGES), maximum - have));
+        const pages = Math.min(Math.max(need, MIN_GROW_PAGES), maximum - have);
+        // memory64 counts pages in BigInt.
+        (this.memory.grow as (delta: number | bigint) => unknown)(this.addressing === 'memory64' ? BigInt(pages) : pages);
       } catch {
         return null; // the system refused the memory: the caller falls back to a typed array
       }

@@ -3,11 +3,13 @@
  * worker threads that run parts of a kernel (threads.ts). The kernels are built twice: with
  * relaxed SIMD (f32x4.relaxed_madd, a fused multiply-add on x86 with FMA and on ARM) and with
  * plain SIMD 128 (separate multiply and add) for runtimes without relaxed SIMD; the first
- * that the runtime validates is used.
+ * that the runtime validates is used. Each of those is built for a wasm32 heap (4 GiB) and for
+ * a memory64 one (16 GiB: a model whose weights, gradients and moments pass 4 GiB stays in the
+ * heap); memory64 is used where the runtime has it (Node 24; not Node 20), found by trying it.
  */
 import { type NativeKernels, nativeStatus } from './native.js';
 import { type KernelCall, type KernelName, type ParallelRunner, parallelRunnerFactory } from './threads.js';
-import { WasmHeap } from './wasm-heap.js';
+import { type HeapAddressing, WasmHeap, createMemory } from './wasm-heap.js';
 import { wasmModules } from './wasm.generated.js';
 
 /** The module's kernels (packages/tensor/wasm/kernels.ts): pointers, sizes and factors in, nothing out. */
@@ -20,6 +22,11 @@ export interface WasmRuntimeOptions {
   maximumPages?: number;
   /** false keeps matmul in WebAssembly even where the native addon is registered (native.ts). Default: use it. */
   native?: boolean;
+  /**
+   * 'auto' (default): memory64 where the runtime has it, else wasm32. 'memory64' where the
+   * runtime lacks it throws; 'wasm32' keeps the 4 GiB heap (and its copies) anywhere.
+   */
+  addressing?: HeapAddressing | 'auto';
 }
 
 export interface WasmRuntime {
@@ -37,10 +44,38 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The module bytes to run: relaxed SIMD when wanted and valid here, else plain SIMD. */
-export function kernelModule(relaxedSimd = true): { bytes: Uint8Array<ArrayBuffer>; relaxedSimd: boolean } {
-  const relaxed = decode(wasmModules['kernels.relaxed']!);
+export function kernelModule(relaxedSimd = true, addressing: HeapAddressing = 'wasm32'): { bytes: Uint8Array<ArrayBuffer>; relaxedSimd: boolean } {
+  const name = addressing === 'memory64' ? 'kernels64' : 'kernels';
+  const relaxed = decode(wasmModules[`${name}.relaxed`]!);
   if (relaxedSimd && WebAssembly.validate(relaxed)) return { bytes: relaxed, relaxedSimd: true };
-  return { bytes: decode(wasmModules.kernels!), relaxedSimd: false };
+  return { bytes: decode(wasmModules[name]!), relaxedSimd: false };
+}
+
+let memory64: boolean | undefined;
+
+/**
+ * Whether this runtime runs the memory64 kernels: it makes a shared i64-addressed memory and
+ * validates the module (Node 20 and runtimes before the memory64 proposal throw or refuse).
+ */
+export function hasMemory64(): boolean {
+  if (memory64 === undefined) {
+    try {
+      createMemory('memory64', 1, 1);
+      memory64 = WebAssembly.validate(decode(wasmModules.kernels64!));
+    } catch {
+      memory64 = false;
+    }
+  }
+  return memory64;
+}
+
+/** The heap addressing an option asks for, resolved against what this runtime has. */
+export function resolveAddressing(choice: WasmRuntimeOptions['addressing'] = 'auto'): HeapAddressing {
+  if (choice === 'auto') return hasMemory64() ? 'memory64' : 'wasm32';
+  if (choice === 'memory64' && !hasMemory64()) {
+    throw new Error('cpu heap: this runtime has no WebAssembly memory64 (Node 24 has it, Node 20 does not); use the wasm32 heap');
+  }
+  return choice;
 }
 
 /**
@@ -59,8 +94,9 @@ export function runSplit(runtime: WasmRuntime, kernel: KernelName, n: number, gr
 }
 
 export function createWasmRuntime(options: WasmRuntimeOptions = {}): WasmRuntime {
-  const heap = new WasmHeap(options.maximumPages);
-  const { bytes, relaxedSimd } = kernelModule(options.relaxedSimd);
+  const addressing = resolveAddressing(options.addressing);
+  const heap = new WasmHeap(addressing, options.maximumPages);
+  const { bytes, relaxedSimd } = kernelModule(options.relaxedSimd, addressing);
   const env = { memory: heap.memory, abort: () => { throw new Error('kernel: abort'); } };
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as KernelExports;
   const runner = parallelRunnerFactory()?.(heap.memory, bytes) ?? null;

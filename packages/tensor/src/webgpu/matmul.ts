@@ -3,6 +3,7 @@
  * tied output head reads the 154 MB token embedding) is cut into blocks of batch, M, N and K:
  * each operand's window must hold its block, and K blocks after the first accumulate into C.
  * B may be float16/bfloat16 (matmul.wgsl widens it); windows are counted in its elements.
+ * A float16 B on a device with `shader-f16` runs matmul_f16.wgsl (native f16 loads) instead.
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
@@ -11,6 +12,16 @@ import { halfKind } from './half.js';
 import { Uniforms } from './uniforms.js';
 
 const TILE = 64;
+
+/**
+ * The matmul kernel for B's dtype on this device, and its B constant: matmul_f16.wgsl for a
+ * float16 B where the device has `shader-f16` (requested in select-device.ts whenever the
+ * adapter offers it); matmul.wgsl otherwise (unpack2x16float: every adapter).
+ */
+export function matmulKernel(features: { has(name: string): boolean }, bDType: View['dtype']): { shader: 'matmul' | 'matmul_f16'; constants: Record<string, number> } {
+  if (bDType === 'float16' && features.has('shader-f16')) return { shader: 'matmul_f16', constants: {} };
+  return { shader: 'matmul', constants: { B_KIND: halfKind(bDType) } };
+}
 // Keeps K per dispatch far below llvmpipe's 65535 loop iterations per invocation.
 const MAX_K_PER_DISPATCH = 16384;
 
@@ -61,6 +72,7 @@ const SPLIT_K_CHUNK = 1024;
 
 export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
   const { a, b, bias, out, M, N, K } = args;
+  const kernel = matmulKernel(ctx.device.features, b.view.dtype);
   const block = blockSize(ctx, args);
   const whole = block.batch === args.batch && block.M === M && block.N === N && block.K === K;
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * args.batch;
@@ -85,9 +97,9 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
             .u32(m, n, k, a.ld, b.ld, N)
             .u32(aRange.base, bRange.base, cRange.base, biasRange?.base ?? 0)
             .u32(a.batchStride, b.batchStride, M * N);
-          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, B_KIND: halfKind(b.view.dtype), HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
+          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
           const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
-          ctx.dispatch('matmul', constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+          ctx.dispatch(kernel.shader, constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
         }
       }
     }
@@ -101,6 +113,7 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
  */
 function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
   const { a, b, bias, out, M, N, K } = args;
+  const kernel = matmulKernel(ctx.device.features, b.view.dtype);
   const chunk = Math.ceil(K / Math.min(64, Math.ceil(K / SPLIT_K_CHUNK)) / 16) * 16;
   const full = Math.floor(K / chunk);
   const slices = Math.ceil(K / chunk);
@@ -115,8 +128,8 @@ function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
       .u32(M, N, k, a.ld, b.ld, N)
       .u32(aRange.base, bRange.base, cRange.base, 0)
       .u32(kStride(a, true), kStride(b, false), M * N);
-    const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, B_KIND: halfKind(b.view.dtype), HAS_BIAS: false, ACCUMULATE: false };
-    ctx.dispatch('matmul', constants, u, [cRange.resource, aRange.resource, bRange.resource, ctx.dummy], [Math.ceil(N / TILE), Math.ceil(M / TILE), count]);
+    const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, HAS_BIAS: false, ACCUMULATE: false };
+    ctx.dispatch(kernel.shader, constants, u, [cRange.resource, aRange.resource, bRange.resource, ctx.dummy], [Math.ceil(N / TILE), Math.ceil(M / TILE), count]);
   };
   if (full > 0) launch(0, full, chunk);
   if (slices > full) launch(full, 1, K - full * chunk);
