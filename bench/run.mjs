@@ -2,6 +2,9 @@
 // npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --attention] [-- --big ...]: the figures users
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
+// --book-run [--epochs N] [--book-data FILE]: only the book's whole run, `npx mini-gpt train`'s
+// wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
+// Verdict) and recipe; slow (N = 10: tens of minutes each on 2 cores), so only when asked.
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
 // first token, decode and peak RSS per dtype, and the gpt2-medium training step (bench/big-models.mjs;
 // --sizes, --dtypes, --tokens, --train medium|none, --node: by default Node 24 from tools/node24, memory64).
@@ -12,10 +15,12 @@
 // say so), @tensorflow/tfjs-backend-wasm as a peer line for matmul, and PyTorch (bench/peers/
 // pytorch.mjs, skipped without a Python with torch) beside the training step. Without --quick,
 // the FMA ceilings per core and one thread's matmul against them (bench/ceilings.mjs).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 import { loadavg } from 'node:os';
@@ -23,7 +28,7 @@ import { attentionLines } from './attention.mjs';
 import { bigModelLines } from './big-models.mjs';
 import { ceilingLines } from './ceilings.mjs';
 import { halfQualityLines } from './half-quality.mjs';
-import { pytorchTrainStep } from './peers/pytorch.mjs';
+import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
 
 const args = new Set(process.argv.slice(2));
@@ -32,6 +37,8 @@ const quick = args.has('--quick');
 const json = args.has('--json');
 const trainStepOnly = args.has('--train-step');
 const attentionOnly = args.has('--attention');
+const bookRun = args.has('--book-run');
+const argValue = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback; };
 
 function report(name, backend, value, unit, note = '') {
   if (json) process.stdout.write(`${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`);
@@ -83,8 +90,16 @@ async function halfMatvec(device, backend, reps) {
 }
 
 async function tfjsMatmuls(shapes, reps) {
-  const tf = await import('@tensorflow/tfjs-core');
-  const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
+  let tf;
+  let setWasmPaths;
+  try {
+    tf = await import('@tensorflow/tfjs-core');
+    ({ setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm'));
+  } catch {
+    // A development dependency: the benchmark bundle (npm run bench:bundle) leaves it out.
+    process.stderr.write('tfjs-wasm peer skipped: @tensorflow/tfjs-backend-wasm is not installed\n');
+    return;
+  }
   const require = createRequire(import.meta.url);
   setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
   await tf.setBackend('wasm');
@@ -99,7 +114,7 @@ async function tfjsMatmuls(shapes, reps) {
   }
 }
 
-/** One training step of the book's model (batch 2 x 256, untied head, AdamW): tokens/s and peak RSS. */
+/** One training step of the book's model (batch 2 x 256, untied head, AdamW): tokens/s and peak RSS (the process's: CPU only). */
 async function trainStep(device, backend, { rss = true } = {}) {
   const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
   const model = G.GPTModel.create(config, { device, seed: 123 });
@@ -119,13 +134,55 @@ function pytorchStep(steps) {
   report('peak_rss_train_124m', 'pytorch', step.peakRssMB, 'MB');
 }
 
-/** Greedy generation of 50 tokens from "Every effort moves you", with and without the KV cache. */
-async function generation(model, backend, withoutCache) {
+/**
+ * Greedy generation of 50 tokens from "Every effort moves you", with and without the KV cache;
+ * `peer`: PyTorch's cached greedy decoding of the same model right after (bench/pytorch_generate.py),
+ * with the ratio (the goal: at least 2x).
+ */
+async function generation(model, backend, { withoutCache = false, peer = false } = {}) {
   const prompt = G.textToIds('Every effort moves you');
   for (const useCache of withoutCache ? [true, false] : [true]) {
     const t = performance.now();
     await G.generate(model, prompt, { maxNewTokens: 50, useCache });
-    report(`generate_50_${useCache ? 'cache' : 'nocache'}_124m`, backend, 50 / ((performance.now() - t) / 1000), 'tokens/s');
+    const tokensPerSecond = 50 / ((performance.now() - t) / 1000);
+    report(`generate_50_${useCache ? 'cache' : 'nocache'}_124m`, backend, tokensPerSecond, 'tokens/s');
+    if (!useCache || !peer) continue;
+    const torch = pytorchGenerate({ promptIds: prompt, tokens: 50 });
+    if (!torch) continue;
+    const note = `PyTorch ${torch.torch} with a KV cache, ${torch.threads} threads, BLAS ${torch.blas}; ${backend} / pytorch = ${(tokensPerSecond / torch.tokensPerSecond).toFixed(2)}x`;
+    report('generate_50_cache_124m', 'pytorch', torch.tokensPerSecond, 'tokens/s', note);
+  }
+}
+
+/**
+ * The book's whole run (`npx mini-gpt train`: 10 epochs by default, evaluations, samples,
+ * checkpoints) and PyTorch's (bench/pytorch_book_run.py book: the book's code, same text and
+ * recipe), one after the other: wall-clock seconds of each, with the ratio.
+ */
+function bookRunLines(epochs, text) {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const loss = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'NaN');
+  const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-book-run-'));
+  try {
+    let t = performance.now();
+    const ours = spawnSync(process.execPath, [join(root, 'packages', 'cli', 'bin', 'mini-gpt.js'), 'train', '--data', text, '--device', 'cpu', '--epochs', String(epochs), '--out', join(dir, 'mini-gpt'), '--json', '--profile'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const oursSeconds = (performance.now() - t) / 1000;
+    if (ours.status !== 0) throw new Error(`npx mini-gpt train exited with ${ours.status}`);
+    const summary = JSON.parse(ours.stdout.trim().split('\n').pop());
+    const phases = Object.entries(summary.profile?.phases ?? {}).map(([k, v]) => `${k} ${v.seconds.toFixed(0)} s`).join(', ');
+    report(`book_run_${epochs}_epochs`, 'cpu', oursSeconds, 's', `npx mini-gpt train --epochs ${epochs}, ${summary.steps} steps, final losses ${loss(summary.trainLoss)} / ${loss(summary.valLoss)}${phases ? `; ${phases}` : ''}`);
+    // PyTorch reads mini-gpt's token ids (Debian's Python has no tiktoken): data.json.
+    const data = spawnSync(process.execPath, [join(root, 'bench', 'book-trajectory.mjs'), '--out', dir, '--steps', '0', '--data', text], { encoding: 'utf8' });
+    if (data.status !== 0) throw new Error(`bench/book-trajectory.mjs exited with ${data.status}: ${data.stderr.trim().split('\n').pop()}`);
+    t = performance.now();
+    const torch = runPytorch('pytorch_book_run.py', ['book', dir, '--seed', '123', '--epochs', String(epochs)], { what: 'book run' });
+    const torchSeconds = (performance.now() - t) / 1000;
+    if (!torch) return;
+    // Python writes a NaN loss (no validation window) as NaN, which JSON has not.
+    const last = JSON.parse(readFileSync(join(dir, 'pytorch-seed123.jsonl'), 'utf8').trim().split('\n').pop().replace(/\bNaN\b/g, 'null')).records.at(-1);
+    report(`book_run_${epochs}_epochs`, 'pytorch', torchSeconds, 's', `bench/pytorch_book_run.py book --epochs ${epochs}, final losses ${loss(last.trainLoss)} / ${loss(last.valLoss)}; pytorch / cpu = ${(torchSeconds / oursSeconds).toFixed(2)}x`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -177,6 +234,10 @@ async function webgpuCounts(device, tokens) {
 }
 
 const reps = quick ? 1 : 3;
+if (bookRun) {
+  bookRunLines(Number(argValue('--epochs', '10')), argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))));
+  process.exit(0);
+}
 const cpu = await T.getDevice('cpu');
 // Where matmul runs natively, the same device with WebAssembly matmul is measured beside it.
 const native = cpu.backend.runtime().native;
@@ -205,11 +266,11 @@ await matmuls(T.cpu, 'cpu-reference', quick ? SHAPES.slice(4) : SHAPES.slice(1, 
 if (!quick) {
   const model = await trainStep(cpu, 'cpu');
   pytorchStep(reps);
-  await generation(model, 'cpu', true);
+  await generation(model, 'cpu', { withoutCache: true, peer: true });
   model.dispose();
   if (wasmCpu) {
     const wasmModel = await trainStep(wasmCpu, 'cpu-wasm', { rss: false });
-    await generation(wasmModel, 'cpu-wasm', false);
+    await generation(wasmModel, 'cpu-wasm');
     wasmModel.dispose();
   }
   await ceilingLines(report);
@@ -220,6 +281,12 @@ const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
   await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
+  // The whole model on a GPU (a software adapter would take hours: its matmul figure says enough).
+  if (!quick && !gpu.info.software) {
+    const model = await trainStep(gpu, 'webgpu', { rss: false });
+    await generation(model, 'webgpu');
+    model.dispose();
+  }
 } else {
   process.stderr.write('no WebGPU adapter: WebGPU figures skipped\n');
 }

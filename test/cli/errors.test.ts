@@ -32,6 +32,13 @@ describe('mini-gpt errors', () => {
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)[0]).toMatch(/--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16 or bfloat16 expected/);
   });
+  it('eval checks --data before it looks for (or downloads) the model', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'hub-'));
+    const r = await runCli(['eval', '--model', 'gpt2', '--data', '/no/such/file.txt'], { env: { MINI_GPT_CACHE: cache, HF_HUB_CACHE: cache, HF_ENDPOINT: 'http://127.0.0.1:9' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --data \/no\/such\/file\.txt: ENOENT/)]);
+  });
+
   it('a corrupt safetensors file is a runtime error (1) naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bad-'));
     mkdirSync(join(dir, 'm'));

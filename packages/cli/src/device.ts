@@ -4,12 +4,14 @@
  * adapter it turns down (a multi-line Vulkan warning ending in a C++ source line that reads
  * like a crash) straight to the process's stderr, where JavaScript cannot catch them. So, for
  * `auto` without --verbose, the probe runs in a child process whose stderr is dropped, and
- * WebGPU is opened here only when that found a hardware adapter. Asked for by name
- * (`--device webgpu`), or with --verbose, the diagnostics are shown: then they are wanted.
+ * WebGPU is opened here only when that found a hardware adapter. Opening WebGPU here (auto
+ * after a hardware find, or `--device webgpu`) hides Dawn's writes to stderr too
+ * (native-stderr.ts); --verbose shows them.
  */
 import { spawnSync } from 'node:child_process';
 import type { Device } from '@mini/tensor';
 import { getDevice } from '@mini/tensor/node';
+import { quietNativeStderr } from './native-stderr.js';
 
 export type DeviceFlag = 'auto' | 'cpu' | 'webgpu';
 
@@ -24,7 +26,7 @@ function hardwareGpuFound(): boolean {
 export async function openDevice(flag: DeviceFlag, verbose: boolean): Promise<Device> {
   const kind = flag !== 'auto' ? flag : (process.env.MINI_GPT_DEVICE || 'auto');
   if (kind === 'auto' && !verbose && !hardwareGpuFound()) return getDevice('cpu');
-  return getDevice(flag);
+  return verbose || kind === 'cpu' ? getDevice(flag) : quietNativeStderr(() => getDevice(flag));
 }
 
 /** "device: <description>", with a warning when WebGPU runs on a software rasterizer. */

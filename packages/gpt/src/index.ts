@@ -13,7 +13,7 @@ export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';
 export { splitText, SlidingWindowDataset, DataLoader, createDataLoader, type LoaderOptions, type Batch } from './data.js';
-export { batchLoss, loaderLoss, perplexity, type LoaderLossOptions } from './loss.js';
+export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
 export { type TrainRecipe } from './recipe.js';
 export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord, type TrainPhase, type TrainTimes } from './train.js';

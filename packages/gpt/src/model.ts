@@ -139,7 +139,17 @@ export class GPTModel {
     const positions = T.arange(past, past + Tn, 1, { device: this.device });
     let x = A.add(A.embedding(this.param('wte.weight'), ids), A.embedding(this.param('wpe.weight'), positions)); // (B, T, C)
     x = this.dropout(x);
-    for (let layer = 0; layer < this.config.nLayers; layer++) x = this.block(x, layer, options.cache);
+    for (let layer = 0; layer < this.config.nLayers; layer++) {
+      if (A.isGradEnabled()) {
+        x = this.block(x, layer, options.cache);
+        continue;
+      }
+      // No graph to keep (evaluation, sampling): each block's intermediates, and the block's
+      // input, are freed as soon as its output exists, so a forward holds one block's worth.
+      const input = x;
+      x = A.constant(T.tidy(() => this.block(input, layer, options.cache).data)); // (B, T, C)
+      input.data.dispose();
+    }
     options.cache?.advance(Tn);
     if (options.lastPositionOnly) x = A.slice(x, 1, Tn - 1); // (B, 1, C)
     x = A.layerNorm(x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.layerNormEps);

@@ -8,7 +8,7 @@ import { assertFloat32Weights } from './weight-dtype.js';
 import * as T from '@mini/tensor';
 import type { DataLoader } from './data.js';
 import { generateText } from './generate.js';
-import { batchLoss, loaderLoss } from './loss.js';
+import { batchLoss, batchLosses, meanLoss } from './loss.js';
 import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
 import { type AdamW, type ScheduleOptions, clipGradNorm, learningRate } from './optimizer.js';
@@ -164,14 +164,13 @@ export async function trainModel(
   return { state, stopped: false, times };
 }
 
-/** The book's evaluate_model: eval mode, no gradients, the first evalIter batches of each loader. */
+/** The book's evaluate_model: eval mode, no gradients, the first evalIter batches of each loader (one read-back for both). */
 export async function evaluate(model: GPTModel, trainLoader: DataLoader, valLoader: DataLoader, evalIter: number, at: Omit<LossRecord, 'trainLoss' | 'valLoss'>): Promise<LossRecord> {
   const wasTraining = model.training;
   model.eval();
   try {
-    const trainLoss = (await loaderLoss(model, trainLoader, { maxBatches: evalIter })).loss;
-    const valLoss = (await loaderLoss(model, valLoader, { maxBatches: evalIter })).loss;
-    return { ...at, trainLoss, valLoss };
+    const [train, validation] = await batchLosses(model, [{ loader: trainLoader, maxBatches: evalIter }, { loader: valLoader, maxBatches: evalIter }]);
+    return { ...at, trainLoss: meanLoss(train!.losses), valLoss: meanLoss(validation!.losses) };
   } finally {
     model.train(wasTraining);
   }

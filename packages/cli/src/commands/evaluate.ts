@@ -19,8 +19,9 @@ export interface EvalFlags {
 }
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
-  const dir = await resolveModel(flags.model, flags.revision);
+  // The local file first: a missing --data is said before a model is looked for or downloaded.
   const text = await readTextFile(flags.data, '--data');
+  const dir = await resolveModel(flags.model, flags.revision);
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   const model = (await loadForInference(dir, device, flags.dtype)).eval();
   const length = flags.contextLength ?? model.config.contextLength;

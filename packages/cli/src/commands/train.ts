@@ -10,9 +10,9 @@
  * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
  * init), as a run cannot change them midway.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { access, constants, mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
 import { deviceDescription, openDevice } from '../device.js';
@@ -69,16 +69,40 @@ async function writeReports(out: string, history: G.LossRecord[], epochs: number
   await G.writeFileAtomic(join(out, 'loss.png'), (sink) => sink.write(new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 } }).render().asPng()));
 }
 
-/** The folder --out names, created and writable, or a usage error naming --out. */
-async function prepareOut(out: string, typed: boolean): Promise<void> {
+/**
+ * The folder --out names, created and writable, or a usage error naming --out. Returns the
+ * topmost folder it created (undefined when `out` was there): removeIfEmpty takes it back
+ * when the run stops before writing anything.
+ */
+async function prepareOut(out: string, typed: boolean): Promise<string | undefined> {
   const flag = typed ? '--out ' : 'the run folder ';
   try {
-    await mkdir(out, { recursive: true });
+    const created = await mkdir(out, { recursive: true });
     await access(out, constants.W_OK);
+    return created;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new UsageError(`${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`);
   }
+}
+
+/** Removes `dir` when no file was written under it (folders only): a run that never started leaves nothing. */
+function removeIfEmpty(dir: string): void {
+  const empty = (d: string): boolean => readdirSync(d, { withFileTypes: true }).every((e) => e.isDirectory() && empty(join(d, e.name)));
+  try {
+    if (empty(dir)) rmSync(dir, { recursive: true });
+  } catch { /* a folder we cannot read or remove is left as it is */ }
+}
+
+/** A usage error when `out` already holds a run (finished or not): a new run would overwrite it. */
+async function refuseExistingRun(out: string, typed: boolean): Promise<void> {
+  const summary = await G.readCheckpointSummary(join(out, 'checkpoint')).catch(() => null);
+  if (!summary) return;
+  const epochs = (summary.extra as RunSettings | null)?.flags?.epochs;
+  const finished = epochs !== undefined && summary.state.epoch >= epochs
+    ? ` (with --epochs above ${epochs}: it finished its ${epochs} epoch${epochs === 1 ? '' : 's'})` : '';
+  const file = join(relative(out, summary.folder), 'trainer_state.json');
+  throw new UsageError(`${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${out}${finished}, or choose another folder with --out`);
 }
 
 /**
@@ -114,26 +138,51 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   const commandStarted = performance.now();
   let settings: RunSettings | undefined;
   let out: string;
-  let changes: string[] = [];
-  let savedEpochs = 0;
   let config: G.GPTConfig | undefined;
   let text = '';
   if (flags.resume) {
     out = resolve(flags.resume);
     if (!existsSync(out) || !statSync(out).isDirectory()) throw new UsageError(`--resume ${flags.resume}: no such folder`);
-    if (!existsSync(join(out, 'checkpoint', 'trainer_state.json')) && !existsSync(join(out, 'checkpoint.previous', 'trainer_state.json'))) {
-      throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);
+    const summary = await G.readCheckpointSummary(join(out, 'checkpoint'));
+    if (!summary) throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);
+    if (!summary.optimizerState) {
+      throw new UsageError(`--resume ${flags.resume}: the run was saved without its optimizer state (--no-optimizer-state), so it cannot be resumed; start a new run, or use its model with generate or eval`);
     }
     if (typed.has('out') && resolve(flags.out!) !== out) throw new UsageError(`--out cannot change when resuming: the run lives in ${out}`);
   } else {
     out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
-    // Everything a new run can check is checked before a folder is made or a device is probed.
-    settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
+    // Everything a new run can check is checked before a folder is made, a file downloaded or
+    // a device probed: the flags first, then the folder, then the data.
     config = G.resolveConfig(flags.preset as G.PresetName, { contextLength: flags.contextLength, dropRate: flags.dropout, qkvBias: flags.qkvBias, tiedHead: flags.tiedHead });
     if (flags.init !== 'pytorch' && flags.init !== 'gpt2') throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
+    await refuseExistingRun(out, typed.has('out'));
+    settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
     text = await readTextFile(settings.dataPath, '--data');
   }
-  await prepareOut(out, typed.has('out'));
+  const created = await prepareOut(out, typed.has('out'));
+  try {
+    return await run(flags, typed, { out, settings, config, text, commandStarted });
+  } catch (e) {
+    if (created) removeIfEmpty(created);
+    throw e;
+  }
+}
+
+/** What train() checked and read before the run folder was made. */
+interface Prepared {
+  out: string;
+  /** A new run's settings, config and text; undefined when resuming (read from the checkpoint). */
+  settings: RunSettings | undefined;
+  config: G.GPTConfig | undefined;
+  text: string;
+  commandStarted: number;
+}
+
+async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prepared): Promise<number> {
+  const { out, commandStarted } = prepared;
+  let { settings, config, text } = prepared;
+  let changes: string[] = [];
+  let savedEpochs = 0;
   // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
   G.removeUnfinishedSaves(join(out, 'checkpoint'));
 

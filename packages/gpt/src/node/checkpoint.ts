@@ -161,16 +161,42 @@ export interface LoadedCheckpoint {
   extra: unknown;
 }
 
+export interface CheckpointSummary {
+  /** The folder read: `dir`, or "<dir>.previous" after an interrupted swap. */
+  folder: string;
+  state: TrainState;
+  /** false: saved without the optimizer's moments (--no-optimizer-state): it cannot be resumed. */
+  optimizerState: boolean;
+  extra: unknown;
+}
+
+/** The trainer_state.json of `dir`, else of "<dir>.previous" (an interrupted swap); null without one. */
+async function readStateFile(dir: string): Promise<{ folder: string; file: TrainerStateFile } | null> {
+  for (const folder of [dir, `${dir}.previous`]) {
+    const statePath = join(folder, 'trainer_state.json');
+    if (!(await exists(statePath))) continue;
+    const file = await readJson(statePath) as TrainerStateFile;
+    if (file.format !== 'mini-gpt-checkpoint/1') throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
+    return { folder, file };
+  }
+  return null;
+}
+
+/**
+ * A checkpoint's state and settings without loading its tensors (from "<dir>.previous" after
+ * an interrupted swap); null where neither folder holds one. Throws CheckpointError for an
+ * unreadable file or an unknown format.
+ */
+export async function readCheckpointSummary(dir: string): Promise<CheckpointSummary | null> {
+  const read = await readStateFile(dir);
+  return read && { folder: read.folder, state: read.file.state, optimizerState: read.file.optimizerState !== false, extra: read.file.extra };
+}
+
 /** Loads what saveCheckpoint wrote (falling back to "<dir>.previous" after an interrupted swap). */
 export async function loadCheckpoint(dir: string, device: Device): Promise<LoadedCheckpoint> {
-  let folder = dir;
-  if (!(await exists(join(dir, 'trainer_state.json')))) {
-    if (await exists(join(`${dir}.previous`, 'trainer_state.json'))) folder = `${dir}.previous`;
-    else throw new CheckpointError(`${dir}: no checkpoint here (trainer_state.json is missing)`);
-  }
-  const statePath = join(folder, 'trainer_state.json');
-  const file = await readJson(statePath) as TrainerStateFile;
-  if (file.format !== 'mini-gpt-checkpoint/1') throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
+  const read = await readStateFile(dir);
+  if (!read) throw new CheckpointError(`${dir}: no checkpoint here (trainer_state.json is missing)`);
+  const { folder, file } = read;
   if (file.optimizerState === false) {
     throw new CheckpointError(`${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`);
   }
