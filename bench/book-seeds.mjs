@@ -44,6 +44,12 @@ for (const { side, seed, r } of runs) {
   const min = r.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
   console.log(`| ${side} | ${seed} | ${last.step} | ${f(last.trainLoss)} | ${f(min.valLoss)} (${min.step}) | ${f(last.valLoss)} | ${spikes(r).join(', ') || 'none'} |`);
 }
+// PyTorch runs record, beside the book's training loss (5 batches of the reshuffled loader), the
+// loss of the first 5 batches in window order (what mini-gpt prints) and of all batches.
+for (const { seed, r } of runs.filter((x) => x.r.at(-1).trainLossFirst5InOrder !== undefined)) {
+  const last = r.at(-1);
+  console.log(`\npytorch seed ${seed}, step ${last.step}: training loss on 5 reshuffled batches (the book's) ${f(last.trainLoss)}, on the first 5 in window order (mini-gpt's) ${f(last.trainLossFirst5InOrder)}, on all ${f(last.trainLossAllBatches)}`);
+}
 for (const side of new Set(runs.map((x) => x.side))) {
   const finals = runs.filter((x) => x.side === side).map((x) => x.r.at(-1).trainLoss);
   const mean = finals.reduce((a, b) => a + b, 0) / finals.length;

@@ -339,6 +339,17 @@ def compare(ours, torch_lines):
               f"{worst} ({rel(a['gradNorms'][worst], b['gradNorms'][worst]):.1e})")
 
 
+def losses_in_order(dataset, model, batch_size=2):
+    """Each training batch's loss with the windows in order (mini-gpt's evaluation batches), built
+    by indexing the dataset: no DataLoader iterator, so torch's random stream is not touched and the
+    book's run (its masks and shuffles) stays as it was."""
+    losses = []
+    for b in range(len(dataset) // batch_size):
+        items = [dataset[i] for i in range(b * batch_size, (b + 1) * batch_size)]
+        losses.append(calc_loss_batch(torch.stack([x for x, _ in items]), torch.stack([y for _, y in items]), model).item())
+    return losses
+
+
 def book(args):
     data = json.load(open(os.path.join(args.dir, "data.json")))
     out_path = os.path.join(args.dir, f"pytorch-seed{args.seed}.jsonl")
@@ -370,8 +381,10 @@ def book(args):
                 with torch.no_grad():
                     train_loss = calc_loss_loader(train_loader, model, num_batches=eval_iter)
                     val_loss = calc_loss_loader(val_loader, model, num_batches=eval_iter)
+                    in_order = losses_in_order(train_dataset, model)
                 model.train()
-                records.append({"step": global_step, "epoch": epoch + 1, "tokensSeen": tokens_seen, "trainLoss": train_loss, "valLoss": val_loss})
+                records.append({"step": global_step, "epoch": epoch + 1, "tokensSeen": tokens_seen, "trainLoss": train_loss, "valLoss": val_loss,
+                                "trainLossFirst5InOrder": sum(in_order[:eval_iter]) / eval_iter, "trainLossAllBatches": sum(in_order) / len(in_order)})
                 print(f"Ep {epoch + 1} (Step {global_step:06d}): Train loss {train_loss:.3f}, Val loss {val_loss:.3f} ({time.time() - started:.0f} s)", flush=True)
                 with open(out_path, "w") as f:
                     f.write(json.dumps({"seed": args.seed, "epochs": args.epochs, "records": records, "stepLosses": steps}) + "\n")
