@@ -11,9 +11,10 @@
 // Operands: q, k, v are (B, nh, T, hd) with element strides (sb, sh, st) over (B, nh, T) and
 // unit stride over hd; out, lse, dout, delta, dq, dk, dv are contiguous. The sizes and factors
 // come in a header block (a parallel call takes at most 16 arguments), at these byte offsets:
-// 0, 16, 32: q, k, v as (byte address, sb, sh, st) int32; 48: nh, Tq, Tk, hd int32; 64: scale
-// f64; 72: causal, dropping int32, threshold u32, dropout scale f32; 88: key (2), stream u32;
-// 100: BR (query rows per block) int32.
+// 0, 24, 48: q, k, v as (byte address u64, sb, sh, st int32: 24 bytes; the address is 64-bit
+// because a memory64 heap passes 4 GiB); 72: nh, Tq, Tk, hd int32; 88: scale f64; 96: causal,
+// dropping int32, threshold u32, dropout scale f32; 112: key (2), stream u32; 124: BR (query
+// rows per block) int32.
 import { maskWords8 } from './dropout';
 import { binaryArith } from './arith';
 import { F32 } from './half';
@@ -22,35 +23,35 @@ import { rowMax, sumExp, scaleRow, zeroRow } from './simd-math';
 
 // The header's fields, read where used (a few loads from L1).
 // @ts-ignore: decorator
-@inline function nhOf(ops: usize): i32 { return load<i32>(ops, 48); }
+@inline function nhOf(ops: usize): i32 { return load<i32>(ops, 72); }
 // @ts-ignore: decorator
-@inline function tqOf(ops: usize): i32 { return load<i32>(ops, 52); }
+@inline function tqOf(ops: usize): i32 { return load<i32>(ops, 76); }
 // @ts-ignore: decorator
-@inline function tkOf(ops: usize): i32 { return load<i32>(ops, 56); }
+@inline function tkOf(ops: usize): i32 { return load<i32>(ops, 80); }
 // @ts-ignore: decorator
-@inline function hdOf(ops: usize): i32 { return load<i32>(ops, 60); }
+@inline function hdOf(ops: usize): i32 { return load<i32>(ops, 84); }
 // @ts-ignore: decorator
-@inline function dropping(ops: usize): bool { return load<i32>(ops, 76) != 0; }
+@inline function dropping(ops: usize): bool { return load<i32>(ops, 100) != 0; }
 // @ts-ignore: decorator
-@inline function blockRows(ops: usize): i32 { return load<i32>(ops, 100); }
+@inline function blockRows(ops: usize): i32 { return load<i32>(ops, 124); }
 
 /** Byte address of row t of head bh of the operand described at `desc` (address, sb, sh, st). */
 // @ts-ignore: decorator
 @inline function rowAddress(desc: usize, nh: i32, bh: i32, t: i32): usize {
-  const elements = <usize>(bh / nh) * <usize>load<i32>(desc, 4) + <usize>(bh % nh) * <usize>load<i32>(desc, 8) + <usize>t * <usize>load<i32>(desc, 12);
-  return <usize>load<i32>(desc) + (elements << 2);
+  const elements = <usize>(bh / nh) * <usize>load<i32>(desc, 8) + <usize>(bh % nh) * <usize>load<i32>(desc, 12) + <usize>t * <usize>load<i32>(desc, 16);
+  return <usize>load<u64>(desc) + (elements << 2);
 }
 
 // @ts-ignore: decorator
 @inline function rowStride(desc: usize): i32 {
-  return load<i32>(desc, 12);
+  return load<i32>(desc, 16);
 }
 
 /** Keys row i sees: all, or (causal) j <= i + Tk - Tq. */
 // @ts-ignore: decorator
 @inline function visibleKeys(ops: usize, i: i32): i32 {
   const Tk = tkOf(ops);
-  return load<i32>(ops, 72) ? min(Tk, i + Tk - tqOf(ops) + 1) : Tk;
+  return load<i32>(ops, 96) ? min(Tk, i + Tk - tqOf(ops) + 1) : Tk;
 }
 
 /**
@@ -59,9 +60,9 @@ import { rowMax, sumExp, scaleRow, zeroRow } from './simd-math';
  */
 function dropRow(ops: usize, factors: usize, first: u64, n: i32, bits: usize): void {
   const end = first + <u64>n;
-  const threshold = load<u32>(ops, 80), dropScale = load<f32>(ops, 84);
+  const threshold = load<u32>(ops, 104), dropScale = load<f32>(ops, 108);
   for (let e = first & ~1; e < end; e += 8) {
-    maskWords8(load<u32>(ops, 88), load<u32>(ops, 92), <u32>(e >> 1), load<u32>(ops, 96), bits);
+    maskWords8(load<u32>(ops, 112), load<u32>(ops, 116), <u32>(e >> 1), load<u32>(ops, 120), bits);
     for (let t: u64 = 0; t < 8; t++) {
       if (e + t < first || e + t >= end) continue;
       store<f32>(factors + (<usize>(e + t - first) << 2), load<u32>(bits + (<usize>t << 2)) >= threshold ? dropScale : 0);
@@ -85,8 +86,8 @@ const ADD: i32 = 0, MUL: i32 = 2;
 /** S (rows, keys) = scale q[r0 .. r0 + rows) k[0 .. keys)^T for head bh, row stride `keys`. */
 function scores(ops: usize, bh: i32, r0: i32, rows: i32, keys: i32, s: usize, gemm: usize): void {
   const nh = nhOf(ops);
-  product(rows, keys, hdOf(ops), rowAddress(ops, nh, bh, r0), rowStride(ops), 1, rowAddress(ops + 16, nh, bh, 0), 1, rowStride(ops + 16), s, keys, gemm);
-  const scale = <f32>load<f64>(ops, 64);
+  product(rows, keys, hdOf(ops), rowAddress(ops, nh, bh, r0), rowStride(ops), 1, rowAddress(ops + 24, nh, bh, 0), 1, rowStride(ops + 24), s, keys, gemm);
+  const scale = <f32>load<f64>(ops, 88);
   for (let r = 0; r < rows; r++) {
     const row = s + (<usize>(r * keys) << 2);
     scaleRow(row, row, visibleKeys(ops, r0 + r), scale);
@@ -123,7 +124,7 @@ export function attentionBlocks(ops: usize, out: usize, lse: usize, scratch: usi
     }
     // out[r0 .. r0 + rows) = weights (rows, keys) v[0 .. keys)
     const o = out + (<usize>(bh * Tq + r0) * <usize>hd << 2);
-    product(rows, hd, keys, s, keys, 1, rowAddress(ops + 32, nh, bh, 0), rowStride(ops + 32), 1, o, hd, gemm);
+    product(rows, hd, keys, s, keys, 1, rowAddress(ops + 48, nh, bh, 0), rowStride(ops + 48), 1, o, hd, gemm);
   }
 }
 
@@ -137,7 +138,7 @@ export function attentionBlocks(ops: usize, out: usize, lse: usize, scratch: usi
 export function attentionBackwardHeads(ops: usize, dout: usize, lse: usize, delta: usize, dq: usize, dk: usize, dv: usize,
   scratch: usize, first: i32, count: i32): void {
   const Tq = tqOf(ops), Tk = tkOf(ops), hd = hdOf(ops), BR = blockRows(ops), nh = nhOf(ops);
-  const scale = <f32>load<f64>(ops, 64);
+  const scale = <f32>load<f64>(ops, 88);
   const p = scratch, dp = p + (<usize>(BR * Tk) << 2), product = dp + (<usize>(BR * Tk) << 2);
   const factors = product + (<usize>(Tk * hd) << 2), bits = factors + (<usize>Tk << 2), gemm = bits + 32;
   const headBytes = <usize>(Tk * hd) << 2;
@@ -151,7 +152,7 @@ export function attentionBackwardHeads(ops: usize, dout: usize, lse: usize, delt
       const doBlock = dout + (<usize>(bh * Tq + r0) * <usize>hd << 2);
       scores(ops, bh, r0, rows, keys, p, gemm);
       // dP (rows, keys) = dout v^T
-      sgemm(rows, keys, hd, doBlock, hd, 1, rowAddress(ops + 32, nh, bh, 0), 1, rowStride(ops + 32), dp, keys, 0, gemm, F32);
+      sgemm(rows, keys, hd, doBlock, hd, 1, rowAddress(ops + 48, nh, bh, 0), 1, rowStride(ops + 48), dp, keys, 0, gemm, F32);
       for (let r = 0; r < rows; r++) {
         const i = r0 + r, at = bh * Tq + i;
         const pRow = p + (<usize>(r * keys) << 2), dpRow = dp + (<usize>(r * keys) << 2);
@@ -175,7 +176,7 @@ export function attentionBackwardHeads(ops: usize, dout: usize, lse: usize, delt
       binaryArith(ADD, dkHead, product, dkHead, keys * hd);
       // dq[r0 .. r0 + rows) = scale dS k
       const dqBlock = dq + (<usize>(bh * Tq + r0) * <usize>hd << 2);
-      sgemm(rows, hd, keys, dp, keys, 1, rowAddress(ops + 16, nh, bh, 0), rowStride(ops + 16), 1, dqBlock, hd, 0, gemm, F32);
+      sgemm(rows, hd, keys, dp, keys, 1, rowAddress(ops + 24, nh, bh, 0), rowStride(ops + 24), 1, dqBlock, hd, 0, gemm, F32);
       scaleRow(dqBlock, dqBlock, rows * hd, scale);
     }
     scaleRow(dkHead, dkHead, Tk * hd, scale);

@@ -23,16 +23,20 @@ const BR = 64;
 function writeHeader(rt: WasmRuntime, block: number, at: number[], args: AttentionArgs | AttentionBackwardArgs): void {
   const { q, k, v, nh, Tq, Tk, hd, scale, causal, dropout } = args;
   const view = new DataView(rt.heap.buffer(), block, HEADER_BYTES);
-  [q, k, v].forEach((x, i) => [at[i]!, x.strides[0]!, x.strides[1]!, x.strides[2]!].forEach((w, j) => view.setInt32(16 * i + 4 * j, w, true)));
-  [nh, Tq, Tk, hd].forEach((w, j) => view.setInt32(48 + 4 * j, w, true));
-  view.setFloat64(64, scale, true);
+  // Addresses are 64-bit: a memory64 heap passes 4 GiB (an int32 slot wrapped them there).
+  [q, k, v].forEach((x, i) => {
+    view.setBigUint64(24 * i, BigInt(at[i]!), true);
+    [x.strides[0]!, x.strides[1]!, x.strides[2]!].forEach((w, j) => view.setInt32(24 * i + 8 + 4 * j, w, true));
+  });
+  [nh, Tq, Tk, hd].forEach((w, j) => view.setInt32(72 + 4 * j, w, true));
+  view.setFloat64(88, scale, true);
   const { threshold, scale: dropScale } = maskConstants(dropout?.p ?? 0);
-  view.setInt32(72, causal ? 1 : 0, true);
-  view.setInt32(76, dropout ? 1 : 0, true);
-  view.setUint32(80, threshold, true);
-  view.setFloat32(84, dropScale, true);
-  [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) => view.setUint32(88 + 4 * j, w, true));
-  view.setInt32(100, BR, true);
+  view.setInt32(96, causal ? 1 : 0, true);
+  view.setInt32(100, dropout ? 1 : 0, true);
+  view.setUint32(104, threshold, true);
+  view.setFloat32(108, dropScale, true);
+  [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) => view.setUint32(112 + 4 * j, w, true));
+  view.setInt32(124, BR, true);
 }
 
 /**
