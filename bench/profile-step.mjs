@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // node bench/profile-step.mjs [--top 30] [--write step.cpuprofile] [--js-row-kernels] [--unfused-attention]: a V8 CPU profile of one
 // training step of the book's 124M-layout model (batch 2 x 256, AdamW) on the CPU device, after a
-// warm-up step, summarised as self time per function and per kernel group (issue 16). The
+// warm-up step, summarised as self time per function and per kernel group (issue 16).
+// --decode N [--dtype float32|float16|bfloat16]: instead, N greedy tokens of cached decoding
+// from "Every effort moves you" (after a warm-up of 5), weights in that dtype. The
 // profile is of the calling thread: a kernel split over the threads shows as its part 0 plus the
 // wait for the others (Atomics.wait), so the groups add up to the step's wall time.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import * as G from '@mini/gpt';
+import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 import { kernelModule } from '../packages/tensor/dist/cpu-fast/wasm-runtime.js';
 import { referenceKernels } from '../packages/tensor/dist/cpu/backend.js';
 import { binary, copy, unary } from '../packages/tensor/dist/cpu-fast/elementwise.js';
 
-const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' }, 'js-row-kernels': { type: 'boolean' }, 'unfused-attention': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' }, 'js-row-kernels': { type: 'boolean' }, 'unfused-attention': { type: 'boolean' }, decode: { type: 'string' }, dtype: { type: 'string', default: 'float32' } } });
 
 // A sample counts for the kernel group of the nearest frame, itself or a caller, that belongs to
 // a kernel: a WebAssembly export (by name), or a kernel module of the fast or reference backend
@@ -71,10 +73,13 @@ if (values['js-row-kernels']) {
   Object.assign(device.backend.kernels, { softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward, reduce, copy, unary, binary });
 }
 const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
-const model = G.GPTModel.create(config, { device, seed: 123 });
+let model = G.GPTModel.create(config, { device, seed: 123 });
+const decodeTokens = values.decode === undefined ? 0 : Number(values.decode);
+if (values.dtype !== 'float32') model = G.convertModel(model, values.dtype);
 model.fusedAttention = !values['unfused-attention'];
-const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
-const step = async () => {
+const optimizer = decodeTokens ? null : new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
+const prompt = G.textToIds('Every effort moves you');
+const step = decodeTokens ? async (warmUp) => { await G.generate(model, prompt, { maxNewTokens: warmUp ? 5 : decodeTokens }); } : async () => {
   model.zeroGrad();
   const batch = { inputs: T.randint(0, 50257, [2, 256], { device }), targets: T.randint(0, 50257, [2, 256], { device }) };
   const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
@@ -83,7 +88,7 @@ const step = async () => {
   for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
 };
 
-await step(); // warm-up: the heap grows, V8 compiles
+await step(true); // warm-up: the heap grows, V8 compiles
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
@@ -129,9 +134,11 @@ for (const node of profile.nodes) {
   byGroup.set(group, (byGroup.get(group) ?? 0) + ms);
 }
 const rows = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${(ms / 1000).toFixed(2).padStart(7)} s  ${k}`).join('\n');
-console.log(`one training step, book's 124M layout, batch 2 x 256, CPU device (${device.backend.runtime().runner?.threads ?? 1} threads, ${model.fusedAttention ? 'fused' : 'unfused'} attention): ${wall.toFixed(2)} s wall under the profiler, ${(512 / wall).toFixed(1)} tokens/s`);
+const what = decodeTokens ? `${decodeTokens} tokens of cached greedy decoding, ${values.dtype} weights` : 'one training step, batch 2 x 256';
+const rate = (decodeTokens || 512) / wall;
+console.log(`${what}, book's 124M layout, CPU device (${device.backend.runtime().runner?.threads ?? 1} threads, ${model.fusedAttention ? 'fused' : 'unfused'} attention, ${T.nativeStatus().summary}): ${wall.toFixed(2)} s wall under the profiler, ${rate.toFixed(1)} tokens/s`);
 console.log(`\nself time by group:\n${rows(byGroup, 20)}`);
 console.log(`\nself time by function (top ${values.top}):\n${rows(byFunction, Number(values.top))}`);
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 model.dispose();
-optimizer.dispose();
+optimizer?.dispose();

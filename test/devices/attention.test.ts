@@ -28,6 +28,9 @@ const cases: Case[] = [
   { B: 2, nh: 2, Tq: 33, Tk: 33, hd: 12, dropout: 0.25 },
   { B: 1, nh: 3, Tq: 5, Tk: 130, hd: 3, dropout: 0.5 },
   { B: 1, nh: 2, Tq: 6, Tk: 9, hd: 6, causal: false },
+  // Large enough for the fast CPU device to split both kernels over its threads (the others run on
+  // one: packages/tensor/src/cpu-fast/attention.ts's PARALLEL_MIN): 12 blocks, 4 heads, 3 blocks a head.
+  { B: 1, nh: 4, Tq: 130, Tk: 130, hd: 33, dropout: 0.1 },
 ];
 
 const name = (c: Case) => `B ${c.B} nh ${c.nh} Tq ${c.Tq} Tk ${c.Tk} hd ${c.hd}${c.causal === false ? ' not causal' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}`;

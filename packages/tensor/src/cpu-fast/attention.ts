@@ -12,8 +12,13 @@ import { heapAddress, heapAddresses } from './heap-views.js';
 import { sgemmScratchBytes } from './matmul.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
 
-/** Multiply-adds below which one thread does a kernel call alone. */
-const PARALLEL_MIN = 1 << 15;
+/**
+ * Multiply-adds below which one thread does a kernel call alone: decoding's calls (one query
+ * row against a few hundred keys, about 0.2 M per layer in the 124M model) ran slower split in
+ * two than on one thread, the other thread's wake-up and the wait for it costing more than its
+ * half of the work.
+ */
+const PARALLEL_MIN = 1 << 20;
 const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
 /** The kernels' header block (wasm/attention.ts): q, k, v, sizes, scale, mask, dropout, BR. */
 const HEADER_BYTES = 128;
@@ -69,7 +74,7 @@ export function createAttention(runtime: () => WasmRuntime): Kernels['attention'
     const outs = heapAddresses(rt, [out, lse]);
     const blocks = B * nh * Math.ceil(Tq / BR);
     const done = outs !== null && withHeader(rt, args, BR * Tk, (header, scratchAt) => {
-      runSplit(rt, 'attentionBlocks', blocks, 1, Math.max(2, Math.ceil(PARALLEL_MIN / (BR * Tk * hd))), (first, count, part) =>
+      runSplit(rt, 'attentionBlocks', blocks, 1, Math.max(2, Math.ceil(PARALLEL_MIN / (Math.min(BR, Tq) * Tk * hd))), (first, count, part) =>
         [header, ...outs, scratchAt(part), first, count]);
     });
     if (!done) referenceAttention(args);
