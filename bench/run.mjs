@@ -136,21 +136,34 @@ function pytorchStep(steps) {
 
 /**
  * Greedy generation of 50 tokens from "Every effort moves you", with and without the KV cache;
- * `peer`: PyTorch's cached greedy decoding of the same model right after (bench/pytorch_generate.py),
- * with the ratio (the goal: at least 2x).
+ * `peer`: PyTorch's cached greedy decoding of the same model right after (bench/pytorch_generate.py,
+ * float32; one warm-up run each side), with the ratio (the goal: at least 2x); then, cached, the same model's weights in
+ * bfloat16 and float16 (decoding reads every weight once a token: half the bytes), each with its
+ * ratio to that PyTorch figure.
  */
 async function generation(model, backend, { withoutCache = false, peer = false } = {}) {
   const prompt = G.textToIds('Every effort moves you');
-  for (const useCache of withoutCache ? [true, false] : [true]) {
+  const tokensPerSecond = async (m, useCache) => {
+    await G.generate(m, prompt, { maxNewTokens: 5, useCache }); // warm-up, as PyTorch's run has one
     const t = performance.now();
-    await G.generate(model, prompt, { maxNewTokens: 50, useCache });
-    const tokensPerSecond = 50 / ((performance.now() - t) / 1000);
-    report(`generate_50_${useCache ? 'cache' : 'nocache'}_124m`, backend, tokensPerSecond, 'tokens/s');
+    await G.generate(m, prompt, { maxNewTokens: 50, useCache });
+    return 50 / ((performance.now() - t) / 1000);
+  };
+  let torch = null;
+  for (const useCache of withoutCache ? [true, false] : [true]) {
+    const rate = await tokensPerSecond(model, useCache);
+    report(`generate_50_${useCache ? 'cache' : 'nocache'}_124m`, backend, rate, 'tokens/s');
     if (!useCache || !peer) continue;
-    const torch = pytorchGenerate({ promptIds: prompt, tokens: 50 });
+    torch = pytorchGenerate({ promptIds: prompt, tokens: 50 });
     if (!torch) continue;
-    const note = `PyTorch ${torch.torch} with a KV cache, ${torch.threads} threads, BLAS ${torch.blas}; ${backend} / pytorch = ${(tokensPerSecond / torch.tokensPerSecond).toFixed(2)}x`;
+    const note = `PyTorch ${torch.torch} with a KV cache, ${torch.threads} threads, BLAS ${torch.blas}; ${backend} / pytorch = ${(rate / torch.tokensPerSecond).toFixed(2)}x`;
     report('generate_50_cache_124m', 'pytorch', torch.tokensPerSecond, 'tokens/s', note);
+  }
+  for (const [dtype, short] of [['bfloat16', 'bf16'], ['float16', 'f16']]) {
+    const half = G.convertModel(model, dtype);
+    const rate = await tokensPerSecond(half, true);
+    report(`generate_50_cache_124m_${short}`, backend, rate, 'tokens/s', `${dtype} weights${torch ? `; ${backend} / pytorch (float32) = ${(rate / torch.tokensPerSecond).toFixed(2)}x` : ''}`);
+    half.dispose();
   }
 }
 

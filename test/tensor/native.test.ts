@@ -95,6 +95,7 @@ describe.each(isas)('native %s matmul matches the reference', (isa) => {
     await compare(device, [257, 300], [300, 130], { bias: 130 });
     await compare(device, [1, 2000], [2000, 701]);
     await compare(device, [3, 2000], [901, 2000], { transB: true });
+    await compare(device, [1, 2000], [901, 2000], { transB: true, bias: 901 }); // decoding's head: four partial sums a row, then the tail
     await compare(device, [4, 6, 40, 64], [4, 6, 64, 40]);
     await compare(device, [2, 1, 6, 7], [3, 7, 4]);
     await compare(device, [4, 5, 6], [4, 7, 6], { transB: true });
