@@ -50,6 +50,11 @@ for (const { seed, r } of runs.filter((x) => x.r.at(-1).trainLossFirst5InOrder !
   const last = r.at(-1);
   console.log(`\npytorch seed ${seed}, step ${last.step}: training loss on 5 reshuffled batches (the book's) ${f(last.trainLoss)}, on the first 5 in window order (mini-gpt's) ${f(last.trainLossFirst5InOrder)}, on all ${f(last.trainLossAllBatches)}`);
 }
+const both = runs.filter((x) => x.r.at(-1).trainLossFirst5InOrder !== undefined).map((x) => x.r.at(-1));
+if (both.length) {
+  const gap = both.map((l) => l.trainLossFirst5InOrder - l.trainLoss);
+  console.log(`\npytorch, last step over ${both.length} seed(s): first 5 in window order minus the book's 5 reshuffled batches: mean ${f(gap.reduce((a, b) => a + b, 0) / gap.length)} (${gap.map(f).join(', ')}); its mean of mini-gpt's estimate ${f(both.reduce((a, l) => a + l.trainLossFirst5InOrder, 0) / both.length)}`);
+}
 for (const side of new Set(runs.map((x) => x.side))) {
   const finals = runs.filter((x) => x.side === side).map((x) => x.r.at(-1).trainLoss);
   const mean = finals.reduce((a, b) => a + b, 0) / finals.length;
