@@ -3,7 +3,8 @@
 // figure per line. Per core, in CPU time (this machine is shared; wall time would measure the
 // other processes too): the fused multiply-add peak of WebAssembly SIMD-128 (relaxed madd, and
 // plain mul + add), of native AVX2+FMA and of AVX-512 (bench/ceilings/fma-peak.c, built here
-// with the system compiler); then the fast CPU backend's matmul at the GPT-2 step's shapes on
+// with the system compiler); the memory read bandwidth, which bounds decoding (wall time, so
+// on a quiet machine only: bench/ceilings/read-bandwidth.c); then the fast CPU backend's matmul at the GPT-2 step's shapes on
 // one thread, native and WebAssembly, as GFLOP/s and as a share of the matching ceiling.
 // Also called by `npm run bench` (ceilingLines).
 import { execFileSync } from 'node:child_process';
@@ -53,6 +54,17 @@ function nativePeaks(work) {
   return Object.fromEntries(Object.keys(runs[0]).map((k) => [k, Math.max(...runs.map((r) => r[k]))]));
 }
 
+/** Memory read bandwidth, GB/s, on 1 .. `threads` threads (bench/ceilings/read-bandwidth.c; wall time), or {} without a C compiler. */
+function readBandwidth(work, threads) {
+  const binary = join(work, 'read-bandwidth');
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-pthread', '-o', binary, join(here, 'ceilings/read-bandwidth.c')], { stdio: 'pipe' });
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(execFileSync(binary, [String(threads)], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').map(Number)));
+}
+
 // The training step's products (B*T = 512 rows; C = 768): forward, and the two backward products.
 const SHAPES = [
   ['qkv 512x768x2304', 512, 768, 2304, false, false],
@@ -85,6 +97,10 @@ export async function ceilingLines(report) {
     report('fma_peak_per_core', 'wasm-simd', wasm.plain, 'GFLOP/s', 'f32x4.mul + f32x4.add');
     for (const [isa, value] of Object.entries(native)) report('fma_peak_per_core', isa, value, 'GFLOP/s', isa === 'avx2' ? '256-bit FMA' : '512-bit FMA');
     if (!Object.keys(native).length) process.stderr.write('no C compiler (cc): native ceilings skipped\n');
+    // Decoding reads every weight once a token: its matvecs are bound by this, not by FMAs.
+    for (const [threads, gbs] of Object.entries(readBandwidth(work, (await import('node:os')).availableParallelism()))) {
+      report('read_bandwidth', `${threads}-thread${threads === '1' ? '' : 's'}`, gbs, 'GB/s', '1 GiB summed with 256-bit loads, best of 5, wall time: the ceiling of decoding\'s matvecs');
+    }
     // One thread: the ceilings are per core. Backends made here, without the worker threads.
     T.setParallelRunnerFactory(null);
     // Each instruction set the addon has for this CPU (its choice is process-wide: one at a time), then WebAssembly.

@@ -2,7 +2,7 @@
 // npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --attention] [-- --big ...]: the figures users
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
-// --book-run [--epochs N] [--book-data FILE]: only the book's whole run, `npx mini-gpt train`'s
+// --book-run [--epochs N] [--book-data FILE] [--book-out DIR]: only the book's whole run, `npx mini-gpt train`'s
 // wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
 // Verdict) and recipe; slow (N = 10: tens of minutes each on 2 cores), so only when asked.
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
@@ -16,7 +16,7 @@
 // pytorch.mjs, skipped without a Python with torch) beside the training step. Without --quick,
 // the FMA ceilings per core and one thread's matmul against them (bench/ceilings.mjs).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -72,7 +72,9 @@ async function matmuls(device, backend, shapes, reps) {
     const a = T.randn([M, K], { device });
     const b = T.randn([K, N], { device });
     const s = await seconds(async () => { const c = T.matmul(a, b); await c.toArray(); c.dispose(); }, reps);
-    report(name, backend, (2 * M * N * K) / s / 1e9, 'GFLOP/s', backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : '');
+    // A matvec reads its whole weight once: the figure to hold against the read_bandwidth line.
+    const read = M === 1 ? `${((4 * K * N) / s / 1e9).toFixed(1)} GB/s of weight read` : '';
+    report(name, backend, (2 * M * N * K) / s / 1e9, 'GFLOP/s', [read, backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : ''].filter(Boolean).join('; '));
     a.dispose();
     b.dispose();
   }
@@ -108,7 +110,8 @@ async function tfjsMatmuls(shapes, reps) {
     const a = tf.randomNormal([M, K]);
     const b = tf.randomNormal([K, N]);
     const s = await seconds(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); }, reps);
-    report(name, 'tfjs-wasm', (2 * M * N * K) / s / 1e9, 'GFLOP/s', '@tensorflow/tfjs-backend-wasm 4.22, SIMD on 1 thread: its threaded build does not run in Node');
+    const read = M === 1 ? `; ${((4 * K * N) / s / 1e9).toFixed(1)} GB/s of weight read` : '';
+    report(name, 'tfjs-wasm', (2 * M * N * K) / s / 1e9, 'GFLOP/s', `@tensorflow/tfjs-backend-wasm 4.22, SIMD on 1 thread: its threaded build does not run in Node${read}`);
     a.dispose();
     b.dispose();
   }
@@ -168,22 +171,28 @@ async function generation(model, backend, { withoutCache = false, peer = false }
 }
 
 /**
- * The book's whole run (`npx mini-gpt train`: 10 epochs by default, evaluations, samples,
- * checkpoints) and PyTorch's (bench/pytorch_book_run.py book: the book's code, same text and
- * recipe), one after the other: wall-clock seconds of each, with the ratio.
+ * The book's whole run (`npx mini-gpt train --profile`: 10 epochs by default, evaluations,
+ * samples, checkpoints; its transcript shown on stderr as it runs) and PyTorch's
+ * (bench/pytorch_book_run.py book: the book's code, same text and recipe), one after the other:
+ * wall-clock seconds of each, with the ratio. `keep`: ours' run folder (checkpoint, losses.csv,
+ * plots, transcript.txt) goes there instead of a temporary folder.
  */
-function bookRunLines(epochs, text) {
+function bookRunLines(epochs, text, keep) {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const loss = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'NaN');
   const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-book-run-'));
+  const out = keep ?? join(dir, 'mini-gpt');
   try {
     let t = performance.now();
-    const ours = spawnSync(process.execPath, [join(root, 'packages', 'cli', 'bin', 'mini-gpt.js'), 'train', '--data', text, '--device', 'cpu', '--epochs', String(epochs), '--out', join(dir, 'mini-gpt'), '--json', '--profile'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const ours = spawnSync(process.execPath, [join(root, 'packages', 'cli', 'bin', 'mini-gpt.js'), 'train', '--data', text, '--device', 'cpu', '--epochs', String(epochs), '--out', out, '--profile'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const oursSeconds = (performance.now() - t) / 1000;
+    process.stderr.write(ours.stdout);
     if (ours.status !== 0) throw new Error(`npx mini-gpt train exited with ${ours.status}`);
-    const summary = JSON.parse(ours.stdout.trim().split('\n').pop());
-    const phases = Object.entries(summary.profile?.phases ?? {}).map(([k, v]) => `${k} ${v.seconds.toFixed(0)} s`).join(', ');
-    report(`book_run_${epochs}_epochs`, 'cpu', oursSeconds, 's', `npx mini-gpt train --epochs ${epochs}, ${summary.steps} steps, final losses ${loss(summary.trainLoss)} / ${loss(summary.valLoss)}${phases ? `; ${phases}` : ''}`);
+    writeFileSync(join(out, 'transcript.txt'), ours.stdout);
+    // The last evaluation (losses.csv: step, epoch, tokens seen, train loss, val loss) and the --profile table's phases.
+    const [step, , , trainLoss, valLoss] = readFileSync(join(out, 'losses.csv'), 'utf8').trim().split('\n').pop().split(',').map(Number);
+    const phases = [...ours.stdout.matchAll(/^ {2}(steps|evaluations|samples|checkpoints) .*?([\d.]+) s +\d+ %/gm)].map((m) => `${m[1]} ${Number(m[2]).toFixed(0)} s`).join(', ');
+    report(`book_run_${epochs}_epochs`, 'cpu', oursSeconds, 's', `npx mini-gpt train --epochs ${epochs}, last evaluation at step ${step}, losses ${loss(trainLoss)} / ${loss(valLoss)}${phases ? `; ${phases}` : ''}`);
     // PyTorch reads mini-gpt's token ids (Debian's Python has no tiktoken): data.json.
     const data = spawnSync(process.execPath, [join(root, 'bench', 'book-trajectory.mjs'), '--out', dir, '--steps', '0', '--data', text], { encoding: 'utf8' });
     if (data.status !== 0) throw new Error(`bench/book-trajectory.mjs exited with ${data.status}: ${data.stderr.trim().split('\n').pop()}`);
@@ -248,7 +257,7 @@ async function webgpuCounts(device, tokens) {
 
 const reps = quick ? 1 : 3;
 if (bookRun) {
-  bookRunLines(Number(argValue('--epochs', '10')), argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))));
+  bookRunLines(Number(argValue('--epochs', '10')), argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))), argValue('--book-out', undefined));
   process.exit(0);
 }
 const cpu = await T.getDevice('cpu');
