@@ -25,8 +25,8 @@ Debian's torch calls the generic (reference) BLAS, about 20x slower than OpenBLA
   apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/openblas
   export LD_LIBRARY_PATH=/tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread
 
-Usage: /usr/bin/python3 bench/pytorch_book_run.py trajectory DIR [--steps N] [--threads 2]
-       /usr/bin/python3 bench/pytorch_book_run.py book DIR --seed 123 --epochs 4 [--threads 2]
+Usage: /usr/bin/python3 bench/pytorch_book_run.py trajectory DIR [--steps N] [--threads N]
+       /usr/bin/python3 bench/pytorch_book_run.py book DIR --seed 123 --epochs 4 [--threads N]
 Needs torch (Debian: python3-torch); says so and exits 2 without it.
 """
 import argparse
@@ -397,9 +397,12 @@ def main():
     parser.add_argument("--steps", type=int, default=0, help="trajectory: AdamW steps (default: data.json's)")
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    # Default: torch's own choice, as bench/pytorch_step.py (1 thread on our 2-core VM, where it
+    # is the fastest: with 2, the book's whole run took 990 s on a quiet machine).
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own choice)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     trajectory(args) if args.mode == "trajectory" else book(args)
 
 

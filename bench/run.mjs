@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --attention] [-- --big ...]: the figures users
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
+// --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16 and float16;
+// the full run takes these lines from a child process with --decode);
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --book-run [--epochs N] [--book-data FILE] [--book-out DIR]: only the book's whole run, `npx mini-gpt train`'s
 // wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
@@ -37,6 +39,7 @@ const quick = args.has('--quick');
 const json = args.has('--json');
 const trainStepOnly = args.has('--train-step');
 const attentionOnly = args.has('--attention');
+const decodeOnly = args.has('--decode');
 const bookRun = args.has('--book-run');
 const argValue = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback; };
 
@@ -125,6 +128,9 @@ async function trainStep(device, backend, { rss = true } = {}) {
   const s = await seconds(trainingStep(model, optimizer, device), 1);
   report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);
   if (rss) report('peak_rss_train_124m', backend, process.resourceUsage().maxRSS / 1024, 'MB');
+  // The moments and gradients (2.6 GB of the heap) go before whatever the run measures next.
+  optimizer.dispose();
+  model.zeroGrad();
   return model;
 }
 
@@ -167,6 +173,22 @@ async function generation(model, backend, { withoutCache = false, peer = false }
     const rate = await tokensPerSecond(half, true);
     report(`generate_50_cache_124m_${short}`, backend, rate, 'tokens/s', `${dtype} weights${torch ? `; ${backend} / pytorch (float32) = ${(rate / torch.tokensPerSecond).toFixed(2)}x` : ''}`);
     half.dispose();
+  }
+}
+
+/**
+ * The decoding lines (`--decode`) from a child process, reported as `backend`: a process whose
+ * heap held a training step's tensors could not place a 16-bit copy of the model in it (the
+ * size-class allocator's free blocks were the wrong sizes: 87 MB of weights outside the heap,
+ * copied in by every matmul, and bfloat16 decoding at half its speed), which measured the heap,
+ * not decoding. `env`: the child's (MINI_GPT_NATIVE=0 for the WebAssembly matmul).
+ */
+function decodeInChild(backend, env, peer) {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--decode', '--json', ...(peer ? [] : ['--no-peer'])], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`bench --decode exited with ${child.status}`);
+  for (const line of child.stdout.trim().split('\n').map((l) => JSON.parse(l))) {
+    if (!line.name.startsWith('generate_')) continue;
+    report(line.name, line.backend === 'pytorch' ? 'pytorch' : backend, line.value, line.unit, (line.note ?? '').replace(/\bcpu \/ pytorch/g, `${backend} / pytorch`));
   }
 }
 
@@ -273,6 +295,15 @@ if (trainStepOnly) {
   report('load_average', 'machine', loadavg()[0], '', '1-minute load average at the end');
   process.exit(0);
 }
+if (decodeOnly) {
+  // Only decoding of the book's model (random weights): float32 with and without the KV cache,
+  // PyTorch's (unless --no-peer), then 16-bit.
+  const model = G.GPTModel.create(G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES), { device: cpu, seed: 123 });
+  await generation(model, 'cpu', { withoutCache: true, peer: !args.has('--no-peer') });
+  model.dispose();
+  report('load_average', 'machine', loadavg()[0], '', '1-minute load average at the end');
+  process.exit(0);
+}
 if (attentionOnly) {
   await attentionLines(report, cpu, 'cpu', reps);
   process.exit(0);
@@ -286,14 +317,12 @@ if (wasmCpu) await halfMatvec(wasmCpu, 'cpu-wasm', reps);
 await tfjsMatmuls(SHAPES, reps);
 await matmuls(T.cpu, 'cpu-reference', quick ? SHAPES.slice(4) : SHAPES.slice(1, 2).concat(SHAPES.slice(4)), 1);
 if (!quick) {
-  const model = await trainStep(cpu, 'cpu');
+  (await trainStep(cpu, 'cpu')).dispose();
   pytorchStep(reps);
-  await generation(model, 'cpu', { withoutCache: true, peer: true });
-  model.dispose();
+  decodeInChild('cpu', process.env, true);
   if (wasmCpu) {
-    const wasmModel = await trainStep(wasmCpu, 'cpu-wasm', { rss: false });
-    await generation(wasmModel, 'cpu-wasm');
-    wasmModel.dispose();
+    (await trainStep(wasmCpu, 'cpu-wasm', { rss: false })).dispose();
+    decodeInChild('cpu-wasm', { ...process.env, MINI_GPT_NATIVE: '0' }, false);
   }
   await ceilingLines(report);
 }

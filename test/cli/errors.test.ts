@@ -1,10 +1,10 @@
 // Bad input gives exit code 1 or 2 and a one-line message that names the problem.
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { BIN, VERDICT, runCli } from './run-cli.js';
+import { BIN, QUICK, VERDICT, runCli } from './run-cli.js';
 
 const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
 
@@ -12,7 +12,18 @@ describe('mini-gpt errors', () => {
   it('a missing data file is a usage error (2)', async () => {
     const r = await runCli(['train', '--preset', 'tiny', '--data', '/no/such/file.txt']);
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^error: --data \/no\/such\/file\.txt: ENOENT/)]);
+    expect(oneLine(r.stderr)).toEqual(['error: --data /no/such/file.txt: no such file']);
+  });
+
+  it('a folder or a device as --data is refused before it is read (/dev/zero never ends)', async () => {
+    const folder = await runCli(['train', '--preset', 'tiny', '--data', tmpdir()]);
+    expect(folder.code).toBe(2);
+    expect(oneLine(folder.stderr)).toEqual([`error: --data ${tmpdir()}: a folder, not a file; give a text file`]);
+    for (const command of [['train', '--preset', 'tiny'], ['eval', '--model', 'gpt2']]) {
+      const r = await runCli([...command, '--data', '/dev/zero'], { env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
+      expect(r.code).toBe(2);
+      expect(oneLine(r.stderr)).toEqual(['error: --data /dev/zero: not a regular file (a device, pipe or socket); give a text file']);
+    }
   });
 
   it('an unknown preset is a usage error naming the presets', async () => {
@@ -36,8 +47,51 @@ describe('mini-gpt errors', () => {
     const cache = mkdtempSync(join(tmpdir(), 'hub-'));
     const r = await runCli(['eval', '--model', 'gpt2', '--data', '/no/such/file.txt'], { env: { MINI_GPT_CACHE: cache, HF_HUB_CACHE: cache, HF_ENDPOINT: 'http://127.0.0.1:9' } });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --data \/no\/such\/file\.txt: ENOENT/)]);
+    expect(r.stderr.trim().split('\n')).toEqual(['error: --data /no/such/file.txt: no such file']);
   });
+
+  it('a loss that becomes NaN before any save says no checkpoint was saved, and leaves no folder', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-nan-')), 'run');
+    const r = await runCli(['train', ...QUICK, '--epochs', '1', '--lr', '1e6', '--eval-freq', '5', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^error: .*NaN.*\. no checkpoint was saved before it$/)]);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('Ctrl-C while the model is being made stops with one line and takes the new folder back', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-early-')), 'run');
+    // gpt2-small's random initialisation takes seconds: the signal lands after the folder is made, before the first step.
+    const child = spawn(process.execPath, [BIN, 'train', '--data', VERDICT, '--out', out], { env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const poll = setInterval(() => { if (existsSync(out)) { clearInterval(poll); child.kill('SIGINT'); } }, 20);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    clearInterval(poll);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('Ctrl-C before the first step: stopped, nothing saved');
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
+
+  it('a second train on the folder a running one writes in is refused, and the lock goes with the run', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-lock-')), 'run');
+    let second: Promise<Awaited<ReturnType<typeof runCli>>> | null = null;
+    // Short windows with a small stride: hundreds of steps before the first epoch's save.
+    const first = runCli(['train', ...QUICK, '--context-length', '64', '--stride', '8', '--epochs', '200', '--out', out], {
+      onStdout: (text, child) => {
+        if (second || !text.includes('device:')) return;
+        second = runCli(['train', ...QUICK, '--seed', '7', '--out', out]);
+        void second.then(() => child.kill('SIGINT'));
+      },
+    });
+    const stopped = await first;
+    const refused = await second!;
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: --out ${out}: another mini-gpt train \\(pid \\d+\\) is writing in this folder$`))]);
+    expect(stopped.code, stopped.stderr).toBe(130); // the first saved its checkpoint on Ctrl-C
+    expect(existsSync(join(out, '.mini-gpt.lock'))).toBe(false);
+    const resumed = await runCli(['train', '--resume', out, '--epochs', '1']);
+    expect(resumed.stderr).not.toContain('another mini-gpt train');
+  }, 120_000);
 
   it('a corrupt safetensors file is a runtime error (1) naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bad-'));

@@ -40,6 +40,19 @@ export function parseJsonStrict(text: string, entry = 'key'): { value: unknown }
   try {
     document = parse(text);
   } catch (e) {
+    // A cut file (a copy or download that stopped) is the usual case: say so, where momoa names
+    // the last token it read ("Unexpected token Comma found. (1:14)"); else V8's words, with
+    // the position.
+    try {
+      JSON.parse(text);
+    } catch (native) {
+      const message = (native as Error).message;
+      const at = /at position (\d+)/.exec(message);
+      if (/end of JSON input/.test(message) || (at && Number(at[1]) >= text.trimEnd().length)) {
+        return { error: `is not valid JSON: it ends early, after ${text.length} characters (a cut or unfinished file?)` };
+      }
+      return { error: `is not valid JSON: ${message}` };
+    }
     return { error: `is not valid JSON: ${(e as Error).message}` };
   }
   const duplicate = duplicateKey(document.body, '', entry);

@@ -31,7 +31,7 @@ export async function evaluate(flags: EvalFlags): Promise<number> {
   const result = await G.loaderLoss(model, loader, { maxBatches: flags.maxBatches });
   const summary = { loss: result.loss, perplexity: G.perplexity(result.loss), tokens: result.tokens, batches: result.batches };
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else say(`loss ${summary.loss.toFixed(4)}, perplexity ${summary.perplexity.toFixed(2)} (${summary.batches} batches, ${summary.tokens} tokens)`);
+  else say(`loss ${summary.loss.toFixed(4)}, perplexity ${summary.perplexity.toFixed(2)} (${summary.batches} batch${summary.batches === 1 ? '' : 'es'}, ${summary.tokens} tokens)`);
   model.dispose();
   return 0;
 }

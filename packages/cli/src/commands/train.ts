@@ -10,7 +10,7 @@
  * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
  * init), as a run cannot change them midway.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
@@ -84,6 +84,42 @@ async function prepareOut(out: string, typed: boolean): Promise<string | undefin
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new UsageError(`${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`);
   }
+}
+
+/** Whether process `pid` exists (one of another user's answers EPERM: it exists too). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Holds `<out>/.mini-gpt.lock` (this process's pid) while a run writes there, so a second
+ * `train` on the same folder is refused instead of saving over the first one's checkpoint.
+ * A lock whose process is gone (killed) is taken over. Returns the release (also run at exit).
+ */
+function lockRun(out: string, flag: string): () => void {
+  const file = join(out, '.mini-gpt.lock');
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`${flag}${out}: cannot write in this folder (${(e as NodeJS.ErrnoException).code})`);
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new UsageError(`${flag}${out}: another mini-gpt train (pid ${pid}) is writing in this folder`);
+      rmSync(file, { force: true });
+    }
+  }
+  const release = () => rmSync(file, { force: true });
+  process.on('exit', release);
+  return () => {
+    process.off('exit', release);
+    release();
+  };
 }
 
 /** Removes `dir` when no file was written under it (folders only): a run that never started leaves nothing. */
@@ -160,11 +196,28 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     text = await readTextFile(settings.dataPath, '--data');
   }
   const created = await prepareOut(out, typed.has('out'));
-  try {
-    return await run(flags, typed, { out, settings, config, text, commandStarted });
-  } catch (e) {
+  const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
+  const giveBack = () => {
+    unlock();
     if (created) removeIfEmpty(created);
+  };
+  // Ctrl-C while the device opens and the model is made (seconds) would otherwise kill the
+  // process in silence and leave the new folder behind: say so and take the folder back.
+  const beforeTraining = () => {
+    stopProgress();
+    giveBack();
+    process.stderr.write('\nCtrl-C before the first step: stopped, nothing saved\n');
+    process.exit(130);
+  };
+  process.on('SIGINT', beforeTraining);
+  try {
+    return await run(flags, typed, { out, settings, config, text, commandStarted, trainingStarts: () => process.off('SIGINT', beforeTraining) });
+  } catch (e) {
+    giveBack();
     throw e;
+  } finally {
+    process.off('SIGINT', beforeTraining);
+    unlock();
   }
 }
 
@@ -176,6 +229,8 @@ interface Prepared {
   config: G.GPTConfig | undefined;
   text: string;
   commandStarted: number;
+  /** Called when the run's own Ctrl-C handler takes over (it saves a checkpoint). */
+  trainingStarts: () => void;
 }
 
 async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prepared): Promise<number> {
@@ -251,7 +306,13 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     stopRequested = true;
     notice('Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to exit at once)');
   };
+  // Set-up (the device, the model's random initialisation) runs without turning the event loop:
+  // a Ctrl-C pressed meanwhile is read in the loop's next poll for I/O and must reach the
+  // set-up's handler (stop, nothing saved) rather than this one (finish a step, save). Two
+  // setImmediate turns: the first may run before that poll, the second runs after it.
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => { setImmediate(resolve); });
   process.on('SIGINT', onSigint);
+  prepared.trainingStarts();
 
   const save = (s: G.TrainState): Promise<void> => {
     saving = (async () => {
@@ -297,7 +358,10 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     }
   } catch (e) {
     if (abortSave.signal.aborted) await new Promise(() => {}); // the second Ctrl-C's handler exits
-    if (e instanceof G.NonFiniteLossError) throw new Error(`${e.message}. The last good checkpoint is in ${checkpointDir}`);
+    if (e instanceof G.NonFiniteLossError) {
+      const kept = existsSync(join(checkpointDir, 'model.safetensors')) ? `the last good checkpoint is in ${checkpointDir}` : 'no checkpoint was saved before it';
+      throw new Error(`${e.message}. ${kept}`);
+    }
     throw e;
   } finally {
     stopProgress();
