@@ -352,7 +352,7 @@ def losses_in_order(dataset, model, batch_size=2):
 
 def book(args):
     data = json.load(open(os.path.join(args.dir, "data.json")))
-    out_path = os.path.join(args.dir, f"pytorch-seed{args.seed}.jsonl")
+    out_path = os.path.join(args.dir, f"pytorch-seed{args.seed}{'-init' if args.init else ''}.jsonl")
     # Chapter 5, as printed: loaders built, then torch.manual_seed(123) right before the model.
     train_dataset = GPTDatasetV1(data["trainIds"], 256, 256)
     val_dataset = GPTDatasetV1(data["valIds"], 256, 256)
@@ -361,6 +361,11 @@ def book(args):
     val_loader = torch.utils.data.DataLoader(val_dataset, batch_size=2, shuffle=False, drop_last=False, num_workers=0)
     torch.manual_seed(args.seed)
     model = GPTModel(book_config(0.1))
+    if args.init:
+        # Another initialisation (mini-gpt's, from bench/book-trajectory.mjs's init/), with
+        # PyTorch's own masks and shuffles: the model was made first, so the generator is where
+        # the plain run's is (issue 15: which random stream separates the two sides' runs).
+        load_mini_gpt_weights(model, args.init)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.0004, weight_decay=0.1)
     eval_freq, eval_iter = 5, 5
     records, steps = [], []
@@ -397,6 +402,7 @@ def main():
     parser.add_argument("--steps", type=int, default=0, help="trajectory: AdamW steps (default: data.json's)")
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--init", help="book: start from these weights (a mini-gpt model.safetensors) instead of PyTorch's initialisation")
     # Default: torch's own choice, as bench/pytorch_step.py (1 thread on our 2-core VM, where it
     # is the fastest: with 2, the book's whole run took 990 s on a quiet machine).
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own choice)")
