@@ -27,6 +27,8 @@ Debian's torch calls the generic (reference) BLAS, about 20x slower than OpenBLA
 
 Usage: /usr/bin/python3 bench/pytorch_book_run.py trajectory DIR [--steps N] [--threads N]
        /usr/bin/python3 bench/pytorch_book_run.py book DIR --seed 123 --epochs 4 [--threads N]
+       /usr/bin/python3 bench/pytorch_book_run.py book DIR --seed 123 --epochs 0 --save-init FOLDER
+         (PyTorch's initial weights as a mini-gpt model folder, for bench/book-from-init.mjs)
 Needs torch (Debian: python3-torch); says so and exits 2 without it.
 """
 import argparse
@@ -260,6 +262,45 @@ def load_mini_gpt_weights(model, path):
             param.copy_(value)
 
 
+def write_mini_gpt_weights(model, folder):
+    """The inverse of load_mini_gpt_weights: the book's model as a mini-gpt model folder
+    (config.json + model.safetensors in the Hugging Face GPT-2 layout, float32), so that
+    bench/book-from-init.mjs can train ours from PyTorch's initial weights."""
+    C = model.tok_emb.weight.shape[1]
+    t = {"wte.weight": model.tok_emb.weight, "wpe.weight": model.pos_emb.weight,
+         "ln_f.weight": model.final_norm.scale, "ln_f.bias": model.final_norm.shift, "lm_head.weight": model.out_head.weight}
+    for i, blk in enumerate(model.trf_blocks):
+        p = f"h.{i}."
+        a = blk.att
+        t.update({p + "attn.c_attn.weight": torch.cat([a.W_query.weight, a.W_key.weight, a.W_value.weight]).t(),
+                  p + "attn.c_attn.bias": torch.zeros(3 * C),
+                  p + "attn.c_proj.weight": a.out_proj.weight.t(), p + "attn.c_proj.bias": a.out_proj.bias,
+                  p + "ln_1.weight": blk.norm1.scale, p + "ln_1.bias": blk.norm1.shift,
+                  p + "ln_2.weight": blk.norm2.scale, p + "ln_2.bias": blk.norm2.shift,
+                  p + "mlp.c_fc.weight": blk.ff.layers[0].weight.t(), p + "mlp.c_fc.bias": blk.ff.layers[0].bias,
+                  p + "mlp.c_proj.weight": blk.ff.layers[2].weight.t(), p + "mlp.c_proj.bias": blk.ff.layers[2].bias})
+    header, chunks, offset = {}, [], 0
+    for name, value in t.items():
+        raw = value.detach().contiguous().to(torch.float32).numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(value.shape), "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head)
+        for raw in chunks:
+            f.write(raw)
+    cfg = book_config(0.1)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": cfg["vocab_size"],
+                   "n_positions": cfg["context_length"], "n_ctx": cfg["context_length"], "n_embd": cfg["emb_dim"],
+                   "n_layer": cfg["n_layers"], "n_head": cfg["n_heads"], "n_inner": None, "activation_function": "gelu_new",
+                   "resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.1, "layer_norm_epsilon": 1e-5,
+                   "tie_word_embeddings": False, "qkv_bias": False}, f, indent=2)
+
+
 def mini_gpt_grad_norms(model):
     """Per-parameter gradient L2 norms under mini-gpt's names (q/k/v together as c_attn)."""
     out = {"wte.weight": model.tok_emb.weight, "wpe.weight": model.pos_emb.weight, "ln_f.weight": model.final_norm.scale,
@@ -366,6 +407,11 @@ def book(args):
         # PyTorch's own masks and shuffles: the model was made first, so the generator is where
         # the plain run's is (issue 15: which random stream separates the two sides' runs).
         load_mini_gpt_weights(model, args.init)
+    if args.save_init:
+        write_mini_gpt_weights(model, args.save_init)
+        print(f"wrote PyTorch's initial weights (seed {args.seed}) to {args.save_init}")
+        if args.epochs == 0:
+            return
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.0004, weight_decay=0.1)
     eval_freq, eval_iter = 5, 5
     records, steps = [], []
@@ -403,6 +449,7 @@ def main():
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--init", help="book: start from these weights (a mini-gpt model.safetensors) instead of PyTorch's initialisation")
+    parser.add_argument("--save-init", help="book: write the initial weights as a mini-gpt model folder (config.json, model.safetensors); with --epochs 0, only that")
     # Default: torch's own choice, as bench/pytorch_step.py (1 thread on our 2-core VM, where it
     # is the fastest: with 2, the book's whole run took 990 s on a quiet machine).
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own choice)")

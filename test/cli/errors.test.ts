@@ -1,7 +1,8 @@
 // Bad input gives exit code 1 or 2 and a one-line message that names the problem.
-import { existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as G from '@mini/gpt/node';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { BIN, QUICK, VERDICT, runCli } from './run-cli.js';
@@ -102,6 +103,48 @@ describe('mini-gpt errors', () => {
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toEqual([expect.stringContaining(`${join(dir, 'm', 'model.safetensors')}: header length`)]);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+  });
+
+  it('info reads the weights file\'s header: a cut file or one that does not fit config.json is refused, as generate refuses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-info-'));
+    const model = G.GPTModel.create(G.resolveConfig('tiny', { contextLength: 16 }), { seed: 3 });
+    await G.saveModel(dir, model);
+    model.dispose();
+    const good = await runCli(['info', '--model', dir, '--device', 'cpu']);
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/model\.safetensors: [\d.]+ [kM]B, weights in float32/);
+    const file = join(dir, 'model.safetensors');
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 1000)); // a download cut short
+    for (const command of [['info'], ['generate', '--prompt', 'x']]) {
+      const r = await runCli([...command, '--model', dir, '--device', 'cpu']);
+      expect(r.code).toBe(1);
+      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${file}: (tensor ".+": data_offsets .* run past the data|\\d+ bytes after)`))]);
+    }
+    writeFileSync(file, bytes);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, n_layer: config.n_layer + 1 }));
+    const mismatched = await runCli(['info', '--model', dir, '--device', 'cpu']);
+    expect(mismatched.code).toBe(1);
+    expect(oneLine(mismatched.stderr)).toEqual([`error: ${file}: missing tensor "h.${config.n_layer}.ln_1.weight"`]);
+  });
+
+  it('an empty --start-context is refused (it skipped the samples silently) and names --sample-tokens 0', async () => {
+    const r = await runCli(['train', ...QUICK, '--start-context', '']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: option '--start-context <text>' argument '' is invalid\. text expected, got an empty string \(no samples: --sample-tokens 0\)\n/);
+  });
+
+  it.runIf(existsSync('/proc/self'))('--out under /proc is a usage error, not a hang (Node\'s recursive mkdir never returns there)', async () => {
+    const r = await runCli(['train', ...QUICK, '--out', '/proc/mini-gpt-run']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual(['error: --out /proc/mini-gpt-run: cannot create or write this folder (ENOENT)']);
+  }, 20_000);
+
+  it('a mistyped cache subcommand names the ones there are (not "too many arguments for \'ls\'")', async () => {
+    const r = await runCli(['cache', 'remove', 'gpt2'], { env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) } });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual(["error: unknown cache command 'remove': use ls (the default) or rm"]);
   });
 
   it('a GPT-2 name that is not downloaded, offline, names the cache folder searched and the command (npx, one space)', async () => {

@@ -58,5 +58,6 @@ describe('--out naming a folder that holds a run', () => {
     const r = await runCli(['train', ...QUICK, '--epochs', '1', '--sample-tokens', '0', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('my notes');
+    expect(r.stdout).not.toContain('sample after epoch'); // --sample-tokens 0: no sample, not the bare prompt
   });
 });

@@ -84,8 +84,8 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
-    .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
-    .option('--sample-tokens <n>', 'tokens in each sample', parse.nonNegativeInt, 50)
+    .option('--start-context <text>', 'prompt of the sample printed after each epoch', parse.nonEmptyText('no samples: --sample-tokens 0'), 'Every effort moves you')
+    .option('--sample-tokens <n>', 'tokens in each sample (0: no samples)', parse.nonNegativeInt, 50)
     .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
     .option('--initial-lr <x>', 'learning rate at the start of warmup', parse.nonNegative, 0.00001)
     .option('--cosine', 'cosine decay after warmup (appendix D)', false)
@@ -139,7 +139,12 @@ function program(run: (code: Promise<number>) => void): Command {
   cache.command('ls', { isDefault: true })
     .description('list cached models, their revisions and sizes')
     .option('--json', 'print one JSON object')
-    .action((flags) => run(listCache(flags)));
+    // As the default command, ls receives whatever follows `cache`: a word there is a mistyped
+    // subcommand (`cache remove gpt2`), not an argument of ls.
+    .allowExcessArguments()
+    .action((flags, command: Command) => run(command.args.length > 0
+      ? Promise.reject(new UsageError(`unknown cache command '${command.args[0]}': use ls (the default) or rm`))
+      : listCache(flags)));
   cache.command('rm')
     .description('remove a model from both caches (with --revision: only that snapshot)')
     .argument('<model>', 'a GPT-2 name or a hub repository id (owner/name)')

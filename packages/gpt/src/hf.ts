@@ -167,14 +167,22 @@ function newArray(dtype: WeightDType, n: number): Float32Array | Uint16Array {
   return dtype === 'float32' ? new Float32Array(n) : new Uint16Array(n);
 }
 
+/** One parameter as the file holds it. */
+export interface HFTensor {
+  /** The tensor's name in the file (Hugging Face's, maybe with a "transformer." prefix). */
+  fileName: string;
+  entry: TensorEntry;
+  fileDType: WeightDType;
+}
+
 /**
- * Loads the parameters of a GPT-2 checkpoint into a new model on `device`, tensor by tensor:
- * peak memory is the model in its dtype plus one tensor's host copy (GPU) or conversion scratch.
- * Throws SafetensorsError naming the file and tensor for a missing, unexpected, misshapen or
- * non-float tensor.
+ * Matches a checkpoint's tensors to the parameters `config` needs, reading nothing but the
+ * header: our parameter name -> the file's tensor, in parameterShapes' order. Throws
+ * SafetensorsError naming the file and tensor for a missing, unexpected, doubled, misshapen or
+ * non-float tensor (what loadHFModel would meet, before it allocates anything).
  */
-export async function loadHFModel(source: ByteSource, config: GPTConfig, device: Device, options: LoadOptions = {}): Promise<GPTModel> {
-  const header = await readHeader(source);
+export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Map<string, HFTensor> {
+  const { source } = header;
   const expected = parameterShapes(config);
   const byName = new Map<string, string>(); // our name -> name in the file
   for (const fileName of header.tensors.keys()) {
@@ -186,20 +194,47 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
     if (byName.has(name)) throw new SafetensorsError(`${source.name}: tensor "${name}" appears twice (with and without the "transformer." prefix)`);
     byName.set(name, fileName);
   }
+  const matched = new Map<string, HFTensor>();
+  for (const [name, shape] of Object.entries(expected)) {
+    const fileName = byName.get(name);
+    if (!fileName) throw new SafetensorsError(`${source.name}: missing tensor "${name}"`);
+    const entry = header.tensors.get(fileName)!;
+    if (!T.shapesEqual(entry.shape, shape)) {
+      throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
+    }
+    const fileDType = fileDTypes[entry.dtype];
+    if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type (F32, F16 or BF16)`);
+    matched.set(name, { fileName, entry, fileDType });
+  }
+  return matched;
+}
+
+/**
+ * What a checkpoint holds for `config`, from its header alone: the weight matrices' dtype in the
+ * file (the token embedding's: what loadHFModel keeps by default) and the file's size in bytes.
+ * Throws SafetensorsError as readHeader (a cut or malformed file) and matchHFTensors (tensors
+ * that do not fit the config).
+ */
+export async function inspectHFModel(source: ByteSource, config: GPTConfig): Promise<{ fileDType: WeightDType; bytes: number }> {
+  const matched = matchHFTensors(await readHeader(source), config);
+  return { fileDType: matched.get('wte.weight')!.fileDType, bytes: source.size };
+}
+
+/**
+ * Loads the parameters of a GPT-2 checkpoint into a new model on `device`, tensor by tensor:
+ * peak memory is the model in its dtype plus one tensor's host copy (GPU) or conversion scratch.
+ * Throws SafetensorsError naming the file and tensor for a missing, unexpected, misshapen or
+ * non-float tensor.
+ */
+export async function loadHFModel(source: ByteSource, config: GPTConfig, device: Device, options: LoadOptions = {}): Promise<GPTModel> {
+  const header = await readHeader(source);
+  const matched = matchHFTensors(header, config);
   const weights = new Map<string, Tensor>();
-  const largest = Math.max(...Object.values(expected).map((shape) => shape.reduce((p, d) => p * d, 1)));
+  const largest = Math.max(...[...matched.values()].map(({ entry }) => entry.shape.reduce((p, d) => p * d, 1)));
   const scratch = new ConvertScratch(device, Math.min(CONVERT_CHUNK, largest));
   try {
-    for (const [name, shape] of Object.entries(expected)) {
-      const fileName = byName.get(name);
-      if (!fileName) throw new SafetensorsError(`${source.name}: missing tensor "${name}"`);
-      const entry = header.tensors.get(fileName)!;
-      if (!T.shapesEqual(entry.shape, shape)) {
-        throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
-      }
-      const fileDType = fileDTypes[entry.dtype];
-      if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type (F32, F16 or BF16)`);
-      const dtype = storageDType(shape, options.dtype ?? fileDType);
+    for (const [name, { entry, fileDType }] of matched) {
+      const dtype = storageDType(entry.shape, options.dtype ?? fileDType);
       weights.set(name, T.keep(await loadTensor(header, entry, fileDType, dtype, device, scratch)));
     }
   } catch (e) {

@@ -19,7 +19,7 @@ export { type TrainRecipe } from './recipe.js';
 export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord, type TrainPhase, type TrainTimes } from './train.js';
 export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, NonFiniteLogitsError, type GenerateOptions } from './generate.js';
 export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
-export { toHFConfig, fromHFConfig, loadHFModel, saveHFModel, type LoadOptions } from './hf.js';
+export { toHFConfig, fromHFConfig, matchHFTensors, inspectHFModel, loadHFModel, saveHFModel, type HFTensor, type LoadOptions } from './hf.js';
 export { blobSource, fetchSource, ByteSourceError, type FetchSourceOptions } from './sources.js';
 export { lossPlotSvg, lossesCsv, type LossPlotOptions } from './plot.js';
 export { parseJsonStrict } from './json.js';

@@ -21,7 +21,7 @@ export interface TrainOptions {
   evalIter: number;
   /** Text to continue after each epoch ("Every effort moves you"); empty: no sample. */
   startContext: string;
-  /** New tokens in each sample (the book: 50, greedy). */
+  /** New tokens in each sample (the book: 50, greedy); 0: no sample. */
   sampleTokens?: number;
   /** Learning-rate schedule; lr defaults to the optimizer's. */
   schedule?: Partial<ScheduleOptions>;
@@ -151,7 +151,7 @@ export async function trainModel(
       await nextTask();
       if (await options.shouldStop?.()) return { state, stopped: true, times };
     }
-    if (options.startContext) {
+    if (options.startContext && options.sampleTokens !== 0) {
       const sampleDone = timePhase(times, 'samples');
       const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
       sampleDone();

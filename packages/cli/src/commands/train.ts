@@ -11,7 +11,7 @@
  * init), as a run cannot change them midway.
  */
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { access, constants, mkdir, stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
@@ -77,7 +77,7 @@ async function writeReports(out: string, history: G.LossRecord[], epochs: number
 async function prepareOut(out: string, typed: boolean): Promise<string | undefined> {
   const flag = typed ? '--out ' : 'the run folder ';
   try {
-    const created = await mkdir(out, { recursive: true });
+    const created = await G.makeDirs(out);
     await access(out, constants.W_OK);
     return created;
   } catch (e) {

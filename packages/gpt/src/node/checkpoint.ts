@@ -8,21 +8,21 @@
  * checkpoint is still complete under "<dir>.previous", and loadCheckpoint looks there.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
 import type { Device } from '@mini/tensor';
 import { type GPTConfig, parameterCount } from '../config.js';
-import { fromHFConfig, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
+import { fromHFConfig, inspectHFModel, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
 import type { GPTModel } from '../model.js';
-import { type DTypeChoice, type WeightDTypeChoice, chooseWeightDType } from '../weight-dtype.js';
+import { type DTypeChoice, type WeightDType, type WeightDTypeChoice, chooseWeightDType } from '../weight-dtype.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
-import { exists, fileSource, writeFileAtomic, writeTextAtomic } from './files.js';
+import { exists, fileSource, makeDirs, writeFileAtomic, writeTextAtomic } from './files.js';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -49,7 +49,7 @@ export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: Ad
   const optimizerState = options.optimizerState ?? true;
   const { signal } = options;
   const staging = `${dir}.saving-${randomBytes(4).toString('hex')}`;
-  await mkdir(staging, { recursive: true });
+  await makeDirs(staging);
   try {
     await saveModel(staging, model, signal);
     if (optimizerState) {
@@ -108,7 +108,7 @@ function abortable(sink: ByteSink, signal: AbortSignal | undefined): ByteSink {
  * stops the writing between two tensors and rejects, leaving no partial file.
  */
 export async function saveModel(dir: string, model: GPTModel, signal?: AbortSignal): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(abortable(sink, signal), model));
   await writeTextAtomic(join(dir, 'config.json'), JSON.stringify(toHFConfig(model.config), null, 2));
 }
@@ -125,6 +125,22 @@ async function readJson(path: string): Promise<unknown> {
 export async function loadConfig(dir: string): Promise<GPTConfig> {
   const configPath = join(dir, 'config.json');
   return fromHFConfig(await readJson(configPath), configPath);
+}
+
+/**
+ * A model folder's config and what its model.safetensors holds, from the file's header alone
+ * (no weight is read): the weight matrices' dtype in the file and the file's size in bytes.
+ * Throws CheckpointError/ConfigError for config.json and SafetensorsError for a weights file
+ * that is missing, cut, malformed or does not fit the config (as loadModel would, but at once).
+ */
+export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fileDType: WeightDType; bytes: number }> {
+  const config = await loadConfig(dir);
+  const source = await fileSource(join(dir, 'model.safetensors'));
+  try {
+    return { config, ...(await inspectHFModel(source, config)) };
+  } finally {
+    await source.close();
+  }
 }
 
 /**

@@ -10,10 +10,10 @@
  * used: it names the snapshot after each file's last commit instead of the revision's commit
  * (Python's X-Repo-Commit) and writes no refs/, so Python would not find what it wrote.
  */
-import { copyFile, mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { copyFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type PathInfo, downloadFile as hubDownloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
-import { exists } from './files.js';
+import { exists, makeDirs } from './files.js';
 import { HubError, type HubSettings, explainedFetch, hubFetch, hubSettings } from './hub.js';
 import { MODEL_FILES, cachedSnapshot, linkSnapshotFile, repoFolder, writeRef } from './hub-cache.js';
 import { type Digest, DownloadError, type DownloadProgress, fileDigest, transferVerified } from './transfer.js';
@@ -165,7 +165,7 @@ async function adopt(options: ModelDownloadOptions, file: string, blob: string, 
     options.onNote?.(`${old} differs from the hub's ${file} (${size} bytes); downloading it`);
     return false;
   }
-  await mkdir(dirname(blob), { recursive: true });
+  await makeDirs(dirname(blob));
   await rename(old, blob).catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EXDEV') throw e;
     await copyFile(old, blob);

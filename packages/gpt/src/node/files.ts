@@ -1,7 +1,7 @@
 /** Node file adapters for the portable modules: ByteSource/ByteSink over files, atomic writes. */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, basename, join, resolve } from 'node:path';
 import type { ByteSink, ByteSource } from '../safetensors.js';
 
 /** Bytes per read call: large enough for page-cache speed, small enough to spread over several reads at once. */
@@ -76,4 +76,31 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
 
 export async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
+}
+
+/**
+ * `mkdir -p`: creates `dir` and its missing parents, one mkdir each, and returns the topmost
+ * folder it created (undefined when `dir` was there), as `mkdir(dir, { recursive: true })`
+ * does. Not that call itself: in Node 20 and 24 it never returns under a folder whose file
+ * system refuses new entries with ENOENT (`/proc/x`). Throws the failing step's error (its
+ * code: ENOTDIR, EACCES, ENOENT, ...).
+ */
+export async function makeDirs(dir: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const found = await stat(at).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    if (found?.isDirectory()) break;
+    if (found) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}' (${at} is a file)`), { code: 'ENOTDIR' });
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) {
+    await mkdir(folder).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e; // made meanwhile by someone else: fine
+    });
+  }
+  return missing[0];
 }

@@ -10,10 +10,10 @@
  * A model is usable from a snapshot holding config.json and model.safetensors.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { type CachedRepoInfo, getRepoFolderName, scanCacheDir, scanCachedRepo } from '@huggingface/hub';
-import { writeTextAtomic } from './files.js';
+import { makeDirs, writeTextAtomic } from './files.js';
 
 /** The files a model needs, in the order they are fetched (the small one first). */
 export const MODEL_FILES = ['config.json', 'model.safetensors'] as const;
@@ -47,7 +47,7 @@ export function cachedSnapshot(cacheDir: string, repo: string, revision: string)
 
 /** Points snapshots/<commit>/<file> at a blob with a relative symlink (a copy where links are refused, as huggingface_hub does). */
 export async function linkSnapshotFile(blob: string, pointer: string): Promise<void> {
-  await mkdir(dirname(pointer), { recursive: true });
+  await makeDirs(dirname(pointer));
   await rm(pointer, { force: true });
   try {
     await symlink(relative(dirname(pointer), blob), pointer);
@@ -62,7 +62,7 @@ export async function linkSnapshotFile(blob: string, pointer: string): Promise<v
  */
 export async function writeRef(cacheDir: string, repo: string, revision: string, commit: string): Promise<void> {
   const ref = join(repoFolder(cacheDir, repo), 'refs', revision);
-  await mkdir(dirname(ref), { recursive: true });
+  await makeDirs(dirname(ref));
   if (revision !== commit) await writeTextAtomic(ref, commit);
 }
 

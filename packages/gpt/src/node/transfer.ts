@@ -7,8 +7,9 @@
  */
 import { type Hash, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { makeDirs } from './files.js';
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
@@ -70,7 +71,7 @@ export async function transferVerified(plan: TransferPlan): Promise<void> {
   const { target, size, digest } = plan;
   const incomplete = `${target}.incomplete`;
   const name = plan.label ?? basename(target);
-  await mkdir(dirname(target), { recursive: true });
+  await makeDirs(dirname(target));
   let have = await stat(incomplete).then((s) => s.size, () => 0);
   if (size !== null && have > size) {
     await rm(incomplete, { force: true });
