@@ -30,19 +30,25 @@ function spikes(r) {
   return r.filter((x, i) => i > 0 && x.trainLoss > r[i - 1].trainLoss + 1).map((x) => `step ${x.step} (${x.trainLoss.toFixed(2)})`);
 }
 
-const runs = readdirSync(dir)
-  .map((name) => ({ name, m: /^(mini-gpt|pytorch)-seed(\d+)(\.jsonl)?$/.exec(name) }))
-  .filter(({ name, m }) => m && (m[3] || existsSync(join(dir, name, 'losses.csv'))))
-  .map(({ name, m }) => ({ side: m[1], seed: Number(m[2]), r: records(name) }))
-  .sort((a, b) => a.side.localeCompare(b.side) || a.seed - b.seed);
+// Runs from the other side's initial weights (the streams of their own seed):
+// mini-gpt-seedN-pytorch-init.jsonl (bench/book-from-init.mjs) and pytorch-seedN-init.jsonl
+// (pytorch_book_run.py book --init). They are tabulated, not counted in the per-side spread.
+const allRuns = readdirSync(dir)
+  .map((name) => ({ name, m: /^(mini-gpt|pytorch)-seed(\d+)(-pytorch-init|-init)?(\.jsonl)?$/.exec(name) }))
+  .filter(({ name, m }) => m && (m[4] || existsSync(join(dir, name, 'losses.csv'))))
+  .map(({ name, m }) => ({ side: m[1], seed: Number(m[2]), swapped: Boolean(m[3]), r: records(name) }))
+  .sort((a, b) => a.side.localeCompare(b.side) || a.swapped - b.swapped || a.seed - b.seed);
+const runs = allRuns.filter((x) => !x.swapped);
+const initOf = ({ side, swapped }) => (swapped ? (side === 'pytorch' ? "mini-gpt's" : "PyTorch's") : 'its own');
 
 const f = (x) => x.toFixed(3);
-console.log('| side | seed | last step | train loss (last) | val loss min (step) | val loss (last) | spikes |');
-console.log('|---|---:|---:|---:|---:|---:|---|');
-for (const { side, seed, r } of runs) {
+console.log('| side | seed | initial weights | last step | train loss (last) | val loss min (step) | val loss (last) | spikes |');
+console.log('|---|---:|---|---:|---:|---:|---:|---|');
+for (const run of allRuns) {
+  const { side, seed, r } = run;
   const last = r.at(-1);
   const min = r.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
-  console.log(`| ${side} | ${seed} | ${last.step} | ${f(last.trainLoss)} | ${f(min.valLoss)} (${min.step}) | ${f(last.valLoss)} | ${spikes(r).join(', ') || 'none'} |`);
+  console.log(`| ${side} | ${seed} | ${initOf(run)} | ${last.step} | ${f(last.trainLoss)} | ${f(min.valLoss)} (${min.step}) | ${f(last.valLoss)} | ${spikes(r).join(', ') || 'none'} |`);
 }
 // PyTorch runs record, beside the book's training loss (5 batches of the reshuffled loader), the
 // loss of the first 5 batches in window order (what mini-gpt prints) and of all batches.
@@ -55,9 +61,28 @@ if (both.length) {
   const gap = both.map((l) => l.trainLossFirst5InOrder - l.trainLoss);
   console.log(`\npytorch, last step over ${both.length} seed(s): first 5 in window order minus the book's 5 reshuffled batches: mean ${f(gap.reduce((a, b) => a + b, 0) / gap.length)} (${gap.map(f).join(', ')}); its mean of mini-gpt's estimate ${f(both.reduce((a, l) => a + l.trainLossFirst5InOrder, 0) / both.length)}`);
 }
-for (const side of new Set(runs.map((x) => x.side))) {
-  const finals = runs.filter((x) => x.side === side).map((x) => x.r.at(-1).trainLoss);
-  const mean = finals.reduce((a, b) => a + b, 0) / finals.length;
-  const sd = finals.length > 1 ? f(Math.sqrt(finals.reduce((a, b) => a + (b - mean) ** 2, 0) / (finals.length - 1))) : 'n/a (one seed)';
-  console.log(`\n${side}: final training loss over ${finals.length} seed(s): mean ${f(mean)}, sd ${sd}, range ${f(Math.min(...finals))}–${f(Math.max(...finals))}`);
+/** Mean and sample standard deviation (NaN for one value). */
+function stats(xs) {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1));
+  return { n: xs.length, mean, sd };
+}
+const measures = {
+  'final training loss': (r) => r.at(-1).trainLoss,
+  'minimum validation loss': (r) => Math.min(...r.map((x) => x.valLoss)),
+  'final validation loss': (r) => r.at(-1).valLoss,
+};
+for (const [what, of] of Object.entries(measures)) {
+  const bySide = {};
+  for (const side of new Set(runs.map((x) => x.side))) {
+    const xs = runs.filter((x) => x.side === side).map((x) => of(x.r));
+    bySide[side] = stats(xs);
+    const { n, mean, sd } = bySide[side];
+    console.log(`\n${side}: ${what} over ${n} seed(s): mean ${f(mean)}, sd ${n > 1 ? f(sd) : 'n/a (one seed)'}, range ${f(Math.min(...xs))}–${f(Math.max(...xs))}`);
+  }
+  const [a, b] = [bySide['mini-gpt'], bySide.pytorch];
+  if (a?.n > 1 && b?.n > 1) { // Welch's t: the two sides' means against their seeds' spread
+    const t = (a.mean - b.mean) / Math.sqrt(a.sd ** 2 / a.n + b.sd ** 2 / b.n);
+    console.log(`mini-gpt minus pytorch, ${what}: ${f(a.mean - b.mean)}, Welch's t = ${t.toFixed(2)}`);
+  }
 }

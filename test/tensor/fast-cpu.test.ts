@@ -110,6 +110,21 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
     expect(fastBackend(device).outsideHeapBytes()).toBe(outside);
     for (const t of fillers) t.dispose();
   });
+  it('at its limit, places tensors of new sizes in the memory tensors of other sizes freed (not outside the heap)', async () => {
+    // What a training step then a 16-bit copy of the model does: the step's activations, freed,
+    // are in size classes the 16-bit weights do not use. 512 pages: tensors may take 28 MiB.
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
+    const step = Array.from({ length: 13 }, () => T.zeros([2 ** 19], { device })); // 13 x 2 MiB
+    for (const t of step) t.dispose();
+    const heapBytes = fastBackend(device).heapBytes();
+    const copies = Array.from({ length: 9 }, () => T.ones([3 * 2 ** 18], { device, dtype: 'bfloat16' })); // 9 x 1.5 MiB
+    const filler = T.zeros([3.5 * 2 ** 20], { device }); // 14 MiB more: only the freed memory can hold the rest
+    expect(fastBackend(device).outsideHeapBytes()).toBe(0);
+    expect(fastBackend(device).heapBytes()).toBeLessThanOrEqual(Math.max(heapBytes, 28 * 2 ** 20 + 65536));
+    const total = T.sum(T.add(filler, 1));
+    expect(await total.item()).toBe(3.5 * 2 ** 20); // and kernels run on them in place
+    for (const t of [...copies, filler, total]) t.dispose();
+  });
 });
 
 describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', () => {

@@ -7,6 +7,11 @@
  *
  * Blocks are recycled by size class (quarter powers of two, as the WebGPU buffer pool does):
  * a training step allocates the same sizes every step, so after the first step nothing grows.
+ * Free blocks of other classes do not serve a request by themselves, so when the heap can give
+ * a request nothing else (it is at its limit), the free blocks are coalesced: neighbours merge
+ * into runs, a run that reaches the top of the heap goes back to it, and requests are carved
+ * out of the runs. Without that, a model converted to 16 bits after a training step (its
+ * activations freed, in classes the 16-bit weights do not use) was put outside the heap.
  * A wasm32 memory holds at most 4 GiB; a memory64 one (`addressing: 'memory64'`, where the
  * runtime has WebAssembly memory64: Node 24, not Node 20) 16 GiB, V8's limit. Tensors may fill
  * seven eighths of it; past that `allocate` returns null for them and the backend keeps the
@@ -54,6 +59,10 @@ export class WasmHeap {
   readonly memory: WebAssembly.Memory;
   private top = FIRST_BLOCK;
   private readonly free = new Map<number, number[]>();
+  /** Free runs of any size, by address: made by coalesce(), carved by later requests. */
+  private runs: { pointer: number; size: number }[] = [];
+  /** Bytes in free blocks and runs (below top). */
+  private freeBytes = 0;
   private view: ArrayBuffer | SharedArrayBuffer;
 
   private readonly maximumPages: number;
@@ -86,7 +95,54 @@ export class WasmHeap {
   allocate(bytes: number, forTensor = false): number | null {
     const size = sizeClass(bytes);
     const reused = this.free.get(size)?.pop();
-    if (reused !== undefined) return reused;
+    if (reused !== undefined) {
+      this.freeBytes -= size;
+      return reused;
+    }
+    const pointer = this.carve(size, forTensor) ?? this.bump(size, forTensor);
+    if (pointer !== null || this.freeBytes < size) return pointer;
+    this.coalesce();
+    return this.carve(size, forTensor) ?? this.bump(size, forTensor);
+  }
+
+  /** `size` bytes from the first free run that holds them (for a tensor: below tensorLimit). */
+  private carve(size: number, forTensor: boolean): number | null {
+    const i = this.runs.findIndex((r) => r.size >= size && (!forTensor || r.pointer + size <= this.tensorLimit));
+    if (i < 0) return null;
+    const run = this.runs[i]!;
+    const pointer = run.pointer;
+    if (run.size === size) this.runs.splice(i, 1);
+    else this.runs[i] = { pointer: pointer + size, size: run.size - size };
+    this.freeBytes -= size;
+    return pointer;
+  }
+
+  /**
+   * Every free block and run, merged with its free neighbours into runs (by address); a run
+   * that ends at the top lowers the top. Rare: only when a request found nothing else.
+   */
+  private coalesce(): void {
+    const blocks = this.runs;
+    for (const [size, list] of this.free) for (const pointer of list) blocks.push({ pointer, size });
+    this.free.clear();
+    blocks.sort((a, b) => a.pointer - b.pointer);
+    const merged: { pointer: number; size: number }[] = [];
+    for (const b of blocks) {
+      const last = merged.at(-1);
+      if (last && last.pointer + last.size === b.pointer) last.size += b.size;
+      else merged.push({ ...b });
+    }
+    const highest = merged.at(-1);
+    if (highest && highest.pointer + highest.size === this.top) {
+      this.top = highest.pointer;
+      this.freeBytes -= highest.size;
+      merged.pop();
+    }
+    this.runs = merged;
+  }
+
+  /** `size` bytes at the top, growing the memory if it must; null past the limits. */
+  private bump(size: number, forTensor: boolean): number | null {
     const end = this.top + size;
     if (forTensor && end > this.tensorLimit) return null;
     if (end > this.memory.buffer.byteLength) {
@@ -113,6 +169,12 @@ export class WasmHeap {
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(pointer);
+    this.freeBytes += size;
+  }
+
+  /** Bytes in freed blocks, ready for reuse (below the high-water mark). */
+  get freeBytesHeld(): number {
+    return this.freeBytes;
   }
 
   /** Memory in use by blocks and free lists (the high-water mark of the heap). */
