@@ -123,7 +123,10 @@ async function tfjsMatmuls(shapes, reps) {
 /** One training step of the book's model (batch 2 x 256, untied head, AdamW): tokens/s and peak RSS (the process's: CPU only). */
 async function trainStep(device, backend, { rss = true } = {}) {
   const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
+  const started = performance.now();
   const model = G.GPTModel.create(config, { device, seed: 123 });
+  const made = (performance.now() - started) / 1000;
+  report('init_124m', backend, made, 's', `the book's model's random initialisation (${(G.parameterCount(config) / 1e6).toFixed(0)} M parameters: uniform on the device's kernel, normal on the host)`);
   const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
   const s = await seconds(trainingStep(model, optimizer, device), 1);
   report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);

@@ -133,6 +133,29 @@ describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', 
     const actual = [build(T.fastCpu)].flat();
     for (const [i, t] of actual.entries()) expectAllClose(await t.toArray(), await expected[i]!.toArray(), { atol: 0, rtol: 0 }, `${what} output ${i}`);
   };
+  it('rand (the uniform kernel): the bits of Generator.uniform, sizes off the 8-element vector, split across threads, one stream taken', async () => {
+    for (const n of [0, 1, 2, 7, 8, 9, 15, 100_003]) {
+      for (const [low, high] of [[0, 1], [-0.036, 0.036], [3, 3.5]] as const) {
+        await same((device) => T.rand([n], { device, generator: new T.Generator(n + 7), low, high }), `rand n=${n} [${low}, ${high})`);
+        // The host draw (what a backend without the kernel uploads) is the same values.
+        const host = Float32Array.from(new T.Generator(n + 7).uniform(n, low, high));
+        const g = new T.Generator(n + 7);
+        const t = T.rand([n], { device: T.fastCpu, generator: g, low, high });
+        expectAllClose(await t.toArray(), host, { atol: 0, rtol: 0 }, `rand n=${n} against Generator.uniform`);
+        expect(g.streamPosition, 'one stream per call, empty or not').toBe(1);
+        t.dispose();
+      }
+    }
+    await same((device) => T.rand([3, 5, 7], { device, generator: new T.Generator(1) }), 'rand of a 3-d shape');
+  });
+  it('rand into a tensor outside the heap gives the same values (the reference kernel)', async () => {
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
+    const filler = T.zeros([7 * 2 ** 20], { device }); // 28 MiB: the heap's tensor space
+    const outside = T.rand([1001], { device, generator: new T.Generator(5), low: -2, high: 2 });
+    expect(fastBackend(device).outsideHeapBytes()).toBeGreaterThanOrEqual(1001 * 4);
+    expectAllClose(await outside.toArray(), Float32Array.from(new T.Generator(5).uniform(1001, -2, 2)), { atol: 0, rtol: 0 }, 'rand outside the heap');
+    for (const t of [filler, outside]) t.dispose();
+  });
   it('dropout: the same Threefry mask and scaling, sizes off the 8-element vector, split across threads', async () => {
     for (const n of [1, 2, 7, 8, 9, 100_003]) {
       for (const p of [0, 0.1, 0.5, 0.9, 1]) {

@@ -42,6 +42,11 @@ results.softmax = await maxDiff((d) => { const [x] = operands(d, [[7, 1001]], 7)
 results.gelu = await maxDiff((d) => { const [x] = operands(d, [[1003]], 8); return T.unaryOp('gelu', x); });
 results.transposeCopy = await maxDiff((d) => { const [x] = operands(d, [[2, 5, 3, 7]], 9); return x.transpose(1, 2).contiguous(); });
 results.crossEntropy = await maxDiff((d) => { const [x] = operands(d, [[6, 257]], 10); return T.crossEntropy(x, T.tensor([0, 5, 256, 9, 9, 100], { device: d, dtype: 'int32' })).loss; });
+results.rand = await maxDiff((d) => {
+  const t = T.rand([1003], { device: d, generator: new T.Generator(13), low: -1, high: 1 });
+  if (d === device) lowest.push(t.storage.pointer ?? NaN);
+  return t;
+});
 // Fused attention reads q, k, v through a header block in the heap: their 64-bit addresses
 // (an int32 slot once wrapped them past 2 GiB and gpt2-xl float32 decoding on memory64 crashed).
 results.attention = await maxDiff((d) => { const [q, k, v] = operands(d, [[1, 3, 5, 16], [1, 3, 9, 16], [1, 3, 9, 16]], 12); const r = T.attention(q, k, v); return [r.out, r.lse]; });

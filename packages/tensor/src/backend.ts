@@ -64,6 +64,14 @@ export interface AdamWStep {
 }
 
 /** Dropout's mask is Threefry(key, (element pair, stream)), identical on every backend. */
+/** One Generator stream's uniforms in [low, high) (random.ts: fillUniform). */
+export interface UniformDraw {
+  readonly key: readonly [number, number];
+  readonly stream: number;
+  readonly low: number;
+  readonly high: number;
+}
+
 export interface DropoutMask {
   readonly p: number;
   readonly key: readonly [number, number];
@@ -183,6 +191,11 @@ export interface Kernels {
   crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
   /** out = x * keep / (1 - p), keep = uniform >= p from the mask's stream. x contiguous. */
   dropout(x: View, out: View, mask: DropoutMask): void;
+  /**
+   * out (float32, contiguous) = the draw's uniforms, the values Generator.uniform gives (random.ts:
+   * fillUniform). Optional: where a backend has none (WebGPU), rand draws on the host and uploads.
+   */
+  uniform?(out: View, draw: UniformDraw): void;
   /** PyTorch's AdamW, in place on param, m and v. All contiguous, same size. */
   adamw(param: View, grad: View, m: View, v: View, step: AdamWStep): void;
 }

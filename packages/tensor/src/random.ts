@@ -17,18 +17,20 @@ function rotl(x: number, r: number): number {
 
 /** Threefry-2x32-20 of counter (c0, c1) under key (k0, k1); writes two uint32 into `out`. */
 export function threefry2x32(k0: number, k1: number, c0: number, c1: number, out: Uint32Array): void {
-  const ks = [k0 >>> 0, k1 >>> 0, (KEY_PARITY ^ k0 ^ k1) >>> 0];
-  let x0 = (c0 + ks[0]!) >>> 0;
-  let x1 = (c1 + ks[1]!) >>> 0;
-  for (let round = 0; round < 20; round++) {
-    x0 = (x0 + x1) >>> 0;
-    x1 = rotl(x1, ROTATIONS[round % 8]!);
-    x1 = (x1 ^ x0) >>> 0;
-    if (round % 4 === 3) {
-      const inject = (round + 1) / 4;
-      x0 = (x0 + ks[inject % 3]!) >>> 0;
-      x1 = (x1 + ks[(inject + 1) % 3]! + inject) >>> 0;
-    }
+  // The rounds in groups of four, each group followed by its key injection (no array per call:
+  // this runs once per two random numbers).
+  const ks0 = k0 >>> 0, ks1 = k1 >>> 0, ks2 = (KEY_PARITY ^ k0 ^ k1) >>> 0;
+  let x0 = (c0 + ks0) >>> 0;
+  let x1 = (c1 + ks1) >>> 0;
+  for (let group = 1; group <= 5; group++) {
+    const r = (group & 1) === 1 ? 0 : 4; // groups 2 and 4 take the second rotation set
+    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r]!) ^ x0;
+    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 1]!) ^ x0;
+    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 2]!) ^ x0;
+    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 3]!) ^ x0;
+    const k = group % 3;
+    x0 = (x0 + (k === 0 ? ks0 : k === 1 ? ks1 : ks2)) >>> 0;
+    x1 = ((x1 >>> 0) + (k === 0 ? ks1 : k === 1 ? ks2 : ks0) + group) >>> 0;
   }
   out[0] = x0;
   out[1] = x1;
@@ -37,6 +39,22 @@ export function threefry2x32(k0: number, k1: number, c0: number, c1: number, out
 /** Uniform in [0, 1) from the top 24 bits: exact in float32, so every backend agrees. */
 export function uint32ToUnit(x: number): number {
   return (x >>> 8) * 2 ** -24;
+}
+
+/**
+ * `out` filled with uniforms in [low, high) from one stream, element i from word i & 1 of the
+ * counter (i >> 1, stream): low + (high - low) * uint32ToUnit(word), in float64 (a float32
+ * `out` rounds it once). What Generator.uniform returns, and the CPU reference of the backends'
+ * `uniform` kernels (the fast CPU's WebAssembly gives the same bits).
+ */
+export function fillUniform(out: Float32Array | Float64Array, key: readonly [number, number], stream: number, low: number, high: number): void {
+  const pair = new Uint32Array(2);
+  const n = out.length;
+  for (let i = 0; i < n; i += 2) {
+    threefry2x32(key[0], key[1], i / 2, stream, pair);
+    out[i] = low + (high - low) * uint32ToUnit(pair[0]!);
+    if (i + 1 < n) out[i + 1] = low + (high - low) * uint32ToUnit(pair[1]!);
+  }
 }
 
 /** A seeded source of streams. Each random op takes the next stream id. */
@@ -79,9 +97,8 @@ export class Generator {
 
   /** n uniforms in [low, high). */
   uniform(n: number, low = 0, high = 1): Float64Array {
-    const bits = this.bits(n);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = low + (high - low) * uint32ToUnit(bits[i]!);
+    fillUniform(out, this.key, this.takeStream(), low, high);
     return out;
   }
 

@@ -4,6 +4,7 @@
 export { sgemm, sgemmSmallM } from './sgemm';
 export { adamw } from './adamw';
 export { dropout } from './dropout';
+export { uniformFill } from './random';
 export { gelu, geluBackward } from './gelu';
 export { widenHalf, narrowHalf } from './half';
 export { softmaxRows, softmaxBackwardRows } from './softmax';

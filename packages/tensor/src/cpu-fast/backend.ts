@@ -14,6 +14,7 @@ import { createAdamw } from './adamw.js';
 import { createAttention, createAttentionBackward } from './attention.js';
 import { createBinary, createUnary } from './arith.js';
 import { createDropout } from './dropout.js';
+import { createUniform } from './random.js';
 import { createCopy } from './copy.js';
 import { createGather, createScatterAdd } from './embedding.js';
 import { createCrossEntropy, createCrossEntropyBackward } from './cross-entropy.js';
@@ -42,7 +43,7 @@ export class FastCpuBackend extends CpuBackend {
   constructor(private readonly options: WasmRuntimeOptions = {}) {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
-    super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime),
+    super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime), uniform: createUniform(runtime),
       unary: createUnary(runtime), binary: createBinary(runtime), copy: createCopy(runtime), gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
       softmax: createSoftmax(runtime), softmaxBackward: createSoftmaxBackward(runtime),
       attention: createAttention(runtime), attentionBackward: createAttentionBackward(runtime), layerNorm: createLayerNorm(runtime),

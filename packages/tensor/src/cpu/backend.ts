@@ -5,6 +5,7 @@ import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { dropout } from './dropout.js';
+import { uniform } from './random.js';
 import { binary, cast, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
 import { layerNorm, layerNormBackward } from './layernorm.js';
@@ -19,7 +20,7 @@ export const referenceKernels: Kernels = {
   copy, cast, fill, unary, binary, matmul,
   gelu: (x, out) => unary('gelu', x, out, 0),
   geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx), reduce, softmax, softmaxBackward, attention, attentionBackward, layerNorm, layerNormBackward,
-  gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, adamw,
+  gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, uniform, adamw,
 };
 
 export class CpuBackend implements Backend {

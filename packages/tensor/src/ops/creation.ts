@@ -89,11 +89,22 @@ function floatsFrom(values: Float64Array, shape: Shape, device: Device | undefin
   return fromTypedArray(Float32Array.from(values), shape, device ?? getDefaultDevice());
 }
 
-/** Uniform in [low, high). The same seed gives the same values on every device. */
+/**
+ * Uniform in [low, high), float32. The same seed gives the same values on every device: drawn by
+ * the device's `uniform` kernel where it has one (the CPU backends), else on the host and
+ * uploaded. Takes one stream of the generator either way.
+ */
 export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape(shape, 'rand');
   const g = options.generator ?? defaultGenerator();
-  return floatsFrom(g.uniform(sizeOf(shape), options.low ?? 0, options.high ?? 1), shape, options.device);
+  const [low, high] = [options.low ?? 0, options.high ?? 1];
+  const device = options.device ?? getDefaultDevice();
+  const kernel = device.backend.kernels.uniform;
+  if (!kernel) return floatsFrom(g.uniform(sizeOf(shape), low, high), shape, device);
+  const t = empty(shape, 'float32', device);
+  const stream = g.takeStream();
+  if (t.size > 0) kernel.call(device.backend.kernels, t, { key: g.key, stream, low, high });
+  return t;
 }
 
 /** Normal with `mean` and `std`. The same seed gives the same values on every device. */
