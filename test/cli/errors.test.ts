@@ -1,10 +1,10 @@
 // Bad input gives exit code 1 or 2 and a one-line message that names the problem.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { BIN, QUICK, VERDICT, runCli } from './run-cli.js';
 
 const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
@@ -129,10 +129,16 @@ describe('mini-gpt errors', () => {
     expect(oneLine(mismatched.stderr)).toEqual([`error: ${file}: missing tensor "h.${config.n_layer}.ln_1.weight"`]);
   });
 
-  it('an empty --start-context is refused (it skipped the samples silently) and names --sample-tokens 0', async () => {
+  it('an empty --start-context is refused (it skipped the samples silently) unless --sample-tokens 0; empty paths are refused', async () => {
     const r = await runCli(['train', ...QUICK, '--start-context', '']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: option '--start-context <text>' argument '' is invalid\. text expected, got an empty string \(no samples: --sample-tokens 0\)\n/);
+    expect(oneLine(r.stderr)).toEqual(['error: --start-context is empty: give some text to continue (--sample-tokens 0: no samples)']);
+    // An empty --out wrote the run into the current folder.
+    for (const [command, flag] of [[['train', ...QUICK], '--out <dir>'], [['train', ...QUICK], '--data <file>'], [['generate', '--prompt', 'x'], '--model <model>'], [['info'], '--model <model>']] as const) {
+      const empty = await runCli([...command, flag.split(' ')[0]!, '']);
+      expect(empty.code, `${command[0]} ${flag}`).toBe(2);
+      expect(empty.stderr).toContain(`error: option '${flag}' argument '' is invalid. a path expected, got an empty string`);
+    }
   });
 
   it.runIf(existsSync('/proc/self'))('--out under /proc is a usage error, not a hang (Node\'s recursive mkdir never returns there)', async () => {
@@ -141,10 +147,55 @@ describe('mini-gpt errors', () => {
     expect(oneLine(r.stderr)).toEqual(['error: --out /proc/mini-gpt-run: cannot create or write this folder (ENOENT)']);
   }, 20_000);
 
+  // A small file system needs root to mount (CI runs as root); elsewhere this case is skipped.
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)('checkpoints that cannot fit the --out file system are refused before training, naming the sizes and --no-optimizer-state', async () => {
+    const mount = mkdtempSync(join(tmpdir(), 'mini-gpt-small-fs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+    try {
+      const out = join(mount, 'run');
+      const r = await runCli(['train', ...QUICK, '--out', out]);
+      expect(r.code).toBe(2);
+      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: --out ${out}: [0-9.]+ MB free there, `))]);
+      expect(r.stderr).toContain("but the run's checkpoints need 77.8 MB (13.0 MB model + 25.9 MB optimizer state, twice: the new one beside the last one); free some space or choose another --out, or keep the model only with --no-optimizer-state (25.9 MB)\n");
+      expect(existsSync(out)).toBe(false); // the folder it made is removed
+    } finally {
+      execFileSync('umount', [mount]);
+    }
+  });
+
+  it('a model.safetensors that is a folder, a pipe or a broken link is one line naming it (a pipe hung every command)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-not-a-file-'));
+    const config = JSON.stringify({ vocab_size: 50257, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 });
+    const cases = [
+      ['folder', (path: string) => mkdirSync(path), 'a folder, not a file'],
+      ['pipe', (path: string) => execFileSync('mkfifo', [path]), 'not a regular file (a device, pipe or socket)'],
+    ] as const;
+    for (const [what, make, why] of cases) {
+      mkdirSync(join(dir, what));
+      writeFileSync(join(dir, what, 'config.json'), config);
+      const file = join(dir, what, 'model.safetensors');
+      make(file);
+      for (const command of [['info'], ['generate', '--prompt', 'x'], ['eval', '--data', VERDICT]]) {
+        const r = await runCli([...command, '--model', join(dir, what), '--device', 'cpu']);
+        expect(r.code, `${command[0]} on a ${what}`).toBe(1);
+        expect(oneLine(r.stderr)).toEqual([`error: ${file}: ${why}`]);
+      }
+    }
+    mkdirSync(join(dir, 'link'));
+    writeFileSync(join(dir, 'link', 'config.json'), config);
+    symlinkSync('../blobs/gone', join(dir, 'link', 'model.safetensors')); // a Hugging Face cache whose blob was removed
+    const r = await runCli(['info', '--model', join(dir, 'link')]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual([`error: ${join(dir, 'link', 'model.safetensors')}: a link to ../blobs/gone, which does not exist`]);
+  }, 60_000);
+
   it('a mistyped cache subcommand names the ones there are (not "too many arguments for \'ls\'")', async () => {
     const r = await runCli(['cache', 'remove', 'gpt2'], { env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) } });
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)).toEqual(["error: unknown cache command 'remove': use ls (the default) or rm"]);
+    const extra = await runCli(['cache', 'ls', 'extra'], { env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) } });
+    expect(extra.code).toBe(2);
+    expect(oneLine(extra.stderr)).toEqual(["error: cache ls takes no arguments, got 'extra'"]);
   });
 
   it('a GPT-2 name that is not downloaded, offline, names the cache folder searched and the command (npx, one space)', async () => {

@@ -28,6 +28,14 @@ describe('configs', () => {
     expect(() => G.resolveConfig('tiny', { nHeads: 3 })).toThrow(/embedDim \(32\) must be divisible by nHeads \(3\)/);
     expect(() => G.resolveConfig('tiny', { dropRate: 1 })).toThrow(/dropRate must be in \[0, 1\)/);
   });
+
+  it('a config.json\'s faults name the file and its keys (n_head, not nHeads), and a missing key as missing', () => {
+    const json = { vocab_size: 50257, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 };
+    expect(() => G.fromHFConfig({ ...json, n_head: 3 }, 'm/config.json')).toThrow('m/config.json: n_embd (32) must be divisible by n_head (3)');
+    expect(() => G.fromHFConfig({ ...json, n_layer: -1 }, 'm/config.json')).toThrow('m/config.json: n_layer must be a positive integer, got -1');
+    expect(() => G.fromHFConfig({ ...json, n_embd: undefined }, 'm/config.json')).toThrow('m/config.json: "n_embd" is missing');
+    expect(() => G.fromHFConfig({ ...json, n_embd: '32' }, 'm/config.json')).toThrow('m/config.json: "n_embd" must be a number, got "32"');
+  });
 });
 
 describe('tokenizer', () => {

@@ -65,9 +65,9 @@ function program(run: (code: Promise<number>) => void): Command {
 
   cli.command('train')
     .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
-    .option('--data <file>', 'training text (default: The Verdict, downloaded once and cached)')
-    .option('--out <dir>', 'run folder (default: runs/<date-time>)')
-    .option('--resume <dir>', 'continue the run saved in this folder')
+    .option('--data <file>', 'training text (default: The Verdict, downloaded once and cached)', parse.path)
+    .option('--out <dir>', 'run folder (default: runs/<date-time>)', parse.path)
+    .option('--resume <dir>', 'continue the run saved in this folder', parse.path)
     .option('--preset <name>', 'gpt2-small, gpt2-medium, gpt2-large, gpt2-xl or tiny', 'gpt2-small')
     .addOption(deviceOption())
     .option('--context-length <n>', 'tokens per training window', parse.positiveInt, 256)
@@ -84,7 +84,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
-    .option('--start-context <text>', 'prompt of the sample printed after each epoch', parse.nonEmptyText('no samples: --sample-tokens 0'), 'Every effort moves you')
+    .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
     .option('--sample-tokens <n>', 'tokens in each sample (0: no samples)', parse.nonNegativeInt, 50)
     .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
     .option('--initial-lr <x>', 'learning rate at the start of warmup', parse.nonNegative, 0.00001)
@@ -99,7 +99,7 @@ function program(run: (code: Promise<number>) => void): Command {
 
   cli.command('generate')
     .description('generate text from a model, printed as it is made')
-    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'))
+    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'), parse.path)
     .addOption(revisionOption())
     .requiredOption('--prompt <text>', required('text to continue'))
     .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
@@ -116,9 +116,9 @@ function program(run: (code: Promise<number>) => void): Command {
 
   cli.command('eval')
     .description('loss and perplexity of a model on a text')
-    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'))
+    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'), parse.path)
     .addOption(revisionOption())
-    .requiredOption('--data <file>', required('text to evaluate on'))
+    .requiredOption('--data <file>', required('text to evaluate on'), parse.path)
     .option('--context-length <n>', 'tokens per window (default: the model\'s context length)', parse.positiveInt)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
@@ -142,9 +142,9 @@ function program(run: (code: Promise<number>) => void): Command {
     // As the default command, ls receives whatever follows `cache`: a word there is a mistyped
     // subcommand (`cache remove gpt2`), not an argument of ls.
     .allowExcessArguments()
-    .action((flags, command: Command) => run(command.args.length > 0
-      ? Promise.reject(new UsageError(`unknown cache command '${command.args[0]}': use ls (the default) or rm`))
-      : listCache(flags)));
+    .action((flags, command: Command) => run(command.args.length === 0 ? listCache(flags)
+      : Promise.reject(new UsageError(command.parent?.args[0] === 'ls' ? `cache ls takes no arguments, got '${command.args[0]}'`
+        : `unknown cache command '${command.args[0]}': use ls (the default) or rm`))));
   cache.command('rm')
     .description('remove a model from both caches (with --revision: only that snapshot)')
     .argument('<model>', 'a GPT-2 name or a hub repository id (owner/name)')
@@ -153,7 +153,7 @@ function program(run: (code: Promise<number>) => void): Command {
 
   cli.command('info')
     .description('a model\'s config, parameters and memory, and the device that would be used')
-    .option('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)')
+    .option('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)', parse.path)
     .addOption(revisionOption())
     .addOption(deviceOption())
     .addOption(dtypeOption())

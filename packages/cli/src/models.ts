@@ -7,7 +7,7 @@
  * 4. a download into the Hugging Face cache; under HF_HUB_OFFLINE, or with no network, a
  *    one-line error naming the cache folder searched instead.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import type { Device } from '@mini/tensor';
@@ -15,11 +15,18 @@ import { fetchModel } from './commands/download.js';
 import { legacyModelDir } from './paths.js';
 import { UsageError, isVerbose } from './ui.js';
 
+/** A UsageError for a link at `path` whose target is gone (as a Hugging Face cache's, its blob removed); else nothing. */
+function refuseBrokenLink(path: string): void {
+  const link = lstatSync(path, { throwIfNoEntry: false });
+  if (link?.isSymbolicLink() && !existsSync(path)) throw new UsageError(`${path}: a link to ${readlinkSync(path)}, which does not exist`);
+}
+
 /** The folder holding config.json + model.safetensors for an existing path. */
 function localModelDir(model: string): string {
   if (statSync(model).isDirectory()) {
     if (existsSync(join(model, 'checkpoint', 'model.safetensors'))) return join(model, 'checkpoint'); // a training run
     if (existsSync(join(model, 'model.safetensors'))) return model;
+    for (const path of [join(model, 'checkpoint', 'model.safetensors'), join(model, 'model.safetensors')]) refuseBrokenLink(path);
     throw new UsageError(`${model}: no model.safetensors in this folder (nor in ${join(model, 'checkpoint')})`);
   }
   if (model.endsWith('.safetensors')) {
@@ -39,6 +46,7 @@ const trace = (line: string): void => {
  * short name or a hub repository id (owner/name) at `revision` (default main).
  */
 export async function resolveModel(model: string, revision = 'main'): Promise<string> {
+  refuseBrokenLink(model);
   if (existsSync(model)) {
     const dir = localModelDir(model);
     trace(`${model} is a path: ${dir}`);

@@ -28,10 +28,8 @@ export function dtype(value: string): 'auto' | 'float32' | 'float16' | 'bfloat16
   return value;
 }
 
-/** Text a sample continues: the model needs at least one token to start from. */
-export function nonEmptyText(hint: string) {
-  return (value: string): string => {
-    if (value === '') throw new InvalidArgumentError(`text expected, got an empty string (${hint})`);
-    return value;
-  };
+/** A file or folder argument: an empty one would mean the current folder (--out "" wrote the run there). */
+export function path(value: string): string {
+  if (value === '') throw new InvalidArgumentError('a path expected, got an empty string');
+  return value;
 }

@@ -4,7 +4,8 @@
  * not UTF-8, or a NUL byte (a binary file: an executable, an archive) are usage errors that
  * name the flag, the file and the byte offset, instead of training on noise.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import * as G from '@mini/gpt/node';
 import { isUtf8 } from 'node:buffer';
 import { UsageError } from './ui.js';
 
@@ -22,25 +23,16 @@ function firstInvalidByte(bytes: Uint8Array): number {
   return offset;
 }
 
-/** A file system error's words for a user: the reason, without Node's code and repeated path. */
-export function fileProblem(e: NodeJS.ErrnoException): string {
-  const reasons: Record<string, string> = {
-    ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a folder, not a file',
-    ENOTDIR: 'a part of the path is not a folder', ELOOP: 'too many symbolic links', EMFILE: 'too many open files',
-  };
-  return (e.code && reasons[e.code]) ?? e.message;
-}
-
 /**
  * The text of a regular UTF-8 file without NUL bytes. Throws UsageError naming `flag` and the
  * file: missing, not a regular file (a folder, a device, a pipe), not UTF-8 (with the offset of
  * the first bad byte), or with a NUL byte (a binary file; with its offset).
  */
 export async function readTextFile(path: string, flag: string): Promise<string> {
-  const info = await stat(path).catch((e: NodeJS.ErrnoException) => { throw new UsageError(`${flag} ${path}: ${fileProblem(e)}`); });
-  if (info.isDirectory()) throw new UsageError(`${flag} ${path}: a folder, not a file; give a text file`);
-  if (!info.isFile()) throw new UsageError(`${flag} ${path}: not a regular file (a device, pipe or socket); give a text file`);
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => { throw new UsageError(`${flag} ${path}: ${fileProblem(e)}`); });
+  await G.regularFileSize(path).catch((e: Error) => {
+    throw new UsageError(`${flag} ${e.message}${e instanceof G.FileError && e.notAFile ? '; give a text file' : ''}`);
+  });
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => { throw new UsageError(`${flag} ${path}: ${G.fileProblem(e)}`); });
   if (!isUtf8(bytes)) {
     const at = firstInvalidByte(bytes);
     throw new UsageError(`${flag} ${path}: not UTF-8 text (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at}); give a text file`);

@@ -46,6 +46,7 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
   const j = json as Record<string, unknown>;
   const num = (key: string, fallback?: number): number => {
     const v = j[key] ?? fallback;
+    if (v === undefined) throw new ConfigError(`${source}: "${key}" is missing`);
     if (typeof v !== 'number') throw new ConfigError(`${source}: "${key}" must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
@@ -53,18 +54,35 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
   if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
     throw new ConfigError(`${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (GPT-2 uses gelu_new)`);
   }
-  return resolveConfig({
-    vocabSize: num('vocab_size'),
-    contextLength: num('n_positions', j.n_ctx as number),
-    embedDim: num('n_embd'),
-    nLayers: num('n_layer'),
-    nHeads: num('n_head'),
-    dropRate: num('resid_pdrop', 0.1),
-    qkvBias: j.qkv_bias === undefined ? true : Boolean(j.qkv_bias),
-    tiedHead: j.tie_word_embeddings === undefined ? true : Boolean(j.tie_word_embeddings),
-    layerNormEps: num('layer_norm_epsilon', 1e-5),
-  });
+  try {
+    return configFromHF();
+  } catch (e) {
+    // resolveConfig's checks speak of GPTConfig's fields: name the file's keys instead.
+    if (!(e instanceof ConfigError)) throw e;
+    const message = Object.entries(HF_KEYS).reduce((m, [ours, theirs]) => m.replaceAll(`config.${ours}`, theirs).replaceAll(ours, theirs), e.message);
+    throw new ConfigError(message.startsWith(source) ? message : `${source}: ${message}`);
+  }
+
+  function configFromHF(): GPTConfig {
+    return resolveConfig({
+      vocabSize: num('vocab_size'),
+      contextLength: num('n_positions', j.n_ctx as number),
+      embedDim: num('n_embd'),
+      nLayers: num('n_layer'),
+      nHeads: num('n_head'),
+      dropRate: num('resid_pdrop', 0.1),
+      qkvBias: j.qkv_bias === undefined ? true : Boolean(j.qkv_bias),
+      tiedHead: j.tie_word_embeddings === undefined ? true : Boolean(j.tie_word_embeddings),
+      layerNormEps: num('layer_norm_epsilon', 1e-5),
+    });
+  }
 }
+
+/** GPTConfig's fields and the config.json keys they come from (fromHFConfig's error messages). */
+const HF_KEYS: Record<string, string> = {
+  vocabSize: 'vocab_size', contextLength: 'n_positions', embedDim: 'n_embd', nLayers: 'n_layer', nHeads: 'n_head',
+  dropRate: 'resid_pdrop', layerNormEps: 'layer_norm_epsilon',
+};
 
 const IGNORED = /\.attn\.(bias|masked_bias)$/;
 
@@ -203,7 +221,7 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
       throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
     }
     const fileDType = fileDTypes[entry.dtype];
-    if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type (F32, F16 or BF16)`);
+    if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type mini-gpt loads (F32, F16 or BF16)`);
     matched.set(name, { fileName, entry, fileDType });
   }
   return matched;

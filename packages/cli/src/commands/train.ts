@@ -10,7 +10,7 @@
  * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
  * init), as a run cannot change them midway.
  */
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
@@ -84,6 +84,23 @@ async function prepareOut(out: string, typed: boolean): Promise<string | undefin
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new UsageError(`${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`);
   }
+}
+
+/**
+ * Refuses a run whose checkpoints cannot fit in `out`'s file system, before the model is made: a
+ * full disk met at the first save lost the epoch trained before it. A save writes the new
+ * checkpoint beside the last one, then swaps them, so from the second save on two are on disk
+ * at once (a resumed run has one there already).
+ */
+function refuseFullDisk(out: string, flag: string, modelBytes: number, optimizerState: boolean, saves: number, resuming: boolean): void {
+  const perSave = modelBytes * (optimizerState ? 3 : 1);
+  const needed = perSave * (!resuming && saves > 1 ? 2 : 1);
+  const { bavail, bsize } = statfsSync(out);
+  const free = bavail * bsize;
+  if (free >= needed) return;
+  const what = `${formatBytes(modelBytes)} model${optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state` : ''}${needed > perSave ? ', twice: the new one beside the last one' : ''}`;
+  const smaller = optimizerState ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})` : '';
+  throw new UsageError(`${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); free some space or choose another --out${smaller}`);
 }
 
 /** Whether process `pid` exists (one of another user's answers EPERM: it exists too). */
@@ -172,6 +189,8 @@ function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): str
 
 export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
   const commandStarted = performance.now();
+  // An empty context once skipped the samples silently; a sample needs a token to start from.
+  if (flags.startContext === '' && flags.sampleTokens !== 0) throw new UsageError('--start-context is empty: give some text to continue (--sample-tokens 0: no samples)');
   let settings: RunSettings | undefined;
   let out: string;
   let config: G.GPTConfig | undefined;
@@ -264,6 +283,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
   const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
   if (trainLoader.length === 0) throw new UsageError(`the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`);
+  refuseFullDisk(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ', G.parameterCount(config) * 4, f.optimizerState, f.epochs - (loaded?.state.epoch ?? 0), Boolean(loaded));
   const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();

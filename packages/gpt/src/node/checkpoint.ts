@@ -22,7 +22,7 @@ import { type DTypeChoice, type WeightDType, type WeightDTypeChoice, chooseWeigh
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
-import { exists, fileSource, makeDirs, writeFileAtomic, writeTextAtomic } from './files.js';
+import { exists, fileProblem, fileSource, makeDirs, regularFileSize, writeFileAtomic, writeTextAtomic } from './files.js';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -115,7 +115,8 @@ export async function saveModel(dir: string, model: GPTModel, signal?: AbortSign
 
 /** A JSON file's value; a missing file, bad JSON or a key given twice is a CheckpointError naming the file. */
 async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((e: Error) => { throw new CheckpointError(`${path}: ${e.message}`); });
+  await regularFileSize(path).catch((e: Error) => { throw new CheckpointError(e.message); });
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => { throw new CheckpointError(`${path}: ${fileProblem(e)}`); });
   const parsed = parseJsonStrict(text);
   if ('error' in parsed) throw new CheckpointError(`${path} ${parsed.error}`);
   return parsed.value;

@@ -13,9 +13,43 @@ const READ_BLOCK = 32 * 2 ** 20;
  */
 const READS_IN_FLIGHT = 4;
 
-/** A ByteSource reading a file at offsets (never the whole file at once). */
+/** A file system error's words for a user: the reason, without Node's code and the repeated path. */
+export function fileProblem(e: NodeJS.ErrnoException): string {
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a folder, not a file',
+    ENOTDIR: 'a part of the path is not a folder', ELOOP: 'too many symbolic links', EMFILE: 'too many open files',
+  };
+  return (e.code && reasons[e.code]) ?? e.message;
+}
+
+/** A file that is missing, unreadable or not a regular file; the message starts with its path. */
+export class FileError extends Error {
+  override name = 'FileError';
+  /** Whether the path exists but is no regular file (a folder, a device, a pipe, a socket). */
+  constructor(message: string, readonly notAFile = false) {
+    super(message);
+  }
+}
+
+/**
+ * The size in bytes of the regular file at `path`. Throws FileError "<path>: <why>" for a missing
+ * or unreadable file, a folder, and a device, pipe or socket: opening a pipe waits for a writer
+ * for ever, and /dev/zero has no end.
+ */
+export async function regularFileSize(path: string): Promise<number> {
+  const info = await stat(path).catch((e: NodeJS.ErrnoException) => { throw new FileError(`${path}: ${fileProblem(e)}`); });
+  if (info.isDirectory()) throw new FileError(`${path}: a folder, not a file`, true);
+  if (!info.isFile()) throw new FileError(`${path}: not a regular file (a device, pipe or socket)`, true);
+  return info.size;
+}
+
+/**
+ * A ByteSource reading a file at offsets (never the whole file at once). Throws FileError for
+ * anything regularFileSize refuses.
+ */
 export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  const handle = await open(path, 'r');
+  await regularFileSize(path);
+  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => { throw new FileError(`${path}: ${fileProblem(e)}`); });
   const { size } = await handle.stat();
   /** Fills out[from, to) from the file at offset + from. */
   const readRange = async (offset: number, out: Uint8Array, from: number, to: number) => {
