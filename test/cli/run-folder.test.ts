@@ -55,7 +55,7 @@ describe('--out naming a folder that holds a run', () => {
   it('a folder with other files but no run is fine', async () => {
     const out = fresh();
     writeFileSync(join(out, 'notes.txt'), 'my notes');
-    const r = await runCli(['train', ...QUICK, '--epochs', '1', '--sample-tokens', '0', '--out', out]);
+    const r = await runCli(['train', ...QUICK, '--epochs', '1', '--sample-tokens', '0', '--start-context', '', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('my notes');
     expect(r.stdout).not.toContain('sample after epoch'); // --sample-tokens 0: no sample, not the bare prompt
