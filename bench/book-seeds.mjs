@@ -38,7 +38,9 @@ const allRuns = readdirSync(dir)
   .filter(({ name, m }) => m && (m[4] || existsSync(join(dir, name, 'losses.csv'))))
   .map(({ name, m }) => ({ side: m[1], seed: Number(m[2]), swapped: Boolean(m[3]), r: records(name) }))
   .sort((a, b) => a.side.localeCompare(b.side) || a.swapped - b.swapped || a.seed - b.seed);
-const runs = allRuns.filter((x) => !x.swapped);
+// A run that has not reached the longest run's last step (still running) is listed, not counted.
+const lastStep = Math.max(...allRuns.map((x) => x.r.at(-1).step));
+const runs = allRuns.filter((x) => !x.swapped && x.r.at(-1).step === lastStep);
 const initOf = ({ side, swapped }) => (swapped ? (side === 'pytorch' ? "mini-gpt's" : "PyTorch's") : 'its own');
 
 const f = (x) => x.toFixed(3);
@@ -52,7 +54,7 @@ for (const run of allRuns) {
 }
 // PyTorch runs record, beside the book's training loss (5 batches of the reshuffled loader), the
 // loss of the first 5 batches in window order (what mini-gpt prints) and of all batches.
-for (const { seed, r } of runs.filter((x) => x.r.at(-1).trainLossFirst5InOrder !== undefined)) {
+for (const { seed, r } of runs.filter((x) => x.side === 'pytorch' && x.r.at(-1).trainLossFirst5InOrder !== undefined)) {
   const last = r.at(-1);
   console.log(`\npytorch seed ${seed}, step ${last.step}: training loss on 5 reshuffled batches (the book's) ${f(last.trainLoss)}, on the first 5 in window order (mini-gpt's) ${f(last.trainLossFirst5InOrder)}, on all ${f(last.trainLossAllBatches)}`);
 }
