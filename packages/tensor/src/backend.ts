@@ -63,7 +63,6 @@ export interface AdamWStep {
   readonly step: number;
 }
 
-/** Dropout's mask is Threefry(key, (element pair, stream)), identical on every backend. */
 /** One Generator stream's uniforms in [low, high) (random.ts: fillUniform). */
 export interface UniformDraw {
   readonly key: readonly [number, number];
@@ -72,6 +71,7 @@ export interface UniformDraw {
   readonly high: number;
 }
 
+/** Dropout's mask is Threefry(key, (element pair, stream)), identical on every backend. */
 export interface DropoutMask {
   readonly p: number;
   readonly key: readonly [number, number];

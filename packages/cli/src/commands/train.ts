@@ -283,7 +283,9 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
   const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
   if (trainLoader.length === 0) throw new UsageError(`the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`);
-  refuseFullDisk(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ', G.parameterCount(config) * 4, f.optimizerState, f.epochs - (loaded?.state.epoch ?? 0), Boolean(loaded));
+  const parameters = G.parameterCount(config);
+  const modelBytes = parameters * 4;
+  refuseFullDisk(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ', modelBytes, f.optimizerState, f.epochs - (loaded?.state.epoch ?? 0), Boolean(loaded));
   const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();
@@ -291,14 +293,12 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
 
   const quiet = Boolean(flags.json);
   const log = (line: string) => { if (!quiet) say(line); };
-  const parameters = G.parameterCount(config);
   log(`${colors.bold('device')}: ${deviceDescription(device)}`);
   const size = GPT2_SIZES[f.preset as keyof typeof GPT2_SIZES];
   log(`${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
   const validationNote = valLoader.length === 0 ? 'no validation: the split is too short for one window, so the validation loss is NaN' : `${valLoader.length} validation`;
   log(`${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`);
   const checkpointDir = join(out, 'checkpoint');
-  const modelBytes = parameters * 4;
   log(`${colors.bold('checkpoint')}: ${checkpointDir}, ${formatBytes(modelBytes)} model${f.optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state per save (--no-optimizer-state keeps the model only)` : ' only (--no-optimizer-state: the run cannot be resumed)'}`);
   if (loaded) {
     log(`${colors.bold('resuming')}: epoch ${state.epoch + 1}, step ${state.steps} of ${totalSteps}`);
