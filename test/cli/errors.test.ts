@@ -145,6 +145,11 @@ describe('mini-gpt errors', () => {
     const r = await runCli(['train', ...QUICK, '--out', '/proc/mini-gpt-run']);
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)).toEqual(['error: --out /proc/mini-gpt-run: cannot create or write this folder (ENOENT)']);
+    const file = join(mkdtempSync(join(tmpdir(), 'mini-gpt-file-on-the-way-')), 'notes.txt');
+    writeFileSync(file, 'x');
+    const underFile = await runCli(['train', ...QUICK, '--out', join(file, 'run')]);
+    expect(underFile.code).toBe(2);
+    expect(oneLine(underFile.stderr)).toEqual([`error: --out ${join(file, 'run')}: cannot create or write this folder (${file} is a file, not a folder)`]);
   }, 20_000);
 
   // A small file system needs root to mount (CI runs as root); elsewhere this case is skipped.
@@ -185,7 +190,7 @@ describe('mini-gpt errors', () => {
     writeFileSync(join(dir, 'link', 'config.json'), config);
     symlinkSync('../blobs/gone', join(dir, 'link', 'model.safetensors')); // a Hugging Face cache whose blob was removed
     const r = await runCli(['info', '--model', join(dir, 'link')]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1); // a file fault, as the folder and the pipe above
     expect(oneLine(r.stderr)).toEqual([`error: ${join(dir, 'link', 'model.safetensors')}: a link to ../blobs/gone, which does not exist`]);
   }, 60_000);
 

@@ -15,10 +15,13 @@ import { fetchModel } from './commands/download.js';
 import { legacyModelDir } from './paths.js';
 import { UsageError, isVerbose } from './ui.js';
 
-/** A UsageError for a link at `path` whose target is gone (as a Hugging Face cache's, its blob removed); else nothing. */
+/**
+ * Throws for a link at `path` whose target is gone (as a Hugging Face cache's, its blob removed):
+ * a file fault (exit 1), as a model file that is a folder or cut short.
+ */
 function refuseBrokenLink(path: string): void {
   const link = lstatSync(path, { throwIfNoEntry: false });
-  if (link?.isSymbolicLink() && !existsSync(path)) throw new UsageError(`${path}: a link to ${readlinkSync(path)}, which does not exist`);
+  if (link?.isSymbolicLink() && !existsSync(path)) throw new G.FileError(`${path}: a link to ${readlinkSync(path)}, which does not exist`);
 }
 
 /** The folder holding config.json + model.safetensors for an existing path. */

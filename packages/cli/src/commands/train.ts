@@ -81,7 +81,8 @@ async function prepareOut(out: string, typed: boolean): Promise<string | undefin
     await access(out, constants.W_OK);
     return created;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    // A file on the way is named (makeDirs says which); other faults by their code (ENOENT under /proc, EACCES).
+    const code = (e as NodeJS.ErrnoException).code === 'ENOTDIR' && (e as NodeJS.ErrnoException).path ? (e as Error).message : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new UsageError(`${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`);
   }
 }

@@ -123,11 +123,11 @@ export async function makeDirs(dir: string): Promise<string | undefined> {
   const missing: string[] = [];
   for (let at = resolve(dir); ; at = dirname(at)) {
     const found = await stat(at).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return null;
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return null; // missing, or under a file: look further up
       throw e;
     });
     if (found?.isDirectory()) break;
-    if (found) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}' (${at} is a file)`), { code: 'ENOTDIR' });
+    if (found) throw Object.assign(new Error(`${at} is a file, not a folder`), { code: 'ENOTDIR', path: at });
     missing.unshift(at);
     if (dirname(at) === at) break;
   }
