@@ -120,7 +120,7 @@ describe('bad values are caught', () => {
     const out = join(dir, 'a-file', 'run');
     const r = await runCli(['train', ...QUICK, '--out', out]);
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([`error: --out ${out}: cannot create or write this folder (ENOTDIR)`]);
+    expect(errorLines(r.stderr)).toEqual([`error: --out ${out}: cannot create or write this folder (${join(dir, 'a-file')} is a file, not a folder)`]);
     const empty = await runCli(['generate', '--model', 'gpt2', '--prompt', '']);
     expect(empty.code).toBe(2);
     expect(errorLines(empty.stderr)).toEqual(['error: --prompt is empty: give some text to continue']);
