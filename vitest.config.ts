@@ -16,9 +16,12 @@ process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
 // embedded WGSL and the build first (both are quick when nothing changed).
 execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/embed-shaders.mjs', import.meta.url))]);
 execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/build-wasm.mjs', import.meta.url))]);
-execFileSync(process.execPath, [fileURLToPath(new URL('./node_modules/typescript/bin/tsc', import.meta.url)), '-b'], { stdio: 'inherit' });
+execFileSync(process.execPath, [fileURLToPath(new URL('./node_modules/typescript/bin/tsc', import.meta.url)), '-b'], {
+  stdio: 'inherit',
+});
 
-const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 const alias = {
   '@mini/tensor/node': src('tensor', 'node'),
   '@mini/tensor': src('tensor'),
@@ -45,14 +48,33 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       // test/devices/ runs in every project, on that project's devices (test/helpers/devices.ts).
-      { extends: true, test: { name: 'core', include: ['test/tensor/**/*.test.ts', 'test/autograd/**/*.test.ts', 'test/gpt/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/devices/**/*.test.ts'], env: { MINI_GPT_TEST_DEVICES: 'cpu' } } },
+      {
+        extends: true,
+        test: {
+          name: 'core',
+          include: [
+            'test/tensor/**/*.test.ts',
+            'test/autograd/**/*.test.ts',
+            'test/gpt/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+            'test/devices/**/*.test.ts',
+          ],
+          env: { MINI_GPT_TEST_DEVICES: 'cpu' },
+        },
+      },
       // Minutes to hours on the CPU reference backend: only with `npm run test:slow`.
-      ...(process.env.MINI_GPT_SLOW === '1' ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }] : []),
+      ...(process.env.MINI_GPT_SLOW === '1'
+        ? [{ extends: true, test: { name: 'slow', include: ['test/slow/**/*.test.ts'] } }]
+        : []),
       // The web app in Debian's chromium (playwright-core), on WebGPU and on the CPU backend.
       { extends: true, test: { name: 'browser', include: ['test/web/**/*.test.ts'] } },
       ...adapters.map(({ name, backend }) => ({
         extends: true,
-        test: { name, include: ['test/webgpu/**/*.test.ts', 'test/devices/**/*.test.ts'], env: { MINI_GPT_WEBGPU_BACKEND: backend, MINI_GPT_TEST_DEVICES: 'webgpu' } },
+        test: {
+          name,
+          include: ['test/webgpu/**/*.test.ts', 'test/devices/**/*.test.ts'],
+          env: { MINI_GPT_WEBGPU_BACKEND: backend, MINI_GPT_TEST_DEVICES: 'webgpu' },
+        },
       })),
     ],
   },

@@ -8,7 +8,10 @@
 import * as A from '@mini/autograd';
 import * as T from '@mini/tensor/node';
 
-const SHAPES = [['attention_xl_1024', [1, 25, 1024, 64]], ['attention_book_256', [2, 12, 256, 64]]];
+const SHAPES = [
+  ['attention_xl_1024', [1, 25, 1024, 64]],
+  ['attention_book_256', [2, 12, 256, 64]],
+];
 
 function step(device, [B, nh, Tn, hd], fused) {
   const g = new T.Generator(1);
@@ -32,22 +35,32 @@ function step(device, [B, nh, Tn, hd], fused) {
 
 /** Reports each shape's step time and peak bytes, unfused then fused, on `device`. */
 export async function attentionLines(report, device, backend, reps) {
-  for (const [name, shape] of SHAPES) for (const fused of [false, true]) {
-    const times = [];
-    let peak = 0;
-    for (let i = 0; i <= reps; i++) {
-      const started = performance.now();
-      const { grads, params, peak: bytes } = step(device, shape, fused);
-      await grads[0].toArray();
-      if (i > 0) times.push((performance.now() - started) / 1000);
-      peak = Math.max(peak, bytes);
-      for (const t of grads) t.dispose();
-      for (const p of params) { p.zeroGrad(); p.data.dispose(); }
+  for (const [name, shape] of SHAPES)
+    for (const fused of [false, true]) {
+      const times = [];
+      let peak = 0;
+      for (let i = 0; i <= reps; i++) {
+        const started = performance.now();
+        const { grads, params, peak: bytes } = step(device, shape, fused);
+        await grads[0].toArray();
+        if (i > 0) times.push((performance.now() - started) / 1000);
+        peak = Math.max(peak, bytes);
+        for (const t of grads) t.dispose();
+        for (const p of params) {
+          p.zeroGrad();
+          p.data.dispose();
+        }
+      }
+      const s = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+      const what = fused ? 'fused' : 'unfused';
+      const [B, nh, Tn, hd] = shape;
+      report(
+        `${name}_${what}_step`,
+        backend,
+        s * 1000,
+        'ms',
+        `forward + backward, B ${B}, ${nh} heads, T ${Tn}, hd ${hd}, dropout 0.1`,
+      );
+      report(`${name}_${what}_peak`, backend, peak / 2 ** 20, 'MiB', 'tensor bytes held at once beyond q, k, v');
     }
-    const s = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-    const what = fused ? 'fused' : 'unfused';
-    const [B, nh, Tn, hd] = shape;
-    report(`${name}_${what}_step`, backend, s * 1000, 'ms', `forward + backward, B ${B}, ${nh} heads, T ${Tn}, hd ${hd}, dropout 0.1`);
-    report(`${name}_${what}_peak`, backend, peak / 2 ** 20, 'MiB', 'tensor bytes held at once beyond q, k, v');
-  }
 }

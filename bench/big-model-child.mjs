@@ -11,13 +11,23 @@ const t0 = performance.now();
 const model = await G.loadModel(dir, device, { dtype });
 const loadSeconds = (performance.now() - t0) / 1000;
 const times = [];
-for await (const _ of G.generateTokens(model, G.textToIds('Every effort moves you'), { maxNewTokens: Number(tokens), temperature: 0 })) times.push(performance.now());
+for await (const _ of G.generateTokens(model, G.textToIds('Every effort moves you'), {
+  maxNewTokens: Number(tokens),
+  temperature: 0,
+}))
+  times.push(performance.now());
 const decodeTokensPerSecond = (times.length - 1) / ((times.at(-1) - times[0]) / 1000);
 // performance.now() counts from the process's time origin: the first token "from the command's start".
-process.stdout.write(`${JSON.stringify({
-  loadSeconds, firstTokenSeconds: times[0] / 1000, decodeTokensPerSecond, peakRssMB: process.resourceUsage().maxRSS / 1024,
-  kernels: T.nativeStatus().summary,
-  node: process.version, outsideHeapMB: device.backend.outsideHeapBytes() / 1e6,
-  heap: `${device.backend.addressing} heap, ${(device.backend.heapBytes() / 1e9).toFixed(2)} GB`,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    loadSeconds,
+    firstTokenSeconds: times[0] / 1000,
+    decodeTokensPerSecond,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    kernels: T.nativeStatus().summary,
+    node: process.version,
+    outsideHeapMB: device.backend.outsideHeapBytes() / 1e6,
+    heap: `${device.backend.addressing} heap, ${(device.backend.heapBytes() / 1e9).toFixed(2)} GB`,
+  })}\n`,
+);
 model.dispose();

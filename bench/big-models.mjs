@@ -30,14 +30,25 @@ async function writeCheckpoint(dir, preset) {
   const config = G.resolveConfig(preset);
   await G.writeTextAtomic(join(dir, 'config.json'), JSON.stringify(G.toHFConfig(config)));
   let state = 12345;
-  await G.writeFileAtomic(join(dir, 'model.safetensors'), (sink) => G.writeSafetensors(sink, Object.entries(G.parameterShapes(config)).map(([name, shape]) => ({
-    name, shape, dtype: 'F32', data: async () => {
-      const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
-      if (/ln_\w+\.weight$/.test(name)) return out.fill(1);
-      for (let i = 0; i < out.length; i++) { state = (Math.imul(state, 1664525) + 1013904223) | 0; out[i] = (state >>> 8) * (0.04 / 2 ** 24) - 0.02; }
-      return out;
-    },
-  }))));
+  await G.writeFileAtomic(join(dir, 'model.safetensors'), (sink) =>
+    G.writeSafetensors(
+      sink,
+      Object.entries(G.parameterShapes(config)).map(([name, shape]) => ({
+        name,
+        shape,
+        dtype: 'F32',
+        data: async () => {
+          const out = new Float32Array(shape.reduce((p, d) => p * d, 1));
+          if (/ln_\w+\.weight$/.test(name)) return out.fill(1);
+          for (let i = 0; i < out.length; i++) {
+            state = (Math.imul(state, 1664525) + 1013904223) | 0;
+            out[i] = (state >>> 8) * (0.04 / 2 ** 24) - 0.02;
+          }
+          return out;
+        },
+      })),
+    ),
+  );
   return config;
 }
 
@@ -45,11 +56,16 @@ const NODE24 = fileURLToPath(new URL('../tools/node24/node_modules/node-linux-x6
 
 /** A child's JSON line, run on `node`; throws with its output when it fails. */
 function runChild(node, script, args, env = process.env) {
-  const out = execFileSync(node, ['--expose-gc', fileURLToPath(new URL(script, import.meta.url)), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(node, ['--expose-gc', fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-const where = (r) => `Node ${r.node}, ${r.heap}${r.outsideHeapMB > 0 ? `, ${r.outsideHeapMB.toFixed(0)} MB of tensors outside it` : ', no tensor outside it'}`;
+const where = (r) =>
+  `Node ${r.node}, ${r.heap}${r.outsideHeapMB > 0 ? `, ${r.outsideHeapMB.toFixed(0)} MB of tensors outside it` : ', no tensor outside it'}`;
 
 export async function bigModelLines(report, argv) {
   const pick = (flag, all) => {
@@ -60,7 +76,13 @@ export async function bigModelLines(report, argv) {
   if (pick('--train', ['medium'])[0] !== 'none') {
     const preset = SIZES[pick('--train', ['medium'])[0]];
     const r = runChild(node, './train-step-child.mjs', [preset, '2']);
-    report('train_step_medium', 'cpu', r.tokensPerSecond, 'tokens/s', `${preset} (book layout), batch 2 x 256, AdamW; ${r.seconds.toFixed(1)} s per step; ${where(r)}`);
+    report(
+      'train_step_medium',
+      'cpu',
+      r.tokensPerSecond,
+      'tokens/s',
+      `${preset} (book layout), batch 2 x 256, AdamW; ${r.seconds.toFixed(1)} s per step; ${where(r)}`,
+    );
     report('peak_rss_train_medium', 'cpu', r.peakRssMB, 'MB');
   }
   const sizes = pick('--sizes', Object.keys(SIZES)).filter((s) => s !== 'none');
@@ -71,7 +93,7 @@ export async function bigModelLines(report, argv) {
     const dir = mkdtempSync(join(tmpdir(), `mini-gpt-bench-${size}-`));
     try {
       const config = await writeCheckpoint(dir, SIZES[size]);
-      const fileGB = 4 * G.parameterCount(config) / 1e9;
+      const fileGB = (4 * G.parameterCount(config)) / 1e9;
       for (const dtype of dtypes) {
         for (const kind of kernels) {
           const env = kind === 'wasm' ? { ...process.env, MINI_GPT_NATIVE: '0' } : process.env;

@@ -36,7 +36,12 @@ const config = { ...loaded.config, dropRate: Number(o.dropout) };
 const weights = new Map([...loaded.params].map(([name, p]) => [name, p.data]));
 const model = new G.GPTModel(config, device, weights, { seed: G.runSeeds(seed).dropout, stream: 0 });
 const { train, validation } = G.splitText(readFileSync(o.data, 'utf8'), recipe.trainRatio);
-const loaderOptions = { batchSize: recipe.batchSize, maxLength: config.contextLength, stride: config.contextLength, device };
+const loaderOptions = {
+  batchSize: recipe.batchSize,
+  maxLength: config.contextLength,
+  stride: config.contextLength,
+  device,
+};
 const trainLoader = G.createDataLoader(train, { ...loaderOptions, shuffle: true, dropLast: true, seed });
 const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
 const optimizer = new G.AdamW(model.params, { lr: recipe.lr, weightDecay: recipe.weightDecay });
@@ -44,14 +49,31 @@ const optimizer = new G.AdamW(model.params, { lr: recipe.lr, weightDecay: recipe
 const records = [];
 const stepLosses = [];
 const started = performance.now();
-await G.trainModel(model, optimizer, trainLoader, valLoader, {
-  epochs: Number(o.epochs), evalFreq: recipe.evalFreq, evalIter: recipe.evalIter, startContext: '',
-}, {
-  onStep: (s) => { stepLosses.push(s.loss); },
-  onEval: (r) => {
-    records.push(r);
-    const step = String(r.step).padStart(6, '0');
-    console.log(`Ep ${r.epoch} (Step ${step}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-    writeFileSync(o.out, JSON.stringify({ seed, init: o.init, epochs: Number(o.epochs), records, stepLosses }) + '\n');
+await G.trainModel(
+  model,
+  optimizer,
+  trainLoader,
+  valLoader,
+  {
+    epochs: Number(o.epochs),
+    evalFreq: recipe.evalFreq,
+    evalIter: recipe.evalIter,
+    startContext: '',
   },
-});
+  {
+    onStep: (s) => {
+      stepLosses.push(s.loss);
+    },
+    onEval: (r) => {
+      records.push(r);
+      const step = String(r.step).padStart(6, '0');
+      console.log(
+        `Ep ${r.epoch} (Step ${step}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
+      writeFileSync(
+        o.out,
+        JSON.stringify({ seed, init: o.init, epochs: Number(o.epochs), records, stepLosses }) + '\n',
+      );
+    },
+  },
+);

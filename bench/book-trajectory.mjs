@@ -35,25 +35,36 @@ const seed = Number(o.seed);
 const recipe = { contextLength: 256, batchSize: 2, lr: 4e-4, weightDecay: 0.1, trainRatio: 0.9 };
 const config = G.resolveConfig('gpt2-small', { ...G.BOOK_CONFIG_OVERRIDES, dropRate: Number(o.dropout) });
 const { train, validation } = G.splitText(readFileSync(o.data, 'utf8'), recipe.trainRatio);
-const loaderOptions = { batchSize: recipe.batchSize, maxLength: recipe.contextLength, stride: recipe.contextLength, device };
+const loaderOptions = {
+  batchSize: recipe.batchSize,
+  maxLength: recipe.contextLength,
+  stride: recipe.contextLength,
+  device,
+};
 const trainLoader = G.createDataLoader(train, { ...loaderOptions, shuffle: true, dropLast: true, seed });
 const epochs = Math.ceil(steps / trainLoader.length);
 const model = G.GPTModel.create(config, { device, seed });
 mkdirSync(o.out, { recursive: true });
-writeFileSync(join(o.out, 'data.json'), JSON.stringify({
-  // The dropout generator's seed: PyTorch can then draw the same masks (stream 0 on).
-  recipe: { ...recipe, dropRate: config.dropRate, seed, steps, dropoutSeed: model.dropoutState.seed },
-  trainIds: G.textToIds(train),
-  valIds: G.textToIds(validation),
-  order: Array.from({ length: epochs }, (_, e) => trainLoader.order(e)),
-}));
+writeFileSync(
+  join(o.out, 'data.json'),
+  JSON.stringify({
+    // The dropout generator's seed: PyTorch can then draw the same masks (stream 0 on).
+    recipe: { ...recipe, dropRate: config.dropRate, seed, steps, dropoutSeed: model.dropoutState.seed },
+    trainIds: G.textToIds(train),
+    valIds: G.textToIds(validation),
+    order: Array.from({ length: epochs }, (_, e) => trainLoader.order(e)),
+  }),
+);
 await G.saveModel(join(o.out, 'init'), model);
 const optimizer = new G.AdamW(model.params, { lr: recipe.lr, weightDecay: recipe.weightDecay });
 
 /** Sum of squares in float64 of a float32 array. */
 function sumSquares(a, b = null) {
   let s = 0;
-  for (let i = 0; i < a.length; i++) { const d = b ? a[i] - b[i] : a[i]; s += d * d; }
+  for (let i = 0; i < a.length; i++) {
+    const d = b ? a[i] - b[i] : a[i];
+    s += d * d;
+  }
   return s;
 }
 
@@ -64,7 +75,11 @@ for (let epoch = 0; epoch < epochs && step < steps; epoch++) {
     if (step >= steps) break;
     const started = performance.now();
     model.zeroGrad();
-    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+    const loss = T.tidy(() => {
+      const l = G.batchLoss(model, batch);
+      l.backward();
+      return l.data;
+    });
     const value = await loss.item();
     loss.dispose();
     batch.inputs.dispose();
@@ -81,9 +96,20 @@ for (let epoch = 0; epoch < epochs && step < steps; epoch++) {
     optimizer.update();
     let update2 = 0;
     for (const [name, p] of model.params) update2 += sumSquares(await p.data.toArray(), before.get(name));
-    const line = { step, epoch, batch: batch.index, loss: value, gradNorm: Math.sqrt(grad2), updateNorm: Math.sqrt(update2), seconds: (performance.now() - started) / 1000, gradNorms };
+    const line = {
+      step,
+      epoch,
+      batch: batch.index,
+      loss: value,
+      gradNorm: Math.sqrt(grad2),
+      updateNorm: Math.sqrt(update2),
+      seconds: (performance.now() - started) / 1000,
+      gradNorms,
+    };
     lines.push(line);
-    process.stdout.write(`step ${step}: loss ${value.toFixed(6)} grad norm ${line.gradNorm.toFixed(6)} update norm ${line.updateNorm.toFixed(6)} (${line.seconds.toFixed(1)} s)\n`);
+    process.stdout.write(
+      `step ${step}: loss ${value.toFixed(6)} grad norm ${line.gradNorm.toFixed(6)} update norm ${line.updateNorm.toFixed(6)} (${line.seconds.toFixed(1)} s)\n`,
+    );
     writeFileSync(join(o.out, 'mini-gpt.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     step++;
   }

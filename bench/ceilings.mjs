@@ -29,10 +29,28 @@ function cpuSeconds(fn) {
 function wasmPeaks(work) {
   const asc = join(dirname(createRequire(import.meta.url).resolve('assemblyscript/package.json')), 'bin/asc.js');
   const out = {};
-  for (const [name, features] of [['relaxed', 'simd,relaxed-simd'], ['plain', 'simd']]) {
+  for (const [name, features] of [
+    ['relaxed', 'simd,relaxed-simd'],
+    ['plain', 'simd'],
+  ]) {
     const file = join(work, `peak-${name}.wasm`);
-    execFileSync(process.execPath, [asc, join(here, 'ceilings/fma-peak.as.ts'), '--outFile', file, '--optimizeLevel', '3',
-      '--runtime', 'stub', '--enable', features, '--noAssert'], { stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [
+        asc,
+        join(here, 'ceilings/fma-peak.as.ts'),
+        '--outFile',
+        file,
+        '--optimizeLevel',
+        '3',
+        '--runtime',
+        'stub',
+        '--enable',
+        features,
+        '--noAssert',
+      ],
+      { stdio: 'inherit' },
+    );
     const { peak } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(file))).exports;
     const iterations = 20_000_000;
     peak(iterations / 10);
@@ -50,7 +68,15 @@ function nativePeaks(work) {
   } catch {
     return {};
   }
-  const runs = [0, 1, 2].map(() => Object.fromEntries(execFileSync(binary, { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)])));
+  const runs = [0, 1, 2].map(() =>
+    Object.fromEntries(
+      execFileSync(binary, { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k, Number(v)]),
+    ),
+  );
   return Object.fromEntries(Object.keys(runs[0]).map((k) => [k, Math.max(...runs.map((r) => r[k]))]));
 }
 
@@ -58,11 +84,18 @@ function nativePeaks(work) {
 function readBandwidth(work, threads) {
   const binary = join(work, 'read-bandwidth');
   try {
-    execFileSync(process.env.CC ?? 'cc', ['-O2', '-pthread', '-o', binary, join(here, 'ceilings/read-bandwidth.c')], { stdio: 'pipe' });
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-pthread', '-o', binary, join(here, 'ceilings/read-bandwidth.c')], {
+      stdio: 'pipe',
+    });
   } catch {
     return {};
   }
-  return Object.fromEntries(execFileSync(binary, [String(threads)], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').map(Number)));
+  return Object.fromEntries(
+    execFileSync(binary, [String(threads)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').map(Number)),
+  );
 }
 
 // The training step's products (B*T = 512 rows; C = 768): forward, and the two backward products.
@@ -93,25 +126,48 @@ export async function ceilingLines(report) {
   try {
     const wasm = wasmPeaks(work);
     const native = nativePeaks(work);
-    report('fma_peak_per_core', 'wasm-relaxed-simd', wasm.relaxed, 'GFLOP/s', 'f32x4.relaxed_madd, 12 chains, CPU time');
+    report(
+      'fma_peak_per_core',
+      'wasm-relaxed-simd',
+      wasm.relaxed,
+      'GFLOP/s',
+      'f32x4.relaxed_madd, 12 chains, CPU time',
+    );
     report('fma_peak_per_core', 'wasm-simd', wasm.plain, 'GFLOP/s', 'f32x4.mul + f32x4.add');
-    for (const [isa, value] of Object.entries(native)) report('fma_peak_per_core', isa, value, 'GFLOP/s', isa === 'avx2' ? '256-bit FMA' : '512-bit FMA');
+    for (const [isa, value] of Object.entries(native))
+      report('fma_peak_per_core', isa, value, 'GFLOP/s', isa === 'avx2' ? '256-bit FMA' : '512-bit FMA');
     if (!Object.keys(native).length) process.stderr.write('no C compiler (cc): native ceilings skipped\n');
     // Decoding reads every weight once a token: its matvecs are bound by this, not by FMAs.
-    for (const [threads, gbs] of Object.entries(readBandwidth(work, (await import('node:os')).availableParallelism()))) {
-      report('read_bandwidth', `${threads}-thread${threads === '1' ? '' : 's'}`, gbs, 'GB/s', '1 GiB summed with 256-bit loads, best of 5, wall time: the ceiling of decoding\'s matvecs');
+    for (const [threads, gbs] of Object.entries(
+      readBandwidth(work, (await import('node:os')).availableParallelism()),
+    )) {
+      report(
+        'read_bandwidth',
+        `${threads}-thread${threads === '1' ? '' : 's'}`,
+        gbs,
+        'GB/s',
+        "1 GiB summed with 256-bit loads, best of 5, wall time: the ceiling of decoding's matvecs",
+      );
     }
     // One thread: the ceilings are per core. Backends made here, without the worker threads.
     T.setParallelRunnerFactory(null);
     // Each instruction set the addon has for this CPU (its choice is process-wide: one at a time), then WebAssembly.
     const chosen = T.nativeStatus();
-    const runs = ['avx512', 'avx2'].map((isa) => [isa, chosen.kernels ? T.loadNativeKernels({ MINI_GPT_NATIVE_ISA: isa }) : null]).filter(([, s]) => s?.kernels);
+    const runs = ['avx512', 'avx2']
+      .map((isa) => [isa, chosen.kernels ? T.loadNativeKernels({ MINI_GPT_NATIVE_ISA: isa }) : null])
+      .filter(([, s]) => s?.kernels);
     for (const [isa, status] of [...runs, ['wasm', { kernels: null }]]) {
       T.setNativeKernels(status);
       const device = new T.Device(T.createFastCpuBackend(), { kind: 'cpu', description: isa });
       const [backend, ceiling] = isa === 'wasm' ? ['wasm', wasm.relaxed] : [`native-${isa}`, native[isa]];
       for (const [name, gflops] of sgemmFigures(device)) {
-        report(`sgemm_1_thread ${name}`, backend, gflops, 'GFLOP/s', ceiling ? `${((100 * gflops) / ceiling).toFixed(0)} % of its ceiling` : '');
+        report(
+          `sgemm_1_thread ${name}`,
+          backend,
+          gflops,
+          'GFLOP/s',
+          ceiling ? `${((100 * gflops) / ceiling).toFixed(0)} % of its ceiling` : '',
+        );
       }
     }
     if (chosen.kernels) T.loadNativeKernels(); // back to the default instruction set
@@ -125,8 +181,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const json = process.argv.includes('--json');
   const { loadavg } = await import('node:os');
   await ceilingLines((name, backend, value, unit, note = '') => {
-    if (json) process.stdout.write(`${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`);
-    else process.stdout.write(`${name} ${backend}: ${Number(value.toPrecision(4))} ${unit}${note ? ` (${note})` : ''}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`,
+      );
+    else
+      process.stdout.write(`${name} ${backend}: ${Number(value.toPrecision(4))} ${unit}${note ? ` (${note})` : ''}\n`);
   });
-  process.stdout.write(`load_average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `load_average: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
 }

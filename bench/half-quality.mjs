@@ -21,12 +21,26 @@ async function compare(report, name, model, prompt) {
     const half = G.convertModel(model, dtype);
     const logits = await logitsOf(half);
     let worst = 0;
-    logits.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - reference[i])); });
+    logits.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - reference[i]));
+    });
     const tokens = await G.generate(half, prompt, { maxNewTokens: 50, temperature: 0 });
     const firstDiff = tokens.slice(prompt.length).findIndex((t, i) => t !== greedy[prompt.length + i]);
     const short = dtype === 'float16' ? 'f16' : 'bf16';
-    report(`max_logit_diff_${name}_${short}`, 'cpu', worst, '|logit diff|', `vs float32 over ${prompt.length} prompt positions`);
-    report(`greedy_agree_${name}_${short}`, 'cpu', firstDiff < 0 ? 50 : firstDiff, 'of 50 tokens', firstDiff < 0 ? 'all equal' : `first difference at new token ${firstDiff + 1}`);
+    report(
+      `max_logit_diff_${name}_${short}`,
+      'cpu',
+      worst,
+      '|logit diff|',
+      `vs float32 over ${prompt.length} prompt positions`,
+    );
+    report(
+      `greedy_agree_${name}_${short}`,
+      'cpu',
+      firstDiff < 0 ? 50 : firstDiff,
+      'of 50 tokens',
+      firstDiff < 0 ? 'all equal' : `first difference at new token ${firstDiff + 1}`,
+    );
     half.dispose();
   }
 }
@@ -35,7 +49,9 @@ export async function halfQualityLines(report) {
   const device = await T.getDevice('cpu');
   const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/golden-gpt2.json', import.meta.url), 'utf8'));
   const variant = Object.values(fixture.variants)[0];
-  const weights = new Map(Object.entries(variant.params).map(([n, p]) => [n, T.tensor(p.values, { shape: p.shape, device })]));
+  const weights = new Map(
+    Object.entries(variant.params).map(([n, p]) => [n, T.tensor(p.values, { shape: p.shape, device })]),
+  );
   const golden = new G.GPTModel(G.resolveConfig(variant.config), device, weights);
   await compare(report, 'golden', golden, fixture.ids[0]);
   golden.dispose();

@@ -15,7 +15,16 @@ import { kernelModule } from '../packages/tensor/dist/cpu-fast/wasm-runtime.js';
 import { referenceKernels } from '../packages/tensor/dist/cpu/backend.js';
 import { binary, copy, unary } from '../packages/tensor/dist/cpu-fast/elementwise.js';
 
-const { values } = parseArgs({ options: { top: { type: 'string', default: '30' }, write: { type: 'string' }, 'js-row-kernels': { type: 'boolean' }, 'unfused-attention': { type: 'boolean' }, decode: { type: 'string' }, dtype: { type: 'string', default: 'float32' } } });
+const { values } = parseArgs({
+  options: {
+    top: { type: 'string', default: '30' },
+    write: { type: 'string' },
+    'js-row-kernels': { type: 'boolean' },
+    'unfused-attention': { type: 'boolean' },
+    decode: { type: 'string' },
+    dtype: { type: 'string', default: 'float32' },
+  },
+});
 
 // A sample counts for the kernel group of the nearest frame, itself or a caller, that belongs to
 // a kernel: a WebAssembly export (by name), or a kernel module of the fast or reference backend
@@ -34,15 +43,30 @@ const GROUPS = [
   ['gelu', /gelu/],
   ['dropout', /dropout/],
   ['adamw', /adamw/],
-  ["copy / elementwise", /copyStrided|\/copy\.js|elementwise\.js/],
+  ['copy / elementwise', /copyStrided|\/copy\.js|elementwise\.js/],
 ];
 
 /** Export names of the kernel module's functions, by function index (imports first, as V8 numbers them). */
 function wasmExportNames(bytes) {
   const names = new Map();
   let at = 8;
-  const u32 = () => { let r = 0, shift = 0, b; do { b = bytes[at++]; r |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80); return r >>> 0; };
-  const skipName = () => { const n = u32(); const s = new TextDecoder().decode(bytes.subarray(at, at + n)); at += n; return s; };
+  const u32 = () => {
+    let r = 0,
+      shift = 0,
+      b;
+    do {
+      b = bytes[at++];
+      r |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    return r >>> 0;
+  };
+  const skipName = () => {
+    const n = u32();
+    const s = new TextDecoder().decode(bytes.subarray(at, at + n));
+    at += n;
+    return s;
+  };
   while (at < bytes.length) {
     const id = bytes[at++];
     const size = u32();
@@ -69,8 +93,20 @@ function frameKey({ functionName, url }) {
 
 const device = await T.getDevice('cpu');
 if (values['js-row-kernels']) {
-  const { softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward, reduce } = referenceKernels;
-  Object.assign(device.backend.kernels, { softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward, reduce, copy, unary, binary });
+  const { softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward, reduce } =
+    referenceKernels;
+  Object.assign(device.backend.kernels, {
+    softmax,
+    softmaxBackward,
+    layerNorm,
+    layerNormBackward,
+    crossEntropy,
+    crossEntropyBackward,
+    reduce,
+    copy,
+    unary,
+    binary,
+  });
 }
 const config = G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
 let model = G.GPTModel.create(config, { device, seed: 123 });
@@ -79,14 +115,25 @@ if (values.dtype !== 'float32') model = G.convertModel(model, values.dtype);
 model.fusedAttention = !values['unfused-attention'];
 const optimizer = decodeTokens ? null : new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
 const prompt = G.textToIds('Every effort moves you');
-const step = decodeTokens ? async (warmUp) => { await G.generate(model, prompt, { maxNewTokens: warmUp ? 5 : decodeTokens }); } : async () => {
-  model.zeroGrad();
-  const batch = { inputs: T.randint(0, 50257, [2, 256], { device }), targets: T.randint(0, 50257, [2, 256], { device }) };
-  const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
-  await loss.item();
-  optimizer.update();
-  for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
-};
+const step = decodeTokens
+  ? async (warmUp) => {
+      await G.generate(model, prompt, { maxNewTokens: warmUp ? 5 : decodeTokens });
+    }
+  : async () => {
+      model.zeroGrad();
+      const batch = {
+        inputs: T.randint(0, 50257, [2, 256], { device }),
+        targets: T.randint(0, 50257, [2, 256], { device }),
+      };
+      const loss = T.tidy(() => {
+        const l = G.batchLoss(model, batch);
+        l.backward();
+        return l.data;
+      });
+      await loss.item();
+      optimizer.update();
+      for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
+    };
 
 await step(true); // warm-up: the heap grows, V8 compiles
 const session = new Session();
@@ -118,7 +165,11 @@ function groupOf(id) {
     for (const [name, re] of GROUPS) if (re.test(key)) return name;
   }
   const own = byId.get(id).callFrame.functionName;
-  return /garbage collector/.test(own) ? 'garbage collection' : /^\((idle|program)\)$/.test(own) ? own : 'other JavaScript';
+  return /garbage collector/.test(own)
+    ? 'garbage collection'
+    : /^\((idle|program)\)$/.test(own)
+      ? own
+      : 'other JavaScript';
 }
 const byFunction = new Map();
 const byGroup = new Map();
@@ -128,15 +179,26 @@ for (const node of profile.nodes) {
   const { functionName, url, lineNumber } = node.callFrame;
   const exported = frameKey(node.callFrame);
   const wasm = functionName.startsWith('wasm-function');
-  const name = wasm ? `${functionName} (${exported || 'inside ' + groupOf(node.id)})` : `${functionName || '(anonymous)'} ${url ? `${url.split('/').slice(-2).join('/')}:${lineNumber + 1}` : ''}`.trim();
+  const name = wasm
+    ? `${functionName} (${exported || 'inside ' + groupOf(node.id)})`
+    : `${functionName || '(anonymous)'} ${url ? `${url.split('/').slice(-2).join('/')}:${lineNumber + 1}` : ''}`.trim();
   byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   const group = groupOf(node.id);
   byGroup.set(group, (byGroup.get(group) ?? 0) + ms);
 }
-const rows = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${(ms / 1000).toFixed(2).padStart(7)} s  ${k}`).join('\n');
-const what = decodeTokens ? `${decodeTokens} tokens of cached greedy decoding, ${values.dtype} weights` : 'one training step, batch 2 x 256';
+const rows = (map, n) =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, ms]) => `${(ms / 1000).toFixed(2).padStart(7)} s  ${k}`)
+    .join('\n');
+const what = decodeTokens
+  ? `${decodeTokens} tokens of cached greedy decoding, ${values.dtype} weights`
+  : 'one training step, batch 2 x 256';
 const rate = (decodeTokens || 512) / wall;
-console.log(`${what}, book's 124M layout, CPU device (${device.backend.runtime().runner?.threads ?? 1} threads, ${model.fusedAttention ? 'fused' : 'unfused'} attention, ${T.nativeStatus().summary}): ${wall.toFixed(2)} s wall under the profiler, ${rate.toFixed(1)} tokens/s`);
+console.log(
+  `${what}, book's 124M layout, CPU device (${device.backend.runtime().runner?.threads ?? 1} threads, ${model.fusedAttention ? 'fused' : 'unfused'} attention, ${T.nativeStatus().summary}): ${wall.toFixed(2)} s wall under the profiler, ${rate.toFixed(1)} tokens/s`,
+);
 console.log(`\nself time by group:\n${rows(byGroup, 20)}`);
 console.log(`\nself time by function (top ${values.top}):\n${rows(byFunction, Number(values.top))}`);
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

@@ -41,10 +41,16 @@ const trainStepOnly = args.has('--train-step');
 const attentionOnly = args.has('--attention');
 const decodeOnly = args.has('--decode');
 const bookRun = args.has('--book-run');
-const argValue = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback; };
+const argValue = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+};
 
 function report(name, backend, value, unit, note = '') {
-  if (json) process.stdout.write(`${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ name, backend, value: Number(value.toPrecision(4)), unit, ...(note ? { note } : {}) })}\n`,
+    );
   else process.stdout.write(`${name} ${backend}: ${Number(value.toPrecision(4))} ${unit}${note ? ` (${note})` : ''}\n`);
 }
 
@@ -74,10 +80,22 @@ async function matmuls(device, backend, shapes, reps) {
   for (const [name, M, K, N] of shapes) {
     const a = T.randn([M, K], { device });
     const b = T.randn([K, N], { device });
-    const s = await seconds(async () => { const c = T.matmul(a, b); await c.toArray(); c.dispose(); }, reps);
+    const s = await seconds(async () => {
+      const c = T.matmul(a, b);
+      await c.toArray();
+      c.dispose();
+    }, reps);
     // A matvec reads its whole weight once: the figure to hold against the read_bandwidth line.
     const read = M === 1 ? `${((4 * K * N) / s / 1e9).toFixed(1)} GB/s of weight read` : '';
-    report(name, backend, (2 * M * N * K) / s / 1e9, 'GFLOP/s', [read, backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : ''].filter(Boolean).join('; '));
+    report(
+      name,
+      backend,
+      (2 * M * N * K) / s / 1e9,
+      'GFLOP/s',
+      [read, backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : '']
+        .filter(Boolean)
+        .join('; '),
+    );
     a.dispose();
     b.dispose();
   }
@@ -88,7 +106,10 @@ async function halfMatvec(device, backend, reps) {
   const [name, M, K, N] = HALF_MATVEC;
   const a = T.randn([M, K], { device });
   const b = T.randn([K, N], { device }).astype('float16');
-  const s = await seconds(async () => { for (let i = 0; i < 10; i++) T.matmul(a, b).dispose(); }, reps) / 10;
+  const s =
+    (await seconds(async () => {
+      for (let i = 0; i < 10; i++) T.matmul(a, b).dispose();
+    }, reps)) / 10;
   report(name, backend, (2 * K * N) / s / 1e9, 'GB/s', `${((2 * M * N * K) / s / 1e9).toFixed(1)} GFLOP/s`);
   a.dispose();
   b.dispose();
@@ -112,9 +133,19 @@ async function tfjsMatmuls(shapes, reps) {
   for (const [name, M, K, N] of shapes) {
     const a = tf.randomNormal([M, K]);
     const b = tf.randomNormal([K, N]);
-    const s = await seconds(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); }, reps);
+    const s = await seconds(async () => {
+      const c = tf.matMul(a, b);
+      await c.data();
+      c.dispose();
+    }, reps);
     const read = M === 1 ? `; ${((4 * K * N) / s / 1e9).toFixed(1)} GB/s of weight read` : '';
-    report(name, 'tfjs-wasm', (2 * M * N * K) / s / 1e9, 'GFLOP/s', `@tensorflow/tfjs-backend-wasm 4.22, SIMD on 1 thread: its threaded build does not run in Node${read}`);
+    report(
+      name,
+      'tfjs-wasm',
+      (2 * M * N * K) / s / 1e9,
+      'GFLOP/s',
+      `@tensorflow/tfjs-backend-wasm 4.22, SIMD on 1 thread: its threaded build does not run in Node${read}`,
+    );
     a.dispose();
     b.dispose();
   }
@@ -126,7 +157,13 @@ async function trainStep(device, backend, { rss = true } = {}) {
   const started = performance.now();
   const model = G.GPTModel.create(config, { device, seed: 123 });
   const made = (performance.now() - started) / 1000;
-  report('init_124m', backend, made, 's', `the book's model's random initialisation (${(G.parameterCount(config) / 1e6).toFixed(0)} M parameters: uniform on the device's kernel, normal on the host)`);
+  report(
+    'init_124m',
+    backend,
+    made,
+    's',
+    `the book's model's random initialisation (${(G.parameterCount(config) / 1e6).toFixed(0)} M parameters: uniform on the device's kernel, normal on the host)`,
+  );
   const optimizer = new G.AdamW(model.params, { lr: 4e-4, weightDecay: 0.1 });
   const s = await seconds(trainingStep(model, optimizer, device), 1);
   report('train_step_124m', backend, 512 / s, 'tokens/s', `${s.toFixed(1)} s per step`);
@@ -171,10 +208,19 @@ async function generation(model, backend, { withoutCache = false, peer = false }
     const note = `PyTorch ${torch.torch} with a KV cache, ${torch.threads} threads, BLAS ${torch.blas}; ${backend} / pytorch = ${(rate / torch.tokensPerSecond).toFixed(2)}x`;
     report('generate_50_cache_124m', 'pytorch', torch.tokensPerSecond, 'tokens/s', note);
   }
-  for (const [dtype, short] of [['bfloat16', 'bf16'], ['float16', 'f16']]) {
+  for (const [dtype, short] of [
+    ['bfloat16', 'bf16'],
+    ['float16', 'f16'],
+  ]) {
     const half = G.convertModel(model, dtype);
     const rate = await tokensPerSecond(half, true);
-    report(`generate_50_cache_124m_${short}`, backend, rate, 'tokens/s', `${dtype} weights${torch ? `; ${backend} / pytorch (float32) = ${(rate / torch.tokensPerSecond).toFixed(2)}x` : ''}`);
+    report(
+      `generate_50_cache_124m_${short}`,
+      backend,
+      rate,
+      'tokens/s',
+      `${dtype} weights${torch ? `; ${backend} / pytorch (float32) = ${(rate / torch.tokensPerSecond).toFixed(2)}x` : ''}`,
+    );
     half.dispose();
   }
 }
@@ -187,11 +233,24 @@ async function generation(model, backend, { withoutCache = false, peer = false }
  * not decoding. `env`: the child's (MINI_GPT_NATIVE=0 for the WebAssembly matmul).
  */
 function decodeInChild(backend, env, peer) {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--decode', '--json', ...(peer ? [] : ['--no-peer'])], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--decode', '--json', ...(peer ? [] : ['--no-peer'])],
+    { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   if (child.status !== 0) throw new Error(`bench --decode exited with ${child.status}`);
-  for (const line of child.stdout.trim().split('\n').map((l) => JSON.parse(l))) {
+  for (const line of child.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))) {
     if (!line.name.startsWith('generate_')) continue;
-    report(line.name, line.backend === 'pytorch' ? 'pytorch' : backend, line.value, line.unit, (line.note ?? '').replace(/\bcpu \/ pytorch/g, `${backend} / pytorch`));
+    report(
+      line.name,
+      line.backend === 'pytorch' ? 'pytorch' : backend,
+      line.value,
+      line.unit,
+      (line.note ?? '').replace(/\bcpu \/ pytorch/g, `${backend} / pytorch`),
+    );
   }
 }
 
@@ -209,25 +268,73 @@ function bookRunLines(epochs, text, keep) {
   const out = keep ?? join(dir, 'mini-gpt');
   try {
     let t = performance.now();
-    const ours = spawnSync(process.execPath, [join(root, 'packages', 'cli', 'bin', 'mini-gpt.js'), 'train', '--data', text, '--device', 'cpu', '--epochs', String(epochs), '--out', out, '--profile'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const ours = spawnSync(
+      process.execPath,
+      [
+        join(root, 'packages', 'cli', 'bin', 'mini-gpt.js'),
+        'train',
+        '--data',
+        text,
+        '--device',
+        'cpu',
+        '--epochs',
+        String(epochs),
+        '--out',
+        out,
+        '--profile',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const oursSeconds = (performance.now() - t) / 1000;
     process.stderr.write(ours.stdout);
     if (ours.status !== 0) throw new Error(`npx mini-gpt train exited with ${ours.status}`);
     writeFileSync(join(out, 'transcript.txt'), ours.stdout);
     // The last evaluation (losses.csv: step, epoch, tokens seen, train loss, val loss) and the --profile table's phases.
-    const [step, , , trainLoss, valLoss] = readFileSync(join(out, 'losses.csv'), 'utf8').trim().split('\n').pop().split(',').map(Number);
-    const phases = [...ours.stdout.matchAll(/^ {2}(steps|evaluations|samples|checkpoints) .*?([\d.]+) s +\d+ %/gm)].map((m) => `${m[1]} ${Number(m[2]).toFixed(0)} s`).join(', ');
-    report(`book_run_${epochs}_epochs`, 'cpu', oursSeconds, 's', `npx mini-gpt train --epochs ${epochs}, last evaluation at step ${step}, losses ${loss(trainLoss)} / ${loss(valLoss)}${phases ? `; ${phases}` : ''}`);
+    const [step, , , trainLoss, valLoss] = readFileSync(join(out, 'losses.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .pop()
+      .split(',')
+      .map(Number);
+    const phases = [...ours.stdout.matchAll(/^ {2}(steps|evaluations|samples|checkpoints) .*?([\d.]+) s +\d+ %/gm)]
+      .map((m) => `${m[1]} ${Number(m[2]).toFixed(0)} s`)
+      .join(', ');
+    report(
+      `book_run_${epochs}_epochs`,
+      'cpu',
+      oursSeconds,
+      's',
+      `npx mini-gpt train --epochs ${epochs}, last evaluation at step ${step}, losses ${loss(trainLoss)} / ${loss(valLoss)}${phases ? `; ${phases}` : ''}`,
+    );
     // PyTorch reads mini-gpt's token ids (Debian's Python has no tiktoken): data.json.
-    const data = spawnSync(process.execPath, [join(root, 'bench', 'book-trajectory.mjs'), '--out', dir, '--steps', '0', '--data', text], { encoding: 'utf8' });
-    if (data.status !== 0) throw new Error(`bench/book-trajectory.mjs exited with ${data.status}: ${data.stderr.trim().split('\n').pop()}`);
+    const data = spawnSync(
+      process.execPath,
+      [join(root, 'bench', 'book-trajectory.mjs'), '--out', dir, '--steps', '0', '--data', text],
+      { encoding: 'utf8' },
+    );
+    if (data.status !== 0)
+      throw new Error(`bench/book-trajectory.mjs exited with ${data.status}: ${data.stderr.trim().split('\n').pop()}`);
     t = performance.now();
-    const torch = runPytorch('pytorch_book_run.py', ['book', dir, '--seed', '123', '--epochs', String(epochs)], { what: 'book run' });
+    const torch = runPytorch('pytorch_book_run.py', ['book', dir, '--seed', '123', '--epochs', String(epochs)], {
+      what: 'book run',
+    });
     const torchSeconds = (performance.now() - t) / 1000;
     if (!torch) return;
     // Python writes a NaN loss (no validation window) as NaN, which JSON has not.
-    const last = JSON.parse(readFileSync(join(dir, 'pytorch-seed123.jsonl'), 'utf8').trim().split('\n').pop().replace(/\bNaN\b/g, 'null')).records.at(-1);
-    report(`book_run_${epochs}_epochs`, 'pytorch', torchSeconds, 's', `bench/pytorch_book_run.py book --epochs ${epochs}, final losses ${loss(last.trainLoss)} / ${loss(last.valLoss)}; pytorch / cpu = ${(torchSeconds / oursSeconds).toFixed(2)}x`);
+    const last = JSON.parse(
+      readFileSync(join(dir, 'pytorch-seed123.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .pop()
+        .replace(/\bNaN\b/g, 'null'),
+    ).records.at(-1);
+    report(
+      `book_run_${epochs}_epochs`,
+      'pytorch',
+      torchSeconds,
+      's',
+      `bench/pytorch_book_run.py book --epochs ${epochs}, final losses ${loss(last.trainLoss)} / ${loss(last.valLoss)}; pytorch / cpu = ${(torchSeconds / oursSeconds).toFixed(2)}x`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -238,9 +345,17 @@ async function load(device, backend) {
   const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bench-'));
   const config = G.resolveConfig('gpt2-small');
   await G.writeTextAtomic(join(dir, 'config.json'), JSON.stringify(G.toHFConfig(config)));
-  await G.writeFileAtomic(join(dir, 'model.safetensors'), (sink) => G.writeSafetensors(sink, Object.entries(G.parameterShapes(config)).map(([name, shape]) => ({
-    name, shape, dtype: 'F32', data: async () => new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(0.01),
-  }))));
+  await G.writeFileAtomic(join(dir, 'model.safetensors'), (sink) =>
+    G.writeSafetensors(
+      sink,
+      Object.entries(G.parameterShapes(config)).map(([name, shape]) => ({
+        name,
+        shape,
+        dtype: 'F32',
+        data: async () => new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(0.01),
+      })),
+    ),
+  );
   const t = performance.now();
   const loaded = await G.loadModel(dir, device);
   report('load_124m', backend, (performance.now() - t) / 1000, 's');
@@ -259,7 +374,11 @@ async function webgpuCounts(device, tokens) {
   const step = async () => {
     model.zeroGrad();
     const batch = { inputs: T.randint(0, 2000, tokens, { device }), targets: T.randint(0, 2000, tokens, { device }) };
-    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+    const loss = T.tidy(() => {
+      const l = G.batchLoss(model, batch);
+      l.backward();
+      return l.data;
+    });
     await loss.item();
     optimizer.update();
     await backend.sync();
@@ -282,14 +401,26 @@ async function webgpuCounts(device, tokens) {
 
 const reps = quick ? 1 : 3;
 if (bookRun) {
-  bookRunLines(Number(argValue('--epochs', '10')), argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))), argValue('--book-out', undefined));
+  bookRunLines(
+    Number(argValue('--epochs', '10')),
+    argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))),
+    argValue('--book-out', undefined),
+  );
   process.exit(0);
 }
 const cpu = await T.getDevice('cpu');
 // Where matmul runs natively, the same device with WebAssembly matmul is measured beside it.
 const native = cpu.backend.runtime().native;
-const wasmCpu = native ? new T.Device(T.createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'CPU, WebAssembly matmul' }) : null;
-report('load_average', 'machine', loadavg()[0], '', `1-minute load average at the start on ${(await import('node:os')).availableParallelism()} cores`);
+const wasmCpu = native
+  ? new T.Device(T.createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'CPU, WebAssembly matmul' })
+  : null;
+report(
+  'load_average',
+  'machine',
+  loadavg()[0],
+  '',
+  `1-minute load average at the start on ${(await import('node:os')).availableParallelism()} cores`,
+);
 report('native_kernels', 'cpu', native ? 1 : 0, 'flag', T.nativeStatus().summary);
 if (trainStepOnly) {
   (await trainStep(cpu, 'cpu')).dispose();
@@ -311,8 +442,19 @@ if (attentionOnly) {
   await attentionLines(report, cpu, 'cpu', reps);
   process.exit(0);
 }
-report('threads', 'cpu', Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(), 'threads');
-report('relaxed_simd', 'cpu', cpu.backend.runtime().relaxedSimd ? 1 : 0, 'flag', '1: fused multiply-add (relaxed SIMD) build; 0: plain SIMD 128');
+report(
+  'threads',
+  'cpu',
+  Number(process.env.MINI_GPT_THREADS) || (await import('node:os')).availableParallelism(),
+  'threads',
+);
+report(
+  'relaxed_simd',
+  'cpu',
+  cpu.backend.runtime().relaxedSimd ? 1 : 0,
+  'flag',
+  '1: fused multiply-add (relaxed SIMD) build; 0: plain SIMD 128',
+);
 await matmuls(cpu, 'cpu', SHAPES, reps);
 if (wasmCpu) await matmuls(wasmCpu, 'cpu-wasm', SHAPES, reps);
 await halfMatvec(cpu, 'cpu', reps);

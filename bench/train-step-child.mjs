@@ -22,7 +22,13 @@ for (let i = 0; i < Number(stepsArg ?? 2); i++) {
   seconds = (performance.now() - t) / 1000;
 }
 const backend = device.backend;
-process.stdout.write(`${JSON.stringify({
-  tokensPerSecond: 512 / seconds, seconds, peakRssMB: process.resourceUsage().maxRSS / 1024, node: process.version,
-  heap: `${backend.addressing} heap, ${(backend.heapBytes() / 1e9).toFixed(2)} GB`, outsideHeapMB: backend.outsideHeapBytes() / 1e6,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    tokensPerSecond: 512 / seconds,
+    seconds,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    node: process.version,
+    heap: `${backend.addressing} heap, ${(backend.heapBytes() / 1e9).toFixed(2)} GB`,
+    outsideHeapMB: backend.outsideHeapBytes() / 1e6,
+  })}\n`,
+);

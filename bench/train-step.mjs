@@ -9,7 +9,11 @@ export function trainingStep(model, optimizer, device) {
   return async () => {
     model.zeroGrad();
     const batch = { inputs: ids(), targets: ids() };
-    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+    const loss = T.tidy(() => {
+      const l = G.batchLoss(model, batch);
+      l.backward();
+      return l.data;
+    });
     await loss.item();
     optimizer.update();
     for (const t of [loss, batch.inputs, batch.targets]) t.dispose();

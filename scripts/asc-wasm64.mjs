@@ -18,7 +18,8 @@ const require = createRequire(import.meta.url);
 
 function patchOnce(text, from, to, file) {
   const count = text.split(from).length - 1;
-  if (count !== 1) throw new Error(`asc-wasm64: expected one "${from}" in ${file}, found ${count} (AssemblyScript changed?)`);
+  if (count !== 1)
+    throw new Error(`asc-wasm64: expected one "${from}" in ${file}, found ${count} (AssemblyScript changed?)`);
   return text.replace(from, to);
 }
 
@@ -26,13 +27,19 @@ function patchOnce(text, from, to, file) {
 export async function ascWasm64(work) {
   const dist = join(dirname(require.resolve('assemblyscript/package.json')), 'dist');
   const resolveFrom = createRequire(join(dist, 'asc.js'));
-  const imports = (text) => text
-    .replaceAll('from"binaryen"', `from"${pathToFileURL(resolveFrom.resolve('binaryen')).href}"`)
-    .replaceAll('from"long"', `from"${pathToFileURL(resolveFrom.resolve('long')).href}"`);
+  const imports = (text) =>
+    text
+      .replaceAll('from"binaryen"', `from"${pathToFileURL(resolveFrom.resolve('binaryen')).href}"`)
+      .replaceAll('from"long"', `from"${pathToFileURL(resolveFrom.resolve('long')).href}"`);
   mkdirSync(work, { recursive: true });
   const compiler = join(work, 'assemblyscript64.js');
   let text = readFileSync(join(dist, 'assemblyscript.js'), 'utf8');
-  text = patchOnce(text, 'tm(this.ref,i,e,o,0,A,b,v,I,c,l,!1,p)', 'tm(this.ref,i,e,o,0,A,b,v,I,c,l,n==2,p)', 'assemblyscript.js');
+  text = patchOnce(
+    text,
+    'tm(this.ref,i,e,o,0,A,b,v,I,c,l,!1,p)',
+    'tm(this.ref,i,e,o,0,A,b,v,I,c,l,n==2,p)',
+    'assemblyscript.js',
+  );
   writeFileSync(compiler, imports(text));
   let front = readFileSync(join(dist, 'asc.js'), 'utf8');
   front = patchOnce(front, 'setTarget(T,0)', 'setTarget(T,2)', 'asc.js');
@@ -54,11 +61,17 @@ export async function withNumberPointers(bytes) {
     const params = binaryen.expandType(info.params);
     if (!params.includes(binaryen.i64)) continue;
     const outer = params.map((t) => (t === binaryen.i64 ? binaryen.f64 : t));
-    const operands = params.map((t, i) => (t === binaryen.i64
-      ? module.i64.trunc_u_sat.f64(module.local.get(i, binaryen.f64))
-      : module.local.get(i, t)));
+    const operands = params.map((t, i) =>
+      t === binaryen.i64 ? module.i64.trunc_u_sat.f64(module.local.get(i, binaryen.f64)) : module.local.get(i, t),
+    );
     const trampoline = `${value}$numbers`;
-    module.addFunction(trampoline, binaryen.createType(outer), info.results, [], module.call(value, operands, info.results));
+    module.addFunction(
+      trampoline,
+      binaryen.createType(outer),
+      info.results,
+      [],
+      module.call(value, operands, info.results),
+    );
     module.removeExport(name);
     module.addFunctionExport(trampoline, name);
   }

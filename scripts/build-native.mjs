@@ -12,8 +12,10 @@ const directory = join(root, 'packages/tensor/native');
 
 /** node-gyp: the one npm runs scripts with, else the copy bundled with npm beside this Node. */
 function nodeGyp() {
-  const candidates = [process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')];
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
+  ];
   return candidates.find((p) => p && existsSync(p)) ?? null;
 }
 
@@ -35,11 +37,21 @@ if (!gyp) {
 }
 const dir = nodeDir();
 try {
-  execFileSync(process.execPath, [gyp, 'rebuild', '--release', ...(dir ? [`--nodedir=${dir}`] : [])],
-    { cwd: directory, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  execFileSync(process.execPath, [gyp, 'rebuild', '--release', ...(dir ? [`--nodedir=${dir}`] : [])], {
+    cwd: directory,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
   console.log('native kernels: built packages/tensor/native/build/Release/mini_gpt_native.node');
 } catch (e) {
-  const stderr = String(e.stderr ?? e.message).trim().split('\n').filter((l) => /error/i.test(l)).slice(0, 3).join(' | ');
+  const stderr = String(e.stderr ?? e.message)
+    .trim()
+    .split('\n')
+    .filter((l) => /error/i.test(l))
+    .slice(0, 3)
+    .join(' | ');
   rmSync(join(directory, 'build'), { recursive: true, force: true });
-  console.log(`native kernels: not built (${stderr || 'node-gyp failed'}); the CPU device uses its WebAssembly kernels`);
+  console.log(
+    `native kernels: not built (${stderr || 'node-gyp failed'}); the CPU device uses its WebAssembly kernels`,
+  );
 }

@@ -23,13 +23,21 @@ function openblasDir() {
 export function runPytorch(script, args, { what, inherit = false } = {}) {
   const pythons = [process.env.MINI_GPT_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
   const blas = openblasDir();
-  const env = { ...process.env, ...(blas ? { LD_LIBRARY_PATH: [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : {}) };
+  const env = {
+    ...process.env,
+    ...(blas ? { LD_LIBRARY_PATH: [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') } : {}),
+  };
   let reason = 'no python3 found';
   for (const python of pythons) {
-    const run = spawnSync(python, [join(BENCH, script), ...args], { env, encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', inherit ? 'inherit' : 'pipe', 'pipe'] });
+    const run = spawnSync(python, [join(BENCH, script), ...args], {
+      env,
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+      stdio: ['ignore', inherit ? 'inherit' : 'pipe', 'pipe'],
+    });
     if (run.error) continue;
     if (run.status === 0) return run;
-    reason = (run.stderr.trim().split('\n').pop() || `${python} exited with ${run.status}`);
+    reason = run.stderr.trim().split('\n').pop() || `${python} exited with ${run.status}`;
     if (run.status !== 2) break; // torch was there and failed: say why rather than try another Python
   }
   process.stderr.write(`PyTorch peer (${what}) skipped: ${reason}\n`);
@@ -47,6 +55,10 @@ export function pytorchTrainStep({ steps = 3 } = {}) {
 
 /** { seconds, tokensPerSecond, threads, torch, blas, ids } of PyTorch's cached greedy decoding, or null. */
 export function pytorchGenerate({ promptIds, tokens = 50, runs = 1 }) {
-  const run = runPytorch('pytorch_generate.py', ['--prompt-ids', promptIds.join(','), '--tokens', String(tokens), '--runs', String(runs)], { what: 'cached generation' });
+  const run = runPytorch(
+    'pytorch_generate.py',
+    ['--prompt-ids', promptIds.join(','), '--tokens', String(tokens), '--runs', String(runs)],
+    { what: 'cached generation' },
+  );
   return run && lastJson(run);
 }

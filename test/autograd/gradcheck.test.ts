@@ -16,7 +16,11 @@ const EPS = 1e-6;
 const TOLERANCE = { atol: 1e-7, rtol: 1e-6 };
 const f64 = (values: Float64Array, shape: number[]) => T.tensor(values, { dtype: 'float64', shape });
 
-function evaluate(c: GradCase, values: Float64Array[], R: Float64Array | null): { out: Float64Array; grads: Array<Float64Array | null> } | number {
+function evaluate(
+  c: GradCase,
+  values: Float64Array[],
+  R: Float64Array | null,
+): { out: Float64Array; grads: Array<Float64Array | null> } | number {
   return T.tidy(() => {
     const vars = values.map((v, i) => A.parameter(f64(v, c.inputs[i]!.shape)));
     const y = c.fn(vars, T.cpu);
@@ -27,7 +31,15 @@ function evaluate(c: GradCase, values: Float64Array[], R: Float64Array | null): 
 }
 
 async function forwardDot(c: GradCase, values: Float64Array[], R: Float64Array): Promise<number> {
-  const out = A.noGrad(() => T.tidy(() => c.fn(values.map((v, i) => A.constant(f64(v, c.inputs[i]!.shape))), T.cpu).data));
+  const out = A.noGrad(() =>
+    T.tidy(
+      () =>
+        c.fn(
+          values.map((v, i) => A.constant(f64(v, c.inputs[i]!.shape))),
+          T.cpu,
+        ).data,
+    ),
+  );
   const y = await out.toArray();
   out.dispose();
   let s = 0;
@@ -43,7 +55,15 @@ describe('gradient checks: analytic vs central finite differences (CPU, float64)
       it(`${op}: ${c.name}`, async () => {
         const g = new T.Generator(17);
         const values = c.inputs.map((s) => inputValues(g, s.shape, s.domain));
-        const outShape = A.noGrad(() => T.tidy(() => c.fn(values.map((v, i) => A.constant(f64(v, c.inputs[i]!.shape))), T.cpu).data.shape));
+        const outShape = A.noGrad(() =>
+          T.tidy(
+            () =>
+              c.fn(
+                values.map((v, i) => A.constant(f64(v, c.inputs[i]!.shape))),
+                T.cpu,
+              ).data.shape,
+          ),
+        );
         const R = g.normal(outShape.reduce((p, d) => p * d, 1));
         const analytic = evaluate(c, values, R) as unknown as Array<T.Tensor | null>;
         for (let k = 0; k < values.length; k++) {
@@ -60,7 +80,9 @@ describe('gradient checks: analytic vs central finite differences (CPU, float64)
           const got = await grad!.toArray();
           expect(grad!.shape).toEqual(c.inputs[k]!.shape);
           expectAllClose(got, numeric, TOLERANCE, `${op} (${c.name}) d/d input ${k}`);
-          worst.push(`${op} (${c.name}) input ${k}: max |analytic - numeric| = ${maxAbsDiff(got, numeric).toExponential(2)}`);
+          worst.push(
+            `${op} (${c.name}) input ${k}: max |analytic - numeric| = ${maxAbsDiff(got, numeric).toExponential(2)}`,
+          );
           grad!.dispose();
         }
       });
@@ -91,12 +113,18 @@ describe('gradient-check coverage', () => {
           const stack = [c.fn(vars, T.cpu)];
           while (stack.length) {
             const v = stack.pop()!;
-            if (v.node) { seen.add(v.node.op); stack.push(...v.node.inputs); }
+            if (v.node) {
+              seen.add(v.node.op);
+              stack.push(...v.node.inputs);
+            }
           }
         });
       }
     }
     expect([...seen].filter((op) => !(differentiableOps as readonly string[]).includes(op))).toEqual([]);
-    expect([...differentiableOps].filter((op) => !seen.has(op)), 'ops never recorded by their own cases').toEqual([]);
+    expect(
+      [...differentiableOps].filter((op) => !seen.has(op)),
+      'ops never recorded by their own cases',
+    ).toEqual([]);
   });
 });

@@ -9,13 +9,24 @@ function copiesDuring(fn: () => void): number {
   const kernels = T.cpu.backend.kernels as { copy: T.Backend['kernels']['copy'] };
   const copy = kernels.copy;
   let count = 0;
-  kernels.copy = (x, out) => { count++; copy(x, out); };
-  try { fn(); } finally { kernels.copy = copy; }
+  kernels.copy = (x, out) => {
+    count++;
+    copy(x, out);
+  };
+  try {
+    fn();
+  } finally {
+    kernels.copy = copy;
+  }
   return count;
 }
 
 describe('matmul backward with transposed operands', () => {
-  for (const [name, transA, transB] of [['transB (x @ W^T)', false, true], ['transA', true, false], ['both', true, true]] as const) {
+  for (const [name, transA, transB] of [
+    ['transB (x @ W^T)', false, true],
+    ['transA', true, false],
+    ['both', true, true],
+  ] as const) {
     it(`${name}: no strided copy, gradients in the operands' layouts`, () => {
       T.tidy(() => {
         const a = A.parameter(T.randn(transA ? [5, 3] : [3, 5]));

@@ -3,7 +3,16 @@
 // request; wrong sizes and hashes keep nothing; missing files, pickle-only weights and gated
 // repositories get a sentence that says what to do; an unreachable hub names URL, cause and
 // HF_ENDPOINT; models of the older mini-gpt cache are moved in rather than fetched again.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,25 +20,48 @@ import { FakeHub, closedPort, fakeCommit, gitBlobId, sha256 } from '../helpers/f
 import { runCli } from './run-cli.js';
 
 const model = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
-const config = Buffer.from(JSON.stringify({ vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 }));
+const config = Buffer.from(
+  JSON.stringify({ vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 }),
+);
 const GPT2 = 'openai-community/gpt2';
 const commit = fakeCommit('gpt2');
 
 const hub = new FakeHub();
 beforeAll(async () => {
   await hub.start();
-  hub.repos.set(GPT2, { commit, files: { 'config.json': config, 'model.safetensors': model, 'pytorch_model.bin': Buffer.from('pickle') }, xet: true });
-  hub.repos.set('someone/pickled', { commit: fakeCommit('p'), files: { 'config.json': config, 'pytorch_model.bin': Buffer.from('pickle') } });
+  hub.repos.set(GPT2, {
+    commit,
+    files: { 'config.json': config, 'model.safetensors': model, 'pytorch_model.bin': Buffer.from('pickle') },
+    xet: true,
+  });
+  hub.repos.set('someone/pickled', {
+    commit: fakeCommit('p'),
+    files: { 'config.json': config, 'pytorch_model.bin': Buffer.from('pickle') },
+  });
   hub.repos.set('someone/configless', { commit: fakeCommit('c'), files: { 'model.safetensors': model } });
-  hub.repos.set('someone/gated', { commit: fakeCommit('g'), files: { 'config.json': config, 'model.safetensors': model }, gated: true, token: 'hf_granted' });
+  hub.repos.set('someone/gated', {
+    commit: fakeCommit('g'),
+    files: { 'config.json': config, 'model.safetensors': model },
+    gated: true,
+    token: 'hf_granted',
+  });
 });
 afterAll(() => hub.stop());
-beforeEach(() => { hub.requests.length = 0; });
+beforeEach(() => {
+  hub.requests.length = 0;
+});
 
 /** A fresh shared cache (HF_HUB_CACHE) and older mini-gpt cache for one test. */
 function caches() {
   const root = mkdtempSync(join(tmpdir(), 'mini-gpt-hub-'));
-  const env = { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(root, 'hub'), MINI_GPT_CACHE: join(root, 'mini-gpt'), HF_TOKEN: '', HF_TOKEN_PATH: join(root, 'no-token'), HF_HUB_OFFLINE: '' };
+  const env = {
+    HF_ENDPOINT: hub.endpoint,
+    HF_HUB_CACHE: join(root, 'hub'),
+    MINI_GPT_CACHE: join(root, 'mini-gpt'),
+    HF_TOKEN: '',
+    HF_TOKEN_PATH: join(root, 'no-token'),
+    HF_HUB_OFFLINE: '',
+  };
   const folder = join(root, 'hub', 'models--openai-community--gpt2');
   return { root, env, folder, snapshot: join(folder, 'snapshots', commit), blob: join(folder, 'blobs', sha256(model)) };
 }
@@ -61,13 +93,18 @@ describe('mini-gpt download', () => {
   it('HF_HOME places the cache in $HF_HOME/hub, and a repository id and --revision <commit> are accepted', async () => {
     const c = caches();
     const home = join(c.root, 'hf-home');
-    const r = await runCli(['download', GPT2, '--revision', commit], { env: { ...c.env, HF_HUB_CACHE: '', HF_HOME: home } });
+    const r = await runCli(['download', GPT2, '--revision', commit], {
+      env: { ...c.env, HF_HUB_CACHE: '', HF_HOME: home },
+    });
     expect(r.code, r.stderr).toBe(0);
     const folder = join(home, 'hub', 'models--openai-community--gpt2');
     expect(existsSync(join(folder, 'snapshots', commit, 'model.safetensors'))).toBe(true);
     expect(readdirSync(join(folder, 'refs'))).toEqual([]); // a commit is no ref, as in huggingface_hub
     const listed = await runCli(['cache', '--json'], { env: { ...c.env, HF_HUB_CACHE: '', HF_HOME: home } });
-    expect(JSON.parse(listed.stdout).huggingFace).toMatchObject({ warnings: [], models: [{ repo: GPT2, revisions: [{ commit, refs: [], usable: true }] }] });
+    expect(JSON.parse(listed.stdout).huggingFace).toMatchObject({
+      warnings: [],
+      models: [{ repo: GPT2, revisions: [{ commit, refs: [], usable: true }] }],
+    });
   });
 
   it('resumes a broken transfer with a Range request; nothing is under a final name until it is whole', async () => {
@@ -75,7 +112,9 @@ describe('mini-gpt download', () => {
     hub.faults.breakNext = 'model.safetensors';
     const broken = await runCli(['download', 'gpt2'], { env: c.env });
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/error: model\.safetensors: the transfer broke at \d+ of 300000 bytes .*run the same command again to resume/);
+    expect(broken.stderr).toMatch(
+      /error: model\.safetensors: the transfer broke at \d+ of 300000 bytes .*run the same command again to resume/,
+    );
     expect(existsSync(c.blob)).toBe(false);
     expect(existsSync(join(c.snapshot, 'model.safetensors'))).toBe(false);
     expect(existsSync(join(c.folder, 'refs', 'main'))).toBe(false);
@@ -115,11 +154,17 @@ describe('mini-gpt download', () => {
     const c = caches();
     const noConfig = await runCli(['download', 'someone/configless'], { env: c.env });
     expect(noConfig.code).toBe(1);
-    expect(noConfig.stderr).toBe('fetching someone/configless (main) from ' + hub.endpoint + ` into ${c.env.HF_HUB_CACHE}\nerror: someone/configless (main) has no config.json\n`);
+    expect(noConfig.stderr).toBe(
+      'fetching someone/configless (main) from ' +
+        hub.endpoint +
+        ` into ${c.env.HF_HUB_CACHE}\nerror: someone/configless (main) has no config.json\n`,
+    );
     const noRevision = await runCli(['download', 'gpt2', '--revision', 'v9'], { env: c.env });
     expect(noRevision.stderr).toContain('error: openai-community/gpt2 has no revision "v9" (HTTP 404)');
     const noRepo = await runCli(['download', 'nobody/nothing'], { env: c.env });
-    expect(noRepo.stderr).toContain(`error: no repository nobody/nothing on ${hub.endpoint} (HTTP 401); if it is private, set HF_TOKEN to a token that can read it`);
+    expect(noRepo.stderr).toContain(
+      `error: no repository nobody/nothing on ${hub.endpoint} (HTTP 401); if it is private, set HF_TOKEN to a token that can read it`,
+    );
     expect(existsSync(join(c.env.HF_HUB_CACHE, 'models--someone--configless'))).toBe(false);
   });
 
@@ -127,7 +172,9 @@ describe('mini-gpt download', () => {
     const c = caches();
     const r = await runCli(['download', 'someone/pickled'], { env: c.env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: someone\/pickled \(main\) has its weights only as a PyTorch pickle \(pytorch_model\.bin\): mini-gpt loads safetensors only, because unpickling runs any code the file contains/);
+    expect(r.stderr).toMatch(
+      /error: someone\/pickled \(main\) has its weights only as a PyTorch pickle \(pytorch_model\.bin\): mini-gpt loads safetensors only, because unpickling runs any code the file contains/,
+    );
     expect(hub.requests.filter((q) => q.url.includes('/resolve/'))).toEqual([]);
   });
 
@@ -135,14 +182,20 @@ describe('mini-gpt download', () => {
     const c = caches();
     const anonymous = await runCli(['download', 'someone/gated'], { env: c.env });
     expect(anonymous.code).toBe(1);
-    expect(anonymous.stderr).toContain(`error: someone/gated is gated: accept its conditions at ${hub.endpoint}/someone/gated, then set HF_TOKEN to an access token of that account (HTTP 401, no token was sent)`);
+    expect(anonymous.stderr).toContain(
+      `error: someone/gated is gated: accept its conditions at ${hub.endpoint}/someone/gated, then set HF_TOKEN to an access token of that account (HTTP 401, no token was sent)`,
+    );
     const denied = await runCli(['download', 'someone/gated'], { env: { ...c.env, HF_TOKEN: 'hf_other' } });
-    expect(denied.stderr).toContain('error: someone/gated is gated and the token in HF_TOKEN has no access to it (HTTP 403)');
+    expect(denied.stderr).toContain(
+      'error: someone/gated is gated and the token in HF_TOKEN has no access to it (HTTP 403)',
+    );
     expect(existsSync(join(c.env.HF_HUB_CACHE, 'models--someone--gated', 'snapshots'))).toBe(false);
     hub.requests.length = 0;
     const granted = await runCli(['download', 'someone/gated'], { env: { ...c.env, HF_TOKEN: 'hf_granted' } });
     expect(granted.code, granted.stderr).toBe(0);
-    expect(hub.requests.filter((q) => q.url.includes('/resolve/')).every((q) => q.authorization === 'Bearer hf_granted')).toBe(true);
+    expect(
+      hub.requests.filter((q) => q.url.includes('/resolve/')).every((q) => q.authorization === 'Bearer hf_granted'),
+    ).toBe(true);
   });
 
   it('with no network, names the URL, the cause and HF_ENDPOINT (not just "fetch failed")', async () => {
@@ -151,7 +204,9 @@ describe('mini-gpt download', () => {
     const r = await runCli(['download', 'gpt2'], { env: { ...c.env, HF_ENDPOINT: `http://127.0.0.1:${closed}` } });
     expect(r.code).toBe(1);
     const error = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
-    expect(error).toEqual([`error: could not reach http://127.0.0.1:${closed}/api/models/openai-community/gpt2/revision/main: connect ECONNREFUSED 127.0.0.1:${closed} (is the network up? the hub is HF_ENDPOINT=http://127.0.0.1:${closed})`]);
+    expect(error).toEqual([
+      `error: could not reach http://127.0.0.1:${closed}/api/models/openai-community/gpt2/revision/main: connect ECONNREFUSED 127.0.0.1:${closed} (is the network up? the hub is HF_ENDPOINT=http://127.0.0.1:${closed})`,
+    ]);
   });
 
   it('moves a model of the older mini-gpt cache in, once, after checking it against the hub, instead of fetching it', async () => {
@@ -171,6 +226,8 @@ describe('mini-gpt download', () => {
   it('an unknown model name is a usage error', async () => {
     const r = await runCli(['download', 'gpt3'], { env: { HF_ENDPOINT: hub.endpoint } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown model "gpt3": use a GPT-2 name \(gpt2, gpt2-medium, gpt2-large, gpt2-xl\) or a hub repository id \(owner\/name\)/);
+    expect(r.stderr).toMatch(
+      /unknown model "gpt3": use a GPT-2 name \(gpt2, gpt2-medium, gpt2-large, gpt2-xl\) or a hub repository id \(owner\/name\)/,
+    );
   });
 });

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { BIN, QUICK, VERDICT, runCli } from './run-cli.js';
 
-const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('error:'));
+const oneLine = (stderr: string) =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('error:'));
 
 describe('mini-gpt errors', () => {
   it('a missing data file is a usage error (2)', async () => {
@@ -20,17 +24,24 @@ describe('mini-gpt errors', () => {
     const folder = await runCli(['train', '--preset', 'tiny', '--data', tmpdir()]);
     expect(folder.code).toBe(2);
     expect(oneLine(folder.stderr)).toEqual([`error: --data ${tmpdir()}: a folder, not a file; give a text file`]);
-    for (const command of [['train', '--preset', 'tiny'], ['eval', '--model', 'gpt2']]) {
+    for (const command of [
+      ['train', '--preset', 'tiny'],
+      ['eval', '--model', 'gpt2'],
+    ]) {
       const r = await runCli([...command, '--data', '/dev/zero'], { env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
       expect(r.code).toBe(2);
-      expect(oneLine(r.stderr)).toEqual(['error: --data /dev/zero: not a regular file (a device, pipe or socket); give a text file']);
+      expect(oneLine(r.stderr)).toEqual([
+        'error: --data /dev/zero: not a regular file (a device, pipe or socket); give a text file',
+      ]);
     }
   });
 
   it('an unknown preset is a usage error naming the presets', async () => {
     const r = await runCli(['train', '--preset', 'gpt5', '--data', VERDICT]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/error: unknown preset "gpt5": use one of gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, tiny/);
+    expect(r.stderr).toMatch(
+      /error: unknown preset "gpt5": use one of gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, tiny/,
+    );
   });
 
   it('a negative temperature is a usage error', async () => {
@@ -42,11 +53,15 @@ describe('mini-gpt errors', () => {
   it('an unknown --dtype is a usage error naming the choices', async () => {
     const r = await runCli(['generate', '--model', 'gpt2', '--prompt', 'x', '--dtype', 'half']);
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)[0]).toMatch(/--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16 or bfloat16 expected/);
+    expect(oneLine(r.stderr)[0]).toMatch(
+      /--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16 or bfloat16 expected/,
+    );
   });
   it('eval checks --data before it looks for (or downloads) the model', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'hub-'));
-    const r = await runCli(['eval', '--model', 'gpt2', '--data', '/no/such/file.txt'], { env: { MINI_GPT_CACHE: cache, HF_HUB_CACHE: cache, HF_ENDPOINT: 'http://127.0.0.1:9' } });
+    const r = await runCli(['eval', '--model', 'gpt2', '--data', '/no/such/file.txt'], {
+      env: { MINI_GPT_CACHE: cache, HF_HUB_CACHE: cache, HF_ENDPOINT: 'http://127.0.0.1:9' },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(['error: --data /no/such/file.txt: no such file']);
   });
@@ -62,10 +77,20 @@ describe('mini-gpt errors', () => {
   it('Ctrl-C while the model is being made stops with one line and takes the new folder back', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-early-')), 'run');
     // gpt2-small's random initialisation takes seconds: the signal lands after the folder is made, before the first step.
-    const child = spawn(process.execPath, [BIN, 'train', '--data', VERDICT, '--out', out], { env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'train', '--data', VERDICT, '--out', out], {
+      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const poll = setInterval(() => { if (existsSync(out)) { clearInterval(poll); child.kill('SIGINT'); } }, 20);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const poll = setInterval(() => {
+      if (existsSync(out)) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+      }
+    }, 20);
     const code = await new Promise((resolve) => child.on('close', resolve));
     clearInterval(poll);
     expect(code, stderr).toBe(130);
@@ -77,17 +102,24 @@ describe('mini-gpt errors', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-lock-')), 'run');
     let second: Promise<Awaited<ReturnType<typeof runCli>>> | null = null;
     // Short windows with a small stride: hundreds of steps before the first epoch's save.
-    const first = runCli(['train', ...QUICK, '--context-length', '64', '--stride', '8', '--epochs', '200', '--out', out], {
-      onStdout: (text, child) => {
-        if (second || !text.includes('device:')) return;
-        second = runCli(['train', ...QUICK, '--seed', '7', '--out', out]);
-        void second.then(() => child.kill('SIGINT'));
+    const first = runCli(
+      ['train', ...QUICK, '--context-length', '64', '--stride', '8', '--epochs', '200', '--out', out],
+      {
+        onStdout: (text, child) => {
+          if (second || !text.includes('device:')) return;
+          second = runCli(['train', ...QUICK, '--seed', '7', '--out', out]);
+          void second.then(() => child.kill('SIGINT'));
+        },
       },
-    });
+    );
     const stopped = await first;
     const refused = await second!;
     expect(refused.code).toBe(2);
-    expect(oneLine(refused.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: --out ${out}: another mini-gpt train \\(pid \\d+\\) is writing in this folder$`))]);
+    expect(oneLine(refused.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^error: --out ${out}: another mini-gpt train \\(pid \\d+\\) is writing in this folder$`),
+      ),
+    ]);
     expect(stopped.code, stopped.stderr).toBe(130); // the first saved its checkpoint on Ctrl-C
     expect(existsSync(join(out, '.mini-gpt.lock'))).toBe(false);
     const resumed = await runCli(['train', '--resume', out, '--epochs', '1']);
@@ -97,15 +129,20 @@ describe('mini-gpt errors', () => {
   it('a corrupt safetensors file is a runtime error (1) naming the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-bad-'));
     mkdirSync(join(dir, 'm'));
-    writeFileSync(join(dir, 'm', 'config.json'), JSON.stringify({ vocab_size: 50257, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 }));
+    writeFileSync(
+      join(dir, 'm', 'config.json'),
+      JSON.stringify({ vocab_size: 50257, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 }),
+    );
     writeFileSync(join(dir, 'm', 'model.safetensors'), Buffer.from('this is not a safetensors file at all'));
     const r = await runCli(['generate', '--model', join(dir, 'm'), '--prompt', 'hello']);
     expect(r.code).toBe(1);
-    expect(oneLine(r.stderr)).toEqual([expect.stringContaining(`${join(dir, 'm', 'model.safetensors')}: header length`)]);
+    expect(oneLine(r.stderr)).toEqual([
+      expect.stringContaining(`${join(dir, 'm', 'model.safetensors')}: header length`),
+    ]);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
   });
 
-  it('info reads the weights file\'s header: a cut file or one that does not fit config.json is refused, as generate refuses it', async () => {
+  it("info reads the weights file's header: a cut file or one that does not fit config.json is refused, as generate refuses it", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-info-'));
     const model = G.GPTModel.create(G.resolveConfig('tiny', { contextLength: 16 }), { seed: 3 });
     await G.saveModel(dir, model);
@@ -119,7 +156,11 @@ describe('mini-gpt errors', () => {
     for (const command of [['info'], ['generate', '--prompt', 'x']]) {
       const r = await runCli([...command, '--model', dir, '--device', 'cpu']);
       expect(r.code).toBe(1);
-      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: ${file}: (tensor ".+": data_offsets .* run past the data|\\d+ bytes after)`))]);
+      expect(oneLine(r.stderr)).toEqual([
+        expect.stringMatching(
+          new RegExp(`^error: ${file}: (tensor ".+": data_offsets .* run past the data|\\d+ bytes after)`),
+        ),
+      ]);
     }
     writeFileSync(file, bytes);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -132,36 +173,58 @@ describe('mini-gpt errors', () => {
   it('an empty --start-context is refused (it skipped the samples silently) unless --sample-tokens 0; empty paths are refused', async () => {
     const r = await runCli(['train', ...QUICK, '--start-context', '']);
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toEqual(['error: --start-context is empty: give some text to continue (--sample-tokens 0: no samples)']);
+    expect(oneLine(r.stderr)).toEqual([
+      'error: --start-context is empty: give some text to continue (--sample-tokens 0: no samples)',
+    ]);
     // An empty --out wrote the run into the current folder.
-    for (const [command, flag] of [[['train', ...QUICK], '--out <dir>'], [['train', ...QUICK], '--data <file>'], [['generate', '--prompt', 'x'], '--model <model>'], [['info'], '--model <model>']] as const) {
+    for (const [command, flag] of [
+      [['train', ...QUICK], '--out <dir>'],
+      [['train', ...QUICK], '--data <file>'],
+      [['generate', '--prompt', 'x'], '--model <model>'],
+      [['info'], '--model <model>'],
+    ] as const) {
       const empty = await runCli([...command, flag.split(' ')[0]!, '']);
       expect(empty.code, `${command[0]} ${flag}`).toBe(2);
-      expect(empty.stderr).toContain(`error: option '${flag}' argument '' is invalid. a path expected, got an empty string`);
+      expect(empty.stderr).toContain(
+        `error: option '${flag}' argument '' is invalid. a path expected, got an empty string`,
+      );
     }
   });
 
-  it.runIf(existsSync('/proc/self'))('--out under /proc is a usage error, not a hang (Node\'s recursive mkdir never returns there)', async () => {
-    const r = await runCli(['train', ...QUICK, '--out', '/proc/mini-gpt-run']);
-    expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toEqual(['error: --out /proc/mini-gpt-run: cannot create or write this folder (ENOENT)']);
-  }, 20_000);
+  it.runIf(existsSync('/proc/self'))(
+    "--out under /proc is a usage error, not a hang (Node's recursive mkdir never returns there)",
+    async () => {
+      const r = await runCli(['train', ...QUICK, '--out', '/proc/mini-gpt-run']);
+      expect(r.code).toBe(2);
+      expect(oneLine(r.stderr)).toEqual([
+        'error: --out /proc/mini-gpt-run: cannot create or write this folder (ENOENT)',
+      ]);
+    },
+    20_000,
+  );
 
   // A small file system needs root to mount (CI runs as root); elsewhere this case is skipped.
-  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)('checkpoints that cannot fit the --out file system are refused before training, naming the sizes and --no-optimizer-state', async () => {
-    const mount = mkdtempSync(join(tmpdir(), 'mini-gpt-small-fs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
-    try {
-      const out = join(mount, 'run');
-      const r = await runCli(['train', ...QUICK, '--out', out]);
-      expect(r.code).toBe(2);
-      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: --out ${out}: [0-9.]+ MB free there, `))]);
-      expect(r.stderr).toContain("but the run's checkpoints need 77.8 MB (13.0 MB model + 25.9 MB optimizer state, twice: the new one beside the last one); free some space or choose another --out, or keep the model only with --no-optimizer-state (25.9 MB)\n");
-      expect(existsSync(out)).toBe(false); // the folder it made is removed
-    } finally {
-      execFileSync('umount', [mount]);
-    }
-  });
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+    'checkpoints that cannot fit the --out file system are refused before training, naming the sizes and --no-optimizer-state',
+    async () => {
+      const mount = mkdtempSync(join(tmpdir(), 'mini-gpt-small-fs-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]);
+      try {
+        const out = join(mount, 'run');
+        const r = await runCli(['train', ...QUICK, '--out', out]);
+        expect(r.code).toBe(2);
+        expect(oneLine(r.stderr)).toEqual([
+          expect.stringMatching(new RegExp(`^error: --out ${out}: [0-9.]+ MB free there, `)),
+        ]);
+        expect(r.stderr).toContain(
+          "but the run's checkpoints need 77.8 MB (13.0 MB model + 25.9 MB optimizer state, twice: the new one beside the last one); free some space or choose another --out, or keep the model only with --no-optimizer-state (25.9 MB)\n",
+        );
+        expect(existsSync(out)).toBe(false); // the folder it made is removed
+      } finally {
+        execFileSync('umount', [mount]);
+      }
+    },
+  );
 
   it('a model.safetensors that is a folder, a pipe or a broken link is one line naming it (a pipe hung every command)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-not-a-file-'));
@@ -186,30 +249,40 @@ describe('mini-gpt errors', () => {
     symlinkSync('../blobs/gone', join(dir, 'link', 'model.safetensors')); // a Hugging Face cache whose blob was removed
     const r = await runCli(['info', '--model', join(dir, 'link')]);
     expect(r.code).toBe(1); // a file fault, as the folder and the pipe above
-    expect(oneLine(r.stderr)).toEqual([`error: ${join(dir, 'link', 'model.safetensors')}: a link to ../blobs/gone, which does not exist`]);
+    expect(oneLine(r.stderr)).toEqual([
+      `error: ${join(dir, 'link', 'model.safetensors')}: a link to ../blobs/gone, which does not exist`,
+    ]);
   }, 60_000);
 
   it('a mistyped cache subcommand names the ones there are (not "too many arguments for \'ls\'")', async () => {
     const r = await runCli(['cache', 'remove', 'gpt2'], { env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) } });
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)).toEqual(["error: unknown cache command 'remove': use ls (the default) or rm"]);
-    const extra = await runCli(['cache', 'ls', 'extra'], { env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) } });
+    const extra = await runCli(['cache', 'ls', 'extra'], {
+      env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) },
+    });
     expect(extra.code).toBe(2);
     expect(oneLine(extra.stderr)).toEqual(["error: cache ls takes no arguments, got 'extra'"]);
   });
 
   it('a GPT-2 name that is not downloaded, offline, names the cache folder searched and the command (npx, one space)', async () => {
     const hub = mkdtempSync(join(tmpdir(), 'hub-'));
-    const r = await runCli(['generate', '--model', 'gpt2-xl', '--prompt', 'x'], { env: { MINI_GPT_CACHE: mkdtempSync(join(tmpdir(), 'cache-')), HF_HUB_CACHE: hub, HF_HUB_OFFLINE: '1' } });
+    const r = await runCli(['generate', '--model', 'gpt2-xl', '--prompt', 'x'], {
+      env: { MINI_GPT_CACHE: mkdtempSync(join(tmpdir(), 'cache-')), HF_HUB_CACHE: hub, HF_HUB_OFFLINE: '1' },
+    });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`error: gpt2-xl is not in the Hugging Face cache (searched ${join(hub, 'models--openai-community--gpt2-xl')}) and HF_HUB_OFFLINE is set: download it with a network: npx mini-gpt download gpt2-xl\n`);
+    expect(r.stderr).toBe(
+      `error: gpt2-xl is not in the Hugging Face cache (searched ${join(hub, 'models--openai-community--gpt2-xl')}) and HF_HUB_OFFLINE is set: download it with a network: npx mini-gpt download gpt2-xl\n`,
+    );
   });
 
   it('a reader that closes the pipe early (| head) ends it quietly, without an EPIPE stack trace', async () => {
     const child = spawn(process.execPath, [BIN, 'train', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy(); // the reader is gone before the first write
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(stderr).not.toMatch(/EPIPE|node:events/);
     expect(code).toBe(0);
@@ -221,7 +294,9 @@ describe('mini-gpt errors', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: mini-gpt ${command}`);
     }
-    expect((await runCli(['train', '--help'])).stdout).toMatch(/--lr <x>\s+peak learning rate \(AdamW\) \(default: 0\.0004\)/);
+    expect((await runCli(['train', '--help'])).stdout).toMatch(
+      /--lr <x>\s+peak learning rate \(AdamW\) \(default: 0\.0004\)/,
+    );
     expect((await runCli(['bogus'])).code).toBe(2);
   });
 });
@@ -229,11 +304,31 @@ describe('mini-gpt errors', () => {
 describe('mini-gpt train without --data', () => {
   it('falls back to the shipped copy of The Verdict when the download fails', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'mini-gpt-cache-'));
-    const r = await runCli(['train', '--preset', 'tiny', '--context-length', '16', '--stride', '2048', '--epochs', '1', '--eval-iter', '1', '--sample-tokens', '1', '--out', join(cache, 'run')],
-      { env: { MINI_GPT_CACHE: cache, MINI_GPT_DATA_URL: 'http://127.0.0.1:9/the-verdict.txt' } });
+    const r = await runCli(
+      [
+        'train',
+        '--preset',
+        'tiny',
+        '--context-length',
+        '16',
+        '--stride',
+        '2048',
+        '--epochs',
+        '1',
+        '--eval-iter',
+        '1',
+        '--sample-tokens',
+        '1',
+        '--out',
+        join(cache, 'run'),
+      ],
+      { env: { MINI_GPT_CACHE: cache, MINI_GPT_DATA_URL: 'http://127.0.0.1:9/the-verdict.txt' } },
+    );
     expect(r.code, r.stderr).toBe(0);
     // The cause is named, not just "fetch failed" (fetch refuses port 9 before connecting: "bad port").
-    expect(r.stderr).toContain('could not download it (could not reach http://127.0.0.1:9/the-verdict.txt: bad port); using the copy shipped with mini-gpt');
+    expect(r.stderr).toContain(
+      'could not download it (could not reach http://127.0.0.1:9/the-verdict.txt: bad port); using the copy shipped with mini-gpt',
+    );
     expect(r.stdout).toMatch(/data: .*packages\/cli\/data\/the-verdict\.txt/);
   });
 });

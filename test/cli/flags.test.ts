@@ -1,6 +1,16 @@
 // Flags as a person types them: --resume with other flags, flags that have no effect, --help,
 // and bad values (binary text, unwritable folders, empty prompts, non-finite logits).
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +22,12 @@ import { runInTerminal } from './terminal.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'mini-gpt-flags-'));
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
-const losses = (dir: string) => readFileSync(join(dir, 'losses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+const losses = (dir: string) =>
+  readFileSync(join(dir, 'losses.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
 
 describe('train --resume with other flags', () => {
   let run: string;
@@ -25,13 +40,16 @@ describe('train --resume with other flags', () => {
   it('a finished run without a larger --epochs is a usage error, not a silent no-op', async () => {
     const r = await runCli(['train', '--resume', run]);
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([`error: --resume ${run}: the run already finished its 2 epochs; give --epochs above 2 to train further`]);
+    expect(errorLines(r.stderr)).toEqual([
+      `error: --resume ${run}: the run already finished its 2 epochs; give --epochs above 2 to train further`,
+    ]);
   });
 
   it('a larger --epochs extends the run, says so and what the learning-rate schedule does', async () => {
     const copy = join(fresh(), 'run');
     mkdirSync(join(copy, 'checkpoint'), { recursive: true });
-    for (const f of readdirSync(join(run, 'checkpoint'))) copyFileSync(join(run, 'checkpoint', f), join(copy, 'checkpoint', f));
+    for (const f of readdirSync(join(run, 'checkpoint')))
+      copyFileSync(join(run, 'checkpoint', f), join(copy, 'checkpoint', f));
     copyFileSync(join(run, 'losses.csv'), join(copy, 'losses.csv'));
     const r = await runCli(['train', '--resume', copy, '--epochs', '3', '--eval-freq', '1']);
     expect(r.code, r.stderr).toBe(0);
@@ -47,11 +65,20 @@ describe('train --resume with other flags', () => {
   it('a flag the run cannot change, typed with a different value, exits 2 naming the flag and both values', async () => {
     const cases: [string[], string][] = [
       [['--batch-size', '4'], '--batch-size cannot change when resuming: the run was started with 2, you typed 4'],
-      [['--preset', 'gpt2-small'], '--preset cannot change when resuming: the run was started with "tiny", you typed "gpt2-small"'],
-      [['--context-length', '64'], '--context-length cannot change when resuming: the run was started with 32, you typed 64'],
+      [
+        ['--preset', 'gpt2-small'],
+        '--preset cannot change when resuming: the run was started with "tiny", you typed "gpt2-small"',
+      ],
+      [
+        ['--context-length', '64'],
+        '--context-length cannot change when resuming: the run was started with 32, you typed 64',
+      ],
       [['--seed', '7'], '--seed cannot change when resuming: the run was started with 123, you typed 7'],
       [['--init', 'gpt2'], '--init cannot change when resuming: the run was started with "pytorch", you typed "gpt2"'],
-      [['--data', '/etc/hostname'], `--data cannot change when resuming: the run trains on ${VERDICT}, --data names /etc/hostname`],
+      [
+        ['--data', '/etc/hostname'],
+        `--data cannot change when resuming: the run trains on ${VERDICT}, --data names /etc/hostname`,
+      ],
     ];
     for (const [flags, message] of cases) {
       const r = await runCli(['train', '--resume', run, '--epochs', '3', ...flags]);
@@ -69,19 +96,27 @@ describe('train --resume with other flags', () => {
     const empty = fresh();
     const notRun = await runCli(['train', '--resume', empty]);
     expect(notRun.code).toBe(2);
-    expect(errorLines(notRun.stderr)).toEqual([`error: --resume ${empty}: not a training run (no checkpoint/trainer_state.json in it)`]);
+    expect(errorLines(notRun.stderr)).toEqual([
+      `error: --resume ${empty}: not a training run (no checkpoint/trainer_state.json in it)`,
+    ]);
   });
 
   it('--no-optimizer-state saves the model only, which generate loads and --resume refuses', async () => {
     const out = join(fresh(), 'run');
     const r = await runCli(['train', ...QUICK, '--epochs', '1', '--no-optimizer-state', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(join(out, 'checkpoint')).sort()).toEqual(['config.json', 'model.safetensors', 'trainer_state.json']);
+    expect(readdirSync(join(out, 'checkpoint')).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'trainer_state.json',
+    ]);
     expect(r.stdout).toContain(`checkpoint: ${join(out, 'checkpoint')} (13.0 MB model)`);
     expect((await runCli(['generate', '--model', out, '--prompt', 'I', '--max-new-tokens', '2'])).code).toBe(0);
     const resumed = await runCli(['train', '--resume', out, '--epochs', '2']);
     expect(resumed.code).toBe(2); // a usage error: the folder cannot be resumed, whatever the machine
-    expect(errorLines(resumed.stderr)).toEqual([`error: --resume ${out}: the run was saved without its optimizer state (--no-optimizer-state), so it cannot be resumed; start a new run, or use its model with generate or eval`]);
+    expect(errorLines(resumed.stderr)).toEqual([
+      `error: --resume ${out}: the run was saved without its optimizer state (--no-optimizer-state), so it cannot be resumed; start a new run, or use its model with generate or eval`,
+    ]);
   });
 });
 
@@ -92,7 +127,13 @@ describe('bad values are caught', () => {
     writeFileSync(binary, readFileSync(process.execPath).subarray(0, 30_000));
     const train = await runCli(['train', '--preset', 'tiny', '--data', binary, '--out', join(dir, 'run')]);
     expect(train.code).toBe(2);
-    expect(errorLines(train.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: --data ${binary}: (not UTF-8 text \\(byte 0x[0-9a-f]{2} at offset \\d+\\)|a NUL byte at offset \\d+)`))]);
+    expect(errorLines(train.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^error: --data ${binary}: (not UTF-8 text \\(byte 0x[0-9a-f]{2} at offset \\d+\\)|a NUL byte at offset \\d+)`,
+        ),
+      ),
+    ]);
     const latin1 = join(dir, 'latin1.txt');
     writeFileSync(latin1, Buffer.from('caf\xe9 au lait', 'latin1'));
     const model = join(dir, 'm');
@@ -101,7 +142,9 @@ describe('bad values are caught', () => {
     tiny.dispose();
     const evalRun = await runCli(['eval', '--model', model, '--data', latin1]);
     expect(evalRun.code).toBe(2);
-    expect(errorLines(evalRun.stderr)).toEqual([`error: --data ${latin1}: not UTF-8 text (byte 0xe9 at offset 3); give a text file`]);
+    expect(errorLines(evalRun.stderr)).toEqual([
+      `error: --data ${latin1}: not UTF-8 text (byte 0xe9 at offset 3); give a text file`,
+    ]);
   });
 
   it('an empty validation split is named in the header and the plot, which draws no NaN', async () => {
@@ -120,7 +163,9 @@ describe('bad values are caught', () => {
     const out = join(dir, 'a-file', 'run');
     const r = await runCli(['train', ...QUICK, '--out', out]);
     expect(r.code).toBe(2);
-    expect(errorLines(r.stderr)).toEqual([`error: --out ${out}: cannot create or write this folder (${join(dir, 'a-file')} is a file, not a folder)`]);
+    expect(errorLines(r.stderr)).toEqual([
+      `error: --out ${out}: cannot create or write this folder (${join(dir, 'a-file')} is a file, not a folder)`,
+    ]);
     const empty = await runCli(['generate', '--model', 'gpt2', '--prompt', '']);
     expect(empty.code).toBe(2);
     expect(errorLines(empty.stderr)).toEqual(['error: --prompt is empty: give some text to continue']);
@@ -132,12 +177,38 @@ describe('bad values are caught', () => {
     await G.saveModel(dir, tiny);
     tiny.dispose();
     const greedy = await runCli(['generate', '--model', dir, '--prompt', 'I', '--max-new-tokens', '3']);
-    const withTopK = await runCli(['generate', '--model', dir, '--prompt', 'I', '--max-new-tokens', '3', '--top-k', '5', '--top-p', '0.9']);
+    const withTopK = await runCli([
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      'I',
+      '--max-new-tokens',
+      '3',
+      '--top-k',
+      '5',
+      '--top-p',
+      '0.9',
+    ]);
     expect(withTopK.code).toBe(0);
     expect(withTopK.stdout).toBe(greedy.stdout);
-    expect(withTopK.stderr.trim()).toBe('note: --top-k, --top-p have no effect: decoding is greedy at temperature 0 (the book\'s rule); add --temperature to sample');
+    expect(withTopK.stderr.trim()).toBe(
+      "note: --top-k, --top-p have no effect: decoding is greedy at temperature 0 (the book's rule); add --temperature to sample",
+    );
     expect(greedy.stderr).toBe('');
-    const sampled = await runCli(['generate', '--model', dir, '--prompt', 'I', '--max-new-tokens', '3', '--top-k', '5', '--temperature', '1']);
+    const sampled = await runCli([
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      'I',
+      '--max-new-tokens',
+      '3',
+      '--top-k',
+      '5',
+      '--temperature',
+      '1',
+    ]);
     expect(sampled.stderr).toBe('');
   });
 
@@ -157,9 +228,24 @@ describe('bad values are caught', () => {
       writeSync(fd, new Uint8Array(new Float32Array([bad]).buffer), 0, 4, entry.start);
       closeSync(fd);
       for (const sampling of [[], ['--temperature', '1', '--top-k', '40']]) {
-        const r = await runCli(['generate', '--model', dir, '--prompt', 'Every effort', '--max-new-tokens', '5', ...sampling]);
+        const r = await runCli([
+          'generate',
+          '--model',
+          dir,
+          '--prompt',
+          'Every effort',
+          '--max-new-tokens',
+          '5',
+          ...sampling,
+        ]);
         expect(r.code, `${bad} ${sampling.join(' ')}`).toBe(1);
-        expect(errorLines(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^error: the model's logits are not finite at generation step 0 \\(token id \\d+ has logit (NaN|Infinity|-Infinity)\\)`))]);
+        expect(errorLines(r.stderr)).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^error: the model's logits are not finite at generation step 0 \\(token id \\d+ has logit (NaN|Infinity|-Infinity)\\)`,
+            ),
+          ),
+        ]);
         expect(r.stdout).toBe('Every effort\n');
       }
     }
@@ -172,18 +258,35 @@ describe('--help', () => {
     for (const command of ['train', 'generate', 'eval', 'download', 'info']) {
       const text = await help(command);
       expect(text, command).toMatch(/--verbose\s+print stack traces/);
-      for (const name of ['MINI_GPT_DEVICE', 'MINI_GPT_CPU_HEAP', 'MINI_GPT_CACHE', 'HF_ENDPOINT', 'NO_COLOR', '~/.cache/mini-gpt']) expect(text, `${command} ${name}`).toContain(name);
+      for (const name of [
+        'MINI_GPT_DEVICE',
+        'MINI_GPT_CPU_HEAP',
+        'MINI_GPT_CACHE',
+        'HF_ENDPOINT',
+        'NO_COLOR',
+        '~/.cache/mini-gpt',
+      ])
+        expect(text, `${command} ${name}`).toContain(name);
     }
     expect(await help('generate')).toMatch(/--model <model>\s+\(required\) run folder/);
     expect(await help('generate')).toMatch(/--prompt <text>\s+\(required\) text to continue/);
     expect(await help('eval')).toMatch(/--data <file>\s+\(required\) text to evaluate on/);
     const train = await help('train');
-    for (const file of ['checkpoint/', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'losses.csv', 'loss.svg, loss.png', '--no-optimizer-state']) expect(train).toContain(file);
+    for (const file of [
+      'checkpoint/',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'trainer_state.json',
+      'losses.csv',
+      'loss.svg, loss.png',
+      '--no-optimizer-state',
+    ])
+      expect(train).toContain(file);
   });
 });
 
 describe('the device probe', () => {
-  it('--device auto keeps Dawn\'s adapter diagnostics off stderr, on every command', async () => {
+  it("--device auto keeps Dawn's adapter diagnostics off stderr, on every command", async () => {
     // No MINI_GPT_DEVICE and a Vulkan loader with no driver it can use: Dawn warns on the probe.
     const env = { MINI_GPT_DEVICE: '', VK_ICD_FILENAMES: '' };
     const r = await runCli(['info'], { env });
@@ -192,7 +295,9 @@ describe('the device probe', () => {
     expect(r.stderr).toBe('');
     const usage = await runCli(['train', '--preset', 'gpt5', '--data', VERDICT], { env });
     expect(usage.code).toBe(2);
-    expect(usage.stderr.trim().split('\n')).toEqual(['error: unknown preset "gpt5": use one of gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, tiny']);
+    expect(usage.stderr.trim().split('\n')).toEqual([
+      'error: unknown preset "gpt5": use one of gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, tiny',
+    ]);
   });
 
   it('--device webgpu keeps them off a terminal and a shell pipe too; --verbose shows them', async () => {
@@ -202,7 +307,10 @@ describe('the device probe', () => {
     expect(screen.lines[0]).toMatch(/^device: webgpu, /);
     expect(screen.lines.filter((l) => /Warning|vulkan|\.cpp/i.test(l))).toEqual([]);
     // stderr into a shell pipe (a FIFO), stdout dropped: nothing comes through.
-    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" info --device webgpu 2>&1 >/dev/null | cat`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" info --device webgpu 2>&1 >/dev/null | cat`], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     expect(piped.status).toBe(0);
     expect(piped.stdout).toBe('');
     // The same with --verbose: Dawn does warn on this machine, so the checks above mean something.

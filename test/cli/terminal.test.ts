@@ -10,19 +10,53 @@ import { QUICK, VERDICT } from './run-cli.js';
 import { runInTerminal } from './terminal.js';
 
 // The CLI's progress-line helpers, from its build (the CLI tests run the built CLI too).
-const ui = await import(new URL('../../packages/cli/dist/ui.js', import.meta.url).href) as {
-  progressLine(width: number, progress: number, label: string, count: string, fields: string[], eta: string, options: object): string;
-  etaSeconds(p: { startValue: number; value: number; total: number; startedAt: number; updatedAt: number; now: number }): number | null;
+const ui = (await import(new URL('../../packages/cli/dist/ui.js', import.meta.url).href)) as {
+  progressLine(
+    width: number,
+    progress: number,
+    label: string,
+    count: string,
+    fields: string[],
+    eta: string,
+    options: object,
+  ): string;
+  etaSeconds(p: {
+    startValue: number;
+    value: number;
+    total: number;
+    startedAt: number;
+    updatedAt: number;
+    now: number;
+  }): number | null;
   formatDuration(seconds: number): string;
 };
 const { etaSeconds, formatDuration, progressLine } = ui;
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'mini-gpt-tty-')), 'run');
 /** Many short steps per epoch (stride 64: 35 batches), so an epoch's end is far from any step. */
-const MANY_STEPS = ['--preset', 'tiny', '--data', VERDICT, '--context-length', '32', '--stride', '64', '--epochs', '1', '--eval-freq', '2', '--eval-iter', '1', '--sample-tokens', '3'];
+const MANY_STEPS = [
+  '--preset',
+  'tiny',
+  '--data',
+  VERDICT,
+  '--context-length',
+  '32',
+  '--stride',
+  '64',
+  '--epochs',
+  '1',
+  '--eval-freq',
+  '2',
+  '--eval-iter',
+  '1',
+  '--sample-tokens',
+  '3',
+];
 /** Every frame of the progress bar that was drawn (cli-progress starts each at column 1). */
-const barFrames = (raw: string) => [...raw.matchAll(/\x1b\[1G([^\x1b\r\n]*)\x1b\[0K/g)].map((m) => m[1]!).filter((f) => f.length > 0);
-const stoppedAt = (lines: string[]) => Number(lines.find((l) => l.startsWith('stopped at step'))?.match(/step (\d+)/)?.[1]);
+const barFrames = (raw: string) =>
+  [...raw.matchAll(/\x1b\[1G([^\x1b\r\n]*)\x1b\[0K/g)].map((m) => m[1]!).filter((f) => f.length > 0);
+const stoppedAt = (lines: string[]) =>
+  Number(lines.find((l) => l.startsWith('stopped at step'))?.match(/step (\d+)/)?.[1]);
 
 describe('mini-gpt train in a terminal', () => {
   it('Ctrl-C on the CPU stops after the step in flight: saves, prints the resume command, exits 130, terminal restored', async () => {
@@ -32,7 +66,10 @@ describe('mini-gpt train in a terminal', () => {
       onOutput: (raw, interrupt) => {
         const frames = barFrames(raw);
         const step = Number(frames[frames.length - 1]?.match(/step (\d+)\//)?.[1] ?? 0);
-        if (sentAt < 0 && step >= 3) { sentAt = step; interrupt(); }
+        if (sentAt < 0 && step >= 3) {
+          sentAt = step;
+          interrupt();
+        }
       },
     });
     expect(r.code, r.lines.join('\n')).toBe(130);
@@ -43,7 +80,11 @@ describe('mini-gpt train in a terminal', () => {
     expect(r.cursorVisible).toBe(true);
     expect(r.wraparound).toBe(true);
     // The plot's epoch axis covers what was trained (a few of 35 steps), not the planned epoch.
-    const ticks = [...readFileSync(join(out, 'loss.svg'), 'utf8').matchAll(/<text x="[\d.]+" y="362" text-anchor="middle">([^<]*)</g)].map((m) => Number(m[1]));
+    const ticks = [
+      ...readFileSync(join(out, 'loss.svg'), 'utf8').matchAll(
+        /<text x="[\d.]+" y="362" text-anchor="middle">([^<]*)</g,
+      ),
+    ].map((m) => Number(m[1]));
     expect(Math.max(...ticks)).toBeLessThanOrEqual(stoppedAt(r.lines) / 35);
     const state = await G.loadCheckpoint(join(out, 'checkpoint'), T.cpu);
     expect(state.state.steps).toBe(stoppedAt(r.lines));
@@ -58,8 +99,14 @@ describe('mini-gpt train in a terminal', () => {
     const r = await runInTerminal(['train', ...QUICK, '--epochs', '4', '--out', out], {
       onOutput: (raw, interrupt) => {
         // After epoch 1's checkpoint (saved before the evaluation at step 4), stop during the next save.
-        if (!first && raw.includes('Step 000004')) { first = true; interrupt(); }
-        if (first && !second && raw.includes('saving a checkpoint')) { second = true; interrupt(); }
+        if (!first && raw.includes('Step 000004')) {
+          first = true;
+          interrupt();
+        }
+        if (first && !second && raw.includes('saving a checkpoint')) {
+          second = true;
+          interrupt();
+        }
       },
     });
     expect(r.code, r.lines.join('\n')).toBe(130);
@@ -115,15 +162,25 @@ describe('the progress line', () => {
       const line = progressLine(width, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts);
       expect(line.length, line).toBeLessThanOrEqual(width);
     }
-    expect(progressLine(200, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts)).toBe(`epoch 1/10 |${'='.repeat(20)}${'-'.repeat(20)}| step 5/10 | loss 10.975 | 1,234 tok/s | ETA 3m 10s`);
-    expect(progressLine(65, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts)).toBe(`epoch 1/10 |${'='.repeat(8)}${'-'.repeat(7)}| step 5/10 | loss 10.975 | ETA 3m 10s`);
-    expect(progressLine(30, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts)).toBe('epoch 1/10 step 5/10 | ETA 3m ');
+    expect(progressLine(200, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts)).toBe(
+      `epoch 1/10 |${'='.repeat(20)}${'-'.repeat(20)}| step 5/10 | loss 10.975 | 1,234 tok/s | ETA 3m 10s`,
+    );
+    expect(progressLine(65, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts)).toBe(
+      `epoch 1/10 |${'='.repeat(8)}${'-'.repeat(7)}| step 5/10 | loss 10.975 | ETA 3m 10s`,
+    );
+    expect(progressLine(30, 0.5, 'epoch 1/10', 'step 5/10', fields, 'ETA 3m 10s', opts)).toBe(
+      'epoch 1/10 step 5/10 | ETA 3m ',
+    );
   });
 
   it('ETA: from the rate since this process started, so a resumed run is not off by the steps before it', () => {
     // Resumed at step 100 of 200; 10 steps in 20 s: 90 steps left at 2 s each.
-    expect(etaSeconds({ startValue: 100, value: 110, total: 200, startedAt: 0, updatedAt: 20_000, now: 20_000 })).toBe(180);
-    expect(etaSeconds({ startValue: 100, value: 110, total: 200, startedAt: 0, updatedAt: 20_000, now: 25_000 })).toBe(175);
+    expect(etaSeconds({ startValue: 100, value: 110, total: 200, startedAt: 0, updatedAt: 20_000, now: 20_000 })).toBe(
+      180,
+    );
+    expect(etaSeconds({ startValue: 100, value: 110, total: 200, startedAt: 0, updatedAt: 20_000, now: 25_000 })).toBe(
+      175,
+    );
     expect(etaSeconds({ startValue: 100, value: 100, total: 200, startedAt: 0, updatedAt: 0, now: 5_000 })).toBeNull();
     expect([formatDuration(45), formatDuration(75), formatDuration(4000)]).toEqual(['45s', '1m 15s', '1h 06m']);
   });

@@ -39,7 +39,10 @@ export function runInTerminal(args: string[], options: TerminalOptions = {}): Pr
   const cols = options.cols ?? 120;
   const rows = options.rows ?? 40;
   const screen = new xterm.Terminal({ cols, rows, scrollback: 5000, allowProposedApi: true });
-  const env = { ...process.env, MINI_GPT_DEVICE: 'cpu', TERM: 'xterm-256color', ...options.env } as Record<string, string>;
+  const env = { ...process.env, MINI_GPT_DEVICE: 'cpu', TERM: 'xterm-256color', ...options.env } as Record<
+    string,
+    string
+  >;
   delete env.NO_COLOR;
   const child = spawnPty(process.execPath, [BIN, ...args], { cols, rows, env, name: 'xterm-256color' });
   let raw = '';

@@ -29,7 +29,8 @@ describe('mini-gpt train --profile', () => {
     const r = await runCli(['train', ...QUICK, '--out', fresh(), '--profile']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/profile: \d+\.\d s wall/);
-    for (const phase of ['steps', 'evaluations', 'samples', 'checkpoints', 'other']) expect(r.stdout).toMatch(new RegExp(`^  ${phase} +.* s +\\d+ %`, 'm'));
+    for (const phase of ['steps', 'evaluations', 'samples', 'checkpoints', 'other'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${phase} +.* s +\\d+ %`, 'm'));
     expect(r.stdout).toMatch(/^ {2}steps +\d+ x \d+\.\d\d s .* tokens\/s$/m);
   });
 });

@@ -8,7 +8,12 @@ import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
 import { QUICK, VERDICT, runCli } from './run-cli.js';
 
-const losses = (dir: string) => readFileSync(join(dir, 'losses.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+const losses = (dir: string) =>
+  readFileSync(join(dir, 'losses.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
 const fresh = () => mkdtempSync(join(tmpdir(), 'mini-gpt-cli-'));
 
 describe('mini-gpt train', () => {
@@ -23,7 +28,15 @@ describe('mini-gpt train', () => {
   });
 
   it('writes the checkpoint, losses.csv and the loss plot (SVG and PNG), and the loss falls', () => {
-    for (const f of ['checkpoint/config.json', 'checkpoint/model.safetensors', 'checkpoint/optimizer.safetensors', 'checkpoint/trainer_state.json', 'losses.csv', 'loss.svg', 'loss.png']) {
+    for (const f of [
+      'checkpoint/config.json',
+      'checkpoint/model.safetensors',
+      'checkpoint/optimizer.safetensors',
+      'checkpoint/trainer_state.json',
+      'losses.csv',
+      'loss.svg',
+      'loss.png',
+    ]) {
       expect(existsSync(join(straight, f)), f).toBe(true);
     }
     const rows = losses(straight);
@@ -38,7 +51,10 @@ describe('mini-gpt train', () => {
     let sent = false;
     const stopped = await runCli(['train', ...QUICK, '--out', out], {
       onStdout: (text, child) => {
-        if (!sent && text.includes('Step 000002')) { sent = true; child.kill('SIGINT'); }
+        if (!sent && text.includes('Step 000002')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
       },
     });
     expect(stopped.code, stopped.stderr).toBe(130);
@@ -53,14 +69,35 @@ describe('mini-gpt train', () => {
   });
 
   it('generate is deterministic for a seed', async () => {
-    const args = ['generate', '--model', straight, '--prompt', 'Every effort moves you', '--max-new-tokens', '6', '--temperature', '1.5', '--top-k', '50'];
+    const args = [
+      'generate',
+      '--model',
+      straight,
+      '--prompt',
+      'Every effort moves you',
+      '--max-new-tokens',
+      '6',
+      '--temperature',
+      '1.5',
+      '--top-k',
+      '50',
+    ];
     const one = await runCli([...args, '--seed', '7']);
     const two = await runCli([...args, '--seed', '7']);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout.startsWith('Every effort moves you')).toBe(true);
     expect(two.stdout).toBe(one.stdout);
     const greedyCached = await runCli(['generate', '--model', straight, '--prompt', 'I had', '--max-new-tokens', '6']);
-    const greedyUncached = await runCli(['generate', '--model', straight, '--prompt', 'I had', '--max-new-tokens', '6', '--no-cache']);
+    const greedyUncached = await runCli([
+      'generate',
+      '--model',
+      straight,
+      '--prompt',
+      'I had',
+      '--max-new-tokens',
+      '6',
+      '--no-cache',
+    ]);
     expect(greedyUncached.stdout).toBe(greedyCached.stdout);
   });
 
@@ -71,7 +108,11 @@ describe('mini-gpt train', () => {
     expect(Object.keys(json).sort()).toEqual(['batches', 'loss', 'perplexity', 'tokens']);
     const model = await G.loadModel(join(straight, 'checkpoint'), T.cpu);
     const text = readFileSync(VERDICT, 'utf8');
-    const expected = await G.loaderLoss(model.eval(), G.createDataLoader(text, { batchSize: 2, maxLength: 32, stride: 32 }), { maxBatches: 3 });
+    const expected = await G.loaderLoss(
+      model.eval(),
+      G.createDataLoader(text, { batchSize: 2, maxLength: 32, stride: 32 }),
+      { maxBatches: 3 },
+    );
     expect(json.loss).toBeCloseTo(expected.loss, 5);
     expect(json.perplexity).toBeCloseTo(Math.exp(expected.loss), 2);
     expect(json.tokens).toBe(192);

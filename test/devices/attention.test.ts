@@ -17,7 +17,15 @@ import { devicesUnderTest } from '../helpers/devices.js';
 
 const devices = await devicesUnderTest();
 
-interface Case { B: number; nh: number; Tq: number; Tk: number; hd: number; causal?: boolean; dropout?: number }
+interface Case {
+  B: number;
+  nh: number;
+  Tq: number;
+  Tk: number;
+  hd: number;
+  causal?: boolean;
+  dropout?: number;
+}
 
 const cases: Case[] = [
   { B: 1, nh: 1, Tq: 1, Tk: 1, hd: 4 },
@@ -33,7 +41,8 @@ const cases: Case[] = [
   { B: 1, nh: 4, Tq: 130, Tk: 130, hd: 33, dropout: 0.1 },
 ];
 
-const name = (c: Case) => `B ${c.B} nh ${c.nh} Tq ${c.Tq} Tk ${c.Tk} hd ${c.hd}${c.causal === false ? ' not causal' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}`;
+const name = (c: Case) =>
+  `B ${c.B} nh ${c.nh} Tq ${c.Tq} Tk ${c.Tk} hd ${c.hd}${c.causal === false ? ' not causal' : ''}${c.dropout ? ` dropout ${c.dropout}` : ''}`;
 
 /** The output and the q, k, v gradients of one path on one device, from the same seeded inputs. */
 async function run(device: Device, c: Case, fused: boolean): Promise<Float32Array[]> {
@@ -42,7 +51,8 @@ async function run(device: Device, c: Case, fused: boolean): Promise<Float32Arra
   const [qv, kv, vv] = [heads(c.Tq), heads(c.Tk), heads(c.Tk)];
   const dout = Float32Array.from(g.normal(c.B * c.nh * c.Tq * c.hd));
   const results = T.tidy(() => {
-    const leaf = (values: Float32Array, Tn: number) => A.parameter(T.tensor(values, { shape: [c.B, Tn, c.nh, c.hd], device }));
+    const leaf = (values: Float32Array, Tn: number) =>
+      A.parameter(T.tensor(values, { shape: [c.B, Tn, c.nh, c.hd], device }));
     const [q0, k0, v0] = [leaf(qv, c.Tq), leaf(kv, c.Tk), leaf(vv, c.Tk)];
     const [q, k, v] = [q0, k0, v0].map((x) => A.permute(x, [0, 2, 1, 3])) as [A.Variable, A.Variable, A.Variable]; // (B, nh, T, hd)
     const causal = c.causal ?? true;
@@ -68,7 +78,9 @@ describe.each(devices)('fused attention on $name matches the unfused path on the
       const expected = await run(T.cpu, c, false);
       const actual = await run(device, c, true);
       expectAllClose(actual[0]!, expected[0]!, { atol: 2e-5, rtol: 1e-4 }, 'output');
-      ['q', 'k', 'v'].forEach((x, i) => expectAllClose(actual[i + 1]!, expected[i + 1]!, { atol: 1e-4, rtol: 1e-3 }, `gradient of ${x}`));
+      ['q', 'k', 'v'].forEach((x, i) =>
+        expectAllClose(actual[i + 1]!, expected[i + 1]!, { atol: 1e-4, rtol: 1e-3 }, `gradient of ${x}`),
+      );
     });
   }
 
@@ -91,12 +103,18 @@ describe.each(devices)('fused attention on $name matches the unfused path on the
 
 /** Loss and every parameter's gradient of one training step of the tiny model, dropout on. */
 async function trainStep(device: Device, fused: boolean): Promise<number[][]> {
-  const model = G.GPTModel.create(G.resolveConfig('tiny', { vocabSize: 100, contextLength: 24, nHeads: 4, embedDim: 20 }), { device, seed: 4 }).train();
+  const model = G.GPTModel.create(
+    G.resolveConfig('tiny', { vocabSize: 100, contextLength: 24, nHeads: 4, embedDim: 20 }),
+    { device, seed: 4 },
+  ).train();
   model.fusedAttention = fused;
   const g = new T.Generator(9);
   const ids = Array.from({ length: 2 * 23 }, () => Math.floor(g.uniform(1)[0]! * 100));
   const inputs = T.tensor(ids, { dtype: 'int32', shape: [2, 23], device });
-  const targets = T.tensor(ids.map((x) => (x + 1) % 100), { dtype: 'int32', shape: [2, 23], device });
+  const targets = T.tensor(
+    ids.map((x) => (x + 1) % 100),
+    { dtype: 'int32', shape: [2, 23], device },
+  );
   const loss = T.tidy(() => {
     const l = G.batchLoss(model, { inputs, targets });
     l.backward();
@@ -111,7 +129,10 @@ async function trainStep(device: Device, fused: boolean): Promise<number[][]> {
 
 /** Greedy tokens from a prompt, with and without the KV cache. */
 async function decode(device: Device, fused: boolean, useCache: boolean): Promise<number[]> {
-  const model = G.GPTModel.create(G.resolveConfig('tiny', { vocabSize: 100, contextLength: 24, nHeads: 4, embedDim: 20 }), { device, seed: 2 }).eval();
+  const model = G.GPTModel.create(
+    G.resolveConfig('tiny', { vocabSize: 100, contextLength: 24, nHeads: 4, embedDim: 20 }),
+    { device, seed: 2 },
+  ).eval();
   model.fusedAttention = fused;
   const tokens = await G.generate(model, [5, 17, 42, 8, 99], { maxNewTokens: 12, temperature: 0, useCache });
   model.dispose();
@@ -122,7 +143,9 @@ describe.each(devices)('the model on $name: fused attention as the unfused path'
   it('one training step with dropout 0.1: the same loss and gradients (the same masks dropped)', async () => {
     const [fused, unfused] = [await trainStep(device, true), await trainStep(device, false)];
     expect(fused.length).toBe(unfused.length);
-    fused.forEach((f, i) => expectAllClose(f, unfused[i]!, { atol: 2e-5, rtol: 1e-4 }, i === 0 ? 'loss' : `gradient ${i}`));
+    fused.forEach((f, i) =>
+      expectAllClose(f, unfused[i]!, { atol: 2e-5, rtol: 1e-4 }, i === 0 ? 'loss' : `gradient ${i}`),
+    );
   });
 
   it('greedy decoding with the KV cache (Tq = 1 < Tk) and without it: the same tokens', async () => {

@@ -14,7 +14,11 @@ const devices = (await devicesUnderTest()).filter((d) => !d.isReference);
 describe.runIf(devices.length > 0)('gradients of every differentiable op match the CPU reference', () => {
   describe.each(devices)('$name', ({ name, device }) => {
     const worst = new Map<string, number>();
-    afterAll(() => console.log(`${name}: largest |device - reference| per op: ${[...worst].map(([op, d]) => `${op} ${d.toExponential(1)}`).join(', ')}`));
+    afterAll(() =>
+      console.log(
+        `${name}: largest |device - reference| per op: ${[...worst].map(([op, d]) => `${op} ${d.toExponential(1)}`).join(', ')}`,
+      ),
+    );
     for (const op of differentiableOps) {
       for (const c of gradCases[op]) {
         it(`${op}: ${c.name}`, async () => {

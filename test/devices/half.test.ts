@@ -36,24 +36,46 @@ function decode(h: number, dtype: 'float16' | 'bfloat16'): number {
 const bitsOf = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0]!;
 
 describe('16-bit conversions (the reference)', () => {
-  it.each(HALVES)('%s: widening every bit pattern matches its definition, and narrowing gives the pattern back', (dtype) => {
-    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
-    const wide = new Float32Array(65536);
-    widenHalf(all, dtype, wide);
-    const back = new Uint16Array(65536);
-    narrowToHalf(wide, dtype, back);
-    for (let h = 0; h < 65536; h++) {
-      const expected = decode(h, dtype);
-      if (Number.isNaN(expected)) { expect(Number.isNaN(wide[h]!)).toBe(true); expect(Number.isNaN(decode(back[h]!, dtype))).toBe(true); continue; }
-      if (wide[h] !== expected || back[h] !== h) expect.fail(`${dtype} 0x${h.toString(16)}: widened ${wide[h]} (expected ${expected}), narrowed back to 0x${back[h]!.toString(16)}`);
-    }
-  });
+  it.each(HALVES)(
+    '%s: widening every bit pattern matches its definition, and narrowing gives the pattern back',
+    (dtype) => {
+      const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+      const wide = new Float32Array(65536);
+      widenHalf(all, dtype, wide);
+      const back = new Uint16Array(65536);
+      narrowToHalf(wide, dtype, back);
+      for (let h = 0; h < 65536; h++) {
+        const expected = decode(h, dtype);
+        if (Number.isNaN(expected)) {
+          expect(Number.isNaN(wide[h]!)).toBe(true);
+          expect(Number.isNaN(decode(back[h]!, dtype))).toBe(true);
+          continue;
+        }
+        if (wide[h] !== expected || back[h] !== h)
+          expect.fail(
+            `${dtype} 0x${h.toString(16)}: widened ${wide[h]} (expected ${expected}), narrowed back to 0x${back[h]!.toString(16)}`,
+          );
+      }
+    },
+  );
 
   it('float16 rounds to nearest even, with subnormals and overflow', () => {
     const cases: Array<[number, number]> = [
-      [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65519, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00], [-Infinity, 0xfc00],
-      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [3 * 2 ** -26, 0x0001], [2 ** -14, 0x0400], [2 ** -14 - 2 ** -25, 0x0400],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65519, 0x7bff],
+      [65520, 0x7c00],
+      [1e6, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [3 * 2 ** -26, 0x0001],
+      [2 ** -14, 0x0400],
+      [2 ** -14 - 2 ** -25, 0x0400],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [-0, 0x8000],
     ];
     for (const [v, bits] of cases) expect(float16Bits(bitsOf(v)), `float16(${v})`).toBe(bits);
     expect(float16Bits(bitsOf(NaN)) & 0x7fff).toBeGreaterThan(0x7c00);
@@ -77,7 +99,8 @@ const SHAPES = [[1], [257], [3, 5, 67], [0, 4], [2, 1, 3]];
 
 describe.each(devices)('16-bit tensors on $name', ({ device, isReference }) => {
   for (const dtype of HALVES) {
-    const narrowTol = device.kind === 'webgpu' && dtype === 'float16' ? { atol: 0, rtol: 2 ** -10 } : { atol: 0, rtol: 0 };
+    const narrowTol =
+      device.kind === 'webgpu' && dtype === 'float16' ? { atol: 0, rtol: 2 ** -10 } : { atol: 0, rtol: 0 };
 
     it(`${dtype}: astype from float32 rounds like the reference; back to float32 is exact`, async () => {
       for (const shape of SHAPES) {
@@ -127,8 +150,13 @@ describe.each(devices)('16-bit tensors on $name', ({ device, isReference }) => {
 
     it(`${dtype}: matmul with a 16-bit weight matches float32 matmul on the widened weight`, async () => {
       const cases: Array<[number, number, number, boolean, boolean]> = [
-        [1, 1, 1, false, false], [1, 257, 65, false, true], [1, 64, 129, true, false], [3, 17, 7, false, false],
-        [9, 33, 65, true, true], [33, 257, 31, false, true], [70, 40, 130, true, false],
+        [1, 1, 1, false, false],
+        [1, 257, 65, false, true],
+        [1, 64, 129, true, false],
+        [3, 17, 7, false, false],
+        [9, 33, 65, true, true],
+        [33, 257, 31, false, true],
+        [70, 40, 130, true, false],
       ];
       for (const [M, K, N, transB, withBias] of cases) {
         const a = T.tensor(randomValues(M * K, M + K), { device, shape: [M, K] });
@@ -139,15 +167,28 @@ describe.each(devices)('16-bit tensors on $name', ({ device, isReference }) => {
         const got = T.matmul(a, w16, { transB, bias });
         expect(got.dtype).toBe('float32');
         // The oracle: the CPU reference's float32 matmul on the same (exactly widened) weight.
-        const ref = T.matmul(await a.to(T.cpu), await w32.to(T.cpu), { transB, bias: bias ? await bias.to(T.cpu) : undefined });
+        const ref = T.matmul(await a.to(T.cpu), await w32.to(T.cpu), {
+          transB,
+          bias: bias ? await bias.to(T.cpu) : undefined,
+        });
         const expected = await ref.toArray();
         const scale = Math.max(...Array.from(expected, Math.abs), 1);
-        expectAllClose(await got.toArray(), expected, { atol: (2e-6 * K + 1e-6) * scale, rtol: 0 }, `${M}x${K}x${N} transB=${transB}`);
+        expectAllClose(
+          await got.toArray(),
+          expected,
+          { atol: (2e-6 * K + 1e-6) * scale, rtol: 0 },
+          `${M}x${K}x${N} transB=${transB}`,
+        );
         // Batched: (2, M, K) @ (K, N) through the flattened path.
         const a3 = T.tensor(randomValues(2 * M * K, 9), { device, shape: [2, M, K] });
         const got3 = T.matmul(a3, w16, { transB });
         const ref3 = T.matmul(await a3.to(T.cpu), await w32.to(T.cpu), { transB });
-        expectAllClose(await got3.toArray(), await ref3.toArray(), { atol: (2e-6 * K + 1e-6) * 8, rtol: 1e-5 }, 'batched');
+        expectAllClose(
+          await got3.toArray(),
+          await ref3.toArray(),
+          { atol: (2e-6 * K + 1e-6) * 8, rtol: 1e-5 },
+          'batched',
+        );
         for (const t of [a, w16, w32, got, ref, a3, got3, ref3, ...(bias ? [bias] : [])]) t.dispose();
       }
     });
@@ -155,7 +196,13 @@ describe.each(devices)('16-bit tensors on $name', ({ device, isReference }) => {
     it(`${dtype}: the embedding gather from a 16-bit table widens exactly`, async () => {
       const [V, C] = [11, 13];
       const table = T.tensor(randomValues(V * C, 2), { device, shape: [V, C] }).astype(dtype);
-      const ids = T.tensor([[3, 0, 10], [3, 7, 1]], { device, dtype: 'int32' });
+      const ids = T.tensor(
+        [
+          [3, 0, 10],
+          [3, 7, 1],
+        ],
+        { device, dtype: 'int32' },
+      );
       const out = T.embedding(table, ids);
       expect(out.dtype).toBe('float32');
       expect([...out.shape]).toEqual([2, 3, C]);
@@ -174,16 +221,19 @@ describe.each(devices)('16-bit tensors on $name', ({ device, isReference }) => {
     });
   }
 
-  it.runIf(device.kind === 'cpu')('float16 subnormals survive upload, widening and the matmul/gather kernels', async () => {
-    const bits = Uint16Array.from([0x0001, 0x03ff, 0x8001, 0x0200, 0x3c00, 0x0000]);
-    const t = T.tensor(bits, { device, shape: [6, 1], dtype: 'float16' });
-    const expected = Array.from(bits, (h) => decode(h, 'float16'));
-    expect(Array.from(await t.astype('float32').toArray())).toEqual(expected.map(Math.fround));
-    const one = T.ones([1, 1], { device });
-    const product = T.matmul(one, t.reshape([1, 6]));
-    expect(Array.from(await product.toArray())).toEqual(expected.map(Math.fround));
-    const rows = T.embedding(t, T.tensor([0, 1, 2], { device, dtype: 'int32' }));
-    expect(Array.from(await rows.toArray())).toEqual(expected.slice(0, 3).map(Math.fround));
-    void isReference;
-  });
+  it.runIf(device.kind === 'cpu')(
+    'float16 subnormals survive upload, widening and the matmul/gather kernels',
+    async () => {
+      const bits = Uint16Array.from([0x0001, 0x03ff, 0x8001, 0x0200, 0x3c00, 0x0000]);
+      const t = T.tensor(bits, { device, shape: [6, 1], dtype: 'float16' });
+      const expected = Array.from(bits, (h) => decode(h, 'float16'));
+      expect(Array.from(await t.astype('float32').toArray())).toEqual(expected.map(Math.fround));
+      const one = T.ones([1, 1], { device });
+      const product = T.matmul(one, t.reshape([1, 6]));
+      expect(Array.from(await product.toArray())).toEqual(expected.map(Math.fround));
+      const rows = T.embedding(t, T.tensor([0, 1, 2], { device, dtype: 'int32' }));
+      expect(Array.from(await rows.toArray())).toEqual(expected.slice(0, 3).map(Math.fround));
+      void isReference;
+    },
+  );
 });

@@ -34,71 +34,150 @@ const randn = (shape: number[], device: Device, g: Generator, std = 1) => T.rand
 describe.runIf(devices.length > 0)('row kernels of a training step match the CPU reference', () => {
   describe.each(devices)('$name', ({ device: dev }) => {
     it('softmax and its backward: plain, causal, causal with a KV-cache offset', async () => {
-      const cases: Array<[number[], boolean]> = [[[1, 1], false], [[3, 5], false], [[2, 3, 67, 67], true], [[2, 3, 5, 9], true], [[64, 1031], false], [[1, 2, 1, 7], true]];
+      const cases: Array<[number[], boolean]> = [
+        [[1, 1], false],
+        [[3, 5], false],
+        [[2, 3, 67, 67], true],
+        [[2, 3, 5, 9], true],
+        [[64, 1031], false],
+        [[1, 2, 1, 7], true],
+      ];
       for (const [shape, causal] of cases) {
-        await expectParity(dev, (device, g) => {
-          const y = T.softmax(randn(shape, device, g, 4), { causal });
-          return [y, T.softmaxBackward(y, randn(shape, device, g))];
-        }, EXP, `softmax ${shape}${causal ? ' causal' : ''}`);
+        await expectParity(
+          dev,
+          (device, g) => {
+            const y = T.softmax(randn(shape, device, g, 4), { causal });
+            return [y, T.softmaxBackward(y, randn(shape, device, g))];
+          },
+          EXP,
+          `softmax ${shape}${causal ? ' causal' : ''}`,
+        );
       }
     });
 
     it('layer norm and its backward, C a multiple of 4 or not, rows over the threads', async () => {
-      for (const [N, C] of [[1, 4], [3, 6], [5, 768], [300, 132], [2, 1]]) {
-        await expectParity(dev, (device, g) => {
-          const x = T.add(randn([N!, C!], device, g, 3), 0.5);
-          const w = randn([C!], device, g);
-          const { out, mean, rstd } = T.layerNorm(x, w, randn([C!], device, g), 1e-5);
-          const { dx, dweight, dbias } = T.layerNormBackward(randn([N!, C!], device, g), x, w, mean, rstd);
-          return [out, mean, rstd, dx, dweight, dbias];
-        }, NORM, `layerNorm ${N}x${C}`);
+      for (const [N, C] of [
+        [1, 4],
+        [3, 6],
+        [5, 768],
+        [300, 132],
+        [2, 1],
+      ]) {
+        await expectParity(
+          dev,
+          (device, g) => {
+            const x = T.add(randn([N!, C!], device, g, 3), 0.5);
+            const w = randn([C!], device, g);
+            const { out, mean, rstd } = T.layerNorm(x, w, randn([C!], device, g), 1e-5);
+            const { dx, dweight, dbias } = T.layerNormBackward(randn([N!, C!], device, g), x, w, mean, rstd);
+            return [out, mean, rstd, dx, dweight, dbias];
+          },
+          NORM,
+          `layerNorm ${N}x${C}`,
+        );
       }
     });
 
     it('cross-entropy and its backward: ignored targets, odd and GPT-2-sized vocabularies', async () => {
-      for (const [N, V] of [[1, 1], [4, 7], [33, 1001], [9, 50257]]) {
-        await expectParity(dev, (device, g) => {
-          const logits = randn([N!, V!], device, g, 3);
-          const ids = Array.from({ length: N! }, (_, i) => (i % 4 === 1 ? -100 : (i * 7919) % V!));
-          const targets = T.tensor(ids, { dtype: 'int32', device });
-          const { loss, logsumexp, count } = T.crossEntropy(logits, targets);
-          const dlogits = T.crossEntropyBackward(logits, targets, { logsumexp, count }, T.tensor([0.7], { device, shape: [] }));
-          return [loss, logsumexp, count, dlogits];
-        }, EXP, `crossEntropy ${N}x${V}`);
+      for (const [N, V] of [
+        [1, 1],
+        [4, 7],
+        [33, 1001],
+        [9, 50257],
+      ]) {
+        await expectParity(
+          dev,
+          (device, g) => {
+            const logits = randn([N!, V!], device, g, 3);
+            const ids = Array.from({ length: N! }, (_, i) => (i % 4 === 1 ? -100 : (i * 7919) % V!));
+            const targets = T.tensor(ids, { dtype: 'int32', device });
+            const { loss, logsumexp, count } = T.crossEntropy(logits, targets);
+            const dlogits = T.crossEntropyBackward(
+              logits,
+              targets,
+              { logsumexp, count },
+              T.tensor([0.7], { device, shape: [] }),
+            );
+            return [loss, logsumexp, count, dlogits];
+          },
+          EXP,
+          `crossEntropy ${N}x${V}`,
+        );
       }
     });
 
     it('sum and mean over the first, middle, last and every axis', async () => {
-      const cases: Array<[number[], number | undefined]> = [[[1031, 67], 0], [[3, 1000, 5], 1], [[5, 40001], 1], [[512, 768], 0], [[7, 3], 1], [[2, 3, 4], undefined], [[3, 0], 1]];
+      const cases: Array<[number[], number | undefined]> = [
+        [[1031, 67], 0],
+        [[3, 1000, 5], 1],
+        [[5, 40001], 1],
+        [[512, 768], 0],
+        [[7, 3], 1],
+        [[2, 3, 4], undefined],
+        [[3, 0], 1],
+      ];
       for (const [shape, axis] of cases) {
-        await expectParity(dev, (device, g) => {
-          const x = randn(shape, device, g, 2);
-          return x.size === 0 ? [T.sum(x, axis)] : [T.sum(x, axis), T.mean(x, axis)];
-        }, SUM(dev), `sum/mean ${shape} axis ${axis}`);
+        await expectParity(
+          dev,
+          (device, g) => {
+            const x = randn(shape, device, g, 2);
+            return x.size === 0 ? [T.sum(x, axis)] : [T.sum(x, axis), T.mean(x, axis)];
+          },
+          SUM(dev),
+          `sum/mean ${shape} axis ${axis}`,
+        );
       }
     });
 
     it('embedding gather and scatter-add: repeated ids, C not a multiple of 4, rows over the threads', async () => {
-      for (const [N, V, C] of [[1, 1, 1], [6, 4, 7], [600, 50, 100], [512, 1000, 768]]) {
-        await expectParity(dev, (device, g) => {
-          const table = randn([V!, C!], device, g);
-          const ids = T.tensor(Array.from({ length: N! }, (_, i) => (i * i + 3 * i) % V!), { dtype: 'int32', shape: [N!], device });
-          return [T.embedding(table, ids), T.embeddingBackward(randn([N!, C!], device, g), ids, V!)];
-        }, SUM(dev), `embedding N=${N} V=${V} C=${C}`);
+      for (const [N, V, C] of [
+        [1, 1, 1],
+        [6, 4, 7],
+        [600, 50, 100],
+        [512, 1000, 768],
+      ]) {
+        await expectParity(
+          dev,
+          (device, g) => {
+            const table = randn([V!, C!], device, g);
+            const ids = T.tensor(
+              Array.from({ length: N! }, (_, i) => (i * i + 3 * i) % V!),
+              { dtype: 'int32', shape: [N!], device },
+            );
+            return [T.embedding(table, ids), T.embeddingBackward(randn([N!, C!], device, g), ids, V!)];
+          },
+          SUM(dev),
+          `embedding N=${N} V=${V} C=${C}`,
+        );
       }
       if (dev.kind !== 'cpu') return; // WebGPU's gather reads ids on the GPU and cannot throw (noted in issue 16's report)
       const table = T.zeros([4, 8], { device: dev });
-      expect(() => T.embedding(table, T.tensor([1, 4], { dtype: 'int32', device: dev }))).toThrow(/id 4 at position 1 is outside the table's 4 rows/);
+      expect(() => T.embedding(table, T.tensor([1, 4], { dtype: 'int32', device: dev }))).toThrow(
+        /id 4 at position 1 is outside the table's 4 rows/,
+      );
       table.dispose();
     });
 
     it('add, sub, mul, div and the scalar forms, split over the threads (bit-identical)', async () => {
       for (const n of [5, 100_003]) {
-        await expectParity(dev, (device, g) => {
-          const a = randn([n], device, g, 3);
-          const b = T.add(T.abs(randn([n], device, g)), 0.1);
-          return [T.add(a, b), T.sub(a, b), T.mul(a, b), T.div(a, b), T.add(a, 0.7), T.mul(a, 1 / Math.sqrt(64)), T.mul(a, 0.3)];
-        }, CPU_EXACT(dev), `arithmetic n=${n}`);
+        await expectParity(
+          dev,
+          (device, g) => {
+            const a = randn([n], device, g, 3);
+            const b = T.add(T.abs(randn([n], device, g)), 0.1);
+            return [
+              T.add(a, b),
+              T.sub(a, b),
+              T.mul(a, b),
+              T.div(a, b),
+              T.add(a, 0.7),
+              T.mul(a, 1 / Math.sqrt(64)),
+              T.mul(a, 0.3),
+            ];
+          },
+          CPU_EXACT(dev),
+          `arithmetic n=${n}`,
+        );
       }
     });
 
@@ -109,11 +188,14 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
         ['transpose of a slice', (device, g) => randn([300, 257], device, g).slice(1, 3, 250).transpose().contiguous()],
         ['five dimensions', (device, g) => randn([2, 3, 4, 5, 6], device, g).permute([4, 2, 0, 3, 1]).contiguous()],
         ['int32', (device, g) => T.randint(0, 99, [40, 33], { device, generator: g }).transpose().contiguous()],
-        ['copyInto a strided slice', (device, g) => {
-          const x = T.zeros([300, 70], { device });
-          T.copyInto(x.slice(1, 5, 69).transpose(), randn([64, 300], device, g));
-          return x;
-        }],
+        [
+          'copyInto a strided slice',
+          (device, g) => {
+            const x = T.zeros([300, 70], { device });
+            T.copyInto(x.slice(1, 5, 69).transpose(), randn([64, 300], device, g));
+            return x;
+          },
+        ],
       ];
       for (const [what, build] of builds) await expectParity(dev, build, EXACT, `copy: ${what}`);
     });

@@ -29,12 +29,20 @@ describe('configs', () => {
     expect(() => G.resolveConfig('tiny', { dropRate: 1 })).toThrow(/dropRate must be in \[0, 1\)/);
   });
 
-  it('a config.json\'s faults name the file and its keys (n_head, not nHeads), and a missing key as missing', () => {
+  it("a config.json's faults name the file and its keys (n_head, not nHeads), and a missing key as missing", () => {
     const json = { vocab_size: 50257, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 2 };
-    expect(() => G.fromHFConfig({ ...json, n_head: 3 }, 'm/config.json')).toThrow('m/config.json: n_embd (32) must be divisible by n_head (3)');
-    expect(() => G.fromHFConfig({ ...json, n_layer: -1 }, 'm/config.json')).toThrow('m/config.json: n_layer must be a positive integer, got -1');
-    expect(() => G.fromHFConfig({ ...json, n_embd: undefined }, 'm/config.json')).toThrow('m/config.json: "n_embd" is missing');
-    expect(() => G.fromHFConfig({ ...json, n_embd: '32' }, 'm/config.json')).toThrow('m/config.json: "n_embd" must be a number, got "32"');
+    expect(() => G.fromHFConfig({ ...json, n_head: 3 }, 'm/config.json')).toThrow(
+      'm/config.json: n_embd (32) must be divisible by n_head (3)',
+    );
+    expect(() => G.fromHFConfig({ ...json, n_layer: -1 }, 'm/config.json')).toThrow(
+      'm/config.json: n_layer must be a positive integer, got -1',
+    );
+    expect(() => G.fromHFConfig({ ...json, n_embd: undefined }, 'm/config.json')).toThrow(
+      'm/config.json: "n_embd" is missing',
+    );
+    expect(() => G.fromHFConfig({ ...json, n_embd: '32' }, 'm/config.json')).toThrow(
+      'm/config.json: "n_embd" must be a number, got "32"',
+    );
   });
 });
 
@@ -49,7 +57,7 @@ describe('tokenizer', () => {
 });
 
 describe('data', () => {
-  it('sliding windows are the book\'s first batch (max length 4, stride 1)', async () => {
+  it("sliding windows are the book's first batch (max length 4, stride 1)", async () => {
     const loader = G.createDataLoader(verdict, { batchSize: 1, maxLength: 4, stride: 1 });
     const { inputs, targets } = loader.batch(0, 0);
     expect(await inputs.toNested()).toEqual([[40, 367, 2885, 1464]]);
@@ -57,7 +65,7 @@ describe('data', () => {
     expect(inputs.dtype).toBe('int32');
   });
 
-  it('the book\'s 90/10 split gives its 9 training and 1 validation batches (2 x 256)', () => {
+  it("the book's 90/10 split gives its 9 training and 1 validation batches (2 x 256)", () => {
     const { train, validation } = G.splitText(verdict, 0.9);
     expect(train.length + validation.length).toBe(verdict.length);
     const options = { batchSize: 2, maxLength: 256, stride: 256 };

@@ -17,7 +17,8 @@ const counts = (ids: number[]) => ids.reduce((m, id) => m.set(id, (m.get(id) ?? 
 
 describe('sampleNext at the edges of the accepted ranges', () => {
   it('temperature: the smallest positive values pick the argmax, the largest spread evenly, all finite', () => {
-    for (const temperature of [Number.MIN_VALUE, 1e-300, 1e-30]) expect(new Set(draws({ temperature })), String(temperature)).toEqual(new Set([2]));
+    for (const temperature of [Number.MIN_VALUE, 1e-300, 1e-30])
+      expect(new Set(draws({ temperature })), String(temperature)).toEqual(new Set([2]));
     // Scores ±F32_MAX apart: (s - max) / t stays finite for t = 1 (-6.8e38 in float64).
     expect(new Set(draws({ temperature: 1 }))).toEqual(new Set([2]));
     const moderate = Float32Array.from([0, 0.1, 0.2, 0.3]);
@@ -45,14 +46,27 @@ describe('sampleNext at the edges of the accepted ranges', () => {
 
   it('refuses values outside the ranges, naming the option', () => {
     const bad: [Partial<G.GenerateOptions>, RegExp][] = [
-      [{ temperature: -1e-300 }, /temperature/], [{ temperature: NaN }, /temperature/], [{ temperature: Infinity }, /temperature/],
-      [{ topK: 0 }, /topK/], [{ topK: 1.5 }, /topK/], [{ topK: NaN }, /topK/], [{ topK: Infinity }, /topK/],
-      [{ topP: 0 }, /topP/], [{ topP: 1 + Number.EPSILON }, /topP/], [{ topP: NaN }, /topP/], [{ topP: -0.5 }, /topP/],
-      [{ seed: -1 }, /seed/], [{ seed: 0.5 }, /seed/], [{ seed: NaN }, /seed/],
-      [{ maxNewTokens: -1 }, /maxNewTokens/], [{ maxNewTokens: Infinity }, /maxNewTokens/],
-      [{ eosId: -1 }, /eosId/], [{ eosId: 1.5 }, /eosId/],
+      [{ temperature: -1e-300 }, /temperature/],
+      [{ temperature: NaN }, /temperature/],
+      [{ temperature: Infinity }, /temperature/],
+      [{ topK: 0 }, /topK/],
+      [{ topK: 1.5 }, /topK/],
+      [{ topK: NaN }, /topK/],
+      [{ topK: Infinity }, /topK/],
+      [{ topP: 0 }, /topP/],
+      [{ topP: 1 + Number.EPSILON }, /topP/],
+      [{ topP: NaN }, /topP/],
+      [{ topP: -0.5 }, /topP/],
+      [{ seed: -1 }, /seed/],
+      [{ seed: 0.5 }, /seed/],
+      [{ seed: NaN }, /seed/],
+      [{ maxNewTokens: -1 }, /maxNewTokens/],
+      [{ maxNewTokens: Infinity }, /maxNewTokens/],
+      [{ eosId: -1 }, /eosId/],
+      [{ eosId: 1.5 }, /eosId/],
     ];
-    for (const [o, message] of bad) expect(() => G.validateGenerateOptions({ maxNewTokens: 1, ...o }), JSON.stringify(o)).toThrow(message);
+    for (const [o, message] of bad)
+      expect(() => G.validateGenerateOptions({ maxNewTokens: 1, ...o }), JSON.stringify(o)).toThrow(message);
   });
 
   it('non-finite logits are refused with a typed error naming the step and the token, greedy or sampled', () => {
@@ -69,7 +83,9 @@ describe('sampleNext at the edges of the accepted ranges', () => {
         expect(error, `${value} ${JSON.stringify(o)}`).toBeInstanceOf(G.NonFiniteLogitsError);
         expect((error as G.NonFiniteLogitsError).step).toBe(7);
         expect((error as G.NonFiniteLogitsError).tokenId).toBe(5);
-        expect((error as Error).message).toMatch(new RegExp(`not finite at generation step 7 \\(token id 5 has logit ${value}\\)`));
+        expect((error as Error).message).toMatch(
+          new RegExp(`not finite at generation step 7 \\(token id 5 has logit ${value}\\)`),
+        );
       }
     }
   });

@@ -10,12 +10,15 @@ const verdict = readFileSync(new URL('../../../shared/data/the-verdict.txt', imp
 const config = (overrides: Partial<G.GPTConfig> = {}) => G.resolveConfig('tiny', { contextLength: 32, ...overrides });
 
 describe('evaluate', () => {
-  afterEach(() => { vi.restoreAllMocks(); });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   it('gives the mean of the batch losses, each split, with one read-back for the whole evaluation', async () => {
     const model = G.GPTModel.create(config(), { device: T.fastCpu, seed: 3 });
     const { train, validation } = G.splitText(verdict.slice(0, 6000), 0.8);
-    const loader = (text: string) => G.createDataLoader(text, { batchSize: 2, maxLength: 32, stride: 32, device: T.fastCpu });
+    const loader = (text: string) =>
+      G.createDataLoader(text, { batchSize: 2, maxLength: 32, stride: 32, device: T.fastCpu });
     const [trainLoader, valLoader] = [loader(train), loader(validation)];
     // The reference: each batch's loss read on its own, in eval mode, in order.
     model.eval();
@@ -29,7 +32,10 @@ describe('evaluate', () => {
       }
       return losses.reduce((a, b) => a + b, 0) / n;
     };
-    const expected = { trainLoss: await each(trainLoader, 3), valLoss: await each(valLoader, Math.min(3, valLoader.length)) };
+    const expected = {
+      trainLoss: await each(trainLoader, 3),
+      valLoss: await each(valLoader, Math.min(3, valLoader.length)),
+    };
     model.train();
     const read = vi.spyOn(T.fastCpu.backend, 'read');
     const live = T.fastCpu.backend.liveBytes();
@@ -42,10 +48,13 @@ describe('evaluate', () => {
     model.dispose();
   });
 
-  it('a forward without gradients holds one block\'s intermediates at a time, not every block\'s', () => {
+  it("a forward without gradients holds one block's intermediates at a time, not every block's", () => {
     // Small vocabulary: the blocks' intermediates, not the logits, set the peak.
     const peak = (nLayers: number) => {
-      const model = G.GPTModel.create(config({ nLayers, vocabSize: 64, contextLength: 128 }), { device: T.cpu, seed: 1 }).eval();
+      const model = G.GPTModel.create(config({ nLayers, vocabSize: 64, contextLength: 128 }), {
+        device: T.cpu,
+        seed: 1,
+      }).eval();
       const ids = T.randint(0, 64, [2, 128], { device: T.cpu });
       const forward = () => A.noGrad(() => T.tidy(() => model.forward(ids).data)).dispose();
       forward(); // a first forward makes what the device caches (the causal mask)

@@ -16,7 +16,11 @@ async function losses(device: T.Device): Promise<number[]> {
   for (let i = 0; i < 4; i++) {
     const batch = loader.batch(0, i);
     model.zeroGrad();
-    const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+    const loss = T.tidy(() => {
+      const l = G.batchLoss(model, batch);
+      l.backward();
+      return l.data;
+    });
     out.push(await loss.item());
     optimizer.update();
   }
@@ -26,7 +30,7 @@ async function losses(device: T.Device): Promise<number[]> {
 }
 
 describe('fast CPU training', () => {
-  it('gives the reference backend\'s losses step by step', async () => {
+  it("gives the reference backend's losses step by step", async () => {
     const expected = await losses(T.cpu);
     const actual = await losses(T.fastCpu);
     actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 4));

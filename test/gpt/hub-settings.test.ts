@@ -8,12 +8,15 @@ import * as G from '@mini/gpt/node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const saved = { ...process.env };
-afterEach(() => { process.env = { ...saved }; });
+afterEach(() => {
+  process.env = { ...saved };
+});
 
 describe('hubSettings', () => {
   it('HF_HUB_OFFLINE is on for 1, ON, YES, TRUE in any case, off otherwise', () => {
     for (const on of ['1', 'on', 'Yes', 'TRUE']) expect(G.hubSettings({ HF_HUB_OFFLINE: on }).offline, on).toBe(true);
-    for (const off of ['0', '', 'false', 'no', undefined]) expect(G.hubSettings({ HF_HUB_OFFLINE: off }).offline, String(off)).toBe(false);
+    for (const off of ['0', '', 'false', 'no', undefined])
+      expect(G.hubSettings({ HF_HUB_OFFLINE: off }).offline, String(off)).toBe(false);
   });
 
   it('the cache folder: HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub; empty is unset', () => {
@@ -45,6 +48,7 @@ describe('modelRepository', () => {
     expect(G.modelRepository('gpt2')).toBe('openai-community/gpt2');
     expect(G.modelRepository('gpt2-xl')).toBe('openai-community/gpt2-xl');
     expect(G.modelRepository('openai-community/gpt2-medium')).toBe('openai-community/gpt2-medium');
-    for (const bad of ['gpt3', 'a/b/c', '../x', 'a/..', '/abs', 'toString']) expect(G.modelRepository(bad), bad).toBeNull();
+    for (const bad of ['gpt3', 'a/b/c', '../x', 'a/..', '/abs', 'toString'])
+      expect(G.modelRepository(bad), bad).toBeNull();
   });
 });

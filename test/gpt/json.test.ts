@@ -12,11 +12,15 @@ describe('parseJsonStrict', () => {
 
   it('a file cut short says it ends early', () => {
     for (const cut of ['{"n_layer": 2,', '{"n_layer": 2', '{"a": [1, 2', '']) {
-      expect(parseJsonStrict(cut)).toEqual({ error: `is not valid JSON: it ends early, after ${cut.length} characters (a cut or unfinished file?)` });
+      expect(parseJsonStrict(cut)).toEqual({
+        error: `is not valid JSON: it ends early, after ${cut.length} characters (a cut or unfinished file?)`,
+      });
     }
   });
 
   it('other syntax errors name the place', () => {
-    expect(parseJsonStrict('{"a": 1,, "b": 2}')).toEqual({ error: expect.stringMatching(/^is not valid JSON: .*position 8/) });
+    expect(parseJsonStrict('{"a": 1,, "b": 2}')).toEqual({
+      error: expect.stringMatching(/^is not valid JSON: .*position 8/),
+    });
   });
 });

@@ -22,7 +22,10 @@ describe('makeDirs', () => {
     expect(existsSync(join(root, 'f', 'g'))).toBe(false);
   });
 
-  it.runIf(existsSync('/proc/self'))('under /proc it fails with the file system\'s error (Node\'s recursive mkdir hangs there)', async () => {
-    await expect(G.makeDirs('/proc/mini-gpt-no/such')).rejects.toMatchObject({ code: 'ENOENT' });
-  });
+  it.runIf(existsSync('/proc/self'))(
+    "under /proc it fails with the file system's error (Node's recursive mkdir hangs there)",
+    async () => {
+      await expect(G.makeDirs('/proc/mini-gpt-no/such')).rejects.toMatchObject({ code: 'ENOENT' });
+    },
+  );
 });

@@ -9,19 +9,29 @@ const verdict = readFileSync(new URL('../../../shared/data/the-verdict.txt', imp
 const tiny = (overrides: Partial<G.GPTConfig> = {}) => G.resolveConfig('tiny', { contextLength: 32, ...overrides });
 
 describe('GPT model', () => {
-  it('maps (B, T) ids to (B, T, V) logits; an untrained model\'s loss is about ln(V)', async () => {
+  it("maps (B, T) ids to (B, T, V) logits; an untrained model's loss is about ln(V)", async () => {
     const model = G.GPTModel.create(tiny(), { init: 'gpt2' }).eval();
-    const ids = T.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' });
+    const ids = T.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { dtype: 'int32' },
+    );
     const logits = model.forward(ids);
     expect(logits.shape).toEqual([2, 3, 50257]);
-    const loss = await G.loaderLoss(model, G.createDataLoader(verdict.slice(0, 2000), { batchSize: 2, maxLength: 16, stride: 16 }), { maxBatches: 2 });
+    const loss = await G.loaderLoss(
+      model,
+      G.createDataLoader(verdict.slice(0, 2000), { batchSize: 2, maxLength: 16, stride: 16 }),
+      { maxBatches: 2 },
+    );
     expect(Math.abs(loss.loss - Math.log(50257))).toBeLessThan(0.2);
     expect(loss.batches).toBe(2);
     expect(loss.tokens).toBe(64);
     model.dispose();
   });
 
-  it('initialises as the book\'s PyTorch model: N(0, 1) embeddings, U(+-1/sqrt(fan_in)) linears, LayerNorm 1/0', async () => {
+  it("initialises as the book's PyTorch model: N(0, 1) embeddings, U(+-1/sqrt(fan_in)) linears, LayerNorm 1/0", async () => {
     const model = G.GPTModel.create(tiny(), { seed: 3 });
     const wte = Array.from(await model.param('wte.weight').data.toArray());
     const mean = wte.reduce((s, v) => s + v, 0) / wte.length;
@@ -79,12 +89,24 @@ describe('training on The Verdict (tiny preset, CPU)', () => {
     const optimizer = new G.AdamW(model.params, { lr: 4e-3, weightDecay: 0.1 });
     const samples: string[] = [];
     let steps = 0;
-    const { state } = await G.trainModel(model, optimizer, trainLoader, valLoader,
+    const { state } = await G.trainModel(
+      model,
+      optimizer,
+      trainLoader,
+      valLoader,
       { epochs: 3, evalFreq: 5, evalIter: 2, startContext: 'Every effort moves you', sampleTokens: 8 },
-      { onStep: () => steps++, onSample: (s) => samples.push(s.text) });
+      { onStep: () => steps++, onSample: (s) => samples.push(s.text) },
+    );
     const first = state.history[0]!;
     const last = state.history[state.history.length - 1]!;
-    console.log(state.history.map((r) => `Ep ${r.epoch} (Step ${String(r.step).padStart(6, '0')}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)}`).join('\n'));
+    console.log(
+      state.history
+        .map(
+          (r) =>
+            `Ep ${r.epoch} (Step ${String(r.step).padStart(6, '0')}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)}`,
+        )
+        .join('\n'),
+    );
     expect(steps).toBe(3 * trainLoader.length);
     expect(state.tokensSeen).toBe(steps * 2 * 32);
     expect(first.trainLoss).toBeGreaterThan(10);
@@ -105,8 +127,9 @@ describe('a non-finite loss', () => {
     const before = Array.from(await model.param('h.0.mlp.c_fc.weight').data.toArray());
     const loader = G.createDataLoader(verdict.slice(0, 1500), { batchSize: 1, maxLength: 8, stride: 8 });
     const optimizer = new G.AdamW(model.params, { lr: 1e-3 });
-    await expect(G.trainModel(model, optimizer, loader, loader, { epochs: 1, evalFreq: 1, evalIter: 1, startContext: '' }))
-      .rejects.toThrow(/the training loss became NaN at step 0; the update was not applied/);
+    await expect(
+      G.trainModel(model, optimizer, loader, loader, { epochs: 1, evalFreq: 1, evalIter: 1, startContext: '' }),
+    ).rejects.toThrow(/the training loss became NaN at step 0; the update was not applied/);
     expect(Array.from(await model.param('h.0.mlp.c_fc.weight').data.toArray())).toEqual(before);
     expect(optimizer.step).toBe(0);
     model.dispose();
@@ -125,7 +148,7 @@ describe('decoding', () => {
     model.dispose();
   });
 
-  it('cached logits equal the full forward\'s at every position', async () => {
+  it("cached logits equal the full forward's at every position", async () => {
     const model = G.GPTModel.create(tiny(), { seed: 6 }).eval();
     const ids = [5, 9, 200, 7, 31];
     const full = await model.forward(T.tensor([ids], { dtype: 'int32' })).data.toArray();
@@ -157,7 +180,9 @@ describe('decoding', () => {
     expect(new Set(draw(1)).size).toBeGreaterThan(2);
     expect(new Set(draw(2, { topK: 2 }))).toEqual(new Set([1, 3]));
     expect(new Set(draw(3, { topP: 0.5 }))).toEqual(new Set([1, 3])); // p(1) ~ 0.48, so the nucleus needs 3 too
-    expect(() => G.validateGenerateOptions({ maxNewTokens: 1, temperature: -1 })).toThrow(/temperature must be a finite number >= 0/);
+    expect(() => G.validateGenerateOptions({ maxNewTokens: 1, temperature: -1 })).toThrow(
+      /temperature must be a finite number >= 0/,
+    );
     const model = G.GPTModel.create(tiny(), { seed: 5, init: 'gpt2' });
     const prompt = [1, 2, 3];
     const greedy = await G.generate(model, prompt, { maxNewTokens: 5 });
@@ -165,7 +190,8 @@ describe('decoding', () => {
     const stopped = await G.generate(model, prompt, { maxNewTokens: 5, eosId: greedy[3] });
     expect(stopped).toEqual(prompt);
     const streamed: number[] = [];
-    for await (const id of G.generateTokens(model, prompt, { maxNewTokens: 3, temperature: 1, seed: 9 })) streamed.push(id);
+    for await (const id of G.generateTokens(model, prompt, { maxNewTokens: 3, temperature: 1, seed: 9 }))
+      streamed.push(id);
     expect(streamed).toEqual((await G.generate(model, prompt, { maxNewTokens: 3, temperature: 1, seed: 9 })).slice(3));
     model.dispose();
   });
@@ -182,7 +208,12 @@ describe('optimizer extras', () => {
 
   it('clipGradNorm scales gradients to the maximum global norm and returns the norm before', async () => {
     const model = G.GPTModel.create(tiny(), { seed: 1 });
-    T.tidy(() => G.batchLoss(model, { inputs: T.tensor([[1, 2, 3]], { dtype: 'int32' }), targets: T.tensor([[2, 3, 4]], { dtype: 'int32' }) }).backward());
+    T.tidy(() =>
+      G.batchLoss(model, {
+        inputs: T.tensor([[1, 2, 3]], { dtype: 'int32' }),
+        targets: T.tensor([[2, 3, 4]], { dtype: 'int32' }),
+      }).backward(),
+    );
     const normOf = async () => {
       let s = 0;
       for (const p of model.params.values()) for (const v of await p.grad!.toArray()) s += v * v;

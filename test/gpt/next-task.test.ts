@@ -9,7 +9,10 @@ describe('nextTask', () => {
 
   it('resolves without any timer firing', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] }); // timers never fire unless advanced
-    const settled = await Promise.race([nextTask().then(() => 'resolved'), new Promise((r) => setImmediate(() => setImmediate(() => r('pending'))))]);
+    const settled = await Promise.race([
+      nextTask().then(() => 'resolved'),
+      new Promise((r) => setImmediate(() => setImmediate(() => r('pending')))),
+    ]);
     expect(settled).toBe('resolved');
   });
 

@@ -3,9 +3,18 @@
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt';
 
-const record = (step: number, trainLoss: number, valLoss: number): G.LossRecord => ({ step, epoch: 1, tokensSeen: (step + 1) * 512, trainLoss, valLoss });
+const record = (step: number, trainLoss: number, valLoss: number): G.LossRecord => ({
+  step,
+  epoch: 1,
+  tokensSeen: (step + 1) * 512,
+  trainLoss,
+  valLoss,
+});
 const pathData = (svg: string) => [...svg.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]!);
-const xTickLabels = (svg: string) => [...svg.matchAll(/<text x="[\d.]+" y="(\d+)" text-anchor="middle">([^<]*)<\/text>/g)].filter((m) => m[1] === String(400 - 56 + 18)).map((m) => m[2]);
+const xTickLabels = (svg: string) =>
+  [...svg.matchAll(/<text x="[\d.]+" y="(\d+)" text-anchor="middle">([^<]*)<\/text>/g)]
+    .filter((m) => m[1] === String(400 - 56 + 18))
+    .map((m) => m[2]);
 
 describe('lossPlotSvg', () => {
   it('draws finite points only and says when the validation split is empty', () => {

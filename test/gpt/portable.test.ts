@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'vite';
 import { describe, expect, it } from 'vitest';
 
-const dist = (pkg: string, entry: string) => fileURLToPath(new URL(`../../packages/${pkg}/dist/${entry}.js`, import.meta.url));
+const dist = (pkg: string, entry: string) =>
+  fileURLToPath(new URL(`../../packages/${pkg}/dist/${entry}.js`, import.meta.url));
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** Bundles `entry` for the browser; returns the Node built-ins it imports, with their importers. */

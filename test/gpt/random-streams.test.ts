@@ -50,11 +50,12 @@ describe('one run seed, separate random streams', () => {
     for (const seed of [0, 1, 123]) {
       const loader = G.createDataLoader(text, { batchSize: 2, maxLength: 8, stride: 8, shuffle: true, seed });
       const init = new T.Generator(seed); // what GPTModel.create draws the weights from, stream by stream
-      for (let epoch = 0; epoch < 3; epoch++) expect(loader.order(epoch)).not.toEqual(fisherYates(loader.dataset.length, init));
+      for (let epoch = 0; epoch < 3; epoch++)
+        expect(loader.order(epoch)).not.toEqual(fisherYates(loader.dataset.length, init));
     }
   });
 
-  it('no seed\'s dropout, shuffle or initial-weight generator is another\'s (seeds 0..999)', () => {
+  it("no seed's dropout, shuffle or initial-weight generator is another's (seeds 0..999)", () => {
     const seen = new Map<number, string>();
     for (let seed = 0; seed < 1000; seed++) {
       for (const [purpose, s] of Object.entries(G.runSeeds(seed))) {
@@ -72,7 +73,7 @@ describe('one run seed, separate random streams', () => {
   });
 });
 
-describe('dropout masks at the book model\'s shapes (B = 2, T = 256, C = 768, nh = 12)', () => {
+describe("dropout masks at the book model's shapes (B = 2, T = 256, C = 768, nh = 12)", () => {
   const residual = [2, 256, 768];
   const attention = [2, 12, 256, 256];
 
@@ -98,14 +99,31 @@ describe('the dropout stream through a training loop', () => {
   it('takes one stream per dropout call, 1 + 3 per layer each step; evaluations and samples take none', async () => {
     // Small but for the vocabulary (the sample tokenises real text): 4 steps, 4 evaluations, 2 samples.
     const config = G.resolveConfig('tiny', { contextLength: 8, embedDim: 8, tiedHead: false, qkvBias: false });
-    const loader = G.createDataLoader('Every effort moves you, said Gisburn, and the picture was his last work.', { batchSize: 2, maxLength: 8, stride: 2, shuffle: true, dropLast: true, seed: 3 });
+    const loader = G.createDataLoader('Every effort moves you, said Gisburn, and the picture was his last work.', {
+      batchSize: 2,
+      maxLength: 8,
+      stride: 2,
+      shuffle: true,
+      dropLast: true,
+      seed: 3,
+    });
     const model = G.GPTModel.create(config, { seed: 3 });
     const optimizer = new G.AdamW(model.params, { lr: 1e-3 });
     const positions: number[] = [];
     const modes: boolean[] = [];
-    await G.trainModel(model, optimizer, loader, loader, { epochs: 2, evalFreq: 1, evalIter: 1, startContext: 'Every effort', sampleTokens: 2 }, {
-      onStep: () => { positions.push(model.dropoutState.stream); modes.push(model.training); },
-    });
+    await G.trainModel(
+      model,
+      optimizer,
+      loader,
+      loader,
+      { epochs: 2, evalFreq: 1, evalIter: 1, startContext: 'Every effort', sampleTokens: 2 },
+      {
+        onStep: () => {
+          positions.push(model.dropoutState.stream);
+          modes.push(model.training);
+        },
+      },
+    );
     const perStep = 1 + 3 * config.nLayers;
     expect(positions.length).toBeGreaterThanOrEqual(4);
     expect(positions).toEqual(positions.map((_, i) => (i + 1) * perStep)); // nothing between steps draws masks

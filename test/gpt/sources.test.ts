@@ -15,21 +15,40 @@ describe('blobSource', () => {
     const source = G.blobSource(new File([bytes], 'weights.bin'));
     expect(source.name).toBe('weights.bin');
     expect(source.size).toBe(1000);
-    expect([...await source.read(10, 5)]).toEqual([...bytes.subarray(10, 15)]);
-    await expect(source.read(990, 20)).rejects.toThrow('weights.bin: 20 bytes at offset 990 are outside the file (1000 bytes)');
+    expect([...(await source.read(10, 5))]).toEqual([...bytes.subarray(10, 15)]);
+    await expect(source.read(990, 20)).rejects.toThrow(
+      'weights.bin: 20 bytes at offset 990 are outside the file (1000 bytes)',
+    );
   });
 
   it('loads a model saved to memory, one tensor per read', async () => {
-    const model = G.GPTModel.create(G.resolveConfig('tiny', { contextLength: 8, vocabSize: 64 }), { device: T.cpu, seed: 1 });
+    const model = G.GPTModel.create(G.resolveConfig('tiny', { contextLength: 8, vocabSize: 64 }), {
+      device: T.cpu,
+      seed: 1,
+    });
     const chunks: Uint8Array<ArrayBuffer>[] = [];
-    await G.saveHFModel({ write: async (b) => { chunks.push(b.slice()); } }, model);
+    await G.saveHFModel(
+      {
+        write: async (b) => {
+          chunks.push(b.slice());
+        },
+      },
+      model,
+    );
     const blob = new Blob(chunks);
     let reads = 0;
     const source = G.blobSource(blob, 'model.safetensors');
-    const counting = { ...source, read: (o: number, n: number) => { reads++; return source.read(o, n); } };
+    const counting = {
+      ...source,
+      read: (o: number, n: number) => {
+        reads++;
+        return source.read(o, n);
+      },
+    };
     const loaded = await G.loadHFModel(counting, model.config, T.cpu);
     expect(reads).toBe(2 + loaded.params.size); // header length, header, then one read per tensor
-    for (const [name, p] of model.params) expect(await loaded.params.get(name)!.data.toArray()).toEqual(await p.data.toArray());
+    for (const [name, p] of model.params)
+      expect(await loaded.params.get(name)!.data.toArray()).toEqual(await p.data.toArray());
   });
 });
 
@@ -49,7 +68,13 @@ describe('fetchSource', () => {
       if (!m || (ifRange && ifRange !== etag)) return void res.writeHead(200, { ETag: etag }).end(bytes);
       const [start, end] = [Number(m[1]), Math.min(Number(m[2]), bytes.length - 1)];
       const body = req.url === '/short' && start > 0 ? bytes.subarray(start, end) : bytes.subarray(start, end + 1);
-      res.writeHead(206, { ETag: etag, 'Content-Range': `bytes ${start}-${end}/${bytes.length}`, 'Content-Length': body.length }).end(body);
+      res
+        .writeHead(206, {
+          ETag: etag,
+          'Content-Range': `bytes ${start}-${end}/${bytes.length}`,
+          'Content-Length': body.length,
+        })
+        .end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -60,24 +85,28 @@ describe('fetchSource', () => {
     ranges.length = 0;
     const source = await G.fetchSource(`${base}/model.safetensors`);
     expect(source.size).toBe(1000);
-    expect([...await source.read(100, 50)]).toEqual([...bytes.subarray(100, 150)]);
+    expect([...(await source.read(100, 50))]).toEqual([...bytes.subarray(100, 150)]);
     expect(ranges).toEqual(['bytes=0-0', 'bytes=100-149']);
   });
 
   it('keeps the body of a server that ignores Range', async () => {
     const source = await G.fetchSource(`${base}/no-range`);
     expect(source.size).toBe(1000);
-    expect([...await source.read(998, 2)]).toEqual([...bytes.subarray(998)]);
+    expect([...(await source.read(998, 2))]).toEqual([...bytes.subarray(998)]);
   });
 
   it('names the URL and the problem: HTTP errors, a file replaced mid-read, short answers, refused connections', async () => {
     await expect(G.fetchSource(`${base}/missing`)).rejects.toThrow(`${base}/missing: HTTP 404 Not Found`);
     const source = await G.fetchSource(`${base}/model.safetensors`);
     etag = '"v2"';
-    await expect(source.read(0, 8)).rejects.toThrow(`${base}/model.safetensors: the file changed on the server while it was being read`);
+    await expect(source.read(0, 8)).rejects.toThrow(
+      `${base}/model.safetensors: the file changed on the server while it was being read`,
+    );
     etag = '"v1"';
     const short = await G.fetchSource(`${base}/short`);
     await expect(short.read(10, 20)).rejects.toThrow(`${base}/short: got 19 of 20 bytes at offset 10`);
-    await expect(G.fetchSource('http://127.0.0.1:9/model.safetensors')).rejects.toThrow(/^http:\/\/127\.0\.0\.1:9\/model\.safetensors: /);
+    await expect(G.fetchSource('http://127.0.0.1:9/model.safetensors')).rejects.toThrow(
+      /^http:\/\/127\.0\.0\.1:9\/model\.safetensors: /,
+    );
   });
 });

@@ -15,14 +15,24 @@ describe('streaming checkpoint load', () => {
     const config = G.resolveConfig('gpt2-small');
     const shapes = Object.entries(G.parameterShapes(config));
     let state = 1;
-    await G.writeFileAtomic(path, (sink) => G.writeSafetensors(sink, shapes.map(([name, shape]) => ({
-      name, shape, dtype: 'F32' as const,
-      data: async () => {
-        const v = new Float32Array(shape.reduce((p, d) => p * d, 1));
-        for (let i = 0; i < v.length; i++) { state = (state * 1664525 + 1013904223) >>> 0; v[i] = state / 2 ** 32 - 0.5; }
-        return v;
-      },
-    }))));
+    await G.writeFileAtomic(path, (sink) =>
+      G.writeSafetensors(
+        sink,
+        shapes.map(([name, shape]) => ({
+          name,
+          shape,
+          dtype: 'F32' as const,
+          data: async () => {
+            const v = new Float32Array(shape.reduce((p, d) => p * d, 1));
+            for (let i = 0; i < v.length; i++) {
+              state = (state * 1664525 + 1013904223) >>> 0;
+              v[i] = state / 2 ** 32 - 0.5;
+            }
+            return v;
+          },
+        })),
+      ),
+    );
     const fileBytes = statSync(path).size;
     const largest = Math.max(...shapes.map(([, s]) => s.reduce((p, d) => p * d, 1) * 4));
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -30,7 +40,9 @@ describe('streaming checkpoint load', () => {
     gc!();
     const before = process.memoryUsage().arrayBuffers;
     let peak = before;
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().arrayBuffers); }, 1);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    }, 1);
     const source = await G.fileSource(path);
     const model = await G.loadHFModel(source, config, T.cpu);
     await source.close();
@@ -38,7 +50,9 @@ describe('streaming checkpoint load', () => {
     peak = Math.max(peak, process.memoryUsage().arrayBuffers);
     const modelBytes = model.numParameters() * 4;
     const transient = peak - before - modelBytes;
-    console.log(`file ${(fileBytes / 1e6).toFixed(0)} MB, model ${(modelBytes / 1e6).toFixed(0)} MB, largest tensor ${(largest / 1e6).toFixed(0)} MB, transient peak ${(transient / 1e6).toFixed(0)} MB`);
+    console.log(
+      `file ${(fileBytes / 1e6).toFixed(0)} MB, model ${(modelBytes / 1e6).toFixed(0)} MB, largest tensor ${(largest / 1e6).toFixed(0)} MB, transient peak ${(transient / 1e6).toFixed(0)} MB`,
+    );
     expect(model.numParameters()).toBe(124_439_808);
     expect(transient).toBeLessThan(2.5 * largest);
     expect(transient).toBeLessThan(0.8 * fileBytes);

@@ -22,14 +22,28 @@ async function losses(device: T.Device, withEvaluations: boolean): Promise<numbe
   const out: number[] = [];
   const epochs = 2;
   if (withEvaluations) {
-    await G.trainModel(model, optimizer, trainLoader, valLoader, { epochs, evalFreq: 2, evalIter: 1, startContext: 'Every effort moves you', sampleTokens: 4 },
-      { onStep: (s) => { out.push(s.loss); } });
+    await G.trainModel(
+      model,
+      optimizer,
+      trainLoader,
+      valLoader,
+      { epochs, evalFreq: 2, evalIter: 1, startContext: 'Every effort moves you', sampleTokens: 4 },
+      {
+        onStep: (s) => {
+          out.push(s.loss);
+        },
+      },
+    );
   } else {
     model.train();
     for (let epoch = 0; epoch < epochs; epoch++) {
       for (const batch of trainLoader.epoch(epoch)) {
         model.zeroGrad();
-        const loss = T.tidy(() => { const l = G.batchLoss(model, batch); l.backward(); return l.data; });
+        const loss = T.tidy(() => {
+          const l = G.batchLoss(model, batch);
+          l.backward();
+          return l.data;
+        });
         out.push(await loss.item());
         loss.dispose();
         batch.inputs.dispose();
@@ -44,7 +58,10 @@ async function losses(device: T.Device, withEvaluations: boolean): Promise<numbe
 }
 
 describe('the training loop', () => {
-  for (const [name, device] of [['reference', T.cpu], ['fast CPU', T.fastCpu]] as const) {
+  for (const [name, device] of [
+    ['reference', T.cpu],
+    ['fast CPU', T.fastCpu],
+  ] as const) {
     it(`${name}: evaluations every other step and samples after every epoch leave the steps' losses unchanged (dropout on)`, async () => {
       const bare = await losses(device, false);
       const evaluated = await losses(device, true);

@@ -16,7 +16,12 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number
   return worst;
 }
 
-export function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { atol, rtol }: Tolerance, what = 'values'): void {
+export function expectAllClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol, rtol }: Tolerance,
+  what = 'values',
+): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   const bad: string[] = [];
   let worst = -1;
@@ -32,11 +37,16 @@ export function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<nu
     const excess = err - (atol + rtol * Math.abs(e));
     if (excess > 0) {
       if (bad.length < 5) bad.push(`[${i}] ${a} vs ${e} (|diff| ${err.toExponential(2)})`);
-      if (excess > worst) { worst = excess; worstAt = i; }
+      if (excess > worst) {
+        worst = excess;
+        worstAt = i;
+      }
     }
   }
   if (bad.length > 0) {
     const where = worstAt >= 0 ? `; worst at [${worstAt}]: ${actual[worstAt]} vs ${expected[worstAt]}` : '';
-    expect.fail(`${what}: ${bad.length}+ elements outside atol ${atol} + rtol ${rtol}${where}; first: ${bad.join(', ')}`);
+    expect.fail(
+      `${what}: ${bad.length}+ elements outside atol ${atol} + rtol ${rtol}${where}; first: ${bad.join(', ')}`,
+    );
   }
 }

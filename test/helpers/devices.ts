@@ -9,7 +9,16 @@
  * Where the fast CPU device's matmul runs in the native addon, the core project also runs the
  * fast CPU backend without it, so both paths stay tested.
  */
-import { type DType, Device, type DeviceRequest, type FastCpuBackend, cpu, createFastCpuBackend, fastCpu, getDevice } from '@mini/tensor/node';
+import {
+  type DType,
+  Device,
+  type DeviceRequest,
+  type FastCpuBackend,
+  cpu,
+  createFastCpuBackend,
+  fastCpu,
+  getDevice,
+} from '@mini/tensor/node';
 
 export const webgpuRequired = process.env.MINI_GPT_REQUIRE_WEBGPU === '1';
 
@@ -40,10 +49,14 @@ export async function devicesUnderTest(options: { float64?: boolean } = {}): Pro
     return gpu ? [{ name: `WebGPU (${gpu.info.description})`, device: gpu, dtype: 'float32', isReference: false }] : [];
   }
   return [
-    ...(options.float64 ? [{ name: 'reference CPU float64', device: cpu, dtype: 'float64', isReference: true } as const] : []),
+    ...(options.float64
+      ? [{ name: 'reference CPU float64', device: cpu, dtype: 'float64', isReference: true } as const]
+      : []),
     { name: 'reference CPU', device: cpu, dtype: 'float32', isReference: true },
     { name: 'fast CPU', device: fastCpu, dtype: 'float32', isReference: false },
-    ...((fastCpu.backend as FastCpuBackend).runtime().native ? [{ name: 'fast CPU, WebAssembly matmul', device: wasmOnlyCpu(), dtype: 'float32', isReference: false } as const] : []),
+    ...((fastCpu.backend as FastCpuBackend).runtime().native
+      ? [{ name: 'fast CPU, WebAssembly matmul', device: wasmOnlyCpu(), dtype: 'float32', isReference: false } as const]
+      : []),
   ];
 }
 
@@ -51,5 +64,8 @@ let wasmOnly: Device | null = null;
 
 /** The fast CPU backend with matmul in WebAssembly even where the native addon is built. */
 function wasmOnlyCpu(): Device {
-  return (wasmOnly ??= new Device(createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'CPU (WebAssembly SIMD kernels, native matmul off)' }));
+  return (wasmOnly ??= new Device(createFastCpuBackend({ native: false }), {
+    kind: 'cpu',
+    description: 'CPU (WebAssembly SIMD kernels, native matmul off)',
+  }));
 }

@@ -73,7 +73,8 @@ export class FakeHub {
 
   private blobs(): Map<string, { repo: string; path: string; bytes: Buffer }> {
     const out = new Map<string, { repo: string; path: string; bytes: Buffer }>();
-    for (const [repo, r] of this.repos) for (const [path, bytes] of Object.entries(r.files)) out.set(sha256(bytes), { repo, path, bytes });
+    for (const [repo, r] of this.repos)
+      for (const [path, bytes] of Object.entries(r.files)) out.set(sha256(bytes), { repo, path, bytes });
     return out;
   }
 
@@ -84,10 +85,18 @@ export class FakeHub {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push({ method: req.method ?? '', url: req.url ?? '', range: req.headers.range, accept: req.headers.accept, authorization: req.headers.authorization });
+    this.requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      range: req.headers.range,
+      accept: req.headers.accept,
+      authorization: req.headers.authorization,
+    });
     const token = req.headers.authorization?.replace(/^Bearer /, '');
     let body = '';
-    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
     req.on('end', () => {
       const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|paths-info)\/(.+)$/.exec(url.pathname);
       const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
@@ -118,40 +127,100 @@ export class FakeHub {
     if (kind === 'revision') {
       const siblings = Object.keys(repo.files).map((rfilename) => ({ rfilename }));
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ _id: fakeCommit(name).slice(0, 24), id: name, private: false, gated: repo.gated ? 'manual' : false, pipeline_tag: 'text-generation', downloads: 0, likes: 0, lastModified: '2024-02-19T10:57:45.000Z', sha: repo.commit, siblings }));
+      res.end(
+        JSON.stringify({
+          _id: fakeCommit(name).slice(0, 24),
+          id: name,
+          private: false,
+          gated: repo.gated ? 'manual' : false,
+          pipeline_tag: 'text-generation',
+          downloads: 0,
+          likes: 0,
+          lastModified: '2024-02-19T10:57:45.000Z',
+          sha: repo.commit,
+          siblings,
+        }),
+      );
       return;
     }
     const { paths } = JSON.parse(body || '{}') as { paths: string[] };
-    const infos = paths.filter((p) => repo.files[p]).map((path) => {
-      const bytes = repo.files[path];
-      const size = this.faults.lieAboutSize === path ? bytes.length + 10 : bytes.length;
-      const hash = this.faults.wrongSha === path ? sha256(Buffer.from('something else')) : sha256(bytes);
-      return isLfs(path)
-        ? { type: 'file', path, size, oid: gitBlobId(lfsPointer(bytes)), lfs: { oid: hash, size, pointerSize: lfsPointer(bytes).length } }
-        : { type: 'file', path, size, oid: gitBlobId(bytes) };
-    });
+    const infos = paths
+      .filter((p) => repo.files[p])
+      .map((path) => {
+        const bytes = repo.files[path];
+        const size = this.faults.lieAboutSize === path ? bytes.length + 10 : bytes.length;
+        const hash = this.faults.wrongSha === path ? sha256(Buffer.from('something else')) : sha256(bytes);
+        return isLfs(path)
+          ? {
+              type: 'file',
+              path,
+              size,
+              oid: gitBlobId(lfsPointer(bytes)),
+              lfs: { oid: hash, size, pointerSize: lfsPointer(bytes).length },
+            }
+          : { type: 'file', path, size, oid: gitBlobId(bytes) };
+      });
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(infos));
   }
 
-  private resolve(req: IncomingMessage, res: ServerResponse, name: string, revision: string, path: string, token: string | undefined): void {
+  private resolve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    revision: string,
+    path: string,
+    token: string | undefined,
+  ): void {
     const repo = this.revisionOf(res, name, revision);
     if (!repo) return;
-    if (repo.gated && !token) return this.error(res, 401, 'GatedRepo', `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
-    if (repo.gated && token !== repo.token) return this.error(res, 403, 'GatedRepo', `Access to model ${name} is restricted and you are not in the authorized list. Visit ${this.endpoint}/${name} to ask for access.`);
+    if (repo.gated && !token)
+      return this.error(
+        res,
+        401,
+        'GatedRepo',
+        `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+      );
+    if (repo.gated && token !== repo.token)
+      return this.error(
+        res,
+        403,
+        'GatedRepo',
+        `Access to model ${name} is restricted and you are not in the authorized list. Visit ${this.endpoint}/${name} to ask for access.`,
+      );
     const bytes = repo.files[path];
     if (!bytes) return this.error(res, 404, 'EntryNotFound', 'Entry not found');
     const common = { 'x-repo-commit': repo.commit, 'accept-ranges': 'bytes' };
     const linked = { 'x-linked-etag': `"${sha256(bytes)}"`, 'x-linked-size': String(bytes.length) };
     if (isLfs(path) && repo.xet && req.headers.accept?.includes('application/vnd.xet-fileinfo+json')) {
       const links = `<${this.endpoint}/api/models/${name}/xet-read-token/${repo.commit}>; rel="xet-auth", <${this.endpoint}/cas/v1/reconstructions/${sha256(bytes)}>; rel="xet-reconstruction-info"`;
-      res.writeHead(200, { ...common, ...linked, 'content-type': 'application/vnd.xet-fileinfo+json', 'x-xet-hash': sha256(Buffer.concat([bytes, Buffer.from('xet')])), link: links });
-      res.end(JSON.stringify({ hash: 'emulated', refreshUrl: '', reconstructionUrl: '', etag: sha256(bytes), size: bytes.length }));
+      res.writeHead(200, {
+        ...common,
+        ...linked,
+        'content-type': 'application/vnd.xet-fileinfo+json',
+        'x-xet-hash': sha256(Buffer.concat([bytes, Buffer.from('xet')])),
+        link: links,
+      });
+      res.end(
+        JSON.stringify({
+          hash: 'emulated',
+          refreshUrl: '',
+          reconstructionUrl: '',
+          etag: sha256(bytes),
+          size: bytes.length,
+        }),
+      );
       return;
     }
     if (isLfs(path)) {
       // The hub's redirect to a signed CDN URL; the file's hash and size travel in X-Linked-*.
-      res.writeHead(302, { ...common, ...linked, etag: `"${sha256(bytes)}"`, location: `/cdn/${sha256(bytes)}?X-Amz-Signature=emulated`, 'content-length': '0' });
+      res.writeHead(302, {
+        ...common,
+        ...linked,
+        etag: `"${sha256(bytes)}"`,
+        location: `/cdn/${sha256(bytes)}?X-Amz-Signature=emulated`,
+        'content-length': '0',
+      });
       res.end();
       return;
     }
@@ -167,12 +236,23 @@ export class FakeHub {
   }
 
   /** 200, or 206 for a Range request; `breakHalfway` sends half of the body and drops the connection. */
-  private send(req: IncomingMessage, res: ServerResponse, bytes: Buffer, headers: Record<string, string>, breakHalfway = false): void {
+  private send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    bytes: Buffer,
+    headers: Record<string, string>,
+    breakHalfway = false,
+  ): void {
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
     const end = range && range[2] ? Math.min(Number(range[2]), bytes.length - 1) : bytes.length - 1;
     const body = bytes.subarray(start, end + 1);
-    res.writeHead(range ? 206 : 200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(body.length), ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}) });
+    res.writeHead(range ? 206 : 200, {
+      ...headers,
+      'content-type': 'application/octet-stream',
+      'content-length': String(body.length),
+      ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}),
+    });
     if (req.method === 'HEAD') return void res.end();
     if (breakHalfway) {
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
@@ -186,7 +266,13 @@ export class FakeHub {
  * Writes files into `hubCache` as huggingface_hub does: blobs named by SHA-256 (LFS) or git
  * blob id, relative symlinks in snapshots/<commit>/, and refs/<revision> when given.
  */
-export function writePythonCache(hubCache: string, repo: string, commit: string, files: Record<string, Buffer>, revision: string | null = 'main'): string {
+export function writePythonCache(
+  hubCache: string,
+  repo: string,
+  commit: string,
+  files: Record<string, Buffer>,
+  revision: string | null = 'main',
+): string {
   const folder = join(hubCache, `models--${repo.replace('/', '--')}`);
   const snapshot = join(folder, 'snapshots', commit);
   for (const [path, bytes] of Object.entries(files)) {

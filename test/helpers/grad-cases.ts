@@ -19,18 +19,43 @@ export interface GradCase {
   parity?: { atol: number; rtol: number };
 }
 
-const ids = (values: number[], shape: number[], device: T.Device) => T.tensor(values, { dtype: 'int32', shape, device });
-const one = (name: string, shape: number[], fn: (x: Variable) => Variable, domain: Domain = 'normal'): GradCase =>
-  ({ name, inputs: [{ shape, domain }], fn: ([x]) => fn(x!) });
-const two = (name: string, sa: number[], sb: number[], fn: (a: Variable, b: Variable) => Variable, da: Domain = 'normal', db: Domain = 'normal'): GradCase =>
-  ({ name, inputs: [{ shape: sa, domain: da }, { shape: sb, domain: db }], fn: ([a, b]) => fn(a!, b!) });
+const ids = (values: number[], shape: number[], device: T.Device) =>
+  T.tensor(values, { dtype: 'int32', shape, device });
+const one = (name: string, shape: number[], fn: (x: Variable) => Variable, domain: Domain = 'normal'): GradCase => ({
+  name,
+  inputs: [{ shape, domain }],
+  fn: ([x]) => fn(x!),
+});
+const two = (
+  name: string,
+  sa: number[],
+  sb: number[],
+  fn: (a: Variable, b: Variable) => Variable,
+  da: Domain = 'normal',
+  db: Domain = 'normal',
+): GradCase => ({
+  name,
+  inputs: [
+    { shape: sa, domain: da },
+    { shape: sb, domain: db },
+  ],
+  fn: ([a, b]) => fn(a!, b!),
+});
 
 /** q (B, nh, Tq, hd) with k and v of one shape (B, nh, Tk, hd). */
-const three = (name: string, sq: number[], skv: number[], fn: (q: Variable, k: Variable, v: Variable) => Variable): GradCase =>
-  ({ name, inputs: [{ shape: sq }, { shape: skv }, { shape: skv }], fn: ([q, k, v]) => fn(q!, k!, v!) });
+const three = (
+  name: string,
+  sq: number[],
+  skv: number[],
+  fn: (q: Variable, k: Variable, v: Variable) => Variable,
+): GradCase => ({ name, inputs: [{ shape: sq }, { shape: skv }, { shape: skv }], fn: ([q, k, v]) => fn(q!, k!, v!) });
 
 export const gradCases: Record<DifferentiableOp, GradCase[]> = {
-  add: [two('add broadcast', [3, 4], [4], A.add), two('add both broadcast', [2, 1, 3], [1, 5, 1], A.add), two('add scalars', [1], [1], A.add)],
+  add: [
+    two('add broadcast', [3, 4], [4], A.add),
+    two('add both broadcast', [2, 1, 3], [1, 5, 1], A.add),
+    two('add scalars', [1], [1], A.add),
+  ],
   sub: [two('sub broadcast', [3, 4], [3, 1], A.sub)],
   mul: [two('mul broadcast', [3, 4], [1, 4], A.mul), two('mul same shape', [5], [5], A.mul)],
   div: [two('div broadcast', [3, 4], [4], A.div, 'normal', 'positive')],
@@ -49,7 +74,10 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
   square: [one('square', [3, 5], A.square)],
   addScalar: [one('addScalar', [3, 5], (x) => A.addScalar(x, 0.75))],
   mulScalar: [one('mulScalar', [3, 5], (x) => A.mulScalar(x, -1.5))],
-  powScalar: [one('powScalar 2.5', [3, 5], (x) => A.powScalar(x, 2.5), 'positive'), one('powScalar 3 of any sign', [4], (x) => A.powScalar(x, 3))],
+  powScalar: [
+    one('powScalar 2.5', [3, 5], (x) => A.powScalar(x, 2.5), 'positive'),
+    one('powScalar 3 of any sign', [4], (x) => A.powScalar(x, 3)),
+  ],
   rsubScalar: [one('rsubScalar', [3, 5], (x) => A.rsubScalar(2, x))],
   rdivScalar: [one('rdivScalar', [3, 5], (x) => A.rdivScalar(2, x), 'positive')],
   maxScalar: [one('maxScalar', [3, 5], (x) => A.maxScalar(x, 0.1))],
@@ -59,11 +87,22 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
     two('matmul transA transB', [3, 4], [5, 3], (a, b) => A.matmul(a, b, { transA: true, transB: true })),
     two('matmul 1x1', [1, 1], [1, 1], (a, b) => A.matmul(a, b)),
     two('matmul broadcast batch', [2, 1, 3, 4], [3, 4, 2], (a, b) => A.matmul(a, b)),
-    { name: 'matmul + bias (linear layer)', inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }], fn: ([x, w, b]) => A.matmul(x!, w!, { transB: true, bias: b! }) },
+    {
+      name: 'matmul + bias (linear layer)',
+      inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }],
+      fn: ([x, w, b]) => A.matmul(x!, w!, { transB: true, bias: b! }),
+    },
   ],
-  sum: [one('sum axis 1', [3, 4, 5], (x) => A.sum(x, 1)), one('sum all', [3, 4], (x) => A.sum(x)), one('sum axes 0,2 keepDims', [3, 4, 5], (x) => A.sum(x, [0, 2], { keepDims: true }))],
+  sum: [
+    one('sum axis 1', [3, 4, 5], (x) => A.sum(x, 1)),
+    one('sum all', [3, 4], (x) => A.sum(x)),
+    one('sum axes 0,2 keepDims', [3, 4, 5], (x) => A.sum(x, [0, 2], { keepDims: true })),
+  ],
   mean: [one('mean axis -1', [3, 4, 5], (x) => A.mean(x, -1)), one('mean all', [2, 3], (x) => A.mean(x))],
-  max: [one('max axis 1', [3, 4], (x) => A.max(x, 1)), one('max all keepDims', [2, 3], (x) => A.max(x, undefined, { keepDims: true }))],
+  max: [
+    one('max axis 1', [3, 4], (x) => A.max(x, 1)),
+    one('max all keepDims', [2, 3], (x) => A.max(x, undefined, { keepDims: true })),
+  ],
   softmax: [
     one('softmax', [2, 5], (x) => A.softmax(x)),
     one('softmax causal', [2, 3, 4, 4], (x) => A.softmax(x, { causal: true })),
@@ -72,25 +111,52 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
   attention: [
     three('attention causal', [1, 2, 3, 4], [1, 2, 3, 4], (q, k, v) => A.attention(q, k, v)),
     three('attention KV-cache offset, hd 3', [2, 1, 2, 3], [2, 1, 5, 3], (q, k, v) => A.attention(q, k, v)),
-    three('attention not causal, one query', [1, 1, 1, 5], [1, 1, 4, 5], (q, k, v) => A.attention(q, k, v, { causal: false })),
-    three('attention dropout p=0.3', [1, 2, 5, 4], [1, 2, 5, 4], (q, k, v) => A.attention(q, k, v, { dropout: 0.3, generator: new T.Generator(5) })),
+    three('attention not causal, one query', [1, 1, 1, 5], [1, 1, 4, 5], (q, k, v) =>
+      A.attention(q, k, v, { causal: false }),
+    ),
+    three('attention dropout p=0.3', [1, 2, 5, 4], [1, 2, 5, 4], (q, k, v) =>
+      A.attention(q, k, v, { dropout: 0.3, generator: new T.Generator(5) }),
+    ),
   ],
   layerNorm: [
-    { name: 'layerNorm', inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }], fn: ([x, w, b]) => A.layerNorm(x!, w!, b!) },
-    { name: 'layerNorm batched', inputs: [{ shape: [2, 1, 7] }, { shape: [7] }, { shape: [7] }], fn: ([x, w, b]) => A.layerNorm(x!, w!, b!) },
+    {
+      name: 'layerNorm',
+      inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }],
+      fn: ([x, w, b]) => A.layerNorm(x!, w!, b!),
+    },
+    {
+      name: 'layerNorm batched',
+      inputs: [{ shape: [2, 1, 7] }, { shape: [7] }, { shape: [7] }],
+      fn: ([x, w, b]) => A.layerNorm(x!, w!, b!),
+    },
   ],
   embedding: [
-    { name: 'embedding with repeated ids', inputs: [{ shape: [6, 4] }], fn: ([t], device) => A.embedding(t!, ids([5, 0, 5, 2, 5, 0], [2, 3], device)) },
+    {
+      name: 'embedding with repeated ids',
+      inputs: [{ shape: [6, 4] }],
+      fn: ([t], device) => A.embedding(t!, ids([5, 0, 5, 2, 5, 0], [2, 3], device)),
+    },
   ],
   crossEntropy: [
-    { name: 'crossEntropy with an ignored target', inputs: [{ shape: [4, 7] }], fn: ([l], device) => A.crossEntropy(l!, ids([3, -100, 0, 6], [4], device)) },
-    { name: 'crossEntropy on (B, T, V)', inputs: [{ shape: [2, 3, 5] }], fn: ([l], device) => A.crossEntropy(l!, ids([0, 1, 2, 3, 4, 4], [2, 3], device)) },
+    {
+      name: 'crossEntropy with an ignored target',
+      inputs: [{ shape: [4, 7] }],
+      fn: ([l], device) => A.crossEntropy(l!, ids([3, -100, 0, 6], [4], device)),
+    },
+    {
+      name: 'crossEntropy on (B, T, V)',
+      inputs: [{ shape: [2, 3, 5] }],
+      fn: ([l], device) => A.crossEntropy(l!, ids([0, 1, 2, 3, 4, 4], [2, 3], device)),
+    },
   ],
   dropout: [one('dropout p=0.3', [4, 5], (x) => A.dropout(x, 0.3, new T.Generator(5)))],
   reshape: [one('reshape', [3, 4], (x) => A.reshape(x, [2, 6]))],
   permute: [one('permute', [2, 3, 4], (x) => A.permute(x, [2, 0, 1])), one('transpose', [3, 4], (x) => A.transpose(x))],
   slice: [one('slice', [4, 5], (x) => A.slice(x, 1, 1, 4)), one('slice last rows', [4, 5], (x) => A.slice(x, 0, -2))],
-  expand: [one('expand', [3, 1], (x) => A.expand(x, [2, 3, 4])), one('unsqueeze then expand', [3], (x) => A.expand(A.unsqueeze(x, 0), [2, 3]))],
+  expand: [
+    one('expand', [3, 1], (x) => A.expand(x, [2, 3, 4])),
+    one('unsqueeze then expand', [3], (x) => A.expand(A.unsqueeze(x, 0), [2, 3])),
+  ],
   contiguous: [one('contiguous of a transpose', [3, 4], (x) => A.contiguous(A.transpose(x)))],
 };
 
@@ -101,7 +167,10 @@ export function inputValues(g: T.Generator, shape: number[], domain: Domain = 'n
 }
 
 /** A case run in float32 on `device`: its output, and its inputs' gradients for a fixed upstream gradient (seed 23). */
-export async function float32Run(c: GradCase, device: T.Device): Promise<{ output: Float32Array; grads: Float32Array[] }> {
+export async function float32Run(
+  c: GradCase,
+  device: T.Device,
+): Promise<{ output: Float32Array; grads: Float32Array[] }> {
   const g = new T.Generator(23);
   const values = c.inputs.map((s) => Float32Array.from(inputValues(g, s.shape, s.domain)));
   const [output, ...grads] = T.tidy(() => {

@@ -7,7 +7,13 @@ import { type Tolerance, expectAllClose } from './allclose.js';
 
 export type Build = (device: Device, generator: Generator) => Tensor | Tensor[];
 
-export async function expectParity(gpu: Device, build: Build, tolerance: Tolerance, what: string, seed = 7): Promise<void> {
+export async function expectParity(
+  gpu: Device,
+  build: Build,
+  tolerance: Tolerance,
+  what: string,
+  seed = 7,
+): Promise<void> {
   const run = async (device: Device) => {
     const outs = tidy(() => {
       const r = build(device, new Generator(seed));
@@ -21,7 +27,11 @@ export async function expectParity(gpu: Device, build: Build, tolerance: Toleran
   };
   const expected = await run(cpu);
   const actual = await run(gpu);
-  if (actual.shapes.join() !== expected.shapes.join()) throw new Error(`${what}: shapes ${actual.shapes} vs ${expected.shapes}`);
-  if (actual.dtypes.join() !== expected.dtypes.join()) throw new Error(`${what}: dtypes ${actual.dtypes} vs ${expected.dtypes}`);
-  expected.values.forEach((e, i) => expectAllClose(actual.values[i]!, e, tolerance, `${what} (output ${i}, shape ${expected.shapes[i]})`));
+  if (actual.shapes.join() !== expected.shapes.join())
+    throw new Error(`${what}: shapes ${actual.shapes} vs ${expected.shapes}`);
+  if (actual.dtypes.join() !== expected.dtypes.join())
+    throw new Error(`${what}: dtypes ${actual.dtypes} vs ${expected.dtypes}`);
+  expected.values.forEach((e, i) =>
+    expectAllClose(actual.values[i]!, e, tolerance, `${what} (output ${i}, shape ${expected.shapes[i]})`),
+  );
 }

@@ -10,18 +10,27 @@ import { getDevice } from '@mini/tensor/node';
 
 const verdict = readFileSync(new URL('../../../shared/data/the-verdict.txt', import.meta.url), 'utf8');
 
-describe('initial loss of the book\'s 124M model', () => {
-  it('is within 0.2 of 10.988 (train) and 10.981 (validation)', async () => {
-    const device = await getDevice();
-    console.log(`device: ${device.info.description}`);
-    const model = G.GPTModel.create(G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES), { device, seed: 123 }).eval();
-    const { train, validation } = G.splitText(verdict, 0.9);
-    const options = { batchSize: 2, maxLength: 256, stride: 256 };
-    const started = performance.now();
-    const trainLoss = (await G.loaderLoss(model, G.createDataLoader(train, { ...options, dropLast: true }))).loss;
-    const valLoss = (await G.loaderLoss(model, G.createDataLoader(validation, { ...options, dropLast: false }))).loss;
-    console.log(`initial loss: train ${trainLoss.toFixed(3)}, validation ${valLoss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-    expect(Math.abs(trainLoss - 10.988)).toBeLessThan(0.2);
-    expect(Math.abs(valLoss - 10.981)).toBeLessThan(0.2);
-  }, 6 * 3600_000);
+describe("initial loss of the book's 124M model", () => {
+  it(
+    'is within 0.2 of 10.988 (train) and 10.981 (validation)',
+    async () => {
+      const device = await getDevice();
+      console.log(`device: ${device.info.description}`);
+      const model = G.GPTModel.create(G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES), {
+        device,
+        seed: 123,
+      }).eval();
+      const { train, validation } = G.splitText(verdict, 0.9);
+      const options = { batchSize: 2, maxLength: 256, stride: 256 };
+      const started = performance.now();
+      const trainLoss = (await G.loaderLoss(model, G.createDataLoader(train, { ...options, dropLast: true }))).loss;
+      const valLoss = (await G.loaderLoss(model, G.createDataLoader(validation, { ...options, dropLast: false }))).loss;
+      console.log(
+        `initial loss: train ${trainLoss.toFixed(3)}, validation ${valLoss.toFixed(3)} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
+      expect(Math.abs(trainLoss - 10.988)).toBeLessThan(0.2);
+      expect(Math.abs(valLoss - 10.981)).toBeLessThan(0.2);
+    },
+    6 * 3600_000,
+  );
 });

@@ -12,7 +12,11 @@ describe('broadcasting', () => {
   it('computes broadcast binary ops on the CPU', async () => {
     const a = T.tensor([[1], [2], [3]]);
     const b = T.tensor([10, 20]);
-    expect(await T.add(a, b).toNested()).toEqual([[11, 21], [12, 22], [13, 23]]);
+    expect(await T.add(a, b).toNested()).toEqual([
+      [11, 21],
+      [12, 22],
+      [13, 23],
+    ]);
     expect(await T.sub(b, 1).toNested()).toEqual([9, 19]);
     expect(await T.div(T.tensor([3, 6]), T.tensor([3])).toNested()).toEqual([1, 2]);
   });
@@ -25,20 +29,34 @@ describe('broadcasting', () => {
 
 describe('errors', () => {
   it('matmul names both shapes when inner dimensions differ', () => {
-    expect(() => T.matmul(T.zeros([2, 3]), T.zeros([4, 5]))).toThrow(/matmul: inner dimensions differ: \[2, 3\] @ \[4, 5\] \(3 vs 4\)/);
+    expect(() => T.matmul(T.zeros([2, 3]), T.zeros([4, 5]))).toThrow(
+      /matmul: inner dimensions differ: \[2, 3\] @ \[4, 5\] \(3 vs 4\)/,
+    );
     expect(() => T.matmul(T.zeros([3]), T.zeros([3, 1]))).toThrow(/at least 2 dimensions, got \[3\] and \[3, 1\]/);
-    expect(() => T.matmul(T.zeros([2, 3]), T.zeros([3, 4]), { bias: T.zeros([5]) })).toThrow(/bias must have shape \[4\], got \[5\]/);
+    expect(() => T.matmul(T.zeros([2, 3]), T.zeros([3, 4]), { bias: T.zeros([5]) })).toThrow(
+      /bias must have shape \[4\], got \[5\]/,
+    );
   });
 
   it('dtype errors name the op, the dtype and the shape', () => {
-    expect(() => T.exp(T.zeros([2], { dtype: 'int32' }))).toThrow(/exp: expected a float tensor, got int32 of shape \[2\]/);
-    expect(() => T.embedding(T.zeros([4, 2]), T.zeros([3]))).toThrow(/embedding: ids must be int32, got float32 of shape \[3\]/);
-    expect(() => T.add(T.zeros([2]), T.zeros([2], { dtype: 'float64' }))).toThrow(/add: dtypes differ \(float32 and float64\)/);
+    expect(() => T.exp(T.zeros([2], { dtype: 'int32' }))).toThrow(
+      /exp: expected a float tensor, got int32 of shape \[2\]/,
+    );
+    expect(() => T.embedding(T.zeros([4, 2]), T.zeros([3]))).toThrow(
+      /embedding: ids must be int32, got float32 of shape \[3\]/,
+    );
+    expect(() => T.add(T.zeros([2]), T.zeros([2], { dtype: 'float64' }))).toThrow(
+      /add: dtypes differ \(float32 and float64\)/,
+    );
   });
 
   it('layer norm, cross-entropy and softmax check their shapes', () => {
-    expect(() => T.layerNorm(T.zeros([2, 4]), T.ones([3]), T.zeros([4]))).toThrow(/layerNorm: weight must have shape \[4\], got \[3\]/);
-    expect(() => T.crossEntropy(T.zeros([2, 5]), T.zeros([3], { dtype: 'int32' }))).toThrow(/targets \[3\] must be the logits' shape \[2, 5\] without its last/);
+    expect(() => T.layerNorm(T.zeros([2, 4]), T.ones([3]), T.zeros([4]))).toThrow(
+      /layerNorm: weight must have shape \[4\], got \[3\]/,
+    );
+    expect(() => T.crossEntropy(T.zeros([2, 5]), T.zeros([3], { dtype: 'int32' }))).toThrow(
+      /targets \[3\] must be the logits' shape \[2, 5\] without its last/,
+    );
     expect(() => T.softmax(T.zeros([5, 3]), { causal: true })).toThrow(/more queries than keys in \[5, 3\]/);
   });
 
@@ -60,7 +78,11 @@ describe('errors', () => {
   });
 
   it('ids and targets out of range throw on the CPU, naming the position', () => {
-    expect(() => T.embedding(T.zeros([4, 2]), T.tensor([1, 4], { dtype: 'int32' }))).toThrow(/id 4 at position 1 is outside the table's 4 rows/);
-    expect(() => T.crossEntropy(T.zeros([2, 5]), T.tensor([0, 7], { dtype: 'int32' }))).toThrow(/target 7 at row 1 is outside \[0, 5\)/);
+    expect(() => T.embedding(T.zeros([4, 2]), T.tensor([1, 4], { dtype: 'int32' }))).toThrow(
+      /id 4 at position 1 is outside the table's 4 rows/,
+    );
+    expect(() => T.crossEntropy(T.zeros([2, 5]), T.tensor([0, 7], { dtype: 'int32' }))).toThrow(
+      /target 7 at row 1 is outside \[0, 5\)/,
+    );
   });
 });

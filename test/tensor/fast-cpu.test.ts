@@ -12,7 +12,12 @@ import { expectAllClose } from '../helpers/allclose.js';
 // float32 accumulation against the reference's float64: error ~ sqrt(K) eps |terms|.
 const TOL = { atol: 2e-4, rtol: 1e-5 };
 
-interface MatmulCase { transA?: boolean; transB?: boolean; bias?: number; device?: T.Device }
+interface MatmulCase {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: number;
+  device?: T.Device;
+}
 
 async function compareOn(sa: number[], sb: number[], options: MatmulCase = {}): Promise<void> {
   const build = (device: T.Device) => {
@@ -24,14 +29,23 @@ async function compareOn(sa: number[], sb: number[], options: MatmulCase = {}): 
   };
   const expected = await build(T.cpu).toArray();
   const actual = await build(options.device ?? T.fastCpu).toArray();
-  expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify({ ...options, device: options.device?.info.description })}`);
+  expectAllClose(
+    actual,
+    expected,
+    TOL,
+    `matmul ${sa} @ ${sb} ${JSON.stringify({ ...options, device: options.device?.info.description })}`,
+  );
 }
 
 // The WebAssembly kernels themselves: a backend without the native addon (test/tensor/native.test.ts has the addon's).
-const wasmOnly = new T.Device(T.createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'fast CPU, WebAssembly matmul' });
+const wasmOnly = new T.Device(T.createFastCpuBackend({ native: false }), {
+  kind: 'cpu',
+  description: 'fast CPU, WebAssembly matmul',
+});
 
 describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
-  const compare = (sa: number[], sb: number[], options: MatmulCase = {}) => compareOn(sa, sb, { device: wasmOnly, ...options });
+  const compare = (sa: number[], sb: number[], options: MatmulCase = {}) =>
+    compareOn(sa, sb, { device: wasmOnly, ...options });
   it('general shapes and block edges', async () => {
     expect((wasmOnly.backend as T.FastCpuBackend).runtime().native).toBeNull();
     await compare([1, 1], [1, 1]);
@@ -40,7 +54,11 @@ describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
     await compare([129, 257], [257, 9], { bias: 9 });
   });
   it('every transpose combination', async () => {
-    for (const [transA, transB] of [[false, true], [true, false], [true, true]] as const) {
+    for (const [transA, transB] of [
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
       await compare(transA ? [70, 33] : [33, 70], transB ? [21, 70] : [70, 21], { transA, transB });
     }
   });
@@ -67,7 +85,10 @@ describe('fast CPU matmul (WebAssembly SIMD) matches the reference', () => {
 const fastBackend = (device: T.Device) => device.backend as T.FastCpuBackend;
 
 describe('the two builds of the matmul kernel', () => {
-  const plain = new T.Device(T.createFastCpuBackend({ relaxedSimd: false, native: false }), { kind: 'cpu', description: 'fast CPU, plain SIMD' });
+  const plain = new T.Device(T.createFastCpuBackend({ relaxedSimd: false, native: false }), {
+    kind: 'cpu',
+    description: 'fast CPU, plain SIMD',
+  });
   it('runs the relaxed-SIMD (fused multiply-add) build on this Node, the plain one when asked', () => {
     expect(fastBackend(T.fastCpu).runtime().relaxedSimd).toBe(true);
     expect(fastBackend(plain).runtime().relaxedSimd).toBe(false);
@@ -92,7 +113,10 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
   it('keeps tensors past its limit in typed arrays, and matmul copies them in', async () => {
     // 512 pages = 32 MiB, of which tensors may take 28 MiB: the fillers take 27.5 (sizes that
     // are their own size class), and the operands below no longer fit.
-    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), {
+      kind: 'cpu',
+      description: 'fast CPU, 32 MiB heap',
+    });
     const fillers = [T.zeros([24 * 2 ** 18], { device }), T.zeros([3.5 * 2 ** 18], { device })];
     const heapBytes = fastBackend(device).heapBytes();
     await compareOn([400, 300], [300, 500], { bias: 500, device });
@@ -113,7 +137,10 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
   it('at its limit, places tensors of new sizes in the memory tensors of other sizes freed (not outside the heap)', async () => {
     // What a training step then a 16-bit copy of the model does: the step's activations, freed,
     // are in size classes the 16-bit weights do not use. 512 pages: tensors may take 28 MiB.
-    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), {
+      kind: 'cpu',
+      description: 'fast CPU, 32 MiB heap',
+    });
     const step = Array.from({ length: 13 }, () => T.zeros([2 ** 19], { device })); // 13 x 2 MiB
     for (const t of step) t.dispose();
     const heapBytes = fastBackend(device).heapBytes();
@@ -127,16 +154,24 @@ describe('the WebAssembly heap of the fast CPU backend', () => {
   });
 });
 
-describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', () => {
+describe("fast CPU dropout and AdamW (WebAssembly) give the reference's bits", () => {
   const same = async (build: (device: T.Device) => T.Tensor | T.Tensor[], what: string) => {
     const expected = [build(T.cpu)].flat();
     const actual = [build(T.fastCpu)].flat();
-    for (const [i, t] of actual.entries()) expectAllClose(await t.toArray(), await expected[i]!.toArray(), { atol: 0, rtol: 0 }, `${what} output ${i}`);
+    for (const [i, t] of actual.entries())
+      expectAllClose(await t.toArray(), await expected[i]!.toArray(), { atol: 0, rtol: 0 }, `${what} output ${i}`);
   };
   it('rand (the uniform kernel): the bits of Generator.uniform, sizes off the 8-element vector, split across threads, one stream taken', async () => {
     for (const n of [0, 1, 2, 7, 8, 9, 15, 100_003]) {
-      for (const [low, high] of [[0, 1], [-0.036, 0.036], [3, 3.5]] as const) {
-        await same((device) => T.rand([n], { device, generator: new T.Generator(n + 7), low, high }), `rand n=${n} [${low}, ${high})`);
+      for (const [low, high] of [
+        [0, 1],
+        [-0.036, 0.036],
+        [3, 3.5],
+      ] as const) {
+        await same(
+          (device) => T.rand([n], { device, generator: new T.Generator(n + 7), low, high }),
+          `rand n=${n} [${low}, ${high})`,
+        );
         // The host draw (what a backend without the kernel uploads) is the same values.
         const host = Float32Array.from(new T.Generator(n + 7).uniform(n, low, high));
         const g = new T.Generator(n + 7);
@@ -149,21 +184,35 @@ describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', 
     await same((device) => T.rand([3, 5, 7], { device, generator: new T.Generator(1) }), 'rand of a 3-d shape');
   });
   it('rand into a tensor outside the heap gives the same values (the reference kernel)', async () => {
-    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), { kind: 'cpu', description: 'fast CPU, 32 MiB heap' });
+    const device = new T.Device(T.createFastCpuBackend({ maximumPages: 512 }), {
+      kind: 'cpu',
+      description: 'fast CPU, 32 MiB heap',
+    });
     const filler = T.zeros([7 * 2 ** 20], { device }); // 28 MiB: the heap's tensor space
     const outside = T.rand([1001], { device, generator: new T.Generator(5), low: -2, high: 2 });
     expect(fastBackend(device).outsideHeapBytes()).toBeGreaterThanOrEqual(1001 * 4);
-    expectAllClose(await outside.toArray(), Float32Array.from(new T.Generator(5).uniform(1001, -2, 2)), { atol: 0, rtol: 0 }, 'rand outside the heap');
+    expectAllClose(
+      await outside.toArray(),
+      Float32Array.from(new T.Generator(5).uniform(1001, -2, 2)),
+      { atol: 0, rtol: 0 },
+      'rand outside the heap',
+    );
     for (const t of [filler, outside]) t.dispose();
   });
   it('dropout: the same Threefry mask and scaling, sizes off the 8-element vector, split across threads', async () => {
     for (const n of [1, 2, 7, 8, 9, 100_003]) {
       for (const p of [0, 0.1, 0.5, 0.9, 1]) {
-        await same((device) => { const g = new T.Generator(n); return T.dropout(T.randn([n], { device, generator: g }), p, g).out; }, `dropout n=${n} p=${p}`);
+        await same((device) => {
+          const g = new T.Generator(n);
+          return T.dropout(T.randn([n], { device, generator: g }), p, g).out;
+        }, `dropout n=${n} p=${p}`);
       }
     }
     // A strided input is made contiguous first; the mask follows the element order.
-    await same((device) => { const g = new T.Generator(2); return T.dropout(T.randn([5, 7], { device, generator: g }).transpose(), 0.3, g).out; }, 'dropout of a transpose');
+    await same((device) => {
+      const g = new T.Generator(2);
+      return T.dropout(T.randn([5, 7], { device, generator: g }).transpose(), 0.3, g).out;
+    }, 'dropout of a transpose');
   });
   it('AdamW: three steps, odd sizes, split across threads', async () => {
     for (const n of [1, 3, 100_003]) {
@@ -173,7 +222,14 @@ describe('fast CPU dropout and AdamW (WebAssembly) give the reference\'s bits', 
         const m = T.zeros([n], { device });
         const v = T.zeros([n], { device });
         for (let step = 1; step <= 3; step++) {
-          T.adamwUpdate(param, T.randn([n], { device, generator: g }), m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step });
+          T.adamwUpdate(param, T.randn([n], { device, generator: g }), m, v, {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            weightDecay: 0.1,
+            step,
+          });
         }
         return [param, m, v];
       }, `adamw n=${n}`);

@@ -16,7 +16,9 @@ if (!loaded.kernels) {
   if (required) throw new Error(`MINI_GPT_REQUIRE_NATIVE=1 but ${loaded.summary}`);
   console.warn(`Skipping the native kernel tests: ${loaded.summary}`);
 }
-const isas = loaded.kernels ? ['avx512', 'avx2'].filter((isa) => loadNativeKernels({ MINI_GPT_NATIVE_ISA: isa }).kernels) : [];
+const isas = loaded.kernels
+  ? ['avx512', 'avx2'].filter((isa) => loadNativeKernels({ MINI_GPT_NATIVE_ISA: isa }).kernels)
+  : [];
 const original = T.nativeStatus();
 
 /** A fast CPU device whose matmul runs the addon with `isa` (the addon's choice is process-wide). */
@@ -31,7 +33,12 @@ function nativeDevice(isa: string): T.Device {
 
 const TOL = { atol: 2e-4, rtol: 1e-5 };
 
-interface Case { transA?: boolean; transB?: boolean; bias?: number; dtype?: 'float16' | 'bfloat16' }
+interface Case {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: number;
+  dtype?: 'float16' | 'bfloat16';
+}
 
 async function compare(device: T.Device, sa: number[], sb: number[], options: Case = {}): Promise<void> {
   const build = (d: T.Device, half: boolean) => {
@@ -45,7 +52,12 @@ async function compare(device: T.Device, sa: number[], sb: number[], options: Ca
   };
   const expected = await build(T.cpu, false).toArray();
   const actual = await build(device, true).toArray();
-  expectAllClose(actual, expected, TOL, `matmul ${sa} @ ${sb} ${JSON.stringify(options)} on ${device.info.description}`);
+  expectAllClose(
+    actual,
+    expected,
+    TOL,
+    `matmul ${sa} @ ${sb} ${JSON.stringify(options)} on ${device.info.description}`,
+  );
 }
 
 describe.skipIf(!loaded.kernels)('the native addon', () => {
@@ -53,7 +65,7 @@ describe.skipIf(!loaded.kernels)('the native addon', () => {
     expect((T.fastCpu.backend as T.FastCpuBackend).runtime().native).not.toBeNull();
     expect(T.fastCpu.info.description).toMatch(/native (AVX-512|AVX2\+FMA) matmul/);
   });
-  it('reads and writes the heap\'s SharedArrayBuffer in place, and refuses an operand outside it', () => {
+  it("reads and writes the heap's SharedArrayBuffer in place, and refuses an operand outside it", () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
     expect(memory.buffer).toBeInstanceOf(SharedArrayBuffer);
     const heap = new Uint8Array(memory.buffer);
@@ -65,9 +77,15 @@ describe.skipIf(!loaded.kernels)('the native addon', () => {
     expect(Array.from(f.subarray(8, 12))).toEqual([19.5, 21.5, 43.5, 49.5]);
     loaded.kernels!.sgemm(heap, [2, 2, 0, 0, 0, 1, 16, 2, 1, 0, 32, 2, 48, 1, 0, 0, 0], 1); // K = 0: the bias alone
     expect(Array.from(f.subarray(8, 12))).toEqual([0.5, -0.5, 0.5, -0.5]);
-    expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0, 2, 1, 65530, 2, 1, 0, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(/outside the heap/);
-    expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0, 2, 1, 16, 2, 1, 3, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(/bKind/);
-    expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0.5, 2, 1, 16, 2, 1, 0, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(/whole number/);
+    expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0, 2, 1, 65530, 2, 1, 0, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(
+      /outside the heap/,
+    );
+    expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0, 2, 1, 16, 2, 1, 3, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(
+      /bKind/,
+    );
+    expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0.5, 2, 1, 16, 2, 1, 0, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(
+      /whole number/,
+    );
   });
 });
 
@@ -87,8 +105,18 @@ describe.each(isas)('native %s matmul matches the reference', (isa) => {
     await compare(device, [3, 4], [4, 0]);
   });
   it('every transpose combination, in the packed and the small-M kernels', async () => {
-    for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
-      for (const M of [1, 3, 70]) await compare(device, transA ? [130, M] : [M, 130], transB ? [37, 130] : [130, 37], { transA, transB, bias: 37 });
+    for (const [transA, transB] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
+      for (const M of [1, 3, 70])
+        await compare(device, transA ? [130, M] : [M, 130], transB ? [37, 130] : [130, 37], {
+          transA,
+          transB,
+          bias: 37,
+        });
     }
   });
   it('split over threads by rows and by columns; batched with a broadcast operand', async () => {
@@ -115,7 +143,10 @@ describe.each(isas)('native %s matmul matches the reference', (isa) => {
 
 describe('the WebAssembly fallback', () => {
   it('MINI_GPT_NATIVE=0 and a missing addon leave no native kernels, with the reason', () => {
-    expect(loadNativeKernels({ MINI_GPT_NATIVE: '0' })).toEqual({ kernels: null, summary: 'native kernels off (MINI_GPT_NATIVE=0)' });
+    expect(loadNativeKernels({ MINI_GPT_NATIVE: '0' })).toEqual({
+      kernels: null,
+      summary: 'native kernels off (MINI_GPT_NATIVE=0)',
+    });
     expect(loadNativeKernels({}, '/nonexistent/mini_gpt_native.node').summary).toMatch(/not built/);
   });
   it('a backend made without the addon runs matmul in WebAssembly and matches the reference', async () => {
@@ -126,7 +157,10 @@ describe('the WebAssembly fallback', () => {
     await compare(device, [129, 257], [257, 33], { bias: 33, transB: false });
     await compare(device, [3, 300], [77, 300], { transB: true });
     await compare(device, [1, 129], [129, 40], { dtype: 'float16' });
-    const optOut = new T.Device(T.createFastCpuBackend({ native: false }), { kind: 'cpu', description: 'native: false' });
+    const optOut = new T.Device(T.createFastCpuBackend({ native: false }), {
+      kind: 'cpu',
+      description: 'native: false',
+    });
     expect((optOut.backend as T.FastCpuBackend).runtime().native).toBeNull();
   });
 });

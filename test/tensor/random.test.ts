@@ -7,9 +7,21 @@ describe('Threefry-2x32-20', () => {
     const out = new Uint32Array(2);
     const cases: Array<[number[], number[], number[]]> = [
       // [key, counter, expected]
-      [[0, 0], [0, 0], [0x6b200159, 0x99ba4efe]],
-      [[0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x1cb996fc, 0xbb002be7]],
-      [[0x13198a2e, 0x03707344], [0x243f6a88, 0x85a308d3], [0xc4923a9c, 0x483df7a0]],
+      [
+        [0, 0],
+        [0, 0],
+        [0x6b200159, 0x99ba4efe],
+      ],
+      [
+        [0xffffffff, 0xffffffff],
+        [0xffffffff, 0xffffffff],
+        [0x1cb996fc, 0xbb002be7],
+      ],
+      [
+        [0x13198a2e, 0x03707344],
+        [0x243f6a88, 0x85a308d3],
+        [0xc4923a9c, 0x483df7a0],
+      ],
     ];
     for (const [key, counter, expected] of cases) {
       T.threefry2x32(key[0]!, key[1]!, counter[0]!, counter[1]!, out);

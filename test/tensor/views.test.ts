@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor';
 
-const range = (shape: number[]) => T.arange(0, shape.reduce((p, d) => p * d, 1), 1, { dtype: 'float32' }).reshape(shape);
+const range = (shape: number[]) =>
+  T.arange(
+    0,
+    shape.reduce((p, d) => p * d, 1),
+    1,
+    { dtype: 'float32' },
+  ).reshape(shape);
 
 describe('views', () => {
   it('reshape keeps storage and order, infers -1, and rejects a wrong size naming both shapes', async () => {
@@ -34,8 +40,13 @@ describe('views', () => {
     const s = x.slice(1, 1, -1);
     expect(s.shape).toEqual([4, 3]);
     expect(s.storage).toBe(x.storage);
-    expect(await s.toNested()).toEqual([[1, 2, 3], [6, 7, 8], [11, 12, 13], [16, 17, 18]]);
-    expect((await x.slice(0, -1).toNested())).toEqual([[15, 16, 17, 18, 19]]);
+    expect(await s.toNested()).toEqual([
+      [1, 2, 3],
+      [6, 7, 8],
+      [11, 12, 13],
+      [16, 17, 18],
+    ]);
+    expect(await x.slice(0, -1).toNested()).toEqual([[15, 16, 17, 18, 19]]);
     expect(x.slice(0, 3, 2).shape).toEqual([0, 5]);
   });
 
@@ -43,7 +54,20 @@ describe('views', () => {
     const x = T.tensor([[1], [2]]);
     const e = x.expand([3, 2, 4]);
     expect(e.strides).toEqual([0, 1, 0]);
-    expect(await e.toNested()).toEqual([[[1, 1, 1, 1], [2, 2, 2, 2]], [[1, 1, 1, 1], [2, 2, 2, 2]], [[1, 1, 1, 1], [2, 2, 2, 2]]]);
+    expect(await e.toNested()).toEqual([
+      [
+        [1, 1, 1, 1],
+        [2, 2, 2, 2],
+      ],
+      [
+        [1, 1, 1, 1],
+        [2, 2, 2, 2],
+      ],
+      [
+        [1, 1, 1, 1],
+        [2, 2, 2, 2],
+      ],
+    ]);
     expect(() => x.expand([3, 4])).toThrow(/cannot expand \[2, 1\] to \[3, 4\]/);
   });
 
@@ -52,19 +76,37 @@ describe('views', () => {
     const c = x.transpose().contiguous();
     expect(c.isContiguous()).toBe(true);
     expect(c.storage).not.toBe(x.storage);
-    expect(await c.toNested()).toEqual([[0, 4, 8], [1, 5, 9], [2, 6, 10], [3, 7, 11]]);
+    expect(await c.toNested()).toEqual([
+      [0, 4, 8],
+      [1, 5, 9],
+      [2, 6, 10],
+      [3, 7, 11],
+    ]);
     expect(x.contiguous().storage).toBe(x.storage);
     // reshape of a non-contiguous view copies (as torch.reshape does)
-    expect(await x.transpose().reshape([12]).toArray()).toEqual(Float32Array.from([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]));
+    expect(await x.transpose().reshape([12]).toArray()).toEqual(
+      Float32Array.from([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]),
+    );
   });
 
   it('copyInto writes into a slice in place, broadcasting the source', async () => {
     const x = T.zeros([3, 4]);
     const middle = x.slice(1, 1, 3);
-    T.copyInto(middle, T.tensor([[1, 2], [3, 4], [5, 6]]));
-    expect(await x.toNested()).toEqual([[0, 1, 2, 0], [0, 3, 4, 0], [0, 5, 6, 0]]);
+    T.copyInto(
+      middle,
+      T.tensor([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+    );
+    expect(await x.toNested()).toEqual([
+      [0, 1, 2, 0],
+      [0, 3, 4, 0],
+      [0, 5, 6, 0],
+    ]);
     T.copyInto(x.slice(0, 0, 1), T.tensor([9]));
-    expect((await x.toNested() as number[][])[0]).toEqual([9, 9, 9, 9]);
+    expect(((await x.toNested()) as number[][])[0]).toEqual([9, 9, 9, 9]);
     expect(() => T.copyInto(T.zeros([1]).expand([3]), T.ones([3]))).toThrow(/expanded view/);
   });
 
@@ -90,7 +132,10 @@ describe('creation', () => {
     expect(a.dtype).toBe('int32');
     expect(Array.from(await a.toArray())).toEqual([2, 5, 8]);
     expect(Array.from(await T.arange(0, 1, 0.25).toArray())).toEqual([0, 0.25, 0.5, 0.75]);
-    const n = T.tensor([[1, 2, 3], [4, 5, 6]]);
+    const n = T.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(n.shape).toEqual([2, 3]);
     expect(n.dtype).toBe('float32');
     expect(() => T.tensor([[1, 2], [3]])).toThrow(/ragged/);

@@ -17,8 +17,11 @@ function fill(heap: WasmHeap, n: number): number[] {
 
 /** Live blocks must never overlap, and all must lie inside the memory. */
 function expectDisjoint(live: Map<number, number>, heap: WasmHeap) {
-  const spans = [...live].map(([pointer, bytes]) => [pointer, pointer + sizeClass(bytes)] as const).sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) expect(spans[i]![0], `block at ${spans[i]![0]} overlaps the one before`).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+  const spans = [...live]
+    .map(([pointer, bytes]) => [pointer, pointer + sizeClass(bytes)] as const)
+    .sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++)
+    expect(spans[i]![0], `block at ${spans[i]![0]} overlaps the one before`).toBeGreaterThanOrEqual(spans[i - 1]![1]);
   for (const [, end] of spans) expect(end).toBeLessThanOrEqual(heap.memory.buffer.byteLength);
 }
 
@@ -43,7 +46,12 @@ describe('WasmHeap', () => {
     const big = heap.allocate(1_500_000, true);
     expect(big).toBe(small[2]); // carved from the merged run, at its start
     expect(heap.reservedBytes).toBe(topBefore); // nothing grew
-    const live = new Map<number, number>([[big!, 1_500_000], [small[0]!, B], [small[1]!, B], [small[11]!, B]]);
+    const live = new Map<number, number>([
+      [big!, 1_500_000],
+      [small[0]!, B],
+      [small[1]!, B],
+      [small[11]!, B],
+    ]);
     expectDisjoint(live, heap);
     // The run's rest serves another request of another class.
     const rest = heap.allocate(50_000, true)!;
@@ -73,7 +81,7 @@ describe('WasmHeap', () => {
   it('random requests and releases at the limit never hand out overlapping blocks', () => {
     const heap = new WasmHeap('wasm32', 128);
     let seed = 12345;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const live = new Map<number, number>();
     let nulls = 0;
     for (let i = 0; i < 3000; i++) {

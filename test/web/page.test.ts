@@ -19,11 +19,29 @@ const VERDICT = readFileSync(new URL('../../packages/cli/data/the-verdict.txt', 
  * few evaluations: software WebGPU (SwiftShader) takes seconds per step.
  */
 const SHORT = VERDICT.slice(0, 1000);
-const TRAIN = { contextLength: 16, epochs: 1, batchSize: 2, evalFreq: 2, evalIter: 1, lr: 0.004, trainRatio: 0.8, sampleTokens: 8 };
+const TRAIN = {
+  contextLength: 16,
+  epochs: 1,
+  batchSize: 2,
+  evalFreq: 2,
+  evalIter: 1,
+  lr: 0.004,
+  trainRatio: 0.8,
+  sampleTokens: 8,
+};
 const PROMPT = 'Every effort moves you';
 const NEW_TOKENS = 12;
 const SCREENSHOTS = join(tmpdir(), 'mini-gpt-web-screenshots');
-const GENERATE_FLAGS = ['--prompt', PROMPT, '--max-new-tokens', String(NEW_TOKENS), '--temperature', '0', '--device', 'cpu'];
+const GENERATE_FLAGS = [
+  '--prompt',
+  PROMPT,
+  '--max-new-tokens',
+  String(NEW_TOKENS),
+  '--temperature',
+  '0',
+  '--device',
+  'cpu',
+];
 
 let served: { server: PreviewServer; origin: string };
 let browser: BrowserContext;
@@ -37,8 +55,31 @@ beforeAll(async () => {
   served = await serveWebApp(site);
   browser = await launchChromium();
   writeFileSync(join(work, 'short.txt'), SHORT);
-  const trained = await runCli(['train', '--preset', 'tiny', '--data', join(work, 'short.txt'), '--out', join(work, 'run'),
-    '--context-length', '16', '--epochs', '1', '--eval-freq', '4', '--eval-iter', '1', '--lr', '0.004', '--train-ratio', '0.8', '--sample-tokens', '0', '--device', 'cpu']);
+  const trained = await runCli([
+    'train',
+    '--preset',
+    'tiny',
+    '--data',
+    join(work, 'short.txt'),
+    '--out',
+    join(work, 'run'),
+    '--context-length',
+    '16',
+    '--epochs',
+    '1',
+    '--eval-freq',
+    '4',
+    '--eval-iter',
+    '1',
+    '--lr',
+    '0.004',
+    '--train-ratio',
+    '0.8',
+    '--sample-tokens',
+    '0',
+    '--device',
+    'cpu',
+  ]);
   expect(trained.code, trained.stderr).toBe(0);
   const generated = await runCli(['generate', '--model', join(work, 'run'), ...GENERATE_FLAGS]);
   expect(generated.code, generated.stderr).toBe(0);
@@ -59,7 +100,11 @@ async function openPage(device: 'webgpu' | 'cpu'): Promise<Page> {
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
   await page.goto(`${served.origin}/?device=${device}`);
-  await page.waitForFunction(() => document.getElementById('device-status')!.textContent!.startsWith('Device:') || !document.getElementById('error')!.hidden);
+  await page.waitForFunction(
+    () =>
+      document.getElementById('device-status')!.textContent!.startsWith('Device:') ||
+      !document.getElementById('error')!.hidden,
+  );
   expect(await errorText(page), 'the page failed to open its device').toBe('');
   expect(problems).toEqual([]);
   return page;
@@ -76,7 +121,7 @@ async function withPage(device: 'webgpu' | 'cpu', body: (page: Page) => Promise<
 }
 
 async function errorText(page: Page): Promise<string> {
-  return (await page.isVisible('#error')) ? (await page.textContent('#error-text')) ?? '' : '';
+  return (await page.isVisible('#error')) ? ((await page.textContent('#error-text')) ?? '') : '';
 }
 
 /** Waits for the worker to finish its task (the page marks it idle) and for no error. */
@@ -180,7 +225,7 @@ describe.each(['webgpu', 'cpu'] as const)('the page on %s', (device) => {
     expect(await generateGreedy(page)).toBe(cliText);
   }, 300_000);
 
-  it('shows the reader\'s message for a truncated model.safetensors, and keeps working', async () => {
+  it("shows the reader's message for a truncated model.safetensors, and keeps working", async () => {
     const checkpoint = join(work, 'run', 'checkpoint');
     const bytes = readFileSync(join(checkpoint, 'model.safetensors'));
     const broken = mkdtempSync(join(work, 'truncated-'));
@@ -189,7 +234,9 @@ describe.each(['webgpu', 'cpu'] as const)('the page on %s', (device) => {
     await page.click('#tab-generate');
     await page.setInputFiles('#open-files', [join(broken, 'model.safetensors'), join(broken, 'config.json')]);
     await idle(page, 120_000);
-    expect(await errorText(page)).toMatch(/^model\.safetensors: tensor "[\w.]+": data_offsets \[\d+, \d+\] run past the data \(\d+ bytes after the header\)$/);
+    expect(await errorText(page)).toMatch(
+      /^model\.safetensors: tensor "[\w.]+": data_offsets \[\d+, \d+\] run past the data \(\d+ bytes after the header\)$/,
+    );
     await page.screenshot({ path: join(SCREENSHOTS, `${device}-error.png`) });
     // The previous model is still there and still generates.
     expect(await page.textContent('#model-status')).toContain('/fixtures/checkpoint/model.safetensors:');
@@ -227,7 +274,8 @@ describe('stopping and continuing a run (CPU)', () => {
   it('stays responsive while training, stops after a step, and Continue finishes the run', async () => {
     await withPage('cpu', async (page) => {
       await page.fill('#text', SHORT);
-      for (const [id, value] of Object.entries({ ...TRAIN, epochs: 20, evalFreq: 10 })) await page.fill(`#${id}`, String(value));
+      for (const [id, value] of Object.entries({ ...TRAIN, epochs: 20, evalFreq: 10 }))
+        await page.fill(`#${id}`, String(value));
       await page.click('#start');
       await page.waitForFunction(() => /^\d+ \/ \d+$/.test(document.getElementById('stat-step')!.textContent!));
       // The worker trains; the page still switches views and answers.

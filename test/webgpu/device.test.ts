@@ -36,7 +36,9 @@ describe.runIf(gpu)('device selection', () => {
   });
 
   it('a backend with no adapter gives an error that says what to install', async () => {
-    await expect(T.getDevice({ kind: 'webgpu', webgpuBackend: 'metal' })).rejects.toThrow(/no WebGPU adapter found on the metal backend.*chromium-common/);
+    await expect(T.getDevice({ kind: 'webgpu', webgpuBackend: 'metal' })).rejects.toThrow(
+      /no WebGPU adapter found on the metal backend.*chromium-common/,
+    );
   });
 
   it('tensors on different devices are refused, and .to() moves them', async () => {
@@ -48,6 +50,8 @@ describe.runIf(gpu)('device selection', () => {
   });
 
   it('float64 is refused on WebGPU with a clear message', () => {
-    expect(() => T.zeros([2], { device: gpu!, dtype: 'float64' })).toThrow(/dtype float64 is not supported on the webgpu device/);
+    expect(() => T.zeros([2], { device: gpu!, dtype: 'float64' })).toThrow(
+      /dtype float64 is not supported on the webgpu device/,
+    );
   });
 });

@@ -14,8 +14,20 @@ if (gpu) console.log(`WebGPU adapter under test: ${gpu.info.description}`);
 // covered kernel by kernel in rows.test.ts.
 const config = G.resolveConfig('tiny', { contextLength: 16, dropRate: 0, vocabSize: 2000 });
 const batch = (device: T.Device) => ({
-  inputs: T.tensor([[464, 1990, 373, 257, 922, 1110], [40, 367, 1885, 1464, 1807, 1619]], { dtype: 'int32', device }),
-  targets: T.tensor([[1990, 373, 257, 922, 1110, 13], [367, 1885, 1464, 1807, 1619, -100]], { dtype: 'int32', device }),
+  inputs: T.tensor(
+    [
+      [464, 1990, 373, 257, 922, 1110],
+      [40, 367, 1885, 1464, 1807, 1619],
+    ],
+    { dtype: 'int32', device },
+  ),
+  targets: T.tensor(
+    [
+      [1990, 373, 257, 922, 1110, 13],
+      [367, 1885, 1464, 1807, 1619, -100],
+    ],
+    { dtype: 'int32', device },
+  ),
 });
 
 async function run(device: T.Device) {
@@ -40,7 +52,8 @@ describe.runIf(gpu)('GPT-2 on WebGPU matches the CPU reference', () => {
     const actual = await run(gpu!);
     expect(actual.loss).toBeCloseTo(expected.loss, 4);
     expectAllClose(actual.logits, expected.logits, { atol: 1e-4, rtol: 1e-4 }, 'logits');
-    for (const [name, g] of expected.grads) expectAllClose(actual.grads.get(name)!, g, { atol: 1e-5, rtol: 1e-3 }, `gradient of ${name}`);
+    for (const [name, g] of expected.grads)
+      expectAllClose(actual.grads.get(name)!, g, { atol: 1e-5, rtol: 1e-3 }, `gradient of ${name}`);
   });
 
   it('greedy decoding is the same with and without the KV cache', async () => {

@@ -7,7 +7,10 @@ import { webgpuForTests } from '../helpers/devices.js';
 const gpu = await webgpuForTests();
 if (gpu) console.log(`WebGPU adapter under test: ${gpu.info.description}`);
 
-interface PoolStats { liveBytes: number; created: number }
+interface PoolStats {
+  liveBytes: number;
+  created: number;
+}
 
 describe.runIf(gpu)('WebGPU memory', () => {
   it('stays flat over 1,000 training-like steps', async () => {
@@ -19,15 +22,16 @@ describe.runIf(gpu)('WebGPU memory', () => {
     const v = T.zeros([16, 8], { device });
     const x = T.randn([4, 16], { device, generator: g });
     const targets = T.tensor([1, 5, 7, 0], { device, dtype: 'int32' });
-    const step = (t: number) => T.tidy(() => {
-      const h = T.gelu(T.matmul(x, w)); // (4, 8)
-      const ce = T.crossEntropy(h, targets);
-      const dh = T.crossEntropyBackward(h, targets, ce, T.ones([], { device }));
-      const dpre = T.geluBackward(T.matmul(x, w), dh);
-      const dw = T.matmul(x, dpre, { transA: true }); // (16, 8)
-      T.adamwUpdate(w, dw, m, v, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: t });
-      return ce.loss;
-    });
+    const step = (t: number) =>
+      T.tidy(() => {
+        const h = T.gelu(T.matmul(x, w)); // (4, 8)
+        const ce = T.crossEntropy(h, targets);
+        const dh = T.crossEntropyBackward(h, targets, ce, T.ones([], { device }));
+        const dpre = T.geluBackward(T.matmul(x, w), dh);
+        const dw = T.matmul(x, dpre, { transA: true }); // (16, 8)
+        T.adamwUpdate(w, dw, m, v, { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: t });
+        return ce.loss;
+      });
     let first = 0;
     const samples: number[] = [];
     let createdAfterWarmup = 0;

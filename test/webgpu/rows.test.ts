@@ -22,12 +22,29 @@ describe.runIf(gpu)('WebGPU reductions match the CPU reference', () => {
     it(op, async () => {
       const f = { sum: T.sum, mean: T.mean, max: T.max, argmax: T.argmax }[op];
       const tol = op === 'sum' || op === 'mean' ? SUM : EXACT;
-      for (const [shape, axis] of [[[3, 257, 5], 0], [[3, 257, 5], 1], [[3, 257, 5], 2], [[1], 0], [[2, 50257], 1], [[1000, 3], 0]] as const) {
-        await expectParity(gpu!, (device, g) => f(T.randn([...shape], { device, generator: g }), axis), tol, `${op} ${shape} axis ${axis}`);
+      for (const [shape, axis] of [
+        [[3, 257, 5], 0],
+        [[3, 257, 5], 1],
+        [[3, 257, 5], 2],
+        [[1], 0],
+        [[2, 50257], 1],
+        [[1000, 3], 0],
+      ] as const) {
+        await expectParity(
+          gpu!,
+          (device, g) => f(T.randn([...shape], { device, generator: g }), axis),
+          tol,
+          `${op} ${shape} axis ${axis}`,
+        );
       }
       if (op !== 'argmax') {
         const all = { sum: T.sum, mean: T.mean, max: T.max }[op]; // argmax needs an axis
-        await expectParity(gpu!, (device, g) => all(T.randn([4, 300], { device, generator: g }).transpose()), tol, `${op} of all elements`);
+        await expectParity(
+          gpu!,
+          (device, g) => all(T.randn([4, 300], { device, generator: g }).transpose()),
+          tol,
+          `${op} of all elements`,
+        );
       }
     });
   }
@@ -35,43 +52,86 @@ describe.runIf(gpu)('WebGPU reductions match the CPU reference', () => {
 
 describe.runIf(gpu)('WebGPU softmax matches the CPU reference', () => {
   it('plain rows: 1, 300 and 50257 columns', async () => {
-    for (const shape of [[1, 1], [5, 300], [2, 50257]]) {
-      await expectParity(gpu!, (device, g) => T.softmax(T.randn(shape, { device, generator: g, std: 3 })), NORMALISED, `softmax ${shape}`);
+    for (const shape of [
+      [1, 1],
+      [5, 300],
+      [2, 50257],
+    ]) {
+      await expectParity(
+        gpu!,
+        (device, g) => T.softmax(T.randn(shape, { device, generator: g, std: 3 })),
+        NORMALISED,
+        `softmax ${shape}`,
+      );
     }
   });
   it('causal, square and with more keys than queries (KV cache)', async () => {
-    await expectParity(gpu!, (device, g) => T.softmax(T.randn([2, 3, 7, 7], { device, generator: g }), { causal: true }), NORMALISED, 'causal 7x7');
-    await expectParity(gpu!, (device, g) => T.softmax(T.randn([2, 3, 300], { device, generator: g }), { causal: true }), NORMALISED, 'causal 3x300');
+    await expectParity(
+      gpu!,
+      (device, g) => T.softmax(T.randn([2, 3, 7, 7], { device, generator: g }), { causal: true }),
+      NORMALISED,
+      'causal 7x7',
+    );
+    await expectParity(
+      gpu!,
+      (device, g) => T.softmax(T.randn([2, 3, 300], { device, generator: g }), { causal: true }),
+      NORMALISED,
+      'causal 3x300',
+    );
   });
   it('backward', async () => {
-    await expectParity(gpu!, (device, g) => {
-      const y = T.softmax(T.randn([6, 333], { device, generator: g }), { causal: false });
-      return T.softmaxBackward(y, T.randn([6, 333], { device, generator: g }));
-    }, NORMALISED, 'softmax backward');
+    await expectParity(
+      gpu!,
+      (device, g) => {
+        const y = T.softmax(T.randn([6, 333], { device, generator: g }), { causal: false });
+        return T.softmaxBackward(y, T.randn([6, 333], { device, generator: g }));
+      },
+      NORMALISED,
+      'softmax backward',
+    );
   });
 });
 
 describe.runIf(gpu)('WebGPU layer norm matches the CPU reference', () => {
-  const cases = [[1, 1], [5, 300], [3, 2, 768], [257, 13]];
+  const cases = [
+    [1, 1],
+    [5, 300],
+    [3, 2, 768],
+    [257, 13],
+  ];
   it('forward: output, mean and rstd', async () => {
     for (const shape of cases) {
-      await expectParity(gpu!, (device, g) => {
-        const C = shape[shape.length - 1]!;
-        const r = T.layerNorm(T.randn(shape, { device, generator: g, mean: 1, std: 2 }), T.randn([C], { device, generator: g }), T.randn([C], { device, generator: g }));
-        return [r.out, r.mean, r.rstd];
-      }, { atol: 2e-5, rtol: 2e-5 }, `layerNorm ${shape}`);
+      await expectParity(
+        gpu!,
+        (device, g) => {
+          const C = shape[shape.length - 1]!;
+          const r = T.layerNorm(
+            T.randn(shape, { device, generator: g, mean: 1, std: 2 }),
+            T.randn([C], { device, generator: g }),
+            T.randn([C], { device, generator: g }),
+          );
+          return [r.out, r.mean, r.rstd];
+        },
+        { atol: 2e-5, rtol: 2e-5 },
+        `layerNorm ${shape}`,
+      );
     }
   });
   it('backward: dx, dweight, dbias', async () => {
     for (const shape of cases) {
-      await expectParity(gpu!, (device, g) => {
-        const C = shape[shape.length - 1]!;
-        const x = T.randn(shape, { device, generator: g });
-        const w = T.randn([C], { device, generator: g });
-        const r = T.layerNorm(x, w, T.zeros([C], { device }));
-        const grads = T.layerNormBackward(T.randn(shape, { device, generator: g }), x, w, r.mean, r.rstd);
-        return [grads.dx, grads.dweight, grads.dbias];
-      }, { atol: 5e-5, rtol: 5e-5 }, `layerNormBackward ${shape}`);
+      await expectParity(
+        gpu!,
+        (device, g) => {
+          const C = shape[shape.length - 1]!;
+          const x = T.randn(shape, { device, generator: g });
+          const w = T.randn([C], { device, generator: g });
+          const r = T.layerNorm(x, w, T.zeros([C], { device }));
+          const grads = T.layerNormBackward(T.randn(shape, { device, generator: g }), x, w, r.mean, r.rstd);
+          return [grads.dx, grads.dweight, grads.dbias];
+        },
+        { atol: 5e-5, rtol: 5e-5 },
+        `layerNormBackward ${shape}`,
+      );
     }
   });
 });
@@ -92,6 +152,11 @@ describe.runIf(gpu)('WebGPU cross-entropy matches the CPU reference', () => {
   it('small and degenerate shapes', async () => {
     await expectParity(gpu!, build(7, 13, [0, 6]), { atol: 1e-6, rtol: 2e-5 }, 'cross-entropy 7x13');
     await expectParity(gpu!, build(1, 1, []), { atol: 1e-6, rtol: 2e-5 }, 'cross-entropy 1x1');
-    await expectParity(gpu!, build(2, 5, [0, 1]), { atol: 1e-6, rtol: 2e-5 }, 'cross-entropy, every row ignored (NaN loss)');
+    await expectParity(
+      gpu!,
+      build(2, 5, [0, 1]),
+      { atol: 1e-6, rtol: 2e-5 },
+      'cross-entropy, every row ignored (NaN loss)',
+    );
   });
 });

@@ -25,29 +25,49 @@ describe('the float16-weight matmul kernel', () => {
     const none = new Set<string>();
     expect(matmulKernel(f16, 'float16')).toEqual({ shader: 'matmul_f16', constants: {} });
     expect(matmulKernel(none, 'float16')).toEqual({ shader: 'matmul', constants: { B_KIND: 1 } });
-    expect(matmulKernel(f16, 'bfloat16'), 'bfloat16 has no WGSL type: a 16-bit shift').toEqual({ shader: 'matmul', constants: { B_KIND: 2 } });
+    expect(matmulKernel(f16, 'bfloat16'), 'bfloat16 has no WGSL type: a 16-bit shift').toEqual({
+      shader: 'matmul',
+      constants: { B_KIND: 2 },
+    });
     expect(matmulKernel(f16, 'float32')).toEqual({ shader: 'matmul', constants: { B_KIND: 0 } });
   });
 });
 
 describe.runIf(gpu)('float16 weights on this adapter', () => {
   it('the device line says shader-f16 exactly when the device has it', () => {
-    console.log(`${gpu!.info.description}: shader-f16 ${hasF16 ? 'on (matmul_f16.wgsl)' : 'not offered (unpack2x16float)'}`);
+    console.log(
+      `${gpu!.info.description}: shader-f16 ${hasF16 ? 'on (matmul_f16.wgsl)' : 'not offered (unpack2x16float)'}`,
+    );
     expect(gpu!.info.description.includes(', shader-f16')).toBe(hasF16);
   });
-  const cases: Array<[number, number, number, boolean]> = [[1, 300, 129, false], [65, 33, 70, true], [130, 17, 1, false]];
+  const cases: Array<[number, number, number, boolean]> = [
+    [1, 300, 129, false],
+    [65, 33, 70, true],
+    [130, 17, 1, false],
+  ];
   for (const [M, K, N, transB] of cases) {
     it(`${M}x${K} @ float16 ${K}x${N}${transB ? ' (transposed)' : ''} matches the CPU reference`, async () => {
-      await expectParity(gpu!, (device, g) => {
-        const a = T.randn([M, K], { device, generator: g });
-        const b = T.randn(transB ? [N, K] : [K, N], { device, generator: g }).astype('float16');
-        return T.matmul(a, b, { transB });
-      }, TOL, 'matmul float16');
+      await expectParity(
+        gpu!,
+        (device, g) => {
+          const a = T.randn([M, K], { device, generator: g });
+          const b = T.randn(transB ? [N, K] : [K, N], { device, generator: g }).astype('float16');
+          return T.matmul(a, b, { transB });
+        },
+        TOL,
+        'matmul float16',
+      );
     });
   }
   it('ran matmul_f16.wgsl exactly where the device has shader-f16, else matmul.wgsl with B_KIND 1', () => {
     const keys = [...(gpu!.backend as unknown as { pipelines: Map<string, unknown> }).pipelines.keys()];
-    expect(keys.some((k) => k.startsWith('matmul_f16:')), keys.join('\n')).toBe(hasF16);
-    expect(keys.some((k) => k.startsWith('matmul:') && k.includes('"B_KIND":1')), keys.join('\n')).toBe(!hasF16);
+    expect(
+      keys.some((k) => k.startsWith('matmul_f16:')),
+      keys.join('\n'),
+    ).toBe(hasF16);
+    expect(
+      keys.some((k) => k.startsWith('matmul:') && k.includes('"B_KIND":1')),
+      keys.join('\n'),
+    ).toBe(!hasF16);
   });
 });

@@ -3,8 +3,26 @@
  * (`parameter` for leaves that need gradients, `constant` for the rest), compute with the ops
  * below, call `loss.backward()`, read `param.grad`.
  */
-export { Variable, GradError, type GraphNode, parameter, constant, record, nonDifferentiable, noGrad, isGradEnabled } from './variable.js';
-export { differentiableOps, nonDifferentiableOps, rules, type DifferentiableOp, type Rule, type RuleArgs, type SavedFor } from './registry.js';
+export {
+  Variable,
+  GradError,
+  type GraphNode,
+  parameter,
+  constant,
+  record,
+  nonDifferentiable,
+  noGrad,
+  isGradEnabled,
+} from './variable.js';
+export {
+  differentiableOps,
+  nonDifferentiableOps,
+  rules,
+  type DifferentiableOp,
+  type Rule,
+  type RuleArgs,
+  type SavedFor,
+} from './registry.js';
 export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
 export * from './ops/reduce.js';

@@ -19,20 +19,45 @@ type None = Record<never, never>;
 
 /** What each op's forward saves for its backward, besides its inputs and output. */
 export interface SavedFor {
-  add: None; sub: None; mul: None; div: None; pow: None; maximum: None; minimum: None;
-  neg: None; exp: None; log: None; sqrt: None; rsqrt: None; tanh: None; abs: None; relu: None; gelu: None; square: None;
-  addScalar: { s: number }; mulScalar: { s: number }; powScalar: { s: number }; rsubScalar: { s: number };
-  rdivScalar: { s: number }; maxScalar: { s: number }; minScalar: { s: number };
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  pow: None;
+  maximum: None;
+  minimum: None;
+  neg: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  rsqrt: None;
+  tanh: None;
+  abs: None;
+  relu: None;
+  gelu: None;
+  square: None;
+  addScalar: { s: number };
+  mulScalar: { s: number };
+  powScalar: { s: number };
+  rsubScalar: { s: number };
+  rdivScalar: { s: number };
+  maxScalar: { s: number };
+  minScalar: { s: number };
   matmul: { transA: boolean; transB: boolean };
-  sum: { axes: Axes }; mean: { axes: Axes }; max: { axes: Axes; keepDims: boolean };
+  sum: { axes: Axes };
+  mean: { axes: Axes };
+  max: { axes: Axes; keepDims: boolean };
   softmax: None;
   attention: { lse: Tensor; options: T.AttentionOptions };
   layerNorm: { mean: Tensor; rstd: Tensor };
   embedding: { ids: Tensor; vocab: number };
   crossEntropy: { targets: Tensor; logsumexp: Tensor; count: Tensor; ignoreIndex: number };
   dropout: { mask: T.DropoutMask };
-  reshape: None; permute: { dims: readonly number[] }; slice: { axis: number; start: number; end: number | undefined };
-  expand: None; contiguous: None;
+  reshape: None;
+  permute: { dims: readonly number[] };
+  slice: { axis: number; start: number; end: number | undefined };
+  expand: None;
+  contiguous: None;
 }
 
 export type DifferentiableOp = keyof SavedFor;
@@ -106,12 +131,30 @@ const matmul: Rule<'matmul'> = (g, { x: [a, b, bias], needsGrad, saved: { transA
 };
 
 export const rules: { [K in DifferentiableOp]: Rule<K> } = {
-  add: binary('add'), sub: binary('sub'), mul: binary('mul'), div: binary('div'), pow: binary('pow'),
-  maximum: binary('maximum'), minimum: binary('minimum'),
-  neg: unary('neg'), exp: unary('exp'), log: unary('log'), sqrt: unary('sqrt'), rsqrt: unary('rsqrt'), tanh: unary('tanh'),
-  abs: unary('abs'), relu: unary('relu'), gelu: unary('gelu'), square: unary('square'),
-  addScalar: unary('add_scalar'), mulScalar: unary('mul_scalar'), powScalar: unary('pow_scalar'), rsubScalar: unary('rsub_scalar'),
-  rdivScalar: unary('rdiv_scalar'), maxScalar: unary('max_scalar'), minScalar: unary('min_scalar'),
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  pow: binary('pow'),
+  maximum: binary('maximum'),
+  minimum: binary('minimum'),
+  neg: unary('neg'),
+  exp: unary('exp'),
+  log: unary('log'),
+  sqrt: unary('sqrt'),
+  rsqrt: unary('rsqrt'),
+  tanh: unary('tanh'),
+  abs: unary('abs'),
+  relu: unary('relu'),
+  gelu: unary('gelu'),
+  square: unary('square'),
+  addScalar: unary('add_scalar'),
+  mulScalar: unary('mul_scalar'),
+  powScalar: unary('pow_scalar'),
+  rsubScalar: unary('rsub_scalar'),
+  rdivScalar: unary('rdiv_scalar'),
+  maxScalar: unary('max_scalar'),
+  minScalar: unary('min_scalar'),
   matmul,
   // The gradient of a sum is broadcast back over the reduced axes; of a mean, also divided by
   // the count; of a max, sent to the maxima (split among ties, as torch.amax does).
@@ -137,15 +180,18 @@ export const rules: { [K in DifferentiableOp]: Rule<K> } = {
     return [dx, dweight, dbias];
   },
   embedding: (g, { saved: { ids, vocab } }) => [T.embeddingBackward(g, ids, vocab)],
-  crossEntropy: (g, { x: [logits], saved: { targets, logsumexp, count, ignoreIndex } }) =>
-    [T.crossEntropyBackward(logits!, targets, { logsumexp, count }, g, ignoreIndex)],
+  crossEntropy: (g, { x: [logits], saved: { targets, logsumexp, count, ignoreIndex } }) => [
+    T.crossEntropyBackward(logits!, targets, { logsumexp, count }, g, ignoreIndex),
+  ],
   // The backward reuses the forward's mask (same stream).
   dropout: (g, { saved: { mask } }) => [T.applyDropoutMask(g, mask)],
   // Views: each gradient is the inverse view of the output's gradient.
   reshape: (g, { x: [x] }) => [g.reshape(x!.shape)],
   permute: (g, { saved: { dims } }) => {
     const inverse = new Array<number>(dims.length);
-    dims.forEach((d, i) => { inverse[d < 0 ? d + dims.length : d] = i; });
+    dims.forEach((d, i) => {
+      inverse[d < 0 ? d + dims.length : d] = i;
+    });
     return [g.permute(inverse)];
   },
   slice: (g, { x: [x], saved: { axis, start, end } }) => {

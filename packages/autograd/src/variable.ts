@@ -75,18 +75,25 @@ export class Variable {
    */
   backward(gradient?: Tensor): void {
     if (!this.requiresGrad) {
-      const cause = this.madeBy ? `: it was computed by ${this.madeBy}, which is not differentiable` : ' (no input requires grad)';
+      const cause = this.madeBy
+        ? `: it was computed by ${this.madeBy}, which is not differentiable`
+        : ' (no input requires grad)';
       throw new GradError(`backward: this value does not require grad${cause}`);
     }
     if (!gradient && this.data.size !== 1) {
       throw new GradError(`backward: a gradient is needed for a non-scalar output of shape [${this.shape.join(', ')}]`);
     }
     if (gradient && !shapesEqual(gradient.shape, this.shape)) {
-      throw new ShapeError(`backward: gradient shape [${gradient.shape.join(', ')}] differs from the output's [${this.shape.join(', ')}]`);
+      throw new ShapeError(
+        `backward: gradient shape [${gradient.shape.join(', ')}] differs from the output's [${this.shape.join(', ')}]`,
+      );
     }
     const order = topologicalOrder(this);
     const grads = new Map<Variable, Tensor>();
-    grads.set(this, gradient ? gradient.contiguous() : ones(this.shape, { dtype: this.data.dtype, device: this.data.device }));
+    grads.set(
+      this,
+      gradient ? gradient.contiguous() : ones(this.shape, { dtype: this.data.dtype, device: this.data.device }),
+    );
     for (let i = order.length - 1; i >= 0; i--) {
       const v = order[i]!;
       const g = grads.get(v);
@@ -102,7 +109,10 @@ export class Variable {
       node.inputs.forEach((input, k) => {
         const ig = inputGrads[k];
         if (!ig) return;
-        if (!input.requiresGrad) { ig.dispose(); return; }
+        if (!input.requiresGrad) {
+          ig.dispose();
+          return;
+        }
         const previous = grads.get(input);
         if (previous) {
           grads.set(input, add(previous, ig));
@@ -135,7 +145,10 @@ function topologicalOrder(root: Variable): Variable[] {
   const stack: Array<[Variable, boolean]> = [[root, false]];
   while (stack.length > 0) {
     const [v, expanded] = stack.pop()!;
-    if (expanded) { order.push(v); continue; }
+    if (expanded) {
+      order.push(v);
+      continue;
+    }
     if (seen.has(v)) continue;
     seen.add(v);
     stack.push([v, true]);
@@ -159,7 +172,13 @@ export function constant(data: Tensor): Variable {
  * node's backward is the op's rule from the gradient table (registry.ts), given `saved`;
  * `caches` are tensors only that rule uses (freed after it runs, or now if nothing is recorded).
  */
-export function record<K extends DifferentiableOp>(op: K, inputs: readonly Variable[], out: Tensor, saved: SavedFor[K], caches: readonly Tensor[] = []): Variable {
+export function record<K extends DifferentiableOp>(
+  op: K,
+  inputs: readonly Variable[],
+  out: Tensor,
+  saved: SavedFor[K],
+  caches: readonly Tensor[] = [],
+): Variable {
   if (isGradEnabled() && inputs.some((v) => v.requiresGrad)) {
     const rule = rules[op] as Rule<K>;
     const x = inputs.map((v) => v.data);

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { downloadFile } from '@mini/gpt/node';
 import { cacheDir } from './paths.js';
 
-export const VERDICT_URL = 'https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch02/01_main-chapter-code/the-verdict.txt';
+export const VERDICT_URL =
+  'https://raw.githubusercontent.com/rasbt/LLMs-from-scratch/main/ch02/01_main-chapter-code/the-verdict.txt';
 const SHIPPED = fileURLToPath(new URL('../data/the-verdict.txt', import.meta.url));
 
 export async function defaultData(): Promise<string> {

@@ -19,12 +19,16 @@ export type DeviceFlag = 'auto' | 'cpu' | 'webgpu';
 function hardwareGpuFound(): boolean {
   const tensor = import.meta.resolve('@mini/tensor/node');
   const probe = `const T = await import(${JSON.stringify(tensor)}); const d = await T.getDevice('auto'); process.stdout.write(d.kind); process.exit(0);`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 60_000,
+  });
   return result.stdout === 'webgpu';
 }
 
 export async function openDevice(flag: DeviceFlag, verbose: boolean): Promise<Device> {
-  const kind = flag !== 'auto' ? flag : (process.env.MINI_GPT_DEVICE || 'auto');
+  const kind = flag !== 'auto' ? flag : process.env.MINI_GPT_DEVICE || 'auto';
   if (kind === 'auto' && !verbose && !hardwareGpuFound()) return getDevice('cpu');
   return verbose || kind === 'cpu' ? getDevice(flag) : quietNativeStderr(() => getDevice(flag));
 }

@@ -14,7 +14,8 @@ import * as parse from './options.js';
 import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
 
 /** Attribute names of the options typed on the command line (not defaults). */
-const typedFlags = (command: Command) => new Set(Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli'));
+const typedFlags = (command: Command) =>
+  new Set(Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli'));
 
 const ENVIRONMENT = `
 Environment:
@@ -48,14 +49,26 @@ Ctrl-C finishes the step in flight, saves, prints the --resume command and
 exits 130.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
-const dtypeOption = () => new Option('--dtype <dtype>', 'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)').default('auto').argParser(parse.dtype);
-const deviceOption = () => new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)').default('auto').argParser(parse.device);
+const dtypeOption = () =>
+  new Option(
+    '--dtype <dtype>',
+    'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)',
+  )
+    .default('auto')
+    .argParser(parse.dtype);
+const deviceOption = () =>
+  new Option('--device <kind>', 'auto, cpu or webgpu (auto: a hardware GPU, else the CPU)')
+    .default('auto')
+    .argParser(parse.device);
 
 function program(run: (code: Promise<number>) => void): Command {
   const cli = new Command('mini-gpt')
     .description('Train and sample GPT-2 in TypeScript on our own tensors, autograd and WGSL kernels')
     .version('0.1.0')
-    .option('--verbose', 'print stack traces with errors, how --model resolved, and the WebGPU adapter probe\'s diagnostics')
+    .option(
+      '--verbose',
+      "print stack traces with errors, how --model resolved, and the WebGPU adapter probe's diagnostics",
+    )
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ENVIRONMENT)
@@ -63,8 +76,9 @@ function program(run: (code: Promise<number>) => void): Command {
     .hook('preAction', (_cli, command) => setVerbose(command.optsWithGlobals().verbose === true));
   const required = (text: string) => `(required) ${text}`;
 
-  cli.command('train')
-    .description('pretrain a GPT model on a text file (defaults: the book\'s chapter-5 run)')
+  cli
+    .command('train')
+    .description("pretrain a GPT model on a text file (defaults: the book's chapter-5 run)")
     .option('--data <file>', 'training text (default: The Verdict, downloaded once and cached)', parse.path)
     .option('--out <dir>', 'run folder (default: runs/<date-time>)', parse.path)
     .option('--resume <dir>', 'continue the run saved in this folder', parse.path)
@@ -75,7 +89,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--dropout <p>', 'dropout rate', parse.probability, 0.1)
     .option('--qkv-bias', 'bias on the query/key/value projection', false)
     .option('--tied-head', 'share the token embedding with the output head', false)
-    .option('--init <scheme>', 'pytorch (the book\'s defaults) or gpt2 (N(0, 0.02))', 'pytorch')
+    .option('--init <scheme>', "pytorch (the book's defaults) or gpt2 (N(0, 0.02))", 'pytorch')
     .option('--epochs <n>', 'passes over the training split', parse.positiveInt, 10)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--lr <x>', 'peak learning rate (AdamW)', parse.positive, 0.0004)
@@ -91,21 +105,38 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--cosine', 'cosine decay after warmup (appendix D)', false)
     .option('--min-lr <x>', 'floor of the cosine decay (default: lr / 10)', parse.nonNegative)
     .option('--grad-clip <x>', 'clip gradients to this global norm (appendix D)', parse.positive)
-    .option('--no-optimizer-state', 'save the model only, not AdamW\'s moments (a third of the size; the run cannot be resumed)')
+    .option(
+      '--no-optimizer-state',
+      "save the model only, not AdamW's moments (a third of the size; the run cannot be resumed)",
+    )
     .option('--json', 'print only a JSON summary at the end')
-    .option('--profile', 'print where the time went at the end: steps, evaluations, samples, checkpoints (with --json: a profile field)')
+    .option(
+      '--profile',
+      'print where the time went at the end: steps, evaluations, samples, checkpoints (with --json: a profile field)',
+    )
     .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`)
     .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
 
-  cli.command('generate')
+  cli
+    .command('generate')
     .description('generate text from a model, printed as it is made')
-    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'), parse.path)
+    .requiredOption(
+      '--model <model>',
+      required(
+        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
+      ),
+      parse.path,
+    )
     .addOption(revisionOption())
     .requiredOption('--prompt <text>', required('text to continue'))
     .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
     .option('--temperature <x>', '0: greedy; above 0: sample from softmax(logits / x)', parse.nonNegative, 0)
     .option('--top-k <n>', 'sample among the k most likely tokens', parse.positiveInt)
-    .option('--top-p <x>', 'sample within the smallest set of tokens reaching probability p', parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1))
+    .option(
+      '--top-p <x>',
+      'sample within the smallest set of tokens reaching probability p',
+      parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1),
+    )
     .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
@@ -114,12 +145,19 @@ function program(run: (code: Promise<number>) => void): Command {
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(generate(command.optsWithGlobals(), typedFlags(command))));
 
-  cli.command('eval')
+  cli
+    .command('eval')
     .description('loss and perplexity of a model on a text')
-    .requiredOption('--model <model>', required('run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)'), parse.path)
+    .requiredOption(
+      '--model <model>',
+      required(
+        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
+      ),
+      parse.path,
+    )
     .addOption(revisionOption())
     .requiredOption('--data <file>', required('text to evaluate on'), parse.path)
-    .option('--context-length <n>', 'tokens per window (default: the model\'s context length)', parse.positiveInt)
+    .option('--context-length <n>', "tokens per window (default: the model's context length)", parse.positiveInt)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
     .option('--max-batches <n>', 'evaluate the first n batches only', parse.positiveInt)
     .addOption(deviceOption())
@@ -128,32 +166,54 @@ function program(run: (code: Promise<number>) => void): Command {
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
 
-  cli.command('download')
-    .description('fetch a model into the shared Hugging Face cache (HF_HUB_CACHE, HF_HOME); HF_ENDPOINT sets the hub, HF_TOKEN the token')
+  cli
+    .command('download')
+    .description(
+      'fetch a model into the shared Hugging Face cache (HF_HUB_CACHE, HF_HOME); HF_ENDPOINT sets the hub, HF_TOKEN the token',
+    )
     .argument('<model>', 'gpt2, gpt2-medium, gpt2-large, gpt2-xl or a hub repository id (owner/name)')
     .addOption(revisionOption())
     .addHelpText('after', ENVIRONMENT)
     .action((name: string, flags) => run(download(name, flags)));
 
-  const cache = cli.command('cache').description('models in the Hugging Face cache and the older mini-gpt cache: list them (default) or remove one');
-  cache.command('ls', { isDefault: true })
+  const cache = cli
+    .command('cache')
+    .description('models in the Hugging Face cache and the older mini-gpt cache: list them (default) or remove one');
+  cache
+    .command('ls', { isDefault: true })
     .description('list cached models, their revisions and sizes')
     .option('--json', 'print one JSON object')
     // As the default command, ls receives whatever follows `cache`: a word there is a mistyped
     // subcommand (`cache remove gpt2`), not an argument of ls.
     .allowExcessArguments()
-    .action((flags, command: Command) => run(command.args.length === 0 ? listCache(flags)
-      : Promise.reject(new UsageError(command.parent?.args[0] === 'ls' ? `cache ls takes no arguments, got '${command.args[0]}'`
-        : `unknown cache command '${command.args[0]}': use ls (the default) or rm`))));
-  cache.command('rm')
+    .action((flags, command: Command) =>
+      run(
+        command.args.length === 0
+          ? listCache(flags)
+          : Promise.reject(
+              new UsageError(
+                command.parent?.args[0] === 'ls'
+                  ? `cache ls takes no arguments, got '${command.args[0]}'`
+                  : `unknown cache command '${command.args[0]}': use ls (the default) or rm`,
+              ),
+            ),
+      ),
+    );
+  cache
+    .command('rm')
     .description('remove a model from both caches (with --revision: only that snapshot)')
     .argument('<model>', 'a GPT-2 name or a hub repository id (owner/name)')
     .addOption(revisionOption())
     .action((model: string, flags) => run(removeCached(model, flags)));
 
-  cli.command('info')
-    .description('a model\'s config, parameters and memory, and the device that would be used')
-    .option('--model <model>', 'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)', parse.path)
+  cli
+    .command('info')
+    .description("a model's config, parameters and memory, and the device that would be used")
+    .option(
+      '--model <model>',
+      'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
+      parse.path,
+    )
     .addOption(revisionOption())
     .addOption(deviceOption())
     .addOption(dtypeOption())
@@ -166,7 +226,9 @@ function program(run: (code: Promise<number>) => void): Command {
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> = Promise.resolve(0);
-  const cli = program((code) => { pending = code; });
+  const cli = program((code) => {
+    pending = code;
+  });
   try {
     await cli.parseAsync(argv, { from: 'user' });
     return await pending;

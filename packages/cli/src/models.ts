@@ -21,7 +21,8 @@ import { UsageError, isVerbose } from './ui.js';
  */
 function refuseBrokenLink(path: string): void {
   const link = lstatSync(path, { throwIfNoEntry: false });
-  if (link?.isSymbolicLink() && !existsSync(path)) throw new G.FileError(`${path}: a link to ${readlinkSync(path)}, which does not exist`);
+  if (link?.isSymbolicLink() && !existsSync(path))
+    throw new G.FileError(`${path}: a link to ${readlinkSync(path)}, which does not exist`);
 }
 
 /** The folder holding config.json + model.safetensors for an existing path. */
@@ -29,12 +30,15 @@ function localModelDir(model: string): string {
   if (statSync(model).isDirectory()) {
     if (existsSync(join(model, 'checkpoint', 'model.safetensors'))) return join(model, 'checkpoint'); // a training run
     if (existsSync(join(model, 'model.safetensors'))) return model;
-    for (const path of [join(model, 'checkpoint', 'model.safetensors'), join(model, 'model.safetensors')]) refuseBrokenLink(path);
+    for (const path of [join(model, 'checkpoint', 'model.safetensors'), join(model, 'model.safetensors')])
+      refuseBrokenLink(path);
     throw new UsageError(`${model}: no model.safetensors in this folder (nor in ${join(model, 'checkpoint')})`);
   }
   if (model.endsWith('.safetensors')) {
-    if (basename(model) !== 'model.safetensors') throw new UsageError(`${model}: name the file model.safetensors, with its config.json beside it`);
-    if (!existsSync(join(dirname(model), 'config.json'))) throw new UsageError(`${model}: config.json is missing beside it`);
+    if (basename(model) !== 'model.safetensors')
+      throw new UsageError(`${model}: name the file model.safetensors, with its config.json beside it`);
+    if (!existsSync(join(dirname(model), 'config.json')))
+      throw new UsageError(`${model}: config.json is missing beside it`);
     return dirname(model);
   }
   throw new UsageError(`${model}: not a run folder, a model folder or a .safetensors file`);
@@ -58,7 +62,10 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
   // NOTE: "runs/tiny" is also a valid repository id; when its folder part exists here, a path was meant.
   if (model.includes('/') && existsSync(dirname(model))) throw new UsageError(`${model}: no such file or folder`);
   const repo = G.modelRepository(model);
-  if (!repo) throw new UsageError(`${model}: no such file or folder, and neither a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) nor a hub repository id (owner/name)`);
+  if (!repo)
+    throw new UsageError(
+      `${model}: no such file or folder, and neither a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) nor a hub repository id (owner/name)`,
+    );
   trace(`${model} is no path: hub repository ${repo}, revision ${revision}`);
   const settings = G.hubSettings();
   const folder = G.repoFolder(settings.cacheDir, repo);
@@ -70,16 +77,22 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
   trace(`not in the Hugging Face cache: no complete snapshot of ${revision} in ${folder}`);
   const legacy = revision === 'main' ? legacyModelDir(repo) : null;
   if (legacy) {
-    trace(`found in the older mini-gpt cache: ${legacy} (npx mini-gpt download ${model} moves it into the Hugging Face cache)`);
+    trace(
+      `found in the older mini-gpt cache: ${legacy} (npx mini-gpt download ${model} moves it into the Hugging Face cache)`,
+    );
     return legacy;
   }
   const retry = `npx mini-gpt download ${model}${revision === 'main' ? '' : ` --revision ${revision}`}`;
-  if (settings.offline) throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set: download it with a network: ${retry}`);
+  if (settings.offline)
+    throw new Error(
+      `${model} is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set: download it with a network: ${retry}`,
+    );
   trace(`downloading into ${settings.cacheDir}`);
   try {
     return (await fetchModel(repo, revision)).dir;
   } catch (e) {
-    if (e instanceof G.HubError && e.status === 0) throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}), and ${e.message}`);
+    if (e instanceof G.HubError && e.status === 0)
+      throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}), and ${e.message}`);
     throw e;
   }
 }

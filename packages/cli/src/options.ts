@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 export function number(what: string, check: (n: number) => boolean = Number.isFinite) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${what} expected, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+      throw new InvalidArgumentError(`${what} expected, got "${value}"`);
     return n;
   };
 }
@@ -17,7 +18,8 @@ export const probability = number('a number in [0, 1)', (n) => n >= 0 && n < 1);
 export const fraction = number('a number in (0, 1)', (n) => n > 0 && n < 1);
 
 export function device(value: string): 'auto' | 'cpu' | 'webgpu' {
-  if (value !== 'auto' && value !== 'cpu' && value !== 'webgpu') throw new InvalidArgumentError(`auto, cpu or webgpu expected, got "${value}"`);
+  if (value !== 'auto' && value !== 'cpu' && value !== 'webgpu')
+    throw new InvalidArgumentError(`auto, cpu or webgpu expected, got "${value}"`);
   return value;
 }
 

@@ -15,12 +15,20 @@ export interface RunProfile {
 }
 
 /** The profile of a run: `extraCheckpoint` is a save made after trainModel returned (a stopped run's). */
-export function runProfile(times: TrainTimes, wallSeconds: number, tokensPerStep: number, extraCheckpoint = { count: 0, seconds: 0 }): RunProfile {
+export function runProfile(
+  times: TrainTimes,
+  wallSeconds: number,
+  tokensPerStep: number,
+  extraCheckpoint = { count: 0, seconds: 0 },
+): RunProfile {
   const phases = {
     steps: times.steps,
     evaluations: times.evaluations,
     samples: times.samples,
-    checkpoints: { count: times.epochEnds.count + extraCheckpoint.count, seconds: times.epochEnds.seconds + extraCheckpoint.seconds },
+    checkpoints: {
+      count: times.epochEnds.count + extraCheckpoint.count,
+      seconds: times.epochEnds.seconds + extraCheckpoint.seconds,
+    },
   };
   const inPhases = Object.values(phases).reduce((sum, p) => sum + p.seconds, 0);
   const stepTokensPerSecond = times.steps.seconds > 0 ? (times.steps.count * tokensPerStep) / times.steps.seconds : 0;
@@ -36,6 +44,8 @@ export function formatProfile(p: RunProfile): string[] {
     const extra = name === 'steps' && count > 0 ? `  ${p.stepTokensPerSecond.toFixed(1)} tokens/s` : '';
     lines.push(`  ${name.padEnd(12)} ${mean.padEnd(16)} ${seconds.toFixed(1).padStart(8)} s ${share(seconds)}${extra}`);
   }
-  lines.push(`  ${'other'.padEnd(12)} ${'setup, reports'.padEnd(16)} ${p.otherSeconds.toFixed(1).padStart(8)} s ${share(p.otherSeconds)}`);
+  lines.push(
+    `  ${'other'.padEnd(12)} ${'setup, reports'.padEnd(16)} ${p.otherSeconds.toFixed(1).padStart(8)} s ${share(p.otherSeconds)}`,
+  );
   return lines;
 }

@@ -17,7 +17,8 @@ function firstInvalidByte(bytes: Uint8Array): number {
   let offset = 0;
   for (const char of text) {
     const code = char.codePointAt(0)!;
-    if (code === 0xfffd && !(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) return offset;
+    if (code === 0xfffd && !(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd))
+      return offset;
     offset += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
   }
   return offset;
@@ -32,10 +33,14 @@ export async function readTextFile(path: string, flag: string): Promise<string> 
   await G.regularFileSize(path).catch((e: Error) => {
     throw new UsageError(`${flag} ${e.message}${e instanceof G.FileError && e.notAFile ? '; give a text file' : ''}`);
   });
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => { throw new UsageError(`${flag} ${path}: ${G.fileProblem(e)}`); });
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`${flag} ${path}: ${G.fileProblem(e)}`);
+  });
   if (!isUtf8(bytes)) {
     const at = firstInvalidByte(bytes);
-    throw new UsageError(`${flag} ${path}: not UTF-8 text (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at}); give a text file`);
+    throw new UsageError(
+      `${flag} ${path}: not UTF-8 text (byte 0x${bytes[at]!.toString(16).padStart(2, '0')} at offset ${at}); give a text file`,
+    );
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1) throw new UsageError(`${flag} ${path}: a NUL byte at offset ${nul}: a binary file, not text`);

@@ -61,7 +61,14 @@ export function formatDuration(seconds: number): string {
  * times in ms), counting down from the last update; null before the first one. A resumed run
  * starts at its saved step, so the steps done before it do not inflate the rate.
  */
-export function etaSeconds(p: { startValue: number; value: number; total: number; startedAt: number; updatedAt: number; now: number }): number | null {
+export function etaSeconds(p: {
+  startValue: number;
+  value: number;
+  total: number;
+  startedAt: number;
+  updatedAt: number;
+  now: number;
+}): number | null {
   if (p.value <= p.startValue) return null;
   const msPerUnit = (p.updatedAt - p.startedAt) / (p.value - p.startValue);
   return Math.max(0, msPerUnit * (p.total - p.value) - (p.now - p.updatedAt)) / 1000;
@@ -74,7 +81,15 @@ const MAX_BAR = 40;
  * One line: `label |bar| value/total | field | field | ETA 3m 10s`, cut to `width` by dropping
  * the last fields first, then the bar. `fields` are in order of importance.
  */
-export function progressLine(width: number, progress: number, label: string, count: string, fields: string[], eta: string, options: Options): string {
+export function progressLine(
+  width: number,
+  progress: number,
+  label: string,
+  count: string,
+  fields: string[],
+  eta: string,
+  options: Options,
+): string {
   const kept = [...fields];
   for (;;) {
     const text = [count, ...kept, eta].join(' | ');
@@ -102,11 +117,30 @@ export function startProgress(total: number, startValue: number, unit: string, l
     return left === null ? 'ETA after the first step' : `ETA ${formatDuration(left)}`;
   };
   // Two columns spare: the terminal echoes Ctrl-C as "^C" after the bar, and must not wrap it.
-  const format = (options: Options, params: Params) => progressLine(
-    params.maxWidth - 3, total > 0 ? state.value / total : 0, state.label, `${unit ? `${unit} ` : ''}${state.value}/${total}`, state.fields, eta(), options);
-  const multi = new cliProgress.MultiBar({ format, hideCursor: true, linewrap: true, clearOnComplete: true, gracefulExit: false, fps: 2, stream: process.stderr });
+  const format = (options: Options, params: Params) =>
+    progressLine(
+      params.maxWidth - 3,
+      total > 0 ? state.value / total : 0,
+      state.label,
+      `${unit ? `${unit} ` : ''}${state.value}/${total}`,
+      state.fields,
+      eta(),
+      options,
+    );
+  const multi = new cliProgress.MultiBar({
+    format,
+    hideCursor: true,
+    linewrap: true,
+    clearOnComplete: true,
+    gracefulExit: false,
+    fps: 2,
+    stream: process.stderr,
+  });
   // render(true) draws even when the text is unchanged (after a line cleared it); the typings omit the argument.
-  const bar = multi.create(total, startValue) as unknown as { update(value: number): void; render(force: boolean): void };
+  const bar = multi.create(total, startValue) as unknown as {
+    update(value: number): void;
+    render(force: boolean): void;
+  };
   active = { multi, redraw: () => bar.render(true) };
   bar.render(true); // at once, not at the first timer tick
   process.once('exit', stopProgress);
@@ -125,13 +159,25 @@ export function startProgress(total: number, startValue: number, unit: string, l
  * download command uses): the text before `|{bar}|` is the label, the `|`-separated parts
  * after it are the fields; `{eta_formatted}` and `{value}`/`{total}` are drawn by the bar.
  */
-export function progressBar(total: number, format: string): { update(value: number, payload: Record<string, string | number>): void; stop(): void } {
+export function progressBar(
+  total: number,
+  format: string,
+): { update(value: number, payload: Record<string, string | number>): void; stop(): void } {
   const progress = startProgress(total, 0, '');
-  const fill = (text: string, payload: Record<string, string | number>) => text.replace(/\{(\w+)\}/g, (m, key: string) => String(payload[key] ?? m));
+  const fill = (text: string, payload: Record<string, string | number>) =>
+    text.replace(/\{(\w+)\}/g, (m, key: string) => String(payload[key] ?? m));
   const [label = '', rest = ''] = format.split('|{bar}|');
-  const fields = rest.split('|').map((f) => f.trim()).filter((f) => f && !f.includes('{eta_formatted}'));
+  const fields = rest
+    .split('|')
+    .map((f) => f.trim())
+    .filter((f) => f && !f.includes('{eta_formatted}'));
   return {
-    update: (value, payload) => progress.update(value, fill(label.trim(), payload), fields.map((f) => fill(f, payload))),
+    update: (value, payload) =>
+      progress.update(
+        value,
+        fill(label.trim(), payload),
+        fields.map((f) => fill(f, payload)),
+      ),
     stop: stopProgress,
   };
 }
@@ -148,7 +194,10 @@ export function stopProgress(): void {
 export function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 

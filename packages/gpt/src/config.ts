@@ -22,7 +22,14 @@ export interface GPTConfig {
   layerNormEps: number;
 }
 
-const GPT2_COMMON = { vocabSize: 50257, contextLength: 1024, dropRate: 0.1, qkvBias: true, tiedHead: true, layerNormEps: 1e-5 };
+const GPT2_COMMON = {
+  vocabSize: 50257,
+  contextLength: 1024,
+  dropRate: 0.1,
+  qkvBias: true,
+  tiedHead: true,
+  layerNormEps: 1e-5,
+};
 
 export const presets = {
   /** 124M parameters as OpenAI's checkpoint (tied head, qkv bias). */
@@ -37,7 +44,11 @@ export const presets = {
 export type PresetName = keyof typeof presets;
 
 /** The book's chapter-5 model: gpt2-small's layout, context 256, untied head, no qkv bias. */
-export const BOOK_CONFIG_OVERRIDES = { contextLength: 256, qkvBias: false, tiedHead: false } as const satisfies Partial<GPTConfig>;
+export const BOOK_CONFIG_OVERRIDES = {
+  contextLength: 256,
+  qkvBias: false,
+  tiedHead: false,
+} as const satisfies Partial<GPTConfig>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -49,7 +60,8 @@ const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;
 export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial<GPTConfig> = {}): GPTConfig {
   let base: GPTConfig;
   if (typeof preset === 'string') {
-    if (!(preset in presets)) throw new ConfigError(`unknown preset "${preset}": use one of ${Object.keys(presets).join(', ')}`);
+    if (!(preset in presets))
+      throw new ConfigError(`unknown preset "${preset}": use one of ${Object.keys(presets).join(', ')}`);
     base = presets[preset];
   } else {
     base = preset;
@@ -66,10 +78,13 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
   }
   const c = config as unknown as GPTConfig;
   for (const key of ['vocabSize', 'contextLength', 'embedDim', 'nLayers', 'nHeads'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new ConfigError(`config.${key} must be a positive integer, got ${c[key]}`);
+    if (!Number.isInteger(c[key]) || c[key] < 1)
+      throw new ConfigError(`config.${key} must be a positive integer, got ${c[key]}`);
   }
-  if (c.embedDim % c.nHeads !== 0) throw new ConfigError(`config.embedDim (${c.embedDim}) must be divisible by nHeads (${c.nHeads})`);
-  if (!(c.dropRate >= 0 && c.dropRate < 1)) throw new ConfigError(`config.dropRate must be in [0, 1), got ${c.dropRate}`);
+  if (c.embedDim % c.nHeads !== 0)
+    throw new ConfigError(`config.embedDim (${c.embedDim}) must be divisible by nHeads (${c.nHeads})`);
+  if (!(c.dropRate >= 0 && c.dropRate < 1))
+    throw new ConfigError(`config.dropRate must be in [0, 1), got ${c.dropRate}`);
   if (!(c.layerNormEps > 0)) throw new ConfigError(`config.layerNormEps must be > 0, got ${c.layerNormEps}`);
   return c;
 }
@@ -77,8 +92,17 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
 /** Parameters of a model (124,439,808 for tied gpt2-small; 163,009,536 for the book's model). */
 export function parameterCount(c: GPTConfig): number {
   const C = c.embedDim;
-  const perLayer = 2 * C /* ln_1 */ + C * 3 * C + (c.qkvBias ? 3 * C : 0) /* c_attn */ + C * C + C /* attn.c_proj */
-    + 2 * C /* ln_2 */ + C * 4 * C + 4 * C /* c_fc */ + 4 * C * C + C; /* mlp.c_proj */
+  const perLayer =
+    2 * C /* ln_1 */ +
+    C * 3 * C +
+    (c.qkvBias ? 3 * C : 0) /* c_attn */ +
+    C * C +
+    C /* attn.c_proj */ +
+    2 * C /* ln_2 */ +
+    C * 4 * C +
+    4 * C /* c_fc */ +
+    4 * C * C +
+    C; /* mlp.c_proj */
   const embeddings = c.vocabSize * C + c.contextLength * C;
   const head = c.tiedHead ? 0 : c.vocabSize * C;
   return embeddings + c.nLayers * perLayer + 2 * C /* ln_f */ + head;

@@ -18,9 +18,15 @@ export function splitText(text: string, ratio = 0.9): { train: string; validatio
 export class SlidingWindowDataset {
   readonly starts: number[] = [];
 
-  constructor(readonly ids: readonly number[], readonly maxLength: number, readonly stride: number) {
+  constructor(
+    readonly ids: readonly number[],
+    readonly maxLength: number,
+    readonly stride: number,
+  ) {
     if (!(Number.isInteger(maxLength) && maxLength > 0 && Number.isInteger(stride) && stride > 0)) {
-      throw new RangeError(`SlidingWindowDataset: maxLength and stride must be positive integers, got ${maxLength} and ${stride}`);
+      throw new RangeError(
+        `SlidingWindowDataset: maxLength and stride must be positive integers, got ${maxLength} and ${stride}`,
+      );
     }
     for (let i = 0; i + maxLength < ids.length; i += stride) this.starts.push(i);
   }
@@ -62,8 +68,12 @@ export class DataLoader {
   readonly seed: number;
   readonly device: Device | undefined;
 
-  constructor(readonly dataset: SlidingWindowDataset, options: LoaderOptions) {
-    if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+  constructor(
+    readonly dataset: SlidingWindowDataset,
+    options: LoaderOptions,
+  ) {
+    if (!(Number.isInteger(options.batchSize) && options.batchSize > 0))
+      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
     this.batchSize = options.batchSize;
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
@@ -107,6 +117,9 @@ export class DataLoader {
 }
 
 /** The book's create_dataloader_v1: tokenise, window, batch. */
-export function createDataLoader(text: string, options: LoaderOptions & { maxLength: number; stride: number }): DataLoader {
+export function createDataLoader(
+  text: string,
+  options: LoaderOptions & { maxLength: number; stride: number },
+): DataLoader {
   return new DataLoader(SlidingWindowDataset.fromText(text, options.maxLength, options.stride), options);
 }

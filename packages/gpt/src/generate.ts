@@ -34,8 +34,14 @@ export interface GenerateOptions {
  */
 export class NonFiniteLogitsError extends Error {
   override name = 'NonFiniteLogitsError';
-  constructor(readonly step: number, readonly tokenId: number, readonly value: number) {
-    super(`the model's logits are not finite at generation step ${step} (token id ${tokenId} has logit ${value}); the model's weights may be corrupt`);
+  constructor(
+    readonly step: number,
+    readonly tokenId: number,
+    readonly value: number,
+  ) {
+    super(
+      `the model's logits are not finite at generation step ${step} (token id ${tokenId} has logit ${value}); the model's weights may be corrupt`,
+    );
   }
 }
 
@@ -44,12 +50,18 @@ export class NonFiniteLogitsError extends Error {
  * Throws RangeError naming the option.
  */
 export function validateGenerateOptions(o: GenerateOptions): void {
-  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) throw new RangeError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
-  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0)) throw new RangeError(`temperature must be a finite number >= 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
-  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new RangeError(`seed must be an integer >= 0, got ${o.seed}`);
-  if (o.eosId !== undefined && !(Number.isInteger(o.eosId) && o.eosId >= 0)) throw new RangeError(`eosId must be an integer >= 0, got ${o.eosId}`);
+  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0))
+    throw new RangeError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
+  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0))
+    throw new RangeError(`temperature must be a finite number >= 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1))
+    throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
+    throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+  if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0))
+    throw new RangeError(`seed must be an integer >= 0, got ${o.seed}`);
+  if (o.eosId !== undefined && !(Number.isInteger(o.eosId) && o.eosId >= 0))
+    throw new RangeError(`eosId must be an integer >= 0, got ${o.eosId}`);
 }
 
 /**
@@ -57,7 +69,12 @@ export function validateGenerateOptions(o: GenerateOptions): void {
  * temperature 0, else a seeded draw from softmax(logits / temperature) cut by top-k and top-p.
  * Throws NonFiniteLogitsError (with `step`) when a logit is NaN or ±Infinity.
  */
-export function sampleNext(logits: Float32Array | Float64Array, o: GenerateOptions, random: T.Generator, step = 0): number {
+export function sampleNext(
+  logits: Float32Array | Float64Array,
+  o: GenerateOptions,
+  random: T.Generator,
+  step = 0,
+): number {
   const V = logits.length;
   for (let i = 0; i < V; i++) if (!Number.isFinite(logits[i]!)) throw new NonFiniteLogitsError(step, i, logits[i]!);
   const scores = Float64Array.from(logits);
@@ -97,7 +114,11 @@ export function sampleNext(logits: Float32Array | Float64Array, o: GenerateOptio
 }
 
 /** Yields new token ids as they are made (for streaming text). */
-export async function* generateTokens(model: GPTModel, promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<number> {
+export async function* generateTokens(
+  model: GPTModel,
+  promptIds: readonly number[],
+  options: GenerateOptions,
+): AsyncGenerator<number> {
   validateGenerateOptions(options);
   if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
   const context = model.config.contextLength;
@@ -107,7 +128,9 @@ export async function* generateTokens(model: GPTModel, promptIds: readonly numbe
   // float32 whatever the weights' dtype: k and v come out of float32 matmuls and feed float32
   // attention, so a 16-bit cache would add a rounding per step for memory the weights dwarf;
   // sized to what this call can fill (gpt2-xl: 1.3 MB a position, 630 MB for all 1024).
-  const cache = useCache ? new KVCache(model.config, model.device, 1, Math.min(context, promptIds.length + options.maxNewTokens)) : null;
+  const cache = useCache
+    ? new KVCache(model.config, model.device, 1, Math.min(context, promptIds.length + options.maxNewTokens))
+    : null;
   const wasTraining = model.training;
   model.eval();
   try {
@@ -119,10 +142,12 @@ export async function* generateTokens(model: GPTModel, promptIds: readonly numbe
         cache?.reset();
         feed = ids.slice(-context); // crop to the supported context
       }
-      const logits = A.noGrad(() => T.tidy(() => {
-        const input = T.tensor(Int32Array.from(feed), { shape: [1, feed.length], device: model.device });
-        return model.forward(input, { cache: cache ?? undefined, lastPositionOnly: true }).data;
-      }));
+      const logits = A.noGrad(() =>
+        T.tidy(() => {
+          const input = T.tensor(Int32Array.from(feed), { shape: [1, feed.length], device: model.device });
+          return model.forward(input, { cache: cache ?? undefined, lastPositionOnly: true }).data;
+        }),
+      );
       const row = (await logits.toArray()) as Float32Array;
       logits.dispose();
       const next = sampleNext(row, options, random, step);
@@ -138,7 +163,11 @@ export async function* generateTokens(model: GPTModel, promptIds: readonly numbe
 }
 
 /** The prompt followed by the generated ids. */
-export async function generate(model: GPTModel, promptIds: readonly number[], options: GenerateOptions): Promise<number[]> {
+export async function generate(
+  model: GPTModel,
+  promptIds: readonly number[],
+  options: GenerateOptions,
+): Promise<number[]> {
   const out = [...promptIds];
   for await (const id of generateTokens(model, promptIds, options)) out.push(id);
   return out;

@@ -12,7 +12,18 @@ import type { Device, Tensor, TypedArray } from '@mini/tensor';
 import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
 import { GPTModel } from './model.js';
 import { parameterShapes } from './parameters.js';
-import { type ByteSink, type ByteSource, type SafetensorsDType, type SafetensorsHeader, SafetensorsError, type TensorEntry, type TensorToWrite, readBytesInto, readHeader, writeSafetensors } from './safetensors.js';
+import {
+  type ByteSink,
+  type ByteSource,
+  type SafetensorsDType,
+  type SafetensorsHeader,
+  SafetensorsError,
+  type TensorEntry,
+  type TensorToWrite,
+  readBytesInto,
+  readHeader,
+  writeSafetensors,
+} from './safetensors.js';
 import { type WeightDType, storageDType } from './weight-dtype.js';
 
 /** The config.json Hugging Face's GPT2LMHeadModel reads (plus qkv_bias, which it ignores). */
@@ -50,16 +61,22 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
     if (typeof v !== 'number') throw new ConfigError(`${source}: "${key}" must be a number, got ${JSON.stringify(v)}`);
     return v;
   };
-  if (j.model_type !== undefined && j.model_type !== 'gpt2') throw new ConfigError(`${source}: model_type is ${JSON.stringify(j.model_type)}, not "gpt2"`);
+  if (j.model_type !== undefined && j.model_type !== 'gpt2')
+    throw new ConfigError(`${source}: model_type is ${JSON.stringify(j.model_type)}, not "gpt2"`);
   if (j.activation_function !== undefined && j.activation_function !== 'gelu_new') {
-    throw new ConfigError(`${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (GPT-2 uses gelu_new)`);
+    throw new ConfigError(
+      `${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (GPT-2 uses gelu_new)`,
+    );
   }
   try {
     return configFromHF();
   } catch (e) {
     // resolveConfig's checks speak of GPTConfig's fields: name the file's keys instead.
     if (!(e instanceof ConfigError)) throw e;
-    const message = Object.entries(HF_KEYS).reduce((m, [ours, theirs]) => m.replaceAll(`config.${ours}`, theirs).replaceAll(ours, theirs), e.message);
+    const message = Object.entries(HF_KEYS).reduce(
+      (m, [ours, theirs]) => m.replaceAll(`config.${ours}`, theirs).replaceAll(ours, theirs),
+      e.message,
+    );
     throw new ConfigError(message.startsWith(source) ? message : `${source}: ${message}`);
   }
 
@@ -80,8 +97,13 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
 
 /** GPTConfig's fields and the config.json keys they come from (fromHFConfig's error messages). */
 const HF_KEYS: Record<string, string> = {
-  vocabSize: 'vocab_size', contextLength: 'n_positions', embedDim: 'n_embd', nLayers: 'n_layer', nHeads: 'n_head',
-  dropRate: 'resid_pdrop', layerNormEps: 'layer_norm_epsilon',
+  vocabSize: 'vocab_size',
+  contextLength: 'n_positions',
+  embedDim: 'n_embd',
+  nLayers: 'n_layer',
+  nHeads: 'n_head',
+  dropRate: 'resid_pdrop',
+  layerNormEps: 'layer_norm_epsilon',
 };
 
 const IGNORED = /\.attn\.(bias|masked_bias)$/;
@@ -95,7 +117,11 @@ export interface LoadOptions {
 }
 
 const fileDTypes: Partial<Record<SafetensorsDType, WeightDType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
-const safetensorsDTypes: Record<WeightDType, 'F32' | 'F16' | 'BF16'> = { float32: 'F32', float16: 'F16', bfloat16: 'BF16' };
+const safetensorsDTypes: Record<WeightDType, 'F32' | 'F16' | 'BF16'> = {
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+};
 
 /** Elements converted per step when the file's dtype differs from the tensor's: bounds the scratch memory. */
 const CONVERT_CHUNK = 1 << 24;
@@ -108,7 +134,10 @@ const bytesOf = (a: TypedArray) => new Uint8Array(a.buffer, a.byteOffset, a.byte
  */
 class ConvertScratch {
   private readonly tensors = new Map<WeightDType, Tensor>();
-  constructor(private readonly device: Device, private readonly elements: number) {}
+  constructor(
+    private readonly device: Device,
+    private readonly elements: number,
+  ) {}
 
   /** A tensor of `dtype` on the device (CPU devices: in their host memory, e.g. the WebAssembly heap). */
   get(dtype: WeightDType): Tensor {
@@ -128,7 +157,14 @@ class ConvertScratch {
  * on the device, converted into place by the device's cast kernel (the fast CPU's WebAssembly,
  * on every thread). On a GPU the tensor is built in a host array and uploaded.
  */
-async function loadTensor(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, device: Device, scratch: ConvertScratch): Promise<Tensor> {
+async function loadTensor(
+  header: SafetensorsHeader,
+  entry: TensorEntry,
+  fileDType: WeightDType,
+  dtype: WeightDType,
+  device: Device,
+  scratch: ConvertScratch,
+): Promise<Tensor> {
   const t = T.empty(entry.shape, dtype, device);
   try {
     const host = T.hostData(t);
@@ -141,7 +177,11 @@ async function loadTensor(header: SafetensorsHeader, entry: TensorEntry, fileDTy
       try {
         for (let first = 0; first < t.size; first += CONVERT_CHUNK) {
           const n = Math.min(CONVERT_CHUNK, t.size - first);
-          await readBytesInto(header.source, entry.start + first * T.bytesPerElement[fileDType], bytesOf(chunkHost.subarray(chunk.offset, chunk.offset + n)));
+          await readBytesInto(
+            header.source,
+            entry.start + first * T.bytesPerElement[fileDType],
+            bytesOf(chunkHost.subarray(chunk.offset, chunk.offset + n)),
+          );
           T.tidy(() => T.castInto(flat.slice(0, first, first + n), chunk.slice(0, 0, n)));
         }
       } finally {
@@ -158,7 +198,13 @@ async function loadTensor(header: SafetensorsHeader, entry: TensorEntry, fileDTy
 }
 
 /** A file tensor's elements in `dtype` in a new host array, converted a chunk at a time (GPU uploads). */
-async function hostTensorData(header: SafetensorsHeader, entry: TensorEntry, fileDType: WeightDType, dtype: WeightDType, size: number): Promise<Float32Array | Uint16Array> {
+async function hostTensorData(
+  header: SafetensorsHeader,
+  entry: TensorEntry,
+  fileDType: WeightDType,
+  dtype: WeightDType,
+  size: number,
+): Promise<Float32Array | Uint16Array> {
   const target = newArray(dtype, size);
   if (fileDType === dtype) {
     await readBytesInto(header.source, entry.start, bytesOf(target));
@@ -173,7 +219,8 @@ async function hostTensorData(header: SafetensorsHeader, entry: TensorEntry, fil
     const out = target.subarray(first, first + n);
     if (fileDType === 'float32') T.narrowToHalf(chunk as Float32Array, dtype as T.HalfDType, out as Uint16Array);
     else if (dtype === 'float32') T.widenHalf(chunk as Uint16Array, fileDType, out as Float32Array);
-    else { // float16 <-> bfloat16 through float32
+    else {
+      // float16 <-> bfloat16 through float32
       T.widenHalf(chunk as Uint16Array, fileDType, wide!.subarray(0, n));
       T.narrowToHalf(wide!.subarray(0, n), dtype, out as Uint16Array);
     }
@@ -208,8 +255,12 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
     if (IGNORED.test(name)) continue;
     if (name === 'lm_head.weight' && config.tiedHead) continue;
     if (name.endsWith('.attn.c_attn.bias') && !config.qkvBias) continue; // zeros written for HF
-    if (!(name in expected)) throw new SafetensorsError(`${source.name}: unexpected tensor "${fileName}" for a ${config.nLayers}-layer GPT-2`);
-    if (byName.has(name)) throw new SafetensorsError(`${source.name}: tensor "${name}" appears twice (with and without the "transformer." prefix)`);
+    if (!(name in expected))
+      throw new SafetensorsError(`${source.name}: unexpected tensor "${fileName}" for a ${config.nLayers}-layer GPT-2`);
+    if (byName.has(name))
+      throw new SafetensorsError(
+        `${source.name}: tensor "${name}" appears twice (with and without the "transformer." prefix)`,
+      );
     byName.set(name, fileName);
   }
   const matched = new Map<string, HFTensor>();
@@ -218,10 +269,15 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
     if (!fileName) throw new SafetensorsError(`${source.name}: missing tensor "${name}"`);
     const entry = header.tensors.get(fileName)!;
     if (!T.shapesEqual(entry.shape, shape)) {
-      throw new SafetensorsError(`${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`);
+      throw new SafetensorsError(
+        `${source.name}: tensor "${fileName}" has shape [${entry.shape.join(', ')}], the config needs [${shape.join(', ')}]`,
+      );
     }
     const fileDType = fileDTypes[entry.dtype];
-    if (!fileDType) throw new SafetensorsError(`${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type mini-gpt loads (F32, F16 or BF16)`);
+    if (!fileDType)
+      throw new SafetensorsError(
+        `${source.name}: tensor "${fileName}" is ${entry.dtype}, not a float type mini-gpt loads (F32, F16 or BF16)`,
+      );
     matched.set(name, { fileName, entry, fileDType });
   }
   return matched;
@@ -233,7 +289,10 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
  * Throws SafetensorsError as readHeader (a cut or malformed file) and matchHFTensors (tensors
  * that do not fit the config).
  */
-export async function inspectHFModel(source: ByteSource, config: GPTConfig): Promise<{ fileDType: WeightDType; bytes: number }> {
+export async function inspectHFModel(
+  source: ByteSource,
+  config: GPTConfig,
+): Promise<{ fileDType: WeightDType; bytes: number }> {
   const matched = matchHFTensors(await readHeader(source), config);
   return { fileDType: matched.get('wte.weight')!.fileDType, bytes: source.size };
 }
@@ -244,7 +303,12 @@ export async function inspectHFModel(source: ByteSource, config: GPTConfig): Pro
  * Throws SafetensorsError naming the file and tensor for a missing, unexpected, misshapen or
  * non-float tensor.
  */
-export async function loadHFModel(source: ByteSource, config: GPTConfig, device: Device, options: LoadOptions = {}): Promise<GPTModel> {
+export async function loadHFModel(
+  source: ByteSource,
+  config: GPTConfig,
+  device: Device,
+  options: LoadOptions = {},
+): Promise<GPTModel> {
   const header = await readHeader(source);
   const matched = matchHFTensors(header, config);
   const weights = new Map<string, Tensor>();
@@ -268,13 +332,21 @@ export async function loadHFModel(source: ByteSource, config: GPTConfig, device:
 export async function saveHFModel(sink: ByteSink, model: GPTModel): Promise<void> {
   // Each tensor in the dtype the model holds it in (a float16 model writes F16 matrices).
   const tensors: TensorToWrite[] = [...model.params].map(([name, p]) => ({
-    name, shape: p.shape, dtype: safetensorsDTypes[p.data.dtype as WeightDType] ?? 'F32', data: () => p.data.toBits(),
+    name,
+    shape: p.shape,
+    dtype: safetensorsDTypes[p.data.dtype as WeightDType] ?? 'F32',
+    data: () => p.data.toBits(),
   }));
   if (!model.config.qkvBias) {
     // HF's GPT-2 always has a q/k/v bias: zeros make the same model there.
     for (let i = 0; i < model.config.nLayers; i++) {
       const n = 3 * model.config.embedDim;
-      tensors.push({ name: `h.${i}.attn.c_attn.bias`, shape: [n], dtype: 'F32', data: async () => new Float32Array(n) });
+      tensors.push({
+        name: `h.${i}.attn.c_attn.bias`,
+        shape: [n],
+        dtype: 'F32',
+        data: async () => new Float32Array(n),
+      });
     }
   }
   await writeSafetensors(sink, tensors, { format: 'pt' });

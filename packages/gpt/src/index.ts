@@ -5,22 +5,86 @@
  * bundles it for the browser to prove it). Files, checkpoint folders and downloads are in
  * '@mini/gpt/node'; a page reads checkpoints through blobSource and fetchSource.
  */
-export { type GPTConfig, type PresetName, presets, BOOK_CONFIG_OVERRIDES, resolveConfig, parameterCount, ConfigError } from './config.js';
+export {
+  type GPTConfig,
+  type PresetName,
+  presets,
+  BOOK_CONFIG_OVERRIDES,
+  resolveConfig,
+  parameterCount,
+  ConfigError,
+} from './config.js';
 export { GPTModel, ModelError, type DropoutState, type ForwardOptions } from './model.js';
 export { parameterShapes } from './parameters.js';
 export { type InitScheme, initialParameters } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';
-export { splitText, SlidingWindowDataset, DataLoader, createDataLoader, type LoaderOptions, type Batch } from './data.js';
+export {
+  splitText,
+  SlidingWindowDataset,
+  DataLoader,
+  createDataLoader,
+  type LoaderOptions,
+  type Batch,
+} from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
 export { type TrainRecipe } from './recipe.js';
-export { trainModel, evaluate, initialTrainState, NonFiniteLossError, type TrainOptions, type TrainState, type TrainEvents, type LossRecord, type TrainPhase, type TrainTimes } from './train.js';
-export { generate, generateTokens, generateText, sampleNext, validateGenerateOptions, NonFiniteLogitsError, type GenerateOptions } from './generate.js';
-export { SafetensorsError, readHeader, readTensor, writeSafetensors, bytesSource, MAX_HEADER_BYTES, type ByteSource, type ByteSink, type TensorEntry, type SafetensorsHeader, type TensorToWrite } from './safetensors.js';
-export { toHFConfig, fromHFConfig, matchHFTensors, inspectHFModel, loadHFModel, saveHFModel, type HFTensor, type LoadOptions } from './hf.js';
+export {
+  trainModel,
+  evaluate,
+  initialTrainState,
+  NonFiniteLossError,
+  type TrainOptions,
+  type TrainState,
+  type TrainEvents,
+  type LossRecord,
+  type TrainPhase,
+  type TrainTimes,
+} from './train.js';
+export {
+  generate,
+  generateTokens,
+  generateText,
+  sampleNext,
+  validateGenerateOptions,
+  NonFiniteLogitsError,
+  type GenerateOptions,
+} from './generate.js';
+export {
+  SafetensorsError,
+  readHeader,
+  readTensor,
+  writeSafetensors,
+  bytesSource,
+  MAX_HEADER_BYTES,
+  type ByteSource,
+  type ByteSink,
+  type TensorEntry,
+  type SafetensorsHeader,
+  type TensorToWrite,
+} from './safetensors.js';
+export {
+  toHFConfig,
+  fromHFConfig,
+  matchHFTensors,
+  inspectHFModel,
+  loadHFModel,
+  saveHFModel,
+  type HFTensor,
+  type LoadOptions,
+} from './hf.js';
 export { blobSource, fetchSource, ByteSourceError, type FetchSourceOptions } from './sources.js';
 export { lossPlotSvg, lossesCsv, type LossPlotOptions } from './plot.js';
 export { parseJsonStrict } from './json.js';
-export { type WeightDType, type WeightDTypeChoice, type DTypeChoice, weightDTypes, storageDType, chooseWeightDType, assertFloat32Weights, convertModel } from './weight-dtype.js';
+export {
+  type WeightDType,
+  type WeightDTypeChoice,
+  type DTypeChoice,
+  weightDTypes,
+  storageDType,
+  chooseWeightDType,
+  assertFloat32Weights,
+  convertModel,
+} from './weight-dtype.js';

@@ -18,7 +18,12 @@ function fanIn(name: string, shape: number[]): number {
   return name === 'lm_head.weight' ? shape[1]! : shape[0]!;
 }
 
-export function initialParameters(config: GPTConfig, device: Device, generator: Generator, scheme: InitScheme): Map<string, Tensor> {
+export function initialParameters(
+  config: GPTConfig,
+  device: Device,
+  generator: Generator,
+  scheme: InitScheme,
+): Map<string, Tensor> {
   const shapes = parameterShapes(config);
   const out = new Map<string, Tensor>();
   for (const [name, shape] of Object.entries(shapes)) {
@@ -30,7 +35,9 @@ export function initialParameters(config: GPTConfig, device: Device, generator: 
       t = T.randn(shape, { ...opts, std: scheme === 'gpt2' ? 0.02 : 1 });
     } else if (scheme === 'gpt2') {
       const residual = /c_proj\.weight$/.test(name);
-      t = name.endsWith('bias') ? T.zeros(shape, { device }) : T.randn(shape, { ...opts, std: residual ? 0.02 / Math.sqrt(2 * config.nLayers) : 0.02 });
+      t = name.endsWith('bias')
+        ? T.zeros(shape, { device })
+        : T.randn(shape, { ...opts, std: residual ? 0.02 / Math.sqrt(2 * config.nLayers) : 0.02 });
     } else {
       // A bias has the fan_in of its weight.
       const weightShape = shapes[name.replace(/bias$/, 'weight')]!;

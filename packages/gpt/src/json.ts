@@ -49,7 +49,9 @@ export function parseJsonStrict(text: string, entry = 'key'): { value: unknown }
       const message = (native as Error).message;
       const at = /at position (\d+)/.exec(message);
       if (/end of JSON input/.test(message) || (at && Number(at[1]) >= text.trimEnd().length)) {
-        return { error: `is not valid JSON: it ends early, after ${text.length} characters (a cut or unfinished file?)` };
+        return {
+          error: `is not valid JSON: it ends early, after ${text.length} characters (a cut or unfinished file?)`,
+        };
       }
       return { error: `is not valid JSON: ${message}` };
     }

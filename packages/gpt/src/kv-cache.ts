@@ -14,7 +14,12 @@ export class KVCache {
   private readonly values: Tensor[] = [];
   private filled = 0;
 
-  constructor(config: GPTConfig, device: T.Device, readonly batch: number, readonly maxLength = config.contextLength) {
+  constructor(
+    config: GPTConfig,
+    device: T.Device,
+    readonly batch: number,
+    readonly maxLength = config.contextLength,
+  ) {
     const hs = config.embedDim / config.nHeads;
     for (let i = 0; i < config.nLayers; i++) {
       this.keys.push(T.keep(T.zeros([batch, config.nHeads, maxLength, hs], { device })));

@@ -25,7 +25,10 @@ export interface LoaderLossOptions {
  * NOTE: the book iterates its PyTorch DataLoader, which reshuffles the training loader on
  * every pass; taking the first batches in order makes evaluations repeatable and resumable.
  */
-export async function batchLosses(model: GPTModel, loaders: readonly { loader: DataLoader; maxBatches?: number }[]): Promise<{ losses: number[]; tokens: number }[]> {
+export async function batchLosses(
+  model: GPTModel,
+  loaders: readonly { loader: DataLoader; maxBatches?: number }[],
+): Promise<{ losses: number[]; tokens: number }[]> {
   const counts = loaders.map(({ loader, maxBatches }) => Math.min(maxBatches ?? Infinity, loader.length));
   const total = counts.reduce((a, b) => a + b, 0);
   const tokens = counts.map(() => 0);
@@ -36,11 +39,13 @@ export async function batchLosses(model: GPTModel, loaders: readonly { loader: D
     for (const [l, { loader }] of loaders.entries()) {
       const inOrder = [...Array(loader.dataset.length).keys()];
       for (let i = 0; i < counts[l]!; i++, at++) {
-        A.noGrad(() => T.tidy(() => {
-          const batch = loader.batch(0, i, inOrder);
-          tokens[l]! += batch.inputs.size;
-          T.copyInto(gathered.slice(0, at, at + 1), batchLoss(model, batch).data); // (1) <- ()
-        }));
+        A.noGrad(() =>
+          T.tidy(() => {
+            const batch = loader.batch(0, i, inOrder);
+            tokens[l]! += batch.inputs.size;
+            T.copyInto(gathered.slice(0, at, at + 1), batchLoss(model, batch).data); // (1) <- ()
+          }),
+        );
         await nextTask(); // let a Ctrl-C handler run between batches (see next-task.ts)
       }
     }
@@ -53,14 +58,21 @@ export async function batchLosses(model: GPTModel, loaders: readonly { loader: D
 }
 
 /** Mean of a list of losses, summed in float64 as the book's Python floats; NaN for none. */
-export const meanLoss = (losses: readonly number[]): number => (losses.length === 0 ? NaN : losses.reduce((a, b) => a + b, 0) / losses.length);
+export const meanLoss = (losses: readonly number[]): number =>
+  losses.length === 0 ? NaN : losses.reduce((a, b) => a + b, 0) / losses.length;
 
 /**
  * Mean of the batch losses over the loader's first batches (batchLosses), without gradients
  * and in whatever mode the model is in. NaN for an empty loader, as the book.
  */
-export async function loaderLoss(model: GPTModel, loader: DataLoader, options: LoaderLossOptions = {}): Promise<{ loss: number; batches: number; tokens: number }> {
-  const [{ losses, tokens }] = await batchLosses(model, [{ loader, maxBatches: options.maxBatches }]) as [{ losses: number[]; tokens: number }];
+export async function loaderLoss(
+  model: GPTModel,
+  loader: DataLoader,
+  options: LoaderLossOptions = {},
+): Promise<{ loss: number; batches: number; tokens: number }> {
+  const [{ losses, tokens }] = (await batchLosses(model, [{ loader, maxBatches: options.maxBatches }])) as [
+    { losses: number[]; tokens: number },
+  ];
   return { loss: meanLoss(losses), batches: losses.length, tokens };
 }
 

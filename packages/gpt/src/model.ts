@@ -60,7 +60,10 @@ export class GPTModel {
     for (const [name, shape] of Object.entries(parameterShapes(config))) {
       const t = weights.get(name);
       if (!t) throw new ModelError(`GPTModel: missing parameter ${name}`);
-      if (!T.shapesEqual(t.shape, shape)) throw new T.ShapeError(`GPTModel: parameter ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+      if (!T.shapesEqual(t.shape, shape))
+        throw new T.ShapeError(
+          `GPTModel: parameter ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
+        );
       this.params.set(name, A.parameter(T.keep(t)));
     }
   }
@@ -130,11 +133,14 @@ export class GPTModel {
   /** Logits (B, T, V) for token ids (B, T) int32. */
   forward(ids: Tensor, options: ForwardOptions = {}): Variable {
     const { contextLength } = this.config;
-    if (ids.rank !== 2 || ids.dtype !== 'int32') throw new T.ShapeError(`GPTModel.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape.join(', ')}]`);
+    if (ids.rank !== 2 || ids.dtype !== 'int32')
+      throw new T.ShapeError(`GPTModel.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape.join(', ')}]`);
     const [, Tn] = ids.shape as [number, number];
     const past = options.cache?.length ?? 0;
     if (past + Tn > contextLength) {
-      throw new T.ShapeError(`GPTModel.forward: ${past + Tn} positions exceed the context length ${contextLength}; crop the input`);
+      throw new T.ShapeError(
+        `GPTModel.forward: ${past + Tn} positions exceed the context length ${contextLength}; crop the input`,
+      );
     }
     const positions = T.arange(past, past + Tn, 1, { device: this.device });
     let x = A.add(A.embedding(this.param('wte.weight'), ids), A.embedding(this.param('wpe.weight'), positions)); // (B, T, C)
@@ -165,9 +171,15 @@ export class GPTModel {
   private block(x: Variable, layer: number, cache: KVCache | undefined): Variable {
     const p = `h.${layer}`;
     const eps = this.config.layerNormEps;
-    const attn = this.attention(A.layerNorm(x, this.param(`${p}.ln_1.weight`), this.param(`${p}.ln_1.bias`), eps), layer, cache);
+    const attn = this.attention(
+      A.layerNorm(x, this.param(`${p}.ln_1.weight`), this.param(`${p}.ln_1.bias`), eps),
+      layer,
+      cache,
+    );
     x = A.add(x, this.dropout(attn));
-    const hidden = A.gelu(this.linear(A.layerNorm(x, this.param(`${p}.ln_2.weight`), this.param(`${p}.ln_2.bias`), eps), `${p}.mlp.c_fc`)); // (B, T, 4C)
+    const hidden = A.gelu(
+      this.linear(A.layerNorm(x, this.param(`${p}.ln_2.weight`), this.param(`${p}.ln_2.bias`), eps), `${p}.mlp.c_fc`),
+    ); // (B, T, 4C)
     return A.add(x, this.dropout(this.linear(hidden, `${p}.mlp.c_proj`)));
   }
 
@@ -176,12 +188,17 @@ export class GPTModel {
     const [B, Tn] = x.shape as [number, number, number];
     const hs = C / nh;
     const qkv = this.linear(x, `h.${layer}.attn.c_attn`, qkvBias); // (B, T, 3C)
-    const head = (i: number) => A.permute(A.reshape(A.slice(qkv, 2, i * C, (i + 1) * C), [B, Tn, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
+    const head = (i: number) =>
+      A.permute(A.reshape(A.slice(qkv, 2, i * C, (i + 1) * C), [B, Tn, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
     const q = head(0);
     let k = head(1);
     let v = head(2);
     if (cache) [k, v] = cache.append(layer, k, v); // (B, nh, past + T, hs)
-    const y = A.reshape(A.permute(this.fusedAttention ? this.fused(q, k, v) : this.unfused(q, k, v), [0, 2, 1, 3]), [B, Tn, C]); // (B, T, C)
+    const y = A.reshape(A.permute(this.fusedAttention ? this.fused(q, k, v) : this.unfused(q, k, v), [0, 2, 1, 3]), [
+      B,
+      Tn,
+      C,
+    ]); // (B, T, C)
     return this.linear(y, `h.${layer}.attn.c_proj`);
   }
 

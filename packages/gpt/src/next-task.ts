@@ -8,12 +8,22 @@
  * every decoded token. setImmediate (Node) runs right after the loop's poll for I/O, where a
  * signal is delivered; elsewhere a MessageChannel message is an unclamped macrotask.
  */
-interface Port { onmessage: (() => void) | null; postMessage(message: null): void; close(): void }
-interface Scheduling { setImmediate?: (f: () => void) => unknown; MessageChannel: new () => { port1: Port; port2: Port } }
+interface Port {
+  onmessage: (() => void) | null;
+  postMessage(message: null): void;
+  close(): void;
+}
+interface Scheduling {
+  setImmediate?: (f: () => void) => unknown;
+  MessageChannel: new () => { port1: Port; port2: Port };
+}
 
 export function nextTask(): Promise<void> {
   const scheduling = globalThis as unknown as Scheduling;
-  if (scheduling.setImmediate) return new Promise((resolve) => { scheduling.setImmediate!(resolve); });
+  if (scheduling.setImmediate)
+    return new Promise((resolve) => {
+      scheduling.setImmediate!(resolve);
+    });
   return new Promise((resolve) => {
     const channel = new scheduling.MessageChannel();
     channel.port1.onmessage = () => {

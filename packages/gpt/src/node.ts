@@ -3,8 +3,49 @@
  * or Node's crypto: file byte sources and atomic writes, checkpoint folders, downloads.
  */
 export * from './index.js';
-export { FileError, fileProblem, fileSource, makeDirs, regularFileSize, writeFileAtomic, writeTextAtomic } from './node/files.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpointSummary, type CheckpointSummary, removeUnfinishedSaves, saveModel, loadModel, loadConfig, inspectModel, resolveWeightDType, CheckpointError, type LoadedCheckpoint, type LoadModelOptions } from './node/checkpoint.js';
-export { downloadFile, downloadModel, modelRepository, GPT2_REPOSITORIES, DownloadError, type GPT2Name, type DownloadProgress, type ModelDownloadOptions, type DownloadedModel } from './node/download.js';
+export {
+  FileError,
+  fileProblem,
+  fileSource,
+  makeDirs,
+  regularFileSize,
+  writeFileAtomic,
+  writeTextAtomic,
+} from './node/files.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  readCheckpointSummary,
+  type CheckpointSummary,
+  removeUnfinishedSaves,
+  saveModel,
+  loadModel,
+  loadConfig,
+  inspectModel,
+  resolveWeightDType,
+  CheckpointError,
+  type LoadedCheckpoint,
+  type LoadModelOptions,
+} from './node/checkpoint.js';
+export {
+  downloadFile,
+  downloadModel,
+  modelRepository,
+  GPT2_REPOSITORIES,
+  DownloadError,
+  type GPT2Name,
+  type DownloadProgress,
+  type ModelDownloadOptions,
+  type DownloadedModel,
+} from './node/download.js';
 export { hubSettings, hubCacheDir, describeEndpoint, HubError, type HubSettings } from './node/hub.js';
-export { MODEL_FILES, repoFolder, cachedCommit, cachedSnapshot, scanModelCache, removeCachedModel, type CachedModel, type CachedRevision } from './node/hub-cache.js';
+export {
+  MODEL_FILES,
+  repoFolder,
+  cachedCommit,
+  cachedSnapshot,
+  scanModelCache,
+  removeCachedModel,
+  type CachedModel,
+  type CachedRevision,
+} from './node/hub-cache.js';

@@ -25,13 +25,19 @@ export class AdamW {
   readonly m = new Map<string, Tensor>();
   readonly v = new Map<string, Tensor>();
 
-  constructor(readonly params: Map<string, Variable>, options: AdamWOptions) {
+  constructor(
+    readonly params: Map<string, Variable>,
+    options: AdamWOptions,
+  ) {
     this.lr = options.lr;
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01; // torch.optim.AdamW's default
     for (const [name, p] of params) {
-      if (T.isHalfDType(p.data.dtype)) throw new ModelError(`AdamW: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`);
+      if (T.isHalfDType(p.data.dtype))
+        throw new ModelError(
+          `AdamW: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`,
+        );
     }
     // The moments take the parameter's dtype and device (a float64 model keeps float64 moments).
     for (const [name, p] of params) {
@@ -43,7 +49,14 @@ export class AdamW {
   /** One update of every parameter with a gradient, at learning rate `lr` (default: the base). */
   update(lr = this.lr): void {
     this.step++;
-    const hyper = { lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay, step: this.step };
+    const hyper = {
+      lr,
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      step: this.step,
+    };
     for (const [name, p] of this.params) {
       if (!p.grad) continue;
       T.adamwUpdate(p.data, p.grad, this.m.get(name)!, this.v.get(name)!, hyper);

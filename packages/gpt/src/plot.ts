@@ -55,30 +55,52 @@ export function lossPlotSvg(history: readonly LossRecord[], options: LossPlotOpt
   const [y0, y1] = [yMin - pad, yMax + pad];
   const px = (x: number) => M.left + (x / Math.max(options.epochs, 1e-9)) * (W - M.left - M.right);
   const py = (y: number) => H - M.bottom - ((y - y0) / (y1 - y0)) * (H - M.top - M.bottom);
-  const path = (key: 'trainLoss' | 'valLoss') => history
-    .map((r, i) => (Number.isFinite(r[key]) ? `${i === 0 || !Number.isFinite(history[i - 1]![key]) ? 'M' : 'L'}${px(xs[i]!).toFixed(1)},${py(r[key]).toFixed(1)}` : ''))
-    .filter(Boolean).join(' ');
-  const missing = n === 0 ? [] : (['trainLoss', 'valLoss'] as const).filter((key) => !history.some((r) => Number.isFinite(r[key])))
-    .map((key) => (key === 'valLoss' ? 'no validation loss: the validation split is empty' : 'no finite training loss'));
+  const path = (key: 'trainLoss' | 'valLoss') =>
+    history
+      .map((r, i) =>
+        Number.isFinite(r[key])
+          ? `${i === 0 || !Number.isFinite(history[i - 1]![key]) ? 'M' : 'L'}${px(xs[i]!).toFixed(1)},${py(r[key]).toFixed(1)}`
+          : '',
+      )
+      .filter(Boolean)
+      .join(' ');
+  const missing =
+    n === 0
+      ? []
+      : (['trainLoss', 'valLoss'] as const)
+          .filter((key) => !history.some((r) => Number.isFinite(r[key])))
+          .map((key) =>
+            key === 'valLoss' ? 'no validation loss: the validation split is empty' : 'no finite training loss',
+          );
   const last = history[n - 1];
   // With stepsPerEpoch the right edge is the end of the run: tokens per step times its steps.
-  const tokensMax = !last ? 0 : perEpoch ? (last.tokensSeen / (last.step + 1)) * perEpoch * options.epochs : last.tokensSeen;
+  const tokensMax = !last
+    ? 0
+    : perEpoch
+      ? (last.tokensSeen / (last.step + 1)) * perEpoch * options.epochs
+      : last.tokensSeen;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#333"/>`,
   ];
   for (const t of ticks(y0, y1, 6)) {
-    parts.push(`<line x1="${M.left - 4}" x2="${M.left}" y1="${py(t)}" y2="${py(t)}" stroke="#333"/><text x="${M.left - 8}" y="${py(t) + 4}" text-anchor="end">${label(t)}</text>`);
+    parts.push(
+      `<line x1="${M.left - 4}" x2="${M.left}" y1="${py(t)}" y2="${py(t)}" stroke="#333"/><text x="${M.left - 8}" y="${py(t) + 4}" text-anchor="end">${label(t)}</text>`,
+    );
   }
   // Whole epochs get a tick each (up to 10); a fraction of one (a stopped run) gets about 4.
   for (const t of ticks(0, options.epochs, options.epochs >= 1 ? Math.min(10, options.epochs) : 4)) {
-    parts.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${H - M.bottom}" y2="${H - M.bottom + 4}" stroke="#333"/><text x="${px(t)}" y="${H - M.bottom + 18}" text-anchor="middle">${label(t)}</text>`);
+    parts.push(
+      `<line x1="${px(t)}" x2="${px(t)}" y1="${H - M.bottom}" y2="${H - M.bottom + 4}" stroke="#333"/><text x="${px(t)}" y="${H - M.bottom + 18}" text-anchor="middle">${label(t)}</text>`,
+    );
   }
   // The top axis: tokens seen at the same x positions (linear in steps, as in the book).
   for (const t of tokensMax > 0 ? ticks(0, tokensMax, 5) : []) {
     const x = M.left + (t / tokensMax) * (W - M.left - M.right);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${M.top - 4}" y2="${M.top}" stroke="#333"/><text x="${x}" y="${M.top - 8}" text-anchor="middle">${label(t)}</text>`);
+    parts.push(
+      `<line x1="${x}" x2="${x}" y1="${M.top - 4}" y2="${M.top}" stroke="#333"/><text x="${x}" y="${M.top - 8}" text-anchor="middle">${label(t)}</text>`,
+    );
   }
   parts.push(
     `<text x="${(M.left + W - M.right) / 2}" y="${H - 14}" text-anchor="middle">Epochs</text>`,
@@ -90,7 +112,9 @@ export function lossPlotSvg(history: readonly LossRecord[], options: LossPlotOpt
     `<line x1="8" x2="36" y1="14" y2="14" stroke="#1f77b4" stroke-width="2"/><text x="44" y="18">Training loss</text>`,
     `<line x1="8" x2="36" y1="32" y2="32" stroke="#ff7f0e" stroke-width="2" stroke-dasharray="6 4"/><text x="44" y="36">Validation loss</text></g>`,
   );
-  missing.forEach((note, i) => parts.push(`<text x="${M.left + 12}" y="${M.top + 24 + 18 * i}" fill="#b00">${escape(note)}</text>`));
+  missing.forEach((note, i) =>
+    parts.push(`<text x="${M.left + 12}" y="${M.top + 24 + 18 * i}" fill="#b00">${escape(note)}</text>`),
+  );
   if (options.title) parts.push(`<text x="${M.left}" y="16" font-weight="bold">${escape(options.title)}</text>`);
   parts.push('</svg>');
   return parts.join('\n');

@@ -63,12 +63,15 @@ function fail(source: ByteSource, message: string): never {
 }
 
 export async function readHeader(source: ByteSource): Promise<SafetensorsHeader> {
-  if (source.size < 8) fail(source, `file of ${source.size} bytes is too short for a safetensors header length (8 bytes)`);
+  if (source.size < 8)
+    fail(source, `file of ${source.size} bytes is too short for a safetensors header length (8 bytes)`);
   const lengthBytes = await source.read(0, 8);
   const view = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES) fail(source, `header length ${headerLength} is above the ${MAX_HEADER_BYTES}-byte cap (not a safetensors file?)`);
-  if (8 + headerLength > source.size) fail(source, `header length ${headerLength} runs past the end of the file (${source.size} bytes)`);
+  if (headerLength > MAX_HEADER_BYTES)
+    fail(source, `header length ${headerLength} is above the ${MAX_HEADER_BYTES}-byte cap (not a safetensors file?)`);
+  if (8 + headerLength > source.size)
+    fail(source, `header length ${headerLength} runs past the end of the file (${source.size} bytes)`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(await source.read(8, headerLength));
@@ -85,34 +88,54 @@ export async function readHeader(source: ByteSource): Promise<SafetensorsHeader>
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof raw !== 'object' || raw === null || Object.values(raw).some((v) => typeof v !== 'string')) fail(source, '__metadata__ must map strings to strings');
+      if (typeof raw !== 'object' || raw === null || Object.values(raw).some((v) => typeof v !== 'string'))
+        fail(source, '__metadata__ must map strings to strings');
       metadata = raw as Record<string, string>;
       continue;
     }
     const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof entry !== 'object' || entry === null) fail(source, `tensor "${name}": entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = entry;
-    if (typeof dtype !== 'string' || !(dtype in dtypeBytes)) fail(source, `tensor "${name}": unknown dtype ${JSON.stringify(dtype)}`);
-    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(source, `tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (typeof dtype !== 'string' || !(dtype in dtypeBytes))
+      fail(source, `tensor "${name}": unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      fail(source, `tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o) || o < 0)) {
       fail(source, `tensor "${name}": data_offsets ${JSON.stringify(offsets)} must be two non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(source, `tensor "${name}": data_offsets [${begin}, ${end}] are reversed`);
-    if (end > dataSize) fail(source, `tensor "${name}": data_offsets [${begin}, ${end}] run past the data (${dataSize} bytes after the header)`);
+    if (end > dataSize)
+      fail(
+        source,
+        `tensor "${name}": data_offsets [${begin}, ${end}] run past the data (${dataSize} bytes after the header)`,
+      );
     const expected = (shape as number[]).reduce((p, d) => p * d, 1) * dtypeBytes[dtype as SafetensorsDType];
-    if (end - begin !== expected) fail(source, `tensor "${name}": ${end - begin} bytes at offset ${dataStart + begin} but ${dtype} [${(shape as number[]).join(', ')}] needs ${expected}`);
-    tensors.set(name, { name, dtype: dtype as SafetensorsDType, shape: shape as number[], start: dataStart + begin, end: dataStart + end });
+    if (end - begin !== expected)
+      fail(
+        source,
+        `tensor "${name}": ${end - begin} bytes at offset ${dataStart + begin} but ${dtype} [${(shape as number[]).join(', ')}] needs ${expected}`,
+      );
+    tensors.set(name, {
+      name,
+      dtype: dtype as SafetensorsDType,
+      shape: shape as number[],
+      start: dataStart + begin,
+      end: dataStart + end,
+    });
   }
   // Regions must tile the data exactly: no overlap, no hole, nothing after the last one.
   const ordered = [...tensors.values()].sort((a, b) => a.start - b.start || a.end - b.end);
   let cursor = dataStart;
   for (const t of ordered) {
-    if (t.start < cursor) fail(source, `tensor "${t.name}" at offset ${t.start} overlaps the previous tensor (which ends at ${cursor})`);
-    if (t.start > cursor) fail(source, `${t.start - cursor} unused bytes at offset ${cursor}, before tensor "${t.name}"`);
+    if (t.start < cursor)
+      fail(source, `tensor "${t.name}" at offset ${t.start} overlaps the previous tensor (which ends at ${cursor})`);
+    if (t.start > cursor)
+      fail(source, `${t.start - cursor} unused bytes at offset ${cursor}, before tensor "${t.name}"`);
     cursor = t.end;
   }
-  if (cursor !== source.size) fail(source, `${source.size - cursor} bytes after the last tensor (offset ${cursor}) are not part of any tensor`);
+  if (cursor !== source.size)
+    fail(source, `${source.size - cursor} bytes after the last tensor (offset ${cursor}) are not part of any tensor`);
   return { source, tensors, metadata };
 }
 
@@ -129,13 +152,15 @@ function halfToFloat(h: number): number {
 export async function readTensor(header: SafetensorsHeader, name: string): Promise<Float32Array | Int32Array> {
   const entry = header.tensors.get(name);
   if (!entry) fail(header.source, `no tensor named "${name}"`);
-  if (!READABLE.includes(entry.dtype)) fail(header.source, `tensor "${name}": dtype ${entry.dtype} is not supported (F32, F16, BF16 and I32 are)`);
+  if (!READABLE.includes(entry.dtype))
+    fail(header.source, `tensor "${name}": dtype ${entry.dtype} is not supported (F32, F16, BF16 and I32 are)`);
   const bytes = await header.source.read(entry.start, entry.end - entry.start);
   const count = (entry.end - entry.start) / dtypeBytes[entry.dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!LITTLE_ENDIAN) fail(header.source, 'this host is big-endian; safetensors data is little-endian');
   // A source that handed over a buffer of its own (a file read) is viewed in place, not copied.
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+  const own =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
   switch (entry.dtype) {
     case 'F32':
       return new Float32Array(own, 0, count);
@@ -146,7 +171,8 @@ export async function readTensor(header: SafetensorsHeader, name: string): Promi
       for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
       return out;
     }
-    default: { // BF16: the top 16 bits of a float32
+    default: {
+      // BF16: the top 16 bits of a float32
       const out = new Uint32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getUint16(2 * i, true) << 16;
       return new Float32Array(out.buffer);
@@ -164,7 +190,11 @@ export interface TensorToWrite {
 }
 
 /** Writes a safetensors stream: the header (padded to 8 bytes), then each tensor in order. */
-export async function writeSafetensors(sink: ByteSink, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  sink: ByteSink,
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = {},
+): Promise<void> {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -185,9 +215,12 @@ export async function writeSafetensors(sink: ByteSink, tensors: readonly TensorT
     const data = await t.data();
     const expected = t.shape.reduce((p, d) => p * d, 1);
     if (data.length !== expected || data.BYTES_PER_ELEMENT !== dtypeBytes[t.dtype]) {
-      throw new SafetensorsError(`writeSafetensors: tensor "${t.name}" gave ${data.length} values of ${data.BYTES_PER_ELEMENT} bytes for ${t.dtype} [${t.shape.join(', ')}]`);
+      throw new SafetensorsError(
+        `writeSafetensors: tensor "${t.name}" gave ${data.length} values of ${data.BYTES_PER_ELEMENT} bytes for ${t.dtype} [${t.shape.join(', ')}]`,
+      );
     }
-    if (!LITTLE_ENDIAN) throw new SafetensorsError('writeSafetensors: this host is big-endian; safetensors data is little-endian');
+    if (!LITTLE_ENDIAN)
+      throw new SafetensorsError('writeSafetensors: this host is big-endian; safetensors data is little-endian');
     await sink.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 }

@@ -10,7 +10,15 @@ export class ByteSourceError extends Error {
 }
 
 function checkRange(name: string, size: number, offset: number, length: number): void {
-  if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= size)) {
+  if (
+    !(
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(length) &&
+      offset >= 0 &&
+      length >= 0 &&
+      offset + length <= size
+    )
+  ) {
     throw new ByteSourceError(`${name}: ${length} bytes at offset ${offset} are outside the file (${size} bytes)`);
   }
 }
@@ -24,7 +32,10 @@ export function blobSource(blob: Blob, name = (blob as Partial<File>).name || 'b
       checkRange(name, blob.size, offset, length);
       const bytes = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
       // NOTE: a File changed on disk after it was picked reads short (or throws NotReadableError).
-      if (bytes.byteLength !== length) throw new ByteSourceError(`${name}: got ${bytes.byteLength} of ${length} bytes at offset ${offset} (did the file change?)`);
+      if (bytes.byteLength !== length)
+        throw new ByteSourceError(
+          `${name}: got ${bytes.byteLength} of ${length} bytes at offset ${offset} (did the file change?)`,
+        );
       return bytes;
     },
   };
@@ -58,10 +69,14 @@ export async function fetchSource(url: string, options: FetchSourceOptions = {})
   };
   const first = await request('0-0');
   if (first.status === 200) return bytesSource(new Uint8Array(await first.arrayBuffer()), url);
-  if (first.status !== 206) throw new ByteSourceError(`${url}: HTTP ${first.status}${first.statusText ? ` ${first.statusText}` : ''}`);
+  if (first.status !== 206)
+    throw new ByteSourceError(`${url}: HTTP ${first.status}${first.statusText ? ` ${first.statusText}` : ''}`);
   await first.arrayBuffer();
   const total = /\/(\d+)\s*$/.exec(first.headers.get('Content-Range') ?? '');
-  if (!total) throw new ByteSourceError(`${url}: the server's Content-Range (${JSON.stringify(first.headers.get('Content-Range'))}) gives no file size`);
+  if (!total)
+    throw new ByteSourceError(
+      `${url}: the server's Content-Range (${JSON.stringify(first.headers.get('Content-Range'))}) gives no file size`,
+    );
   const size = Number(total[1]);
   const validator = first.headers.get('ETag') ?? first.headers.get('Last-Modified') ?? undefined;
   return {
@@ -71,10 +86,13 @@ export async function fetchSource(url: string, options: FetchSourceOptions = {})
       checkRange(url, size, offset, length);
       if (length === 0) return new Uint8Array(0);
       const response = await request(`${offset}-${offset + length - 1}`, validator);
-      if (response.status === 200) throw new ByteSourceError(`${url}: the file changed on the server while it was being read`);
-      if (response.status !== 206) throw new ByteSourceError(`${url}: HTTP ${response.status} for bytes ${offset}-${offset + length - 1}`);
+      if (response.status === 200)
+        throw new ByteSourceError(`${url}: the file changed on the server while it was being read`);
+      if (response.status !== 206)
+        throw new ByteSourceError(`${url}: HTTP ${response.status} for bytes ${offset}-${offset + length - 1}`);
       const bytes = new Uint8Array(await response.arrayBuffer());
-      if (bytes.byteLength !== length) throw new ByteSourceError(`${url}: got ${bytes.byteLength} of ${length} bytes at offset ${offset}`);
+      if (bytes.byteLength !== length)
+        throw new ByteSourceError(`${url}: got ${bytes.byteLength} of ${length} bytes at offset ${offset}`);
       return bytes;
     },
   };

@@ -59,7 +59,16 @@ export interface TrainState {
 }
 
 export interface TrainEvents {
-  onStep?(info: { epoch: number; step: number; batch: number; batches: number; loss: number; lr: number; tokensSeen: number; seconds: number }): void;
+  onStep?(info: {
+    epoch: number;
+    step: number;
+    batch: number;
+    batches: number;
+    loss: number;
+    lr: number;
+    tokensSeen: number;
+    seconds: number;
+  }): void;
   onEval?(record: LossRecord): void;
   onSample?(sample: { epoch: number; text: string }): void;
   onEpochEnd?(state: TrainState): void | Promise<void>;
@@ -67,8 +76,13 @@ export interface TrainEvents {
 
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
-  constructor(readonly step: number, readonly loss: number) {
-    super(`the training loss became ${loss} at step ${step}; the update was not applied (try a lower learning rate or gradient clipping)`);
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(
+      `the training loss became ${loss} at step ${step}; the update was not applied (try a lower learning rate or gradient clipping)`,
+    );
   }
 }
 
@@ -114,7 +128,11 @@ export async function trainModel(
   } else {
     model.dropoutState = { seed: state.dropoutSeed, stream: state.dropoutStream };
   }
-  const schedule: ScheduleOptions = { lr: optimizer.lr, totalSteps: options.epochs * trainLoader.length, ...options.schedule };
+  const schedule: ScheduleOptions = {
+    lr: optimizer.lr,
+    totalSteps: options.epochs * trainLoader.length,
+    ...options.schedule,
+  };
   for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
     model.train();
     for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
@@ -140,10 +158,23 @@ export async function trainModel(
       state.tokensSeen += tokens;
       state.batch = batch.index + 1;
       state.dropoutStream = model.dropoutState.stream;
-      events.onStep?.({ epoch: state.epoch + 1, step, batch: batch.index, batches: trainLoader.length, loss: value, lr, tokensSeen: state.tokensSeen, seconds: (performance.now() - started) / 1000 });
+      events.onStep?.({
+        epoch: state.epoch + 1,
+        step,
+        batch: batch.index,
+        batches: trainLoader.length,
+        loss: value,
+        lr,
+        tokensSeen: state.tokensSeen,
+        seconds: (performance.now() - started) / 1000,
+      });
       if (step % options.evalFreq === 0) {
         const evalDone = timePhase(times, 'evaluations');
-        const record = await evaluate(model, trainLoader, valLoader, options.evalIter, { step, epoch: state.epoch + 1, tokensSeen: state.tokensSeen });
+        const record = await evaluate(model, trainLoader, valLoader, options.evalIter, {
+          step,
+          epoch: state.epoch + 1,
+          tokensSeen: state.tokensSeen,
+        });
         evalDone();
         state.history.push(record);
         events.onEval?.(record);
@@ -165,11 +196,20 @@ export async function trainModel(
 }
 
 /** The book's evaluate_model: eval mode, no gradients, the first evalIter batches of each loader (one read-back for both). */
-export async function evaluate(model: GPTModel, trainLoader: DataLoader, valLoader: DataLoader, evalIter: number, at: Omit<LossRecord, 'trainLoss' | 'valLoss'>): Promise<LossRecord> {
+export async function evaluate(
+  model: GPTModel,
+  trainLoader: DataLoader,
+  valLoader: DataLoader,
+  evalIter: number,
+  at: Omit<LossRecord, 'trainLoss' | 'valLoss'>,
+): Promise<LossRecord> {
   const wasTraining = model.training;
   model.eval();
   try {
-    const [train, validation] = await batchLosses(model, [{ loader: trainLoader, maxBatches: evalIter }, { loader: valLoader, maxBatches: evalIter }]);
+    const [train, validation] = await batchLosses(model, [
+      { loader: trainLoader, maxBatches: evalIter },
+      { loader: valLoader, maxBatches: evalIter },
+    ]);
     return { ...at, trainLoss: meanLoss(train!.losses), valLoss: meanLoss(validation!.losses) };
   } finally {
     model.train(wasTraining);

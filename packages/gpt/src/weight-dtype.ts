@@ -42,18 +42,28 @@ export interface DTypeChoice {
  *   gpt2-medium in float32 but not gpt2-large, whose float32 weights are 3.1 GB).
  * An explicit dtype is returned as is.
  */
-export function chooseWeightDType(choice: WeightDTypeChoice, parameters: number, device: { kind: string; backend?: { tensorCapacity?(): number } },
-  freeBytes: number): DTypeChoice {
+export function chooseWeightDType(
+  choice: WeightDTypeChoice,
+  parameters: number,
+  device: { kind: string; backend?: { tensorCapacity?(): number } },
+  freeBytes: number,
+): DTypeChoice {
   if (choice !== 'auto') return { dtype: choice, reason: null };
   const bytes = 4 * parameters;
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
   if (device.kind === 'webgpu') {
     if (bytes <= WEBGPU_FLOAT32_BYTES) return { dtype: 'float32', reason: null };
-    return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, are above the ${gb(WEBGPU_FLOAT32_BYTES)} auto keeps in float32 on a GPU)` };
+    return {
+      dtype: 'float16',
+      reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, are above the ${gb(WEBGPU_FLOAT32_BYTES)} auto keeps in float32 on a GPU)`,
+    };
   }
   const heap = device.backend?.tensorCapacity?.() ?? CPU_HEAP_TENSOR_BYTES;
   if (bytes <= freeBytes / 2 && bytes <= heap) return { dtype: 'float32', reason: null };
-  const why = bytes > heap ? `do not fit the ${gb(heap)} WebAssembly heap` : `are more than half the ${gb(freeBytes)} of free memory`;
+  const why =
+    bytes > heap
+      ? `do not fit the ${gb(heap)} WebAssembly heap`
+      : `are more than half the ${gb(freeBytes)} of free memory`;
   return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, ${why})` };
 }
 
@@ -61,13 +71,17 @@ export function chooseWeightDType(choice: WeightDTypeChoice, parameters: number,
 export function assertFloat32Weights(what: string, params: ReadonlyMap<string, { data: { dtype: DType } }>): void {
   for (const [name, p] of params) {
     if (p.data.dtype !== 'float32') {
-      throw new ModelError(`${what}: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`);
+      throw new ModelError(
+        `${what}: parameter ${name} is ${p.data.dtype}; training needs float32 weights (load the model with dtype float32)`,
+      );
     }
   }
 }
 
 /** A new model with `model`'s weights converted to `dtype` (matrices only; see storageDType). The original is kept. */
 export function convertModel(model: GPTModel, dtype: WeightDType): GPTModel {
-  const weights = new Map([...model.params].map(([name, p]) => [name, p.data.astype(storageDType(p.data.shape, dtype))] as const));
+  const weights = new Map(
+    [...model.params].map(([name, p]) => [name, p.data.astype(storageDType(p.data.shape, dtype))] as const),
+  );
   return new GPTModel(model.config, model.device, weights);
 }

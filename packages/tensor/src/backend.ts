@@ -80,42 +80,74 @@ export interface DropoutMask {
 
 /** x (N, C), weight/bias (C) -> out (N, C), mean (N), rstd (N). */
 export interface LayerNormArgs {
-  readonly x: View; readonly weight: View; readonly bias: View;
-  readonly out: View; readonly mean: View; readonly rstd: View;
-  readonly N: number; readonly C: number; readonly eps: number;
+  readonly x: View;
+  readonly weight: View;
+  readonly bias: View;
+  readonly out: View;
+  readonly mean: View;
+  readonly rstd: View;
+  readonly N: number;
+  readonly C: number;
+  readonly eps: number;
 }
 
 /** dy, x (N, C), weight (C), the forward's mean/rstd (N) -> dx (N, C), dweight (C), dbias (C). */
 export interface LayerNormBackwardArgs {
-  readonly dy: View; readonly x: View; readonly weight: View; readonly mean: View; readonly rstd: View;
-  readonly dx: View; readonly dweight: View; readonly dbias: View;
-  readonly N: number; readonly C: number;
+  readonly dy: View;
+  readonly x: View;
+  readonly weight: View;
+  readonly mean: View;
+  readonly rstd: View;
+  readonly dx: View;
+  readonly dweight: View;
+  readonly dbias: View;
+  readonly N: number;
+  readonly C: number;
 }
 
 /** table (V, C), ids (N) int32 -> out (N, C). The table may be float16/bfloat16 (out is then float32). */
 export interface GatherArgs {
-  readonly table: View; readonly ids: View; readonly out: View;
-  readonly N: number; readonly V: number; readonly C: number;
+  readonly table: View;
+  readonly ids: View;
+  readonly out: View;
+  readonly N: number;
+  readonly V: number;
+  readonly C: number;
 }
 
 /** dout (N, C), ids (N) int32 -> dtable (V, C), added to in place. */
 export interface ScatterAddArgs {
-  readonly dout: View; readonly ids: View; readonly dtable: View;
-  readonly N: number; readonly V: number; readonly C: number;
+  readonly dout: View;
+  readonly ids: View;
+  readonly dtable: View;
+  readonly N: number;
+  readonly V: number;
+  readonly C: number;
 }
 
 /** logits (N, V), targets (N) int32 -> loss (1), logsumexp (N), count (1) of rows counted. */
 export interface CrossEntropyArgs {
-  readonly logits: View; readonly targets: View;
-  readonly loss: View; readonly logsumexp: View; readonly count: View;
-  readonly N: number; readonly V: number; readonly ignoreIndex: number;
+  readonly logits: View;
+  readonly targets: View;
+  readonly loss: View;
+  readonly logsumexp: View;
+  readonly count: View;
+  readonly N: number;
+  readonly V: number;
+  readonly ignoreIndex: number;
 }
 
 /** logits (N, V), targets (N), the forward's logsumexp (N) and count (1), dloss (1) -> dlogits (N, V). */
 export interface CrossEntropyBackwardArgs {
-  readonly logits: View; readonly targets: View; readonly logsumexp: View; readonly count: View; readonly dloss: View;
+  readonly logits: View;
+  readonly targets: View;
+  readonly logsumexp: View;
+  readonly count: View;
+  readonly dloss: View;
   readonly dlogits: View;
-  readonly N: number; readonly V: number; readonly ignoreIndex: number;
+  readonly N: number;
+  readonly V: number;
+  readonly ignoreIndex: number;
 }
 
 /**
@@ -129,10 +161,19 @@ export interface CrossEntropyBackwardArgs {
  * those weights (1 without dropout). The (Tq, Tk) weights are never stored whole.
  */
 export interface AttentionArgs {
-  readonly q: View; readonly k: View; readonly v: View;
-  readonly out: View; readonly lse: View;
-  readonly B: number; readonly nh: number; readonly Tq: number; readonly Tk: number; readonly hd: number;
-  readonly scale: number; readonly causal: boolean; readonly dropout: DropoutMask | null;
+  readonly q: View;
+  readonly k: View;
+  readonly v: View;
+  readonly out: View;
+  readonly lse: View;
+  readonly B: number;
+  readonly nh: number;
+  readonly Tq: number;
+  readonly Tk: number;
+  readonly hd: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly dropout: DropoutMask | null;
 }
 
 /**
@@ -141,11 +182,23 @@ export interface AttentionArgs {
  * (B, nh, Tk, hd), contiguous and fresh (written, not added to).
  */
 export interface AttentionBackwardArgs {
-  readonly q: View; readonly k: View; readonly v: View;
-  readonly dout: View; readonly lse: View; readonly delta: View;
-  readonly dq: View; readonly dk: View; readonly dv: View;
-  readonly B: number; readonly nh: number; readonly Tq: number; readonly Tk: number; readonly hd: number;
-  readonly scale: number; readonly causal: boolean; readonly dropout: DropoutMask | null;
+  readonly q: View;
+  readonly k: View;
+  readonly v: View;
+  readonly dout: View;
+  readonly lse: View;
+  readonly delta: View;
+  readonly dq: View;
+  readonly dk: View;
+  readonly dv: View;
+  readonly B: number;
+  readonly nh: number;
+  readonly Tq: number;
+  readonly Tk: number;
+  readonly hd: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly dropout: DropoutMask | null;
 }
 
 /** Every kernel of a backend. Kernels with more than a few operands take one named-argument object. */

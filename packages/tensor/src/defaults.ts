@@ -16,7 +16,9 @@ const heapChoices = ['auto', 'wasm32', 'memory64'] as const;
  * (default) takes memory64 where the runtime has it; wasm32 keeps the 4 GiB heap (to compare).
  */
 function heapFromEnvironment(): WasmRuntimeOptions['addressing'] {
-  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MINI_GPT_CPU_HEAP || 'auto';
+  const value =
+    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MINI_GPT_CPU_HEAP ||
+    'auto';
   const choice = heapChoices.find((c) => c === value);
   if (!choice) throw new Error(`MINI_GPT_CPU_HEAP must be ${heapChoices.join(', ')} (got "${value}")`);
   return choice;

@@ -30,7 +30,10 @@ export interface DeviceInfo {
 }
 
 export class Device {
-  constructor(readonly backend: Backend, readonly info: DeviceInfo) {}
+  constructor(
+    readonly backend: Backend,
+    readonly info: DeviceInfo,
+  ) {}
 
   get kind(): DeviceKind {
     return this.backend.kind;

@@ -36,7 +36,10 @@ export function maskFactors(mask: DropoutMask, first: number, count: number, out
   for (let j = 0; j < count; j++) {
     const i = first + j;
     const at = Math.floor(i / 2);
-    if (at !== pair) { maskWords(mask, at, words); pair = at; }
+    if (at !== pair) {
+      maskWords(mask, at, words);
+      pair = at;
+    }
     out[j] = mask.p < 1 && words[i % 2]! >= threshold ? scale : 0;
   }
 }

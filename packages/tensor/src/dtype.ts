@@ -23,7 +23,10 @@ export const dtypeTable = {
 
 export const dtypes = Object.keys(dtypeTable) as DType[];
 
-export const bytesPerElement = Object.fromEntries(dtypes.map((d) => [d, dtypeTable[d].bytesPerElement])) as Record<DType, number>;
+export const bytesPerElement = Object.fromEntries(dtypes.map((d) => [d, dtypeTable[d].bytesPerElement])) as Record<
+  DType,
+  number
+>;
 
 export function isHalf(dtype: DType): dtype is HalfDType {
   return dtype === 'float16' || dtype === 'bfloat16';
@@ -79,7 +82,8 @@ export function float16Bits(bits: number): number {
   const abs = bits & 0x7fffffff;
   if (abs > 0x7f800000) return sign | 0x7e00; // NaN
   if (abs >= 0x477ff000) return sign | 0x7c00; // rounds to >= 65520: infinity
-  if (abs < 0x38800000) { // below float16's smallest normal 2^-14: subnormal (or zero)
+  if (abs < 0x38800000) {
+    // below float16's smallest normal 2^-14: subnormal (or zero)
     if (abs < 0x33000000) return sign; // below half the smallest subnormal 2^-25 (ties to zero handled below)
     const exp = abs >>> 23;
     const mant = (abs & 0x7fffff) | 0x800000;
@@ -87,7 +91,7 @@ export function float16Bits(bits: number): number {
     const q = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const half = 1 << (shift - 1);
-    return sign | (q + (rem > half || (rem === half && (q & 1)) ? 1 : 0));
+    return sign | (q + (rem > half || (rem === half && q & 1) ? 1 : 0));
   }
   const rounded = abs + 0xfff + ((abs >>> 13) & 1);
   return sign | (((rounded - 0x38000000) >>> 13) & 0xffff);

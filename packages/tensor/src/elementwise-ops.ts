@@ -55,7 +55,11 @@ export const unaryOpTable = {
   log: { cpu: Math.log, wgsl: 'log(x)', grad: (T, x, _y, g) => T.div(g, x) },
   sqrt: { cpu: Math.sqrt, wgsl: 'sqrt(x)', grad: (T, _x, y, g) => T.div(T.mul(g, 0.5), y) },
   // d/dx x^-1/2 = -1/2 x^-3/2 = -1/2 y^3
-  rsqrt: { cpu: (x) => 1 / Math.sqrt(x), wgsl: 'inverseSqrt(x)', grad: (T, _x, y, g) => T.mul(g, T.mul(T.pow(y, 3), -0.5)) },
+  rsqrt: {
+    cpu: (x) => 1 / Math.sqrt(x),
+    wgsl: 'inverseSqrt(x)',
+    grad: (T, _x, y, g) => T.mul(g, T.mul(T.pow(y, 3), -0.5)),
+  },
   tanh: { cpu: Math.tanh, wgsl: 'safe_tanh(x)', grad: (T, _x, y, g) => T.mul(g, T.rsub(1, T.square(y))) },
   // NOTE: at x = 0, abs and relu pass gradient 0, as PyTorch does.
   abs: { cpu: Math.abs, wgsl: 'abs(x)', grad: (T, x, _y, g) => T.mul(g, T.sign(x)) },
@@ -65,18 +69,31 @@ export const unaryOpTable = {
   sign: { cpu: (x) => Math.sign(x), wgsl: 'sign(x)', grad: null },
   add_scalar: { cpu: (x, s) => x + s, wgsl: 'x + s', grad: (_T, _x, _y, g) => g.contiguous() },
   mul_scalar: { cpu: (x, s) => x * s, wgsl: 'x * s', grad: (T, _x, _y, g, s) => T.mul(g, s) },
-  pow_scalar: { cpu: (x, s) => Math.pow(x, s), wgsl: 'pow_real(x, s)', grad: (T, x, _y, g, s) => T.mul(g, T.mul(T.pow(x, s - 1), s)) },
+  pow_scalar: {
+    cpu: (x, s) => Math.pow(x, s),
+    wgsl: 'pow_real(x, s)',
+    grad: (T, x, _y, g, s) => T.mul(g, T.mul(T.pow(x, s - 1), s)),
+  },
   /** s - x */
   rsub_scalar: { cpu: (x, s) => s - x, wgsl: 's - x', grad: (T, _x, _y, g) => T.neg(g) },
   /** s / x */
   rdiv_scalar: { cpu: (x, s) => s / x, wgsl: 's / x', grad: (T, x, _y, g, s) => T.mul(g, T.div(T.rdiv(-s, x), x)) },
   // The gradient passes where x > s (PyTorch's clamp passes it where x >= s: they differ only at ties).
-  max_scalar: { cpu: (x, s) => Math.max(x, s), wgsl: 'max(x, s)', grad: (T, x, _y, g, s) => T.mul(g, step(T, T.sub(x, s))) },
-  min_scalar: { cpu: (x, s) => Math.min(x, s), wgsl: 'min(x, s)', grad: (T, x, _y, g, s) => T.mul(g, step(T, T.rsub(s, x))) },
+  max_scalar: {
+    cpu: (x, s) => Math.max(x, s),
+    wgsl: 'max(x, s)',
+    grad: (T, x, _y, g, s) => T.mul(g, step(T, T.sub(x, s))),
+  },
+  min_scalar: {
+    cpu: (x, s) => Math.min(x, s),
+    wgsl: 'min(x, s)',
+    grad: (T, x, _y, g, s) => T.mul(g, step(T, T.rsub(s, x))),
+  },
 } satisfies Record<string, UnaryDef>;
 
 // Ties split the gradient in half, as PyTorch's maximum/minimum do.
-const tieSplit = (T: ElementwiseOps, winner: Tensor, tie: Tensor, g: Tensor) => T.mul(g, T.add(winner, T.mul(tie, 0.5)));
+const tieSplit = (T: ElementwiseOps, winner: Tensor, tie: Tensor, g: Tensor) =>
+  T.mul(g, T.add(winner, T.mul(tie, 0.5)));
 
 export const binaryOpTable = {
   add: { cpu: (a, b) => a + b, wgsl: 'a + b', grad: (_T, _a, _b, _y, g) => [g, g] },
@@ -84,9 +101,21 @@ export const binaryOpTable = {
   mul: { cpu: (a, b) => a * b, wgsl: 'a * b', grad: (T, a, b, _y, g) => [T.mul(g, b), T.mul(g, a)] },
   div: { cpu: (a, b) => a / b, wgsl: 'a / b', grad: (T, _a, b, y, g) => [T.div(g, b), T.neg(T.div(T.mul(g, y), b))] },
   // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (defined for a > 0).
-  pow: { cpu: Math.pow, wgsl: 'pow_real(a, b)', grad: (T, a, b, y, g) => [T.mul(g, T.mul(b, T.pow(a, T.sub(b, 1)))), T.mul(g, T.mul(y, T.log(a)))] },
-  maximum: { cpu: Math.max, wgsl: 'max(a, b)', grad: (T, a, b, _y, g) => [tieSplit(T, T.gt(a, b), T.eq(a, b), g), tieSplit(T, T.lt(a, b), T.eq(a, b), g)] },
-  minimum: { cpu: Math.min, wgsl: 'min(a, b)', grad: (T, a, b, _y, g) => [tieSplit(T, T.lt(a, b), T.eq(a, b), g), tieSplit(T, T.gt(a, b), T.eq(a, b), g)] },
+  pow: {
+    cpu: Math.pow,
+    wgsl: 'pow_real(a, b)',
+    grad: (T, a, b, y, g) => [T.mul(g, T.mul(b, T.pow(a, T.sub(b, 1)))), T.mul(g, T.mul(y, T.log(a)))],
+  },
+  maximum: {
+    cpu: Math.max,
+    wgsl: 'max(a, b)',
+    grad: (T, a, b, _y, g) => [tieSplit(T, T.gt(a, b), T.eq(a, b), g), tieSplit(T, T.lt(a, b), T.eq(a, b), g)],
+  },
+  minimum: {
+    cpu: Math.min,
+    wgsl: 'min(a, b)',
+    grad: (T, a, b, _y, g) => [tieSplit(T, T.lt(a, b), T.eq(a, b), g), tieSplit(T, T.gt(a, b), T.eq(a, b), g)],
+  },
   /** gelu_backward(x, dy) = dy * gelu'(x): GELU's backward kernel (no second derivative). */
   gelu_backward: { cpu: (x, dy) => dy * geluDerivative(x), wgsl: 'b * gelu_derivative(a)', grad: null },
   eq: { cpu: (a, b) => (a === b ? 1 : 0), wgsl: 'select(0.0, 1.0, a == b)', grad: null },
@@ -100,5 +129,9 @@ export const unaryOps = Object.keys(unaryOpTable) as UnaryOp[];
 export const binaryOps = Object.keys(binaryOpTable) as BinaryOp[];
 
 /** The ops of each table that have a gradient (what autograd may record). */
-export type DifferentiableUnaryOp = { [K in UnaryOp]: (typeof unaryOpTable)[K]['grad'] extends null ? never : K }[UnaryOp];
-export type DifferentiableBinaryOp = { [K in BinaryOp]: (typeof binaryOpTable)[K]['grad'] extends null ? never : K }[BinaryOp];
+export type DifferentiableUnaryOp = {
+  [K in UnaryOp]: (typeof unaryOpTable)[K]['grad'] extends null ? never : K;
+}[UnaryOp];
+export type DifferentiableBinaryOp = {
+  [K in BinaryOp]: (typeof binaryOpTable)[K]['grad'] extends null ? never : K;
+}[BinaryOp];

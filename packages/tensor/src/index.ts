@@ -3,12 +3,47 @@
  * Portable: nothing here imports Node modules. Node programs import '@mini/tensor/node',
  * which also registers Dawn (the `webgpu` package) as the WebGPU provider.
  */
-export type { Backend, BackendStorage, View, Kernels, UnaryOp, BinaryOp, ReduceOp, AdamWStep, DropoutMask, MatmulArgs, MatrixOperand,
-  LayerNormArgs, LayerNormBackwardArgs, GatherArgs, ScatterAddArgs, CrossEntropyArgs, CrossEntropyBackwardArgs,
-  AttentionArgs, AttentionBackwardArgs } from './backend.js';
+export type {
+  Backend,
+  BackendStorage,
+  View,
+  Kernels,
+  UnaryOp,
+  BinaryOp,
+  ReduceOp,
+  AdamWStep,
+  DropoutMask,
+  MatmulArgs,
+  MatrixOperand,
+  LayerNormArgs,
+  LayerNormBackwardArgs,
+  GatherArgs,
+  ScatterAddArgs,
+  CrossEntropyArgs,
+  CrossEntropyBackwardArgs,
+  AttentionArgs,
+  AttentionBackwardArgs,
+} from './backend.js';
 export { unaryOps, binaryOps, reduceOps } from './backend.js';
-export { unaryOpTable, binaryOpTable, type UnaryDef, type BinaryDef, type ElementwiseOps, type DifferentiableUnaryOp, type DifferentiableBinaryOp } from './elementwise-ops.js';
-export { type DType, type HalfDType, type TypedArray, bytesPerElement, dtypes, isHalf as isHalfDType, narrowToHalf, widenHalf } from './dtype.js';
+export {
+  unaryOpTable,
+  binaryOpTable,
+  type UnaryDef,
+  type BinaryDef,
+  type ElementwiseOps,
+  type DifferentiableUnaryOp,
+  type DifferentiableBinaryOp,
+} from './elementwise-ops.js';
+export {
+  type DType,
+  type HalfDType,
+  type TypedArray,
+  bytesPerElement,
+  dtypes,
+  isHalf as isHalfDType,
+  narrowToHalf,
+  widenHalf,
+} from './dtype.js';
 export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
@@ -31,4 +66,11 @@ export * from './ops/embedding.js';
 export * from './ops/cross-entropy.js';
 export * from './ops/dropout.js';
 export * from './ops/adamw.js';
-export { getDevice, registerDeviceKind, type DeviceOpener, type DeviceRequest, setGPUProvider, type GPUProvider } from './select-device.js';
+export {
+  getDevice,
+  registerDeviceKind,
+  type DeviceOpener,
+  type DeviceRequest,
+  setGPUProvider,
+  type GPUProvider,
+} from './select-device.js';

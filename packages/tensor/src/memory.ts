@@ -24,7 +24,10 @@ export function keep<T extends Disposable>(t: T): T {
 
 function collect(value: unknown, found: Set<unknown>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 8) return;
-  if ('dispose' in value && 'isDisposed' in value) { found.add(value); return; }
+  if ('dispose' in value && 'isDisposed' in value) {
+    found.add(value);
+    return;
+  }
   const items = Array.isArray(value) ? value : value instanceof Map ? [...value.values()] : Object.values(value);
   for (const item of items) collect(item, found, depth + 1);
 }
@@ -34,7 +37,8 @@ function collect(value: unknown, found: Set<unknown>, depth = 0): void {
  * then disposes every tensor created inside it that is not part of the result.
  */
 export function tidy<T>(fn: () => T): T {
-  if (fn.constructor.name === 'AsyncFunction') throw new TypeError('tidy: the function must be synchronous; await reads outside tidy');
+  if (fn.constructor.name === 'AsyncFunction')
+    throw new TypeError('tidy: the function must be synchronous; await reads outside tidy');
   const scope = new Set<Disposable>();
   scopes.push(scope);
   let result: T;

@@ -17,13 +17,19 @@ interface Addon {
 }
 
 /** The addon file: the same relative path from src/ (tests) and dist/ (the build). */
-export const nativeAddonPath = join(dirname(fileURLToPath(import.meta.url)), '../native/build/Release/mini_gpt_native.node');
+export const nativeAddonPath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../native/build/Release/mini_gpt_native.node',
+);
 
 /**
  * The addon's kernels, or null with the reason, as one status for the device line. `env` and
  * `path` default to this process's environment and the built addon (tests pass others).
  */
-export function loadNativeKernels(env: Record<string, string | undefined> = process.env, path = nativeAddonPath): NativeStatus {
+export function loadNativeKernels(
+  env: Record<string, string | undefined> = process.env,
+  path = nativeAddonPath,
+): NativeStatus {
   if (env.MINI_GPT_NATIVE === '0') return { kernels: null, summary: 'native kernels off (MINI_GPT_NATIVE=0)' };
   if (!existsSync(path)) return { kernels: null, summary: 'native kernels not built (no C compiler at install?)' };
   let addon: Addon;
@@ -33,7 +39,8 @@ export function loadNativeKernels(env: Record<string, string | undefined> = proc
     return { kernels: null, summary: `native kernels failed to load (${(e as Error).message.split('\n')[0]})` };
   }
   const wanted = env.MINI_GPT_NATIVE_ISA;
-  if (wanted && !addon.setIsa(wanted)) return { kernels: null, summary: `native kernels off (this CPU has no ${wanted})` };
+  if (wanted && !addon.setIsa(wanted))
+    return { kernels: null, summary: `native kernels off (this CPU has no ${wanted})` };
   const isa = addon.isa();
   if (!isa) return { kernels: null, summary: 'native kernels off (this CPU has neither AVX-512 nor AVX2+FMA+F16C)' };
   return { kernels: { isa, sgemm: addon.sgemm }, summary: `native ${isaName(isa)} matmul` };

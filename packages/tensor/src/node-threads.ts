@@ -47,10 +47,12 @@ export function nodeRunnerFactory(threads = availableParallelism()): RunnerFacto
     const runner: ParallelRunner = {
       threads: workers + 1,
       run(calls: KernelCall[], runHere: (call: KernelCall) => void): void {
-        if (calls.length > workers + 1) throw new Error(`parallel kernel: ${calls.length} parts for ${workers + 1} threads`);
+        if (calls.length > workers + 1)
+          throw new Error(`parallel kernel: ${calls.length} parts for ${workers + 1} threads`);
         for (let slot = 0; slot < workers; slot++) {
           const call = calls[slot + 1];
-          if (call && call.args.length > MAX_ARGS) throw new Error(`parallel kernel: ${call.kernel} takes more than ${MAX_ARGS} arguments`);
+          if (call && call.args.length > MAX_ARGS)
+            throw new Error(`parallel kernel: ${call.kernel} takes more than ${MAX_ARGS} arguments`);
           new Int32Array(slots, slot * SLOT_BYTES, 1)[0] = call ? kernelNames.indexOf(call.kernel) + 1 : 0;
           if (call) new Float64Array(slots, slot * SLOT_BYTES + 8, MAX_ARGS).set(call.args);
         }
@@ -58,7 +60,8 @@ export function nodeRunnerFactory(threads = availableParallelism()): RunnerFacto
         Atomics.store(words, 0, (Atomics.load(words, 0) + 1) & 0x3fffffff); // a new generation wakes the workers
         Atomics.notify(words, 0);
         runHere(calls[0]!);
-        for (let done = Atomics.load(words, 1); done < workers; done = Atomics.load(words, 1)) Atomics.wait(words, 1, done);
+        for (let done = Atomics.load(words, 1); done < workers; done = Atomics.load(words, 1))
+          Atomics.wait(words, 1, done);
       },
     };
     return runner;

@@ -19,15 +19,21 @@ function rotl(x: number, r: number): number {
 export function threefry2x32(k0: number, k1: number, c0: number, c1: number, out: Uint32Array): void {
   // The rounds in groups of four, each group followed by its key injection (no array per call:
   // this runs once per two random numbers).
-  const ks0 = k0 >>> 0, ks1 = k1 >>> 0, ks2 = (KEY_PARITY ^ k0 ^ k1) >>> 0;
+  const ks0 = k0 >>> 0,
+    ks1 = k1 >>> 0,
+    ks2 = (KEY_PARITY ^ k0 ^ k1) >>> 0;
   let x0 = (c0 + ks0) >>> 0;
   let x1 = (c1 + ks1) >>> 0;
   for (let group = 1; group <= 5; group++) {
     const r = (group & 1) === 1 ? 0 : 4; // groups 2 and 4 take the second rotation set
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r]!) ^ x0;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 1]!) ^ x0;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 2]!) ^ x0;
-    x0 = (x0 + x1) >>> 0; x1 = rotl(x1, ROTATIONS[r + 3]!) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r]!) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r + 1]!) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r + 2]!) ^ x0;
+    x0 = (x0 + x1) >>> 0;
+    x1 = rotl(x1, ROTATIONS[r + 3]!) ^ x0;
     const k = group % 3;
     x0 = (x0 + (k === 0 ? ks0 : k === 1 ? ks1 : ks2)) >>> 0;
     x1 = ((x1 >>> 0) + (k === 0 ? ks1 : k === 1 ? ks2 : ks0) + group) >>> 0;
@@ -47,7 +53,13 @@ export function uint32ToUnit(x: number): number {
  * `out` rounds it once). What Generator.uniform returns, and the CPU reference of the backends'
  * `uniform` kernels (the fast CPU's WebAssembly gives the same bits).
  */
-export function fillUniform(out: Float32Array | Float64Array, key: readonly [number, number], stream: number, low: number, high: number): void {
+export function fillUniform(
+  out: Float32Array | Float64Array,
+  key: readonly [number, number],
+  stream: number,
+  low: number,
+  high: number,
+): void {
   const pair = new Uint32Array(2);
   const n = out.length;
   for (let i = 0; i < n; i += 2) {
@@ -63,8 +75,9 @@ export class Generator {
   private nextStream = 0;
 
   constructor(readonly seed: number) {
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`Generator: seed must be a non-negative safe integer, got ${seed}`);
-    this.key = [seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new RangeError(`Generator: seed must be a non-negative safe integer, got ${seed}`);
+    this.key = [(seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
   }
 
   /** The stream id the next random op uses (also what a checkpoint saves to resume). */
@@ -73,7 +86,8 @@ export class Generator {
   }
 
   set streamPosition(position: number) {
-    if (!Number.isInteger(position) || position < 0 || position >= 2 ** 32) throw new RangeError(`Generator: stream position ${position} is out of range`);
+    if (!Number.isInteger(position) || position < 0 || position >= 2 ** 32)
+      throw new RangeError(`Generator: stream position ${position} is out of range`);
     this.nextStream = position;
   }
 
@@ -118,7 +132,8 @@ export class Generator {
 
   /** n integers in [low, high). */
   integers(n: number, low: number, high: number): Int32Array {
-    if (!(Number.isInteger(low) && Number.isInteger(high) && high > low)) throw new RangeError(`randint: need integers low < high, got [${low}, ${high})`);
+    if (!(Number.isInteger(low) && Number.isInteger(high) && high > low))
+      throw new RangeError(`randint: need integers low < high, got [${low}, ${high})`);
     const bits = this.bits(n);
     const out = new Int32Array(n);
     const range = high - low;
@@ -134,10 +149,12 @@ export class Generator {
  * a 2^-53 chance, with Generator(seed) itself: how one run seed feeds several random streams.
  */
 export function foldIn(seed: number, data: number): number {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`foldIn: seed must be a non-negative safe integer, got ${seed}`);
-  if (!Number.isInteger(data) || data < 0 || data >= 2 ** 32) throw new RangeError(`foldIn: data must be a uint32, got ${data}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`foldIn: seed must be a non-negative safe integer, got ${seed}`);
+  if (!Number.isInteger(data) || data < 0 || data >= 2 ** 32)
+    throw new RangeError(`foldIn: data must be a uint32, got ${data}`);
   const out = new Uint32Array(2);
-  threefry2x32(seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0, data, 0, out);
+  threefry2x32((seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0, data, 0, out);
   return out[0]! + (out[1]! >>> 11) * 2 ** 32;
 }
 

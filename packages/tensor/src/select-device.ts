@@ -45,13 +45,18 @@ const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/
 
 function isSoftware(adapter: GPUAdapter): boolean {
   const info = adapter.info;
-  return Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter)
-    || SOFTWARE.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+  return (
+    Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
+    SOFTWARE.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`)
+  );
 }
 
 function attempts(forced: string | undefined): Attempt[] {
   const compat = (api: string) => api.startsWith('opengl');
-  if (forced) return [{ flags: [`backend=${forced}`], options: compat(forced) ? { featureLevel: 'compatibility' } : {}, api: forced }];
+  if (forced)
+    return [
+      { flags: [`backend=${forced}`], options: compat(forced) ? { featureLevel: 'compatibility' } : {}, api: forced },
+    ];
   return [
     { flags: [], options: { powerPreference: 'high-performance' }, api: 'default' },
     { flags: ['backend=vulkan'], options: {}, api: 'vulkan' },
@@ -60,7 +65,10 @@ function attempts(forced: string | undefined): Attempt[] {
   ];
 }
 
-async function findAdapter(allowSoftware: boolean, forced: string | undefined): Promise<{ gpu: GPU; adapter: GPUAdapter; api: string } | null> {
+async function findAdapter(
+  allowSoftware: boolean,
+  forced: string | undefined,
+): Promise<{ gpu: GPU; adapter: GPUAdapter; api: string } | null> {
   for (const attempt of attempts(forced)) {
     const gpu = provider(attempt.flags);
     if (!gpu) return null;
@@ -72,11 +80,18 @@ async function findAdapter(allowSoftware: boolean, forced: string | undefined): 
 }
 
 const LIMITS: (keyof AdapterLimits | 'maxComputeWorkgroupSizeX')[] = [
-  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupSizeX',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupSizeX',
 ];
 
-async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string }, options: WebGPUBackendOptions): Promise<Device> {
+async function openWebGPU(
+  found: { gpu: GPU; adapter: GPUAdapter; api: string },
+  options: WebGPUBackendOptions,
+): Promise<Device> {
   const { gpu, adapter, api } = found;
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
@@ -87,8 +102,10 @@ async function openWebGPU(found: { gpu: GPU; adapter: GPUAdapter; api: string },
   const info = adapter.info;
   const software = isSoftware(adapter);
   // Browsers may leave description and device empty (Chromium gives vendor "google", architecture "swiftshader").
-  const name = [info.description, info.device && `[${info.device}]`].filter(Boolean).join(' ')
-    || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter';
+  const name =
+    [info.description, info.device && `[${info.device}]`].filter(Boolean).join(' ') ||
+    [info.vendor, info.architecture].filter(Boolean).join(' ') ||
+    'unknown adapter';
   const limits: AdapterLimits = {
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
     maxBufferSize: device.limits.maxBufferSize,
@@ -136,7 +153,9 @@ export async function getDevice(request: DeviceRequest | DeviceKind = {}): Promi
   if (!open) {
     const names = ['auto', ...openers.keys()];
     const choices = `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-    throw new DeviceError(`unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use ${choices}`);
+    throw new DeviceError(
+      `unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use ${choices}`,
+    );
   }
   return open(req);
 }
@@ -147,7 +166,8 @@ async function openWebGPUDevice(req: DeviceRequest): Promise<Device> {
   const found = await findAdapter(true, forced);
   if (found) return openWebGPU(found, req);
   throw new DeviceError(
-    `no WebGPU adapter found${forced ? ` on the ${forced} backend` : ''}. Without a GPU, install SwiftShader `
-    + '(Debian: chromium-common libvulkan1; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json) or Mesa '
-    + '(libegl1 libegl-mesa0 libgles2; EGL_PLATFORM=surfaceless), or use the cpu device');
+    `no WebGPU adapter found${forced ? ` on the ${forced} backend` : ''}. Without a GPU, install SwiftShader ` +
+      '(Debian: chromium-common libvulkan1; VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json) or Mesa ' +
+      '(libegl1 libegl-mesa0 libgles2; EGL_PLATFORM=surfaceless), or use the cpu device',
+  );
 }

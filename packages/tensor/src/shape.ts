@@ -31,7 +31,8 @@ export function contiguousStrides(shape: Shape): number[] {
 
 export function checkShape(shape: Shape, op: string): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: invalid shape ${formatShape(shape)}: dimensions must be integers >= 0`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: invalid shape ${formatShape(shape)}: dimensions must be integers >= 0`);
   }
 }
 
@@ -43,7 +44,9 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(`${op}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast (dimension ${i} of the result: ${da} vs ${db})`);
+      throw new ShapeError(
+        `${op}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast (dimension ${i} of the result: ${da} vs ${db})`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }
@@ -53,7 +56,8 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
 /** Resolves a possibly negative axis against a rank; names the op on error. */
 export function normalizeAxis(axis: number, rank: number, op: string): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank)
+    throw new ShapeError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank}`);
   return a;
 }
 
@@ -75,7 +79,9 @@ export function coalesce(shape: readonly number[], stridesList: readonly (readon
     const mergeable = last >= 0 && stridesList.every((s, k) => out.strides[k]![last] === s[d]! * shape[d]!);
     if (mergeable) {
       out.shape[last] = out.shape[last]! * shape[d]!;
-      stridesList.forEach((s, k) => { out.strides[k]![last] = s[d]!; });
+      stridesList.forEach((s, k) => {
+        out.strides[k]![last] = s[d]!;
+      });
     } else {
       out.shape.push(shape[d]!);
       stridesList.forEach((s, k) => out.strides[k]!.push(s[d]!));

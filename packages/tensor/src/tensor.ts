@@ -13,7 +13,10 @@ import { type Shape, contiguousStrides, isContiguousLayout, normalizeAxis, sizeO
 /** A backend storage shared by a tensor and its views; freed when the last one is disposed. */
 export class SharedStorage {
   private refs = 1;
-  constructor(readonly device: Device, readonly buffer: BackendStorage) {}
+  constructor(
+    readonly device: Device,
+    readonly buffer: BackendStorage,
+  ) {}
 
   retain(): this {
     this.refs++;
@@ -96,10 +99,16 @@ export class Tensor implements View, Disposable {
     const rank = this.rank;
     const seen = new Set(dims.map((d) => normalizeAxis(d, rank, 'permute')));
     if (dims.length !== rank || seen.size !== rank) {
-      throw new ShapeError(`permute: [${dims.join(', ')}] is not a permutation of the ${rank} dimensions of ${formatShape(this.shape)}`);
+      throw new ShapeError(
+        `permute: [${dims.join(', ')}] is not a permutation of the ${rank} dimensions of ${formatShape(this.shape)}`,
+      );
     }
     const axes = dims.map((d) => normalizeAxis(d, rank, 'permute'));
-    return this.view(axes.map((a) => this.shape[a]!), axes.map((a) => this.strides[a]!), this.offset);
+    return this.view(
+      axes.map((a) => this.shape[a]!),
+      axes.map((a) => this.strides[a]!),
+      this.offset,
+    );
   }
 
   transpose(dim0 = -2, dim1 = -1): Tensor {
@@ -116,7 +125,8 @@ export class Tensor implements View, Disposable {
     const n = this.shape[a]!;
     const s = start < 0 ? Math.max(0, n + start) : Math.min(start, n);
     const e = end === undefined ? n : end < 0 ? Math.max(0, n + end) : Math.min(end, n);
-    if (!Number.isInteger(s) || !Number.isInteger(e)) throw new ShapeError(`slice: start ${start} and end ${end} must be integers`);
+    if (!Number.isInteger(s) || !Number.isInteger(e))
+      throw new ShapeError(`slice: start ${start} and end ${end} must be integers`);
     const shape = [...this.shape];
     shape[a] = Math.max(0, e - s);
     return this.view(shape, this.strides, this.offset + s * this.strides[a]!);
@@ -124,14 +134,19 @@ export class Tensor implements View, Disposable {
 
   /** Broadcasts size-1 dimensions (and new leading ones) to `shape` with stride 0. */
   expand(shape: readonly number[]): Tensor {
-    if (shape.length < this.rank) throw new ShapeError(`expand: cannot expand ${formatShape(this.shape)} to fewer dimensions ${formatShape(shape)}`);
+    if (shape.length < this.rank)
+      throw new ShapeError(
+        `expand: cannot expand ${formatShape(this.shape)} to fewer dimensions ${formatShape(shape)}`,
+      );
     const lead = shape.length - this.rank;
     const strides = shape.map((d, i) => {
       if (i < lead) return 0;
       const own = this.shape[i - lead]!;
       if (own === d) return this.strides[i - lead]!;
       if (own === 1) return 0;
-      throw new ShapeError(`expand: cannot expand ${formatShape(this.shape)} to ${formatShape(shape)} (dimension ${i}: ${own} is not 1)`);
+      throw new ShapeError(
+        `expand: cannot expand ${formatShape(this.shape)} to ${formatShape(shape)} (dimension ${i}: ${own} is not 1)`,
+      );
     });
     return this.view(shape, strides, this.offset);
   }
@@ -184,7 +199,8 @@ export class Tensor implements View, Disposable {
    */
   astype(dtype: DType): Tensor {
     if (dtype === this.dtype) return this.contiguous();
-    if (dtype === 'int32' || this.dtype === 'int32') throw new DTypeError(`astype: ${this.dtype} -> ${dtype} is not supported (float dtypes only)`);
+    if (dtype === 'int32' || this.dtype === 'int32')
+      throw new DTypeError(`astype: ${this.dtype} -> ${dtype} is not supported (float dtypes only)`);
     const out = emptyLike(this, dtype);
     if (out.size > 0) this.device.backend.kernels.cast(this, out);
     return out;
@@ -192,7 +208,8 @@ export class Tensor implements View, Disposable {
 
   /** The single element of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new ShapeError(`item: tensor of shape ${formatShape(this.shape)} has ${this.size} elements, not 1`);
+    if (this.size !== 1)
+      throw new ShapeError(`item: tensor of shape ${formatShape(this.shape)} has ${this.size} elements, not 1`);
     return (await this.toArray())[0]!;
   }
 
@@ -216,14 +233,19 @@ function resolveReshape(from: Shape, to: readonly number[]): number[] {
   const total = sizeOf(from);
   const free = to.filter((d) => d === -1).length;
   const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
-  const bad = free > 1 || to.some((d) => !Number.isInteger(d) || d < -1) || (free === 1 ? known === 0 || total % known !== 0 : known !== total);
-  if (bad) throw new ShapeError(`reshape: cannot reshape ${formatShape(from)} (${total} elements) to ${formatShape(to)}`);
+  const bad =
+    free > 1 ||
+    to.some((d) => !Number.isInteger(d) || d < -1) ||
+    (free === 1 ? known === 0 || total % known !== 0 : known !== total);
+  if (bad)
+    throw new ShapeError(`reshape: cannot reshape ${formatShape(from)} (${total} elements) to ${formatShape(to)}`);
   return to.map((d) => (d === -1 ? total / known : d));
 }
 
 /** An uninitialised contiguous tensor on `device`. */
 export function empty(shape: Shape, dtype: DType, device: Device): Tensor {
-  if (!device.backend.supports(dtype)) throw new DeviceError(`dtype ${dtype} is not supported on the ${device.kind} device`);
+  if (!device.backend.supports(dtype))
+    throw new DeviceError(`dtype ${dtype} is not supported on the ${device.kind} device`);
   return new Tensor(new SharedStorage(device, device.backend.allocate(dtype, sizeOf(shape))), dtype, shape);
 }
 
@@ -235,9 +257,18 @@ export function emptyLike(t: Tensor, dtype: DType = t.dtype): Tensor {
  * A tensor holding `data` (copied). The dtype follows the array (Float32Array: float32, ...);
  * a Uint16Array holds float16 or bfloat16 bit patterns and needs `dtype` to say which.
  */
-export function fromTypedArray(data: TypedArray, shape: Shape, device: Device, dtype: DType = dtypeOfArray(data)): Tensor {
-  if (!(data instanceof dtypeTable[dtype].array)) throw new DTypeError(`tensor: a ${data.constructor.name} cannot hold ${dtype} elements`);
-  if (sizeOf(shape) !== data.length) throw new ShapeError(`tensor: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+export function fromTypedArray(
+  data: TypedArray,
+  shape: Shape,
+  device: Device,
+  dtype: DType = dtypeOfArray(data),
+): Tensor {
+  if (!(data instanceof dtypeTable[dtype].array))
+    throw new DTypeError(`tensor: a ${data.constructor.name} cannot hold ${dtype} elements`);
+  if (sizeOf(shape) !== data.length)
+    throw new ShapeError(
+      `tensor: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+    );
   const t = empty(shape, dtype, device);
   device.backend.upload(t.storage, data);
   return t;
@@ -256,6 +287,9 @@ export function hostData(t: Tensor): TypedArray | null {
 export function assertSameDevice(op: string, ...tensors: Tensor[]): void {
   const device = tensors[0]?.device;
   for (const t of tensors) {
-    if (t.device !== device) throw new DeviceError(`${op}: tensors are on different devices (${device?.kind} and ${t.device.kind}); move one with await t.to(device)`);
+    if (t.device !== device)
+      throw new DeviceError(
+        `${op}: tensors are on different devices (${device?.kind} and ${t.device.kind}); move one with await t.to(device)`,
+      );
   }
 }

@@ -61,7 +61,13 @@ export function webRunnerFactory(threads = globalThis.navigator?.hardwareConcurr
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
     for (let slot = 0; slot < workers; slot++) {
       state(slot)[1] = -1; // not started
-      new Worker(url, { name: `mini-gpt kernels ${slot + 1}` }).postMessage({ wasm, memory, control, slot, names: [...kernelNames] });
+      new Worker(url, { name: `mini-gpt kernels ${slot + 1}` }).postMessage({
+        wasm,
+        memory,
+        control,
+        slot,
+        names: [...kernelNames],
+      });
     }
     const caughtUp = () => {
       const generation = Atomics.load(words, 0);
@@ -75,10 +81,12 @@ export function webRunnerFactory(threads = globalThis.navigator?.hardwareConcurr
       },
       run(calls: KernelCall[], runHere: (call: KernelCall) => void): void {
         const ready = caughtUp();
-        if (calls.length > ready.length + 1) throw new Error(`parallel kernel: ${calls.length} parts for ${ready.length + 1} threads`);
+        if (calls.length > ready.length + 1)
+          throw new Error(`parallel kernel: ${calls.length} parts for ${ready.length + 1} threads`);
         ready.forEach((slot, i) => {
           const call = calls[i + 1];
-          if (call && call.args.length > MAX_ARGS) throw new Error(`parallel kernel: ${call.kernel} takes more than ${MAX_ARGS} arguments`);
+          if (call && call.args.length > MAX_ARGS)
+            throw new Error(`parallel kernel: ${call.kernel} takes more than ${MAX_ARGS} arguments`);
           state(slot)[0] = call ? kernelNames.indexOf(call.kernel) + 1 : 0;
           if (call) new Float64Array(control, HEADER_BYTES + slot * SLOT_BYTES + 8, MAX_ARGS).set(call.args);
         });
@@ -88,7 +96,8 @@ export function webRunnerFactory(threads = globalThis.navigator?.hardwareConcurr
         runHere(calls[0]!);
         for (const slot of ready) {
           const done = state(slot);
-          for (let seen = Atomics.load(done, 1); seen !== generation; seen = Atomics.load(done, 1)) Atomics.wait(done, 1, seen);
+          for (let seen = Atomics.load(done, 1); seen !== generation; seen = Atomics.load(done, 1))
+            Atomics.wait(done, 1, seen);
         }
       },
     };

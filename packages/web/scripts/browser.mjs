@@ -32,8 +32,19 @@ export const CHROMIUM_ARGS = [
  * @returns {Promise<{ server: import('vite').PreviewServer; origin: string }>}
  */
 export async function serveWebApp(outDir) {
-  await build({ root: WEB, configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  const server = await preview({ root: WEB, configFile: join(WEB, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1', strictPort: false } });
+  await build({
+    root: WEB,
+    configFile: join(WEB, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  });
+  const server = await preview({
+    root: WEB,
+    configFile: join(WEB, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { port: 0, host: '127.0.0.1', strictPort: false },
+  });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('vite preview did not listen on a port');
   return { server, origin: `http://localhost:${address.port}` };
@@ -44,7 +55,8 @@ export async function serveWebApp(outDir) {
  * @returns {Promise<import('playwright-core').BrowserContext>}
  */
 export async function launchChromium() {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set MINI_GPT_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or set MINI_GPT_CHROMIUM)`);
   return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'mini-gpt-chromium-')), {
     executablePath: CHROMIUM,
     headless: true,

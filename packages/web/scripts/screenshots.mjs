@@ -12,12 +12,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchChromium, serveWebApp } from './browser.mjs';
 
-const { values } = parseArgs({ options: {
-  device: { type: 'string', default: 'cpu' },
-  epochs: { type: 'string', default: '4' },
-  lr: { type: 'string', default: '0.004' },
-  out: { type: 'string', default: 'docs' },
-} });
+const { values } = parseArgs({
+  options: {
+    device: { type: 'string', default: 'cpu' },
+    epochs: { type: 'string', default: '4' },
+    lr: { type: 'string', default: '0.004' },
+    out: { type: 'string', default: 'docs' },
+  },
+});
 const out = resolve(values.out);
 mkdirSync(out, { recursive: true });
 
@@ -28,10 +30,13 @@ try {
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   const idle = (timeout) => page.waitForFunction(() => document.body.dataset.task === 'idle', null, { timeout });
   const failIfError = async () => {
-    if (await page.isVisible('#error')) throw new Error(`the page shows an error: ${await page.textContent('#error-text')}`);
+    if (await page.isVisible('#error'))
+      throw new Error(`the page shows an error: ${await page.textContent('#error-text')}`);
   };
   await page.goto(`${served.origin}/?device=${values.device}`);
-  await page.waitForFunction(() => document.getElementById('device-status').textContent.startsWith('Device:'), null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.getElementById('device-status').textContent.startsWith('Device:'), null, {
+    timeout: 120_000,
+  });
   await failIfError();
   console.log(await page.textContent('#device-status'));
 
@@ -53,7 +58,9 @@ try {
 
   await page.click('#tab-device');
   await page.screenshot({ path: join(out, 'web-device.png') });
-  console.log(`screenshots: ${['web-train.png', 'web-generate.png', 'web-device.png'].map((f) => join(out, f)).join(', ')}`);
+  console.log(
+    `screenshots: ${['web-train.png', 'web-generate.png', 'web-device.png'].map((f) => join(out, f)).join(', ')}`,
+  );
 } finally {
   await browser.close();
   await served.server.close();

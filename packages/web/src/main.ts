@@ -84,8 +84,20 @@ function render(): void {
 // ---- Train view ----
 /** The book's chapter-5 run (the CLI's defaults); the preset stays the user's choice. */
 const BOOK: Omit<TrainSettings, 'preset'> = {
-  contextLength: 256, dropout: 0.1, qkvBias: false, tiedHead: false, epochs: 10, batchSize: 2, lr: 0.0004,
-  weightDecay: 0.1, evalFreq: 5, evalIter: 5, trainRatio: 0.9, seed: 123, startContext: 'Every effort moves you', sampleTokens: 50,
+  contextLength: 256,
+  dropout: 0.1,
+  qkvBias: false,
+  tiedHead: false,
+  epochs: 10,
+  batchSize: 2,
+  lr: 0.0004,
+  weightDecay: 0.1,
+  evalFreq: 5,
+  evalIter: 5,
+  trainRatio: 0.9,
+  seed: 123,
+  startContext: 'Every effort moves you',
+  sampleTokens: 50,
 };
 const booleanKeys = ['qkvBias', 'tiedHead'] as const;
 const textKeys = ['startContext'] as const;
@@ -105,7 +117,8 @@ function readSettings(): TrainSettings {
     if ((booleanKeys as readonly string[]).includes(key)) out[key] = el.checked;
     else if ((textKeys as readonly string[]).includes(key)) out[key] = el.value;
     else {
-      if (!el.checkValidity() || el.value.trim() === '') throw new Error(`${el.labels?.[0]?.textContent?.trim() ?? key}: ${el.validationMessage || 'enter a number'}`);
+      if (!el.checkValidity() || el.value.trim() === '')
+        throw new Error(`${el.labels?.[0]?.textContent?.trim() ?? key}: ${el.validationMessage || 'enter a number'}`);
       out[key] = Number(el.value);
     }
   }
@@ -205,7 +218,10 @@ for (const id of ['open-files', 'open-folder']) {
   });
 }
 const dropZone = $('drop-model');
-dropZone.addEventListener('dragover', (e) => { e.preventDefault(); dropZone.classList.add('over'); });
+dropZone.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  dropZone.classList.add('over');
+});
 dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
 dropZone.addEventListener('drop', (e) => {
   e.preventDefault();
@@ -215,7 +231,8 @@ dropZone.addEventListener('drop', (e) => {
 $('url-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const url = input('model-url').value.trim();
-  if (!url) return showError('enter the URL of a model.safetensors file or of a folder with model.safetensors and config.json');
+  if (!url)
+    return showError('enter the URL of a model.safetensors file or of a folder with model.safetensors and config.json');
   $('model-status').textContent = `Loading ${url}…`;
   send({ type: 'loadUrl', url });
 });
@@ -242,21 +259,32 @@ worker.addEventListener('message', ({ data }: MessageEvent<Reply>) => {
   switch (data.type) {
     case 'device': {
       const d = data.device;
-      const summary = d.kind === 'webgpu' ? `WebGPU: ${d.description}` : `CPU (WebAssembly), ${d.threads} thread${d.threads === 1 ? '' : 's'}`;
+      const summary =
+        d.kind === 'webgpu'
+          ? `WebGPU: ${d.description}`
+          : `CPU (WebAssembly), ${d.threads} thread${d.threads === 1 ? '' : 's'}`;
       $('device-status').textContent = `Device: ${summary}`;
       document.body.dataset.device = d.kind;
       const rows: [string, string][] = [
         ['Device', d.kind === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly SIMD)'],
         ['Description', d.description],
         ['CPU threads', d.kind === 'cpu' ? String(d.threads) : 'not used (WebGPU)'],
-        ['Cross-origin isolated', d.crossOriginIsolated ? 'yes (SharedArrayBuffer available)' : 'no (single-threaded CPU kernels)'],
+        [
+          'Cross-origin isolated',
+          d.crossOriginIsolated ? 'yes (SharedArrayBuffer available)' : 'no (single-threaded CPU kernels)',
+        ],
         ['WebGPU adapter', d.webgpu],
       ];
-      $('device-info').replaceChildren(...rows.map(([term, value]) => {
-        const row = document.createElement('div');
-        row.append(Object.assign(document.createElement('dt'), { textContent: term }), Object.assign(document.createElement('dd'), { textContent: value }));
-        return row;
-      }));
+      $('device-info').replaceChildren(
+        ...rows.map(([term, value]) => {
+          const row = document.createElement('div');
+          row.append(
+            Object.assign(document.createElement('dt'), { textContent: term }),
+            Object.assign(document.createElement('dd'), { textContent: value }),
+          );
+          return row;
+        }),
+      );
       $('device-note').textContent = d.note;
       break;
     }
@@ -269,7 +297,8 @@ worker.addEventListener('message', ({ data }: MessageEvent<Reply>) => {
       break;
     }
     case 'trainStart':
-      $('train-summary').textContent = `${formatNumber(data.trainTokens)} training tokens, ${formatNumber(data.validationTokens)} validation tokens, ${data.stepsPerEpoch} steps per epoch`;
+      $('train-summary').textContent =
+        `${formatNumber(data.trainTokens)} training tokens, ${formatNumber(data.validationTokens)} validation tokens, ${data.stepsPerEpoch} steps per epoch`;
       break;
     case 'step':
       $('stat-epoch').textContent = `${data.epoch} / ${data.epochs}`;
@@ -289,18 +318,22 @@ worker.addEventListener('message', ({ data }: MessageEvent<Reply>) => {
       break;
     }
     case 'sample':
-      $('samples').append(Object.assign(document.createElement('li'), { textContent: `Epoch ${data.epoch}: ${data.text}` }));
+      $('samples').append(
+        Object.assign(document.createElement('li'), { textContent: `Epoch ${data.epoch}: ${data.text}` }),
+      );
       break;
     case 'trainEnd':
       canContinue = true;
-      $('train-summary').textContent = `${data.stopped ? 'Stopped' : 'Done'}: ${data.steps} steps, ${formatNumber(data.tokensSeen)} tokens seen, ${formatSeconds(data.seconds)} this session, ${formatNumber(Math.round(data.tokensPerSecond))} tokens/s${data.cpuThreads ? ` on ${data.cpuThreads} CPU thread${data.cpuThreads === 1 ? '' : 's'}` : ''}.`
-        + (data.stopped ? ' Continue resumes the run.' : ' Raise Epochs and Continue to train on.');
+      $('train-summary').textContent =
+        `${data.stopped ? 'Stopped' : 'Done'}: ${data.steps} steps, ${formatNumber(data.tokensSeen)} tokens seen, ${formatSeconds(data.seconds)} this session, ${formatNumber(Math.round(data.tokensPerSecond))} tokens/s${data.cpuThreads ? ` on ${data.cpuThreads} CPU thread${data.cpuThreads === 1 ? '' : 's'}` : ''}.` +
+        (data.stopped ? ' Continue resumes the run.' : ' Raise Epochs and Continue to train on.');
       break;
     case 'text':
       $('output').append(data.text);
       break;
     case 'generated':
-      $('generate-stats').textContent = `${data.tokens} tokens in ${formatSeconds(data.seconds)} (${(data.tokens / Math.max(data.seconds, 1e-9)).toFixed(1)} tokens/s)${data.stopped ? ', stopped' : ''}`;
+      $('generate-stats').textContent =
+        `${data.tokens} tokens in ${formatSeconds(data.seconds)} (${(data.tokens / Math.max(data.seconds, 1e-9)).toFixed(1)} tokens/s)${data.stopped ? ', stopped' : ''}`;
       break;
     case 'saved':
       download(data.model, 'model.safetensors');

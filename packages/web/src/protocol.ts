@@ -44,10 +44,30 @@ export type Reply =
   | { type: 'device'; device: DeviceReport }
   | { type: 'model'; model: ModelReport }
   | { type: 'trainStart'; epochs: number; stepsPerEpoch: number; trainTokens: number; validationTokens: number }
-  | { type: 'step'; epoch: number; epochs: number; step: number; totalSteps: number; loss: number; tokensSeen: number; tokensPerSecond: number; etaSeconds: number }
+  | {
+      type: 'step';
+      epoch: number;
+      epochs: number;
+      step: number;
+      totalSteps: number;
+      loss: number;
+      tokensSeen: number;
+      tokensPerSecond: number;
+      etaSeconds: number;
+    }
   | { type: 'eval'; record: LossRecord; chart: string }
   | { type: 'sample'; epoch: number; text: string }
-  | { type: 'trainEnd'; stopped: boolean; steps: number; tokensSeen: number; epoch: number; epochs: number; seconds: number; tokensPerSecond: number; cpuThreads: number }
+  | {
+      type: 'trainEnd';
+      stopped: boolean;
+      steps: number;
+      tokensSeen: number;
+      epoch: number;
+      epochs: number;
+      seconds: number;
+      tokensPerSecond: number;
+      cpuThreads: number;
+    }
   | { type: 'text'; text: string }
   | { type: 'generated'; tokens: number; seconds: number; stopped: boolean }
   | { type: 'saved'; model: Blob; config: string }

@@ -36,7 +36,10 @@ function yieldToEvents(): Promise<void> {
 
 async function describeWebGPU(): Promise<string> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) return globalThis.isSecureContext ? 'not offered by this browser' : 'not offered: the page is not a secure context (use https or localhost)';
+  if (!gpu)
+    return globalThis.isSecureContext
+      ? 'not offered by this browser'
+      : 'not offered: the page is not a secure context (use https or localhost)';
   const adapter = await gpu.requestAdapter().catch(() => null);
   if (!adapter) return 'navigator.gpu gave no adapter';
   const info = adapter.info;
@@ -50,24 +53,46 @@ async function openDevice(choice: DeviceChoice): Promise<DeviceReport> {
     device = await T.getDevice(choice);
   } catch (e) {
     // The library's hint names Node packages; here the browser decides.
-    if (e instanceof T.DeviceError && choice === 'webgpu') throw new Error(`no WebGPU adapter in this browser (${webgpu}): choose Auto or CPU`);
+    if (e instanceof T.DeviceError && choice === 'webgpu')
+      throw new Error(`no WebGPU adapter in this browser (${webgpu}): choose Auto or CPU`);
     throw e;
   }
   const isolated = globalThis.crossOriginIsolated === true;
   const threads = device.kind === 'cpu' && T.webThreadsAvailable() ? navigator.hardwareConcurrency : 1;
   let note: string;
   if (device.kind === 'webgpu') note = 'Kernels run as WGSL compute shaders on the WebGPU adapter.';
-  else if (!isolated) note = 'The page is not cross-origin isolated (no COOP/COEP headers), so there is no SharedArrayBuffer: the CPU kernels run on one thread.';
-  else note = `The CPU kernels run on ${threads} thread${threads === 1 ? '' : 's'} (this worker and ${threads - 1} Web Worker${threads === 2 ? '' : 's'}).`;
+  else if (!isolated)
+    note =
+      'The page is not cross-origin isolated (no COOP/COEP headers), so there is no SharedArrayBuffer: the CPU kernels run on one thread.';
+  else
+    note = `The CPU kernels run on ${threads} thread${threads === 1 ? '' : 's'} (this worker and ${threads - 1} Web Worker${threads === 2 ? '' : 's'}).`;
   if (choice === 'auto' && device.kind === 'cpu' && webgpu.includes('software')) {
-    note += ' Auto skips software WebGPU adapters, which are slower than the CPU backend; choose WebGPU to use it anyway.';
+    note +=
+      ' Auto skips software WebGPU adapters, which are slower than the CPU backend; choose WebGPU to use it anyway.';
   }
-  return { kind: device.kind, description: device.info.description, threads, crossOriginIsolated: isolated, webgpu, note };
+  return {
+    kind: device.kind,
+    description: device.info.description,
+    threads,
+    crossOriginIsolated: isolated,
+    webgpu,
+    note,
+  };
 }
 
 function reportModel(trainable: boolean): void {
   const c = model!.config;
-  post({ type: 'model', model: { source: modelSource, parameters: G.parameterCount(c), contextLength: c.contextLength, layers: c.nLayers, embedDim: c.embedDim, trainable } });
+  post({
+    type: 'model',
+    model: {
+      source: modelSource,
+      parameters: G.parameterCount(c),
+      contextLength: c.contextLength,
+      layers: c.nLayers,
+      embedDim: c.embedDim,
+      trainable,
+    },
+  });
 }
 
 function replaceModel(next: G.GPTModel | null, source: string): void {
@@ -81,7 +106,14 @@ function replaceModel(next: G.GPTModel | null, source: string): void {
 /** model.safetensors in memory (chunks as they are written). */
 async function modelBytes(m: G.GPTModel): Promise<Blob> {
   const chunks: Uint8Array<ArrayBuffer>[] = [];
-  await G.saveHFModel({ write: async (bytes) => { chunks.push(bytes.slice()); } }, m);
+  await G.saveHFModel(
+    {
+      write: async (bytes) => {
+        chunks.push(bytes.slice());
+      },
+    },
+    m,
+  );
   return new Blob(chunks, { type: 'application/octet-stream' });
 }
 
@@ -108,20 +140,48 @@ function need<T>(value: T | null, what: string): T {
 
 async function train(text: string, s: TrainSettings): Promise<void> {
   const dev = need(device, 'no device yet');
-  const config = G.resolveConfig(s.preset, { contextLength: s.contextLength, dropRate: s.dropout, qkvBias: s.qkvBias, tiedHead: s.tiedHead });
+  const config = G.resolveConfig(s.preset, {
+    contextLength: s.contextLength,
+    dropRate: s.dropout,
+    qkvBias: s.qkvBias,
+    tiedHead: s.tiedHead,
+  });
   if (!text.trim()) throw new Error('the training text is empty: paste or drop a text');
   const { train: trainText, validation } = G.splitText(text, s.trainRatio);
-  const loaderOptions = { batchSize: s.batchSize, maxLength: config.contextLength, stride: config.contextLength, device: dev };
+  const loaderOptions = {
+    batchSize: s.batchSize,
+    maxLength: config.contextLength,
+    stride: config.contextLength,
+    device: dev,
+  };
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: s.seed });
   const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
   const windowTokens = `${s.batchSize} x ${config.contextLength} tokens`;
-  if (trainLoader.length === 0) throw new Error(`the training split is too short for one batch of ${windowTokens}: use a longer text, a smaller context length or batch size`);
-  if (valLoader.length === 0) throw new Error(`the validation split is too short for one window of ${config.contextLength} tokens: use a longer text, a lower train ratio or a smaller context length`);
+  if (trainLoader.length === 0)
+    throw new Error(
+      `the training split is too short for one batch of ${windowTokens}: use a longer text, a smaller context length or batch size`,
+    );
+  if (valLoader.length === 0)
+    throw new Error(
+      `the validation split is too short for one window of ${config.contextLength} tokens: use a longer text, a lower train ratio or a smaller context length`,
+    );
   const next = G.GPTModel.create(config, { device: dev, seed: s.seed });
   replaceModel(next, `trained here (${s.preset})`);
-  run = { settings: s, optimizer: new G.AdamW(next.params, { lr: s.lr, weightDecay: s.weightDecay }), trainLoader, valLoader, state: G.initialTrainState() };
+  run = {
+    settings: s,
+    optimizer: new G.AdamW(next.params, { lr: s.lr, weightDecay: s.weightDecay }),
+    trainLoader,
+    valLoader,
+    state: G.initialTrainState(),
+  };
   reportModel(false);
-  post({ type: 'trainStart', epochs: s.epochs, stepsPerEpoch: trainLoader.length, trainTokens: G.textToIds(trainText).length, validationTokens: G.textToIds(validation).length });
+  post({
+    type: 'trainStart',
+    epochs: s.epochs,
+    stepsPerEpoch: trainLoader.length,
+    trainTokens: G.textToIds(trainText).length,
+    validationTokens: G.textToIds(validation).length,
+  });
   await resume();
 }
 
@@ -135,31 +195,68 @@ async function resume(): Promise<void> {
   const startSteps = r.state.steps;
   let tokensPerSecond = 0;
   const history = [...r.state.history]; // the chart's points (trainModel keeps its own copy)
-  const result = await G.trainModel(m, r.optimizer, r.trainLoader, r.valLoader, {
-    epochs: s.epochs,
-    evalFreq: s.evalFreq,
-    evalIter: s.evalIter,
-    startContext: s.startContext,
-    sampleTokens: s.sampleTokens,
-    schedule: { lr: s.lr, totalSteps },
-    shouldStop: async () => { await yieldToEvents(); return stopRequested; },
-  }, {
-    onStep: (info) => {
-      const seconds = (performance.now() - started) / 1000;
-      tokensPerSecond = (info.tokensSeen - startTokens) / seconds;
-      const stepsDone = info.step + 1 - startSteps;
-      post({ type: 'step', epoch: info.epoch, epochs: s.epochs, step: info.step, totalSteps, loss: info.loss, tokensSeen: info.tokensSeen, tokensPerSecond, etaSeconds: (totalSteps - info.step - 1) * (seconds / stepsDone) });
+  const result = await G.trainModel(
+    m,
+    r.optimizer,
+    r.trainLoader,
+    r.valLoader,
+    {
+      epochs: s.epochs,
+      evalFreq: s.evalFreq,
+      evalIter: s.evalIter,
+      startContext: s.startContext,
+      sampleTokens: s.sampleTokens,
+      schedule: { lr: s.lr, totalSteps },
+      shouldStop: async () => {
+        await yieldToEvents();
+        return stopRequested;
+      },
     },
-    onEval: (record) => {
-      history.push(record);
-      post({ type: 'eval', record, chart: G.lossPlotSvg(history, { epochs: s.epochs, stepsPerEpoch: r.trainLoader.length }) });
+    {
+      onStep: (info) => {
+        const seconds = (performance.now() - started) / 1000;
+        tokensPerSecond = (info.tokensSeen - startTokens) / seconds;
+        const stepsDone = info.step + 1 - startSteps;
+        post({
+          type: 'step',
+          epoch: info.epoch,
+          epochs: s.epochs,
+          step: info.step,
+          totalSteps,
+          loss: info.loss,
+          tokensSeen: info.tokensSeen,
+          tokensPerSecond,
+          etaSeconds: (totalSteps - info.step - 1) * (seconds / stepsDone),
+        });
+      },
+      onEval: (record) => {
+        history.push(record);
+        post({
+          type: 'eval',
+          record,
+          chart: G.lossPlotSvg(history, { epochs: s.epochs, stepsPerEpoch: r.trainLoader.length }),
+        });
+      },
+      onSample: (sample) => post({ type: 'sample', ...sample }),
+      onEpochEnd: (state) => {
+        r.state = state;
+      },
     },
-    onSample: (sample) => post({ type: 'sample', ...sample }),
-    onEpochEnd: (state) => { r.state = state; },
-  }, r.state);
+    r.state,
+  );
   r.state = result.state;
   const seconds = (performance.now() - started) / 1000;
-  post({ type: 'trainEnd', stopped: result.stopped, steps: r.state.steps, tokensSeen: r.state.tokensSeen, epoch: r.state.epoch, epochs: s.epochs, seconds, tokensPerSecond, cpuThreads: cpuThreads() });
+  post({
+    type: 'trainEnd',
+    stopped: result.stopped,
+    steps: r.state.steps,
+    tokensSeen: r.state.tokensSeen,
+    epoch: r.state.epoch,
+    epochs: s.epochs,
+    seconds,
+    tokensPerSecond,
+    cpuThreads: cpuThreads(),
+  });
   reportModel(true);
 }
 
@@ -178,7 +275,9 @@ async function load(configText: string, configName: string, source: G.ByteSource
 /** A URL of model.safetensors (config.json beside it) or of a folder holding both. */
 async function loadUrl(url: string): Promise<void> {
   const base = new URL(url, self.location.href);
-  const modelUrl = base.pathname.endsWith('.safetensors') ? base : new URL('model.safetensors', base.href.endsWith('/') ? base : `${base.href}/`);
+  const modelUrl = base.pathname.endsWith('.safetensors')
+    ? base
+    : new URL('model.safetensors', base.href.endsWith('/') ? base : `${base.href}/`);
   const configUrl = new URL('config.json', modelUrl);
   let response: Response;
   try {
@@ -186,7 +285,10 @@ async function loadUrl(url: string): Promise<void> {
   } catch (e) {
     throw new Error(`${configUrl.href}: ${(e as Error).message}`);
   }
-  if (!response.ok) throw new Error(`${configUrl.href}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  if (!response.ok)
+    throw new Error(
+      `${configUrl.href}: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
+    );
   await load(await response.text(), configUrl.href, await G.fetchSource(modelUrl.href));
 }
 
@@ -218,23 +320,36 @@ async function generate(prompt: string, options: G.GenerateOptions): Promise<voi
 
 async function handle(request: Request): Promise<void> {
   switch (request.type) {
-    case 'init': return init(request.device);
-    case 'train': return train(request.text, request.settings);
+    case 'init':
+      return init(request.device);
+    case 'train':
+      return train(request.text, request.settings);
     case 'continue': {
       const r = need(run, 'nothing to continue: start a run first');
-      if (request.epochs <= r.state.epoch) throw new Error(`the run has done its ${r.state.epoch} epoch${r.state.epoch === 1 ? '' : 's'}: raise Epochs to continue it`);
+      if (request.epochs <= r.state.epoch)
+        throw new Error(
+          `the run has done its ${r.state.epoch} epoch${r.state.epoch === 1 ? '' : 's'}: raise Epochs to continue it`,
+        );
       r.settings = { ...r.settings, epochs: request.epochs };
       return resume();
     }
-    case 'load': return load(await request.config.text(), request.configName, G.blobSource(request.model, request.modelName));
-    case 'loadUrl': return loadUrl(request.url);
-    case 'generate': return generate(request.prompt, request.options);
+    case 'load':
+      return load(await request.config.text(), request.configName, G.blobSource(request.model, request.modelName));
+    case 'loadUrl':
+      return loadUrl(request.url);
+    case 'generate':
+      return generate(request.prompt, request.options);
     case 'save': {
       const m = need(model, 'no model to save: train one or open a checkpoint first');
-      post({ type: 'saved', model: await modelBytes(m), config: `${JSON.stringify(G.toHFConfig(m.config), null, 2)}\n` });
+      post({
+        type: 'saved',
+        model: await modelBytes(m),
+        config: `${JSON.stringify(G.toHFConfig(m.config), null, 2)}\n`,
+      });
       return;
     }
-    case 'stop': return;
+    case 'stop':
+      return;
   }
 }
 
@@ -259,4 +374,9 @@ self.onmessage = async ({ data }: MessageEvent<Request>) => {
   }
 };
 
-self.addEventListener('unhandledrejection', (event) => post({ type: 'error', message: String((event as PromiseRejectionEvent).reason?.message ?? (event as PromiseRejectionEvent).reason) }));
+self.addEventListener('unhandledrejection', (event) =>
+  post({
+    type: 'error',
+    message: String((event as PromiseRejectionEvent).reason?.message ?? (event as PromiseRejectionEvent).reason),
+  }),
+);

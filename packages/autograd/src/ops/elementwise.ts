@@ -13,11 +13,23 @@ type Binary = (a: Variable, b: Variable) => Variable;
 /** The ops whose forward saves nothing but inputs and output. */
 type NoSaved = { [K in DifferentiableOp]: Record<never, never> extends SavedFor[K] ? K : never }[DifferentiableOp];
 
-const unary = (op: NoSaved, forward: (x: Tensor) => Tensor): Unary => (x) => record(op, [x], forward(x.data), {});
-const binary = (op: NoSaved, forward: (a: Tensor, b: Tensor) => Tensor): Binary => (a, b) => record(op, [a, b], forward(a.data, b.data), {});
+const unary =
+  (op: NoSaved, forward: (x: Tensor) => Tensor): Unary =>
+  (x) =>
+    record(op, [x], forward(x.data), {});
+const binary =
+  (op: NoSaved, forward: (a: Tensor, b: Tensor) => Tensor): Binary =>
+  (a, b) =>
+    record(op, [a, b], forward(a.data, b.data), {});
 
-export const neg = unary('neg', T.neg), exp = unary('exp', T.exp), log = unary('log', T.log), sqrt = unary('sqrt', T.sqrt);
-export const rsqrt = unary('rsqrt', T.rsqrt), tanh = unary('tanh', T.tanh), abs = unary('abs', T.abs), relu = unary('relu', T.relu);
+export const neg = unary('neg', T.neg),
+  exp = unary('exp', T.exp),
+  log = unary('log', T.log),
+  sqrt = unary('sqrt', T.sqrt);
+export const rsqrt = unary('rsqrt', T.rsqrt),
+  tanh = unary('tanh', T.tanh),
+  abs = unary('abs', T.abs),
+  relu = unary('relu', T.relu);
 /** GPT-2's GELU (tanh approximation). */
 export const gelu = unary('gelu', T.gelu);
 export const square = unary('square', T.square);
@@ -33,5 +45,10 @@ export const maxScalar = (x: Variable, s: number) => record('maxScalar', [x], T.
 export const minScalar = (x: Variable, s: number) => record('minScalar', [x], T.minimum(x.data, s), { s });
 
 /** With NumPy broadcasting; the gradient of a stretched input is summed over its copies. */
-export const add = binary('add', T.add), sub = binary('sub', T.sub), mul = binary('mul', T.mul), div = binary('div', T.div);
-export const pow = binary('pow', T.pow), maximum = binary('maximum', T.maximum), minimum = binary('minimum', T.minimum);
+export const add = binary('add', T.add),
+  sub = binary('sub', T.sub),
+  mul = binary('mul', T.mul),
+  div = binary('div', T.div);
+export const pow = binary('pow', T.pow),
+  maximum = binary('maximum', T.maximum),
+  minimum = binary('minimum', T.minimum);

@@ -37,19 +37,28 @@ export async function listCache(flags: { json?: boolean }): Promise<number> {
   const legacy = await legacyModels();
   const total = models.reduce((n, m) => n + m.sizeBytes, 0) + legacy.reduce((n, m) => n + m.sizeBytes, 0);
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ huggingFace: { path: settings.cacheDir, models, warnings }, miniGpt: { path: join(cacheDir(), 'models'), models: legacy }, sizeBytes: total })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ huggingFace: { path: settings.cacheDir, models, warnings }, miniGpt: { path: join(cacheDir(), 'models'), models: legacy }, sizeBytes: total })}\n`,
+    );
     return 0;
   }
   say(`Hugging Face cache: ${settings.cacheDir}`);
   if (models.length === 0) say('  (no models)');
   const width = Math.max(0, ...models.map((m) => m.repo.length), ...legacy.map((m) => m.name.length));
   for (const m of models) {
-    const revisions = [...m.revisions].sort((a, b) => b.refs.length - a.refs.length).map((r) => `${r.refs.length ? `${r.refs.join(', ')} = ` : ''}${shortCommit(r.commit)}${r.usable ? '' : ' (no config.json + model.safetensors)'}`);
+    const revisions = [...m.revisions]
+      .sort((a, b) => b.refs.length - a.refs.length)
+      .map(
+        (r) =>
+          `${r.refs.length ? `${r.refs.join(', ')} = ` : ''}${shortCommit(r.commit)}${r.usable ? '' : ' (no config.json + model.safetensors)'}`,
+      );
     say(`  ${m.repo.padEnd(width)}  ${formatBytes(m.sizeBytes).padStart(8)}  ${revisions.join('; ')}`);
   }
   for (const w of warnings) say(`  could not read: ${w}`);
   if (legacy.length > 0) {
-    say(`older mini-gpt cache: ${join(cacheDir(), 'models')}  (npx mini-gpt download <name> moves a model into the Hugging Face cache)`);
+    say(
+      `older mini-gpt cache: ${join(cacheDir(), 'models')}  (npx mini-gpt download <name> moves a model into the Hugging Face cache)`,
+    );
     for (const m of legacy) say(`  ${m.name.padEnd(width)}  ${formatBytes(m.sizeBytes).padStart(8)}`);
   }
   say(`total ${formatBytes(total)}`);
@@ -58,10 +67,16 @@ export async function listCache(flags: { json?: boolean }): Promise<number> {
 
 export async function removeCached(model: string, flags: { revision?: string }): Promise<number> {
   const repo = G.modelRepository(model);
-  if (!repo) throw new UsageError(`unknown model "${model}": use a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) or a hub repository id (owner/name)`);
+  if (!repo)
+    throw new UsageError(
+      `unknown model "${model}": use a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) or a hub repository id (owner/name)`,
+    );
   const settings = G.hubSettings();
   const folder = G.repoFolder(settings.cacheDir, repo);
-  const legacy = flags.revision === undefined ? (await legacyModels()).find((m) => G.GPT2_REPOSITORIES[m.name as G.GPT2Name] === repo) : undefined;
+  const legacy =
+    flags.revision === undefined
+      ? (await legacyModels()).find((m) => G.GPT2_REPOSITORIES[m.name as G.GPT2Name] === repo)
+      : undefined;
   let removed = false;
   if ((await stat(folder).catch(() => null)) !== null) {
     const freed = await G.removeCachedModel(settings.cacheDir, repo, flags.revision);

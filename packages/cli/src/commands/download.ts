@@ -18,7 +18,8 @@ export async function fetchModel(repo: string, revision = 'main'): Promise<G.Dow
     current = '';
     process.stderr.write(`${line}\n`);
   };
-  if (!settings.offline) process.stderr.write(`fetching ${repo} (${revision}) from ${settings.endpoint} into ${settings.cacheDir}\n`);
+  if (!settings.offline)
+    process.stderr.write(`fetching ${repo} (${revision}) from ${settings.endpoint} into ${settings.cacheDir}\n`);
   try {
     return await G.downloadModel(repo, {
       revision,
@@ -33,7 +34,11 @@ export async function fetchModel(repo: string, revision = 'main'): Promise<G.Dow
           bar = progressBar(p.total ?? 0, `${p.file} |{bar}| {done} / {size} | {speed}/s | ETA {eta_formatted}`);
         }
         const seconds = Math.max(1e-3, (performance.now() - started) / 1000);
-        bar!.update(p.bytes, { done: formatBytes(p.bytes), size: p.total === null ? '?' : formatBytes(p.total), speed: formatBytes(p.bytes / seconds) });
+        bar!.update(p.bytes, {
+          done: formatBytes(p.bytes),
+          size: p.total === null ? '?' : formatBytes(p.total),
+          speed: formatBytes(p.bytes / seconds),
+        });
       },
     });
   } finally {
@@ -43,7 +48,10 @@ export async function fetchModel(repo: string, revision = 'main'): Promise<G.Dow
 
 export async function download(name: string, flags: { revision?: string }): Promise<number> {
   const repo = G.modelRepository(name);
-  if (!repo) throw new UsageError(`unknown model "${name}": use a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) or a hub repository id (owner/name)`);
+  if (!repo)
+    throw new UsageError(
+      `unknown model "${name}": use a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) or a hub repository id (owner/name)`,
+    );
   const { dir } = await fetchModel(repo, flags.revision);
   say(`${name}: ${dir}`);
   return 0;

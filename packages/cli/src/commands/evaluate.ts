@@ -25,13 +25,22 @@ export async function evaluate(flags: EvalFlags): Promise<number> {
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   const model = (await loadForInference(dir, device, flags.dtype)).eval();
   const length = flags.contextLength ?? model.config.contextLength;
-  if (length > model.config.contextLength) throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);
+  if (length > model.config.contextLength)
+    throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);
   const loader = G.createDataLoader(text, { batchSize: flags.batchSize, maxLength: length, stride: length, device });
   if (loader.length === 0) throw new UsageError(`${flags.data} is too short for one window of ${length} tokens`);
   const result = await G.loaderLoss(model, loader, { maxBatches: flags.maxBatches });
-  const summary = { loss: result.loss, perplexity: G.perplexity(result.loss), tokens: result.tokens, batches: result.batches };
+  const summary = {
+    loss: result.loss,
+    perplexity: G.perplexity(result.loss),
+    tokens: result.tokens,
+    batches: result.batches,
+  };
   if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else say(`loss ${summary.loss.toFixed(4)}, perplexity ${summary.perplexity.toFixed(2)} (${summary.batches} batch${summary.batches === 1 ? '' : 'es'}, ${summary.tokens} tokens)`);
+  else
+    say(
+      `loss ${summary.loss.toFixed(4)}, perplexity ${summary.perplexity.toFixed(2)} (${summary.batches} batch${summary.batches === 1 ? '' : 'es'}, ${summary.tokens} tokens)`,
+    );
   model.dispose();
   return 0;
 }

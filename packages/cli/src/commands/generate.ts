@@ -21,12 +21,21 @@ export interface GenerateFlags {
 }
 
 /** Sampling flags that greedy decoding (temperature 0, the book's rule) does not use. */
-const SAMPLING_ONLY = [['topK', '--top-k'], ['topP', '--top-p'], ['seed', '--seed']] as const;
+const SAMPLING_ONLY = [
+  ['topK', '--top-k'],
+  ['topP', '--top-p'],
+  ['seed', '--seed'],
+] as const;
 
 export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
   const options: G.GenerateOptions = {
-    maxNewTokens: flags.maxNewTokens, temperature: flags.temperature, topK: flags.topK, topP: flags.topP,
-    seed: flags.seed, useCache: flags.cache, eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
+    maxNewTokens: flags.maxNewTokens,
+    temperature: flags.temperature,
+    topK: flags.topK,
+    topP: flags.topP,
+    seed: flags.seed,
+    useCache: flags.cache,
+    eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };
   try {
     G.validateGenerateOptions(options);
@@ -36,7 +45,10 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
   if (flags.prompt === '') throw new UsageError('--prompt is empty: give some text to continue');
   if (flags.temperature === 0) {
     const unused = SAMPLING_ONLY.filter(([key]) => typed.has(key)).map(([, flag]) => flag);
-    if (unused.length > 0) notice(`note: ${unused.join(', ')} ${unused.length > 1 ? 'have' : 'has'} no effect: decoding is greedy at temperature 0 (the book's rule); add --temperature to sample`);
+    if (unused.length > 0)
+      notice(
+        `note: ${unused.join(', ')} ${unused.length > 1 ? 'have' : 'has'} no effect: decoding is greedy at temperature 0 (the book's rule); add --temperature to sample`,
+      );
   }
   const dir = await resolveModel(flags.model, flags.revision);
   const device = await openDevice(flags.device, Boolean(flags.verbose));

@@ -49,9 +49,34 @@ interface RunSettings {
 }
 
 /** Flags that --resume takes from the command line (the run continues with the new value). */
-const MUTABLE = ['epochs', 'evalFreq', 'evalIter', 'startContext', 'sampleTokens', 'lr', 'warmupSteps', 'initialLr', 'cosine', 'minLr', 'gradClip', 'optimizerState'] as const satisfies readonly (keyof TrainFlags)[];
+const MUTABLE = [
+  'epochs',
+  'evalFreq',
+  'evalIter',
+  'startContext',
+  'sampleTokens',
+  'lr',
+  'warmupSteps',
+  'initialLr',
+  'cosine',
+  'minLr',
+  'gradClip',
+  'optimizerState',
+] as const satisfies readonly (keyof TrainFlags)[];
 /** Flags a run cannot change midway: typed with --resume, they must match the saved value. */
-const FIXED = ['preset', 'contextLength', 'stride', 'dropout', 'qkvBias', 'tiedHead', 'init', 'batchSize', 'weightDecay', 'trainRatio', 'seed'] as const satisfies readonly (keyof TrainFlags)[];
+const FIXED = [
+  'preset',
+  'contextLength',
+  'stride',
+  'dropout',
+  'qkvBias',
+  'tiedHead',
+  'init',
+  'batchSize',
+  'weightDecay',
+  'trainRatio',
+  'seed',
+] as const satisfies readonly (keyof TrainFlags)[];
 
 /** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
 const GPT2_SIZES = { 'gpt2-small': '124M', 'gpt2-medium': '355M', 'gpt2-large': '774M', 'gpt2-xl': '1558M' } as const;
@@ -59,14 +84,17 @@ const GPT2_SIZES = { 'gpt2-small': '124M', 'gpt2-medium': '355M', 'gpt2-large': 
 /** --context-length style name of a flag's attribute. */
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-const evalLine = (r: G.LossRecord) => `Ep ${r.epoch} (Step ${String(r.step).padStart(6, '0')}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)}`;
+const evalLine = (r: G.LossRecord) =>
+  `Ep ${r.epoch} (Step ${String(r.step).padStart(6, '0')}): Train loss ${r.trainLoss.toFixed(3)}, Val loss ${r.valLoss.toFixed(3)}`;
 
 /** losses.csv, loss.svg and loss.png; `epochs`: the epochs the history covers. */
 async function writeReports(out: string, history: G.LossRecord[], epochs: number): Promise<void> {
   await G.writeTextAtomic(join(out, 'losses.csv'), G.lossesCsv(history));
   const svg = G.lossPlotSvg(history, { epochs });
   await G.writeTextAtomic(join(out, 'loss.svg'), svg);
-  await G.writeFileAtomic(join(out, 'loss.png'), (sink) => sink.write(new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 } }).render().asPng()));
+  await G.writeFileAtomic(join(out, 'loss.png'), (sink) =>
+    sink.write(new Resvg(svg, { fitTo: { mode: 'zoom', value: 2 } }).render().asPng()),
+  );
 }
 
 /**
@@ -82,8 +110,13 @@ async function prepareOut(out: string, typed: boolean): Promise<string | undefin
     return created;
   } catch (e) {
     // A file on the way is named (makeDirs says which); other faults by their code (ENOENT under /proc, EACCES).
-    const code = (e as NodeJS.ErrnoException).code === 'ENOTDIR' && (e as NodeJS.ErrnoException).path ? (e as Error).message : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UsageError(`${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`);
+    const code =
+      (e as NodeJS.ErrnoException).code === 'ENOTDIR' && (e as NodeJS.ErrnoException).path
+        ? (e as Error).message
+        : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    throw new UsageError(
+      `${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`,
+    );
   }
 }
 
@@ -93,15 +126,26 @@ async function prepareOut(out: string, typed: boolean): Promise<string | undefin
  * checkpoint beside the last one, then swaps them, so from the second save on two are on disk
  * at once (a resumed run has one there already).
  */
-function refuseFullDisk(out: string, flag: string, modelBytes: number, optimizerState: boolean, saves: number, resuming: boolean): void {
+function refuseFullDisk(
+  out: string,
+  flag: string,
+  modelBytes: number,
+  optimizerState: boolean,
+  saves: number,
+  resuming: boolean,
+): void {
   const perSave = modelBytes * (optimizerState ? 3 : 1);
   const needed = perSave * (!resuming && saves > 1 ? 2 : 1);
   const { bavail, bsize } = statfsSync(out);
   const free = bavail * bsize;
   if (free >= needed) return;
   const what = `${formatBytes(modelBytes)} model${optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state` : ''}${needed > perSave ? ', twice: the new one beside the last one' : ''}`;
-  const smaller = optimizerState ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})` : '';
-  throw new UsageError(`${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); free some space or choose another --out${smaller}`);
+  const smaller = optimizerState
+    ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})`
+    : '';
+  throw new UsageError(
+    `${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); free some space or choose another --out${smaller}`,
+  );
 }
 
 /** Whether process `pid` exists (one of another user's answers EPERM: it exists too). */
@@ -126,9 +170,11 @@ function lockRun(out: string, flag: string): () => void {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`${flag}${out}: cannot write in this folder (${(e as NodeJS.ErrnoException).code})`);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new UsageError(`${flag}${out}: cannot write in this folder (${(e as NodeJS.ErrnoException).code})`);
       const pid = Number(readFileSync(file, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new UsageError(`${flag}${out}: another mini-gpt train (pid ${pid}) is writing in this folder`);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+        throw new UsageError(`${flag}${out}: another mini-gpt train (pid ${pid}) is writing in this folder`);
       rmSync(file, { force: true });
     }
   }
@@ -142,10 +188,13 @@ function lockRun(out: string, flag: string): () => void {
 
 /** Removes `dir` when no file was written under it (folders only): a run that never started leaves nothing. */
 function removeIfEmpty(dir: string): void {
-  const empty = (d: string): boolean => readdirSync(d, { withFileTypes: true }).every((e) => e.isDirectory() && empty(join(d, e.name)));
+  const empty = (d: string): boolean =>
+    readdirSync(d, { withFileTypes: true }).every((e) => e.isDirectory() && empty(join(d, e.name)));
   try {
     if (empty(dir)) rmSync(dir, { recursive: true });
-  } catch { /* a folder we cannot read or remove is left as it is */ }
+  } catch {
+    /* a folder we cannot read or remove is left as it is */
+  }
 }
 
 /** A usage error when `out` already holds a run (finished or not): a new run would overwrite it. */
@@ -153,23 +202,35 @@ async function refuseExistingRun(out: string, typed: boolean): Promise<void> {
   const summary = await G.readCheckpointSummary(join(out, 'checkpoint')).catch(() => null);
   if (!summary) return;
   const epochs = (summary.extra as RunSettings | null)?.flags?.epochs;
-  const finished = epochs !== undefined && summary.state.epoch >= epochs
-    ? ` (with --epochs above ${epochs}: it finished its ${epochs} epoch${epochs === 1 ? '' : 's'})` : '';
+  const finished =
+    epochs !== undefined && summary.state.epoch >= epochs
+      ? ` (with --epochs above ${epochs}: it finished its ${epochs} epoch${epochs === 1 ? '' : 's'})`
+      : '';
   const file = join(relative(out, summary.folder), 'trainer_state.json');
-  throw new UsageError(`${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${out}${finished}, or choose another folder with --out`);
+  throw new UsageError(
+    `${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${out}${finished}, or choose another folder with --out`,
+  );
 }
 
 /**
  * The saved run's settings with the flags typed now: mutable ones replace the saved values
  * (returned as `changes`), fixed ones must equal them.
  */
-function mergeResumeFlags(saved: RunSettings, flags: TrainFlags, typed: ReadonlySet<string>): { settings: RunSettings; changes: string[] } {
+function mergeResumeFlags(
+  saved: RunSettings,
+  flags: TrainFlags,
+  typed: ReadonlySet<string>,
+): { settings: RunSettings; changes: string[] } {
   if (typed.has('data') && resolve(flags.data!) !== saved.dataPath) {
-    throw new UsageError(`--data cannot change when resuming: the run trains on ${saved.dataPath}, --data names ${resolve(flags.data!)}`);
+    throw new UsageError(
+      `--data cannot change when resuming: the run trains on ${saved.dataPath}, --data names ${resolve(flags.data!)}`,
+    );
   }
   for (const key of FIXED) {
     if (typed.has(key) && flags[key] !== saved.flags[key]) {
-      throw new UsageError(`${flagName(key)} cannot change when resuming: the run was started with ${JSON.stringify(saved.flags[key])}, you typed ${JSON.stringify(flags[key])}`);
+      throw new UsageError(
+        `${flagName(key)} cannot change when resuming: the run was started with ${JSON.stringify(saved.flags[key])}, you typed ${JSON.stringify(flags[key])}`,
+      );
     }
   }
   const merged: TrainFlags = { ...saved.flags, device: flags.device, json: flags.json };
@@ -191,26 +252,38 @@ function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): str
 export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
   const commandStarted = performance.now();
   // An empty context once skipped the samples silently; a sample needs a token to start from.
-  if (flags.startContext === '' && flags.sampleTokens !== 0) throw new UsageError('--start-context is empty: give some text to continue (--sample-tokens 0: no samples)');
+  if (flags.startContext === '' && flags.sampleTokens !== 0)
+    throw new UsageError('--start-context is empty: give some text to continue (--sample-tokens 0: no samples)');
   let settings: RunSettings | undefined;
   let out: string;
   let config: G.GPTConfig | undefined;
   let text = '';
   if (flags.resume) {
     out = resolve(flags.resume);
-    if (!existsSync(out) || !statSync(out).isDirectory()) throw new UsageError(`--resume ${flags.resume}: no such folder`);
+    if (!existsSync(out) || !statSync(out).isDirectory())
+      throw new UsageError(`--resume ${flags.resume}: no such folder`);
     const summary = await G.readCheckpointSummary(join(out, 'checkpoint'));
-    if (!summary) throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);
+    if (!summary)
+      throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);
     if (!summary.optimizerState) {
-      throw new UsageError(`--resume ${flags.resume}: the run was saved without its optimizer state (--no-optimizer-state), so it cannot be resumed; start a new run, or use its model with generate or eval`);
+      throw new UsageError(
+        `--resume ${flags.resume}: the run was saved without its optimizer state (--no-optimizer-state), so it cannot be resumed; start a new run, or use its model with generate or eval`,
+      );
     }
-    if (typed.has('out') && resolve(flags.out!) !== out) throw new UsageError(`--out cannot change when resuming: the run lives in ${out}`);
+    if (typed.has('out') && resolve(flags.out!) !== out)
+      throw new UsageError(`--out cannot change when resuming: the run lives in ${out}`);
   } else {
     out = resolve(flags.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
     // Everything a new run can check is checked before a folder is made, a file downloaded or
     // a device probed: the flags first, then the folder, then the data.
-    config = G.resolveConfig(flags.preset as G.PresetName, { contextLength: flags.contextLength, dropRate: flags.dropout, qkvBias: flags.qkvBias, tiedHead: flags.tiedHead });
-    if (flags.init !== 'pytorch' && flags.init !== 'gpt2') throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
+    config = G.resolveConfig(flags.preset as G.PresetName, {
+      contextLength: flags.contextLength,
+      dropRate: flags.dropout,
+      qkvBias: flags.qkvBias,
+      tiedHead: flags.tiedHead,
+    });
+    if (flags.init !== 'pytorch' && flags.init !== 'gpt2')
+      throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
     await refuseExistingRun(out, typed.has('out'));
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
     text = await readTextFile(settings.dataPath, '--data');
@@ -231,7 +304,14 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   };
   process.on('SIGINT', beforeTraining);
   try {
-    return await run(flags, typed, { out, settings, config, text, commandStarted, trainingStarts: () => process.off('SIGINT', beforeTraining) });
+    return await run(flags, typed, {
+      out,
+      settings,
+      config,
+      text,
+      commandStarted,
+      trainingStarts: () => process.off('SIGINT', beforeTraining),
+    });
   } catch (e) {
     giveBack();
     throw e;
@@ -268,9 +348,15 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     const saved = loaded.extra as RunSettings;
     if (!saved?.flags) throw new UsageError(`${flags.resume}: the checkpoint does not record its run settings`);
     savedEpochs = saved.flags.epochs;
-    ({ settings, changes } = mergeResumeFlags({ ...saved, flags: { ...saved.flags, optimizerState: saved.flags.optimizerState ?? true } }, flags, typed));
+    ({ settings, changes } = mergeResumeFlags(
+      { ...saved, flags: { ...saved.flags, optimizerState: saved.flags.optimizerState ?? true } },
+      flags,
+      typed,
+    ));
     if (loaded.state.epoch >= settings.flags.epochs) {
-      throw new UsageError(`--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`);
+      throw new UsageError(
+        `--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`,
+      );
     }
     config = loaded.model.config;
     text = await readTextFile(settings.dataPath, '--data');
@@ -280,31 +366,58 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
-  const loaderOptions = { batchSize: f.batchSize, maxLength: config.contextLength, stride: f.stride ?? config.contextLength, device };
+  const loaderOptions = {
+    batchSize: f.batchSize,
+    maxLength: config.contextLength,
+    stride: f.stride ?? config.contextLength,
+    device,
+  };
   const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
   const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
-  if (trainLoader.length === 0) throw new UsageError(`the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`);
+  if (trainLoader.length === 0)
+    throw new UsageError(
+      `the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`,
+    );
   const parameters = G.parameterCount(config);
   const modelBytes = parameters * 4;
-  refuseFullDisk(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ', modelBytes, f.optimizerState, f.epochs - (loaded?.state.epoch ?? 0), Boolean(loaded));
+  refuseFullDisk(
+    out,
+    flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ',
+    modelBytes,
+    f.optimizerState,
+    f.epochs - (loaded?.state.epoch ?? 0),
+    Boolean(loaded),
+  );
   const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();
   const totalSteps = f.epochs * trainLoader.length;
 
   const quiet = Boolean(flags.json);
-  const log = (line: string) => { if (!quiet) say(line); };
+  const log = (line: string) => {
+    if (!quiet) say(line);
+  };
   log(`${colors.bold('device')}: ${deviceDescription(device)}`);
   const size = GPT2_SIZES[f.preset as keyof typeof GPT2_SIZES];
-  log(`${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`);
-  const validationNote = valLoader.length === 0 ? 'no validation: the split is too short for one window, so the validation loss is NaN' : `${valLoader.length} validation`;
-  log(`${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`);
+  log(
+    `${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`,
+  );
+  const validationNote =
+    valLoader.length === 0
+      ? 'no validation: the split is too short for one window, so the validation loss is NaN'
+      : `${valLoader.length} validation`;
+  log(
+    `${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`,
+  );
   const checkpointDir = join(out, 'checkpoint');
-  log(`${colors.bold('checkpoint')}: ${checkpointDir}, ${formatBytes(modelBytes)} model${f.optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state per save (--no-optimizer-state keeps the model only)` : ' only (--no-optimizer-state: the run cannot be resumed)'}`);
+  log(
+    `${colors.bold('checkpoint')}: ${checkpointDir}, ${formatBytes(modelBytes)} model${f.optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state per save (--no-optimizer-state keeps the model only)` : ' only (--no-optimizer-state: the run cannot be resumed)'}`,
+  );
   if (loaded) {
     log(`${colors.bold('resuming')}: epoch ${state.epoch + 1}, step ${state.steps} of ${totalSteps}`);
     for (const change of changes) log(`${colors.bold('changed')}: ${change}`);
-    if (f.epochs !== savedEpochs) log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * trainLoader.length, totalSteps)}`);
+    if (f.epochs !== savedEpochs)
+      log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * trainLoader.length, totalSteps)}`);
   }
   if (f.minLr !== undefined && !f.cosine) notice('note: --min-lr has no effect without --cosine');
   if (typed.has('initialLr') && f.warmupSteps === 0) notice('note: --initial-lr has no effect without --warmup-steps');
@@ -319,7 +432,10 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       // A save in flight stops at its next write and removes its staging folder: wait for that
       // (milliseconds), so that no file is written after the clean-up below.
       abortSave.abort(new Error('second Ctrl-C'));
-      const exit = () => { G.removeUnfinishedSaves(checkpointDir); process.exit(130); };
+      const exit = () => {
+        G.removeUnfinishedSaves(checkpointDir);
+        process.exit(130);
+      };
       if (saving) saving.then(exit, exit);
       else exit();
       return;
@@ -331,16 +447,24 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   // a Ctrl-C pressed meanwhile is read in the loop's next poll for I/O and must reach the
   // set-up's handler (stop, nothing saved) rather than this one (finish a step, save). Two
   // setImmediate turns: the first may run before that poll, the second runs after it.
-  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => { setImmediate(resolve); });
+  for (let turn = 0; turn < 2; turn++)
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
   process.on('SIGINT', onSigint);
   prepared.trainingStarts();
 
   const save = (s: G.TrainState): Promise<void> => {
     saving = (async () => {
-      await G.saveCheckpoint(checkpointDir, model, optimizer, s, settings, { optimizerState: f.optimizerState, signal: abortSave.signal });
+      await G.saveCheckpoint(checkpointDir, model, optimizer, s, settings, {
+        optimizerState: f.optimizerState,
+        signal: abortSave.signal,
+      });
       await writeReports(out, s.history, s.steps / trainLoader.length);
     })();
-    return saving.finally(() => { saving = null; });
+    return saving.finally(() => {
+      saving = null;
+    });
   };
   const bar = quiet ? null : startProgress(totalSteps, state.steps, 'step', `epoch ${state.epoch + 1}/${f.epochs}`);
   const started = performance.now();
@@ -349,29 +473,51 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   let times: G.TrainTimes | null = null;
   const finalSave = { count: 0, seconds: 0 };
   try {
-    const result = await G.trainModel(model, optimizer, trainLoader, valLoader, {
-      epochs: f.epochs,
-      evalFreq: f.evalFreq,
-      evalIter: f.evalIter,
-      startContext: f.startContext,
-      sampleTokens: f.sampleTokens,
-      schedule: { lr: f.lr, warmupSteps: f.warmupSteps, initialLr: f.initialLr, cosine: f.cosine, minLr: f.minLr ?? 0.1 * f.lr, totalSteps },
-      gradClip: f.gradClip,
-      shouldStop: () => stopRequested,
-    }, {
-      onStep: (s) => {
-        tokensThisSession += f.batchSize * config.contextLength;
-        const rate = tokensThisSession / ((performance.now() - started) / 1000);
-        bar?.update(s.step + 1, `epoch ${s.epoch}/${f.epochs}`, [`loss ${s.loss.toFixed(3)}`, `${rate.toFixed(0)} tok/s`]);
+    const result = await G.trainModel(
+      model,
+      optimizer,
+      trainLoader,
+      valLoader,
+      {
+        epochs: f.epochs,
+        evalFreq: f.evalFreq,
+        evalIter: f.evalIter,
+        startContext: f.startContext,
+        sampleTokens: f.sampleTokens,
+        schedule: {
+          lr: f.lr,
+          warmupSteps: f.warmupSteps,
+          initialLr: f.initialLr,
+          cosine: f.cosine,
+          minLr: f.minLr ?? 0.1 * f.lr,
+          totalSteps,
+        },
+        gradClip: f.gradClip,
+        shouldStop: () => stopRequested,
       },
-      onEval: (r) => log(evalLine(r)),
-      onSample: (s) => log(`${colors.dim(`sample after epoch ${s.epoch}:`)} ${s.text.replace(/\n/g, ' ')}`),
-      onEpochEnd: async (s) => { state = s; await save(s); },
-    }, state);
+      {
+        onStep: (s) => {
+          tokensThisSession += f.batchSize * config.contextLength;
+          const rate = tokensThisSession / ((performance.now() - started) / 1000);
+          bar?.update(s.step + 1, `epoch ${s.epoch}/${f.epochs}`, [
+            `loss ${s.loss.toFixed(3)}`,
+            `${rate.toFixed(0)} tok/s`,
+          ]);
+        },
+        onEval: (r) => log(evalLine(r)),
+        onSample: (s) => log(`${colors.dim(`sample after epoch ${s.epoch}:`)} ${s.text.replace(/\n/g, ' ')}`),
+        onEpochEnd: async (s) => {
+          state = s;
+          await save(s);
+        },
+      },
+      state,
+    );
     state = result.state;
     stopped = result.stopped;
     times = result.times;
-    if (stopped) { // a finished run was saved at its last epoch's end
+    if (stopped) {
+      // a finished run was saved at its last epoch's end
       notice(`saving a checkpoint at step ${state.steps}`);
       const t = performance.now();
       await save(state);
@@ -380,7 +526,9 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   } catch (e) {
     if (abortSave.signal.aborted) await new Promise(() => {}); // the second Ctrl-C's handler exits
     if (e instanceof G.NonFiniteLossError) {
-      const kept = existsSync(join(checkpointDir, 'model.safetensors')) ? `the last good checkpoint is in ${checkpointDir}` : 'no checkpoint was saved before it';
+      const kept = existsSync(join(checkpointDir, 'model.safetensors'))
+        ? `the last good checkpoint is in ${checkpointDir}`
+        : 'no checkpoint was saved before it';
       throw new Error(`${e.message}. ${kept}`);
     }
     throw e;
@@ -389,21 +537,32 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     process.off('SIGINT', onSigint);
   }
   const seconds = (performance.now() - started) / 1000;
-  const profile = flags.profile && times ? runProfile(times, (performance.now() - commandStarted) / 1000, f.batchSize * config.contextLength, finalSave) : null;
+  const profile =
+    flags.profile && times
+      ? runProfile(times, (performance.now() - commandStarted) / 1000, f.batchSize * config.contextLength, finalSave)
+      : null;
   if (profile && !flags.json) for (const line of formatProfile(profile)) say(line);
   const last = state.history[state.history.length - 1];
   if (stopped) {
-    const resume = f.optimizerState ? `resume with:  npx mini-gpt train --resume ${out}` : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
+    const resume = f.optimizerState
+      ? `resume with:  npx mini-gpt train --resume ${out}`
+      : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
     process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\n${resume}\n`);
     return 130;
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds, ...(profile ? { profile } : {}) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ out, checkpoint: checkpointDir, steps: state.steps, tokensSeen: state.tokensSeen, trainLoss: last?.trainLoss ?? null, valLoss: last?.valLoss ?? null, seconds, ...(profile ? { profile } : {}) })}\n`,
+    );
   } else {
     const size = async (name: string) => (await stat(join(checkpointDir, name)).catch(() => null))?.size ?? 0;
     const [modelSize, optimizerSize] = [await size('model.safetensors'), await size('optimizer.safetensors')];
-    say(`done: ${state.steps} steps, ${state.tokensSeen.toLocaleString('en-US')} tokens seen in ${seconds.toFixed(0)} s`);
-    say(`checkpoint: ${checkpointDir} (${formatBytes(modelSize)} model${optimizerSize ? ` + ${formatBytes(optimizerSize)} optimizer state` : ''})`);
+    say(
+      `done: ${state.steps} steps, ${state.tokensSeen.toLocaleString('en-US')} tokens seen in ${seconds.toFixed(0)} s`,
+    );
+    say(
+      `checkpoint: ${checkpointDir} (${formatBytes(modelSize)} model${optimizerSize ? ` + ${formatBytes(optimizerSize)} optimizer state` : ''})`,
+    );
     say(`losses: ${join(out, 'losses.csv')}`);
     say(`plot: ${join(out, 'loss.png')} (and loss.svg)`);
   }

@@ -22,7 +22,15 @@ import { type DTypeChoice, type WeightDType, type WeightDTypeChoice, chooseWeigh
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
-import { exists, fileProblem, fileSource, makeDirs, regularFileSize, writeFileAtomic, writeTextAtomic } from './files.js';
+import {
+  exists,
+  fileProblem,
+  fileSource,
+  makeDirs,
+  regularFileSize,
+  writeFileAtomic,
+  writeTextAtomic,
+} from './files.js';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -45,7 +53,14 @@ interface TrainerStateFile {
  * (a second Ctrl-C) stops the writing between two tensors: the staging folder is removed, the
  * previous checkpoint stays, and the promise rejects with the signal's reason.
  */
-export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: AdamW, state: TrainState, extra: unknown = null, options: { optimizerState?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  model: GPTModel,
+  optimizer: AdamW,
+  state: TrainState,
+  extra: unknown = null,
+  options: { optimizerState?: boolean; signal?: AbortSignal } = {},
+): Promise<void> {
   const optimizerState = options.optimizerState ?? true;
   const { signal } = options;
   const staging = `${dir}.saving-${randomBytes(4).toString('hex')}`;
@@ -53,16 +68,37 @@ export async function saveCheckpoint(dir: string, model: GPTModel, optimizer: Ad
   try {
     await saveModel(staging, model, signal);
     if (optimizerState) {
-      await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) => writeSafetensors(abortable(sink, signal), [...optimizer.m.keys()].flatMap((name) => [
-        { name: `m.${name}`, shape: optimizer.m.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.m.get(name)!.toArray() },
-        { name: `v.${name}`, shape: optimizer.v.get(name)!.shape, dtype: 'F32' as const, data: () => optimizer.v.get(name)!.toArray() },
-      ])));
+      await writeFileAtomic(join(staging, 'optimizer.safetensors'), (sink) =>
+        writeSafetensors(
+          abortable(sink, signal),
+          [...optimizer.m.keys()].flatMap((name) => [
+            {
+              name: `m.${name}`,
+              shape: optimizer.m.get(name)!.shape,
+              dtype: 'F32' as const,
+              data: () => optimizer.m.get(name)!.toArray(),
+            },
+            {
+              name: `v.${name}`,
+              shape: optimizer.v.get(name)!.shape,
+              dtype: 'F32' as const,
+              data: () => optimizer.v.get(name)!.toArray(),
+            },
+          ]),
+        ),
+      );
     }
     const file: TrainerStateFile = {
       format: 'mini-gpt-checkpoint/1',
       state,
       optimizerState,
-      optimizer: { lr: optimizer.lr, betas: optimizer.betas, eps: optimizer.eps, weightDecay: optimizer.weightDecay, step: optimizer.step },
+      optimizer: {
+        lr: optimizer.lr,
+        betas: optimizer.betas,
+        eps: optimizer.eps,
+        weightDecay: optimizer.weightDecay,
+        step: optimizer.step,
+      },
       extra,
     };
     await writeTextAtomic(join(staging, 'trainer_state.json'), JSON.stringify(file, null, 2));
@@ -100,7 +136,14 @@ export function removeUnfinishedSaves(dir: string): string[] {
 
 /** A sink that throws the signal's reason before each write once it is aborted. */
 function abortable(sink: ByteSink, signal: AbortSignal | undefined): ByteSink {
-  return signal ? { write: (bytes) => { signal.throwIfAborted(); return sink.write(bytes); } } : sink;
+  return signal
+    ? {
+        write: (bytes) => {
+          signal.throwIfAborted();
+          return sink.write(bytes);
+        },
+      }
+    : sink;
 }
 
 /**
@@ -115,8 +158,12 @@ export async function saveModel(dir: string, model: GPTModel, signal?: AbortSign
 
 /** A JSON file's value; a missing file, bad JSON or a key given twice is a CheckpointError naming the file. */
 async function readJson(path: string): Promise<unknown> {
-  await regularFileSize(path).catch((e: Error) => { throw new CheckpointError(e.message); });
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => { throw new CheckpointError(`${path}: ${fileProblem(e)}`); });
+  await regularFileSize(path).catch((e: Error) => {
+    throw new CheckpointError(e.message);
+  });
+  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    throw new CheckpointError(`${path}: ${fileProblem(e)}`);
+  });
   const parsed = parseJsonStrict(text);
   if ('error' in parsed) throw new CheckpointError(`${path} ${parsed.error}`);
   return parsed.value;
@@ -192,8 +239,9 @@ async function readStateFile(dir: string): Promise<{ folder: string; file: Train
   for (const folder of [dir, `${dir}.previous`]) {
     const statePath = join(folder, 'trainer_state.json');
     if (!(await exists(statePath))) continue;
-    const file = await readJson(statePath) as TrainerStateFile;
-    if (file.format !== 'mini-gpt-checkpoint/1') throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
+    const file = (await readJson(statePath)) as TrainerStateFile;
+    if (file.format !== 'mini-gpt-checkpoint/1')
+      throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
     return { folder, file };
   }
   return null;
@@ -206,7 +254,14 @@ async function readStateFile(dir: string): Promise<{ folder: string; file: Train
  */
 export async function readCheckpointSummary(dir: string): Promise<CheckpointSummary | null> {
   const read = await readStateFile(dir);
-  return read && { folder: read.folder, state: read.file.state, optimizerState: read.file.optimizerState !== false, extra: read.file.extra };
+  return (
+    read && {
+      folder: read.folder,
+      state: read.file.state,
+      optimizerState: read.file.optimizerState !== false,
+      extra: read.file.extra,
+    }
+  );
 }
 
 /** Loads what saveCheckpoint wrote (falling back to "<dir>.previous" after an interrupted swap). */
@@ -215,7 +270,9 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   if (!read) throw new CheckpointError(`${dir}: no checkpoint here (trainer_state.json is missing)`);
   const { folder, file } = read;
   if (file.optimizerState === false) {
-    throw new CheckpointError(`${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`);
+    throw new CheckpointError(
+      `${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`,
+    );
   }
   // Weights, gradients and AdamW's two moments, float32: the CPU heap's size hint.
   device.backend.reserve?.(16 * parameterCount(await loadConfig(folder)));
@@ -227,10 +284,16 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   try {
     const header = await readHeader(source);
     for (const [name, p] of model.params) {
-      for (const [prefix, target] of [['m', optimizer.m], ['v', optimizer.v]] as const) {
+      for (const [prefix, target] of [
+        ['m', optimizer.m],
+        ['v', optimizer.v],
+      ] as const) {
         const entry = header.tensors.get(`${prefix}.${name}`);
         if (!entry) throw new SafetensorsError(`${source.name}: missing tensor "${prefix}.${name}"`);
-        if (!T.shapesEqual(entry.shape, p.shape)) throw new SafetensorsError(`${source.name}: tensor "${prefix}.${name}" has shape [${entry.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`);
+        if (!T.shapesEqual(entry.shape, p.shape))
+          throw new SafetensorsError(
+            `${source.name}: tensor "${prefix}.${name}" has shape [${entry.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`,
+          );
         const values = await readTensor(header, `${prefix}.${name}`);
         target.get(name)!.dispose();
         target.set(name, T.keep(T.tensor(values, { shape: p.shape, device })));
@@ -243,6 +306,7 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   } finally {
     await source.close();
   }
-  if (file.state.dropoutSeed !== null) model.dropoutState = { seed: file.state.dropoutSeed, stream: file.state.dropoutStream };
+  if (file.state.dropoutSeed !== null)
+    model.dropoutState = { seed: file.state.dropoutSeed, stream: file.state.dropoutStream };
   return { model, optimizer, state: file.state, extra: file.extra };
 }

@@ -45,34 +45,49 @@ function checkFiles(repo: string, revision: string, files: string[]): void {
   if (!files.includes('model.safetensors')) {
     const pickles = files.filter((f) => PICKLES.test(f));
     if (pickles.length > 0) {
-      throw new DownloadError(`${repo} (${revision}) has its weights only as a PyTorch pickle (${pickles.join(', ')}): mini-gpt loads safetensors only, because unpickling runs any code the file contains; convert it (e.g. with transformers' save_pretrained(safe_serialization=True)) or pick a repository with model.safetensors`);
+      throw new DownloadError(
+        `${repo} (${revision}) has its weights only as a PyTorch pickle (${pickles.join(', ')}): mini-gpt loads safetensors only, because unpickling runs any code the file contains; convert it (e.g. with transformers' save_pretrained(safe_serialization=True)) or pick a repository with model.safetensors`,
+      );
     }
-    const sharded = files.includes('model.safetensors.index.json') ? ' (its weights are sharded over several files, which mini-gpt does not read)' : '';
+    const sharded = files.includes('model.safetensors.index.json')
+      ? ' (its weights are sharded over several files, which mini-gpt does not read)'
+      : '';
     throw new DownloadError(`${repo} (${revision}) has no model.safetensors${sharded}`);
   }
   if (!files.includes('config.json')) throw new DownloadError(`${repo} (${revision}) has no config.json`);
 }
 
 /** A hub error as a sentence about this repository, file and revision, naming HF_TOKEN where a token is the fix. */
-function explain(e: unknown, at: { repo: string; revision: string; file?: string; settings: HubSettings; gated?: boolean }): Error {
+function explain(
+  e: unknown,
+  at: { repo: string; revision: string; file?: string; settings: HubSettings; gated?: boolean },
+): Error {
   if (!(e instanceof HubError) || e.status === 0) return e as Error;
   const { repo, revision, file, settings } = at;
   const page = `${settings.endpoint}/${repo}`;
   if (e.code === 'GatedRepo' || (at.gated && (e.status === 401 || e.status === 403))) {
-    return new DownloadError(settings.token
-      ? `${repo} is gated and the token in HF_TOKEN has no access to it (HTTP ${e.status}): accept its conditions at ${page} with that account`
-      : `${repo} is gated: accept its conditions at ${page}, then set HF_TOKEN to an access token of that account (HTTP ${e.status}, no token was sent)`);
+    return new DownloadError(
+      settings.token
+        ? `${repo} is gated and the token in HF_TOKEN has no access to it (HTTP ${e.status}): accept its conditions at ${page} with that account`
+        : `${repo} is gated: accept its conditions at ${page}, then set HF_TOKEN to an access token of that account (HTTP ${e.status}, no token was sent)`,
+    );
   }
-  if (e.code === 'RevisionNotFound') return new DownloadError(`${repo} has no revision "${revision}" (HTTP ${e.status})`);
-  if (e.code === 'EntryNotFound') return new DownloadError(`${repo} has no file ${file ?? ''} at revision ${revision} (HTTP ${e.status})`);
+  if (e.code === 'RevisionNotFound')
+    return new DownloadError(`${repo} has no revision "${revision}" (HTTP ${e.status})`);
+  if (e.code === 'EntryNotFound')
+    return new DownloadError(`${repo} has no file ${file ?? ''} at revision ${revision} (HTTP ${e.status})`);
   if (e.code === 'RepoNotFound' || e.status === 404 || (e.status === 401 && !settings.token)) {
-    return new DownloadError(`no repository ${repo} on ${settings.endpoint} (HTTP ${e.status}); if it is private, set HF_TOKEN to a token that can read it`);
+    return new DownloadError(
+      `no repository ${repo} on ${settings.endpoint} (HTTP ${e.status}); if it is private, set HF_TOKEN to a token that can read it`,
+    );
   }
-  if (e.status === 401 || e.status === 403) return new DownloadError(`the token in HF_TOKEN may not read ${repo} (HTTP ${e.status}): ${e.message}`);
+  if (e.status === 401 || e.status === 403)
+    return new DownloadError(`the token in HF_TOKEN may not read ${repo} (HTTP ${e.status}): ${e.message}`);
   return e;
 }
 
-const digestOf = (info: PathInfo): Digest => (info.lfs ? { kind: 'sha256', hex: info.lfs.oid } : { kind: 'git-blob-sha1', hex: info.oid! });
+const digestOf = (info: PathInfo): Digest =>
+  info.lfs ? { kind: 'sha256', hex: info.lfs.oid } : { kind: 'git-blob-sha1', hex: info.oid! };
 
 export interface ModelDownloadOptions {
   /** Branch, tag or commit (default "main"). */
@@ -105,11 +120,19 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
   const folder = repoFolder(settings.cacheDir, repo);
   if (settings.offline) {
     const dir = cachedSnapshot(settings.cacheDir, repo, revision);
-    if (!dir) throw new DownloadError(`${repo} (revision ${revision}) is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set`);
+    if (!dir)
+      throw new DownloadError(
+        `${repo} (revision ${revision}) is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set`,
+      );
     return { dir, commit: dir.split(/[\\/]/).pop()! };
   }
-  if (settings.token && !settings.token.startsWith('hf_')) throw new DownloadError('HF_TOKEN does not look like a Hugging Face access token (they start with hf_)');
-  const common = { hubUrl: settings.endpoint, fetch: hubFetch(settings), ...(settings.token ? { accessToken: settings.token as `hf_${string}` } : {}) };
+  if (settings.token && !settings.token.startsWith('hf_'))
+    throw new DownloadError('HF_TOKEN does not look like a Hugging Face access token (they start with hf_)');
+  const common = {
+    hubUrl: settings.endpoint,
+    fetch: hubFetch(settings),
+    ...(settings.token ? { accessToken: settings.token as `hf_${string}` } : {}),
+  };
   const at = { repo, revision, settings, gated: false };
 
   let commit: string;
@@ -119,14 +142,20 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
     at.gated = Boolean(info.gated);
     checkFiles(repo, revision, info.filePaths);
     commit = info.sha;
-    infos = await pathsInfo({ ...common, repo: { type: 'model', name: repo }, paths: [...MODEL_FILES], revision: commit });
+    infos = await pathsInfo({
+      ...common,
+      repo: { type: 'model', name: repo },
+      paths: [...MODEL_FILES],
+      revision: commit,
+    });
   } catch (e) {
     throw explain(e, at);
   }
   const snapshot = join(folder, 'snapshots', commit);
   for (const file of MODEL_FILES) {
     const info = infos.find((i) => i.path === file);
-    if (!info || (!info.lfs && !info.oid)) throw new DownloadError(`${repo} has no file ${file} at revision ${revision}`);
+    if (!info || (!info.lfs && !info.oid))
+      throw new DownloadError(`${repo} has no file ${file} at revision ${revision}`);
     const digest = digestOf(info);
     const size = info.lfs?.size ?? info.size;
     const pointer = join(snapshot, file);
@@ -141,8 +170,15 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
         onProgress: options.onProgress && ((p) => options.onProgress!({ ...p, file })),
         open: async (offset) => {
           // xet: false: the plain resolve/CDN path, which every hub and mirror serves and ranges work on.
-          const whole = await hubDownloadFile({ ...common, repo: { type: 'model', name: repo }, path: file, revision: commit, xet: false })
-            .catch((e) => { throw explain(e, { ...at, file }); });
+          const whole = await hubDownloadFile({
+            ...common,
+            repo: { type: 'model', name: repo },
+            path: file,
+            revision: commit,
+            xet: false,
+          }).catch((e) => {
+            throw explain(e, { ...at, file });
+          });
           if (!whole) throw new DownloadError(`${repo} has no file ${file} at revision ${revision}`);
           const part = offset > 0 ? whole.slice(offset) : whole;
           return { from: offset, chunks: part.stream() as unknown as AsyncIterable<Uint8Array> };
@@ -157,7 +193,13 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
 }
 
 /** Moves a file of the older mini-gpt cache to `blob` if it is the hub's file; false if absent or different. */
-async function adopt(options: ModelDownloadOptions, file: string, blob: string, digest: Digest, size: number): Promise<boolean> {
+async function adopt(
+  options: ModelDownloadOptions,
+  file: string,
+  blob: string,
+  digest: Digest,
+  size: number,
+): Promise<boolean> {
   if (!options.adopt) return false;
   const old = join(options.adopt, file);
   if (!(await exists(old))) return false;
@@ -187,7 +229,11 @@ async function removeIfEmpty(dir: string): Promise<void> {
  * Downloads a plain URL to `target` (the book's text), through the same verified transfer.
  * @throws HubError (unreachable: URL and cause; HTTP error) or DownloadError (broken, wrong size)
  */
-export async function downloadFile(url: string, target: string, onProgress?: (p: DownloadProgress) => void): Promise<void> {
+export async function downloadFile(
+  url: string,
+  target: string,
+  onProgress?: (p: DownloadProgress) => void,
+): Promise<void> {
   const get = explainedFetch();
   await transferVerified({
     target,
@@ -196,7 +242,10 @@ export async function downloadFile(url: string, target: string, onProgress?: (p:
     onProgress,
     open: async (offset) => {
       const response = await get(url, offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {});
-      return { from: response.status === 206 ? offset : 0, chunks: response.body as unknown as AsyncIterable<Uint8Array> };
+      return {
+        from: response.status === 206 ? offset : 0,
+        chunks: response.body as unknown as AsyncIterable<Uint8Array>,
+      };
     },
   });
 }

@@ -16,8 +16,12 @@ const READS_IN_FLIGHT = 4;
 /** A file system error's words for a user: the reason, without Node's code and the repeated path. */
 export function fileProblem(e: NodeJS.ErrnoException): string {
   const reasons: Record<string, string> = {
-    ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a folder, not a file',
-    ENOTDIR: 'a part of the path is not a folder', ELOOP: 'too many symbolic links', EMFILE: 'too many open files',
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'a folder, not a file',
+    ENOTDIR: 'a part of the path is not a folder',
+    ELOOP: 'too many symbolic links',
+    EMFILE: 'too many open files',
   };
   return (e.code && reasons[e.code]) ?? e.message;
 }
@@ -26,7 +30,10 @@ export function fileProblem(e: NodeJS.ErrnoException): string {
 export class FileError extends Error {
   override name = 'FileError';
   /** Whether the path exists but is no regular file (a folder, a device, a pipe, a socket). */
-  constructor(message: string, readonly notAFile = false) {
+  constructor(
+    message: string,
+    readonly notAFile = false,
+  ) {
     super(message);
   }
 }
@@ -37,7 +44,9 @@ export class FileError extends Error {
  * for ever, and /dev/zero has no end.
  */
 export async function regularFileSize(path: string): Promise<number> {
-  const info = await stat(path).catch((e: NodeJS.ErrnoException) => { throw new FileError(`${path}: ${fileProblem(e)}`); });
+  const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new FileError(`${path}: ${fileProblem(e)}`);
+  });
   if (info.isDirectory()) throw new FileError(`${path}: a folder, not a file`, true);
   if (!info.isFile()) throw new FileError(`${path}: not a regular file (a device, pipe or socket)`, true);
   return info.size;
@@ -49,13 +58,16 @@ export async function regularFileSize(path: string): Promise<number> {
  */
 export async function fileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
   await regularFileSize(path);
-  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => { throw new FileError(`${path}: ${fileProblem(e)}`); });
+  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new FileError(`${path}: ${fileProblem(e)}`);
+  });
   const { size } = await handle.stat();
   /** Fills out[from, to) from the file at offset + from. */
   const readRange = async (offset: number, out: Uint8Array, from: number, to: number) => {
-    for (let done = from; done < to;) {
+    for (let done = from; done < to; ) {
       const { bytesRead } = await handle.read(out, done, to - done, offset + done);
-      if (bytesRead === 0) throw new Error(`${path}: file ended at ${offset + done} while reading ${out.byteLength} bytes at ${offset}`);
+      if (bytesRead === 0)
+        throw new Error(`${path}: file ended at ${offset + done} while reading ${out.byteLength} bytes at ${offset}`);
       done += bytesRead;
     }
   };
@@ -64,7 +76,8 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
     const blocks = Math.ceil(out.byteLength / READ_BLOCK);
     let next = 0;
     const worker = async () => {
-      for (let b = next++; b < blocks; b = next++) await readRange(offset, out, b * READ_BLOCK, Math.min(out.byteLength, (b + 1) * READ_BLOCK));
+      for (let b = next++; b < blocks; b = next++)
+        await readRange(offset, out, b * READ_BLOCK, Math.min(out.byteLength, (b + 1) * READ_BLOCK));
     };
     await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, blocks) }, worker));
   };
@@ -82,7 +95,11 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
 }
 
 function sinkOf(handle: FileHandle): ByteSink {
-  return { write: async (bytes) => { await handle.write(bytes); } };
+  return {
+    write: async (bytes) => {
+      await handle.write(bytes);
+    },
+  };
 }
 
 /**
@@ -109,7 +126,10 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
 }
 
 export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

@@ -108,7 +108,10 @@ export async function scanModelCache(cacheDir: string): Promise<{ models: Cached
   if (!existsSync(cacheDir)) return { models: [], warnings: [] };
   const scan = await scanCacheDir(cacheDir);
   return {
-    models: scan.repos.filter((r) => r.id.type === 'model').map(cachedModelOf).sort((a, b) => a.repo.localeCompare(b.repo)),
+    models: scan.repos
+      .filter((r) => r.id.type === 'model')
+      .map(cachedModelOf)
+      .sort((a, b) => a.repo.localeCompare(b.repo)),
     warnings: scan.warnings.map((w) => w.message),
   };
 }

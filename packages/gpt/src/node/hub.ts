@@ -18,7 +18,12 @@ export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 /** A failed exchange with the hub: `status` is the HTTP status (0: no response at all). */
 export class HubError extends Error {
   override name = 'HubError';
-  constructor(message: string, readonly status = 0, readonly code: string | null = null, readonly url = '') {
+  constructor(
+    message: string,
+    readonly status = 0,
+    readonly code: string | null = null,
+    readonly url = '',
+  ) {
     super(message);
   }
 }
@@ -55,7 +60,8 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.HF_HUB_CACHE || env.HUGGINGFACE_HUB_CACHE || join(hfHome(env), 'hub');
 }
 
-const hfHome = (env: NodeJS.ProcessEnv): string => env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface');
+const hfHome = (env: NodeJS.ProcessEnv): string =>
+  env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface');
 
 /** The hub settings the environment asks for (read at each call: tests and users change it). */
 export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
@@ -102,7 +108,12 @@ export function explainedFetch(hint = ''): typeof fetch {
     if (response.status >= 400) {
       const code = response.headers.get('x-error-code');
       const detail = response.headers.get('x-error-message') ?? (await response.text().catch(() => '')).slice(0, 200);
-      throw new HubError(`${shown}: HTTP ${response.status}${detail.trim() ? ` (${detail.trim()})` : ''}`, response.status, code, url);
+      throw new HubError(
+        `${shown}: HTTP ${response.status}${detail.trim() ? ` (${detail.trim()})` : ''}`,
+        response.status,
+        code,
+        url,
+      );
     }
     return response;
   };
@@ -115,7 +126,12 @@ export function explainedFetch(hint = ''): typeof fetch {
 export function hubFetch(settings: HubSettings): typeof fetch {
   const named = explainedFetch(` (is the network up? ${describeEndpoint(settings)})`);
   return async (input, init) => {
-    if (settings.offline) throw new HubError(`HF_HUB_OFFLINE is set: no request to ${input instanceof Request ? input.url : String(input)}`, 0, 'Offline');
+    if (settings.offline)
+      throw new HubError(
+        `HF_HUB_OFFLINE is set: no request to ${input instanceof Request ? input.url : String(input)}`,
+        0,
+        'Offline',
+      );
     return named(input, init);
   };
 }

@@ -60,7 +60,7 @@ export async function fileDigest(path: string, kind: Digest['kind']): Promise<st
   return hash.digest('hex');
 }
 
-const reasonOf = (e: unknown): string => (typeof e === 'string' ? e : (e as Error)?.message ?? String(e));
+const reasonOf = (e: unknown): string => (typeof e === 'string' ? e : ((e as Error)?.message ?? String(e)));
 
 /**
  * Runs a plan; the target exists afterwards only if it is whole and verified.
@@ -72,7 +72,10 @@ export async function transferVerified(plan: TransferPlan): Promise<void> {
   const incomplete = `${target}.incomplete`;
   const name = plan.label ?? basename(target);
   await makeDirs(dirname(target));
-  let have = await stat(incomplete).then((s) => s.size, () => 0);
+  let have = await stat(incomplete).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size !== null && have > size) {
     await rm(incomplete, { force: true });
     have = 0;
@@ -94,7 +97,9 @@ export async function transferVerified(plan: TransferPlan): Promise<void> {
         plan.onProgress?.({ file: target, bytes, total: size });
       }
     } catch (e) {
-      throw new DownloadError(`${name}: the transfer broke at ${bytes}${size !== null ? ` of ${size}` : ''} bytes (${reasonOf(e)}); run the same command again to resume`);
+      throw new DownloadError(
+        `${name}: the transfer broke at ${bytes}${size !== null ? ` of ${size}` : ''} bytes (${reasonOf(e)}); run the same command again to resume`,
+      );
     } finally {
       await handle.close();
     }
@@ -109,7 +114,9 @@ export async function transferVerified(plan: TransferPlan): Promise<void> {
   const actual = hash?.digest('hex');
   if (digest && actual !== digest.hex) {
     await rm(incomplete, { force: true });
-    throw new DownloadError(`${name}: ${digest.kind === 'sha256' ? 'SHA-256' : 'git blob SHA-1'} ${actual} does not match the server's ${digest.hex}; the file was deleted`);
+    throw new DownloadError(
+      `${name}: ${digest.kind === 'sha256' ? 'SHA-256' : 'git blob SHA-1'} ${actual} does not match the server's ${digest.hex}; the file was deleted`,
+    );
   }
   await rename(incomplete, target);
 }

@@ -19,9 +19,18 @@ export function createBinary(runtime: () => WasmRuntime): Kernels['binary'] {
   return (op, a, b, out) => {
     const code = BINARY[op];
     const at = code === undefined ? null : contiguousHeapAddresses(runtime(), [a, b, out]);
-    if (!at) { binary(op, a, b, out); return; }
+    if (!at) {
+      binary(op, a, b, out);
+      return;
+    }
     const [aAt, bAt, outAt] = at as [number, number, number];
-    runSplit(runtime(), 'binaryArith', sizeOf(out.shape), 4, PARALLEL_MIN, (first, n) => [code!, aAt + 4 * first, bAt + 4 * first, outAt + 4 * first, n]);
+    runSplit(runtime(), 'binaryArith', sizeOf(out.shape), 4, PARALLEL_MIN, (first, n) => [
+      code!,
+      aAt + 4 * first,
+      bAt + 4 * first,
+      outAt + 4 * first,
+      n,
+    ]);
   };
 }
 
@@ -29,9 +38,18 @@ export function createUnary(runtime: () => WasmRuntime): Kernels['unary'] {
   return (op, x, out, scalar) => {
     const code = SCALAR[op];
     const at = code === undefined ? null : contiguousHeapAddresses(runtime(), [x, out]);
-    if (!at) { unary(op, x, out, scalar); return; }
+    if (!at) {
+      unary(op, x, out, scalar);
+      return;
+    }
     const [xAt, outAt] = at as [number, number];
     // The scalar takes float32 precision first, as the reference (and PyTorch) do.
-    runSplit(runtime(), 'scalarArith', sizeOf(out.shape), 4, PARALLEL_MIN, (first, n) => [code!, xAt + 4 * first, outAt + 4 * first, n, Math.fround(scalar)]);
+    runSplit(runtime(), 'scalarArith', sizeOf(out.shape), 4, PARALLEL_MIN, (first, n) => [
+      code!,
+      xAt + 4 * first,
+      outAt + 4 * first,
+      n,
+      Math.fround(scalar),
+    ]);
   };
 }

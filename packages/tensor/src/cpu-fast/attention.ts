@@ -40,7 +40,9 @@ function writeHeader(rt: WasmRuntime, block: number, at: number[], args: Attenti
   view.setInt32(100, dropout ? 1 : 0, true);
   view.setUint32(104, threshold, true);
   view.setFloat32(108, dropScale, true);
-  [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) => view.setUint32(112 + 4 * j, w, true));
+  [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) =>
+    view.setUint32(112 + 4 * j, w, true),
+  );
   view.setInt32(124, BR, true);
 }
 
@@ -48,8 +50,12 @@ function writeHeader(rt: WasmRuntime, block: number, at: number[], args: Attenti
  * Runs `body` with a heap block of the header and `threads` scratch rows, or returns false
  * when q, k or v is not a float32 tensor in this heap (or the block does not fit).
  */
-function withHeader(rt: WasmRuntime, args: AttentionArgs | AttentionBackwardArgs, scratchFloats: number,
-  body: (header: number, scratchAt: (part: number) => number) => void): boolean {
+function withHeader(
+  rt: WasmRuntime,
+  args: AttentionArgs | AttentionBackwardArgs,
+  scratchFloats: number,
+  body: (header: number, scratchAt: (part: number) => number) => void,
+): boolean {
   const at = [args.q, args.k, args.v].map((v) => (v.dtype === 'float32' ? heapAddress(rt, v) : null));
   if (at.some((a) => a === null)) return false;
   // The kernel's blocks, a row of dropout factors and 8 mask words, then sgemm's packing.
@@ -73,10 +79,18 @@ export function createAttention(runtime: () => WasmRuntime): Kernels['attention'
     const rt = runtime();
     const outs = heapAddresses(rt, [out, lse]);
     const blocks = B * nh * Math.ceil(Tq / BR);
-    const done = outs !== null && withHeader(rt, args, BR * Tk, (header, scratchAt) => {
-      runSplit(rt, 'attentionBlocks', blocks, 1, Math.max(2, Math.ceil(PARALLEL_MIN / (Math.min(BR, Tq) * Tk * hd))), (first, count, part) =>
-        [header, ...outs, scratchAt(part), first, count]);
-    });
+    const done =
+      outs !== null &&
+      withHeader(rt, args, BR * Tk, (header, scratchAt) => {
+        runSplit(
+          rt,
+          'attentionBlocks',
+          blocks,
+          1,
+          Math.max(2, Math.ceil(PARALLEL_MIN / (Math.min(BR, Tq) * Tk * hd))),
+          (first, count, part) => [header, ...outs, scratchAt(part), first, count],
+        );
+      });
     if (!done) referenceAttention(args);
   };
 }
@@ -86,10 +100,18 @@ export function createAttentionBackward(runtime: () => WasmRuntime): Kernels['at
     const { dout, lse, delta, dq, dk, dv, B, nh, Tq, Tk, hd } = args;
     const rt = runtime();
     const rest = heapAddresses(rt, [dout, lse, delta, dq, dk, dv]);
-    const done = rest !== null && withHeader(rt, args, 2 * BR * Tk + Tk * hd, (header, scratchAt) => {
-      runSplit(rt, 'attentionBackwardHeads', B * nh, 1, Math.max(2, Math.ceil(PARALLEL_MIN / (Tq * Tk * hd))), (first, count, part) =>
-        [header, ...rest, scratchAt(part), first, count]);
-    });
+    const done =
+      rest !== null &&
+      withHeader(rt, args, 2 * BR * Tk + Tk * hd, (header, scratchAt) => {
+        runSplit(
+          rt,
+          'attentionBackwardHeads',
+          B * nh,
+          1,
+          Math.max(2, Math.ceil(PARALLEL_MIN / (Tq * Tk * hd))),
+          (first, count, part) => [header, ...rest, scratchAt(part), first, count],
+        );
+      });
     if (!done) referenceBackward(args);
   };
 }

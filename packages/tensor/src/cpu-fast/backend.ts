@@ -26,7 +26,13 @@ import { createReduce } from './reduce.js';
 import { createSoftmax, createSoftmaxBackward } from './softmax.js';
 import { HeapStorage } from './storage.js';
 import { type HeapAddressing, maxPages, tensorLimitBytes } from './wasm-heap.js';
-import { type WasmRuntime, type WasmRuntimeOptions, createWasmRuntime, hasMemory64, resolveAddressing } from './wasm-runtime.js';
+import {
+  type WasmRuntime,
+  type WasmRuntimeOptions,
+  createWasmRuntime,
+  hasMemory64,
+  resolveAddressing,
+} from './wasm-runtime.js';
 
 /** The float32 gather (threaded rows) for a float32 table, the widening one for a 16-bit table. */
 function byTableDType(float32: Kernels['gather'], half: Kernels['gather']): Kernels['gather'] {
@@ -43,13 +49,30 @@ export class FastCpuBackend extends CpuBackend {
   constructor(private readonly options: WasmRuntimeOptions = {}) {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
-    super({ ...referenceKernels, matmul: createMatmul(runtime), adamw: createAdamw(runtime), dropout: createDropout(runtime), uniform: createUniform(runtime),
-      unary: createUnary(runtime), binary: createBinary(runtime), copy: createCopy(runtime), gelu: createGelu(runtime), geluBackward: createGeluBackward(runtime),
-      softmax: createSoftmax(runtime), softmaxBackward: createSoftmaxBackward(runtime),
-      attention: createAttention(runtime), attentionBackward: createAttentionBackward(runtime), layerNorm: createLayerNorm(runtime),
-      layerNormBackward: createLayerNormBackward(runtime), crossEntropy: createCrossEntropy(runtime),
-      crossEntropyBackward: createCrossEntropyBackward(runtime), reduce: createReduce(runtime),
-      cast: createCast(runtime), gather: byTableDType(createGather(runtime), createHalfGather(runtime)), scatterAdd: createScatterAdd(runtime) });
+    super({
+      ...referenceKernels,
+      matmul: createMatmul(runtime),
+      adamw: createAdamw(runtime),
+      dropout: createDropout(runtime),
+      uniform: createUniform(runtime),
+      unary: createUnary(runtime),
+      binary: createBinary(runtime),
+      copy: createCopy(runtime),
+      gelu: createGelu(runtime),
+      geluBackward: createGeluBackward(runtime),
+      softmax: createSoftmax(runtime),
+      softmaxBackward: createSoftmaxBackward(runtime),
+      attention: createAttention(runtime),
+      attentionBackward: createAttentionBackward(runtime),
+      layerNorm: createLayerNorm(runtime),
+      layerNormBackward: createLayerNormBackward(runtime),
+      crossEntropy: createCrossEntropy(runtime),
+      crossEntropyBackward: createCrossEntropyBackward(runtime),
+      reduce: createReduce(runtime),
+      cast: createCast(runtime),
+      gather: byTableDType(createGather(runtime), createHalfGather(runtime)),
+      scatterAdd: createScatterAdd(runtime),
+    });
     self = this;
   }
 
@@ -91,14 +114,18 @@ export class FastCpuBackend extends CpuBackend {
   /** Bytes of the heap that tensors may fill (7/8 of its limit; see wasm-heap.ts); memory64's where it can still be chosen. */
   tensorCapacity(): number {
     const auto = !this.instance && (this.options.addressing ?? 'auto') === 'auto' && hasMemory64();
-    return tensorLimitBytes(Math.min(this.options.maximumPages ?? Infinity, maxPages[auto ? 'memory64' : this.addressing]));
+    return tensorLimitBytes(
+      Math.min(this.options.maximumPages ?? Infinity, maxPages[auto ? 'memory64' : this.addressing]),
+    );
   }
 
   /** For the device description: which heap the tensors live in (and whether memory64 exists). */
   heapSummary(): string {
     if (this.addressing === 'memory64') return 'heap: WebAssembly memory64, up to 16 GiB';
     if (!hasMemory64()) return 'heap: wasm32, 4 GiB (this runtime has no WebAssembly memory64; Node 24 has it)';
-    return this.instance || this.options.addressing === 'wasm32' ? 'heap: wasm32, 4 GiB' : 'heap: wasm32, 4 GiB (memory64, up to 16 GiB, for models that need more)';
+    return this.instance || this.options.addressing === 'wasm32'
+      ? 'heap: wasm32, 4 GiB'
+      : 'heap: wasm32, 4 GiB (memory64, up to 16 GiB, for models that need more)';
   }
 
   /** Bytes the WebAssembly heap has taken from the system (blocks in use and free). */

@@ -18,11 +18,22 @@ export function createCopy(runtime: () => WasmRuntime): Kernels['copy'] {
     const rt = runtime();
     const size = sizeOf(out.shape);
     const at = size > 0 ? heapAddresses(rt, [x, out]) : null;
-    const { shape, strides: [dst, src] } = coalesce(out.shape, [out.strides, x.strides]);
-    if (!at || shape.length > RANK) { copyLoops(x, out); return; }
+    const {
+      shape,
+      strides: [dst, src],
+    } = coalesce(out.shape, [out.strides, x.strides]);
+    if (!at || shape.length > RANK) {
+      copyLoops(x, out);
+      return;
+    }
     const pad = <T>(a: readonly number[], fill: T) => [...new Array<T>(RANK - a.length).fill(fill), ...a] as number[];
-    const n = pad(shape, 1), s = pad(src!, 0), d = pad(dst!, 0);
-    const axis = Math.max(0, n.findIndex((e) => e > 1));
+    const n = pad(shape, 1),
+      s = pad(src!, 0),
+      d = pad(dst!, 0);
+    const axis = Math.max(
+      0,
+      n.findIndex((e) => e > 1),
+    );
     const [xAt, outAt] = at as [number, number];
     runSplit(rt, 'copyStrided', n[axis]!, 1, size >= PARALLEL_MIN ? 1 : Infinity, (first, count) => {
       const dims = n.map((e, k) => (k === axis ? count : e));

@@ -6,7 +6,11 @@
  * float64 or tensors outside the heap go to the reference kernels.
  */
 import type { Kernels } from '../backend.js';
-import { crossEntropy as referenceCrossEntropy, crossEntropyBackward as referenceBackward, targetOf } from '../cpu/cross-entropy.js';
+import {
+  crossEntropy as referenceCrossEntropy,
+  crossEntropyBackward as referenceBackward,
+  targetOf,
+} from '../cpu/cross-entropy.js';
 import { dataOf } from '../cpu/storage.js';
 import { heapAddresses, rowsFor } from './heap-views.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
@@ -18,7 +22,10 @@ export function createCrossEntropy(runtime: () => WasmRuntime): Kernels['crossEn
     const { logits, targets, loss, logsumexp, count, N, V, ignoreIndex } = args;
     const rt = runtime();
     const at = heapAddresses(rt, [logits, logsumexp]);
-    if (!at) { referenceCrossEntropy(args); return; }
+    if (!at) {
+      referenceCrossEntropy(args);
+      return;
+    }
     const [logitsAt, lseAt] = at as [number, number];
     runSplit(rt, 'logSumExpRows', N, 1, rowsFor(PARALLEL_MIN, V), (first, n) => [logitsAt, lseAt, first, n, V]);
     const x = dataOf(logits);
@@ -41,11 +48,22 @@ export function createCrossEntropyBackward(runtime: () => WasmRuntime): Kernels[
     const { logits, targets, logsumexp, count, dloss, dlogits, N, V, ignoreIndex } = args;
     const rt = runtime();
     const at = heapAddresses(rt, [logits, logsumexp, dlogits]);
-    if (!at) { referenceBackward(args); return; }
+    if (!at) {
+      referenceBackward(args);
+      return;
+    }
     const [logitsAt, lseAt, dAt] = at as [number, number, number];
     const counted = dataOf(count)[count.offset]!;
     const scale = counted > 0 ? dataOf(dloss)[dloss.offset]! / counted : 0;
-    runSplit(rt, 'softmaxScaledRows', N, 1, rowsFor(PARALLEL_MIN, V), (first, n) => [logitsAt, lseAt, dAt, first, n, V, scale]);
+    runSplit(rt, 'softmaxScaledRows', N, 1, rowsFor(PARALLEL_MIN, V), (first, n) => [
+      logitsAt,
+      lseAt,
+      dAt,
+      first,
+      n,
+      V,
+      scale,
+    ]);
     // The one-hot term, and ignored rows' zeros: one element or one row each.
     const d = dataOf(dlogits);
     for (let i = 0; i < N; i++) {

@@ -29,8 +29,18 @@ export function createDropout(runtime: () => WasmRuntime): (x: View, out: View, 
     try {
       const { key, stream } = mask;
       const { threshold, scale } = maskConstants(mask.p);
-      runSplit(rt, 'dropout', sizeOf(x.shape), 8, PARALLEL_MIN, (start, count, part) =>
-        [xAt, outAt, start, count, threshold, scale, key[0], key[1], stream, bits + BITS_BYTES * part]);
+      runSplit(rt, 'dropout', sizeOf(x.shape), 8, PARALLEL_MIN, (start, count, part) => [
+        xAt,
+        outAt,
+        start,
+        count,
+        threshold,
+        scale,
+        key[0],
+        key[1],
+        stream,
+        bits + BITS_BYTES * part,
+      ]);
     } finally {
       rt.heap.release(bits, BITS_BYTES * threads);
     }

@@ -12,7 +12,10 @@ import { coalesce } from '../shape.js';
 function eachRun(views: readonly View[], run: (offsets: number[], count: number, inner: number[]) => void): void {
   const shape = views[0]!.shape;
   if (shape.some((d) => d === 0)) return;
-  const { shape: dims, strides } = coalesce(shape, views.map((v) => v.strides));
+  const { shape: dims, strides } = coalesce(
+    shape,
+    views.map((v) => v.strides),
+  );
   const rank = dims.length;
   const count = dims[rank - 1]!;
   const inner = strides.map((s) => s[rank - 1]!);
@@ -23,9 +26,13 @@ function eachRun(views: readonly View[], run: (offsets: number[], count: number,
     let d = rank - 2;
     for (; d >= 0; d--) {
       counter[d]!++;
-      strides.forEach((s, k) => { offsets[k]! += s[d]!; });
+      strides.forEach((s, k) => {
+        offsets[k]! += s[d]!;
+      });
       if (counter[d]! < dims[d]!) break;
-      strides.forEach((s, k) => { offsets[k]! -= s[d]! * dims[d]!; });
+      strides.forEach((s, k) => {
+        offsets[k]! -= s[d]! * dims[d]!;
+      });
       counter[d] = 0;
     }
     if (d < 0) return;

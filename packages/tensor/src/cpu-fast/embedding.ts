@@ -32,8 +32,18 @@ export function createGather(runtime: () => WasmRuntime): Kernels['gather'] {
     const { table, ids, out, N, V, C } = args;
     const rt = runtime();
     const at = heapAddresses(rt, [table, out]);
-    const ran = at !== null && withIds(rt, ids, N, V, (idsAt) =>
-      runSplit(rt, 'gatherRows', N, 1, rowsFor(PARALLEL_MIN, C), (first, count) => [at[0]!, idsAt, at[1]!, first, count, C]));
+    const ran =
+      at !== null &&
+      withIds(rt, ids, N, V, (idsAt) =>
+        runSplit(rt, 'gatherRows', N, 1, rowsFor(PARALLEL_MIN, C), (first, count) => [
+          at[0]!,
+          idsAt,
+          at[1]!,
+          first,
+          count,
+          C,
+        ]),
+      );
     if (!ran) referenceGather(args);
   };
 }
@@ -43,8 +53,19 @@ export function createScatterAdd(runtime: () => WasmRuntime): Kernels['scatterAd
     const { dout, ids, dtable, N, V, C } = args;
     const rt = runtime();
     const at = heapAddresses(rt, [dout, dtable]);
-    const ran = at !== null && withIds(rt, ids, N, V, (idsAt) =>
-      runSplit(rt, 'scatterAddColumns', C, 4, N * C >= PARALLEL_MIN ? 1 : Infinity, (c0, width) => [at[0]!, idsAt, at[1]!, N, C, c0, width]));
+    const ran =
+      at !== null &&
+      withIds(rt, ids, N, V, (idsAt) =>
+        runSplit(rt, 'scatterAddColumns', C, 4, N * C >= PARALLEL_MIN ? 1 : Infinity, (c0, width) => [
+          at[0]!,
+          idsAt,
+          at[1]!,
+          N,
+          C,
+          c0,
+          width,
+        ]),
+      );
     if (!ran) referenceScatterAdd(args);
   };
 }

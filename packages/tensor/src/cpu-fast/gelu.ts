@@ -16,17 +16,32 @@ const PARALLEL_MIN = 1 << 14;
 export function createGelu(runtime: () => WasmRuntime): Kernels['gelu'] {
   return (x, out) => {
     const at = contiguousHeapAddresses(runtime(), [x, out]);
-    if (!at) { unary('gelu', x, out, 0); return; }
+    if (!at) {
+      unary('gelu', x, out, 0);
+      return;
+    }
     const [xAt, outAt] = at as [number, number];
-    runSplit(runtime(), 'gelu', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, outAt + 4 * start, count]);
+    runSplit(runtime(), 'gelu', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [
+      xAt + 4 * start,
+      outAt + 4 * start,
+      count,
+    ]);
   };
 }
 
 export function createGeluBackward(runtime: () => WasmRuntime): Kernels['geluBackward'] {
   return (x, dy, dx) => {
     const at = contiguousHeapAddresses(runtime(), [x, dy, dx]);
-    if (!at) { binary('gelu_backward', x, dy, dx); return; }
+    if (!at) {
+      binary('gelu_backward', x, dy, dx);
+      return;
+    }
     const [xAt, dyAt, dxAt] = at as [number, number, number];
-    runSplit(runtime(), 'geluBackward', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [xAt + 4 * start, dyAt + 4 * start, dxAt + 4 * start, count]);
+    runSplit(runtime(), 'geluBackward', sizeOf(x.shape), 4, PARALLEL_MIN, (start, count) => [
+      xAt + 4 * start,
+      dyAt + 4 * start,
+      dxAt + 4 * start,
+      count,
+    ]);
   };
 }

@@ -22,11 +22,18 @@ export function createCast(runtime: () => WasmRuntime): Kernels['cast'] {
     const narrow = x.dtype === 'float32' && isHalf(out.dtype);
     const xAt = heapAddress(rt, x);
     const outAt = heapAddress(rt, out);
-    if (!(widen || narrow) || xAt === null || outAt === null || !isContiguousLayout(x.shape, x.strides)) { referenceCast(x, out); return; }
+    if (!(widen || narrow) || xAt === null || outAt === null || !isContiguousLayout(x.shape, x.strides)) {
+      referenceCast(x, out);
+      return;
+    }
     const kind = halfKind[widen ? x.dtype : out.dtype]!;
     const [xBytes, outBytes] = [bytesPerElement[x.dtype], bytesPerElement[out.dtype]];
-    runSplit(rt, widen ? 'widenHalf' : 'narrowHalf', sizeOf(x.shape), 8, PARALLEL_MIN, (start, count) =>
-      [xAt + xBytes * start, outAt + outBytes * start, count, kind]);
+    runSplit(rt, widen ? 'widenHalf' : 'narrowHalf', sizeOf(x.shape), 8, PARALLEL_MIN, (start, count) => [
+      xAt + xBytes * start,
+      outAt + outBytes * start,
+      count,
+      kind,
+    ]);
   };
 }
 
@@ -36,12 +43,16 @@ export function createGather(runtime: () => WasmRuntime): Kernels['gather'] {
     const rt = runtime();
     const tableAt = isHalf(table.dtype) ? heapAddress(rt, table) : null;
     const outAt = heapAddress(rt, out);
-    if (tableAt === null || outAt === null) { referenceGather(args); return; }
+    if (tableAt === null || outAt === null) {
+      referenceGather(args);
+      return;
+    }
     const idData = dataOf(ids as View);
     const kind = halfKind[table.dtype]!;
     for (let i = 0; i < N; i++) {
       const id = idData[ids.offset + i]!;
-      if (id < 0 || id >= V) throw new RangeError(`embedding: id ${id} at position ${i} is outside the table's ${V} rows`);
+      if (id < 0 || id >= V)
+        throw new RangeError(`embedding: id ${id} at position ${i} is outside the table's ${V} rows`);
       rt.exports.widenHalf(tableAt + 2 * id * C, outAt + 4 * i * C, C, kind);
     }
   };

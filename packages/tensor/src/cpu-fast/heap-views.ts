@@ -8,7 +8,9 @@ import type { WasmRuntime } from './wasm-runtime.js';
 /** Byte address of the view's first element, or null when its storage is not in this heap. */
 export function heapAddress(runtime: WasmRuntime, view: View): number | null {
   const storage = view.storage;
-  return storage instanceof HeapStorage && storage.heap === runtime.heap ? storage.pointer + bytesPerElement[view.dtype] * view.offset : null;
+  return storage instanceof HeapStorage && storage.heap === runtime.heap
+    ? storage.pointer + bytesPerElement[view.dtype] * view.offset
+    : null;
 }
 
 /** The `kind` argument of the WebAssembly kernels that read 16-bit floats (wasm/half.ts). */

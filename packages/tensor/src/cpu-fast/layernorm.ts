@@ -18,7 +18,10 @@ export function createLayerNorm(runtime: () => WasmRuntime): Kernels['layerNorm'
     const { x, weight, bias, out, mean, rstd, N, C, eps } = args;
     const rt = runtime();
     const at = C % 4 === 0 ? heapAddresses(rt, [x, weight, bias, out, mean, rstd]) : null;
-    if (!at) { referenceLayerNorm(args); return; }
+    if (!at) {
+      referenceLayerNorm(args);
+      return;
+    }
     runSplit(rt, 'layerNormRows', N, 1, rowsFor(PARALLEL_MIN, C), (first, count) => [...at, first, count, C, eps]);
   };
 }
@@ -31,7 +34,10 @@ export function createLayerNormBackward(runtime: () => WasmRuntime): Kernels['la
     const threads = rt.runner?.threads ?? 1;
     const partBytes = 8 * C; // dweight then dbias, float32
     const scratch = at ? rt.heap.allocate(partBytes * threads) : null;
-    if (!at || scratch === null) { referenceBackward(args); return; }
+    if (!at || scratch === null) {
+      referenceBackward(args);
+      return;
+    }
     try {
       const partials = rt.heap.float32(scratch, 2 * C * threads);
       partials.fill(0);
@@ -41,10 +47,15 @@ export function createLayerNormBackward(runtime: () => WasmRuntime): Kernels['la
         const own = scratch + partBytes * part;
         return [...at, own, own + 4 * C, first, count, C];
       });
-      const dw = dataOf(dweight), db = dataOf(dbias);
+      const dw = dataOf(dweight),
+        db = dataOf(dbias);
       for (let c = 0; c < C; c++) {
-        let w = 0, b = 0;
-        for (let p = 0; p < parts; p++) { w += partials[2 * C * p + c]!; b += partials[2 * C * p + C + c]!; }
+        let w = 0,
+          b = 0;
+        for (let p = 0; p < parts; p++) {
+          w += partials[2 * C * p + c]!;
+          b += partials[2 * C * p + C + c]!;
+        }
         dw[dweight.offset + c] = w;
         db[dbias.offset + c] = b;
       }

@@ -33,13 +33,24 @@ function nativeMatmul(rt: WasmRuntime, args: MatmulArgs): boolean {
   const cAt = heapAddress(rt, out);
   const biasAt = bias ? heapAddress(rt, bias) : -1;
   const bKind = halfKind[b.view.dtype];
-  if (aAt === null || bAt === null || cAt === null || biasAt === null || bKind === undefined || (bias && bias.dtype !== 'float32')) return false;
+  if (
+    aAt === null ||
+    bAt === null ||
+    cAt === null ||
+    biasAt === null ||
+    bKind === undefined ||
+    (bias && bias.dtype !== 'float32')
+  )
+    return false;
   const buffer = rt.heap.memory.buffer;
   if (heapBytes?.buffer !== buffer) heapBytes = new Uint8Array(buffer);
   const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
   const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
-  native.sgemm(heapBytes, [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, bKind, cAt, N, biasAt,
-    batch, a.batchStride, b.batchStride, M * N], rt.runner?.threads ?? 1);
+  native.sgemm(
+    heapBytes,
+    [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, bKind, cAt, N, biasAt, batch, a.batchStride, b.batchStride, M * N],
+    rt.runner?.threads ?? 1,
+  );
   return true;
 }
 
@@ -50,8 +61,30 @@ const SMALL_M = 8;
 const PARALLEL_MIN_WORK = 1 << 20;
 
 /** Splits one product into per-thread calls: by rows when there are many, else by columns. */
-function parts(kernel: KernelCall['kernel'], M: number, N: number, args: number[], scratchBytes: number, threads: number): KernelCall[] {
-  const [, , K, a, aRow, aCol, b, bRow, bCol, c, ldc, bias, scratch, bKind] = args as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+function parts(
+  kernel: KernelCall['kernel'],
+  M: number,
+  N: number,
+  args: number[],
+  scratchBytes: number,
+  threads: number,
+): KernelCall[] {
+  const [, , K, a, aRow, aCol, b, bRow, bCol, c, ldc, bias, scratch, bKind] = args as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const bBytes = bKind === 0 ? 4 : 2;
   const calls: KernelCall[] = [];
   const byRows = M >= 32 * threads;
@@ -60,9 +93,47 @@ function parts(kernel: KernelCall['kernel'], M: number, N: number, args: number[
   for (let t = 0, start = 0; start < extent; t++, start += step) {
     const size = Math.min(step, extent - start);
     const own = scratch + t * scratchBytes;
-    calls.push(byRows
-      ? { kernel, args: [size, N, K, a + 4 * start * aRow, aRow, aCol, b, bRow, bCol, c + 4 * start * ldc, ldc, bias, own, bKind] }
-      : { kernel, args: [M, size, K, a, aRow, aCol, b + bBytes * start * bCol, bRow, bCol, c + 4 * start, ldc, bias && bias + 4 * start, own, bKind] });
+    calls.push(
+      byRows
+        ? {
+            kernel,
+            args: [
+              size,
+              N,
+              K,
+              a + 4 * start * aRow,
+              aRow,
+              aCol,
+              b,
+              bRow,
+              bCol,
+              c + 4 * start * ldc,
+              ldc,
+              bias,
+              own,
+              bKind,
+            ],
+          }
+        : {
+            kernel,
+            args: [
+              M,
+              size,
+              K,
+              a,
+              aRow,
+              aCol,
+              b + bBytes * start * bCol,
+              bRow,
+              bCol,
+              c + 4 * start,
+              ldc,
+              bias && bias + 4 * start,
+              own,
+              bKind,
+            ],
+          },
+    );
   }
   return calls;
 }
@@ -100,7 +171,10 @@ function addressOf(runtime: WasmRuntime, view: View, first: number, count: numbe
 
 function allocateOrThrow(runtime: WasmRuntime, bytes: number, what: string, staging: Staging[]): number {
   const pointer = runtime.heap.allocate(bytes);
-  if (pointer === null) throw new RangeError(`matmul: no room in the ${runtime.heap.limitBytes / 2 ** 30} GiB WebAssembly heap for ${what} (${bytes} bytes)`);
+  if (pointer === null)
+    throw new RangeError(
+      `matmul: no room in the ${runtime.heap.limitBytes / 2 ** 30} GiB WebAssembly heap for ${what} (${bytes} bytes)`,
+    );
   staging.push({ pointer, bytes });
   return pointer;
 }
@@ -112,7 +186,10 @@ function releaseAll(runtime: WasmRuntime, staging: Staging[]): void {
 export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => void {
   return (args) => {
     const { batch, M, N, K, a, b, bias, out } = args;
-    if (out.dtype !== 'float32') { referenceMatmul(args); return; }
+    if (out.dtype !== 'float32') {
+      referenceMatmul(args);
+      return;
+    }
     if (batch === 0 || M === 0 || N === 0) return;
     const rt = runtime();
     if (nativeMatmul(rt, args)) return;
@@ -138,7 +215,8 @@ export function createMatmul(runtime: () => WasmRuntime): (args: MatmulArgs) => 
         const outFirst = out.offset + p * M * N;
         const cAt = outAt !== null ? outAt + 4 * p * M * N : allocateOrThrow(rt, 4 * M * N, 'the result', perMatrix);
         const call = [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, cAt, N, biasAt, scratch, bKind];
-        if (runner && M * N * K >= PARALLEL_MIN_WORK) runner.run(parts(kernel, M, N, call, scratchBytes, threads), runHere);
+        if (runner && M * N * K >= PARALLEL_MIN_WORK)
+          runner.run(parts(kernel, M, N, call, scratchBytes, threads), runHere);
         else runHere({ kernel, args: call });
         if (outAt === null) dataOf(out).set(heap.float32(cAt, M * N), outFirst);
         releaseAll(rt, perMatrix);

@@ -28,8 +28,17 @@ export function createUniform(runtime: () => WasmRuntime): (out: View, draw: Uni
     try {
       const { key, stream, low, high } = draw;
       // Parts of a multiple of 8 elements: every part starts on an even element (a whole counter).
-      runSplit(rt, 'uniformFill', sizeOf(out.shape), 8, PARALLEL_MIN, (start, count, part) =>
-        [at, start, count, low, high, key[0], key[1], stream, bits + BITS_BYTES * part]);
+      runSplit(rt, 'uniformFill', sizeOf(out.shape), 8, PARALLEL_MIN, (start, count, part) => [
+        at,
+        start,
+        count,
+        low,
+        high,
+        key[0],
+        key[1],
+        stream,
+        bits + BITS_BYTES * part,
+      ]);
     } finally {
       rt.heap.release(bits, BITS_BYTES * threads);
     }

@@ -15,10 +15,20 @@ export function createSoftmax(runtime: () => WasmRuntime): Kernels['softmax'] {
   return (x, out, rows, n, causal) => {
     const rt = runtime();
     const at = heapAddresses(rt, [x, out]);
-    if (!at) { referenceSoftmax(x, out, rows, n, causal); return; }
+    if (!at) {
+      referenceSoftmax(x, out, rows, n, causal);
+      return;
+    }
     const [xAt, outAt] = at as [number, number];
-    runSplit(rt, 'softmaxRows', rows, 1, rowsFor(PARALLEL_MIN, n), (first, count) =>
-      [xAt, outAt, first, count, n, causal?.tq ?? 0, causal?.tk ?? 0]);
+    runSplit(rt, 'softmaxRows', rows, 1, rowsFor(PARALLEL_MIN, n), (first, count) => [
+      xAt,
+      outAt,
+      first,
+      count,
+      n,
+      causal?.tq ?? 0,
+      causal?.tk ?? 0,
+    ]);
   };
 }
 
@@ -26,8 +36,18 @@ export function createSoftmaxBackward(runtime: () => WasmRuntime): Kernels['soft
   return (y, dy, dx, rows, n) => {
     const rt = runtime();
     const at = heapAddresses(rt, [y, dy, dx]);
-    if (!at) { referenceSoftmaxBackward(y, dy, dx, rows, n); return; }
+    if (!at) {
+      referenceSoftmaxBackward(y, dy, dx, rows, n);
+      return;
+    }
     const [yAt, dyAt, dxAt] = at as [number, number, number];
-    runSplit(rt, 'softmaxBackwardRows', rows, 1, rowsFor(PARALLEL_MIN, n), (first, count) => [yAt, dyAt, dxAt, first, count, n]);
+    runSplit(rt, 'softmaxBackwardRows', rows, 1, rowsFor(PARALLEL_MIN, n), (first, count) => [
+      yAt,
+      dyAt,
+      dxAt,
+      first,
+      count,
+      n,
+    ]);
   };
 }

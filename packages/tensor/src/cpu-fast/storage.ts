@@ -6,7 +6,12 @@ import type { WasmHeap } from './wasm-heap.js';
 export class HeapStorage extends CpuStorage {
   /** Set once the block went back to the heap. */
   released = false;
-  constructor(readonly heap: WasmHeap, readonly pointer: number, length: number, dtype: DType = 'float32') {
+  constructor(
+    readonly heap: WasmHeap,
+    readonly pointer: number,
+    length: number,
+    dtype: DType = 'float32',
+  ) {
     super(heap.array(dtype, pointer, length));
   }
 }

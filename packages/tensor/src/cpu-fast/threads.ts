@@ -6,9 +6,31 @@
  */
 
 /** The kernels the module exports (packages/tensor/wasm/kernels.ts), in a fixed order. */
-export const kernelNames = ['sgemm', 'sgemmSmallM', 'adamw', 'dropout', 'uniformFill', 'gelu', 'geluBackward', 'widenHalf', 'narrowHalf', 'softmaxRows', 'softmaxBackwardRows',
-  'logSumExpRows', 'softmaxScaledRows', 'layerNormRows', 'layerNormBackwardRows', 'sumMiddle', 'copyStrided', 'binaryArith', 'scalarArith',
-  'gatherRows', 'scatterAddColumns', 'attentionBlocks', 'attentionBackwardHeads'] as const;
+export const kernelNames = [
+  'sgemm',
+  'sgemmSmallM',
+  'adamw',
+  'dropout',
+  'uniformFill',
+  'gelu',
+  'geluBackward',
+  'widenHalf',
+  'narrowHalf',
+  'softmaxRows',
+  'softmaxBackwardRows',
+  'logSumExpRows',
+  'softmaxScaledRows',
+  'layerNormRows',
+  'layerNormBackwardRows',
+  'sumMiddle',
+  'copyStrided',
+  'binaryArith',
+  'scalarArith',
+  'gatherRows',
+  'scatterAddColumns',
+  'attentionBlocks',
+  'attentionBackwardHeads',
+] as const;
 export type KernelName = (typeof kernelNames)[number];
 
 /** One call of an exported kernel: its name and its arguments (numbers: pointers, sizes, factors). */

@@ -72,7 +72,10 @@ export class WasmHeap {
    * `maximumPages` (64 KiB each) caps the heap below the addressing's limit: tests lower it to
    * exercise the fallback.
    */
-  constructor(readonly addressing: HeapAddressing = 'wasm32', maximumPages?: number) {
+  constructor(
+    readonly addressing: HeapAddressing = 'wasm32',
+    maximumPages?: number,
+  ) {
     this.maximumPages = Math.min(maximumPages ?? maxPages[addressing], maxPages[addressing]);
     this.memory = createMemory(addressing, FIRST_BLOCK / PAGE, this.maximumPages);
     this.view = this.memory.buffer;
@@ -153,7 +156,9 @@ export class WasmHeap {
       try {
         const pages = Math.min(Math.max(need, MIN_GROW_PAGES), maximum - have);
         // memory64 counts pages in BigInt.
-        (this.memory.grow as (delta: number | bigint) => unknown)(this.addressing === 'memory64' ? BigInt(pages) : pages);
+        (this.memory.grow as (delta: number | bigint) => unknown)(
+          this.addressing === 'memory64' ? BigInt(pages) : pages,
+        );
       } catch {
         return null; // the system refused the memory: the caller falls back to a typed array
       }
@@ -196,5 +201,4 @@ export class WasmHeap {
     if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = this.memory.buffer;
     return this.view;
   }
-
 }

@@ -44,7 +44,10 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The module bytes to run: relaxed SIMD when wanted and valid here, else plain SIMD. */
-export function kernelModule(relaxedSimd = true, addressing: HeapAddressing = 'wasm32'): { bytes: Uint8Array<ArrayBuffer>; relaxedSimd: boolean } {
+export function kernelModule(
+  relaxedSimd = true,
+  addressing: HeapAddressing = 'wasm32',
+): { bytes: Uint8Array<ArrayBuffer>; relaxedSimd: boolean } {
   const name = addressing === 'memory64' ? 'kernels64' : 'kernels';
   const relaxed = decode(wasmModules[`${name}.relaxed`]!);
   if (relaxedSimd && WebAssembly.validate(relaxed)) return { bytes: relaxed, relaxedSimd: true };
@@ -73,7 +76,9 @@ export function hasMemory64(): boolean {
 export function resolveAddressing(choice: WasmRuntimeOptions['addressing'] = 'auto'): HeapAddressing {
   if (choice === 'auto') return hasMemory64() ? 'memory64' : 'wasm32';
   if (choice === 'memory64' && !hasMemory64()) {
-    throw new Error('cpu heap: this runtime has no WebAssembly memory64 (Node 24 has it, Node 20 does not); use the wasm32 heap');
+    throw new Error(
+      'cpu heap: this runtime has no WebAssembly memory64 (Node 24 has it, Node 20 does not); use the wasm32 heap',
+    );
   }
   return choice;
 }
@@ -82,12 +87,19 @@ export function resolveAddressing(choice: WasmRuntimeOptions['addressing'] = 'au
  * Runs `kernel` over [0, n) split into one contiguous part per thread (part starts are
  * multiples of `granule`); on the calling thread alone when n is below `parallelMin`.
  */
-export function runSplit(runtime: WasmRuntime, kernel: KernelName, n: number, granule: number, parallelMin: number,
-  argsFor: (start: number, count: number, part: number) => number[]): void {
+export function runSplit(
+  runtime: WasmRuntime,
+  kernel: KernelName,
+  n: number,
+  granule: number,
+  parallelMin: number,
+  argsFor: (start: number, count: number, part: number) => number[],
+): void {
   const threads = runtime.runner && n >= parallelMin ? runtime.runner.threads : 1;
   const step = Math.ceil(n / threads / granule) * granule;
   const calls: KernelCall[] = [];
-  for (let start = 0; start < n; start += step) calls.push({ kernel, args: argsFor(start, Math.min(step, n - start), calls.length) });
+  for (let start = 0; start < n; start += step)
+    calls.push({ kernel, args: argsFor(start, Math.min(step, n - start), calls.length) });
   const runHere = (call: KernelCall) => runtime.exports[call.kernel](...call.args);
   if (calls.length > 1) runtime.runner!.run(calls, runHere);
   else if (calls.length === 1) runHere(calls[0]!);
@@ -97,7 +109,12 @@ export function createWasmRuntime(options: WasmRuntimeOptions = {}): WasmRuntime
   const addressing = resolveAddressing(options.addressing);
   const heap = new WasmHeap(addressing, options.maximumPages);
   const { bytes, relaxedSimd } = kernelModule(options.relaxedSimd, addressing);
-  const env = { memory: heap.memory, abort: () => { throw new Error('kernel: abort'); } };
+  const env = {
+    memory: heap.memory,
+    abort: () => {
+      throw new Error('kernel: abort');
+    },
+  };
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as KernelExports;
   const runner = parallelRunnerFactory()?.(heap.memory, bytes) ?? null;
   const native = options.native === false ? null : nativeStatus().kernels;

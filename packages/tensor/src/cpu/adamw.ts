@@ -2,8 +2,17 @@
 import type { AdamWStep, View } from '../backend.js';
 import { dataOf } from './storage.js';
 
-export function adamw(param: View, grad: View, m: View, v: View, { lr, beta1, beta2, eps, weightDecay, step }: AdamWStep): void {
-  const p_ = dataOf(param), g_ = dataOf(grad), m_ = dataOf(m), v_ = dataOf(v);
+export function adamw(
+  param: View,
+  grad: View,
+  m: View,
+  v: View,
+  { lr, beta1, beta2, eps, weightDecay, step }: AdamWStep,
+): void {
+  const p_ = dataOf(param),
+    g_ = dataOf(grad),
+    m_ = dataOf(m),
+    v_ = dataOf(v);
   let n = 1;
   for (const d of param.shape) n *= d;
   const biasCorrection1 = 1 - beta1 ** step;
@@ -15,6 +24,6 @@ export function adamw(param: View, grad: View, m: View, v: View, { lr, beta1, be
     m_[m.offset + i] = mi;
     v_[v.offset + i] = vi;
     const decayed = p_[param.offset + i]! * (1 - lr * weightDecay);
-    p_[param.offset + i] = decayed - (lr / biasCorrection1) * mi / (Math.sqrt(vi) / Math.sqrt(biasCorrection2) + eps);
+    p_[param.offset + i] = decayed - ((lr / biasCorrection1) * mi) / (Math.sqrt(vi) / Math.sqrt(biasCorrection2) + eps);
   }
 }

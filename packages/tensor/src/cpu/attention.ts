@@ -16,24 +16,47 @@ function rowAt(view: View, b: number, h: number, t: number): number {
   return view.offset + b * sb + h * sh + t * st;
 }
 
-function dot(x: ArrayLike<number>, xAt: number, y: ArrayLike<number>, yAt: number, n: number, stepX: number, stepY: number): number {
+function dot(
+  x: ArrayLike<number>,
+  xAt: number,
+  y: ArrayLike<number>,
+  yAt: number,
+  n: number,
+  stepX: number,
+  stepY: number,
+): number {
   let s = 0;
   for (let d = 0; d < n; d++) s += x[xAt + d * stepX]! * y[yAt + d * stepY]!;
   return s;
 }
 
 /** The row's scores s_j = scale q_i . k_j over the visible keys, into `scores`; returns how many are visible. */
-function scoreRow(args: AttentionArgs | AttentionBackwardArgs, b: number, h: number, i: number, scores: Float64Array): number {
+function scoreRow(
+  args: AttentionArgs | AttentionBackwardArgs,
+  b: number,
+  h: number,
+  i: number,
+  scores: Float64Array,
+): number {
   const { q, k, Tq, Tk, hd, scale, causal } = args;
   const visible = visibleColumns(i, Tk, causal ? { tq: Tq, tk: Tk } : null);
-  const Q = dataOf(q), K = dataOf(k);
+  const Q = dataOf(q),
+    K = dataOf(k);
   const qi = rowAt(q, b, h, i);
-  for (let j = 0; j < visible; j++) scores[j] = scale * dot(Q, qi, K, rowAt(k, b, h, j), hd, q.strides[3]!, k.strides[3]!);
+  for (let j = 0; j < visible; j++)
+    scores[j] = scale * dot(Q, qi, K, rowAt(k, b, h, j), hd, q.strides[3]!, k.strides[3]!);
   return visible;
 }
 
 /** The dropout factors of the row's visible weights (all 1 without dropout). */
-function dropRow(args: AttentionArgs | AttentionBackwardArgs, b: number, h: number, i: number, visible: number, factors: Float64Array): void {
+function dropRow(
+  args: AttentionArgs | AttentionBackwardArgs,
+  b: number,
+  h: number,
+  i: number,
+  visible: number,
+  factors: Float64Array,
+): void {
   const { dropout, nh, Tq, Tk } = args;
   if (dropout) maskFactors(dropout, ((b * nh + h) * Tq + i) * Tk, visible, factors);
   else factors.fill(1, 0, visible);
@@ -41,8 +64,12 @@ function dropRow(args: AttentionArgs | AttentionBackwardArgs, b: number, h: numb
 
 export function attention(args: AttentionArgs): void {
   const { v, out, lse, B, nh, Tq, Tk, hd } = args;
-  const V = dataOf(v), O = dataOf(out), L = dataOf(lse);
-  const scores = new Float64Array(Tk), factors = new Float64Array(Tk), acc = new Float64Array(hd);
+  const V = dataOf(v),
+    O = dataOf(out),
+    L = dataOf(lse);
+  const scores = new Float64Array(Tk),
+    factors = new Float64Array(Tk),
+    acc = new Float64Array(hd);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nh; h++) {
       for (let i = 0; i < Tq; i++) {
@@ -74,10 +101,20 @@ export function attention(args: AttentionArgs): void {
  */
 export function attentionBackward(args: AttentionBackwardArgs): void {
   const { q, k, v, dout, lse, delta, dq, dk, dv, B, nh, Tq, Tk, hd, scale } = args;
-  const Q = dataOf(q), K = dataOf(k), V = dataOf(v), dO = dataOf(dout), L = dataOf(lse), D = dataOf(delta);
-  const dQ = dataOf(dq), dK = dataOf(dk), dV = dataOf(dv);
-  const scores = new Float64Array(Tk), factors = new Float64Array(Tk), dqRow = new Float64Array(hd);
-  const dkHead = new Float64Array(Tk * hd), dvHead = new Float64Array(Tk * hd);
+  const Q = dataOf(q),
+    K = dataOf(k),
+    V = dataOf(v),
+    dO = dataOf(dout),
+    L = dataOf(lse),
+    D = dataOf(delta);
+  const dQ = dataOf(dq),
+    dK = dataOf(dk),
+    dV = dataOf(dv);
+  const scores = new Float64Array(Tk),
+    factors = new Float64Array(Tk),
+    dqRow = new Float64Array(hd);
+  const dkHead = new Float64Array(Tk * hd),
+    dvHead = new Float64Array(Tk * hd);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nh; h++) {
       dkHead.fill(0);
@@ -91,7 +128,8 @@ export function attentionBackward(args: AttentionBackwardArgs): void {
         dqRow.fill(0);
         for (let j = 0; j < visible; j++) {
           const p = Math.exp(scores[j]! - L[lse.offset + row]!);
-          const vj = rowAt(v, b, h, j), kj = rowAt(k, b, h, j);
+          const vj = rowAt(v, b, h, j),
+            kj = rowAt(k, b, h, j);
           const f = factors[j]!;
           const dp = f === 0 ? 0 : f * dot(dO, doAt, V, vj, hd, 1, v.strides[3]!);
           const ds = p * (dp - D[delta.offset + row]!);

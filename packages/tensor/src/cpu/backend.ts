@@ -17,10 +17,28 @@ import { CpuStorage, dataOf, stridedIndices } from './storage.js';
 
 /** The plain-loop kernels: the oracle every other backend is tested against. */
 export const referenceKernels: Kernels = {
-  copy, cast, fill, unary, binary, matmul,
+  copy,
+  cast,
+  fill,
+  unary,
+  binary,
+  matmul,
   gelu: (x, out) => unary('gelu', x, out, 0),
-  geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx), reduce, softmax, softmaxBackward, attention, attentionBackward, layerNorm, layerNormBackward,
-  gather, scatterAdd, crossEntropy, crossEntropyBackward, dropout, uniform, adamw,
+  geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx),
+  reduce,
+  softmax,
+  softmaxBackward,
+  attention,
+  attentionBackward,
+  layerNorm,
+  layerNormBackward,
+  gather,
+  scatterAdd,
+  crossEntropy,
+  crossEntropyBackward,
+  dropout,
+  uniform,
+  adamw,
 };
 
 export class CpuBackend implements Backend {
@@ -51,7 +69,8 @@ export class CpuBackend implements Backend {
   }
 
   async read(view: View): Promise<TypedArray> {
-    if (isContiguousLayout(view.shape, view.strides)) return dataOf(view).slice(view.offset, view.offset + sizeOf(view.shape));
+    if (isContiguousLayout(view.shape, view.strides))
+      return dataOf(view).slice(view.offset, view.offset + sizeOf(view.shape));
     const out = typedArrayFor(view.dtype, sizeOf(view.shape));
     const data = dataOf(view);
     const idx = stridedIndices(view);

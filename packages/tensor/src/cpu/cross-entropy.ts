@@ -9,7 +9,10 @@ import { dataOf } from './storage.js';
 export function targetOf(targets: View, i: number, V: number, ignoreIndex: number): number | null {
   const t = dataOf(targets)[targets.offset + i]!;
   if (t === ignoreIndex) return null;
-  if (t < 0 || t >= V) throw new RangeError(`crossEntropy: target ${t} at row ${i} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`);
+  if (t < 0 || t >= V)
+    throw new RangeError(
+      `crossEntropy: target ${t} at row ${i} is outside [0, ${V}) and is not the ignore index ${ignoreIndex}`,
+    );
   return t;
 }
 
@@ -34,7 +37,17 @@ export function crossEntropy({ logits, targets, loss, logsumexp, count, N, V, ig
   dataOf(count)[count.offset] = counted;
 }
 
-export function crossEntropyBackward({ logits, targets, logsumexp, count, dloss, dlogits, N, V, ignoreIndex }: CrossEntropyBackwardArgs): void {
+export function crossEntropyBackward({
+  logits,
+  targets,
+  logsumexp,
+  count,
+  dloss,
+  dlogits,
+  N,
+  V,
+  ignoreIndex,
+}: CrossEntropyBackwardArgs): void {
   const x = dataOf(logits);
   const d = dataOf(dlogits);
   const counted = dataOf(count)[count.offset]!;

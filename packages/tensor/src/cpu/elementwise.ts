@@ -28,7 +28,12 @@ export function fill(out: View, value: number): void {
 export function cast(x: View, out: View): void {
   const values = gatherElements(x);
   const dst = dataOf(out);
-  if (isHalf(out.dtype)) narrowToHalf(Float32Array.from(values), out.dtype, (dst as Uint16Array).subarray(out.offset, out.offset + values.length));
+  if (isHalf(out.dtype))
+    narrowToHalf(
+      Float32Array.from(values),
+      out.dtype,
+      (dst as Uint16Array).subarray(out.offset, out.offset + values.length),
+    );
   else dst.set(values, out.offset);
 }
 

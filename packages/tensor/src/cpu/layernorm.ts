@@ -6,7 +6,12 @@ import type { LayerNormArgs, LayerNormBackwardArgs } from '../backend.js';
 import { dataOf } from './storage.js';
 
 export function layerNorm({ x, weight, bias, out, mean, rstd, N, C, eps }: LayerNormArgs): void {
-  const x_ = dataOf(x), w = dataOf(weight), b = dataOf(bias), o = dataOf(out), m_ = dataOf(mean), r_ = dataOf(rstd);
+  const x_ = dataOf(x),
+    w = dataOf(weight),
+    b = dataOf(bias),
+    o = dataOf(out),
+    m_ = dataOf(mean),
+    r_ = dataOf(rstd);
   for (let n = 0; n < N; n++) {
     const base = x.offset + n * C;
     let m = 0;
@@ -24,9 +29,26 @@ export function layerNorm({ x, weight, bias, out, mean, rstd, N, C, eps }: Layer
   }
 }
 
-export function layerNormBackward({ dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs): void {
-  const dy_ = dataOf(dy), x_ = dataOf(x), w = dataOf(weight), m_ = dataOf(mean), r_ = dataOf(rstd);
-  const dx_ = dataOf(dx), dw = dataOf(dweight), db = dataOf(dbias);
+export function layerNormBackward({
+  dy,
+  x,
+  weight,
+  mean,
+  rstd,
+  dx,
+  dweight,
+  dbias,
+  N,
+  C,
+}: LayerNormBackwardArgs): void {
+  const dy_ = dataOf(dy),
+    x_ = dataOf(x),
+    w = dataOf(weight),
+    m_ = dataOf(mean),
+    r_ = dataOf(rstd);
+  const dx_ = dataOf(dx),
+    dw = dataOf(dweight),
+    db = dataOf(dbias);
   const dwAcc = new Float64Array(C);
   const dbAcc = new Float64Array(C);
   for (let n = 0; n < N; n++) {

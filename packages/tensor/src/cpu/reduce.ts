@@ -15,7 +15,10 @@ export function reduce(op: ReduceOp, x: View, outer: number, R: number, inner: n
         if (op === 'sum' || op === 'mean') acc += v;
         else if (v > acc || Number.isNaN(v)) {
           // NaN wins, as in PyTorch: max of a row with a NaN is NaN.
-          if (!Number.isNaN(acc)) { acc = v; best = r; }
+          if (!Number.isNaN(acc)) {
+            acc = v;
+            best = r;
+          }
         }
       }
       const value = op === 'mean' ? acc / R : op === 'argmax' ? best : acc;

@@ -29,8 +29,14 @@ export interface AttentionResult {
 }
 
 interface Resolved {
-  B: number; nh: number; Tq: number; Tk: number; hd: number;
-  scale: number; causal: boolean; dropout: DropoutMask | null;
+  B: number;
+  nh: number;
+  Tq: number;
+  Tk: number;
+  hd: number;
+  scale: number;
+  causal: boolean;
+  dropout: DropoutMask | null;
 }
 
 /** Checks q (B, nh, Tq, hd) and k, v (B, nh, Tk, hd) and resolves the options. */
@@ -45,7 +51,16 @@ function resolve(op: string, q: Tensor, k: Tensor, v: Tensor, options: Attention
   if (causal && Tq > Tk) throw new ShapeError(`${op}: more queries (${Tq}) than keys (${Tk}) in causal attention`);
   const p = options.dropout?.p ?? 0;
   if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: dropout p must be in [0, 1], got ${p}`);
-  return { B, nh, Tq, Tk, hd, scale: options.scale ?? 1 / Math.sqrt(hd), causal, dropout: p > 0 ? options.dropout! : null };
+  return {
+    B,
+    nh,
+    Tq,
+    Tk,
+    hd,
+    scale: options.scale ?? 1 / Math.sqrt(hd),
+    causal,
+    dropout: p > 0 ? options.dropout! : null,
+  };
 }
 
 /** The kernels read any strides over (B, nh, T) but need unit stride over hd: a copy otherwise. */
@@ -71,7 +86,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const lse = empty([r.B, r.nh, r.Tq], q.dtype, q.device);
   if (out.size === 0) return { out, lse };
   if (r.Tk === 0) throw new ShapeError(`attention: no keys to attend to (k ${formatShape(k.shape)})`);
-  withUnitInnerStride([q, k, v], (cq, ck, cv) => q.device.backend.kernels.attention({ q: cq!, k: ck!, v: cv!, out, lse, ...r }));
+  withUnitInnerStride([q, k, v], (cq, ck, cv) =>
+    q.device.backend.kernels.attention({ q: cq!, k: ck!, v: cv!, out, lse, ...r }),
+  );
   return { out, lse };
 }
 
@@ -85,7 +102,15 @@ export interface AttentionGrads {
  * The backward of `attention` with the same options (and so the same dropout mask): dout
  * (B, nh, Tq, hd), the forward's out and lse -> dq, dk, dv. The weights are recomputed from lse.
  */
-export function attentionBackward(dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, options: AttentionOptions = {}): AttentionGrads {
+export function attentionBackward(
+  dout: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  options: AttentionOptions = {},
+): AttentionGrads {
   const r = resolve('attentionBackward', q, k, v, options);
   assertFloat('attentionBackward', dout, out, lse, q);
   assertShape('attentionBackward', 'dout', dout, q.shape);
@@ -103,10 +128,12 @@ export function attentionBackward(dout: Tensor, q: Tensor, k: Tensor, v: Tensor,
   const product = mul(dout, out);
   const delta = sum(product, 3);
   product.dispose();
-  const cdout = dout.contiguous(), clse = lse.contiguous();
+  const cdout = dout.contiguous(),
+    clse = lse.contiguous();
   try {
     withUnitInnerStride([q, k, v], (cq, ck, cv) =>
-      kernels.attentionBackward({ q: cq!, k: ck!, v: cv!, dout: cdout, lse: clse, delta, dq, dk, dv, ...r }));
+      kernels.attentionBackward({ q: cq!, k: ck!, v: cv!, dout: cdout, lse: clse, delta, dq, dk, dv, ...r }),
+    );
   } finally {
     for (const t of [cdout, clse, delta]) t.dispose();
   }

@@ -38,7 +38,10 @@ function inferShape(data: NestedArray): number[] {
 export function tensor(data: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): Tensor {
   const device = options.device ?? getDefaultDevice();
   if (data instanceof Uint16Array) {
-    if (!options.dtype || !isHalf(options.dtype)) throw new TypeError(`tensor: a Uint16Array holds float16 or bfloat16 bits: pass { dtype: 'float16' } or { dtype: 'bfloat16' }`);
+    if (!options.dtype || !isHalf(options.dtype))
+      throw new TypeError(
+        `tensor: a Uint16Array holds float16 or bfloat16 bits: pass { dtype: 'float16' } or { dtype: 'bfloat16' }`,
+      );
     return fromTypedArray(data, options.shape ?? [data.length], device, options.dtype);
   }
   if (ArrayBuffer.isView(data)) {
@@ -48,9 +51,12 @@ export function tensor(data: NestedArray | TypedArray, options: CreateOptions & 
     return fromTypedArray(values, options.shape ?? [typed.length], device, dtype);
   }
   const shape = inferShape(data as NestedArray);
-  const flat = shape.length === 0 ? [data as number] : (data as readonly NestedArray[]).flat(Infinity as 1) as number[];
+  const flat =
+    shape.length === 0 ? [data as number] : ((data as readonly NestedArray[]).flat(Infinity as 1) as number[]);
   if (flat.length !== sizeOf(shape) || flat.some((v) => typeof v !== 'number')) {
-    throw new ShapeError(`tensor: nested arrays are ragged or hold non-numbers (expected ${sizeOf(shape)} numbers for shape [${shape.join(', ')}])`);
+    throw new ShapeError(
+      `tensor: nested arrays are ragged or hold non-numbers (expected ${sizeOf(shape)} numbers for shape [${shape.join(', ')}])`,
+    );
   }
   const values = toTypedArray(flat, options.dtype ?? 'float32');
   return fromTypedArray(values, options.shape ?? shape, device, options.dtype ?? 'float32');

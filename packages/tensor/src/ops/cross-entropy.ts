@@ -15,7 +15,9 @@ export interface CrossEntropyResult {
 function rowsOf(op: string, logits: Tensor, targets: Tensor): [number, number] {
   const V = logits.shape[logits.rank - 1]!;
   if (logits.rank < 1 || targets.rank !== logits.rank - 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
-    throw new ShapeError(`${op}: targets ${formatShape(targets.shape)} must be the logits' shape ${formatShape(logits.shape)} without its last (vocabulary) dimension`);
+    throw new ShapeError(
+      `${op}: targets ${formatShape(targets.shape)} must be the logits' shape ${formatShape(logits.shape)} without its last (vocabulary) dimension`,
+    );
   }
   return [targets.size, V];
 }
@@ -31,19 +33,47 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
     logits.device.backend.kernels.fill(loss, NaN);
     logits.device.backend.kernels.fill(count, 0);
   } else {
-    withContiguous([logits, targets], (cl, ct) => logits.device.backend.kernels.crossEntropy({ logits: cl!, targets: ct!, loss, logsumexp, count, N, V, ignoreIndex }));
+    withContiguous([logits, targets], (cl, ct) =>
+      logits.device.backend.kernels.crossEntropy({
+        logits: cl!,
+        targets: ct!,
+        loss,
+        logsumexp,
+        count,
+        N,
+        V,
+        ignoreIndex,
+      }),
+    );
   }
   return { loss, logsumexp, count };
 }
 
 /** d loss / d logits, given the upstream gradient `dloss` ([] tensor) of the mean loss. */
-export function crossEntropyBackward(logits: Tensor, targets: Tensor, cache: Omit<CrossEntropyResult, 'loss'>, dloss: Tensor, ignoreIndex = IGNORE_INDEX): Tensor {
+export function crossEntropyBackward(
+  logits: Tensor,
+  targets: Tensor,
+  cache: Omit<CrossEntropyResult, 'loss'>,
+  dloss: Tensor,
+  ignoreIndex = IGNORE_INDEX,
+): Tensor {
   assertFloat('crossEntropyBackward', logits, cache.logsumexp, cache.count, dloss);
   const [N, V] = rowsOf('crossEntropyBackward', logits, targets);
   assertShape('crossEntropyBackward', 'dloss', dloss, []);
   const dlogits = empty(logits.shape, logits.dtype, logits.device);
   if (N === 0) return dlogits;
   withContiguous([logits, targets, cache.logsumexp, cache.count, dloss], (cl, ct, cs, cc, cd) =>
-    logits.device.backend.kernels.crossEntropyBackward({ logits: cl!, targets: ct!, logsumexp: cs!, count: cc!, dloss: cd!, dlogits, N, V, ignoreIndex }));
+    logits.device.backend.kernels.crossEntropyBackward({
+      logits: cl!,
+      targets: ct!,
+      logsumexp: cs!,
+      count: cc!,
+      dloss: cd!,
+      dlogits,
+      N,
+      V,
+      ignoreIndex,
+    }),
+  );
   return dlogits;
 }

@@ -14,7 +14,12 @@ function mapUnary(op: string, x: Tensor, run: (kernels: Kernels, x: View, out: V
 }
 
 /** out = f(a, b) by `run`, with a and b broadcast to their common shape first. */
-function mapBinary(op: string, a: Tensor, b: Tensor, run: (kernels: Kernels, a: View, b: View, out: View) => void): Tensor {
+function mapBinary(
+  op: string,
+  a: Tensor,
+  b: Tensor,
+  run: (kernels: Kernels, a: View, b: View, out: View) => void,
+): Tensor {
   assertFloat(op, a, b);
   const shape = broadcastShapes(a.shape, b.shape, op);
   const out = empty(shape, a.dtype, a.device);
@@ -65,7 +70,8 @@ export const eq = (a: Tensor, b: Tensor): Tensor => binaryOp('eq', a, b);
 export const lt = (a: Tensor, b: Tensor): Tensor => binaryOp('lt', a, b);
 export const gt = (a: Tensor, b: Tensor): Tensor => binaryOp('gt', a, b);
 /** dy * gelu'(x): GELU's backward (the backends' geluBackward kernel). */
-export const geluBackward = (x: Tensor, dy: Tensor): Tensor => mapBinary('gelu_backward', x, dy, (k, xv, dyv, dx) => k.geluBackward(xv, dyv, dx));
+export const geluBackward = (x: Tensor, dy: Tensor): Tensor =>
+  mapBinary('gelu_backward', x, dy, (k, xv, dyv, dx) => k.geluBackward(xv, dyv, dx));
 
 /** s - x */
 export const rsub = (s: number, x: Tensor): Tensor => unaryOp('rsub_scalar', x, s);
@@ -92,7 +98,10 @@ export const sign = (x: Tensor): Tensor => unaryOp('sign', x);
 export function copyInto(dst: Tensor, src: Tensor): void {
   assertSameDevice('copyInto', dst, src);
   if (dst.dtype !== src.dtype) throw new DTypeError(`copyInto: dtypes differ (${dst.dtype} and ${src.dtype})`);
-  if (dst.strides.some((s, i) => s === 0 && dst.shape[i]! > 1)) throw new ShapeError(`copyInto: the destination ${formatShape(dst.shape)} is an expanded view (its elements overlap)`);
+  if (dst.strides.some((s, i) => s === 0 && dst.shape[i]! > 1))
+    throw new ShapeError(
+      `copyInto: the destination ${formatShape(dst.shape)} is an expanded view (its elements overlap)`,
+    );
   if (dst.size === 0) return;
   const e = src.expand(dst.shape);
   dst.device.backend.kernels.copy(e, dst);
@@ -105,9 +114,12 @@ export function copyInto(dst: Tensor, src: Tensor): void {
  */
 export function castInto(dst: Tensor, src: Tensor): void {
   assertSameDevice('castInto', dst, src);
-  if (!shapesEqual(dst.shape, src.shape)) throw new ShapeError(`castInto: shapes differ (${formatShape(dst.shape)} and ${formatShape(src.shape)})`);
-  if (!dst.isContiguous()) throw new ShapeError(`castInto: the destination ${formatShape(dst.shape)} must be contiguous`);
-  if (dst.dtype === 'int32' || src.dtype === 'int32') throw new DTypeError(`castInto: ${src.dtype} -> ${dst.dtype} is not supported (float dtypes only)`);
+  if (!shapesEqual(dst.shape, src.shape))
+    throw new ShapeError(`castInto: shapes differ (${formatShape(dst.shape)} and ${formatShape(src.shape)})`);
+  if (!dst.isContiguous())
+    throw new ShapeError(`castInto: the destination ${formatShape(dst.shape)} must be contiguous`);
+  if (dst.dtype === 'int32' || src.dtype === 'int32')
+    throw new DTypeError(`castInto: ${src.dtype} -> ${dst.dtype} is not supported (float dtypes only)`);
   if (dst.size === 0) return;
   if (dst.dtype === src.dtype) dst.device.backend.kernels.copy(src, dst);
   else dst.device.backend.kernels.cast(src, dst);

@@ -20,7 +20,9 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
   const [V, C] = tableSize('embedding', table);
   const out = empty([...ids.shape, C], dtype, table.device);
   if (out.size === 0) return out;
-  withContiguous([table, ids], (ct, ci) => table.device.backend.kernels.gather({ table: ct!, ids: ci!, out, N: ids.size, V, C }));
+  withContiguous([table, ids], (ct, ci) =>
+    table.device.backend.kernels.gather({ table: ct!, ids: ci!, out, N: ids.size, V, C }),
+  );
   return out;
 }
 
@@ -31,10 +33,14 @@ export function embeddingBackwardInto(dtable: Tensor, dout: Tensor, ids: Tensor)
   const [V, C] = tableSize('embeddingBackward', dtable);
   if (!dtable.isContiguous()) throw new ShapeError('embeddingBackward: the table gradient must be contiguous');
   if (dout.size !== ids.size * C) {
-    throw new ShapeError(`embeddingBackward: dout ${formatShape(dout.shape)} does not match ids ${formatShape(ids.shape)} x ${C} channels`);
+    throw new ShapeError(
+      `embeddingBackward: dout ${formatShape(dout.shape)} does not match ids ${formatShape(ids.shape)} x ${C} channels`,
+    );
   }
   if (ids.size === 0) return;
-  withContiguous([dout, ids], (cd, ci) => dtable.device.backend.kernels.scatterAdd({ dout: cd!, ids: ci!, dtable, N: ids.size, V, C }));
+  withContiguous([dout, ids], (cd, ci) =>
+    dtable.device.backend.kernels.scatterAdd({ dout: cd!, ids: ci!, dtable, N: ids.size, V, C }),
+  );
 }
 
 /** The gradient of the table: zeros (V, C) with every dout row added at its id. */

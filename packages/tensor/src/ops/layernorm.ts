@@ -20,7 +20,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   const mean = empty(rowsShape, x.dtype, x.device);
   const rstd = empty(rowsShape, x.dtype, x.device);
   if (x.size > 0) {
-    withContiguous([x, weight, bias], (cx, cw, cb) => x.device.backend.kernels.layerNorm({ x: cx!, weight: cw!, bias: cb!, out, mean, rstd, N, C, eps }));
+    withContiguous([x, weight, bias], (cx, cw, cb) =>
+      x.device.backend.kernels.layerNorm({ x: cx!, weight: cw!, bias: cb!, out, mean, rstd, N, C, eps }),
+    );
   }
   return { out, mean, rstd };
 }
@@ -44,7 +46,19 @@ export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: T
     x.device.backend.kernels.fill(dbias, 0);
   } else {
     withContiguous([dy, x, weight, mean, rstd], (cdy, cx, cw, cm, cr) =>
-      x.device.backend.kernels.layerNormBackward({ dy: cdy!, x: cx!, weight: cw!, mean: cm!, rstd: cr!, dx, dweight, dbias, N, C }));
+      x.device.backend.kernels.layerNormBackward({
+        dy: cdy!,
+        x: cx!,
+        weight: cw!,
+        mean: cm!,
+        rstd: cr!,
+        dx,
+        dweight,
+        dbias,
+        N,
+        C,
+      }),
+    );
   }
   return { dx, dweight, dbias };
 }

@@ -19,7 +19,10 @@ export interface MatmulOptions {
 
 /** Batch dims of an expanded view as one stride, or null if they don't flatten to one. */
 function batchStride(t: Tensor): number | null {
-  const dims = t.shape.slice(0, -2).map((d, i) => [d, t.strides[i]!] as const).filter(([d]) => d !== 1);
+  const dims = t.shape
+    .slice(0, -2)
+    .map((d, i) => [d, t.strides[i]!] as const)
+    .filter(([d]) => d !== 1);
   for (let i = 0; i + 1 < dims.length; i++) {
     if (dims[i]![1] !== dims[i + 1]![1] * dims[i + 1]![0]) return null;
   }
@@ -48,13 +51,18 @@ function asOperand(t: Tensor, rows: number, cols: number): MatrixOperand | null 
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const dtype = assertWeight('matmul', b, a, ...(options.bias ? [options.bias] : []));
-  if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: both operands need at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new ShapeError(
+      `matmul: both operands need at least 2 dimensions, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+    );
   const at = options.transA ? a.transpose() : a;
   const bt = options.transB ? b.transpose() : b;
   const [M, K] = at.shape.slice(-2) as [number, number];
   const [K2, N] = bt.shape.slice(-2) as [number, number];
   if (K !== K2) {
-    throw new ShapeError(`matmul: inner dimensions differ: ${formatShape(at.shape)} @ ${formatShape(bt.shape)} (${K} vs ${K2})${options.transA || options.transB ? ' after transposes' : ''}`);
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${formatShape(at.shape)} @ ${formatShape(bt.shape)} (${K} vs ${K2})${options.transA || options.transB ? ' after transposes' : ''}`,
+    );
   }
   if (options.bias) assertShape('matmul', 'bias', options.bias, [N]);
   if (bt.rank === 2 && at.rank > 2 && at.isContiguous()) {

@@ -17,7 +17,8 @@ function reduceAxis(op: ReduceOp, x: Tensor, axis: number, keepDims: boolean): T
   const shape = keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
   const out = empty(shape, op === 'argmax' ? 'int32' : x.dtype, x.device);
   if (out.size === 0) return out;
-  if (R === 0 && op !== 'sum') throw new RangeError(`${op}: cannot reduce an empty axis ${axis} of shape [${x.shape.join(', ')}]`);
+  if (R === 0 && op !== 'sum')
+    throw new RangeError(`${op}: cannot reduce an empty axis ${axis} of shape [${x.shape.join(', ')}]`);
   withContiguous([x], (c) => x.device.backend.kernels.reduce(op, c!, outer, R, inner, out));
   return out;
 }
@@ -48,10 +49,14 @@ function reduce(op: ReduceOp, x: Tensor, axes: number | readonly number[] | unde
   return current;
 }
 
-export const sum = (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor => reduce('sum', x, axes, options);
-export const mean = (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor => reduce('mean', x, axes, options);
-export const max = (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor => reduce('max', x, axes, options);
-export const argmax = (x: Tensor, axis: number, options: ReduceOptions = {}): Tensor => reduce('argmax', x, axis, options);
+export const sum = (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor =>
+  reduce('sum', x, axes, options);
+export const mean = (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor =>
+  reduce('mean', x, axes, options);
+export const max = (x: Tensor, axes?: number | readonly number[], options: ReduceOptions = {}): Tensor =>
+  reduce('max', x, axes, options);
+export const argmax = (x: Tensor, axis: number, options: ReduceOptions = {}): Tensor =>
+  reduce('argmax', x, axis, options);
 
 /** Sums `x` down to `shape` (undoes a broadcast; used for gradients of broadcast operands). */
 export function sumTo(x: Tensor, shape: readonly number[]): Tensor {

@@ -32,7 +32,8 @@ export function softmax(x: Tensor, options: SoftmaxOptions = {}): Tensor {
 /** dx = y * (dy - sum(dy * y)) along the last axis, y the softmax output. */
 export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
   assertFloat('softmaxBackward', y, dy);
-  if (!shapesEqual(y.shape, dy.shape)) throw new ShapeError(`softmaxBackward: y ${formatShape(y.shape)} and dy ${formatShape(dy.shape)} differ`);
+  if (!shapesEqual(y.shape, dy.shape))
+    throw new ShapeError(`softmaxBackward: y ${formatShape(y.shape)} and dy ${formatShape(dy.shape)} differ`);
   const n = y.shape[y.rank - 1]!;
   const dx = emptyLike(y);
   if (dx.size === 0) return dx;

@@ -10,20 +10,25 @@ import { type DType, isHalf } from '../dtype.js';
  */
 export function assertFloat(op: string, ...tensors: Tensor[]): void {
   for (const t of tensors) {
-    if (t.dtype === 'int32') throw new DTypeError(`${op}: expected a float tensor, got int32 of shape ${formatShape(t.shape)}`);
+    if (t.dtype === 'int32')
+      throw new DTypeError(`${op}: expected a float tensor, got int32 of shape ${formatShape(t.shape)}`);
     if (isHalf(t.dtype)) {
-      throw new DTypeError(`${op}: ${t.dtype} tensors (shape ${formatShape(t.shape)}) hold weights only; convert with astype('float32') first`);
+      throw new DTypeError(
+        `${op}: ${t.dtype} tensors (shape ${formatShape(t.shape)}) hold weights only; convert with astype('float32') first`,
+      );
     }
   }
   const dtype = tensors[0]?.dtype;
   for (const t of tensors) {
-    if (t.dtype !== dtype) throw new DTypeError(`${op}: dtypes differ (${dtype} and ${t.dtype}); convert one with astype()`);
+    if (t.dtype !== dtype)
+      throw new DTypeError(`${op}: dtypes differ (${dtype} and ${t.dtype}); convert one with astype()`);
   }
   assertSameDevice(op, ...tensors);
 }
 
 export function assertDType(op: string, what: string, t: Tensor, dtype: DType): void {
-  if (t.dtype !== dtype) throw new DTypeError(`${op}: ${what} must be ${dtype}, got ${t.dtype} of shape ${formatShape(t.shape)}`);
+  if (t.dtype !== dtype)
+    throw new DTypeError(`${op}: ${what} must be ${dtype}, got ${t.dtype} of shape ${formatShape(t.shape)}`);
 }
 
 export function assertShape(op: string, what: string, t: Tensor, shape: readonly number[]): void {
@@ -33,7 +38,8 @@ export function assertShape(op: string, what: string, t: Tensor, shape: readonly
 }
 
 export function assertRankAtLeast(op: string, what: string, t: Tensor, rank: number): void {
-  if (t.rank < rank) throw new ShapeError(`${op}: ${what} must have at least ${rank} dimension(s), got shape ${formatShape(t.shape)}`);
+  if (t.rank < rank)
+    throw new ShapeError(`${op}: ${what} must have at least ${rank} dimension(s), got shape ${formatShape(t.shape)}`);
 }
 
 /** Runs `fn` on contiguous versions of `tensors` and frees any copies afterwards. */
@@ -57,7 +63,10 @@ export function assertWeight(op: string, weight: Tensor, ...others: Tensor[]): D
   }
   assertFloat(op, ...others);
   for (const t of others) {
-    if (t.dtype !== 'float32') throw new DTypeError(`${op}: a ${weight.dtype} weight needs float32 inputs, got ${t.dtype} of shape ${formatShape(t.shape)}`);
+    if (t.dtype !== 'float32')
+      throw new DTypeError(
+        `${op}: a ${weight.dtype} weight needs float32 inputs, got ${t.dtype} of shape ${formatShape(t.shape)}`,
+      );
   }
   assertSameDevice(op, weight, ...others);
   return 'float32';

@@ -13,7 +13,16 @@ export function adamw(ctx: WebGPUBackend, param: View, grad: View, m: View, v: V
     const grid = ctx.grid(Math.ceil(count / WG));
     const u = new Uniforms()
       .u32(count, grid[0] * WG)
-      .f32(1 - s.lr * s.weightDecay, s.beta1, s.beta2, 1 - s.beta1, 1 - s.beta2, s.lr / (1 - s.beta1 ** s.step), Math.sqrt(1 - s.beta2 ** s.step), s.eps)
+      .f32(
+        1 - s.lr * s.weightDecay,
+        s.beta1,
+        s.beta2,
+        1 - s.beta1,
+        1 - s.beta2,
+        s.lr / (1 - s.beta1 ** s.step),
+        Math.sqrt(1 - s.beta2 ** s.step),
+        s.eps,
+      )
       .u32(pr!.base, mr!.base, vr!.base, gr!.base);
     ctx.dispatch('adamw', { WG }, u, [pr!.resource, mr!.resource, vr!.resource, gr!.resource], grid);
   }

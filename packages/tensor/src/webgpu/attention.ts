@@ -22,7 +22,9 @@ function tileRows(ctx: WebGPUBackend, shader: AttentionShader, hd: number): numb
   const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
   const [rowTiles, squareTiles] = TILES[shader];
   for (let R = MAX_R; R >= 1; R--) if (4 * (rowTiles * R * hd + squareTiles * R * R + 3 * R) <= limit) return R;
-  throw new DeviceError(`WebGPU: attention with head size ${hd} needs more than the device's ${limit} bytes of workgroup memory; use the unfused path`);
+  throw new DeviceError(
+    `WebGPU: attention with head size ${hd} needs more than the device's ${limit} bytes of workgroup memory; use the unfused path`,
+  );
 }
 
 /** Binds the elements a (B, nh, T, hd) view reaches (any strides), from its first. */
@@ -32,38 +34,71 @@ function bindHeads(ctx: WebGPUBackend, view: View) {
 }
 
 function bindAll(ctx: WebGPUBackend, view: View) {
-  return ctx.bind(view.storage, view.offset, view.shape.reduce((a, d) => a * d, 1));
+  return ctx.bind(
+    view.storage,
+    view.offset,
+    view.shape.reduce((a, d) => a * d, 1),
+  );
 }
 
 /** The uniforms of lib_attention.wgsl's Params; `bases` are those of out/dout, lse, delta, g1, g2. */
-function params(args: AttentionArgs | AttentionBackwardArgs, heads: Array<{ base: number }>, bases: number[], blocks: number, groupsX: number): Uniforms {
+function params(
+  args: AttentionArgs | AttentionBackwardArgs,
+  heads: Array<{ base: number }>,
+  bases: number[],
+  blocks: number,
+  groupsX: number,
+): Uniforms {
   const { B, nh, Tq, Tk, causal, scale, dropout } = args;
   const u = new Uniforms().u32(B * nh, nh, Tq, Tk);
-  [args.q, args.k, args.v].forEach((view, i) => u.u32(heads[i]!.base, view.strides[0]!, view.strides[1]!, view.strides[2]!));
+  [args.q, args.k, args.v].forEach((view, i) =>
+    u.u32(heads[i]!.base, view.strides[0]!, view.strides[1]!, view.strides[2]!),
+  );
   const [o, lse, delta, g1, g2] = [...bases, 0, 0, 0, 0, 0];
   const drop: DropoutMask = dropout ?? { p: 0, key: [0, 0], stream: 0 };
   const { threshold, scale: dropScale } = maskConstants(drop.p);
-  u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0).f32(scale).u32(dropout ? 1 : 0);
+  u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0)
+    .f32(scale)
+    .u32(dropout ? 1 : 0);
   return u.vec2u32(drop.key[0], drop.key[1]).u32(drop.stream, threshold).f32(dropScale).u32(blocks, groupsX);
 }
 
 function checkIndexRange(args: AttentionArgs | AttentionBackwardArgs): void {
   // The dropout counter is the weight's index in u32 (as dropout.wgsl's within one dispatch).
   if (args.dropout && args.B * args.nh * args.Tq * args.Tk >= 2 ** 32) {
-    throw new DeviceError(`WebGPU: attention dropout over ${args.B * args.nh * args.Tq * args.Tk} weights exceeds 2^32; use a smaller batch`);
+    throw new DeviceError(
+      `WebGPU: attention dropout over ${args.B * args.nh * args.Tq * args.Tk} weights exceeds 2^32; use a smaller batch`,
+    );
   }
 }
 
-function run(ctx: WebGPUBackend, shader: AttentionShader, args: AttentionArgs | AttentionBackwardArgs, rows: number,
-  outputs: View[]): void {
+function run(
+  ctx: WebGPUBackend,
+  shader: AttentionShader,
+  args: AttentionArgs | AttentionBackwardArgs,
+  rows: number,
+  outputs: View[],
+): void {
   checkIndexRange(args);
   const R = tileRows(ctx, shader, args.hd);
   const blocks = Math.ceil(rows / R);
   const grid = ctx.grid(args.B * args.nh * blocks);
   const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
   const others = outputs.map((view) => bindAll(ctx, view));
-  const u = params(args, heads, others.map((b) => b.base), blocks, grid[0]);
-  ctx.dispatch(shader, { WG, R, HD: args.hd }, u, [...heads, ...others].map((b) => b.resource), grid);
+  const u = params(
+    args,
+    heads,
+    others.map((b) => b.base),
+    blocks,
+    grid[0],
+  );
+  ctx.dispatch(
+    shader,
+    { WG, R, HD: args.hd },
+    u,
+    [...heads, ...others].map((b) => b.resource),
+    grid,
+  );
 }
 
 export function attention(ctx: WebGPUBackend, args: AttentionArgs): void {

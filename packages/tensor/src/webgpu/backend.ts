@@ -18,7 +18,11 @@ import { webgpuKernels } from './kernels.js';
 
 export class GpuStorage implements BackendStorage {
   /** `elementBytes`: 4, or 2 for float16/bfloat16 (two elements per 32-bit word, lib_half.wgsl). */
-  constructor(readonly buffer: GPUBuffer, readonly byteLength: number, readonly elementBytes = 4) {}
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly byteLength: number,
+    readonly elementBytes = 4,
+  ) {}
 }
 
 /** A bound window of a buffer, and where the requested first element sits inside it. */
@@ -73,7 +77,10 @@ export class WebGPUBackend implements Backend {
     this.uniformAlign = limits.minUniformBufferOffsetAlignment;
     this.bindableElements = Math.floor((this.maxBindingBytes - this.storageAlign) / 4);
     this.pool = new BufferPool(device, limits.maxBufferSize);
-    this.arena = device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.arena = device.createBuffer({
+      size: UNIFORM_ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     this.dummy = { buffer: device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }) };
     device.addEventListener('uncapturederror', (event) => {
       const e = (event as GPUUncapturedErrorEvent).error;
@@ -102,7 +109,8 @@ export class WebGPUBackend implements Backend {
     // queue.writeBuffer runs before work still being recorded: if that work uses this buffer
     // (a pooled buffer reused after its last reader was disposed), submit that work first.
     if (this.touched.has(buffer)) this.flush();
-    if (data.byteLength % 4 !== 0) { // writeBuffer moves whole words: an odd count of 16-bit elements gets a pad
+    if (data.byteLength % 4 !== 0) {
+      // writeBuffer moves whole words: an odd count of 16-bit elements gets a pad
       const padded = new Uint8Array(data.byteLength + 2);
       padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       data = new Uint16Array(padded.buffer);
@@ -123,13 +131,25 @@ export class WebGPUBackend implements Backend {
     // Buffer copies move whole words: a 16-bit view starting mid-word is first copied to offset 0.
     if (!isContiguous(view) || (view.offset * elementBytes) % 4 !== 0) {
       copy = this.allocate(view.dtype, size) as GpuStorage;
-      source = { storage: copy, dtype: view.dtype, shape: view.shape, strides: contiguousStrides(view.shape), offset: 0 };
+      source = {
+        storage: copy,
+        dtype: view.dtype,
+        shape: view.shape,
+        strides: contiguousStrides(view.shape),
+        offset: 0,
+      };
       this.kernels.copy(view, source);
     }
     const bytes = Math.ceil((size * elementBytes) / 4) * 4;
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer((source.storage as GpuStorage).buffer, source.offset * elementBytes, staging, 0, bytes);
+    this.commandEncoder().copyBufferToBuffer(
+      (source.storage as GpuStorage).buffer,
+      source.offset * elementBytes,
+      staging,
+      0,
+      bytes,
+    );
     if (copy) this.release(copy);
     this.flush();
     this.counters.reads++;
@@ -174,7 +194,9 @@ export class WebGPUBackend implements Backend {
     const offset = Math.floor((first * elementBytes) / this.storageAlign) * this.storageAlign;
     const size = Math.max(4, Math.ceil(((first + count) * elementBytes - offset) / 4) * 4);
     if (size > this.maxBindingBytes) {
-      throw new DeviceError(`WebGPU: internal error: a window of ${size} bytes exceeds the binding limit ${this.maxBindingBytes}`);
+      throw new DeviceError(
+        `WebGPU: internal error: a window of ${size} bytes exceeds the binding limit ${this.maxBindingBytes}`,
+      );
     }
     return { resource: { buffer, offset, size }, base: first - offset / elementBytes };
   }
@@ -183,19 +205,28 @@ export class WebGPUBackend implements Backend {
   grid(workgroups: number): [number, number, number] {
     if (workgroups <= MAX_WORKGROUPS_PER_DIMENSION) return [Math.max(1, workgroups), 1, 1];
     const y = Math.ceil(workgroups / MAX_WORKGROUPS_PER_DIMENSION);
-    if (y > MAX_WORKGROUPS_PER_DIMENSION) throw new DeviceError(`WebGPU: ${workgroups} workgroups are too many for one dispatch`);
+    if (y > MAX_WORKGROUPS_PER_DIMENSION)
+      throw new DeviceError(`WebGPU: ${workgroups} workgroups are too many for one dispatch`);
     return [MAX_WORKGROUPS_PER_DIMENSION, y, 1];
   }
 
   /** Records one dispatch of shaders/<shader>.wgsl (or generated code); binding 0 is `uniforms`, then `resources`. */
-  dispatch(shader: Shader, constants: Record<string, number | boolean>, uniforms: Uniforms, resources: GPUBufferBinding[], workgroups: readonly [number, number, number]): void {
+  dispatch(
+    shader: Shader,
+    constants: Record<string, number | boolean>,
+    uniforms: Uniforms,
+    resources: GPUBufferBinding[],
+    workgroups: readonly [number, number, number],
+  ): void {
     const pipeline = this.pipeline(shader, constants);
     const bytes = uniforms.bytes();
     if (this.arenaUsed + bytes.byteLength > UNIFORM_ARENA_BYTES) this.flush();
     const uniformOffset = this.arenaUsed;
     this.arenaData.set(bytes, uniformOffset);
     this.arenaUsed = Math.ceil((uniformOffset + bytes.byteLength) / this.uniformAlign) * this.uniformAlign;
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset: uniformOffset, size: bytes.byteLength } }];
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.arena, offset: uniformOffset, size: bytes.byteLength } },
+    ];
     resources.forEach((resource, i) => {
       entries.push({ binding: i + 1, resource });
       this.touched.add(resource.buffer);
@@ -220,8 +251,14 @@ export class WebGPUBackend implements Backend {
       module = this.device.createShaderModule({ label: name, code });
       this.modules.set(name, module);
     }
-    const numeric = Object.fromEntries(Object.entries(constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]));
-    pipeline = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: numeric } });
+    const numeric = Object.fromEntries(
+      Object.entries(constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
+    );
+    pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main', constants: numeric },
+    });
     this.pipelines.set(key, pipeline);
     this.counters.pipelines++;
     return pipeline;

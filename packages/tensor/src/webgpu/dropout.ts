@@ -14,7 +14,12 @@ export function dropout(ctx: WebGPUBackend, x: View, out: View, { p, key, stream
     const xr = ctx.bind(x.storage, x.offset + start, count);
     const or = ctx.bind(out.storage, out.offset + start, count);
     const grid = ctx.grid(Math.ceil(count / 2 / WG));
-    const u = new Uniforms().u32(count, start / 2, xr.base, or.base).vec2u32(key[0], key[1]).u32(stream, threshold).f32(scale).u32(grid[0] * WG);
+    const u = new Uniforms()
+      .u32(count, start / 2, xr.base, or.base)
+      .vec2u32(key[0], key[1])
+      .u32(stream, threshold)
+      .f32(scale)
+      .u32(grid[0] * WG);
     ctx.dispatch('dropout', { WG }, u, [or.resource, xr.resource], grid);
   }
 }

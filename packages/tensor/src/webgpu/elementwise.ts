@@ -19,11 +19,30 @@ const MAX_RANK = 8;
  * Runs an elementwise shader over `out` and `inputs` (any strides). Only copy.wgsl honours
  * a strided `out`; the others are given contiguous outputs by the op layer.
  */
-function runElementwise(ctx: WebGPUBackend, shader: Shader, constants: Record<string, number>, out: View, inputs: View[], scalar: number): void {
+function runElementwise(
+  ctx: WebGPUBackend,
+  shader: Shader,
+  constants: Record<string, number>,
+  out: View,
+  inputs: View[],
+  scalar: number,
+): void {
   const operands = [out, ...inputs];
   const { shape, strides } = coalesce(out.shape, [out.strides, ...inputs.map((v) => v.strides)]);
-  if (shape.length > MAX_RANK) throw new DeviceError(`WebGPU ${typeof shader === 'string' ? shader : shader.name}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`);
-  runParts(ctx, shader, constants, operands, shape, strides, operands.map((v) => v.offset), scalar);
+  if (shape.length > MAX_RANK)
+    throw new DeviceError(
+      `WebGPU ${typeof shader === 'string' ? shader : shader.name}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`,
+    );
+  runParts(
+    ctx,
+    shader,
+    constants,
+    operands,
+    shape,
+    strides,
+    operands.map((v) => v.offset),
+    scalar,
+  );
 }
 
 /** Elements one operand's window spans for `rows` rows of `shape` (all strides >= 0). */
@@ -35,7 +54,16 @@ function span(shape: number[], s: number[], rows: number): number {
  * Dispatches `shape` in parts of whole rows (first dimension) whose windows fit a binding;
  * when even one row is too large, each row becomes a sub-problem of one dimension less.
  */
-function runParts(ctx: WebGPUBackend, shader: Shader, constants: Record<string, number>, operands: View[], shape: number[], strides: number[][], offsets: number[], scalar: number): void {
+function runParts(
+  ctx: WebGPUBackend,
+  shader: Shader,
+  constants: Record<string, number>,
+  operands: View[],
+  shape: number[],
+  strides: number[][],
+  offsets: number[],
+  scalar: number,
+): void {
   const rows = shape[0]!;
   const inner = shape.slice(1).reduce((p, d) => p * d, 1);
   let rowsPerPart = rows;
@@ -45,23 +73,46 @@ function runParts(ctx: WebGPUBackend, shader: Shader, constants: Record<string, 
   }
   if (rowsPerPart < 1) {
     for (let r = 0; r < rows; r++) {
-      runParts(ctx, shader, constants, operands, shape.slice(1), strides.map((s) => s.slice(1)), offsets.map((o, k) => o + r * strides[k]![0]!), scalar);
+      runParts(
+        ctx,
+        shader,
+        constants,
+        operands,
+        shape.slice(1),
+        strides.map((s) => s.slice(1)),
+        offsets.map((o, k) => o + r * strides[k]![0]!),
+        scalar,
+      );
     }
     return;
   }
   for (let r0 = 0; r0 < rows; r0 += rowsPerPart) {
     const partRows = Math.min(rowsPerPart, rows - r0);
     const count = partRows * inner;
-    const bound = operands.map((v, k) => ctx.bind(v.storage, offsets[k]! + r0 * strides[k]![0]!, span(shape, strides[k]!, partRows)));
+    const bound = operands.map((v, k) =>
+      ctx.bind(v.storage, offsets[k]! + r0 * strides[k]![0]!, span(shape, strides[k]!, partRows)),
+    );
     const workgroups = ctx.grid(Math.ceil(count / WG));
     const u = new Uniforms()
       .u32Array([partRows, ...shape.slice(1)], 2)
-      .u32Array(strides.flatMap((s) => [...s, ...new Array<number>(MAX_RANK - s.length).fill(0)]), 6)
-      .u32Array(bound.map((b) => b.base), 1)
+      .u32Array(
+        strides.flatMap((s) => [...s, ...new Array<number>(MAX_RANK - s.length).fill(0)]),
+        6,
+      )
+      .u32Array(
+        bound.map((b) => b.base),
+        1,
+      )
       .u32(shape.length, count)
       .f32(scalar)
       .u32(workgroups[0] * WG);
-    ctx.dispatch(shader, { ...constants, WG }, u, bound.map((b) => b.resource), workgroups);
+    ctx.dispatch(
+      shader,
+      { ...constants, WG },
+      u,
+      bound.map((b) => b.resource),
+      workgroups,
+    );
   }
 }
 
@@ -75,7 +126,11 @@ const generated = new Map<string, Shader>();
 function withApply(template: 'unary' | 'binary', op: string, signature: string, expression: string): Shader {
   const name = `${template}:${op}`;
   let shader = generated.get(name);
-  if (!shader) generated.set(name, shader = { name, code: `${shaders[template]}\nfn apply(${signature}) -> f32 { return ${expression}; }\n` });
+  if (!shader)
+    generated.set(
+      name,
+      (shader = { name, code: `${shaders[template]}\nfn apply(${signature}) -> f32 { return ${expression}; }\n` }),
+    );
   return shader;
 }
 
@@ -110,12 +165,19 @@ export function fill(ctx: WebGPUBackend, out: View, value: number): void {
     // Two elements per word: fill whole words of a view that owns them (a fresh tensor).
     const { elementBytes, byteLength } = out.storage as GpuStorage;
     if (out.offset % 2 !== 0 || (total % 2 !== 0 && (out.offset + total) * elementBytes !== byteLength)) {
-      throw new DeviceError(`WebGPU: filling a ${out.dtype} view that shares words with other elements is not supported`);
+      throw new DeviceError(
+        `WebGPU: filling a ${out.dtype} view that shares words with other elements is not supported`,
+      );
     }
     const bits = numberToHalf(value, out.dtype);
     word = (bits | (bits << 16)) >>> 0;
     total = Math.ceil(total / 2);
-    out = { ...out, dtype: 'float32', storage: new GpuStorage((out.storage as GpuStorage).buffer, Math.ceil(byteLength / 4) * 4), offset: out.offset / 2 };
+    out = {
+      ...out,
+      dtype: 'float32',
+      storage: new GpuStorage((out.storage as GpuStorage).buffer, Math.ceil(byteLength / 4) * 4),
+      offset: out.offset / 2,
+    };
   }
   for (const [start, count] of flatParts(ctx, total)) {
     const bound = ctx.bind(out.storage, out.offset + start, count);

@@ -19,7 +19,13 @@ export function gather(ctx: WebGPUBackend, { table, ids, out, N, V, C }: GatherA
     rowParts(ctx, V, C).forEach(([row0, rows], part) => {
       const tr = ctx.bind(table.storage, table.offset + row0 * C, rows * C);
       const u = new Uniforms().u32(n, C, row0, rows, tr.base, idr.base, or.base, grid[0] * WG);
-      ctx.dispatch('embedding', { WG, FIRST_PART: part === 0, TABLE_KIND: halfKind(table.dtype) }, u, [or.resource, tr.resource, idr.resource], grid);
+      ctx.dispatch(
+        'embedding',
+        { WG, FIRST_PART: part === 0, TABLE_KIND: halfKind(table.dtype) },
+        u,
+        [or.resource, tr.resource, idr.resource],
+        grid,
+      );
     });
   }
 }
@@ -31,13 +37,25 @@ export function scatterAdd(ctx: WebGPUBackend, { dout, ids, dtable, N, V, C }: S
     const next = ctx.scratch(n);
     const fr = ctx.bind(first, 0, n);
     const nr = ctx.bind(next, 0, n);
-    ctx.dispatch('embedding_links', { WG }, new Uniforms().u32(n, idr.base), [fr.resource, nr.resource, idr.resource], [Math.ceil(n / WG), 1, 1]);
+    ctx.dispatch(
+      'embedding_links',
+      { WG },
+      new Uniforms().u32(n, idr.base),
+      [fr.resource, nr.resource, idr.resource],
+      [Math.ceil(n / WG), 1, 1],
+    );
     const gr = ctx.bind(dout.storage, dout.offset + i0 * C, n * C);
     const grid = ctx.grid(Math.ceil((n * C) / WG));
     for (const [row0, rows] of rowParts(ctx, V, C)) {
       const tr = ctx.bind(dtable.storage, dtable.offset + row0 * C, rows * C);
       const u = new Uniforms().u32(n, C, row0, rows, tr.base, gr.base, idr.base, grid[0] * WG);
-      ctx.dispatch('embedding_backward', { WG }, u, [tr.resource, gr.resource, idr.resource, fr.resource, nr.resource], grid);
+      ctx.dispatch(
+        'embedding_backward',
+        { WG },
+        u,
+        [tr.resource, gr.resource, idr.resource, fr.resource, nr.resource],
+        grid,
+      );
     }
     ctx.release(first);
     ctx.release(next);

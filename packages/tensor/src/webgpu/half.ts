@@ -25,20 +25,35 @@ export function convert(ctx: WebGPUBackend, x: View, out: View): void {
   const count = out.shape.reduce((p, d) => p * d, 1);
   if (count === 0) return;
   if (!isContiguous(out) || (isHalf(out.dtype) && out.offset % 2 !== 0)) {
-    throw new DeviceError(`WebGPU: writing ${out.dtype} elements into a strided or mid-word view (${formatShape(out.shape)}) is not supported; make the destination contiguous`);
+    throw new DeviceError(
+      `WebGPU: writing ${out.dtype} elements into a strided or mid-word view (${formatShape(out.shape)}) is not supported; make the destination contiguous`,
+    );
   }
   const span = 1 + x.shape.reduce((p, d, i) => p + (d - 1) * x.strides[i]!, 0);
-  if (Math.max(span, count) <= ctx.bindableElements) { convertPart(ctx, x, out, count); return; }
-  if (!isContiguous(x)) throw new DeviceError(`WebGPU: converting a strided view of ${formatShape(x.shape)} larger than one storage binding (${ctx.maxBindingBytes} bytes); make it contiguous first`);
+  if (Math.max(span, count) <= ctx.bindableElements) {
+    convertPart(ctx, x, out, count);
+    return;
+  }
+  if (!isContiguous(x))
+    throw new DeviceError(
+      `WebGPU: converting a strided view of ${formatShape(x.shape)} larger than one storage binding (${ctx.maxBindingBytes} bytes); make it contiguous first`,
+    );
   for (const [start, n] of flatParts(ctx, count, true)) {
-    const part = (v: View): View => ({ storage: v.storage, dtype: v.dtype, shape: [n], strides: [1], offset: v.offset + start });
+    const part = (v: View): View => ({
+      storage: v.storage,
+      dtype: v.dtype,
+      shape: [n],
+      strides: [1],
+      offset: v.offset + start,
+    });
     convertPart(ctx, part(x), part(out), n);
   }
 }
 
 function convertPart(ctx: WebGPUBackend, x: View, out: View, count: number): void {
   const { shape, strides } = coalesce(x.shape, [x.strides]);
-  if (shape.length > MAX_RANK) throw new DeviceError(`WebGPU convert: a view of ${formatShape(x.shape)} needs more than ${MAX_RANK} dimensions`);
+  if (shape.length > MAX_RANK)
+    throw new DeviceError(`WebGPU convert: a view of ${formatShape(x.shape)} needs more than ${MAX_RANK} dimensions`);
   const span = 1 + shape.reduce((p, d, i) => p + (d - 1) * strides[0]![i]!, 0);
   const xr = ctx.bind(x.storage, x.offset, span);
   const or = ctx.bind(out.storage, out.offset, count);
@@ -51,5 +66,11 @@ function convertPart(ctx: WebGPUBackend, x: View, out: View, count: number): voi
     .u32(shape.length, count)
     .f32(0)
     .u32(workgroups[0] * WG);
-  ctx.dispatch('convert', { WG, IN_KIND: halfKind(x.dtype), OUT_KIND: halfKind(out.dtype) }, u, [or.resource, xr.resource], workgroups);
+  ctx.dispatch(
+    'convert',
+    { WG, IN_KIND: halfKind(x.dtype), OUT_KIND: halfKind(out.dtype) },
+    u,
+    [or.resource, xr.resource],
+    workgroups,
+  );
 }

@@ -18,11 +18,20 @@ export function layerNorm(ctx: WebGPUBackend, { x, weight, bias, out, mean, rstd
     if (mr.base !== sr.base) throw new DeviceError('WebGPU layerNorm: internal error: mean and rstd windows differ');
     const grid = ctx.grid(count);
     const u = new Uniforms().u32(count, C, xr.base, or.base, mr.base, w.base, b.base, grid[0]).f32(eps);
-    ctx.dispatch('layernorm', {}, u, [or.resource, mr.resource, sr.resource, xr.resource, w.resource, b.resource], grid);
+    ctx.dispatch(
+      'layernorm',
+      {},
+      u,
+      [or.resource, mr.resource, sr.resource, xr.resource, w.resource, b.resource],
+      grid,
+    );
   }
 }
 
-export function layerNormBackward(ctx: WebGPUBackend, { dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs): void {
+export function layerNormBackward(
+  ctx: WebGPUBackend,
+  { dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs,
+): void {
   const w = ctx.bind(weight.storage, weight.offset, C);
   const dw = ctx.bind(dweight.storage, dweight.offset, C);
   const db = ctx.bind(dbias.storage, dbias.offset, C);
@@ -32,9 +41,20 @@ export function layerNormBackward(ctx: WebGPUBackend, { dy, x, weight, mean, rst
     const sr = bindRows(ctx, rstd, r0, count, 1);
     const grid = ctx.grid(count);
     const u = new Uniforms().u32(count, C, dyr!.base, xr!.base, dxr!.base, mr.base, w.base, grid[0]);
-    ctx.dispatch('layernorm_backward', {}, u, [dxr!.resource, dyr!.resource, xr!.resource, w.resource, mr.resource, sr.resource], grid);
+    ctx.dispatch(
+      'layernorm_backward',
+      {},
+      u,
+      [dxr!.resource, dyr!.resource, xr!.resource, w.resource, mr.resource, sr.resource],
+      grid,
+    );
     const up = new Uniforms().u32(count, C, dyr!.base, xr!.base, mr.base, dw.base, db.base);
-    ctx.dispatch('layernorm_backward_params', { WG, ACCUMULATE: part > 0 }, up,
-      [dw.resource, db.resource, dyr!.resource, xr!.resource, mr.resource, sr.resource], [Math.ceil(C / WG), 1, 1]);
+    ctx.dispatch(
+      'layernorm_backward_params',
+      { WG, ACCUMULATE: part > 0 },
+      up,
+      [dw.resource, db.resource, dyr!.resource, xr!.resource, mr.resource, sr.resource],
+      [Math.ceil(C / WG), 1, 1],
+    );
   });
 }

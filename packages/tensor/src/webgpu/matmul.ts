@@ -18,7 +18,10 @@ const TILE = 64;
  * float16 B where the device has `shader-f16` (requested in select-device.ts whenever the
  * adapter offers it); matmul.wgsl otherwise (unpack2x16float: every adapter).
  */
-export function matmulKernel(features: { has(name: string): boolean }, bDType: View['dtype']): { shader: 'matmul' | 'matmul_f16'; constants: Record<string, number> } {
+export function matmulKernel(
+  features: { has(name: string): boolean },
+  bDType: View['dtype'],
+): { shader: 'matmul' | 'matmul_f16'; constants: Record<string, number> } {
   if (bDType === 'float16' && features.has('shader-f16')) return { shader: 'matmul_f16', constants: {} };
   return { shader: 'matmul', constants: { B_KIND: halfKind(bDType) } };
 }
@@ -39,7 +42,12 @@ function extent(op: MatrixOperand, rowsLogical: number, colsLogical: number, bat
 }
 
 function blockSize(ctx: WebGPUBackend, args: MatmulArgs): Block {
-  const block: Block = { batch: Math.min(args.batch, 65535), M: args.M, N: args.N, K: Math.min(args.K, MAX_K_PER_DISPATCH) };
+  const block: Block = {
+    batch: Math.min(args.batch, 65535),
+    M: args.M,
+    N: args.N,
+    K: Math.min(args.K, MAX_K_PER_DISPATCH),
+  };
   const limit = ctx.bindableElements;
   const halve = (key: keyof Block): boolean => {
     if (block[key] <= 1) return false;
@@ -56,7 +64,9 @@ function blockSize(ctx: WebGPUBackend, args: MatmulArgs): Block {
     } else {
       return block;
     }
-    throw new DeviceError(`WebGPU matmul: one row of an operand exceeds the storage binding limit (${ctx.maxBindingBytes} bytes)`);
+    throw new DeviceError(
+      `WebGPU matmul: one row of an operand exceeds the storage binding limit (${ctx.maxBindingBytes} bytes)`,
+    );
   }
 }
 
@@ -97,7 +107,13 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
             .u32(m, n, k, a.ld, b.ld, N)
             .u32(aRange.base, bRange.base, cRange.base, biasRange?.base ?? 0)
             .u32(a.batchStride, b.batchStride, M * N);
-          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
+          const constants = {
+            TRANS_A: a.transposed,
+            TRANS_B: b.transposed,
+            ...kernel.constants,
+            HAS_BIAS: biasRange !== null,
+            ACCUMULATE: k0 > 0,
+          };
           const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
           ctx.dispatch(kernel.shader, constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
         }
@@ -118,29 +134,60 @@ function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
   const full = Math.floor(K / chunk);
   const slices = Math.ceil(K / chunk);
   const partial = ctx.scratch(slices * M * N);
-  const kStride = (op: MatrixOperand, aSide: boolean) => chunk * ((op.transposed === aSide) ? op.ld : 1);
+  const kStride = (op: MatrixOperand, aSide: boolean) => chunk * (op.transposed === aSide ? op.ld : 1);
   const launch = (first: number, count: number, k: number) => {
     const k0 = first * chunk;
-    const aRange = ctx.bind(a.view.storage, firstElement(a, 0, 0, k0), (count - 1) * kStride(a, true) + extent(a, M, k, 1));
-    const bRange = ctx.bind(b.view.storage, firstElement(b, 0, k0, 0), (count - 1) * kStride(b, false) + extent(b, k, N, 1));
+    const aRange = ctx.bind(
+      a.view.storage,
+      firstElement(a, 0, 0, k0),
+      (count - 1) * kStride(a, true) + extent(a, M, k, 1),
+    );
+    const bRange = ctx.bind(
+      b.view.storage,
+      firstElement(b, 0, k0, 0),
+      (count - 1) * kStride(b, false) + extent(b, k, N, 1),
+    );
     const cRange = ctx.bind(partial, first * M * N, count * M * N);
     const u = new Uniforms()
       .u32(M, N, k, a.ld, b.ld, N)
       .u32(aRange.base, bRange.base, cRange.base, 0)
       .u32(kStride(a, true), kStride(b, false), M * N);
-    const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, HAS_BIAS: false, ACCUMULATE: false };
-    ctx.dispatch(kernel.shader, constants, u, [cRange.resource, aRange.resource, bRange.resource, ctx.dummy], [Math.ceil(N / TILE), Math.ceil(M / TILE), count]);
+    const constants = {
+      TRANS_A: a.transposed,
+      TRANS_B: b.transposed,
+      ...kernel.constants,
+      HAS_BIAS: false,
+      ACCUMULATE: false,
+    };
+    ctx.dispatch(
+      kernel.shader,
+      constants,
+      u,
+      [cRange.resource, aRange.resource, bRange.resource, ctx.dummy],
+      [Math.ceil(N / TILE), Math.ceil(M / TILE), count],
+    );
   };
   if (full > 0) launch(0, full, chunk);
   if (slices > full) launch(full, 1, K - full * chunk);
-  const partialView: View = { storage: partial, dtype: 'float32', shape: [slices, M * N], strides: [M * N, 1], offset: 0 };
+  const partialView: View = {
+    storage: partial,
+    dtype: 'float32',
+    shape: [slices, M * N],
+    strides: [M * N, 1],
+    offset: 0,
+  };
   if (!bias) {
     ctx.kernels.reduce('sum', partialView, 1, slices, M * N, out);
   } else {
     const sums = ctx.scratch(M * N);
     const sumsView: View = { storage: sums, dtype: 'float32', shape: [M, N], strides: [N, 1], offset: 0 };
     ctx.kernels.reduce('sum', partialView, 1, slices, M * N, sumsView);
-    ctx.kernels.binary('add', sumsView, { storage: bias.storage, dtype: bias.dtype, shape: [M, N], strides: [0, 1], offset: bias.offset }, out);
+    ctx.kernels.binary(
+      'add',
+      sumsView,
+      { storage: bias.storage, dtype: bias.dtype, shape: [M, N], strides: [0, 1], offset: bias.offset },
+      out,
+    );
     ctx.release(sums);
   }
   ctx.release(partial);

@@ -34,13 +34,18 @@ export class BufferPool {
   private created = 0;
   private peak = 0;
 
-  constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly maxBufferSize: number,
+  ) {}
 
   acquire(bytes: number): GPUBuffer {
     let size = sizeClass(bytes);
     if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
     if (size > this.maxBufferSize) {
-      throw new RangeError(`WebGPU: a tensor of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`);
+      throw new RangeError(
+        `WebGPU: a tensor of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`,
+      );
     }
     const list = this.free.get(size);
     let buffer = list?.pop();
@@ -78,6 +83,12 @@ export class BufferPool {
   }
 
   stats(): PoolStats {
-    return { liveBytes: this.live, liveBuffers: this.liveCount, pooledBytes: this.pooled, created: this.created, peakBytes: this.peak };
+    return {
+      liveBytes: this.live,
+      liveBuffers: this.liveCount,
+      pooledBytes: this.pooled,
+      created: this.created,
+      peakBytes: this.peak,
+    };
   }
 }

@@ -7,7 +7,15 @@ import { Uniforms } from './uniforms.js';
 
 const REDUCE_OP: Record<ReduceOp, number> = { sum: 0, mean: 0, max: 1, argmax: 2 };
 
-export function reduce(ctx: WebGPUBackend, op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void {
+export function reduce(
+  ctx: WebGPUBackend,
+  op: ReduceOp,
+  x: View,
+  outer: number,
+  R: number,
+  inner: number,
+  out: View,
+): void {
   const scale = op === 'mean' ? 1 / R : 1;
   const slab = R * inner;
   if (slab <= ctx.bindableElements) {
@@ -22,12 +30,19 @@ export function reduce(ctx: WebGPUBackend, op: ReduceOp, x: View, outer: number,
   }
   // One (R, inner) slab is larger than a window: reduce R in parts into (outer, parts, inner)
   // partial results, then reduce those. Only sums and maxima combine this way.
-  if (op === 'argmax') throw new DeviceError(`WebGPU argmax: an axis of ${R} x ${inner} elements exceeds the storage binding limit`);
+  if (op === 'argmax')
+    throw new DeviceError(`WebGPU argmax: an axis of ${R} x ${inner} elements exceeds the storage binding limit`);
   const partR = Math.floor(ctx.bindableElements / inner);
   if (partR < 1) throw new DeviceError(`WebGPU ${op}: ${inner} elements per index exceed the storage binding limit`);
   const parts = Math.ceil(R / partR);
   const partial = ctx.scratch(outer * parts * inner);
-  const partialView: View = { storage: partial, dtype: 'float32', shape: [outer, parts, inner], strides: [parts * inner, inner, 1], offset: 0 };
+  const partialView: View = {
+    storage: partial,
+    dtype: 'float32',
+    shape: [outer, parts, inner],
+    strides: [parts * inner, inner, 1],
+    offset: 0,
+  };
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < parts; k++) {
       const r0 = k * partR;

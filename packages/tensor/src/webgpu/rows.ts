@@ -10,9 +10,17 @@ import type { WebGPUBackend } from './backend.js';
 export const MAX_LOOPED_ROWS = 16384;
 
 /** [first row, row count] parts such that `rowElements` elements per row fit one window. */
-export function rowParts(ctx: WebGPUBackend, rows: number, rowElements: number, cap = Infinity): Array<[number, number]> {
+export function rowParts(
+  ctx: WebGPUBackend,
+  rows: number,
+  rowElements: number,
+  cap = Infinity,
+): Array<[number, number]> {
   const perPart = Math.min(cap, Math.floor(ctx.bindableElements / Math.max(1, rowElements)));
-  if (perPart < 1) throw new DeviceError(`WebGPU: a row of ${rowElements} elements exceeds the storage binding limit (${ctx.maxBindingBytes} bytes)`);
+  if (perPart < 1)
+    throw new DeviceError(
+      `WebGPU: a row of ${rowElements} elements exceeds the storage binding limit (${ctx.maxBindingBytes} bytes)`,
+    );
   const parts: Array<[number, number]> = [];
   for (let r0 = 0; r0 < rows; r0 += perPart) parts.push([r0, Math.min(perPart, rows - r0)]);
   return parts;
