@@ -72,7 +72,7 @@ await G.trainModel(
       );
       writeFileSync(
         o.out,
-        JSON.stringify({ seed, init: o.init, epochs: Number(o.epochs), records, stepLosses }) + '\n',
+        `${JSON.stringify({ seed, init: o.init, epochs: Number(o.epochs), records, stepLosses })}\n`,
       );
     },
   },

@@ -110,7 +110,7 @@ for (let epoch = 0; epoch < epochs && step < steps; epoch++) {
     process.stdout.write(
       `step ${step}: loss ${value.toFixed(6)} grad norm ${line.gradNorm.toFixed(6)} update norm ${line.updateNorm.toFixed(6)} (${line.seconds.toFixed(1)} s)\n`,
     );
-    writeFileSync(join(o.out, 'mini-gpt.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(join(o.out, 'mini-gpt.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
     step++;
   }
 }

@@ -180,7 +180,7 @@ for (const node of profile.nodes) {
   const exported = frameKey(node.callFrame);
   const wasm = functionName.startsWith('wasm-function');
   const name = wasm
-    ? `${functionName} (${exported || 'inside ' + groupOf(node.id)})`
+    ? `${functionName} (${exported || `inside ${groupOf(node.id)}`})`
     : `${functionName || '(anonymous)'} ${url ? `${url.split('/').slice(-2).join('/')}:${lineNumber + 1}` : ''}`.trim();
   byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   const group = groupOf(node.id);

@@ -57,7 +57,7 @@ for (const file of ['kernels.ts']) {
     if (error) throw error;
     const bytes = await withNumberPointers(readFileSync(out64));
     entries.push(
-      `  ${JSON.stringify(base + '64' + suffix)}: ${JSON.stringify(Buffer.from(bytes).toString('base64'))},`,
+      `  ${JSON.stringify(`${base}64${suffix}`)}: ${JSON.stringify(Buffer.from(bytes).toString('base64'))},`,
     );
   }
 }

@@ -241,9 +241,7 @@ describe('bad values are caught', () => {
         expect(r.code, `${bad} ${sampling.join(' ')}`).toBe(1);
         expect(errorLines(r.stderr)).toEqual([
           expect.stringMatching(
-            new RegExp(
-              `^error: the model's logits are not finite at generation step 0 \\(token id \\d+ has logit (NaN|Infinity|-Infinity)\\)`,
-            ),
+            /^error: the model's logits are not finite at generation step 0 \(token id \d+ has logit (NaN|Infinity|-Infinity)\)/,
           ),
         ]);
         expect(r.stdout).toBe('Every effort\n');

@@ -155,8 +155,8 @@ describe('models from the shared Hugging Face cache', () => {
     const { home, env } = pythonCache();
     const old = join(env.MINI_GPT_CACHE, 'models', 'gpt2');
     mkdirSync(old, { recursive: true });
-    writeFileSync(join(old, 'model.safetensors'), files['model.safetensors']);
-    const blobBytes = files['config.json'].length + files['model.safetensors'].length; // both snapshots share the blobs
+    writeFileSync(join(old, 'model.safetensors'), files['model.safetensors']!);
+    const blobBytes = files['config.json']!.length + files['model.safetensors']!.length; // both snapshots share the blobs
     const listed = await runCli(['cache', '--json'], { env });
     expect(listed.code, listed.stderr).toBe(0);
     const json = JSON.parse(listed.stdout);
@@ -171,8 +171,8 @@ describe('models from the shared Hugging Face cache', () => {
         [older, [], true],
       ].sort(),
     );
-    expect(json.miniGpt.models).toEqual([{ name: 'gpt2', path: old, sizeBytes: files['model.safetensors'].length }]);
-    expect(json.sizeBytes).toBe(blobBytes + files['model.safetensors'].length);
+    expect(json.miniGpt.models).toEqual([{ name: 'gpt2', path: old, sizeBytes: files['model.safetensors']!.length }]);
+    expect(json.sizeBytes).toBe(blobBytes + files['model.safetensors']!.length);
     const text = await runCli(['cache'], { env });
     expect(text.stdout).toMatch(
       new RegExp(

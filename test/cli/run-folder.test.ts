@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { QUICK, VERDICT, runCli } from './run-cli.js';
+import { QUICK, runCli } from './run-cli.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'mini-gpt-out-'));
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));

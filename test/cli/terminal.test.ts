@@ -54,6 +54,7 @@ const MANY_STEPS = [
 ];
 /** Every frame of the progress bar that was drawn (cli-progress starts each at column 1). */
 const barFrames = (raw: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are the subject
   [...raw.matchAll(/\x1b\[1G([^\x1b\r\n]*)\x1b\[0K/g)].map((m) => m[1]!).filter((f) => f.length > 0);
 const stoppedAt = (lines: string[]) =>
   Number(lines.find((l) => l.startsWith('stopped at step'))?.match(/step (\d+)/)?.[1]);

@@ -101,9 +101,9 @@ export class FakeHub {
       const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|paths-info)\/(.+)$/.exec(url.pathname);
       const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
       const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url.pathname);
-      if (api) this.api(res, decodeURIComponent(api[1]), api[2], decodeURIComponent(api[3]), body);
-      else if (resolve) this.resolve(req, res, resolve[1], decodeURIComponent(resolve[2]), resolve[3], token);
-      else if (cdn) this.serve(req, res, cdn[1]);
+      if (api) this.api(res, decodeURIComponent(api[1]!), api[2]!, decodeURIComponent(api[3]!), body);
+      else if (resolve) this.resolve(req, res, resolve[1]!, decodeURIComponent(resolve[2]!), resolve[3]!, token);
+      else if (cdn) this.serve(req, res, cdn[1]!);
       else this.error(res, 404, 'NotFound', 'not found');
     });
   }
@@ -147,7 +147,7 @@ export class FakeHub {
     const infos = paths
       .filter((p) => repo.files[p])
       .map((path) => {
-        const bytes = repo.files[path];
+        const bytes = repo.files[path]!; // kept by the filter above
         const size = this.faults.lieAboutSize === path ? bytes.length + 10 : bytes.length;
         const hash = this.faults.wrongSha === path ? sha256(Buffer.from('something else')) : sha256(bytes);
         return isLfs(path)
@@ -175,21 +175,21 @@ export class FakeHub {
     const repo = this.revisionOf(res, name, revision);
     if (!repo) return;
     if (repo.gated && !token)
-      return this.error(
+      return void this.error(
         res,
         401,
         'GatedRepo',
         `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
       );
     if (repo.gated && token !== repo.token)
-      return this.error(
+      return void this.error(
         res,
         403,
         'GatedRepo',
         `Access to model ${name} is restricted and you are not in the authorized list. Visit ${this.endpoint}/${name} to ask for access.`,
       );
     const bytes = repo.files[path];
-    if (!bytes) return this.error(res, 404, 'EntryNotFound', 'Entry not found');
+    if (!bytes) return void this.error(res, 404, 'EntryNotFound', 'Entry not found');
     const common = { 'x-repo-commit': repo.commit, 'accept-ranges': 'bytes' };
     const linked = { 'x-linked-etag': `"${sha256(bytes)}"`, 'x-linked-size': String(bytes.length) };
     if (isLfs(path) && repo.xet && req.headers.accept?.includes('application/vnd.xet-fileinfo+json')) {
@@ -229,7 +229,7 @@ export class FakeHub {
 
   private serve(req: IncomingMessage, res: ServerResponse, hash: string): void {
     const blob = this.blobs().get(hash);
-    if (!blob) return this.error(res, 404, 'NotFound', 'no such object');
+    if (!blob) return void this.error(res, 404, 'NotFound', 'no such object');
     const broken = this.faults.breakNext === blob.path && !(req.headers.range === 'bytes=0-0');
     if (broken) this.faults.breakNext = undefined;
     this.send(req, res, blob.bytes, { etag: `"${hash}"`, 'accept-ranges': 'bytes' }, broken);
@@ -245,7 +245,7 @@ export class FakeHub {
   ): void {
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
-    const end = range && range[2] ? Math.min(Number(range[2]), bytes.length - 1) : bytes.length - 1;
+    const end = range?.[2] ? Math.min(Number(range[2]), bytes.length - 1) : bytes.length - 1;
     const body = bytes.subarray(start, end + 1);
     res.writeHead(range ? 206 : 200, {
       ...headers,

@@ -30,7 +30,7 @@ export {
 } from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
-export { type TrainRecipe } from './recipe.js';
+export type { TrainRecipe } from './recipe.js';
 export {
   trainModel,
   evaluate,

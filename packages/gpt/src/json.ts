@@ -36,7 +36,7 @@ function duplicateKey(node: ValueNode, where: string, entry: string): string | n
  * are, for messages about keys inside them ("tensor", "key").
  */
 export function parseJsonStrict(text: string, entry = 'key'): { value: unknown } | { error: string } {
-  let document;
+  let document: ReturnType<typeof parse>;
   try {
     document = parse(text);
   } catch (e) {

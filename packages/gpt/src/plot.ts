@@ -25,7 +25,7 @@ function label(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export interface LossPlotOptions {
   epochs: number;
@@ -113,9 +113,9 @@ export function lossPlotSvg(history: readonly LossRecord[], options: LossPlotOpt
     `<line x1="8" x2="36" y1="32" y2="32" stroke="#ff7f0e" stroke-width="2" stroke-dasharray="6 4"/><text x="44" y="36">Validation loss</text></g>`,
   );
   missing.forEach((note, i) =>
-    parts.push(`<text x="${M.left + 12}" y="${M.top + 24 + 18 * i}" fill="#b00">${escape(note)}</text>`),
+    parts.push(`<text x="${M.left + 12}" y="${M.top + 24 + 18 * i}" fill="#b00">${escapeXml(note)}</text>`),
   );
-  if (options.title) parts.push(`<text x="${M.left}" y="16" font-weight="bold">${escape(options.title)}</text>`);
+  if (options.title) parts.push(`<text x="${M.left}" y="16" font-weight="bold">${escapeXml(options.title)}</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -123,5 +123,5 @@ export function lossPlotSvg(history: readonly LossRecord[], options: LossPlotOpt
 /** losses.csv: one row per evaluation. */
 export function lossesCsv(history: readonly LossRecord[]): string {
   const rows = history.map((r) => `${r.step},${r.epoch},${r.tokensSeen},${r.trainLoss},${r.valLoss}`);
-  return ['step,epoch,tokens_seen,train_loss,val_loss', ...rows].join('\n') + '\n';
+  return `${['step,epoch,tokens_seen,train_loss,val_loss', ...rows].join('\n')}\n`;
 }

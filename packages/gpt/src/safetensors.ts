@@ -5,7 +5,7 @@
  * memory for the largest tensor, not the file. Reading converts F16 and BF16 to float32.
  * Byte access goes through ByteSource/ByteSink so this module stays free of Node's fs.
  */
-import { bytesPerElement, type TypedArray } from '@mini/tensor';
+import type { TypedArray } from '@mini/tensor';
 import { parseJsonStrict } from './json.js';
 
 // Tensor bytes are written and read as the platform's typed arrays: refuse a big-endian host.

@@ -63,14 +63,14 @@ export const unaryOpTable = {
   tanh: { cpu: Math.tanh, wgsl: 'safe_tanh(x)', grad: (T, _x, y, g) => T.mul(g, T.rsub(1, T.square(y))) },
   // NOTE: at x = 0, abs and relu pass gradient 0, as PyTorch does.
   abs: { cpu: Math.abs, wgsl: 'abs(x)', grad: (T, x, _y, g) => T.mul(g, T.sign(x)) },
-  relu: { cpu: (x) => (x > 0 ? x : 0), wgsl: 'max(x, 0.0)', grad: (T, _x, y, g) => T.mul(g, T.sign(y)) },
+  relu: { cpu: (x) => Math.max(x, 0), wgsl: 'max(x, 0.0)', grad: (T, _x, y, g) => T.mul(g, T.sign(y)) },
   gelu: { cpu: gelu, wgsl: 'gelu(x)', grad: (T, x, _y, g) => T.geluBackward(x, g) },
   square: { cpu: (x) => x * x, wgsl: 'x * x', grad: (T, x, _y, g) => T.mul(g, T.mul(x, 2)) },
   sign: { cpu: (x) => Math.sign(x), wgsl: 'sign(x)', grad: null },
   add_scalar: { cpu: (x, s) => x + s, wgsl: 'x + s', grad: (_T, _x, _y, g) => g.contiguous() },
   mul_scalar: { cpu: (x, s) => x * s, wgsl: 'x * s', grad: (T, _x, _y, g, s) => T.mul(g, s) },
   pow_scalar: {
-    cpu: (x, s) => Math.pow(x, s),
+    cpu: (x, s) => x ** s,
     wgsl: 'pow_real(x, s)',
     grad: (T, x, _y, g, s) => T.mul(g, T.mul(T.pow(x, s - 1), s)),
   },

@@ -5,7 +5,7 @@
  * with the same shape (no broadcasting); anything else runs the op table's JavaScript loops.
  * Unlike those loops they round in float32 (a few ulp from the reference: tests bound it).
  */
-import type { Kernels, View } from '../backend.js';
+import type { Kernels } from '../backend.js';
 import { sizeOf } from '../shape.js';
 import { binary, unary } from './elementwise.js';
 import { contiguousHeapAddresses } from './heap-views.js';

@@ -86,7 +86,7 @@ export function attention(args: AttentionArgs): void {
         for (let j = 0; j < visible; j++) {
           const w = Math.exp(scores[j]! - logSumExp) * factors[j]!;
           const vj = rowAt(v, b, h, j);
-          if (w !== 0) for (let d = 0; d < hd; d++) acc[d] += w * V[vj + d * v.strides[3]!]!;
+          if (w !== 0) for (let d = 0; d < hd; d++) acc[d]! += w * V[vj + d * v.strides[3]!]!;
         }
         for (let d = 0; d < hd; d++) O[out.offset + row * hd + d] = acc[d]!;
       }
@@ -134,9 +134,9 @@ export function attentionBackward(args: AttentionBackwardArgs): void {
           const dp = f === 0 ? 0 : f * dot(dO, doAt, V, vj, hd, 1, v.strides[3]!);
           const ds = p * (dp - D[delta.offset + row]!);
           for (let d = 0; d < hd; d++) {
-            dqRow[d] += ds * K[kj + d * k.strides[3]!]!;
-            dkHead[j * hd + d] += ds * Q[qi + d * q.strides[3]!]!;
-            dvHead[j * hd + d] += p * f * dO[doAt + d]!;
+            dqRow[d]! += ds * K[kj + d * k.strides[3]!]!;
+            dkHead[j * hd + d]! += ds * Q[qi + d * q.strides[3]!]!;
+            dvHead[j * hd + d]! += p * f * dO[doAt + d]!;
           }
         }
         for (let d = 0; d < hd; d++) dQ[dq.offset + row * hd + d] = scale * dqRow[d]!;

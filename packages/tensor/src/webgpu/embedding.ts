@@ -3,7 +3,7 @@
  * embedding_backward.wgsl). A table larger than one binding window is bound in row ranges, and
  * the positions (ids, out or dout) in parts, one dispatch per pair of ranges.
  */
-import type { GatherArgs, ScatterAddArgs, View } from '../backend.js';
+import type { GatherArgs, ScatterAddArgs } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { rowParts } from './rows.js';
 import { halfKind } from './half.js';
