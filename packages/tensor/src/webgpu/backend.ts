@@ -12,8 +12,8 @@ import { type DType, type TypedArray, bytesPerElement, typedArrayFor } from '../
 import { DeviceError } from '../errors.js';
 import { contiguousStrides } from '../shape.js';
 import { BufferPool, type PoolStats } from './pool.js';
-import { shaders } from './shaders.generated.js';
-import { Uniforms } from './uniforms.js';
+import { type ShaderName, shaders } from './shaders.generated.js';
+import type { Uniforms } from './uniforms.js';
 import { webgpuKernels } from './kernels.js';
 
 export class GpuStorage implements BackendStorage {
@@ -40,8 +40,8 @@ export interface WebGPUBackendOptions {
 const UNIFORM_ARENA_BYTES = 64 * 1024;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
-/** A shader: the name of shaders/<name>.wgsl, or code generated at run time under a unique name. */
-export type Shader = string | { readonly name: string; readonly code: string };
+/** A shader: the name of packages/tensor/shaders/<name>.wgsl, or code generated at run time under a unique name. */
+export type Shader = ShaderName | { readonly name: string; readonly code: string };
 
 export class WebGPUBackend implements Backend {
   readonly kind = 'webgpu' as const;
