@@ -25,7 +25,13 @@ let model: G.GPTModel;
 
 beforeAll(async () => {
   site = mkdtempSync(join(tmpdir(), 'mini-gpt-browser-example-'));
-  await build({ root: EXAMPLE, configFile: false, base: './', logLevel: 'warn', build: { outDir: site } });
+  await build({
+    root: EXAMPLE,
+    configFile: false,
+    base: './',
+    logLevel: 'warn',
+    build: { outDir: site, emptyOutDir: true, chunkSizeWarningLimit: 4096 },
+  });
   // A small model with GPT-2's initialisation, saved as `mini-gpt train` saves one.
   model = G.GPTModel.create(G.resolveConfig('tiny', { contextLength: 64 }), { seed: 11, init: 'gpt2' });
   await G.saveModel(join(site, 'model'), model);
