@@ -2,6 +2,8 @@
  * @mini/autograd: reverse-mode differentiation over @mini/tensor. Wrap tensors in Variables
  * (`parameter` for leaves that need gradients, `constant` for the rest), compute with the ops
  * below, call `loss.backward()`, read `param.grad`.
+ *
+ * @module @mini/autograd
  */
 export {
   Variable,

@@ -60,6 +60,7 @@ export interface SavedFor {
   contiguous: None;
 }
 
+/** The names of the ops that have a backward rule (the keys of {@link rules}). */
 export type DifferentiableOp = keyof SavedFor;
 
 /** What a rule sees: the inputs' values, which of them need a gradient, the output, the saved state. */
@@ -70,6 +71,10 @@ export interface RuleArgs<K extends DifferentiableOp> {
   readonly saved: SavedFor[K];
 }
 
+/**
+ * An op's backward: the gradients of its inputs, in order, given the output's gradient `g` (null
+ * for an input that needs none).
+ */
 export type Rule<K extends DifferentiableOp> = (g: Tensor, args: RuleArgs<K>) => Array<Tensor | null>;
 
 /** The rule of a unary row of the elementwise table (@mini/tensor's elementwise-ops.ts). */

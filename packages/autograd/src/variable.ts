@@ -30,14 +30,20 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** False inside {@link noGrad}: ops then record no graph. */
 export function isGradEnabled(): boolean {
   return noGradDepth === 0;
 }
 
+/** A backward pass that cannot run: no gradient path, a non-scalar output without a gradient, a non-differentiable op. */
 export class GradError extends Error {
   override name = 'GradError';
 }
 
+/**
+ * A tensor in the autograd graph: `data` (the value), and for results of ops the node that made
+ * it. Leaves that need gradients come from {@link parameter}, the rest from {@link constant}.
+ */
 export class Variable {
   /** The accumulated gradient (leaves only), owned by this Variable. */
   grad: Tensor | null = null;

@@ -1,9 +1,11 @@
 /**
  * @mini/gpt: the chapter-5 workflow of "Build a Large Language Model (From Scratch)" as a
  * library: GPT-2 model, data pipeline, pretraining loop, decoding and GPT-2 weights.
- * Portable: nothing reachable from here imports a Node built-in (test/web/portable.test.ts
+ * Portable: nothing reachable from here imports a Node built-in (test/gpt/portable.test.ts
  * bundles it for the browser to prove it). Files, checkpoint folders and downloads are in
  * '@mini/gpt/node'; a page reads checkpoints through blobSource and fetchSource.
+ *
+ * @module @mini/gpt
  */
 export {
   type GPTConfig,

@@ -1,6 +1,8 @@
 /**
  * The Node entry point of @mini/gpt: everything in index.ts, plus what needs the file system
  * or Node's crypto: file byte sources and atomic writes, checkpoint folders, downloads.
+ *
+ * @module @mini/gpt/node
  */
 export * from './index.js';
 export {

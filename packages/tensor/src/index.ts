@@ -2,6 +2,8 @@
  * @mini/tensor: tensors, their ops, and the backends that run them (CPU reference, WebGPU).
  * Portable: nothing here imports Node modules. Node programs import '@mini/tensor/node',
  * which also registers Dawn (the `webgpu` package) as the WebGPU provider.
+ *
+ * @module @mini/tensor
  */
 export type {
   Backend,

@@ -3,6 +3,8 @@
  * the WebGPU provider. Headless Linux needs EGL_PLATFORM=surfaceless for Mesa's OpenGL adapter
  * (and a XDG_RUNTIME_DIR to keep Mesa quiet): both are set here when unset, before Dawn starts
  * (they must be in this process's environment, which a worker thread cannot change).
+ *
+ * @module @mini/tensor/node
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -34,14 +34,19 @@ export const rsqrt = unary('rsqrt', T.rsqrt),
 export const gelu = unary('gelu', T.gelu);
 export const square = unary('square', T.square);
 
+/** x + s */
 export const addScalar = (x: Variable, s: number) => record('addScalar', [x], T.add(x.data, s), { s });
+/** x * s */
 export const mulScalar = (x: Variable, s: number) => record('mulScalar', [x], T.mul(x.data, s), { s });
+/** x ** s */
 export const powScalar = (x: Variable, s: number) => record('powScalar', [x], T.pow(x.data, s), { s });
 /** s - x */
 export const rsubScalar = (s: number, x: Variable) => record('rsubScalar', [x], T.rsub(s, x.data), { s });
 /** s / x */
 export const rdivScalar = (s: number, x: Variable) => record('rdivScalar', [x], T.rdiv(s, x.data), { s });
+/** max(x, s) elementwise; the gradient goes to x where x > s. */
 export const maxScalar = (x: Variable, s: number) => record('maxScalar', [x], T.maximum(x.data, s), { s });
+/** min(x, s) elementwise; the gradient goes to x where x < s. */
 export const minScalar = (x: Variable, s: number) => record('minScalar', [x], T.minimum(x.data, s), { s });
 
 /** With NumPy broadcasting; the gradient of a stretched input is summed over its copies. */

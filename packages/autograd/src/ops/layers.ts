@@ -6,10 +6,12 @@
 import * as T from '@mini/tensor';
 import { type Variable, nonDifferentiable, record } from '../variable.js';
 
+/** Softmax over the last axis (`causal`: each row masked to the keys it may see). */
 export function softmax(x: Variable, options: T.SoftmaxOptions = {}): Variable {
   return record('softmax', [x], T.softmax(x.data, options), {});
 }
 
+/** Options of {@link attention}. */
 export interface AttentionOptions {
   /** Default true: query i sees keys j <= i + Tk - Tq. */
   causal?: boolean;
@@ -34,6 +36,10 @@ export function attention(q: Variable, k: Variable, v: Variable, options: Attent
   return record('attention', [q, k, v], out, { lse, options: tensorOptions }, [lse]);
 }
 
+/**
+ * Layer norm over the last axis C: (x - mean) / sqrt(var + eps) * weight + bias, with weight and
+ * bias of shape (C); the biased variance, as PyTorch's LayerNorm.
+ */
 export function layerNorm(x: Variable, weight: Variable, bias: Variable, eps = 1e-5): Variable {
   const { out, mean, rstd } = T.layerNorm(x.data, weight.data, bias.data, eps);
   return record('layerNorm', [x, weight, bias], out, { mean, rstd }, [mean, rstd]);
@@ -57,7 +63,11 @@ export function dropout(x: Variable, p: number, generator?: T.Generator): Variab
   return record('dropout', [x], out, { mask });
 }
 
+/** 1 where a == b, else 0; not differentiable. */
 export const eq = (a: Variable, b: Variable): Variable => nonDifferentiable('eq', T.eq(a.data, b.data));
+/** 1 where a < b, else 0; not differentiable. */
 export const lt = (a: Variable, b: Variable): Variable => nonDifferentiable('lt', T.lt(a.data, b.data));
+/** 1 where a > b, else 0; not differentiable. */
 export const gt = (a: Variable, b: Variable): Variable => nonDifferentiable('gt', T.gt(a.data, b.data));
+/** -1, 0 or 1 elementwise; not differentiable. */
 export const sign = (x: Variable): Variable => nonDifferentiable('sign', T.sign(x.data));

@@ -2,12 +2,20 @@
 import * as T from '@mini/tensor';
 import { type Variable, record } from '../variable.js';
 
+/** Options of {@link matmul}. */
 export interface MatmulOptions {
+  /** Use a's transpose: a is stored (..., K, M). */
   transA?: boolean;
+  /** Use b's transpose: b is stored (..., N, K), as a linear layer's (out, in) weight. */
   transB?: boolean;
+  /** (N), added to every output row. */
   bias?: Variable;
 }
 
+/**
+ * (..., M, K) @ (..., K, N) -> (..., M, N), batch axes broadcast, with optional transposes and a
+ * bias. Gradients are products with transpose flags (no transposed copies).
+ */
 export function matmul(a: Variable, b: Variable, options: MatmulOptions = {}): Variable {
   const { transA = false, transB = false, bias } = options;
   const out = T.matmul(a.data, b.data, { transA, transB, bias: bias?.data });

@@ -4,14 +4,17 @@
  */
 import { type Variable, record } from '../variable.js';
 
+/** The same elements in `shape` (one dimension may be -1); a copy only when the layout needs it. */
 export function reshape(x: Variable, shape: readonly number[]): Variable {
   return record('reshape', [x], x.data.reshape(shape), {});
 }
 
+/** Axes reordered: output axis i is input axis `dims[i]`; a view, no copy. */
 export function permute(x: Variable, dims: readonly number[]): Variable {
   return record('permute', [x], x.data.permute(dims), { dims });
 }
 
+/** Swaps two axes (default the last two, negative counts from the end); a view. */
 export function transpose(x: Variable, dim0 = -2, dim1 = -1): Variable {
   const rank = x.shape.length;
   const dims = [...Array(rank).keys()];
@@ -21,6 +24,7 @@ export function transpose(x: Variable, dim0 = -2, dim1 = -1): Variable {
   return permute(x, dims);
 }
 
+/** Inserts an axis of size 1 at `axis` (negative counts from the end of the output). */
 export function unsqueeze(x: Variable, axis: number): Variable {
   const a = axis < 0 ? axis + x.shape.length + 1 : axis;
   const shape = [...x.shape];
@@ -28,14 +32,17 @@ export function unsqueeze(x: Variable, axis: number): Variable {
   return reshape(x, shape);
 }
 
+/** Elements `start` to `end` (exclusive; default the end) along `axis`; a view. The gradient is zero elsewhere. */
 export function slice(x: Variable, axis: number, start: number, end?: number): Variable {
   return record('slice', [x], x.data.slice(axis, start, end), { axis, start, end });
 }
 
+/** Broadcasts size-1 axes (and new leading ones) to `shape` without a copy; the gradient is summed back. */
 export function expand(x: Variable, shape: readonly number[]): Variable {
   return record('expand', [x], x.data.expand(shape), {});
 }
 
+/** A row-major copy of a strided view (a view of the same storage when it is contiguous already). */
 export function contiguous(x: Variable): Variable {
   return record('contiguous', [x], x.data.contiguous(), {});
 }
