@@ -178,7 +178,14 @@ function lockRun(out: string, flag: string): () => void {
       rmSync(file, { force: true });
     }
   }
-  const release = () => rmSync(file, { force: true });
+  // Only while the lock is still this process's: one taken over (ours looked dead) is another run's.
+  const release = () => {
+    let holder = '';
+    try {
+      holder = readFileSync(file, 'utf8');
+    } catch {}
+    if (holder === String(process.pid)) rmSync(file, { force: true });
+  };
   process.on('exit', release);
   return () => {
     process.off('exit', release);

@@ -124,9 +124,12 @@ export async function saveCheckpoint(
  */
 export function removeUnfinishedSaves(dir: string): string[] {
   const prefix = `${basename(dir)}.saving-`;
+  // Only the names saveCheckpoint makes (8 hex digits): a file of the user's that merely shares
+  // the prefix is not ours to delete. rmSync removes a link, never what it points to.
+  const ours = (name: string) => name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length));
   let names: string[];
   try {
-    names = readdirSync(dirname(dir)).filter((name) => name.startsWith(prefix));
+    names = readdirSync(dirname(dir)).filter(ours).sort();
   } catch {
     return []; // no parent folder: nothing was saved there
   }
