@@ -15,6 +15,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
+import { admitTraining } from '../admission.js';
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
 import { readTextFile } from '../read-text.js';
@@ -373,6 +374,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
+  admitTraining(flags.resume ?? `--preset ${f.preset}`, config, f.batchSize, device);
   const loaderOptions = {
     batchSize: f.batchSize,
     maxLength: config.contextLength,

@@ -9,7 +9,6 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { freemem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
@@ -17,6 +16,7 @@ import type { Device } from '@mini/tensor';
 import { type GPTConfig, parameterCount } from '../config.js';
 import { fromHFConfig, inspectHFModel, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
+import { admitMemory, weightBytes } from '../memory.js';
 import type { GPTModel } from '../model.js';
 import { type DTypeChoice, type WeightDType, type WeightDTypeChoice, chooseWeightDType } from '../weight-dtype.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
@@ -31,6 +31,7 @@ import {
   writeFileAtomic,
   writeTextAtomic,
 } from './files.js';
+import { availableMemory } from './memory.js';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -196,10 +197,10 @@ export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fi
 
 /**
  * `auto` resolved for a model of `config` on `device` against this machine's free memory
- * (os.freemem(); the rule is chooseWeightDType's); an explicit dtype as is.
+ * (availableMemory(); the rule is chooseWeightDType's); an explicit dtype as is.
  */
 export function resolveWeightDType(choice: WeightDTypeChoice, config: GPTConfig, device: Device): DTypeChoice {
-  return chooseWeightDType(choice, parameterCount(config), device, freemem());
+  return chooseWeightDType(choice, parameterCount(config), device, availableMemory());
 }
 
 export interface LoadModelOptions {
@@ -207,14 +208,33 @@ export interface LoadModelOptions {
   dtype?: WeightDTypeChoice;
 }
 
-/** A model from a folder with model.safetensors and config.json (ours or Hugging Face's). */
+/**
+ * Throws MemoryError before anything is loaded when a model's weights, held in `dtype`, need
+ * more than this machine has available ("<file>: needs 65.0 GB for weights (float16), 22.1 GB
+ * available"). A WebGPU device holds its weights in the GPU's memory, which the API does not
+ * report: nothing is checked there.
+ */
+export function admitWeights(file: string, config: GPTConfig, dtype: WeightDType, device: Device): void {
+  if (device.kind === 'webgpu') return;
+  const hint = dtype === 'float32' ? '; float16 or bfloat16 weights take half' : '';
+  admitMemory(file, `weights (${dtype}${hint})`, weightBytes(config, dtype), availableMemory());
+}
+
+/**
+ * A model from a folder with model.safetensors and config.json (ours or Hugging Face's).
+ * @throws MemoryError (admitWeights) before loading a model larger than the available memory;
+ *   CheckpointError, ConfigError, SafetensorsError for files that are missing, malformed or mismatched
+ */
 export async function loadModel(dir: string, device: Device, options: LoadModelOptions = {}): Promise<GPTModel> {
   const config = await loadConfig(dir);
   const dtype = options.dtype === undefined ? undefined : resolveWeightDType(options.dtype, config, device).dtype;
-  const source = await fileSource(join(dir, 'model.safetensors'));
-  // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
-  device.backend.reserve?.(dtype === undefined ? source.size : T.bytesPerElement[dtype] * parameterCount(config));
+  const file = join(dir, 'model.safetensors');
+  const source = await fileSource(file);
   try {
+    const { fileDType } = await inspectHFModel(source, config);
+    admitWeights(file, config, dtype ?? fileDType, device);
+    // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
+    device.backend.reserve?.(dtype === undefined ? source.size : T.bytesPerElement[dtype] * parameterCount(config));
     return await loadHFModel(source, config, device, { dtype });
   } finally {
     await source.close();
@@ -277,8 +297,12 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
       `${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`,
     );
   }
-  // Weights, gradients and AdamW's two moments, float32: the CPU heap's size hint.
-  device.backend.reserve?.(16 * parameterCount(await loadConfig(folder)));
+  // Weights, gradients and AdamW's two moments, float32: the CPU heap's size hint, and what
+  // must fit in memory before anything is loaded.
+  const trainingBytes = 16 * parameterCount(await loadConfig(folder));
+  if (device.kind !== 'webgpu')
+    admitMemory(folder, 'float32 weights, gradients and AdamW moments', trainingBytes, availableMemory());
+  device.backend.reserve?.(trainingBytes);
   const model = await loadModel(folder, device);
   const { step, ...options } = file.optimizer;
   const optimizer = new AdamW(model.params, options);
