@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Device } from '@mini/tensor';
-import { getDevice } from '@mini/tensor/node';
+import { environmentChoice, getDevice } from '@mini/tensor/node';
 import { quietNativeStderr } from './native-stderr.js';
 
 export type DeviceFlag = 'auto' | 'cpu' | 'webgpu';
@@ -28,7 +28,8 @@ function hardwareGpuFound(): boolean {
 }
 
 export async function openDevice(flag: DeviceFlag, verbose: boolean): Promise<Device> {
-  const kind = flag !== 'auto' ? flag : process.env.MINI_GPT_DEVICE || 'auto';
+  const kind =
+    flag !== 'auto' ? flag : environmentChoice('MINI_GPT_DEVICE', ['auto', 'cpu', 'webgpu'] as const, 'auto');
   if (kind === 'auto' && !verbose && !hardwareGpuFound()) return getDevice('cpu');
   return verbose || kind === 'cpu' ? getDevice(flag) : quietNativeStderr(() => getDevice(flag));
 }

@@ -238,6 +238,7 @@ export async function main(argv: string[]): Promise<number> {
     const error = e as Error;
     process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
     if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);
-    return error instanceof UsageError || error.name === 'ConfigError' ? 2 : 1;
+    // A bad MINI_GPT_* variable is a usage error too (the user's setting, not a fault).
+    return error instanceof UsageError || error.name === 'ConfigError' || error.name === 'EnvironmentError' ? 2 : 1;
   }
 }

@@ -47,6 +47,7 @@ export {
   widenHalf,
 } from './dtype.js';
 export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { EnvironmentError, environmentChoice, environmentCount, environmentValue } from './environment.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
 export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
