@@ -64,7 +64,19 @@ export function textToIds(text: string): number[] {
   }
 }
 
-/** The text of token ids (bytes joined, then decoded as UTF-8 with replacement characters). */
+/** Ids GPT-2's tokenizer has: 0 to 50256 (<|endoftext|>). */
+export const TOKENIZER_VOCAB_SIZE = END_OF_TEXT_ID + 1;
+
+/**
+ * The text of token ids (bytes joined, then decoded as UTF-8 with replacement characters).
+ * @throws RangeError for an id outside 0..50256 (as tiktoken raises; js-tiktoken dropped it
+ *   silently): a model with a padded vocabulary, such as nanoGPT's 50,304, may sample one
+ */
 export function idsToText(ids: readonly number[]): string {
+  for (const id of ids)
+    if (!Number.isInteger(id) || id < 0 || id >= TOKENIZER_VOCAB_SIZE)
+      throw new RangeError(
+        `token id ${id} is not in GPT-2's vocabulary (0 to ${TOKENIZER_VOCAB_SIZE - 1}): the model's vocabulary is larger than the tokenizer's`,
+      );
   return tokenizer().decode([...ids]);
 }
