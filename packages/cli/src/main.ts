@@ -48,7 +48,8 @@ Writes into the run folder (--out, default runs/<date-time>):
 Ctrl-C finishes the step in flight, saves, prints the --resume command and
 exits 130.`;
 
-const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
+const revisionOption = () =>
+  new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)').argParser(parse.revision);
 const dtypeOption = () =>
   new Option(
     '--dtype <dtype>',
@@ -97,7 +98,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--eval-freq <n>', 'evaluate every n steps', parse.positiveInt, 5)
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
-    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
+    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.seed, 123)
     .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
     .option('--sample-tokens <n>', 'tokens in each sample (0: no samples)', parse.nonNegativeInt, 50)
     .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
@@ -137,7 +138,7 @@ function program(run: (code: Promise<number>) => void): Command {
       'sample within the smallest set of tokens reaching probability p',
       parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1),
     )
-    .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
+    .option('--seed <n>', 'sampling seed', parse.seed, 123)
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())

@@ -168,7 +168,8 @@ async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new CheckpointError(`${path}: ${fileProblem(e)}`);
   });
-  const parsed = parseJsonStrict(text);
+  // A byte-order mark (Windows editors write one) is not JSON, but not a fault of the content either.
+  const parsed = parseJsonStrict(text.startsWith('\uFEFF') ? text.slice(1) : text);
   if ('error' in parsed) throw new CheckpointError(`${path} ${parsed.error}`);
   return parsed.value;
 }
