@@ -18,6 +18,7 @@ export {
 } from './config.js';
 export { GPTModel, ModelError, type DropoutState, type ForwardOptions } from './model.js';
 export { parameterShapes } from './parameters.js';
+export { decodeTextFile, TextFileError } from './text.js';
 export { weightBytes, admitMemory, formatGB, MemoryError } from './memory.js';
 export { type InitScheme, initialParameters } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
