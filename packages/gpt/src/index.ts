@@ -23,7 +23,7 @@ export { weightBytes, admitMemory, formatGB, MemoryError } from './memory.js';
 export { type InitScheme, initialParameters } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
-export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID, TOKENIZER_VOCAB_SIZE } from './tokenizer.js';
+export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID, TOKENIZER_VOCAB_SIZE, TokenDecoder } from './tokenizer.js';
 export {
   splitText,
   SlidingWindowDataset,
