@@ -16,6 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
 import { admitTraining } from '../admission.js';
+import { type TextIdentity, checkResumeText, textIdentity } from '../text-identity.js';
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
 import { readTextFile } from '../read-text.js';
@@ -47,6 +48,8 @@ export interface TrainFlags extends G.TrainRecipe {
 interface RunSettings {
   flags: TrainFlags;
   dataPath: string;
+  /** The text's size and hash: --resume compares content, not the path (absent in older checkpoints). */
+  text?: TextIdentity;
 }
 
 /** Flags that --resume takes from the command line (the run continues with the new value). */
@@ -229,11 +232,6 @@ function mergeResumeFlags(
   flags: TrainFlags,
   typed: ReadonlySet<string>,
 ): { settings: RunSettings; changes: string[] } {
-  if (typed.has('data') && resolve(flags.data!) !== saved.dataPath) {
-    throw new UsageError(
-      `--data cannot change when resuming: the run trains on ${saved.dataPath}, --data names ${resolve(flags.data!)}`,
-    );
-  }
   for (const key of FIXED) {
     if (typed.has(key) && flags[key] !== saved.flags[key]) {
       throw new UsageError(
@@ -295,6 +293,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     await refuseExistingRun(out, typed.has('out'));
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
     text = await readTextFile(settings.dataPath, '--data');
+    settings.text = textIdentity(text);
   }
   const created = await prepareOut(out, typed.has('out'));
   const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
@@ -367,7 +366,12 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       );
     }
     config = loaded.model.config;
-    text = await readTextFile(settings.dataPath, '--data');
+    // The same content may have moved: --data names it; its identity is checked, not its path.
+    const path = typed.has('data') ? resolve(flags.data!) : saved.dataPath;
+    text = await readTextFile(path, '--data');
+    const identity = textIdentity(text);
+    checkResumeText(saved.text, saved.dataPath, path, identity);
+    settings = { ...settings, dataPath: path, text: identity };
   }
   if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
   const f = settings.flags;
