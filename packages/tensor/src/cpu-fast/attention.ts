@@ -79,8 +79,10 @@ export function createAttention(runtime: () => WasmRuntime): Kernels['attention'
     const rt = runtime();
     const outs = heapAddresses(rt, [out, lse]);
     const blocks = B * nh * Math.ceil(Tq / BR);
+    // A host-drawn mask (TorchGenerator): the reference kernel (the model uses the unfused path).
     const done =
       outs !== null &&
+      !args.dropout?.keep &&
       withHeader(rt, args, BR * Tk, (header, scratchAt) => {
         runSplit(
           rt,
@@ -102,6 +104,7 @@ export function createAttentionBackward(runtime: () => WasmRuntime): Kernels['at
     const rest = heapAddresses(rt, [dout, lse, delta, dq, dk, dv]);
     const done =
       rest !== null &&
+      !args.dropout?.keep &&
       withHeader(rt, args, 2 * BR * Tk + Tk * hd, (header, scratchAt) => {
         runSplit(
           rt,
