@@ -82,10 +82,18 @@ export class TorchGenerator {
   /** The next 624 words of the recurrence, in place. */
   private twist(): void {
     const mt = this.mt;
-    for (let k = 0; k < N; k++) {
-      const y = (mt[k]! & UPPER) | (mt[(k + 1) % N]! & LOWER);
-      mt[k] = mt[(k + M) % N]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    // Three runs so no index wraps inside a loop (this runs once per 624 words).
+    let k = 0;
+    for (; k < N - M; k++) {
+      const y = (mt[k]! & UPPER) | (mt[k + 1]! & LOWER);
+      mt[k] = mt[k + M]! ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
     }
+    for (; k < N - 1; k++) {
+      const y = (mt[k]! & UPPER) | (mt[k + 1]! & LOWER);
+      mt[k] = mt[k + M - N]! ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
+    }
+    const y = (mt[N - 1]! & UPPER) | (mt[0]! & LOWER);
+    mt[N - 1] = mt[M - 1]! ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
     this.index = 0;
   }
 
