@@ -162,4 +162,33 @@ describe("the torch stream: the book's loop on a tiny config against PyTorch's",
       model.dispose();
     }, 60_000);
   }
+
+  it('a run stopped mid-epoch and resumed from its saved state (JSON) continues the same draws', async () => {
+    const device = T.fastCpu;
+    const model = G.GPTModel.create(configOf(run.config), { device, seed: run.seed, rng: 'torch' });
+    const loader = (ids: number[], shuffle: boolean) =>
+      new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
+        batchSize: run.batchSize,
+        shuffle,
+        dropLast: shuffle,
+        device,
+      });
+    const train = loader(run.trainIds, true);
+    const val = loader(run.valIds, false);
+    const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
+    const options = { epochs: run.epochs, evalFreq: run.evalFreq, evalIter: run.evalIter, startContext: '' };
+    const steps: number[] = [];
+    const onStep = (s: { loss: number }) => steps.push(s.loss);
+    const first = await G.trainModel(model, optimizer, train, val, { ...options, shouldStop: () => steps.length === 8 }, {
+      onStep,
+    });
+    expect(first.stopped).toBe(true);
+    expect(first.state.batch).toBeGreaterThan(0); // mid-epoch: the saved window order is used
+    const saved = JSON.parse(JSON.stringify(first.state)) as G.TrainState;
+    model.torchGenerator = new T.TorchGenerator(999); // the checkpoint's state must replace it
+    await G.trainModel(model, optimizer, train, val, options, { onStep }, saved);
+    expect(steps.length).toBe(run.stepLosses.length);
+    steps.forEach((v, i) => expect(Math.abs(v - run.stepLosses[i]), `step ${i}`).toBeLessThan(1e-5));
+    model.dispose();
+  }, 60_000);
 });

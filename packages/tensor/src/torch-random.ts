@@ -219,15 +219,31 @@ export class TorchGenerator {
     const keep = new Uint8Array(n);
     if (p === 0 || p === 1) return keep.fill(p === 0 ? 1 : 0);
     const threshold = (1 - p) * 2 ** 53; // exact: a power-of-two scaling of the double 1 - p
-    const block = new Uint32Array(Math.min(2 * n, 1 << 16));
-    for (let start = 0; start < n; start += block.length / 2) {
-      const m = Math.min(block.length / 2, n - start);
-      const words = 2 * m === block.length ? block : block.subarray(0, 2 * m);
-      this.fill(words);
-      for (let i = 0; i < m; i++) {
-        keep[start + i] = (words[2 * i]! & 0x1fffff) * TWO_32 + words[2 * i + 1]! < threshold ? 1 : 0;
+    // The words tempered in place (no buffer): this is most of a torch-stream step's host time.
+    const mt = this.mt;
+    let at = this.index;
+    for (let i = 0; i < n; i++) {
+      if (at >= N) {
+        this.twist();
+        at = 0;
       }
+      let y = mt[at++]!;
+      y ^= y >>> 11;
+      y ^= (y << 7) & 0x9d2c5680;
+      y ^= (y << 15) & 0xefc60000;
+      const high = (y ^ (y >>> 18)) & 0x1fffff;
+      if (at >= N) {
+        this.twist();
+        at = 0;
+      }
+      let z = mt[at++]!;
+      z ^= z >>> 11;
+      z ^= (z << 7) & 0x9d2c5680;
+      z ^= (z << 15) & 0xefc60000;
+      z ^= z >>> 18;
+      keep[i] = high * TWO_32 + (z >>> 0) < threshold ? 1 : 0;
     }
+    this.index = at;
     return keep;
   }
 
