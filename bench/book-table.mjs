@@ -15,12 +15,18 @@ const fixed = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3)
 
 /** The evaluation lines of a `mini-gpt train` transcript, in order. */
 export function transcriptLines(stdout) {
-  return [...stdout.matchAll(/^Ep \d+ \(Step \d+\): Train loss [\d.a-zA-Z]+, Val loss [\d.a-zA-Z]+/gm)].map((m) => m[0]);
+  return [...stdout.matchAll(/^Ep \d+ \(Step \d+\): Train loss [\d.a-zA-Z]+, Val loss [\d.a-zA-Z]+/gm)].map(
+    (m) => m[0],
+  );
 }
 
 /** PyTorch's records (bench/pytorch_book_run.py book's JSON line; NaN written as NaN) as lines. */
 export function pytorchLines(jsonl) {
-  const last = jsonl.trim().split('\n').pop().replace(/\bNaN\b/g, 'null');
+  const last = jsonl
+    .trim()
+    .split('\n')
+    .pop()
+    .replace(/\bNaN\b/g, 'null');
   return JSON.parse(last).records.map(bookLine);
 }
 

@@ -11,7 +11,9 @@ import * as T from '@mini/tensor/node';
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/torch-rng.json', import.meta.url), 'utf8'));
 
 const sha = (a: Float32Array) =>
-  createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+  createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 
 /** The book's config dict as a mini-gpt GPTConfig. */
 function configOf(c: Record<string, number | boolean>): G.GPTConfig {
@@ -45,9 +47,10 @@ async function torchTensor(model: G.GPTModel, name: string): Promise<Float32Arra
     const ln = m ? `h.${m[1]}.ln_${m[2]}` : 'ln_f';
     return host(`${ln}.${name.endsWith('scale') ? 'weight' : 'bias'}`);
   }
-  const m = /^trf_blocks\.(\d+)\.(att\.W_query|att\.W_key|att\.W_value|att\.out_proj|ff\.layers\.0|ff\.layers\.2)\.(weight|bias)$/.exec(
-    name,
-  );
+  const m =
+    /^trf_blocks\.(\d+)\.(att\.W_query|att\.W_key|att\.W_value|att\.out_proj|ff\.layers\.0|ff\.layers\.2)\.(weight|bias)$/.exec(
+      name,
+    );
   if (!m) throw new Error(`no mini-gpt tensor for ${name}`);
   const p = `h.${m[1]}`;
   const [ours, col0, rows, cols] = {
@@ -85,7 +88,9 @@ describe('the torch stream: the book model initialised as PyTorch does', () => {
         } else {
           expect(sha(a), t.name).toBe(t.sha256);
           // (PyTorch sums in another order: equal to float64 rounding.)
-          expect(Math.abs(a.reduce((s, v) => s + v, 0) - t.sum), t.name).toBeLessThan(1e-9 * Math.max(1, Math.abs(t.sum)));
+          expect(Math.abs(a.reduce((s, v) => s + v, 0) - t.sum), t.name).toBeLessThan(
+            1e-9 * Math.max(1, Math.abs(t.sum)),
+          );
         }
       }
       // Most normal values equal; the rest differ in the last bits (docs/reproducing-the-book.md).
@@ -102,7 +107,12 @@ describe('the torch stream: the book model initialised as PyTorch does', () => {
 
 describe("the torch stream: the book's loaders and dropout calls, in order", () => {
   it("epoch 1's window order, and the evaluation's pass after step 0's 37 dropout calls", () => {
-    const passes = fixture.bookOrder.passes as Array<{ step?: number; epoch?: number; evalTrainWindows: number[]; order: number[] }>;
+    const passes = fixture.bookOrder.passes as Array<{
+      step?: number;
+      epoch?: number;
+      evalTrainWindows: number[];
+      order: number[];
+    }>;
     const first = passes.find((p) => p.step === 0)!;
     const epoch1 = passes.find((p) => p.epoch === 1)!;
     const generator = new T.TorchGenerator(123);
@@ -179,9 +189,16 @@ describe("the torch stream: the book's loop on a tiny config against PyTorch's",
     const options = { epochs: run.epochs, evalFreq: run.evalFreq, evalIter: run.evalIter, startContext: '' };
     const steps: number[] = [];
     const onStep = (s: { loss: number }) => steps.push(s.loss);
-    const first = await G.trainModel(model, optimizer, train, val, { ...options, shouldStop: () => steps.length === 8 }, {
-      onStep,
-    });
+    const first = await G.trainModel(
+      model,
+      optimizer,
+      train,
+      val,
+      { ...options, shouldStop: () => steps.length === 8 },
+      {
+        onStep,
+      },
+    );
     expect(first.stopped).toBe(true);
     expect(first.state.batch).toBeGreaterThan(0); // mid-epoch: the saved window order is used
     const saved = JSON.parse(JSON.stringify(first.state)) as G.TrainState;

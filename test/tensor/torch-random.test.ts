@@ -18,7 +18,10 @@ interface Summary {
   stride?: number;
 }
 
-const sha = (a: Float32Array) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+const sha = (a: Float32Array) =>
+  createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 const sum64 = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
 
 /** Elements that differ from the fixture's and the largest difference, over the values it stores. */

@@ -72,7 +72,8 @@ export function torchInitialParameters(
 ): Map<string, Tensor> {
   const shapes = parameterShapes(config);
   const host = new Map<string, Float32Array>();
-  for (const [name, shape] of Object.entries(shapes)) host.set(name, new Float32Array(shape.reduce((a, b) => a * b, 1)));
+  for (const [name, shape] of Object.entries(shapes))
+    host.set(name, new Float32Array(shape.reduce((a, b) => a * b, 1)));
   const C = config.embedDim;
   // One nn.Linear(fanIn, fanOut): its (fanOut, fanIn) weight into columns [col, col + fanOut)
   // of the (fanIn, width) matrix `weight`, then its bias into bias[col ..].
@@ -83,7 +84,8 @@ export function torchInitialParameters(
     const dst = host.get(weight)!;
     const width = shapes[weight]![1]!;
     for (let o = 0; o < fanOut; o++) for (let i = 0; i < fanIn; i++) dst[i * width + col + o] = w[o * fanIn + i]!;
-    if (bias !== null) generator.uniform_(host.get(bias)!.subarray(col, col + fanOut), -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
+    if (bias !== null)
+      generator.uniform_(host.get(bias)!.subarray(col, col + fanOut), -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
   };
   generator.normal_(host.get('wte.weight')!);
   generator.normal_(host.get('wpe.weight')!);

@@ -229,10 +229,7 @@ export class GPTModel {
     let k = head(1);
     let v = head(2);
     if (cache) [k, v] = cache.append(layer, k, v); // (B, nh, past + T, hs)
-    // The torch stream's masks are drawn on the host, whole: the unfused path applies them with
-    // the fast dropout kernel (the fused kernels draw Threefry words in place).
-    const fused = this.fusedAttention && !(this.torchGenerator && this.training && this.config.dropRate > 0);
-    const y = A.reshape(A.permute(fused ? this.fused(q, k, v) : this.unfused(q, k, v), [0, 2, 1, 3]), [
+    const y = A.reshape(A.permute(this.fusedAttention ? this.fused(q, k, v) : this.unfused(q, k, v), [0, 2, 1, 3]), [
       B,
       Tn,
       C,
@@ -243,7 +240,7 @@ export class GPTModel {
   /** softmax(q k^T / sqrt(hs), causal) -> dropout -> @ v in one kernel: q (B, nh, T, hs), k, v (B, nh, past + T, hs). */
   private fused(q: Variable, k: Variable, v: Variable): Variable {
     const p = this.training ? this.config.dropRate : 0;
-    return A.attention(q, k, v, { dropout: p, generator: this.dropoutGenerator }); // (B, nh, T, hs)
+    return A.attention(q, k, v, { dropout: p, generator: this.torchGenerator ?? this.dropoutGenerator }); // (B, nh, T, hs)
   }
 
   /** The same as matmul, scale, causal softmax, dropout (drawing the same mask) and matmul. */

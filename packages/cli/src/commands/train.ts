@@ -372,7 +372,8 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   // The random stream, resolved and saved with the run: torch (the book's numbers) on the CPU,
   // fast on WebGPU, whose kernels draw their masks in place (docs/reproducing-the-book.md); a
   // checkpoint from before --rng existed used the fast stream.
-  const rng = settings.flags.rng ?? (loaded || device.kind === 'webgpu' || settings.flags.init !== 'pytorch' ? 'fast' : 'torch');
+  const rng =
+    settings.flags.rng ?? (loaded || device.kind === 'webgpu' || settings.flags.init !== 'pytorch' ? 'fast' : 'torch');
   if (rng === 'torch' && device.kind === 'webgpu')
     throw new UsageError('--rng torch runs on the CPU device only (--device cpu); WebGPU runs use --rng fast');
   settings = { ...settings, flags: { ...settings.flags, rng } };
