@@ -46,7 +46,7 @@ export {
   narrowToHalf,
   widenHalf,
 } from './dtype.js';
-export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
 export {
