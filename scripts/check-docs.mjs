@@ -19,7 +19,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  * list is emptied once the branches are merged.
  */
 const PENDING = [
-  'docs/reproducing-the-book.md',
   'docs/webgpu-kernels.md',
   'docs/webgpu-attention.md',
   'docs/webgpu-host.md',

@@ -99,6 +99,10 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
+    .option(
+      '--rng <stream>',
+      "random numbers: torch (PyTorch's CPU stream, the book's run digit for digit; CPU only) or fast (any device); default: torch on the CPU, fast on WebGPU",
+    )
     .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
     .option('--sample-tokens <n>', 'tokens in each sample (0: no samples)', parse.nonNegativeInt, 50)
     .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
@@ -139,6 +143,11 @@ function program(run: (code: Promise<number>) => void): Command {
       parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1),
     )
     .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
+    .option(
+      '--rng <stream>',
+      'sampling draws: torch (torch.multinomial after torch.manual_seed(seed), as the book) or fast',
+      'torch',
+    )
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())

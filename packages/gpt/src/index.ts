@@ -16,9 +16,9 @@ export {
   parameterCount,
   ConfigError,
 } from './config.js';
-export { GPTModel, ModelError, type DropoutState, type ForwardOptions } from './model.js';
+export { GPTModel, ModelError, type DropoutState, type ForwardOptions, type RandomStream } from './model.js';
 export { parameterShapes } from './parameters.js';
-export { type InitScheme, initialParameters } from './init.js';
+export { type InitScheme, initialParameters, torchInitialParameters, torchLinearBound } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';

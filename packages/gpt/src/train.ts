@@ -57,6 +57,10 @@ export interface TrainState {
   /** The model's dropout generator: seed (null until the first step) and position, so a resumed run drops the same elements. */
   dropoutSeed: number | null;
   dropoutStream: number;
+  /** The torch stream's generator after the last step (and its evaluation); null with the fast stream. */
+  torchRng?: T.TorchGeneratorState | null;
+  /** The torch stream: the window order of the epoch in progress (drawn at its start). */
+  epochOrder?: number[] | null;
 }
 
 export interface TrainEvents {
@@ -101,7 +105,17 @@ function timePhase(times: TrainTimes, phase: TrainPhase): () => void {
 }
 
 export function initialTrainState(): TrainState {
-  return { epoch: 0, batch: 0, steps: 0, tokensSeen: 0, history: [], dropoutSeed: null, dropoutStream: 0 };
+  return {
+    epoch: 0,
+    batch: 0,
+    steps: 0,
+    tokensSeen: 0,
+    history: [],
+    dropoutSeed: null,
+    dropoutStream: 0,
+    torchRng: null,
+    epochOrder: null,
+  };
 }
 
 /**
@@ -129,6 +143,10 @@ export async function trainModel(
   } else {
     model.dropoutState = { seed: state.dropoutSeed, stream: state.dropoutStream };
   }
+  // The torch stream: one generator for the masks and the loaders' passes, as the book's
+  // global generator; a resumed run continues it where the checkpoint left it.
+  const torch = model.torchGenerator;
+  if (torch && state.torchRng) torch.state = state.torchRng;
   const schedule: ScheduleOptions = {
     lr: optimizer.lr,
     totalSteps: options.epochs * trainLoader.length,
@@ -136,7 +154,14 @@ export async function trainModel(
   };
   for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
     model.train();
-    for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
+    let order: number[] | undefined;
+    if (torch) {
+      // A pass starts the epoch (the book's `for ... in train_loader`); resumed mid-epoch, the
+      // saved order continues it.
+      order = state.batch > 0 && state.epochOrder ? state.epochOrder : trainLoader.torchPass(torch);
+      state.epochOrder = order;
+    }
+    for (const batch of trainLoader.epoch(state.epoch, state.batch, order)) {
       const started = performance.now();
       const stepDone = timePhase(times, 'steps');
       const lr = learningRate(state.steps, schedule);
@@ -180,6 +205,7 @@ export async function trainModel(
         state.history.push(record);
         events.onEval?.(record);
       }
+      if (torch) state.torchRng = torch.state;
       await nextTask();
       if (await options.shouldStop?.()) return { state, stopped: true, times };
     }
@@ -207,9 +233,15 @@ export async function evaluate(
   const wasTraining = model.training;
   model.eval();
   try {
+    // The torch stream: each loader's iteration draws a pass, as the book's calc_loss_loader
+    // makes one (none for an empty loader, which it does not iterate).
+    const torch = model.torchGenerator;
+    const pass = (loader: DataLoader) => (torch && loader.length > 0 ? loader.torchPass(torch) : undefined);
+    const trainOrder = pass(trainLoader);
+    const valOrder = pass(valLoader);
     const [train, validation] = await batchLosses(model, [
-      { loader: trainLoader, maxBatches: evalIter },
-      { loader: valLoader, maxBatches: evalIter },
+      { loader: trainLoader, maxBatches: evalIter, order: trainOrder },
+      { loader: valLoader, maxBatches: evalIter, order: valOrder },
     ]);
     return { ...at, trainLoss: meanLoss(train!.losses), valLoss: meanLoss(validation!.losses) };
   } finally {
