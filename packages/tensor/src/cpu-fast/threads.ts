@@ -30,6 +30,9 @@ export const kernelNames = [
   'scatterAddColumns',
   'attentionBlocks',
   'attentionBackwardHeads',
+  'quantizeActivations',
+  'quantMatvec',
+  'quantDecodeRows',
 ] as const;
 export type KernelName = (typeof kernelNames)[number];
 
