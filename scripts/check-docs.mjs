@@ -23,7 +23,6 @@ const PENDING = [
   'docs/webgpu-kernels.md',
   'docs/webgpu-attention.md',
   'docs/webgpu-host.md',
-  'docs/quantized-weights.md',
 ];
 
 const pages = [

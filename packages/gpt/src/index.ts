@@ -92,6 +92,7 @@ export {
   QSCALE,
   fileQuantFormat,
   quantizedModelBytes,
+  quantizeModel,
   loadQuantizedTensor,
   saveQuantizedModel,
 } from './quantize.js';

@@ -253,3 +253,34 @@ export function quantizedModelBytes(config: GPTConfig, dtype: QuantDType): numbe
   }
   return bytes;
 }
+
+/**
+ * A new model with `model`'s weights quantized to `dtype` on the same device (its linear
+ * weights and head; embeddings float16, the rest float32), one matrix in host memory at a
+ * time. The original is kept. For benchmarks and tests: loading a file with `dtype` does the
+ * same without the float model.
+ */
+export async function quantizeModel(model: GPTModel, dtype: QuantDType): Promise<GPTModel> {
+  const format = quantFormatOf(dtype);
+  const weights = new Map<string, Tensor>();
+  const quantized = new Map<string, QuantizedTensor>();
+  const sources: [string, string][] = [...model.params.keys()].map((n) => [n, n]);
+  if (model.config.tiedHead) sources.push(['lm_head.weight', 'wte.weight']);
+  try {
+    for (const [name, from] of sources) {
+      const p = model.param(from).data;
+      if (isQuantizedParameter(name)) {
+        const values = T.tidy(() => p.astype('float32'));
+        const host = (await values.toArray()) as Float32Array;
+        values.dispose();
+        const [N, K] = quantizedShape(name, p.shape);
+        quantized.set(name, T.quantizeMatrix(format, host, N, K, model.device, name !== 'lm_head.weight'));
+      } else weights.set(name, p.astype(p.rank === 2 ? 'float16' : 'float32'));
+    }
+  } catch (e) {
+    for (const t of weights.values()) t.dispose();
+    for (const q of quantized.values()) q.dispose();
+    throw e;
+  }
+  return new GPTModel(model.config, model.device, weights, undefined, quantized);
+}

@@ -21,7 +21,6 @@ import type { GPTModel } from '../model.js';
 import {
   type DTypeChoice,
   type ModelDType,
-  type WeightDType,
   type WeightDTypeChoice,
   bytesPerParameter,
   chooseWeightDType,
