@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [-- --json] [-- --train-step] [-- --attention] [-- --big ...]: the figures users
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
-// --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16 and float16;
+// --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16, float16, int8 and int4;
 // the full run takes these lines from a child process with --decode);
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --book-run [--epochs N] [--book-data FILE] [--book-out DIR] [--seed S]: only the book's whole run, `npx mini-gpt
@@ -32,6 +32,7 @@ import { pytorchLines, sideBySide, transcriptLines } from './book-table.mjs';
 import { bigModelLines } from './big-models.mjs';
 import { ceilingLines } from './ceilings.mjs';
 import { halfQualityLines } from './half-quality.mjs';
+import { quantQualityLines } from './quant-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
 
@@ -224,6 +225,21 @@ async function generation(model, backend, { withoutCache = false, peer = false }
       `${dtype} weights${torch ? `; ${backend} / pytorch (float32) = ${(rate / torch.tokensPerSecond).toFixed(2)}x` : ''}`,
     );
     half.dispose();
+  }
+  for (const [dtype, short] of [
+    ['int8', 'i8'],
+    ['int4', 'i4'],
+  ]) {
+    const quantized = await G.quantizeModel(model, dtype);
+    const rate = await tokensPerSecond(quantized, true);
+    report(
+      `generate_50_cache_124m_${short}`,
+      backend,
+      rate,
+      'tokens/s',
+      `${dtype} weights (${dtype === 'int8' ? 'q8_0' : 'q4_0'}, embeddings float16)${torch ? `; ${backend} / pytorch (float32) = ${(rate / torch.tokensPerSecond).toFixed(2)}x` : ''}`,
+    );
+    quantized.dispose();
   }
 }
 
@@ -500,6 +516,7 @@ if (gpu) {
 }
 if (big) {
   await halfQualityLines(report);
+  await quantQualityLines(report, process.argv.slice(2));
   await bigModelLines(report, process.argv.slice(2));
 }
 report('load_average', 'machine', loadavg()[0], '', '1-minute load average at the end');

@@ -6,6 +6,7 @@
 import { MiniGptError } from '@mini/tensor';
 import { Command, CommanderError, Option } from 'commander';
 import { listCache, removeCached } from './commands/cache.js';
+import { convert } from './commands/convert.js';
 import { download } from './commands/download.js';
 import { evaluate } from './commands/evaluate.js';
 import { generate } from './commands/generate.js';
@@ -53,7 +54,7 @@ const revisionOption = () => new Option('--revision <rev>', 'branch, tag or comm
 const dtypeOption = () =>
   new Option(
     '--dtype <dtype>',
-    'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)',
+    'weights in auto, float32, float16, bfloat16, int8 or int4 (int8/int4: quantized, inference only; auto: float32 when it fits comfortably, else float16, else int8)',
   )
     .default('auto')
     .argParser(parse.dtype);
@@ -175,6 +176,22 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--json', 'print {loss, perplexity, tokens, batches}')
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
+
+  cli
+    .command('convert')
+    .description('write a model in another weight dtype: int8/int4 quantized files load with no conversion')
+    .requiredOption(
+      '--model <model>',
+      required(
+        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
+      ),
+      parse.path,
+    )
+    .addOption(revisionOption())
+    .requiredOption('--dtype <dtype>', required('int8, int4, float16, bfloat16 or float32'), parse.dtype)
+    .requiredOption('--out <dir>', required('folder for config.json and model.safetensors'), parse.path)
+    .addHelpText('after', ENVIRONMENT)
+    .action((_flags, command: Command) => run(convert(command.optsWithGlobals())));
 
   cli
     .command('download')

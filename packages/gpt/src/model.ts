@@ -12,7 +12,7 @@ import { MiniGptError } from '@mini/tensor';
 import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
-import type { DType, Device, Tensor } from '@mini/tensor';
+import type { DType, Device, QuantizedTensor, Tensor } from '@mini/tensor';
 import type { GPTConfig } from './config.js';
 import { type InitScheme, initialParameters, torchInitialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
@@ -44,8 +44,31 @@ export interface DropoutState {
   readonly stream: number;
 }
 
+/**
+ * Whether parameter `name` is quantized in a model with quantized weights: every linear weight
+ * of the blocks and an untied head (`lm_head.weight`); not the embeddings (float16), biases or
+ * layer norms (float32). A tied model's quantized head is its own `lm_head.weight` matrix
+ * beside the float16 `wte.weight` the embedding gathers from.
+ */
+export function isQuantizedParameter(name: string): boolean {
+  return /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/.test(name) || name === 'lm_head.weight';
+}
+
+/**
+ * The (N, K) shape a quantized parameter is held in: the product's weight as N rows of K
+ * (blocks along K). Linear weights (in, out) are held transposed, (out, in); the head (V, C) as is.
+ */
+export function quantizedShape(name: string, shape: readonly number[]): [number, number] {
+  return name === 'lm_head.weight' ? [shape[0]!, shape[1]!] : [shape[1]!, shape[0]!];
+}
+
 export class GPTModel {
   readonly params = new Map<string, Variable>();
+  /**
+   * Quantized weight matrices (inference only; weight-dtype.ts), by parameter name, each held
+   * as in quantizedShape; such a parameter is not in `params`. Empty for float models.
+   */
+  readonly quantized = new Map<string, QuantizedTensor>();
   /** Dropout on (train mode) or off (eval mode), as PyTorch's model.train() / model.eval(). */
   training = true;
   /**
@@ -68,10 +91,22 @@ export class GPTModel {
     readonly device: Device,
     weights: Map<string, Tensor>,
     dropout: DropoutState = { seed: runSeeds(0).dropout, stream: 0 },
+    quantized: ReadonlyMap<string, QuantizedTensor> = new Map(),
   ) {
     this.dropoutGenerator = new T.Generator(dropout.seed);
     this.dropoutGenerator.streamPosition = dropout.stream;
-    for (const [name, shape] of Object.entries(parameterShapes(config))) {
+    const shapes = parameterShapes(config);
+    const vocabByEmbed = [config.vocabSize, config.embedDim];
+    for (const [name, q] of quantized) {
+      const shape = shapes[name] ?? (name === 'lm_head.weight' ? vocabByEmbed : undefined);
+      if (!shape || !isQuantizedParameter(name)) throw new ModelError(`GPTModel: ${name} cannot be quantized`);
+      const [N, K] = quantizedShape(name, shape);
+      if (q.N !== N || q.K !== K)
+        throw new T.ShapeError(`GPTModel: quantized ${name} is (${q.N}, ${q.K}), expected (${N}, ${K})`);
+      this.quantized.set(name, q);
+    }
+    for (const [name, shape] of Object.entries(shapes)) {
+      if (this.quantized.has(name)) continue;
       const t = weights.get(name);
       if (!t) throw new ModelError(`GPTModel: missing parameter ${name}`);
       if (!T.shapesEqual(t.shape, shape))
@@ -144,9 +179,15 @@ export class GPTModel {
     return this.param('wte.weight').data.dtype;
   }
 
+  /** The block format of the quantized matrices, or null for a float model. */
+  get quantFormat(): T.QuantFormat | null {
+    return this.quantized.values().next().value?.format ?? null;
+  }
+
   numParameters(): number {
     let n = 0;
     for (const p of this.params.values()) n += p.data.size;
+    for (const [name, q] of this.quantized) if (!(name === 'lm_head.weight' && this.config.tiedHead)) n += q.N * q.K;
     return n;
   }
 
@@ -159,6 +200,7 @@ export class GPTModel {
       p.zeroGrad();
       p.data.dispose();
     }
+    for (const q of this.quantized.values()) q.dispose();
   }
 
   private dropout(x: Variable): Variable {
@@ -195,12 +237,16 @@ export class GPTModel {
     options.cache?.advance(Tn);
     if (options.lastPositionOnly) x = A.slice(x, 1, Tn - 1); // (B, 1, C)
     x = A.layerNorm(x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.layerNormEps);
+    const quantizedHead = this.quantized.get('lm_head.weight');
+    if (quantizedHead) return A.constant(T.matmulQuantized(x.data, quantizedHead)); // (B, T, V)
     const head = this.config.tiedHead ? this.param('wte.weight') : this.param('lm_head.weight'); // (V, C)
     return A.matmul(x, head, { transB: true }); // (B, T, V)
   }
 
   private linear(x: Variable, prefix: string, hasBias = true): Variable {
     const bias = hasBias ? this.param(`${prefix}.bias`) : undefined;
+    const q = this.quantized.get(`${prefix}.weight`);
+    if (q) return A.constant(T.matmulQuantized(x.data, q, { bias: bias?.data })); // weight held (out, in)
     return A.matmul(x, this.param(`${prefix}.weight`), { bias }); // weight (in, out)
   }
 

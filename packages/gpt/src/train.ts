@@ -132,7 +132,7 @@ export async function trainModel(
   events: TrainEvents = {},
   resumeFrom: TrainState = initialTrainState(),
 ): Promise<{ state: TrainState; stopped: boolean; times: TrainTimes }> {
-  assertFloat32Weights('trainModel', model.params);
+  assertFloat32Weights('trainModel', model.params, model.quantized);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
   const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero() };

@@ -16,6 +16,7 @@ export type {
   AdamWStep,
   DropoutMask,
   MatmulArgs,
+  QuantMatmulArgs,
   MatrixOperand,
   LayerNormArgs,
   LayerNormBackwardArgs,
@@ -69,6 +70,23 @@ export { Tensor, empty, emptyLike, fromTypedArray, hostData } from './tensor.js'
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
+export * from './ops/matmul-quantized.js';
+export {
+  type QuantFormat,
+  quantFormats,
+  QUANT_BLOCK,
+  QuantizedTensor,
+  blockBytes,
+  blocksPerRow,
+  quantizedBytes,
+  quantizeRows,
+  encodeBlock,
+  dequantizeRows,
+  emptyQuantized,
+  quantizedHost,
+  quantizedFromHost,
+  quantizeMatrix,
+} from './quantized.js';
 export * from './ops/reduce.js';
 export * from './ops/softmax.js';
 export * from './ops/attention.js';
