@@ -101,8 +101,69 @@ function run(
   );
 }
 
+/** Query rows per head up to which the forward runs attention_decode.wgsl (decoding, a prompt's last rows). */
+export const DECODE_MAX_ROWS = 4;
+/** Workgroups the split-K decode aims to fill (a GPU's cores several times over); chunks stay at least WG keys. */
+const DECODE_TARGET_WORKGROUPS = 256;
+
+/** The number of key chunks (S) per query row: enough workgroups to fill the device, whole tiles of WG keys. */
+export function decodeSplits(rows: number, Tk: number): number {
+  const tiles = Math.ceil(Tk / WG);
+  const wanted = Math.max(1, Math.ceil(DECODE_TARGET_WORKGROUPS / rows));
+  const chunk = Math.ceil(Math.ceil(Tk / Math.min(tiles, wanted)) / WG) * WG;
+  // The shader derives the chunk from Tk and S the same way: ceil(ceil(Tk / S) / WG) WG.
+  return Math.ceil(Tk / chunk);
+}
+
+/**
+ * The forward for Tq <= DECODE_MAX_ROWS: attention_decode.wgsl over S key chunks per row, then
+ * (S > 1) attention_decode_combine.wgsl merging the chunks' partial results from a scratch buffer.
+ */
+function decode(ctx: WebGPUBackend, args: AttentionArgs): void {
+  checkIndexRange(args);
+  const rows = args.B * args.nh * args.Tq;
+  const S = decodeSplits(rows, args.Tk);
+  const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
+  const out = bindAll(ctx, args.out);
+  const lse = bindAll(ctx, args.lse);
+  const grid = ctx.grid(rows * S);
+  if (S === 1) {
+    const u = params(args, heads, [out.base, lse.base], 1, grid[0]);
+    ctx.dispatch(
+      'attention_decode',
+      { WG, R: 1, HD: args.hd, DIRECT: true },
+      u,
+      [...heads, out, lse].map((b) => b.resource),
+      grid,
+    );
+    return;
+  }
+  // Partials o (rows, S, hd) and (m, l) (rows, S, 2), in two buffers: Dawn refuses two writable
+  // bindings of one buffer that overlap, and a buffer that fits is bound whole.
+  const partials = [ctx.scratch(rows * S * args.hd), ctx.scratch(rows * S * 2)];
+  const [po, pml] = [ctx.bind(partials[0]!, 0, rows * S * args.hd), ctx.bind(partials[1]!, 0, rows * S * 2)] as const;
+  ctx.dispatch(
+    'attention_decode',
+    { WG, R: 1, HD: args.hd, DIRECT: false },
+    params(args, heads, [po.base, pml.base], S, grid[0]),
+    [...heads, po, pml].map((b) => b.resource),
+    grid,
+  );
+  const rowGrid = ctx.grid(rows);
+  const u = new Uniforms().u32(rows, S, po.base, pml.base, out.base, lse.base, rowGrid[0]);
+  ctx.dispatch(
+    'attention_decode_combine',
+    { WG, HD: args.hd },
+    u,
+    [po, pml, out, lse].map((b) => b.resource),
+    rowGrid,
+  );
+  for (const b of partials) ctx.release(b);
+}
+
 export function attention(ctx: WebGPUBackend, args: AttentionArgs): void {
-  run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
+  if (args.Tq <= DECODE_MAX_ROWS) decode(ctx, args);
+  else run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
 }
 
 export function attentionBackward(ctx: WebGPUBackend, args: AttentionBackwardArgs): void {
