@@ -6,7 +6,8 @@
 import type { AttentionArgs, AttentionBackwardArgs, DropoutMask, View } from '../backend.js';
 import { maskConstants } from '../dropout-mask.js';
 import { DeviceError } from '../errors.js';
-import type { WebGPUBackend } from './backend.js';
+import type { Shader, WebGPUBackend } from './backend.js';
+import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 64;
@@ -161,8 +162,61 @@ function decode(ctx: WebGPUBackend, args: AttentionArgs): void {
   for (const b of partials) ctx.release(b);
 }
 
+/**
+ * Largest head size attention_flash.wgsl keeps in registers (q and o: 2 x 64 floats a thread);
+ * above, attention.wgsl. At 128, llvmpipe spent minutes on one forward (its register arrays spill).
+ */
+export const FLASH_MAX_HD = 64;
+
+const flashShaders = new Map<string, Shader>();
+
+/** attention_flash.wgsl with its register arrays sized: HDV vec4s a row, BC keys a tile (made once per pair). */
+function flashShader(hdv: number, bc: number): Shader {
+  const name = `attention_flash:${hdv}:${bc}`;
+  let shader = flashShaders.get(name);
+  if (!shader) {
+    const code = shaders.attention_flash
+      .replace(/^const HDV: u32 = \d+u;$/m, `const HDV: u32 = ${hdv}u;`)
+      .replace(/^const BC: u32 = \d+u;$/m, `const BC: u32 = ${bc}u;`);
+    flashShaders.set(name, (shader = { name, code }));
+  }
+  return shader;
+}
+
+/**
+ * The forward for Tq > DECODE_MAX_ROWS and hd <= FLASH_MAX_HD: attention_flash.wgsl, one query
+ * row a thread, WG rows a workgroup, key tiles of BC keys (32, or fewer where the two vec4 tiles
+ * would not fit the device's workgroup memory).
+ */
+function flash(ctx: WebGPUBackend, args: AttentionArgs): void {
+  checkIndexRange(args);
+  const hdv = Math.ceil(args.hd / 4);
+  const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+  let bc = 32;
+  while (bc > 1 && 2 * bc * hdv * 16 > limit) bc /= 2;
+  const blocks = Math.ceil(args.Tq / WG);
+  const grid = ctx.grid(args.B * args.nh * blocks);
+  const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
+  const others = [args.out, args.lse].map((view) => bindAll(ctx, view));
+  const u = params(
+    args,
+    heads,
+    others.map((b) => b.base),
+    blocks,
+    grid[0],
+  );
+  ctx.dispatch(
+    flashShader(hdv, bc),
+    { WG, R: 1, HD: args.hd },
+    u,
+    [...heads, ...others].map((b) => b.resource),
+    grid,
+  );
+}
+
 export function attention(ctx: WebGPUBackend, args: AttentionArgs): void {
   if (args.Tq <= DECODE_MAX_ROWS) decode(ctx, args);
+  else if (args.hd <= FLASH_MAX_HD) flash(ctx, args);
   else run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
 }
 
