@@ -6,7 +6,6 @@
 // dropout 0.1), and the dispatches of one backward. With --decode-model, cached greedy decoding
 // of the 124M-shaped model (bench/run.mjs's generation, a few tokens: a software adapter spends
 // seconds on each token's matmuls). Every line names the adapter.
-import * as A from '@mini/autograd';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 
