@@ -4,6 +4,7 @@
 // --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16, float16, int8 and int4;
 // the full run takes these lines from a child process with --decode);
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
+// --webgpu-attention [--decode-model]: only the WebGPU attention kernels (bench/webgpu-attention.mjs).
 // --book-run [--epochs N] [--book-data FILE] [--book-out DIR] [--seed S]: only the book's whole run, `npx mini-gpt
 // train`'s wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
 // Verdict) and recipe, and the two loss tables side by side with whether every line matches
@@ -35,6 +36,7 @@ import { halfQualityLines } from './half-quality.mjs';
 import { quantQualityLines } from './quant-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
+import { webgpuAttentionLines } from './webgpu-attention.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
@@ -470,6 +472,13 @@ if (attentionOnly) {
   await attentionLines(report, cpu, 'cpu', reps);
   process.exit(0);
 }
+if (args.has('--webgpu-attention')) {
+  // Only the WebGPU attention kernels (bench/webgpu-attention.mjs; --decode-model adds cached decoding).
+  await webgpuAttentionLines(report, await T.getDevice('webgpu'), 'webgpu', {
+    decodeModel: args.has('--decode-model'),
+  });
+  process.exit(0);
+}
 report(
   'threads',
   'cpu',
@@ -505,6 +514,7 @@ const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
   await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
+  await webgpuAttentionLines(report, gpu, 'webgpu');
   // The whole model on a GPU (a software adapter would take hours: its matmul figure says enough).
   if (!quick && !gpu.info.software) {
     const model = await trainStep(gpu, 'webgpu', { rss: false });
