@@ -1,7 +1,7 @@
 /**
  * The mini-gpt command line: parses, calls @mini/gpt, prints. Exit codes: 0 ok, 1 runtime
- * error, 2 usage error; 130 when training stops on Ctrl-C after saving. Errors are one line;
- * --verbose adds the stack.
+ * error, 2 usage error; 130 / 143 / 129 when training stops on Ctrl-C / SIGTERM / SIGHUP after
+ * saving. Errors are one line; --verbose adds the stack.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { listCache, removeCached } from './commands/cache.js';
@@ -45,8 +45,8 @@ Writes into the run folder (--out, default runs/<date-time>):
                 evaluation
   loss.svg, loss.png
                 the loss plot (the book's figure 5.12)
-Ctrl-C finishes the step in flight, saves, prints the --resume command and
-exits 130.`;
+Ctrl-C (or SIGTERM, SIGHUP) finishes the step in flight, saves, prints the
+--resume command and exits 130 (143, 129); a second one exits at once.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
 const dtypeOption = () =>

@@ -3,7 +3,8 @@
  * head, no qkv bias, dropout 0.1, 10 epochs, batch 2, AdamW lr 0.0004 / weight decay 0.1,
  * evaluation every 5 steps on 5 batches, 90/10 split, seed 123, a sample after each epoch).
  * Writes to --out: checkpoint/ (config.json, model.safetensors, optimizer.safetensors,
- * trainer_state.json), losses.csv, loss.svg and loss.png. Ctrl-C saves and prints how to resume.
+ * trainer_state.json), losses.csv, loss.svg and loss.png. Ctrl-C, SIGTERM or SIGHUP saves and
+ * prints how to resume (exit 130, 143, 129); a second one exits at once.
  *
  * --resume continues a saved run with its saved settings. Flags typed with it either change the
  * run from here on (MUTABLE: more epochs, evaluation, samples, learning-rate schedule), or are
@@ -20,6 +21,7 @@ import { defaultData } from '../data.js';
 import { readTextFile } from '../read-text.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
 import { formatProfile, runProfile } from '../profile.js';
+import { type StopSignal, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
 
 export interface TrainFlags extends G.TrainRecipe {
   preset: string;
@@ -296,13 +298,13 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   };
   // Ctrl-C while the device opens and the model is made (seconds) would otherwise kill the
   // process in silence and leave the new folder behind: say so and take the folder back.
-  const beforeTraining = () => {
+  const beforeTraining = (signal: StopSignal) => {
     stopProgress();
     giveBack();
-    process.stderr.write('\nCtrl-C before the first step: stopped, nothing saved\n');
-    process.exit(130);
+    process.stderr.write(`\n${signalLabel(signal)} before the first step: stopped, nothing saved\n`);
+    process.exit(signalExitCode(signal));
   };
-  process.on('SIGINT', beforeTraining);
+  const offBeforeTraining = onStopSignals(beforeTraining);
   try {
     return await run(flags, typed, {
       out,
@@ -310,13 +312,13 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
       config,
       text,
       commandStarted,
-      trainingStarts: () => process.off('SIGINT', beforeTraining),
+      trainingStarts: offBeforeTraining,
     });
   } catch (e) {
     giveBack();
     throw e;
   } finally {
-    process.off('SIGINT', beforeTraining);
+    offBeforeTraining();
     unlock();
   }
 }
@@ -422,26 +424,32 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   if (f.minLr !== undefined && !f.cosine) notice('note: --min-lr has no effect without --cosine');
   if (typed.has('initialLr') && f.warmupSteps === 0) notice('note: --initial-lr has no effect without --warmup-steps');
 
-  let stopRequested = false;
+  let stopRequested: StopSignal | null = null;
   let saving: Promise<void> | null = null;
   const abortSave = new AbortController();
-  const onSigint = () => {
+  const onSigint = (signal: StopSignal) => {
     if (stopRequested) {
       stopProgress();
-      process.stderr.write('\nsecond Ctrl-C: exiting now; the last whole checkpoint is kept\n');
+      const second =
+        signal === stopRequested
+          ? `second ${signalLabel(signal)}`
+          : `${signalLabel(signal)} after ${signalLabel(stopRequested)}`;
+      process.stderr.write(`\n${second}: exiting now; the last whole checkpoint is kept\n`);
       // A save in flight stops at its next write and removes its staging folder: wait for that
       // (milliseconds), so that no file is written after the clean-up below.
-      abortSave.abort(new Error('second Ctrl-C'));
+      abortSave.abort(new Error(second));
       const exit = () => {
         G.removeUnfinishedSaves(checkpointDir);
-        process.exit(130);
+        process.exit(signalExitCode(signal));
       };
       if (saving) saving.then(exit, exit);
       else exit();
       return;
     }
-    stopRequested = true;
-    notice('Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to exit at once)');
+    stopRequested = signal;
+    notice(
+      `${signalLabel(signal)}: finishing this step, then saving a checkpoint (${signalLabel(signal)} again to exit at once)`,
+    );
   };
   // Set-up (the device, the model's random initialisation) runs without turning the event loop:
   // a Ctrl-C pressed meanwhile is read in the loop's next poll for I/O and must reach the
@@ -451,7 +459,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     await new Promise<void>((resolve) => {
       setImmediate(resolve);
     });
-  process.on('SIGINT', onSigint);
+  const offSigint = onStopSignals(onSigint);
   prepared.trainingStarts();
 
   const save = (s: G.TrainState): Promise<void> => {
@@ -493,7 +501,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
           totalSteps,
         },
         gradClip: f.gradClip,
-        shouldStop: () => stopRequested,
+        shouldStop: () => stopRequested !== null,
       },
       {
         onStep: (s) => {
@@ -534,7 +542,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     throw e;
   } finally {
     stopProgress();
-    process.off('SIGINT', onSigint);
+    offSigint();
   }
   const seconds = (performance.now() - started) / 1000;
   const profile =
@@ -548,7 +556,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       ? `resume with:  npx mini-gpt train --resume ${out}`
       : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
     process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\n${resume}\n`);
-    return 130;
+    return signalExitCode(stopRequested ?? 'SIGINT');
   }
   if (flags.json) {
     process.stdout.write(
