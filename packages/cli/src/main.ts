@@ -92,6 +92,18 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--init <scheme>', "pytorch (the book's defaults) or gpt2 (N(0, 0.02))", 'pytorch')
     .option('--epochs <n>', 'passes over the training split', parse.positiveInt, 10)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
+    .option(
+      '--max-steps <n>',
+      'stop after n optimizer steps (without --epochs: as many epochs as that takes)',
+      parse.positiveInt,
+    )
+    .option('--save-every <n>', 'also save the checkpoint every n steps (replaced whole)', parse.positiveInt)
+    .option(
+      '--grad-accum <n>',
+      'micro-batches of --batch-size per optimizer step (gradient accumulation)',
+      parse.positiveInt,
+      1,
+    )
     .option('--lr <x>', 'peak learning rate (AdamW)', parse.positive, 0.0004)
     .option('--weight-decay <x>', 'AdamW weight decay', parse.nonNegative, 0.1)
     .option('--eval-freq <n>', 'evaluate every n steps', parse.positiveInt, 5)

@@ -38,6 +38,7 @@ export {
   evaluate,
   initialTrainState,
   NonFiniteLossError,
+  stepsPerEpoch,
   type TrainOptions,
   type TrainState,
   type TrainEvents,

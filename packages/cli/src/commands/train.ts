@@ -21,6 +21,7 @@ import { defaultData } from '../data.js';
 import { readTextFile } from '../read-text.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
 import { formatProfile, runProfile } from '../profile.js';
+import { planSteps } from '../steps.js';
 import { type StopSignal, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
 
 export interface TrainFlags extends G.TrainRecipe {
@@ -42,6 +43,10 @@ export interface TrainFlags extends G.TrainRecipe {
   json?: boolean;
   /** Print where the time went (steps, evaluations, samples, checkpoints) at the end. */
   profile?: boolean;
+  /** Step-based runs (steps.ts): stop after N steps, save every N steps, N micro-batches per step. */
+  maxSteps?: number;
+  saveEvery?: number;
+  gradAccum?: number;
 }
 
 /** What a checkpoint keeps so --resume continues the same run. */
@@ -64,6 +69,8 @@ const MUTABLE = [
   'minLr',
   'gradClip',
   'optimizerState',
+  'maxSteps',
+  'saveEvery',
 ] as const satisfies readonly (keyof TrainFlags)[];
 /** Flags a run cannot change midway: typed with --resume, they must match the saved value. */
 const FIXED = [
@@ -78,6 +85,7 @@ const FIXED = [
   'weightDecay',
   'trainRatio',
   'seed',
+  'gradAccum',
 ] as const satisfies readonly (keyof TrainFlags)[];
 
 /** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
@@ -351,11 +359,18 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     if (!saved?.flags) throw new UsageError(`${flags.resume}: the checkpoint does not record its run settings`);
     savedEpochs = saved.flags.epochs;
     ({ settings, changes } = mergeResumeFlags(
-      { ...saved, flags: { ...saved.flags, optimizerState: saved.flags.optimizerState ?? true } },
+      {
+        ...saved,
+        flags: {
+          ...saved.flags,
+          optimizerState: saved.flags.optimizerState ?? true,
+          gradAccum: saved.flags.gradAccum ?? 1,
+        },
+      },
       flags,
       typed,
     ));
-    if (loaded.state.epoch >= settings.flags.epochs) {
+    if (settings.flags.maxSteps === undefined && loaded.state.epoch >= settings.flags.epochs) {
       throw new UsageError(
         `--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`,
       );
@@ -387,13 +402,18 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ',
     modelBytes,
     f.optimizerState,
-    f.epochs - (loaded?.state.epoch ?? 0),
+    Math.max(1, f.epochs - (loaded?.state.epoch ?? 0)),
     Boolean(loaded),
   );
   const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();
-  const totalSteps = f.epochs * trainLoader.length;
+  const { perEpoch, totalSteps } = planSteps(f, trainLoader.length, typed, settings.dataPath, config.contextLength);
+  if (loaded && f.maxSteps !== undefined && state.steps >= totalSteps)
+    throw new UsageError(
+      `--resume ${flags.resume}: the run already finished its ${state.steps} steps; give --max-steps above ${state.steps} to train further`,
+    );
+  const stepTokens = f.batchSize * (f.gradAccum ?? 1) * config.contextLength;
 
   const quiet = Boolean(flags.json);
   const log = (line: string) => {
@@ -409,7 +429,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       ? 'no validation: the split is too short for one window, so the validation loss is NaN'
       : `${valLoader.length} validation`;
   log(
-    `${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`,
+    `${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch${(f.gradAccum ?? 1) > 1 ? `, ${f.gradAccum} per step: ${perEpoch} steps` : ''}, ${validationNote})`,
   );
   const checkpointDir = join(out, 'checkpoint');
   log(
@@ -419,7 +439,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     log(`${colors.bold('resuming')}: epoch ${state.epoch + 1}, step ${state.steps} of ${totalSteps}`);
     for (const change of changes) log(`${colors.bold('changed')}: ${change}`);
     if (f.epochs !== savedEpochs)
-      log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * trainLoader.length, totalSteps)}`);
+      log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * perEpoch, totalSteps)}`);
   }
   if (f.minLr !== undefined && !f.cosine) notice('note: --min-lr has no effect without --cosine');
   if (typed.has('initialLr') && f.warmupSteps === 0) notice('note: --initial-lr has no effect without --warmup-steps');
@@ -468,7 +488,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
         optimizerState: f.optimizerState,
         signal: abortSave.signal,
       });
-      await writeReports(out, s.history, s.steps / trainLoader.length);
+      await writeReports(out, s.history, s.steps / perEpoch);
     })();
     return saving.finally(() => {
       saving = null;
@@ -502,10 +522,13 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
         },
         gradClip: f.gradClip,
         shouldStop: () => stopRequested !== null,
+        maxSteps: f.maxSteps,
+        saveEvery: f.saveEvery,
+        gradAccum: f.gradAccum,
       },
       {
         onStep: (s) => {
-          tokensThisSession += f.batchSize * config.contextLength;
+          tokensThisSession += stepTokens;
           const rate = tokensThisSession / ((performance.now() - started) / 1000);
           bar?.update(s.step + 1, `epoch ${s.epoch}/${f.epochs}`, [
             `loss ${s.loss.toFixed(3)}`,
@@ -515,6 +538,14 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
         onEval: (r) => log(evalLine(r)),
         onSample: (s) => log(`${colors.dim(`sample after epoch ${s.epoch}:`)} ${s.text.replace(/\n/g, ' ')}`),
         onEpochEnd: async (s) => {
+          state = s;
+          await save(s);
+        },
+        onSaveDue: async (s) => {
+          state = s;
+          await save(s);
+        },
+        onEnd: async (s) => {
           state = s;
           await save(s);
         },
@@ -547,7 +578,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const seconds = (performance.now() - started) / 1000;
   const profile =
     flags.profile && times
-      ? runProfile(times, (performance.now() - commandStarted) / 1000, f.batchSize * config.contextLength, finalSave)
+      ? runProfile(times, (performance.now() - commandStarted) / 1000, stepTokens, finalSave)
       : null;
   if (profile && !flags.json) for (const line of formatProfile(profile)) say(line);
   const last = state.history[state.history.length - 1];
