@@ -32,7 +32,16 @@ describe('gradient accumulation', () => {
       optimizer.dispose();
       return { state, losses, weights };
     };
+    const untrained = G.GPTModel.create(config, { seed: 7 });
+    const initial = await params(untrained);
+    untrained.dispose();
     const big = await run(4, 1);
+    // The step really updated the weights (equal weights that never moved would prove nothing).
+    const movedBy = big.weights.reduce(
+      (m, [, a], k) => Math.max(m, ...Array.from(a, (x, i) => Math.abs(x - initial[k]![1][i]!)).slice(0, 4096)),
+      0,
+    );
+    expect(movedBy).toBeGreaterThan(1e-4);
     const accumulated = await run(2, 2);
     expect(accumulated.state.steps).toBe(1);
     expect(accumulated.state.batch).toBe(2);
@@ -119,7 +128,12 @@ describe('maxSteps and saveEvery', () => {
       first.state,
     );
     expect(second.state.steps).toBe(10);
+    const fresh = make();
+    const w0 = await params(fresh.model);
+    fresh.model.dispose();
+    fresh.optimizer.dispose();
     const wa = await params(a.model);
+    expect(Array.from(wa[0]![1]).some((x, i) => x !== w0[0]![1][i])).toBe(true);
     const wb = await params(b.model);
     for (const [k, [, x]] of wa.entries()) expect(Array.from(wb[k]![1])).toEqual(Array.from(x));
     for (const r of [a, b]) {

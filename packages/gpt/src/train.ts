@@ -192,6 +192,10 @@ export async function trainModel(
         tokens += batch.inputs.size;
         disposeBatch(batch);
       }
+      if (!Number.isFinite(value)) throw new NonFiniteLossError(state.steps, value);
+      if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
+      optimizer.update(lr);
+      stepDone();
       const batch = group[group.length - 1]!;
       const step = state.steps++;
       state.tokensSeen += tokens;
