@@ -9,6 +9,7 @@ import { download } from './commands/download.js';
 import { evaluate } from './commands/evaluate.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
+import { prepare } from './commands/prepare.js';
 import { train } from './commands/train.js';
 import * as parse from './options.js';
 import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
@@ -128,6 +129,22 @@ function program(run: (code: Promise<number>) => void): Command {
     )
     .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`)
     .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
+
+  cli
+    .command('prepare')
+    .description('tokenize text files, folders or globs into GPT-2 token shards for train --data (docs/corpus.md)')
+    .argument('<inputs...>', 'text files, folders (searched recursively) or quoted globs ("books/**/*.txt")')
+    .requiredOption('--out <dir>', required('a new folder for the shards and manifest.json'), parse.path)
+    .option(
+      '--val-share <x>',
+      'share of the bytes held out for validation (the last part)',
+      parse.number('a number in [0, 1)', (n) => n >= 0 && n < 1),
+      0.01,
+    )
+    .option('--shard-tokens <n>', 'tokens per shard file', parse.positiveInt, 100_000_000)
+    .option('--workers <n>', 'tokenizer threads (default: one per core)', parse.positiveInt)
+    .option('--json', 'print the manifest as one JSON line')
+    .action((inputs: string[], _flags, command: Command) => run(prepare(inputs, command.optsWithGlobals())));
 
   cli
     .command('generate')

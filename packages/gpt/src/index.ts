@@ -29,6 +29,7 @@ export {
   createDataLoader,
   type LoaderOptions,
   type Batch,
+  type WindowDataset,
 } from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';

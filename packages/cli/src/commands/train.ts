@@ -18,7 +18,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
-import { readTextFile } from '../read-text.js';
+import { type DataSource, openDatasets, readData } from '../corpus.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
 import { formatProfile, runProfile } from '../profile.js';
 import { planSteps } from '../steps.js';
@@ -267,7 +267,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   let settings: RunSettings | undefined;
   let out: string;
   let config: G.GPTConfig | undefined;
-  let text = '';
+  let source: DataSource | undefined;
   if (flags.resume) {
     out = resolve(flags.resume);
     if (!existsSync(out) || !statSync(out).isDirectory())
@@ -296,7 +296,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
       throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
     await refuseExistingRun(out, typed.has('out'));
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
-    text = await readTextFile(settings.dataPath, '--data');
+    source = await readData(settings.dataPath);
   }
   const created = await prepareOut(out, typed.has('out'));
   const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
@@ -318,7 +318,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
       out,
       settings,
       config,
-      text,
+      source,
       commandStarted,
       trainingStarts: offBeforeTraining,
     });
@@ -337,7 +337,7 @@ interface Prepared {
   /** A new run's settings, config and text; undefined when resuming (read from the checkpoint). */
   settings: RunSettings | undefined;
   config: G.GPTConfig | undefined;
-  text: string;
+  source: DataSource | undefined;
   commandStarted: number;
   /** Called when the run's own Ctrl-C handler takes over (it saves a checkpoint). */
   trainingStarts: () => void;
@@ -345,7 +345,7 @@ interface Prepared {
 
 async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prepared): Promise<number> {
   const { out, commandStarted } = prepared;
-  let { settings, config, text } = prepared;
+  let { settings, config, source } = prepared;
   let changes: string[] = [];
   let savedEpochs = 0;
   // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
@@ -376,11 +376,10 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       );
     }
     config = loaded.model.config;
-    text = await readTextFile(settings.dataPath, '--data');
+    source = await readData(settings.dataPath);
   }
-  if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
+  if (!config || !settings || !source) throw new Error('unreachable: a run has a config, settings and data here');
   const f = settings.flags;
-  const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
   const loaderOptions = {
@@ -389,8 +388,22 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     stride: f.stride ?? config.contextLength,
     device,
   };
-  const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
-  const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
+  const datasets = await openDatasets(
+    source,
+    out,
+    f.trainRatio,
+    loaderOptions.maxLength,
+    loaderOptions.stride,
+    Boolean(flags.json),
+  );
+  process.once('exit', datasets.close);
+  const trainLoader = new G.DataLoader(datasets.train, {
+    ...loaderOptions,
+    shuffle: true,
+    dropLast: true,
+    seed: f.seed,
+  });
+  const valLoader = new G.DataLoader(datasets.validation, { ...loaderOptions, shuffle: false, dropLast: false });
   if (trainLoader.length === 0)
     throw new UsageError(
       `the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`,
@@ -429,7 +442,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       ? 'no validation: the split is too short for one window, so the validation loss is NaN'
       : `${valLoader.length} validation`;
   log(
-    `${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch${(f.gradAccum ?? 1) > 1 ? `, ${f.gradAccum} per step: ${perEpoch} steps` : ''}, ${validationNote})`,
+    `${colors.bold('data')}: ${settings.dataPath} (${datasets.note ? `${datasets.note}, ` : ''}${trainLoader.length} training batches per epoch${(f.gradAccum ?? 1) > 1 ? `, ${f.gradAccum} per step: ${perEpoch} steps` : ''}, ${validationNote})`,
   );
   const checkpointDir = join(out, 'checkpoint');
   log(
