@@ -12,7 +12,7 @@
  * at a word boundary, as the book splits its text (the last 10 % of its characters).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -124,7 +124,9 @@ export async function prepareCorpus(
   };
 
   const workerCount = Math.max(1, options.workers ?? availableParallelism());
-  const workerUrl = new URL('./tokenize-worker.js', import.meta.url);
+  // From the sources (vitest runs the .ts files), the worker is the built one in dist/.
+  const here = new URL('./tokenize-worker.js', import.meta.url);
+  const workerUrl = existsSync(here) ? here : new URL(here.href.replace('/src/node/', '/dist/node/'));
   const workers = Array.from({ length: workerCount }, () => new Worker(workerUrl));
   const idle = [...workers];
   let failure: Error | null = null;
