@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt';
-import * as T from '@mini/tensor';
 
 const verdict = readFileSync(new URL('../../../shared/data/the-verdict.txt', import.meta.url), 'utf8');
 const config = G.resolveConfig('tiny', { contextLength: 16, dropRate: 0 });
