@@ -1,6 +1,16 @@
 // mini-gpt prepare (globs, progress without a terminal, manifest) and train --data on its
 // shards and on a folder of texts (tokenized once into the run, reused by --resume).
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +66,19 @@ describe('mini-gpt prepare and train on a corpus', () => {
       `data: ${out} (token shards, ${manifest.train.tokens.toLocaleString('en-US')} training tokens`,
     );
     expect(t.stdout).toContain('done: 5 steps');
+  });
+
+  it('a text past 256 MB is refused by eval with one line before it is read (one string cannot hold it)', async () => {
+    const big = join(root, 'big.txt');
+    const fd = openSync(big, 'w');
+    ftruncateSync(fd, 300e6); // sparse: no disk used
+    closeSync(fd);
+    const r = await runCli(['eval', '--model', 'gpt2', '--data', big]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(
+      /^error: --data .*big\.txt: 300 MB, more than the 256 MB read whole here; tokenize it with `mini-gpt prepare`/,
+    );
+    rmSync(big);
   });
 
   it('a folder of texts is tokenized once into the run folder, and --resume reuses it', async () => {
