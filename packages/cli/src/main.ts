@@ -47,6 +47,8 @@ Writes into the run folder (--out, default runs/<date-time>):
                 evaluation
   loss.svg, loss.png
                 the loss plot (the book's figure 5.12)
+  data/         with --data a folder of texts (or a text of 32 MB or more):
+                its token shards, made once and reused by --resume
 Ctrl-C (or SIGTERM, SIGHUP) finishes the step in flight, saves, prints the
 --resume command and exits 130 (143, 129); a second one exits at once.`;
 
