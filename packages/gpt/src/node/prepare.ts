@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { ShardWriter } from './shards.js';
 import { END_OF_TEXT_ID } from '../tokenizer.js';
 
+/** Options of prepareCorpus. */
 export interface PrepareOptions {
   /** Folder for the shards and manifest.json (created). */
   out: string;
@@ -34,6 +35,7 @@ export interface PrepareOptions {
   chunkChars?: number;
 }
 
+/** What prepareCorpus reports after each chunk it writes. */
 export interface PrepareProgress {
   /** Bytes of input tokenized and written, of `totalBytes`. */
   bytes: number;
@@ -42,6 +44,7 @@ export interface PrepareProgress {
   seconds: number;
 }
 
+/** manifest.json of a shard folder: the tokenizer, the layout, the split, the shards and the inputs. */
 export interface CorpusManifest {
   format: 'mini-gpt-shards/1';
   tokenizer: { name: 'gpt2'; library: string; vocabSize: 50257; endOfText: 50256 };

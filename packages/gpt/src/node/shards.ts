@@ -10,11 +10,14 @@
 import { closeSync, fstatSync, openSync, readSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The first int32 of a shard's header (llm.c's). */
 export const SHARD_MAGIC = 20240520;
+/** The header's version: 1, uint16 tokens. */
 export const SHARD_VERSION = 1;
 /** Header size in bytes: 256 int32. */
 export const SHARD_HEADER_BYTES = 256 * 4;
 
+/** A file that is not a token shard, or one whose size does not match its header. */
 export class ShardError extends Error {
   override name = 'ShardError';
 }
