@@ -3,6 +3,7 @@
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16, float16, int8 and int4;
 // the full run takes these lines from a child process with --decode);
+// --corpus [--corpus-sizes 50,200]: only prepare and train on a generated corpus (bench/corpus.mjs).
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --webgpu-attention [--decode-model]: only the WebGPU attention kernels (bench/webgpu-attention.mjs).
 // --book-run [--epochs N] [--book-data FILE] [--book-out DIR] [--seed S]: only the book's whole run, `npx mini-gpt
@@ -32,6 +33,7 @@ import { attentionLines } from './attention.mjs';
 import { pytorchLines, sideBySide, transcriptLines } from './book-table.mjs';
 import { bigModelLines } from './big-models.mjs';
 import { ceilingLines } from './ceilings.mjs';
+import { corpusLines } from './corpus.mjs';
 import { halfQualityLines } from './half-quality.mjs';
 import { quantQualityLines } from './quant-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
@@ -429,6 +431,10 @@ async function webgpuCounts(device, tokens) {
 }
 
 const reps = quick ? 1 : 3;
+if (args.has('--corpus')) {
+  corpusLines(report, argValue('--corpus-sizes', '50,200').split(',').map(Number));
+  process.exit(0);
+}
 if (bookRun) {
   bookRunLines(
     Number(argValue('--epochs', '10')),

@@ -46,6 +46,16 @@ export class SlidingWindowDataset {
   }
 }
 
+/**
+ * What a DataLoader batches: `length` windows of `maxLength` tokens, window i read by item(i).
+ * SlidingWindowDataset holds the ids in memory; ShardDataset (node) reads them from token shards.
+ */
+export interface WindowDataset {
+  readonly length: number;
+  readonly maxLength: number;
+  item(i: number): { input: number[]; target: number[] };
+}
+
 export interface LoaderOptions {
   batchSize: number;
   /** Reorder windows each epoch, from `seed` (the run seed) and the epoch number alone (so resuming repeats it). */
@@ -69,7 +79,7 @@ export class DataLoader {
   readonly device: Device | undefined;
 
   constructor(
-    readonly dataset: SlidingWindowDataset,
+    readonly dataset: WindowDataset,
     options: LoaderOptions,
   ) {
     if (!(Number.isInteger(options.batchSize) && options.batchSize > 0))

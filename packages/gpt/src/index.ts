@@ -37,6 +37,7 @@ export {
   createDataLoader,
   type LoaderOptions,
   type Batch,
+  type WindowDataset,
 } from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
@@ -46,6 +47,7 @@ export {
   evaluate,
   initialTrainState,
   NonFiniteLossError,
+  stepsPerEpoch,
   type TrainOptions,
   type TrainState,
   type TrainEvents,

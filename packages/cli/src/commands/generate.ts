@@ -3,6 +3,7 @@ import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
+import { exitOnStopSignals } from '../signals.js';
 import { UsageError, notice } from '../ui.js';
 
 export interface GenerateFlags {
@@ -32,6 +33,8 @@ const SAMPLING_ONLY = [
 ] as const;
 
 export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
+  // Nothing to save: Ctrl-C, SIGTERM or SIGHUP end it at once with one line (no stack trace).
+  exitOnStopSignals('generate');
   const options: G.GenerateOptions = {
     maxNewTokens: flags.maxNewTokens,
     temperature: flags.temperature,
