@@ -79,3 +79,12 @@ describe('GPT-2 tokenizer on adversarial text', () => {
     expect(G.idsToText(ids)).toBe(text);
   });
 });
+
+describe('the corpus tokenizer (gpt-tokenizer) and ours agree on long runs', () => {
+  it('ordinary encoding: the same ids as gpt-tokenizer, "<|endoftext|>" as text', async () => {
+    const { encode } = await import('gpt-tokenizer/model/gpt2');
+    const ordinary = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
+    for (const text of [`${'='.repeat(2000)} x`, `a<|endoftext|>b${' '.repeat(300)}c`, ...randomTexts(50, 11)])
+      expect(G.encodeOrdinary(text), JSON.stringify(text)).toEqual(encode(text, ordinary));
+  });
+});

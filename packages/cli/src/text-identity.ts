@@ -13,6 +13,14 @@ export interface TextIdentity {
   sha256: string;
 }
 
+/**
+ * The identity of --data when it is one text read whole (a folder of texts or of token shards,
+ * or a text streamed, has none: its path is kept as the rule).
+ */
+export function sourceIdentity(source: { kind: string; text?: string }): TextIdentity | undefined {
+  return source.kind === 'text' && source.text !== undefined ? textIdentity(source.text) : undefined;
+}
+
 /** The identity of a text as read (UTF-8, a byte-order mark dropped). */
 export function textIdentity(text: string): TextIdentity {
   const bytes = Buffer.from(text, 'utf8');
@@ -22,6 +30,7 @@ export function textIdentity(text: string): TextIdentity {
 /**
  * Checks that the text read for a resumed run is the one it was trained on.
  * @param saved the identity in the checkpoint (undefined: saved before identities were kept)
+ * @param now the identity of the data read now (undefined: not one text read whole)
  * @param savedPath the path the run was trained from; `path` the one read now
  * @throws UsageError saying what changed: the content (sizes and hashes), or, for an older
  *   checkpoint without an identity, the path (the content cannot be compared)
@@ -30,12 +39,12 @@ export function checkResumeText(
   saved: TextIdentity | undefined,
   savedPath: string,
   path: string,
-  now: TextIdentity,
+  now: TextIdentity | undefined,
 ): void {
-  if (!saved) {
+  if (!saved || !now) {
     if (path !== savedPath)
       throw new UsageError(
-        `--data cannot change when resuming this run: it trains on ${savedPath}, and its checkpoint predates the text's size and hash, so ${path} cannot be compared with it`,
+        `--data cannot change when resuming this run: it trains on ${savedPath}, and without the size and hash of one text (a checkpoint from before, or a folder or streamed text) ${path} cannot be compared with it`,
       );
     return;
   }

@@ -3,6 +3,7 @@
  * the memory the machine has before anything is allocated, so that a model larger than the
  * machine is refused with the sizes instead of growing until the kernel kills the process.
  */
+import { MiniGptError } from '@mini/tensor';
 import type { GPTConfig } from './config.js';
 import { parameterShapes } from './parameters.js';
 import { type WeightDType, storageDType } from './weight-dtype.js';
@@ -18,7 +19,7 @@ export function weightBytes(config: GPTConfig, dtype: WeightDType): number {
 }
 
 /** More memory is needed than the machine has available: `needed` and `available` in bytes. */
-export class MemoryError extends Error {
+export class MemoryError extends MiniGptError {
   override name = 'MemoryError';
   constructor(
     message: string,

@@ -3,10 +3,13 @@
  * file chosen as the text): UTF-8 without NUL bytes. A PNG or an executable chosen by mistake
  * would otherwise train on replacement characters and NULs without a word.
  */
+import { MiniGptError } from '@mini/tensor';
 
 /** A byte sequence that is not text: `offset` is the first bad byte's. */
-export class TextFileError extends Error {
+export class TextFileError extends MiniGptError {
   override name = 'TextFileError';
+  /** The user's file: a usage error. */
+  override readonly exitCode = 2;
   constructor(
     message: string,
     readonly offset: number,

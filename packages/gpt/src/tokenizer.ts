@@ -40,12 +40,16 @@ function tables(): Ranks {
 
 const utf8 = new TextEncoder();
 
-/** Ids of text holding no special token: GPT-2's pre-tokens, each merged by bytePairEncode. */
-function encodeOrdinary(text: string, out: number[]): void {
+/**
+ * Ids of `text` as ordinary text ("<|endoftext|>" in it is text, not the special token):
+ * GPT-2's pre-tokens, each merged by bytePairEncode. `out` gets the ids appended.
+ */
+export function encodeOrdinary(text: string, out: number[] = []): number[] {
   const { ranks, maxTokenBytes, pattern } = tables();
   for (const match of text.matchAll(pattern)) {
     for (const id of bytePairEncode(utf8.encode(match[0]), ranks, maxTokenBytes)) out.push(id);
   }
+  return out;
 }
 
 /**

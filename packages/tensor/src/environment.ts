@@ -3,10 +3,13 @@
  * EnvironmentError of one line naming the variable and the values it accepts (the CLI exits 2),
  * never a stack trace at import and never a silent fallback.
  */
+import { MiniGptError } from './errors.js';
 
 /** A MINI_GPT_* variable holds a value it does not accept. */
-export class EnvironmentError extends Error {
+export class EnvironmentError extends MiniGptError {
   override name = 'EnvironmentError';
+  /** The user's setting, not a fault: a usage error. */
+  override readonly exitCode = 2;
 }
 
 /** The variable's value; unset and empty are both undefined. */

@@ -1,9 +1,11 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
+import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { admitBatch } from '../admission.js';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
 import { readTextFile } from '../read-text.js';
+import { exitOnStopSignals } from '../signals.js';
 import { UsageError, say } from '../ui.js';
 
 export interface EvalFlags {
@@ -13,13 +15,15 @@ export interface EvalFlags {
   contextLength?: number;
   batchSize: number;
   maxBatches?: number;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
   json?: boolean;
 }
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
+  // Nothing to save: Ctrl-C, SIGTERM or SIGHUP end it at once with one line (no stack trace).
+  exitOnStopSignals('eval');
   // The local file first: a missing --data is said before a model is looked for or downloaded.
   const text = await readTextFile(flags.data, '--data');
   const dir = await resolveModel(flags.model, flags.revision);

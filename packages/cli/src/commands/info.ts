@@ -1,4 +1,5 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
+import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import type { Device } from '@mini/tensor';
 import { deviceDescription, openDevice } from '../device.js';
@@ -15,8 +16,9 @@ interface MemoryNote {
 }
 
 /** Whether the weights fit this machine's available memory, as loadModel will check before loading. */
-function memoryNote(config: G.GPTConfig, dtype: G.WeightDType, device: Device): MemoryNote {
-  const needed = G.weightBytes(config, dtype);
+function memoryNote(config: G.GPTConfig, dtype: G.ModelDType, device: Device): MemoryNote {
+  // As loadModel counts them: quantized weights as their blocks take, float ones per parameter.
+  const needed = G.isQuantDType(dtype) ? G.quantizedModelBytes(config, dtype) : G.weightBytes(config, dtype);
   if (device.kind === 'webgpu') return { needed, available: null, note: null };
   const available = G.availableMemory();
   return {
@@ -32,7 +34,7 @@ function memoryNote(config: G.GPTConfig, dtype: G.WeightDType, device: Device): 
 export async function info(flags: {
   model?: string;
   revision?: string;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
   json?: boolean;
@@ -51,7 +53,13 @@ export async function info(flags: {
       config,
       parameters,
       file: { dtype: fileDType, bytes: fileBytes },
-      bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 },
+      bytes: {
+        float32: parameters * 4,
+        float16: parameters * 2,
+        bfloat16: parameters * 2,
+        int8: G.quantizedModelBytes(config, 'int8'),
+        int4: G.quantizedModelBytes(config, 'int4'),
+      },
       dtype,
       dtypeReason: reason,
       memory: memoryNote(config, dtype, device),

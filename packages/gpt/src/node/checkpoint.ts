@@ -7,6 +7,7 @@
  * folder, then swapped in by renames. If a crash falls between the two renames, the previous
  * checkpoint is still complete under "<dir>.previous", and loadCheckpoint looks there.
  */
+import { MiniGptError } from '@mini/tensor';
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -16,9 +17,16 @@ import type { Device } from '@mini/tensor';
 import { type GPTConfig, parameterCount } from '../config.js';
 import { fromHFConfig, inspectHFModel, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
-import { admitMemory, weightBytes } from '../memory.js';
+import { admitMemory } from '../memory.js';
 import type { GPTModel } from '../model.js';
-import { type DTypeChoice, type WeightDType, type WeightDTypeChoice, chooseWeightDType } from '../weight-dtype.js';
+import {
+  type DTypeChoice,
+  type ModelDType,
+  type WeightDTypeChoice,
+  bytesPerParameter,
+  chooseWeightDType,
+  isQuantDType,
+} from '../weight-dtype.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
@@ -33,7 +41,7 @@ import {
 } from './files.js';
 import { availableMemory } from './memory.js';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends MiniGptError {
   override name = 'CheckpointError';
 }
 
@@ -186,7 +194,7 @@ export async function loadConfig(dir: string): Promise<GPTConfig> {
  * Throws CheckpointError/ConfigError for config.json and SafetensorsError for a weights file
  * that is missing, cut, malformed or does not fit the config (as loadModel would, but at once).
  */
-export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fileDType: WeightDType; bytes: number }> {
+export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fileDType: ModelDType; bytes: number }> {
   const config = await loadConfig(dir);
   const source = await fileSource(join(dir, 'model.safetensors'));
   try {
@@ -210,15 +218,15 @@ export interface LoadModelOptions {
 }
 
 /**
- * Throws MemoryError before anything is loaded when a model's weights, held in `dtype`, need
+ * Throws MemoryError before anything is loaded when a model's weights (`bytes`, held in `dtype`) need
  * more than this machine has available ("<file>: needs 65.0 GB for weights (float16), 22.1 GB
  * available"). A WebGPU device holds its weights in the GPU's memory, which the API does not
  * report: nothing is checked there.
  */
-export function admitWeights(file: string, config: GPTConfig, dtype: WeightDType, device: Device): void {
+export function admitWeights(file: string, bytes: number, dtype: string, device: Device): void {
   if (device.kind === 'webgpu') return;
   const hint = dtype === 'float32' ? '; float16 or bfloat16 weights take half' : '';
-  admitMemory(file, `weights (${dtype}${hint})`, weightBytes(config, dtype), availableMemory());
+  admitMemory(file, `weights (${dtype}${hint})`, bytes, availableMemory());
 }
 
 /**
@@ -228,14 +236,21 @@ export function admitWeights(file: string, config: GPTConfig, dtype: WeightDType
  */
 export async function loadModel(dir: string, device: Device, options: LoadModelOptions = {}): Promise<GPTModel> {
   const config = await loadConfig(dir);
-  const dtype = options.dtype === undefined ? undefined : resolveWeightDType(options.dtype, config, device).dtype;
   const file = join(dir, 'model.safetensors');
   const source = await fileSource(file);
   try {
     const { fileDType } = await inspectHFModel(source, config);
-    admitWeights(file, config, dtype ?? fileDType, device);
-    // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
-    device.backend.reserve?.(dtype === undefined ? source.size : T.bytesPerElement[dtype] * parameterCount(config));
+    // A quantized file loads as its own format: `auto` means that format there.
+    const quantizedFile = options.dtype === 'auto' && isQuantDType(fileDType);
+    const dtype =
+      options.dtype === undefined || quantizedFile
+        ? undefined
+        : resolveWeightDType(options.dtype, config, device).dtype;
+    // The weights' bytes as held (the file's dtype unless converted): checked against the
+    // available memory before anything is loaded, and the CPU heap's size hint.
+    const held = dtype === undefined ? source.size : bytesPerParameter(dtype) * parameterCount(config);
+    admitWeights(file, held, dtype ?? fileDType, device);
+    device.backend.reserve?.(held);
     return await loadHFModel(source, config, device, { dtype });
   } finally {
     await source.close();
@@ -336,5 +351,11 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   }
   if (file.state.dropoutSeed !== null)
     model.dropoutState = { seed: file.state.dropoutSeed, stream: file.state.dropoutStream };
+  // A torch-stream run: its generator continues where the checkpoint left it.
+  if (file.state.torchRng) {
+    const generator = new T.TorchGenerator(file.state.torchRng.seed);
+    generator.state = file.state.torchRng;
+    model.torchGenerator = generator;
+  }
   return { model, optimizer, state: file.state, extra: file.extra };
 }
