@@ -69,3 +69,15 @@ describe('CLI flags', () => {
     expect(r.stderr).toContain('a branch, tag or commit expected, got an empty string');
   });
 });
+
+describe('a run folder after a crash between the two renames of a save', () => {
+  it('generate finds the model in checkpoint.previous, as --resume does', async () => {
+    const run = mkdtempSync(join(tmpdir(), 'previous-'));
+    const model = G.GPTModel.create(G.resolveConfig('tiny', { contextLength: 16 }), { seed: 2 });
+    await G.saveModel(join(run, 'checkpoint.previous'), model);
+    model.dispose();
+    const r = await runCli(['generate', '--model', run, '--prompt', 'Hi', '--max-new-tokens', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.startsWith('Hi')).toBe(true);
+  });
+});
