@@ -1,7 +1,7 @@
 // --resume checks the text's content, not its path: other text at the same path is refused
 // saying what changed (it trained on silently, "step 72 of 18"), and the same text moved to a
 // new path is accepted (it was refused: "--data cannot change when resuming").
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +39,22 @@ describe('--resume and the text', () => {
     const r = await runCli(['train', '--resume', out, '--epochs', '2', '--data', moved]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(moved);
+  });
+});
+
+describe('leftovers of a kill -9 while writing the reports', () => {
+  it('--resume removes .losses.csv.<hex>.tmp and the like, and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stale-temps-'));
+    const out = join(dir, 'run');
+    const first = await runCli(['train', ...quick(VERDICT), '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    writeFileSync(join(out, '.losses.csv.0123456789ab.tmp'), 'step,');
+    writeFileSync(join(out, '.loss.png.ba9876543210.tmp'), 'x');
+    writeFileSync(join(out, '.notes.0123456789ab.tmp'), 'mine');
+    const r = await runCli(['train', '--resume', out, '--epochs', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(out, '.losses.csv.0123456789ab.tmp'))).toBe(false);
+    expect(existsSync(join(out, '.loss.png.ba9876543210.tmp'))).toBe(false);
+    expect(existsSync(join(out, '.notes.0123456789ab.tmp'))).toBe(true);
   });
 });

@@ -18,6 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
 import { admitTraining } from '../admission.js';
+import { removeStaleReportTemps } from '../stale-temps.js';
 import { type TextIdentity, checkResumeText, sourceIdentity } from '../text-identity.js';
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
@@ -365,6 +366,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   let savedEpochs = 0;
   // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
   G.removeUnfinishedSaves(join(out, 'checkpoint'));
+  removeStaleReportTemps(out); // a kill -9 while writing the reports
 
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   let loaded: G.LoadedCheckpoint | null = null;
