@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli/run-cli.js';
+import { VERDICT, runCli } from '../cli/run-cli.js';
 
 const config = G.resolveConfig('tiny', { contextLength: 8 });
 
@@ -79,5 +79,17 @@ describe('a run folder after a crash between the two renames of a save', () => {
     const r = await runCli(['generate', '--model', run, '--prompt', 'Hi', '--max-new-tokens', '2']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.startsWith('Hi')).toBe(true);
+  });
+});
+
+describe('learning rates above the peak', () => {
+  it.each([
+    [['--min-lr', '0.01', '--cosine'], '--min-lr 0.01 is above --lr 0.0004'],
+    [['--initial-lr', '0.001', '--warmup-steps', '2'], '--initial-lr 0.001 is above --lr 0.0004'],
+  ])('train %j is refused naming both flags', async (flags, message) => {
+    const out = join(mkdtempSync(join(tmpdir(), 'rates-')), 'run');
+    const r = await runCli(['train', '--preset', 'tiny', '--data', VERDICT, '--out', out, '--lr', '0.0004', ...flags]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(message);
   });
 });

@@ -52,3 +52,17 @@ export function admitTraining(what: string, config: G.GPTConfig, batchSize: numb
     );
   admitBatch('--batch-size', batchSize, config.contextLength, config.vocabSize, device);
 }
+
+/**
+ * Refuses learning rates that make the schedule climb where it should fall: a cosine floor
+ * (--min-lr) or a warmup start (--initial-lr) above the peak (--lr).
+ * @throws UsageError naming both flags and values
+ */
+export function checkRates(f: { lr: number; minLr?: number; initialLr: number }): void {
+  if (f.minLr !== undefined && f.minLr > f.lr)
+    throw new UsageError(
+      `--min-lr ${f.minLr} is above --lr ${f.lr}: the cosine decay's floor must be at most the peak`,
+    );
+  if (f.initialLr > f.lr)
+    throw new UsageError(`--initial-lr ${f.initialLr} is above --lr ${f.lr}: warmup rises from it to the peak`);
+}

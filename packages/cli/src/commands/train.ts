@@ -17,7 +17,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
-import { admitTraining } from '../admission.js';
+import { admitTraining, checkRates } from '../admission.js';
 import { removeStaleReportTemps } from '../stale-temps.js';
 import { type TextIdentity, checkResumeText, sourceIdentity } from '../text-identity.js';
 import { deviceDescription, openDevice } from '../device.js';
@@ -410,6 +410,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     throw new UsageError('--rng torch runs on the CPU device only (--device cpu); WebGPU runs use --rng fast');
   settings = { ...settings, flags: { ...settings.flags, rng } };
   const f = settings.flags;
+  checkRates(f);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
   admitTraining(flags.resume ?? `--preset ${f.preset}`, config, f.batchSize, device);
