@@ -9,10 +9,8 @@ import { halfKind } from './half.js';
 /** The largest M (rows of A and C) that runs on the matvec kernel. */
 export const MATVEC_MAX_ROWS = 4;
 
-/** Output columns per workgroup when B is transposed (lib_matvec.wgsl: 256 invocations, 32 a column). */
-const ROWS_PER_WG_TRANSPOSED = 8;
-/** Plain B: below this many workgroups at 64 words each, use 16 words (and 16 slices of K) instead. */
-const WIDE_MIN_WORKGROUPS = 128;
+/** Invocations per workgroup (lib_matvec.wgsl): each owns one word of B's rows (plain) or one row (transposed). */
+const WG = 64;
 
 /** What one matvec dispatch needs besides matmul's bindings and uniforms. */
 export interface MatvecLaunch {
@@ -40,10 +38,6 @@ export function matvecLaunch(args: MatmulArgs, m: number, n: number, bBase: numb
     ROWS: m,
     PACKED: packed,
   };
-  if (b.transposed) {
-    return { shader: 'matvec', constants, columnsWorkgroups: Math.ceil(n / ROWS_PER_WG_TRANSPOSED) };
-  }
-  const words = packed ? Math.ceil(n / 2) : n;
-  const cols = Math.ceil(words / 64) >= WIDE_MIN_WORKGROUPS ? 64 : 16;
-  return { shader: 'matvec', constants: { ...constants, COLS: cols }, columnsWorkgroups: Math.ceil(words / cols) };
+  const invocations = packed && !b.transposed ? Math.ceil(n / 2) : n;
+  return { shader: 'matvec', constants, columnsWorkgroups: Math.ceil(invocations / WG) };
 }
