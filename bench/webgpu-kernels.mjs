@@ -34,3 +34,127 @@ export async function decodeLines(report, cpu, gpu, { gpuTokens = 20, cpuTokens 
   report('generate_cache_124m', 'cpu', c, 'tokens/s', `${cpuTokens} tokens, same run; ${cpu.info.description}`);
   report('generate_cache_124m_ratio', 'webgpu/cpu', g / c, 'x', `issue 22 goal: at least 0.02; ${adapter}`);
 }
+
+// [name, M, K, N, transA, transB]: the products of one training step of the book's 124M model
+// (batch 2 x 256 = 512 rows, 12 layers of each), forward, input gradients (g @ W^T) and weight
+// gradients (x^T @ g); then one decoded token's (M = 1) products.
+const STEP_SHAPES = [
+  ['step_qkv', 512, 768, 2304, false, false],
+  ['step_attn_proj', 512, 768, 768, false, false],
+  ['step_mlp_fc', 512, 768, 3072, false, false],
+  ['step_mlp_proj', 512, 3072, 768, false, false],
+  ['step_head', 512, 768, 50257, false, true],
+  ['step_qkv_dx', 512, 2304, 768, false, true],
+  ['step_attn_proj_dx', 512, 768, 768, false, true],
+  ['step_mlp_fc_dx', 512, 3072, 768, false, true],
+  ['step_mlp_proj_dx', 512, 768, 3072, false, true],
+  ['step_head_dx', 512, 50257, 768, false, false],
+  ['step_qkv_dw', 768, 512, 2304, true, false],
+  ['step_attn_proj_dw', 768, 512, 768, true, false],
+  ['step_mlp_fc_dw', 768, 512, 3072, true, false],
+  ['step_mlp_proj_dw', 3072, 512, 768, true, false],
+  ['step_head_dw', 50257, 512, 768, true, false],
+];
+const DECODE_SHAPES = [
+  ['decode_qkv', 1, 768, 2304, false, false],
+  ['decode_attn_proj', 1, 768, 768, false, false],
+  ['decode_mlp_fc', 1, 768, 3072, false, false],
+  ['decode_mlp_proj', 1, 3072, 768, false, false],
+  ['decode_head', 1, 768, 50257, false, true],
+];
+
+/** Seconds of GPU time between a pass's start and end timestamps, over `fn`'s dispatches; null if the pass was cut. */
+async function timedOnGpu(gpu, fn) {
+  const backend = gpu.backend;
+  const device = backend.device;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+  const resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    backend.flush();
+    const submits = backend.counters.submits;
+    backend.beginTimedPass({ querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 });
+    fn();
+    // A flush inside fn (a full uniform arena) would have ended the timed pass early.
+    const cut = backend.counters.submits !== submits;
+    backend.flush();
+    const encoder = device.createCommandEncoder();
+    encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
+    device.queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const [start, end] = new BigInt64Array(read.getMappedRange().slice(0));
+    read.unmap();
+    return cut ? null : Number(end - start) / 1e9;
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    read.destroy();
+  }
+}
+
+/** Wall-clock seconds from an idle device until `fn`'s work has finished. */
+async function timedOnWall(gpu, fn) {
+  await gpu.backend.sync();
+  const t = performance.now();
+  fn();
+  await gpu.backend.sync();
+  return (performance.now() - t) / 1000;
+}
+
+/**
+ * One line per shape: seconds per product from `reps` back-to-back products (reps chosen from a
+ * first run so that a shape takes about `budget` seconds, at most 64), GFLOP/s, the GB/s of
+ * weight read for one-row products, dispatches per product, and the clock and adapter used.
+ */
+export async function kernelLines(report, gpu, { budget = 1, shapes = [...STEP_SHAPES, ...DECODE_SHAPES] } = {}) {
+  const adapter = gpu.info.description;
+  const backend = gpu.backend;
+  const timestamps = backend.device.features.has('timestamp-query');
+  const clock = timestamps ? 'timestamp queries' : 'wall time (no timestamp-query)';
+  const decodeDtypes = ['float32', 'float16', 'bfloat16'];
+  for (const [name, M, K, N, transA, transB] of shapes) {
+    for (const dtype of M <= 4 ? decodeDtypes : ['float32']) {
+      const a = T.randn(transA ? [K, M] : [M, K], { device: gpu });
+      const w = T.randn(transB ? [N, K] : [K, N], { device: gpu });
+      const b = dtype === 'float32' ? w : w.astype(dtype);
+      if (b !== w) w.dispose();
+      const run = (reps) => () => {
+        for (let i = 0; i < reps; i++) T.matmul(a, b, { transA, transB }).dispose();
+      };
+      const before = backend.counters.dispatches;
+      const first = await timedOnWall(gpu, run(1));
+      const dispatches = backend.counters.dispatches - before;
+      const reps = Math.max(1, Math.min(64, Math.floor(budget / first)));
+      let seconds = timestamps ? await timedOnGpu(gpu, run(reps)) : null;
+      const used = seconds === null ? 'wall time' : clock;
+      seconds ??= await timedOnWall(gpu, run(reps));
+      const per = seconds / reps;
+      const bytes = K * N * (dtype === 'float32' ? 4 : 2);
+      const note = [
+        `${(per * 1e3).toPrecision(3)} ms`,
+        M <= 4 ? `${(bytes / per / 1e9).toPrecision(3)} GB/s of ${dtype} weight` : '',
+        `${dispatches} dispatch${dispatches === 1 ? '' : 'es'}, ${reps} reps, ${used}`,
+        adapter,
+      ];
+      const label = `${name}_${M}x${K}x${N}${transA ? '_tA' : ''}${transB ? '_tB' : ''}${dtype === 'float32' ? '' : `_${dtype}`}`;
+      report(label, 'webgpu', (2 * M * K * N) / per / 1e9, 'GFLOP/s', note.filter(Boolean).join('; '));
+      a.dispose();
+      b.dispose();
+    }
+  }
+}
+
+/**
+ * `npm run bench -- --webgpu [--quick]`: decoding beside the CPU device, then the kernel table
+ * (--quick: only the decoding products, and 5 tokens decoded on WebGPU).
+ */
+export async function webgpuLines(report, cpu, { quick = false } = {}) {
+  const gpu = await T.getDevice('webgpu').catch((e) => {
+    process.stderr.write(`no WebGPU adapter (${e.message}): WebGPU figures skipped\n`);
+    return null;
+  });
+  if (!gpu) return;
+  await decodeLines(report, cpu, gpu, quick ? { gpuTokens: 5, cpuTokens: 20 } : {});
+  await kernelLines(report, gpu, quick ? { shapes: DECODE_SHAPES, budget: 0.3 } : {});
+}

@@ -20,7 +20,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 const PENDING = [
   'docs/reproducing-the-book.md',
-  'docs/webgpu-kernels.md',
   'docs/webgpu-attention.md',
   'docs/webgpu-host.md',
   'docs/quantized-weights.md',
