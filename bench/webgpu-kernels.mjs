@@ -104,7 +104,7 @@ async function timedOnWall(gpu, fn) {
 
 /**
  * One line per shape: seconds per product from `reps` back-to-back products (reps chosen from a
- * first run so that a shape takes about `budget` seconds, at most 64), GFLOP/s, the GB/s of
+ * first product so that a shape takes about `budget` seconds, at most 64), GFLOP/s, the GB/s of
  * weight read for one-row products, dispatches per product, and the clock and adapter used.
  */
 export async function kernelLines(report, gpu, { budget = 1, shapes = [...STEP_SHAPES, ...DECODE_SHAPES] } = {}) {
@@ -122,13 +122,20 @@ export async function kernelLines(report, gpu, { budget = 1, shapes = [...STEP_S
       const run = (reps) => () => {
         for (let i = 0; i < reps; i++) T.matmul(a, b, { transA, transB }).dispose();
       };
+      // One product first (a product that takes longer than half the budget is reported from
+      // it: a training shape takes tens of seconds on a software adapter), then enough for the budget.
+      const time = async (reps) => {
+        const s = timestamps ? await timedOnGpu(gpu, run(reps)) : null;
+        return s === null ? { s: await timedOnWall(gpu, run(reps)), used: 'wall time' } : { s, used: clock };
+      };
       const before = backend.counters.dispatches;
-      const first = await timedOnWall(gpu, run(1));
+      let { s: seconds, used } = await time(1);
       const dispatches = backend.counters.dispatches - before;
-      const reps = Math.max(1, Math.min(64, Math.floor(budget / first)));
-      let seconds = timestamps ? await timedOnGpu(gpu, run(reps)) : null;
-      const used = seconds === null ? 'wall time' : clock;
-      seconds ??= await timedOnWall(gpu, run(reps));
+      let reps = 1;
+      if (seconds < budget / 2) {
+        reps = Math.min(64, Math.floor(budget / seconds));
+        ({ s: seconds, used } = await time(reps));
+      }
       const per = seconds / reps;
       const bytes = K * N * (dtype === 'float32' ? 4 : 2);
       const note = [
