@@ -27,11 +27,11 @@ export function device(value: string): DeviceChoice {
   return choice;
 }
 
-export function dtype(value: string): 'auto' | 'float32' | 'float16' | 'bfloat16' {
-  if (value !== 'auto' && value !== 'float32' && value !== 'float16' && value !== 'bfloat16') {
-    throw new InvalidArgumentError(`auto, float32, float16 or bfloat16 expected, got "${value}"`);
-  }
-  return value;
+export function dtype(value: string): 'auto' | 'float32' | 'float16' | 'bfloat16' | 'int8' | 'int4' {
+  const all = ['auto', 'float32', 'float16', 'bfloat16', 'int8', 'int4'] as const;
+  if (!(all as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`auto, float32, float16, bfloat16, int8 or int4 expected, got "${value}"`);
+  return value as (typeof all)[number];
 }
 
 /** A file or folder argument: an empty one would mean the current folder (--out "" wrote the run there). */

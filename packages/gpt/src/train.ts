@@ -76,6 +76,10 @@ export interface TrainState {
   /** The model's dropout generator: seed (null until the first step) and position, so a resumed run drops the same elements. */
   dropoutSeed: number | null;
   dropoutStream: number;
+  /** The torch stream's generator after the last step (and its evaluation); null with the fast stream. */
+  torchRng?: T.TorchGeneratorState | null;
+  /** The torch stream: the window order of the epoch in progress (drawn at its start). */
+  epochOrder?: number[] | null;
 }
 
 export interface TrainEvents {
@@ -124,7 +128,17 @@ function timePhase(times: TrainTimes, phase: TrainPhase): () => void {
 }
 
 export function initialTrainState(): TrainState {
-  return { epoch: 0, batch: 0, steps: 0, tokensSeen: 0, history: [], dropoutSeed: null, dropoutStream: 0 };
+  return {
+    epoch: 0,
+    batch: 0,
+    steps: 0,
+    tokensSeen: 0,
+    history: [],
+    dropoutSeed: null,
+    dropoutStream: 0,
+    torchRng: null,
+    epochOrder: null,
+  };
 }
 
 /**
@@ -141,7 +155,7 @@ export async function trainModel(
   events: TrainEvents = {},
   resumeFrom: TrainState = initialTrainState(),
 ): Promise<{ state: TrainState; stopped: boolean; times: TrainTimes }> {
-  assertFloat32Weights('trainModel', model.params);
+  assertFloat32Weights('trainModel', model.params, model.quantized);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
   const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero(), saves: zero() };
@@ -157,6 +171,10 @@ export async function trainModel(
   } else {
     model.dropoutState = { seed: state.dropoutSeed, stream: state.dropoutStream };
   }
+  // The torch stream: one generator for the masks and the loaders' passes, as the book's
+  // global generator; a resumed run continues it where the checkpoint left it.
+  const torch = model.torchGenerator;
+  if (torch && state.torchRng) torch.state = state.torchRng;
   const schedule: ScheduleOptions = {
     lr: optimizer.lr,
     totalSteps: Math.min(options.epochs * perEpoch, maxSteps),
@@ -165,7 +183,14 @@ export async function trainModel(
   if (state.steps >= maxSteps) return { state, stopped: false, times };
   for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
     model.train();
-    const batches = trainLoader.epoch(state.epoch, state.batch);
+    let order: number[] | undefined;
+    if (torch) {
+      // A pass starts the epoch (the book's `for ... in train_loader`); resumed mid-epoch, the
+      // saved order continues it.
+      order = state.batch > 0 && state.epochOrder ? state.epochOrder : trainLoader.torchPass(torch);
+      state.epochOrder = order;
+    }
+    const batches = trainLoader.epoch(state.epoch, state.batch, order);
     // The micro-batches of one step: `accum` batches, or none when fewer are left in the epoch.
     const nextGroup = (): (Batch & { index: number })[] => {
       if (state.batch + accum > perEpoch * accum) return [];
@@ -223,6 +248,7 @@ export async function trainModel(
         state.history.push(record);
         events.onEval?.(record);
       }
+      if (torch) state.torchRng = torch.state;
       if (options.saveEvery && state.steps % options.saveEvery === 0 && state.steps < maxSteps) {
         const atEpochEnd = state.batch + accum > perEpoch * accum;
         if (!atEpochEnd) {
@@ -273,9 +299,15 @@ export async function evaluate(
   const wasTraining = model.training;
   model.eval();
   try {
+    // The torch stream: each loader's iteration draws a pass, as the book's calc_loss_loader
+    // makes one (none for an empty loader, which it does not iterate).
+    const torch = model.torchGenerator;
+    const pass = (loader: DataLoader) => (torch && loader.length > 0 ? loader.torchPass(torch) : undefined);
+    const trainOrder = pass(trainLoader);
+    const valOrder = pass(valLoader);
     const [train, validation] = await batchLosses(model, [
-      { loader: trainLoader, maxBatches: evalIter },
-      { loader: valLoader, maxBatches: evalIter },
+      { loader: trainLoader, maxBatches: evalIter, order: trainOrder },
+      { loader: valLoader, maxBatches: evalIter, order: valOrder },
     ]);
     return { ...at, trainLoss: meanLoss(train!.losses), valLoss: meanLoss(validation!.losses) };
   } finally {

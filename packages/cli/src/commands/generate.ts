@@ -15,6 +15,8 @@ export interface GenerateFlags {
   topK?: number;
   topP?: number;
   seed: number;
+  /** Sampling draws: torch (torch.multinomial after torch.manual_seed(seed), the default) or fast. */
+  rng: string;
   device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
@@ -27,6 +29,7 @@ const SAMPLING_ONLY = [
   ['topK', '--top-k'],
   ['topP', '--top-p'],
   ['seed', '--seed'],
+  ['rng', '--rng'],
 ] as const;
 
 export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
@@ -38,6 +41,7 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
     topK: flags.topK,
     topP: flags.topP,
     seed: flags.seed,
+    rng: flags.rng as G.GenerateOptions['rng'],
     useCache: flags.cache,
     eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };

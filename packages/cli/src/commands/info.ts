@@ -27,7 +27,13 @@ export async function info(flags: {
       config,
       parameters,
       file: { dtype: fileDType, bytes: fileBytes },
-      bytes: { float32: parameters * 4, float16: parameters * 2, bfloat16: parameters * 2 },
+      bytes: {
+        float32: parameters * 4,
+        float16: parameters * 2,
+        bfloat16: parameters * 2,
+        int8: G.quantizedModelBytes(config, 'int8'),
+        int4: G.quantizedModelBytes(config, 'int4'),
+      },
       dtype,
       dtypeReason: reason,
     };
