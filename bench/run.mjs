@@ -3,6 +3,8 @@
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16, float16, int8 and int4;
 // the full run takes these lines from a child process with --decode);
+// --webgpu [--quick]: only WebGPU: decoding beside the CPU device, and each matmul/matvec shape of a 124M
+// step and of decoding timed with timestamp queries (bench/webgpu-kernels.mjs).
 // --corpus [--corpus-sizes 50,200]: only prepare and train on a generated corpus (bench/corpus.mjs).
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --webgpu-attention [--decode-model]: only the WebGPU attention kernels (bench/webgpu-attention.mjs).
@@ -38,6 +40,7 @@ import { halfQualityLines } from './half-quality.mjs';
 import { quantQualityLines } from './quant-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
+import { webgpuLines } from './webgpu-kernels.mjs';
 import { webgpuAttentionLines } from './webgpu-attention.mjs';
 
 const args = new Set(process.argv.slice(2));
@@ -458,6 +461,10 @@ report(
   `1-minute load average at the start on ${(await import('node:os')).availableParallelism()} cores`,
 );
 report('native_kernels', 'cpu', native ? 1 : 0, 'flag', T.nativeStatus().summary);
+if (args.has('--webgpu')) {
+  await webgpuLines(report, cpu, { quick });
+  process.exit(0);
+}
 if (trainStepOnly) {
   (await trainStep(cpu, 'cpu')).dispose();
   pytorchStep(reps);

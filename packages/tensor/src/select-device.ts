@@ -107,7 +107,10 @@ async function openWebGPU(
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
   // shader-f16 where the adapter has it: the float16-weight matmul then reads f16 natively (matmul_f16.wgsl).
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  // timestamp-query where the adapter has it: the kernel bench times dispatches on the GPU (bench/webgpu-kernels.mjs).
+  const requiredFeatures = (['shader-f16', 'timestamp-query'] as GPUFeatureName[]).filter((f) =>
+    adapter.features.has(f),
+  );
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const core = adapter.features.has('core-features-and-limits');
   const info = adapter.info;
@@ -126,7 +129,7 @@ async function openWebGPU(
   };
   return new Device(new WebGPUBackend(gpu, device, options), {
     kind: 'webgpu',
-    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.length ? ', shader-f16' : ''})`,
+    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.includes('shader-f16') ? ', shader-f16' : ''})`,
     vendor: info.vendor,
     architecture: info.architecture,
     api,
