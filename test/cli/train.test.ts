@@ -116,7 +116,9 @@ describe('mini-gpt train', () => {
       { maxBatches: 3 },
     );
     expect(json.loss).toBeCloseTo(expected.loss, 5);
-    expect(json.perplexity).toBeCloseTo(Math.exp(expected.loss), 2);
+    // Relative: the perplexity of a barely trained model is tens of thousands, where the CLI's fast
+    // CPU device and the reference's float32 sums differ in the 7th digit.
+    expect(json.perplexity / Math.exp(expected.loss)).toBeCloseTo(1, 5);
     expect(json.tokens).toBe(192);
     expect(json.batches).toBe(3);
   });
