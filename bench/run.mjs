@@ -3,6 +3,8 @@
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16 and float16;
 // the full run takes these lines from a child process with --decode);
+// --webgpu: only the WebGPU lines (matmuls, then bench/webgpu-host.mjs: dispatches, host time, reads,
+// the training step and cached decoding; the adapter named on each), no CPU, tfjs or PyTorch lines;
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --book-run [--epochs N] [--book-data FILE] [--book-out DIR]: only the book's whole run, `npx mini-gpt train`'s
 // wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
@@ -32,6 +34,7 @@ import { ceilingLines } from './ceilings.mjs';
 import { halfQualityLines } from './half-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
+import { adapterName, webgpuHostLines } from './webgpu-host.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
@@ -41,6 +44,7 @@ const trainStepOnly = args.has('--train-step');
 const attentionOnly = args.has('--attention');
 const decodeOnly = args.has('--decode');
 const bookRun = args.has('--book-run');
+const webgpuOnly = args.has('--webgpu');
 const argValue = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
@@ -92,7 +96,7 @@ async function matmuls(device, backend, shapes, reps) {
       backend,
       (2 * M * N * K) / s / 1e9,
       'GFLOP/s',
-      [read, backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : '']
+      [read, backend === 'webgpu' ? adapterName(device) : '']
         .filter(Boolean)
         .join('; '),
     );
@@ -363,42 +367,6 @@ async function load(device, backend) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Per training step on WebGPU: dispatches, pipelines made, buffers created, submits, reads. */
-async function webgpuCounts(device, tokens) {
-  // The 124M model's structure (12 layers, 12 heads) with narrow widths (and, in --quick, a
-  // short batch), so a software adapter finishes: the counts depend on the structure only.
-  const config = G.resolveConfig('gpt2-small', { ...G.BOOK_CONFIG_OVERRIDES, embedDim: 48, vocabSize: 2000 });
-  const model = G.GPTModel.create(config, { device, seed: 1 });
-  const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
-  const backend = device.backend;
-  const step = async () => {
-    model.zeroGrad();
-    const batch = { inputs: T.randint(0, 2000, tokens, { device }), targets: T.randint(0, 2000, tokens, { device }) };
-    const loss = T.tidy(() => {
-      const l = G.batchLoss(model, batch);
-      l.backward();
-      return l.data;
-    });
-    await loss.item();
-    optimizer.update();
-    await backend.sync();
-    for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
-  };
-  await step();
-  const before = { ...backend.counters, created: backend.poolStats().created };
-  await step();
-  const after = { ...backend.counters, created: backend.poolStats().created };
-  const note = `12-layer 12-head model, batch ${tokens.join(' x ')}, narrow widths`;
-  report('webgpu_dispatches_per_step', 'webgpu', after.dispatches - before.dispatches, 'dispatches', note);
-  report('webgpu_pipelines_per_step', 'webgpu', after.pipelines - before.pipelines, 'pipelines created', note);
-  report('webgpu_buffers_per_step', 'webgpu', after.created - before.created, 'buffers created', note);
-  report('webgpu_submits_per_step', 'webgpu', after.submits - before.submits, 'submits', note);
-  report('webgpu_reads_per_step', 'webgpu', after.reads - before.reads, 'reads', note);
-  report('webgpu_uploads_per_step', 'webgpu', after.uploads - before.uploads, 'uploads', note);
-  model.dispose();
-  optimizer.dispose();
-}
-
 const reps = quick ? 1 : 3;
 if (bookRun) {
   bookRunLines(
@@ -406,6 +374,17 @@ if (bookRun) {
     argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))),
     argValue('--book-out', undefined),
   );
+  process.exit(0);
+}
+if (webgpuOnly) {
+  // Only WebGPU: the matmuls, the host path's counts and timings (bench/webgpu-host.mjs); no CPU,
+  // tfjs or PyTorch lines (the GPU bundle's run.sh --webgpu prints these, then its CUDA peer).
+  const gpu = await T.getDevice('webgpu').catch((e) => {
+    process.stderr.write(`no WebGPU adapter: ${e.message}\n`);
+    process.exit(1);
+  });
+  await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, gpu.info.software ? 1 : reps);
+  await webgpuHostLines(report, gpu, { quick, reps });
   process.exit(0);
 }
 const cpu = await T.getDevice('cpu');
@@ -476,13 +455,7 @@ await attentionLines(report, cpu, 'cpu', reps);
 const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
-  await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
-  // The whole model on a GPU (a software adapter would take hours: its matmul figure says enough).
-  if (!quick && !gpu.info.software) {
-    const model = await trainStep(gpu, 'webgpu', { rss: false });
-    await generation(model, 'webgpu');
-    model.dispose();
-  }
+  await webgpuHostLines(report, gpu, { quick, reps });
 } else {
   process.stderr.write('no WebGPU adapter: WebGPU figures skipped\n');
 }
