@@ -120,7 +120,7 @@ describe('training on The Verdict (tiny preset, CPU)', () => {
 });
 
 describe('a non-finite loss', () => {
-  it('stops training with NonFiniteLossError before the update is applied', async () => {
+  it('stops training with NonFiniteLossError at the step that made it', async () => {
     const model = G.GPTModel.create(tiny(), { seed: 1 });
     const wpe = model.param('wpe.weight').data;
     T.copyInto(wpe.slice(0, 0, 1), T.full([1, 32], Infinity));
@@ -129,9 +129,11 @@ describe('a non-finite loss', () => {
     const optimizer = new G.AdamW(model.params, { lr: 1e-3 });
     await expect(
       G.trainModel(model, optimizer, loader, loader, { epochs: 1, evalFreq: 1, evalIter: 1, startContext: '' }),
-    ).rejects.toThrow(/the training loss became NaN at step 0; the update was not applied/);
-    expect(Array.from(await model.param('h.0.mlp.c_fc.weight').data.toArray())).toEqual(before);
-    expect(optimizer.step).toBe(0);
+    ).rejects.toThrow(/the training loss became NaN at step 0; noticed after 1 update /);
+    // Step 0 has an evaluation due, so its loss is read before step 1 is recorded: one update
+    // (losses are read one step late elsewhere: test/devices/deferred-loss.test.ts).
+    expect(Array.from(await model.param('h.0.mlp.c_fc.weight').data.toArray())).not.toEqual(before);
+    expect(optimizer.step).toBe(1);
     model.dispose();
   });
 });

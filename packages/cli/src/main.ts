@@ -46,7 +46,9 @@ Writes into the run folder (--out, default runs/<date-time>):
   loss.svg, loss.png
                 the loss plot (the book's figure 5.12)
 Ctrl-C finishes the step in flight, saves, prints the --resume command and
-exits 130.`;
+exits 130. Each step's loss is read while the next step is recorded (the GPU
+never waits for it), so printed losses, Ctrl-C and the stop on a NaN loss act
+at most one step late; steps with an evaluation are read at once.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
 const dtypeOption = () =>

@@ -3,6 +3,13 @@
  * training loader, AdamW steps, an evaluation every `evalFreq` steps on `evalIter` batches of
  * each loader, tokens seen, a sample after each epoch, events for progress, and a state that
  * resumes exactly where a stopped run left off.
+ *
+ * The loss is read one step late (docs/webgpu-host.md): step n+1 is recorded (forward, backward,
+ * update) before step n's loss is awaited, so a GPU never idles while the host waits for a
+ * number. Step events, NaN detection and `shouldStop` therefore act at most one step late: a
+ * non-finite loss at step n is noticed after step n+1's update was recorded, and a stop request
+ * finishes the step in flight. Steps with an evaluation due, and each epoch's last step, are
+ * read at once, so evaluations and samples see exactly the weights of their step.
  */
 import { assertFloat32Weights } from './weight-dtype.js';
 import * as T from '@mini/tensor';
@@ -74,14 +81,21 @@ export interface TrainEvents {
   onEpochEnd?(state: TrainState): void | Promise<void>;
 }
 
+/**
+ * The training loss was not finite at `step`. The loss is read one step late, so the weights
+ * already hold that step's update and, when `stepsApplied` is step + 2, the next step's too:
+ * resume from a checkpoint saved before it.
+ */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
   constructor(
     readonly step: number,
     readonly loss: number,
+    /** Optimizer steps applied when it was noticed (step + 1, or step + 2 when read one step late). */
+    readonly stepsApplied = step + 1,
   ) {
     super(
-      `the training loss became ${loss} at step ${step}; the update was not applied (try a lower learning rate or gradient clipping)`,
+      `the training loss became ${loss} at step ${step}; noticed after ${stepsApplied} update${stepsApplied === 1 ? '' : 's'} (losses are read one step late), so the weights are not usable (try a lower learning rate or gradient clipping)`,
     );
   }
 }
@@ -133,64 +147,128 @@ export async function trainModel(
     totalSteps: options.epochs * trainLoader.length,
     ...options.schedule,
   };
-  for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
-    model.train();
-    for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
-      const started = performance.now();
-      const stepDone = timePhase(times, 'steps');
-      const lr = learningRate(state.steps, schedule);
-      model.zeroGrad();
-      const loss = T.tidy(() => {
-        const l = batchLoss(model, batch);
-        l.backward();
-        return l.data;
+  /** A recorded step whose loss is not read yet. */
+  interface Pending {
+    loss: T.Tensor;
+    read: Promise<number>;
+    step: number;
+    epoch: number;
+    batch: number;
+    lr: number;
+    tokensSeen: number;
+    started: number;
+    recordMs: number;
+  }
+  // Reads a recorded step's loss: NaN check, the step event, its evaluation when one is due.
+  const settle = async (p: Pending): Promise<void> => {
+    const waited = performance.now();
+    let value: number;
+    try {
+      value = await p.read;
+    } finally {
+      p.loss.dispose();
+    }
+    times.steps.count++;
+    times.steps.seconds += (p.recordMs + performance.now() - waited) / 1000;
+    if (!Number.isFinite(value)) throw new NonFiniteLossError(p.step, value, state.steps);
+    events.onStep?.({
+      epoch: p.epoch + 1,
+      step: p.step,
+      batch: p.batch,
+      batches: trainLoader.length,
+      loss: value,
+      lr: p.lr,
+      tokensSeen: p.tokensSeen,
+      seconds: (performance.now() - p.started) / 1000,
+    });
+    if (p.step % options.evalFreq === 0) {
+      const evalDone = timePhase(times, 'evaluations');
+      const record = await evaluate(model, trainLoader, valLoader, options.evalIter, {
+        step: p.step,
+        epoch: p.epoch + 1,
+        tokensSeen: p.tokensSeen,
       });
-      const value = await loss.item();
-      loss.dispose();
-      const tokens = batch.inputs.size;
-      batch.inputs.dispose();
-      batch.targets.dispose();
-      if (!Number.isFinite(value)) throw new NonFiniteLossError(state.steps, value);
-      if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
-      optimizer.update(lr);
-      stepDone();
-      const step = state.steps++;
-      state.tokensSeen += tokens;
-      state.batch = batch.index + 1;
-      state.dropoutStream = model.dropoutState.stream;
-      events.onStep?.({
-        epoch: state.epoch + 1,
-        step,
-        batch: batch.index,
-        batches: trainLoader.length,
-        loss: value,
-        lr,
-        tokensSeen: state.tokensSeen,
-        seconds: (performance.now() - started) / 1000,
-      });
-      if (step % options.evalFreq === 0) {
-        const evalDone = timePhase(times, 'evaluations');
-        const record = await evaluate(model, trainLoader, valLoader, options.evalIter, {
-          step,
-          epoch: state.epoch + 1,
-          tokensSeen: state.tokensSeen,
+      evalDone();
+      state.history.push(record);
+      events.onEval?.(record);
+    }
+  };
+  let pending: Pending | null = null;
+  try {
+    for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
+      model.train();
+      const last = trainLoader.length - 1;
+      for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
+        const started = performance.now();
+        const lr = learningRate(state.steps, schedule);
+        model.zeroGrad();
+        const loss = T.tidy(() => {
+          const l = batchLoss(model, batch);
+          l.backward();
+          return l.data;
         });
-        evalDone();
-        state.history.push(record);
-        events.onEval?.(record);
+        const tokens = batch.inputs.size;
+        batch.inputs.dispose();
+        batch.targets.dispose();
+        if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
+        optimizer.update(lr);
+        // The read starts now (a copy into a staging buffer, mapped when the GPU gets there) and
+        // is awaited after the next step is recorded.
+        const read = loss.item();
+        read.catch(() => {}); // awaited in settle(); a failure before then is not unhandled
+        const step = state.steps++;
+        state.tokensSeen += tokens;
+        state.batch = batch.index + 1;
+        state.dropoutStream = model.dropoutState.stream;
+        const current: Pending = {
+          loss,
+          read,
+          step,
+          epoch: state.epoch,
+          batch: batch.index,
+          lr,
+          tokensSeen: state.tokensSeen,
+          started,
+          recordMs: performance.now() - started,
+        };
+        const previous = pending;
+        pending = current;
+        if (previous) await settle(previous);
+        // An evaluation due, or the epoch's end (a sample, a checkpoint): read this step now,
+        // so what follows sees exactly its weights.
+        if (step % options.evalFreq === 0 || batch.index === last) {
+          pending = null;
+          await settle(current);
+        }
+        await nextTask();
+        if (await options.shouldStop?.()) {
+          // Finish the step in flight: the state saved describes every update applied.
+          if (pending) {
+            const p: Pending = pending;
+            pending = null;
+            await settle(p);
+          }
+          return { state, stopped: true, times };
+        }
       }
-      await nextTask();
-      if (await options.shouldStop?.()) return { state, stopped: true, times };
+      if (pending) {
+        const p: Pending = pending;
+        pending = null;
+        await settle(p);
+      }
+      if (options.startContext && options.sampleTokens !== 0) {
+        const sampleDone = timePhase(times, 'samples');
+        const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
+        sampleDone();
+        events.onSample?.({ epoch: state.epoch + 1, text });
+      }
+      const epochEndDone = timePhase(times, 'epochEnds');
+      await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
+      epochEndDone();
     }
-    if (options.startContext && options.sampleTokens !== 0) {
-      const sampleDone = timePhase(times, 'samples');
-      const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
-      sampleDone();
-      events.onSample?.({ epoch: state.epoch + 1, text });
-    }
-    const epochEndDone = timePhase(times, 'epochEnds');
-    await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
-    epochEndDone();
+  } finally {
+    // An error (a non-finite loss, a failed evaluation) leaves no read unconsumed.
+    if (pending) (pending as Pending).loss.dispose();
   }
   return { state, stopped: false, times };
 }
