@@ -96,9 +96,7 @@ async function matmuls(device, backend, shapes, reps) {
       backend,
       (2 * M * N * K) / s / 1e9,
       'GFLOP/s',
-      [read, backend === 'webgpu' ? adapterName(device) : '']
-        .filter(Boolean)
-        .join('; '),
+      [read, backend === 'webgpu' ? adapterName(device) : ''].filter(Boolean).join('; '),
     );
     a.dispose();
     b.dispose();
@@ -455,7 +453,8 @@ await attentionLines(report, cpu, 'cpu', reps);
 const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
-  await webgpuHostLines(report, gpu, { quick, reps });
+  // The timings of the whole model on a GPU only (a software adapter: bench -- --webgpu).
+  await webgpuHostLines(report, gpu, { quick, reps, speed: !gpu.info.software });
 } else {
   process.stderr.write('no WebGPU adapter: WebGPU figures skipped\n');
 }

@@ -67,8 +67,11 @@ async function drain(device, pending) {
   await device.backend.sync();
 }
 
-/** Prints the WebGPU host-path lines for `device` through `report(name, backend, value, unit, note)`. */
-export async function webgpuHostLines(report, device, { quick = false, reps = 3 } = {}) {
+/**
+ * Prints the WebGPU host-path lines for `device` through `report(name, backend, value, unit, note)`;
+ * `speed: false`: the counts and host time only.
+ */
+export async function webgpuHostLines(report, device, { quick = false, reps = 3, speed = true } = {}) {
   const adapter = adapterName(device);
   const backend = device.backend;
   const shape = quick ? [1, 32] : [2, 256];
@@ -125,6 +128,7 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3 
     optimizer.dispose();
   }
 
+  if (!speed) return;
   // Speed: the whole 124M model on a hardware adapter; the narrow one on a software adapter.
   const software = device.info.software;
   const config = software ? narrow : G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
@@ -137,7 +141,7 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3 
     const pending = { loss: null };
     await deferredStep(model, optimizer, device, shape, pending);
     await drain(device, pending);
-    const steps = quick ? 3 : 5;
+    const steps = quick ? 2 : 5;
     const times = [];
     for (let r = 0; r < reps; r++) {
       const t = performance.now();
@@ -158,7 +162,7 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3 
     model.zeroGrad();
   }
   const prompt = G.textToIds('Every effort moves you');
-  const tokens = quick ? 10 : 50;
+  const tokens = quick ? 8 : 50;
   for (const [dtype, suffix] of [
     ['float32', ''],
     ['bfloat16', '_bf16'],

@@ -71,7 +71,8 @@ describe.each(await devicesUnderTest())('deferred loss read on $name', ({ device
     const run = G.trainModel(model, optimizer, loader(), loader(), options, {
       onStep: (s) => {
         // After step 0's report (read at once: an evaluation), poison the positions: step 1's loss is NaN.
-        if (s.step === 0) T.copyInto(model.param('wpe.weight').data.slice(0, 0, 1), T.full([1, 32], Infinity, { device }));
+        if (s.step === 0)
+          T.copyInto(model.param('wpe.weight').data.slice(0, 0, 1), T.full([1, 32], Infinity, { device }));
       },
     });
     const error = await run.catch((e: unknown) => e);

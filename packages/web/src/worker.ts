@@ -76,6 +76,10 @@ async function openDevice(choice: DeviceChoice): Promise<DeviceReport> {
     threads,
     crossOriginIsolated: isolated,
     webgpu,
+    adapter:
+      device.kind === 'webgpu'
+        ? [device.info.vendor || '?', device.info.architecture || '?', device.info.description].join(' / ')
+        : '',
     note,
   };
 }
@@ -304,7 +308,12 @@ async function generate(prompt: string, options: G.GenerateOptions): Promise<voi
     ids.push(id);
     const text = G.idsToText(ids);
     if (!text.endsWith('\uFFFD') && text.length > sent.length) {
-      post({ type: 'text', text: text.slice(sent.length) });
+      post({
+        type: 'text',
+        text: text.slice(sent.length),
+        tokens: ids.length,
+        seconds: (performance.now() - started) / 1000,
+      });
       sent = text;
     }
     await yieldToEvents();
@@ -314,7 +323,7 @@ async function generate(prompt: string, options: G.GenerateOptions): Promise<voi
     }
   }
   const rest = G.idsToText(ids).slice(sent.length);
-  if (rest) post({ type: 'text', text: rest });
+  if (rest) post({ type: 'text', text: rest, tokens: ids.length, seconds: (performance.now() - started) / 1000 });
   post({ type: 'generated', tokens: ids.length, seconds: (performance.now() - started) / 1000, stopped });
 }
 

@@ -108,7 +108,15 @@ export class WebGPUBackend implements Backend {
   private readonly touched = new Set<GPUBuffer>();
   private firstError: Error | null = null;
   /** Counters for the benchmark and tests: what one step costs. */
-  readonly counters = { dispatches: 0, submits: 0, pipelines: 0, reads: 0, uploads: 0, bindGroups: 0, stagingBuffers: 0 };
+  readonly counters = {
+    dispatches: 0,
+    submits: 0,
+    pipelines: 0,
+    reads: 0,
+    uploads: 0,
+    bindGroups: 0,
+    stagingBuffers: 0,
+  };
   readonly dummy: GPUBufferBinding;
 
   constructor(
@@ -205,7 +213,9 @@ export class WebGPUBackend implements Backend {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
       mapped = true;
       this.throwIfFailed();
-      out.set(new (out.constructor as typeof Float32Array)(staging.getMappedRange(0, bytes).slice(0, size * elementBytes)));
+      out.set(
+        new (out.constructor as typeof Float32Array)(staging.getMappedRange(0, bytes).slice(0, size * elementBytes)),
+      );
       staging.unmap();
       mapped = false;
       this.releaseStaging(staging);
@@ -398,7 +408,9 @@ export class WebGPUBackend implements Backend {
    */
   private layoutFor(name: string, code: string): LayoutEntry {
     const kinds: string[] = [];
-    for (const m of code.matchAll(/@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage\s*,\s*(read_write|read))\s*>/g)) {
+    for (const m of code.matchAll(
+      /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage\s*,\s*(read_write|read))\s*>/g,
+    )) {
       const binding = Number(m[1]);
       kinds[binding] = m[2] === 'uniform' ? 'u' : m[3] === 'read' ? 'r' : 'w';
     }
