@@ -22,7 +22,6 @@ const PENDING = [
   'docs/reproducing-the-book.md',
   'docs/webgpu-kernels.md',
   'docs/webgpu-attention.md',
-  'docs/webgpu-host.md',
   'docs/quantized-weights.md',
 ];
 
