@@ -54,7 +54,7 @@ describe('mini-gpt errors', () => {
     const r = await runCli(['generate', '--model', 'gpt2', '--prompt', 'x', '--dtype', 'half']);
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)[0]).toMatch(
-      /--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16 or bfloat16 expected/,
+      /--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16, bfloat16, int8 or int4 expected/,
     );
   });
   it('eval checks --data before it looks for (or downloads) the model', async () => {

@@ -3,8 +3,10 @@
  * error, 2 usage error; 130 when training stops on Ctrl-C after saving. Errors are one line;
  * --verbose adds the stack.
  */
+import { MiniGptError } from '@mini/tensor';
 import { Command, CommanderError, Option } from 'commander';
 import { listCache, removeCached } from './commands/cache.js';
+import { convert } from './commands/convert.js';
 import { download } from './commands/download.js';
 import { evaluate } from './commands/evaluate.js';
 import { generate } from './commands/generate.js';
@@ -54,7 +56,7 @@ const revisionOption = () => new Option('--revision <rev>', 'branch, tag or comm
 const dtypeOption = () =>
   new Option(
     '--dtype <dtype>',
-    'weights in auto, float32, float16 or bfloat16 (auto: float32 when it fits comfortably, else float16)',
+    'weights in auto, float32, float16, bfloat16, int8 or int4 (int8/int4: quantized, inference only; auto: float32 when it fits comfortably, else float16, else int8)',
   )
     .default('auto')
     .argParser(parse.dtype);
@@ -100,6 +102,10 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
+    .option(
+      '--rng <stream>',
+      "random numbers: torch (PyTorch's CPU stream, the book's run digit for digit; CPU only) or fast (any device); default: torch on the CPU, fast on WebGPU",
+    )
     .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
     .option('--sample-tokens <n>', 'tokens in each sample (0: no samples)', parse.nonNegativeInt, 50)
     .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
@@ -140,6 +146,11 @@ function program(run: (code: Promise<number>) => void): Command {
       parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1),
     )
     .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
+    .option(
+      '--rng <stream>',
+      'sampling draws: torch (torch.multinomial after torch.manual_seed(seed), as the book) or fast',
+      'torch',
+    )
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
@@ -167,6 +178,22 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--json', 'print {loss, perplexity, tokens, batches}')
     .addHelpText('after', ENVIRONMENT)
     .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
+
+  cli
+    .command('convert')
+    .description('write a model in another weight dtype: int8/int4 quantized files load with no conversion')
+    .requiredOption(
+      '--model <model>',
+      required(
+        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
+      ),
+      parse.path,
+    )
+    .addOption(revisionOption())
+    .requiredOption('--dtype <dtype>', required('int8, int4, float16, bfloat16 or float32'), parse.dtype)
+    .requiredOption('--out <dir>', required('folder for config.json and model.safetensors'), parse.path)
+    .addHelpText('after', ENVIRONMENT)
+    .action((_flags, command: Command) => run(convert(command.optsWithGlobals())));
 
   cli
     .command('download')
@@ -240,6 +267,6 @@ export async function main(argv: string[]): Promise<number> {
     const error = e as Error;
     process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
     if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);
-    return error instanceof UsageError || error.name === 'ConfigError' ? 2 : 1;
+    return error instanceof MiniGptError ? error.exitCode : 1;
   }
 }

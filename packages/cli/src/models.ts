@@ -102,6 +102,8 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
  * 16-bit dtype it says so in one line on stderr (stdout may be the generated text).
  */
 export async function loadForInference(dir: string, device: Device, dtype: G.WeightDTypeChoice): Promise<G.GPTModel> {
+  if (dtype === 'auto' && G.isQuantDType((await G.inspectModel(dir)).fileDType))
+    return G.loadModel(dir, device, { dtype });
   const choice = G.resolveWeightDType(dtype, await G.loadConfig(dir), device);
   if (choice.reason) process.stderr.write(`${choice.reason}\n`);
   return G.loadModel(dir, device, { dtype: choice.dtype });

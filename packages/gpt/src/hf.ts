@@ -10,7 +10,8 @@
 import * as T from '@mini/tensor';
 import type { Device, Tensor, TypedArray } from '@mini/tensor';
 import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
-import { GPTModel } from './model.js';
+import { GPTModel, isQuantizedParameter } from './model.js';
+import { fileQuantFormat, loadQuantizedFile, loadQuantizedTensor, saveQuantizedModel } from './quantize.js';
 import { parameterShapes } from './parameters.js';
 import {
   type ByteSink,
@@ -24,7 +25,14 @@ import {
   readHeader,
   writeSafetensors,
 } from './safetensors.js';
-import { type WeightDType, storageDType } from './weight-dtype.js';
+import {
+  type ModelDType,
+  type WeightDType,
+  isQuantDType,
+  quantDTypeOf,
+  quantFormatOf,
+  storageDType,
+} from './weight-dtype.js';
 
 /** The config.json Hugging Face's GPT2LMHeadModel reads (plus qkv_bias, which it ignores). */
 export function toHFConfig(c: GPTConfig): Record<string, unknown> {
@@ -110,10 +118,12 @@ const IGNORED = /\.attn\.(bias|masked_bias)$/;
 
 export interface LoadOptions {
   /**
-   * The dtype of the weight matrices (weight-dtype.ts; biases and layer norms stay float32).
-   * Default: the file's (F16 stays float16, BF16 bfloat16, F32 float32).
+   * The dtype of the weight matrices (weight-dtype.ts; biases and layer norms stay float32):
+   * int8 / int4 quantize the linear weights and the head as they load (embeddings float16).
+   * Default: the file's (F16 stays float16, BF16 bfloat16, F32 float32, a quantized file its
+   * format). A quantized file loads only as its own format.
    */
-  dtype?: WeightDType;
+  dtype?: ModelDType;
 }
 
 const fileDTypes: Partial<Record<SafetensorsDType, WeightDType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -285,15 +295,19 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
 
 /**
  * What a checkpoint holds for `config`, from its header alone: the weight matrices' dtype in the
- * file (the token embedding's: what loadHFModel keeps by default) and the file's size in bytes.
+ * file (the token embedding's: what loadHFModel keeps by default; int8 / int4 for a quantized
+ * file) and the file's size in bytes.
  * Throws SafetensorsError as readHeader (a cut or malformed file) and matchHFTensors (tensors
  * that do not fit the config).
  */
 export async function inspectHFModel(
   source: ByteSource,
   config: GPTConfig,
-): Promise<{ fileDType: WeightDType; bytes: number }> {
-  const matched = matchHFTensors(await readHeader(source), config);
+): Promise<{ fileDType: ModelDType; bytes: number }> {
+  const header = await readHeader(source);
+  const format = fileQuantFormat(header);
+  if (format) return { fileDType: quantDTypeOf(format), bytes: source.size };
+  const matched = matchHFTensors(header, config);
   return { fileDType: matched.get('wte.weight')!.fileDType, bytes: source.size };
 }
 
@@ -310,26 +324,66 @@ export async function loadHFModel(
   options: LoadOptions = {},
 ): Promise<GPTModel> {
   const header = await readHeader(source);
+  const fileFormat = fileQuantFormat(header);
+  if (fileFormat) {
+    const own = quantDTypeOf(fileFormat);
+    if (options.dtype !== undefined && options.dtype !== own)
+      throw new SafetensorsError(
+        `${source.name}: the file holds ${own} (${fileFormat}) weights; it loads as ${own} only, not ${options.dtype}`,
+      );
+    const scratch = new ConvertScratch(device, CONVERT_CHUNK);
+    try {
+      return await loadQuantizedFile(header, config, device, fileFormat, (name, entry) => {
+        const fileDType = fileDTypes[entry.dtype];
+        if (!fileDType)
+          throw new SafetensorsError(`${source.name}: tensor "${name}" is ${entry.dtype}, not F32, F16 or BF16`);
+        return loadTensor(header, entry, fileDType, fileDType, device, scratch);
+      });
+    } finally {
+      scratch.dispose();
+    }
+  }
   const matched = matchHFTensors(header, config);
   const weights = new Map<string, Tensor>();
+  const quantized = new Map<string, T.QuantizedTensor>();
+  const quant = isQuantDType(options.dtype) ? quantFormatOf(options.dtype) : null;
   const largest = Math.max(...[...matched.values()].map(({ entry }) => entry.shape.reduce((p, d) => p * d, 1)));
   const scratch = new ConvertScratch(device, Math.min(CONVERT_CHUNK, largest));
   try {
     for (const [name, { entry, fileDType }] of matched) {
-      const dtype = storageDType(entry.shape, options.dtype ?? fileDType);
+      if (quant && isQuantizedParameter(name)) {
+        quantized.set(name, await loadQuantizedTensor(header, entry, fileDType, name, quant, device));
+        continue;
+      }
+      // Quantized models keep their embeddings in float16.
+      const wanted = quant ? 'float16' : ((options.dtype as WeightDType | undefined) ?? fileDType);
+      const dtype = storageDType(entry.shape, wanted);
       weights.set(name, T.keep(await loadTensor(header, entry, fileDType, dtype, device, scratch)));
+    }
+    if (quant && config.tiedHead) {
+      // The head reads the token embedding's matrix: quantized once more as its own (V, C) matrix.
+      const { entry, fileDType } = matched.get('wte.weight')!;
+      quantized.set(
+        'lm_head.weight',
+        await loadQuantizedTensor(header, entry, fileDType, 'lm_head.weight', quant, device),
+      );
     }
   } catch (e) {
     for (const t of weights.values()) t.dispose();
+    for (const q of quantized.values()) q.dispose();
     throw e;
   } finally {
     scratch.dispose();
   }
-  return new GPTModel(config, device, weights);
+  return new GPTModel(config, device, weights, undefined, quantized);
 }
 
-/** Writes the model's parameters in Hugging Face layout and their dtypes, one tensor in host memory at a time. */
+/**
+ * Writes the model's parameters in Hugging Face layout and their dtypes, one tensor in host
+ * memory at a time; a quantized model in the quantized layout (quantize.ts).
+ */
 export async function saveHFModel(sink: ByteSink, model: GPTModel): Promise<void> {
+  if (model.quantized.size > 0) return saveQuantizedModel(sink, model);
   // Each tensor in the dtype the model holds it in (a float16 model writes F16 matrices).
   const tensors: TensorToWrite[] = [...model.params].map(([name, p]) => ({
     name,

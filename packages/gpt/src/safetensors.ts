@@ -5,13 +5,14 @@
  * memory for the largest tensor, not the file. Reading converts F16 and BF16 to float32.
  * Byte access goes through ByteSource/ByteSink so this module stays free of Node's fs.
  */
+import { MiniGptError } from '@mini/tensor';
 import type { TypedArray } from '@mini/tensor';
 import { parseJsonStrict } from './json.js';
 
 // Tensor bytes are written and read as the platform's typed arrays: refuse a big-endian host.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends MiniGptError {
   override name = 'SafetensorsError';
 }
 
@@ -183,10 +184,10 @@ export async function readTensor(header: SafetensorsHeader, name: string): Promi
 export interface TensorToWrite {
   name: string;
   shape: readonly number[];
-  /** F16/BF16 data is the raw 16-bit patterns (a Uint16Array). */
-  dtype: 'F32' | 'I32' | 'F16' | 'BF16';
+  /** F16/BF16 data is the raw 16-bit patterns (a Uint16Array); U8 raw bytes (quantized weights). */
+  dtype: 'F32' | 'I32' | 'F16' | 'BF16' | 'U8';
   /** Called when this tensor's turn comes, so only one is in host memory at a time. */
-  data: () => Promise<TypedArray>;
+  data: () => Promise<TypedArray | Uint8Array>;
 }
 
 /** Writes a safetensors stream: the header (padded to 8 bytes), then each tensor in order. */

@@ -11,6 +11,7 @@
  * finishes the step in flight. Steps with an evaluation due, and each epoch's last step, are
  * read at once, so evaluations and samples see exactly the weights of their step.
  */
+import { MiniGptError } from '@mini/tensor';
 import { assertFloat32Weights } from './weight-dtype.js';
 import * as T from '@mini/tensor';
 import type { DataLoader } from './data.js';
@@ -63,6 +64,10 @@ export interface TrainState {
   /** The model's dropout generator: seed (null until the first step) and position, so a resumed run drops the same elements. */
   dropoutSeed: number | null;
   dropoutStream: number;
+  /** The torch stream's generator after the last step (and its evaluation); null with the fast stream. */
+  torchRng?: T.TorchGeneratorState | null;
+  /** The torch stream: the window order of the epoch in progress (drawn at its start). */
+  epochOrder?: number[] | null;
 }
 
 export interface TrainEvents {
@@ -86,7 +91,7 @@ export interface TrainEvents {
  * already hold that step's update and, when `stepsApplied` is step + 2, the next step's too:
  * resume from a checkpoint saved before it.
  */
-export class NonFiniteLossError extends Error {
+export class NonFiniteLossError extends MiniGptError {
   override name = 'NonFiniteLossError';
   constructor(
     readonly step: number,
@@ -114,7 +119,17 @@ function timePhase(times: TrainTimes, phase: TrainPhase): () => void {
 }
 
 export function initialTrainState(): TrainState {
-  return { epoch: 0, batch: 0, steps: 0, tokensSeen: 0, history: [], dropoutSeed: null, dropoutStream: 0 };
+  return {
+    epoch: 0,
+    batch: 0,
+    steps: 0,
+    tokensSeen: 0,
+    history: [],
+    dropoutSeed: null,
+    dropoutStream: 0,
+    torchRng: null,
+    epochOrder: null,
+  };
 }
 
 /**
@@ -131,7 +146,7 @@ export async function trainModel(
   events: TrainEvents = {},
   resumeFrom: TrainState = initialTrainState(),
 ): Promise<{ state: TrainState; stopped: boolean; times: TrainTimes }> {
-  assertFloat32Weights('trainModel', model.params);
+  assertFloat32Weights('trainModel', model.params, model.quantized);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
   const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero() };
@@ -142,6 +157,10 @@ export async function trainModel(
   } else {
     model.dropoutState = { seed: state.dropoutSeed, stream: state.dropoutStream };
   }
+  // The torch stream: one generator for the masks and the loaders' passes, as the book's
+  // global generator; a resumed run continues it where the checkpoint left it.
+  const torch = model.torchGenerator;
+  if (torch && state.torchRng) torch.state = state.torchRng;
   const schedule: ScheduleOptions = {
     lr: optimizer.lr,
     totalSteps: options.epochs * trainLoader.length,
@@ -198,7 +217,14 @@ export async function trainModel(
     for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
       model.train();
       const last = trainLoader.length - 1;
-      for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
+      let order: number[] | undefined;
+      if (torch) {
+        // A pass starts the epoch (the book's `for ... in train_loader`); resumed mid-epoch, the
+        // saved order continues it.
+        order = state.batch > 0 && state.epochOrder ? state.epochOrder : trainLoader.torchPass(torch);
+        state.epochOrder = order;
+      }
+      for (const batch of trainLoader.epoch(state.epoch, state.batch, order)) {
         const started = performance.now();
         const lr = learningRate(state.steps, schedule);
         model.zeroGrad();
@@ -240,6 +266,8 @@ export async function trainModel(
           pending = null;
           await settle(current);
         }
+        // The torch stream after everything drawn so far (an evaluation draws its loaders' passes).
+        if (torch) state.torchRng = torch.state;
         await nextTask();
         if (await options.shouldStop?.()) {
           // Finish the step in flight: the state saved describes every update applied.
@@ -284,9 +312,15 @@ export async function evaluate(
   const wasTraining = model.training;
   model.eval();
   try {
+    // The torch stream: each loader's iteration draws a pass, as the book's calc_loss_loader
+    // makes one (none for an empty loader, which it does not iterate).
+    const torch = model.torchGenerator;
+    const pass = (loader: DataLoader) => (torch && loader.length > 0 ? loader.torchPass(torch) : undefined);
+    const trainOrder = pass(trainLoader);
+    const valOrder = pass(valLoader);
     const [train, validation] = await batchLosses(model, [
-      { loader: trainLoader, maxBatches: evalIter },
-      { loader: valLoader, maxBatches: evalIter },
+      { loader: trainLoader, maxBatches: evalIter, order: trainOrder },
+      { loader: valLoader, maxBatches: evalIter, order: valOrder },
     ]);
     return { ...at, trainLoss: meanLoss(train!.losses), valLoss: meanLoss(validation!.losses) };
   } finally {

@@ -16,6 +16,7 @@ export type {
   AdamWStep,
   DropoutMask,
   MatmulArgs,
+  QuantMatmulArgs,
   MatrixOperand,
   LayerNormArgs,
   LayerNormBackwardArgs,
@@ -46,10 +47,19 @@ export {
   narrowToHalf,
   widenHalf,
 } from './dtype.js';
-export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
-export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
+export { TorchGenerator, type TorchGeneratorState } from './torch-random.js';
+export {
+  Device,
+  type DeviceInfo,
+  type DeviceKind,
+  type AdapterLimits,
+  type DeviceChoice,
+  deviceChoices,
+  parseDeviceChoice,
+} from './device.js';
 export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
 export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';
 export type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
@@ -60,6 +70,23 @@ export { Tensor, empty, emptyLike, fromTypedArray, hostData } from './tensor.js'
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
+export * from './ops/matmul-quantized.js';
+export {
+  type QuantFormat,
+  quantFormats,
+  QUANT_BLOCK,
+  QuantizedTensor,
+  blockBytes,
+  blocksPerRow,
+  quantizedBytes,
+  quantizeRows,
+  encodeBlock,
+  dequantizeRows,
+  emptyQuantized,
+  quantizedHost,
+  quantizedFromHost,
+  quantizeMatrix,
+} from './quantized.js';
 export * from './ops/reduce.js';
 export * from './ops/softmax.js';
 export * from './ops/attention.js';

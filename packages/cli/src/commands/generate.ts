@@ -1,4 +1,5 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
+import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
@@ -13,7 +14,9 @@ export interface GenerateFlags {
   topK?: number;
   topP?: number;
   seed: number;
-  device: 'auto' | 'cpu' | 'webgpu';
+  /** Sampling draws: torch (torch.multinomial after torch.manual_seed(seed), the default) or fast. */
+  rng: string;
+  device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
   cache: boolean;
@@ -25,6 +28,7 @@ const SAMPLING_ONLY = [
   ['topK', '--top-k'],
   ['topP', '--top-p'],
   ['seed', '--seed'],
+  ['rng', '--rng'],
 ] as const;
 
 export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
@@ -34,6 +38,7 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
     topK: flags.topK,
     topP: flags.topP,
     seed: flags.seed,
+    rng: flags.rng as G.GenerateOptions['rng'],
     useCache: flags.cache,
     eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };

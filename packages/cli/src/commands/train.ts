@@ -10,6 +10,7 @@
  * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
  * init), as a run cannot change them midway.
  */
+import type { DeviceChoice } from '@mini/tensor';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -26,7 +27,7 @@ export interface TrainFlags extends G.TrainRecipe {
   data?: string;
   out?: string;
   resume?: string;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   stride?: number;
   init: string;
@@ -40,6 +41,8 @@ export interface TrainFlags extends G.TrainRecipe {
   json?: boolean;
   /** Print where the time went (steps, evaluations, samples, checkpoints) at the end. */
   profile?: boolean;
+  /** The random stream (G.RandomStream); undefined: torch on the CPU, fast on WebGPU (saved resolved). */
+  rng?: string;
 }
 
 /** What a checkpoint keeps so --resume continues the same run. */
@@ -76,6 +79,7 @@ const FIXED = [
   'weightDecay',
   'trainRatio',
   'seed',
+  'rng',
 ] as const satisfies readonly (keyof TrainFlags)[];
 
 /** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
@@ -284,6 +288,10 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     });
     if (flags.init !== 'pytorch' && flags.init !== 'gpt2')
       throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
+    if (flags.rng !== undefined && flags.rng !== 'torch' && flags.rng !== 'fast')
+      throw new UsageError(`--rng must be torch or fast, got "${flags.rng}"`);
+    if (flags.rng === 'torch' && flags.init !== 'pytorch')
+      throw new UsageError("--rng torch draws the book's initialisation: it needs --init pytorch");
     await refuseExistingRun(out, typed.has('out'));
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
     text = await readTextFile(settings.dataPath, '--data');
@@ -362,6 +370,14 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     text = await readTextFile(settings.dataPath, '--data');
   }
   if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
+  // The random stream, resolved and saved with the run: torch (the book's numbers) on the CPU,
+  // fast on WebGPU, whose kernels draw their masks in place (docs/reproducing-the-book.md); a
+  // checkpoint from before --rng existed used the fast stream.
+  const rng =
+    settings.flags.rng ?? (loaded || device.kind === 'webgpu' || settings.flags.init !== 'pytorch' ? 'fast' : 'torch');
+  if (rng === 'torch' && device.kind === 'webgpu')
+    throw new UsageError('--rng torch runs on the CPU device only (--device cpu); WebGPU runs use --rng fast');
+  settings = { ...settings, flags: { ...settings.flags, rng } };
   const f = settings.flags;
   const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
@@ -388,7 +404,9 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     f.epochs - (loaded?.state.epoch ?? 0),
     Boolean(loaded),
   );
-  const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
+  const model =
+    loaded?.model ??
+    G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme, rng: rng as G.RandomStream });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();
   const totalSteps = f.epochs * trainLoader.length;
@@ -398,6 +416,11 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     if (!quiet) say(line);
   };
   log(`${colors.bold('device')}: ${deviceDescription(device)}`);
+  log(
+    rng === 'torch'
+      ? `${colors.bold('random numbers')}: torch (PyTorch's CPU stream after torch.manual_seed(${f.seed}): the book's numbers)`
+      : `${colors.bold('random numbers')}: fast (mini-gpt's counter-based stream): this run will not match the book's printed losses${device.kind === 'webgpu' ? ' (the torch stream needs --device cpu)' : ''}`,
+  );
   const size = GPT2_SIZES[f.preset as keyof typeof GPT2_SIZES];
   log(
     `${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`,

@@ -7,6 +7,7 @@
  * folder, then swapped in by renames. If a crash falls between the two renames, the previous
  * checkpoint is still complete under "<dir>.previous", and loadCheckpoint looks there.
  */
+import { MiniGptError } from '@mini/tensor';
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { freemem } from 'node:os';
@@ -18,7 +19,14 @@ import { type GPTConfig, parameterCount } from '../config.js';
 import { fromHFConfig, inspectHFModel, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
 import type { GPTModel } from '../model.js';
-import { type DTypeChoice, type WeightDType, type WeightDTypeChoice, chooseWeightDType } from '../weight-dtype.js';
+import {
+  type DTypeChoice,
+  type ModelDType,
+  type WeightDTypeChoice,
+  bytesPerParameter,
+  chooseWeightDType,
+  isQuantDType,
+} from '../weight-dtype.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
@@ -32,7 +40,7 @@ import {
   writeTextAtomic,
 } from './files.js';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends MiniGptError {
   override name = 'CheckpointError';
 }
 
@@ -181,7 +189,7 @@ export async function loadConfig(dir: string): Promise<GPTConfig> {
  * Throws CheckpointError/ConfigError for config.json and SafetensorsError for a weights file
  * that is missing, cut, malformed or does not fit the config (as loadModel would, but at once).
  */
-export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fileDType: WeightDType; bytes: number }> {
+export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fileDType: ModelDType; bytes: number }> {
   const config = await loadConfig(dir);
   const source = await fileSource(join(dir, 'model.safetensors'));
   try {
@@ -207,11 +215,16 @@ export interface LoadModelOptions {
 /** A model from a folder with model.safetensors and config.json (ours or Hugging Face's). */
 export async function loadModel(dir: string, device: Device, options: LoadModelOptions = {}): Promise<GPTModel> {
   const config = await loadConfig(dir);
-  const dtype = options.dtype === undefined ? undefined : resolveWeightDType(options.dtype, config, device).dtype;
   const source = await fileSource(join(dir, 'model.safetensors'));
-  // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
-  device.backend.reserve?.(dtype === undefined ? source.size : T.bytesPerElement[dtype] * parameterCount(config));
   try {
+    // A quantized file loads as its own format: `auto` means that format there.
+    const quantizedFile = options.dtype === 'auto' && isQuantDType((await inspectHFModel(source, config)).fileDType);
+    const dtype =
+      options.dtype === undefined || quantizedFile
+        ? undefined
+        : resolveWeightDType(options.dtype, config, device).dtype;
+    // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
+    device.backend.reserve?.(dtype === undefined ? source.size : bytesPerParameter(dtype) * parameterCount(config));
     return await loadHFModel(source, config, device, { dtype });
   } finally {
     await source.close();
@@ -308,5 +321,11 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   }
   if (file.state.dropoutSeed !== null)
     model.dropoutState = { seed: file.state.dropoutSeed, stream: file.state.dropoutStream };
+  // A torch-stream run: its generator continues where the checkpoint left it.
+  if (file.state.torchRng) {
+    const generator = new T.TorchGenerator(file.state.torchRng.seed);
+    generator.state = file.state.torchRng;
+    model.torchGenerator = generator;
+  }
   return { model, optimizer, state: file.state, extra: file.extra };
 }
