@@ -150,7 +150,7 @@ export function sampleNext(
 async function pickNext(
   logits: T.Tensor,
   o: GenerateOptions,
-  random: T.Generator,
+  random: Parameters<typeof sampleNext>[2],
   step: number,
   device: T.Device,
 ): Promise<number> {
