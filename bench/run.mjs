@@ -3,8 +3,10 @@
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16, float16, int8 and int4;
 // the full run takes these lines from a child process with --decode);
-// --webgpu [--quick]: only WebGPU: decoding beside the CPU device, and each matmul/matvec shape of a 124M
-// step and of decoding timed with timestamp queries (bench/webgpu-kernels.mjs).
+// --webgpu [--quick]: only WebGPU, no CPU, tfjs or PyTorch lines but the CPU device's decoding beside
+// WebGPU's: each matmul/matvec shape of a 124M step and of decoding timed with timestamp queries
+// (bench/webgpu-kernels.mjs), then dispatches, host time, reads, the training step and cached decoding
+// (bench/webgpu-host.mjs); the adapter named on each line.
 // --corpus [--corpus-sizes 50,200]: only prepare and train on a generated corpus (bench/corpus.mjs).
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --webgpu-attention [--decode-model]: only the WebGPU attention kernels (bench/webgpu-attention.mjs).
@@ -42,6 +44,7 @@ import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.m
 import { trainingStep } from './train-step.mjs';
 import { webgpuLines } from './webgpu-kernels.mjs';
 import { webgpuAttentionLines } from './webgpu-attention.mjs';
+import { adapterName, webgpuHostLines } from './webgpu-host.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
@@ -51,6 +54,7 @@ const trainStepOnly = args.has('--train-step');
 const attentionOnly = args.has('--attention');
 const decodeOnly = args.has('--decode');
 const bookRun = args.has('--book-run');
+const webgpuOnly = args.has('--webgpu');
 const argValue = (name, fallback) => {
   const i = process.argv.indexOf(name);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
@@ -102,9 +106,7 @@ async function matmuls(device, backend, shapes, reps) {
       backend,
       (2 * M * N * K) / s / 1e9,
       'GFLOP/s',
-      [read, backend === 'webgpu' && device.info.software ? `software adapter: ${device.info.description}` : '']
-        .filter(Boolean)
-        .join('; '),
+      [read, backend === 'webgpu' ? adapterName(device) : ''].filter(Boolean).join('; '),
     );
     a.dispose();
     b.dispose();
@@ -397,42 +399,6 @@ async function load(device, backend) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Per training step on WebGPU: dispatches, pipelines made, buffers created, submits, reads. */
-async function webgpuCounts(device, tokens) {
-  // The 124M model's structure (12 layers, 12 heads) with narrow widths (and, in --quick, a
-  // short batch), so a software adapter finishes: the counts depend on the structure only.
-  const config = G.resolveConfig('gpt2-small', { ...G.BOOK_CONFIG_OVERRIDES, embedDim: 48, vocabSize: 2000 });
-  const model = G.GPTModel.create(config, { device, seed: 1 });
-  const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
-  const backend = device.backend;
-  const step = async () => {
-    model.zeroGrad();
-    const batch = { inputs: T.randint(0, 2000, tokens, { device }), targets: T.randint(0, 2000, tokens, { device }) };
-    const loss = T.tidy(() => {
-      const l = G.batchLoss(model, batch);
-      l.backward();
-      return l.data;
-    });
-    await loss.item();
-    optimizer.update();
-    await backend.sync();
-    for (const t of [loss, batch.inputs, batch.targets]) t.dispose();
-  };
-  await step();
-  const before = { ...backend.counters, created: backend.poolStats().created };
-  await step();
-  const after = { ...backend.counters, created: backend.poolStats().created };
-  const note = `12-layer 12-head model, batch ${tokens.join(' x ')}, narrow widths`;
-  report('webgpu_dispatches_per_step', 'webgpu', after.dispatches - before.dispatches, 'dispatches', note);
-  report('webgpu_pipelines_per_step', 'webgpu', after.pipelines - before.pipelines, 'pipelines created', note);
-  report('webgpu_buffers_per_step', 'webgpu', after.created - before.created, 'buffers created', note);
-  report('webgpu_submits_per_step', 'webgpu', after.submits - before.submits, 'submits', note);
-  report('webgpu_reads_per_step', 'webgpu', after.reads - before.reads, 'reads', note);
-  report('webgpu_uploads_per_step', 'webgpu', after.uploads - before.uploads, 'uploads', note);
-  model.dispose();
-  optimizer.dispose();
-}
-
 const reps = quick ? 1 : 3;
 if (args.has('--corpus')) {
   corpusLines(report, argValue('--corpus-sizes', '50,200').split(',').map(Number));
@@ -445,6 +411,19 @@ if (bookRun) {
     argValue('--book-out', undefined),
     argValue('--seed', '123'),
   );
+  process.exit(0);
+}
+if (webgpuOnly) {
+  // Only WebGPU: the matmuls, the host path's counts and timings (bench/webgpu-host.mjs); no CPU,
+  // tfjs or PyTorch lines (the GPU bundle's run.sh --webgpu prints these, then its CUDA peer).
+  const gpu = await T.getDevice('webgpu').catch((e) => {
+    process.stderr.write(`no WebGPU adapter: ${e.message}\n`);
+    process.exit(1);
+  });
+  await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, gpu.info.software ? 1 : reps);
+  await webgpuHostLines(report, gpu, { quick, reps });
+  // Decoding beside the CPU device's in the same run, then each product timed by timestamps.
+  await webgpuLines(report, await T.getDevice('cpu'), { quick });
   process.exit(0);
 }
 const cpu = await T.getDevice('cpu');
@@ -461,10 +440,6 @@ report(
   `1-minute load average at the start on ${(await import('node:os')).availableParallelism()} cores`,
 );
 report('native_kernels', 'cpu', native ? 1 : 0, 'flag', T.nativeStatus().summary);
-if (args.has('--webgpu')) {
-  await webgpuLines(report, cpu, { quick });
-  process.exit(0);
-}
 if (trainStepOnly) {
   (await trainStep(cpu, 'cpu')).dispose();
   pytorchStep(reps);
@@ -526,14 +501,9 @@ await attentionLines(report, cpu, 'cpu', reps);
 const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
-  await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
+  // The timings of the whole model on a GPU only (a software adapter: bench -- --webgpu).
+  await webgpuHostLines(report, gpu, { quick, reps, speed: !gpu.info.software });
   await webgpuAttentionLines(report, gpu, 'webgpu');
-  // The whole model on a GPU (a software adapter would take hours: its matmul figure says enough).
-  if (!quick && !gpu.info.software) {
-    const model = await trainStep(gpu, 'webgpu', { rss: false });
-    await generation(model, 'webgpu');
-    model.dispose();
-  }
 } else {
   process.stderr.write('no WebGPU adapter: WebGPU figures skipped\n');
 }

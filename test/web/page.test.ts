@@ -160,6 +160,11 @@ describe.each(['webgpu', 'cpu'] as const)('the page on %s', (device) => {
     // A missing WebGPU adapter is a failure here, not a skip.
     expect(status).toMatch(device === 'webgpu' ? /^Device: WebGPU: / : /^Device: CPU \(WebAssembly\), \d+ threads?/);
     console.log(`[web ${device}] ${status}`);
+    // The adapter line names the GPU (vendor / architecture / description): SwiftShader here.
+    const adapter = (await page.textContent('#adapter'))!;
+    expect(adapter).toMatch(
+      device === 'webgpu' ? /^Adapter: \S.* \/ \S.* \/ .*swiftshader/i : /^Adapter: none \(CPU device\)$/,
+    );
     await page.click('#tab-device');
     expect(await page.textContent('#device-info')).toContain('Cross-origin isolatedyes');
     await page.screenshot({ path: join(SCREENSHOTS, `${device}-device.png`) });

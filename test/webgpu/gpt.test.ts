@@ -64,4 +64,26 @@ describe.runIf(gpu)('GPT-2 on WebGPU matches the CPU reference', () => {
     expect(cached).toEqual(uncached);
     model.dispose();
   });
+
+  it('greedy decoding picks on the device (argmax kernel, 2 reads of 4 bytes) the tokens the host picks', async () => {
+    const model = G.GPTModel.create(config, { device: gpu!, seed: 8, init: 'gpt2' });
+    const prompt = [464, 1990, 373, 257];
+    const backend = gpu!.backend as unknown as { counters: { reads: number } };
+    const r0 = backend.counters.reads;
+    const onDevice = await G.generate(model, prompt, { maxNewTokens: 12 });
+    const reads = backend.counters.reads - r0;
+    const onHost = await G.generate(model, prompt, { maxNewTokens: 12, pickOnDevice: false });
+    expect(onDevice).toEqual(onHost);
+    expect(new Set(onDevice.slice(prompt.length)).size).toBeGreaterThan(1);
+    expect(reads).toBe(2 * 12);
+    // A non-finite logit still stops decoding with the host's error, naming the token.
+    T.copyInto(
+      model.param(config.tiedHead ? 'wte.weight' : 'lm_head.weight').data.slice(0, 7, 8),
+      T.full([1, 32], NaN, { device: gpu! }),
+    );
+    await expect(G.generate(model, prompt, { maxNewTokens: 3 })).rejects.toThrow(
+      /logits are not finite at generation step 0 \(token id 7 has logit NaN\)/,
+    );
+    model.dispose();
+  });
 });

@@ -33,6 +33,12 @@ export interface GenerateOptions {
   eosId?: number;
   /** Reuse keys/values of earlier positions (default true). */
   useCache?: boolean;
+  /**
+   * Greedy decoding on a WebGPU device picks the token there (an argmax kernel; 8 bytes read a
+   * token instead of the 201 KB logits row). Default true; false reads the row and picks on the
+   * host (the same token: the tests compare the two).
+   */
+  pickOnDevice?: boolean;
 }
 
 /**
@@ -135,6 +141,41 @@ export function sampleNext(
   return last; // u rounded past the total: the last token that had probability
 }
 
+/**
+ * The next id from the last position's logits (1, 1, V), which it disposes. Greedy decoding on
+ * WebGPU reads only the argmax (int32, first maximum as the host's loop) and the row's sum: a
+ * sum that is not finite (a NaN or infinite logit, or, rarely, finite logits overflowing it)
+ * sends the row to the host, whose sampleNext names the bad logit or picks the same argmax.
+ */
+async function pickNext(
+  logits: T.Tensor,
+  o: GenerateOptions,
+  random: Parameters<typeof sampleNext>[2],
+  step: number,
+  device: T.Device,
+): Promise<number> {
+  try {
+    if (device.kind === 'webgpu' && (o.temperature ?? 0) === 0 && o.pickOnDevice !== false) {
+      const V = logits.size;
+      const [best, total] = T.tidy(() => {
+        const row = logits.reshape([V]);
+        return [T.argmax(row, 0), T.sum(row)];
+      });
+      try {
+        // Both reads are queued before either is awaited: one wait for the device.
+        const [id, sum] = await Promise.all([best.item(), total.item()]);
+        if (Number.isFinite(sum)) return id;
+      } finally {
+        best.dispose();
+        total.dispose();
+      }
+    }
+    return sampleNext((await logits.toArray()) as Float32Array, o, random, step);
+  } finally {
+    logits.dispose();
+  }
+}
+
 /** Yields new token ids as they are made (for streaming text). */
 export async function* generateTokens(
   model: GPTModel,
@@ -170,9 +211,7 @@ export async function* generateTokens(
           return model.forward(input, { cache: cache ?? undefined, lastPositionOnly: true }).data;
         }),
       );
-      const row = (await logits.toArray()) as Float32Array;
-      logits.dispose();
-      const next = sampleNext(row, options, random, step);
+      const next = await pickNext(logits, options, random, step, model.device);
       if (next === options.eosId) return;
       ids.push(next);
       yield next;

@@ -272,6 +272,8 @@ worker.addEventListener('message', ({ data }: MessageEvent<Reply>) => {
           ? `WebGPU: ${d.description}`
           : `CPU (WebAssembly), ${d.threads} thread${d.threads === 1 ? '' : 's'}`;
       $('device-status').textContent = `Device: ${summary}`;
+      // The adapter line: which GPU runs the kernels (vendor / architecture / description).
+      $('adapter').textContent = d.adapter ? `Adapter: ${d.adapter}` : 'Adapter: none (CPU device)';
       document.body.dataset.device = d.kind;
       const rows: [string, string][] = [
         ['Device', d.kind === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly SIMD)'],
@@ -338,6 +340,9 @@ worker.addEventListener('message', ({ data }: MessageEvent<Reply>) => {
       break;
     case 'text':
       $('output').append(data.text);
+      // Live decoding speed, as the training view's tokens/s.
+      $('generate-stats').textContent =
+        `${data.tokens} tokens, ${(data.tokens / Math.max(data.seconds, 1e-9)).toFixed(1)} tokens/s so far`;
       break;
     case 'generated':
       $('generate-stats').textContent =

@@ -27,6 +27,8 @@ export interface DeviceReport {
   crossOriginIsolated: boolean;
   /** What navigator.gpu offered: an adapter's description, or why there is none. */
   webgpu: string;
+  /** The adapter in use, "vendor / architecture / description"; empty on the CPU device. */
+  adapter: string;
   /** A sentence for the user (why this device was picked, what is limited). */
   note: string;
 }
@@ -69,7 +71,8 @@ export type Reply =
       tokensPerSecond: number;
       cpuThreads: number;
     }
-  | { type: 'text'; text: string }
+  /** New text, with the tokens made so far and the seconds since decoding started (live tokens/s). */
+  | { type: 'text'; text: string; tokens: number; seconds: number }
   | { type: 'generated'; tokens: number; seconds: number; stopped: boolean }
   | { type: 'saved'; model: Blob; config: string }
   | { type: 'error'; message: string }

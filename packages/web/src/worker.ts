@@ -76,6 +76,10 @@ async function openDevice(choice: DeviceChoice): Promise<DeviceReport> {
     threads,
     crossOriginIsolated: isolated,
     webgpu,
+    adapter:
+      device.kind === 'webgpu'
+        ? [device.info.vendor || '?', device.info.architecture || '?', device.info.description].join(' / ')
+        : '',
     note,
   };
 }
@@ -303,7 +307,7 @@ async function generate(prompt: string, options: G.GenerateOptions): Promise<voi
   for await (const id of G.generateTokens(m, G.textToIds(prompt), options)) {
     tokens++;
     const text = decoder.push(id);
-    if (text) post({ type: 'text', text });
+    if (text) post({ type: 'text', text, tokens, seconds: (performance.now() - started) / 1000 });
     await yieldToEvents();
     if (stopRequested) {
       stopped = true;
@@ -311,7 +315,7 @@ async function generate(prompt: string, options: G.GenerateOptions): Promise<voi
     }
   }
   const rest = decoder.end();
-  if (rest) post({ type: 'text', text: rest });
+  if (rest) post({ type: 'text', text: rest, tokens, seconds: (performance.now() - started) / 1000 });
   post({ type: 'generated', tokens, seconds: (performance.now() - started) / 1000, stopped });
 }
 

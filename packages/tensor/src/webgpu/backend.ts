@@ -1,7 +1,13 @@
 /**
- * The WebGPU backend. Work is recorded into one command encoder and one compute pass and
- * submitted only when something must reach the device (a read, an upload into a buffer the
- * queued work uses, or a full uniform arena), so a training step is a handful of submits.
+ * The WebGPU backend. Work is recorded into a command encoder and a compute pass and submitted
+ * every `submitEvery` dispatches (so the GPU starts while JavaScript records the rest) and when
+ * something must reach the device (a read, an upload into a buffer the queued work uses).
+ *
+ * Recording is cheap per dispatch (docs/webgpu-host.md): pipelines are found through nested maps
+ * keyed by the shader and its constants' values (no string built per dispatch); every shader's
+ * bind group layout is explicit, read once from its WGSL, with binding 0 (the uniforms) a
+ * dynamic offset into one arena, so a bind group depends only on the buffers bound and is
+ * cached per layout and buffer set; staging buffers for reads are pooled.
  *
  * Storage bindings larger than `maxStorageBufferBindingSize` (128 MiB on llvmpipe and many GPUs;
  * GPT-2's token embedding is 154 MB) are handled by `bind()`, which binds a window of a buffer:
@@ -11,7 +17,7 @@ import type { Backend, BackendStorage, View } from '../backend.js';
 import { type DType, type TypedArray, bytesPerElement, typedArrayFor } from '../dtype.js';
 import { DeviceError } from '../errors.js';
 import { contiguousStrides } from '../shape.js';
-import { BufferPool, type PoolStats } from './pool.js';
+import { BufferPool, type PoolStats, sizeClass } from './pool.js';
 import { type ShaderName, shaders } from './shaders.generated.js';
 import type { Uniforms } from './uniforms.js';
 import { webgpuKernels } from './kernels.js';
@@ -35,9 +41,43 @@ export interface BoundRange {
 export interface WebGPUBackendOptions {
   /** Lower the storage binding limit (tests use this to exercise the splitting paths). */
   maxBindingBytes?: number;
+  /** Submit after this many dispatches (default 48). */
+  submitEvery?: number;
 }
 
 const UNIFORM_ARENA_BYTES = 64 * 1024;
+/** Bytes of the arena each dispatch's uniform binding spans (Uniforms holds at most 512). */
+const UNIFORM_BINDING_BYTES = 512;
+/** Dispatches per submit by default: enough to amortise a submit, few enough that the GPU starts early. */
+const SUBMIT_EVERY = 48;
+/** Cached bind groups before the cache starts over (buffer sets churn only when the pool does). */
+const MAX_BIND_GROUPS = 8192;
+/** Free staging buffers kept per size. */
+const STAGING_PER_SIZE = 4;
+
+/** A pipeline with its explicit layout. */
+interface PipelineEntry {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: LayoutEntry;
+}
+
+/** One bind group layout (by its bindings' kinds) and the bind groups made for it, keyed buffer by buffer. */
+interface LayoutEntry {
+  readonly layout: GPUBindGroupLayout;
+  readonly pipelineLayout: GPUPipelineLayout;
+  /** Storage bindings after the uniforms (bindings 1..n). */
+  readonly storage: number;
+  /** Nested maps: buffer of binding 1 → buffer of binding 2 → … → bind group. */
+  groups: Map<GPUBuffer, unknown>;
+  /** The bind group when the layout has no storage bindings. */
+  only: GPUBindGroup | null;
+}
+
+/** Pipelines by constants: for each constant in order, its name, then its value. */
+interface PipelineNode {
+  entry: PipelineEntry | null;
+  next: Map<string, Map<number | boolean, PipelineNode>> | null;
+}
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
 /** A shader: the name of packages/tensor/shaders/<name>.wgsl, or code generated at run time under a unique name. */
@@ -52,8 +92,14 @@ export class WebGPUBackend implements Backend {
   private readonly pool: BufferPool;
   private readonly storageAlign: number;
   private readonly uniformAlign: number;
-  private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly modules = new Map<string, { module: GPUShaderModule; layout: LayoutEntry }>();
+  private readonly pipelines = new Map<string, PipelineNode>();
+  private readonly layouts = new Map<string, LayoutEntry>();
+  private bindGroupCount = 0;
+  private readonly submitEvery: number;
+  private sinceSubmit = 0;
+  private readonly staging = new Map<number, GPUBuffer[]>();
+  private readonly dynamicOffset = new Uint32Array(1);
   private readonly arena: GPUBuffer;
   private readonly arenaData = new Uint8Array(UNIFORM_ARENA_BYTES);
   private arenaUsed = 0;
@@ -62,7 +108,15 @@ export class WebGPUBackend implements Backend {
   private readonly touched = new Set<GPUBuffer>();
   private firstError: Error | null = null;
   /** Counters for the benchmark and tests: what one step costs. */
-  readonly counters = { dispatches: 0, submits: 0, pipelines: 0, reads: 0, uploads: 0 };
+  readonly counters = {
+    dispatches: 0,
+    submits: 0,
+    pipelines: 0,
+    reads: 0,
+    uploads: 0,
+    bindGroups: 0,
+    stagingBuffers: 0,
+  };
   readonly dummy: GPUBufferBinding;
 
   constructor(
@@ -76,6 +130,7 @@ export class WebGPUBackend implements Backend {
     this.storageAlign = limits.minStorageBufferOffsetAlignment;
     this.uniformAlign = limits.minUniformBufferOffsetAlignment;
     this.bindableElements = Math.floor((this.maxBindingBytes - this.storageAlign) / 4);
+    this.submitEvery = Math.max(1, options.submitEvery ?? SUBMIT_EVERY);
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.arena = device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
@@ -141,7 +196,7 @@ export class WebGPUBackend implements Backend {
       this.kernels.copy(view, source);
     }
     const bytes = Math.ceil((size * elementBytes) / 4) * 4;
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.acquireStaging(bytes);
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(
       (source.storage as GpuStorage).buffer,
@@ -153,15 +208,40 @@ export class WebGPUBackend implements Backend {
     if (copy) this.release(copy);
     this.flush();
     this.counters.reads++;
+    let mapped = false;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      mapped = true;
       this.throwIfFailed();
-      out.set(new (out.constructor as typeof Float32Array)(staging.getMappedRange().slice(0, size * elementBytes)));
+      out.set(
+        new (out.constructor as typeof Float32Array)(staging.getMappedRange(0, bytes).slice(0, size * elementBytes)),
+      );
       staging.unmap();
-    } finally {
+      mapped = false;
+      this.releaseStaging(staging);
+    } catch (e) {
+      if (mapped) staging.unmap();
       staging.destroy();
+      throw e;
     }
     return out;
+  }
+
+  /** A MAP_READ buffer of at least `bytes` (pooled by size class: a read a token or a step creates none). */
+  private acquireStaging(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const free = this.staging.get(size);
+    const reused = free?.pop();
+    if (reused) return reused;
+    this.counters.stagingBuffers++;
+    return this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  private releaseStaging(buffer: GPUBuffer): void {
+    let free = this.staging.get(buffer.size);
+    if (!free) this.staging.set(buffer.size, (free = []));
+    if (free.length < STAGING_PER_SIZE) free.push(buffer);
+    else buffer.destroy();
   }
 
   release(storage: BackendStorage): void {
@@ -218,50 +298,148 @@ export class WebGPUBackend implements Backend {
     resources: GPUBufferBinding[],
     workgroups: readonly [number, number, number],
   ): void {
-    const pipeline = this.pipeline(shader, constants);
+    const { pipeline, layout } = this.pipeline(shader, constants);
     const bytes = uniforms.bytes();
-    if (this.arenaUsed + bytes.byteLength > UNIFORM_ARENA_BYTES) this.flush();
+    if (this.sinceSubmit >= this.submitEvery || this.arenaUsed + UNIFORM_BINDING_BYTES > UNIFORM_ARENA_BYTES)
+      this.flush();
     const uniformOffset = this.arenaUsed;
     this.arenaData.set(bytes, uniformOffset);
     this.arenaUsed = Math.ceil((uniformOffset + bytes.byteLength) / this.uniformAlign) * this.uniformAlign;
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.arena, offset: uniformOffset, size: bytes.byteLength } },
-    ];
-    resources.forEach((resource, i) => {
-      entries.push({ binding: i + 1, resource });
-      this.touched.add(resource.buffer);
-    });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    for (let i = 0; i < resources.length; i++) this.touched.add(resources[i]!.buffer);
+    const bindGroup = this.bindGroup(layout, resources);
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    this.dynamicOffset[0] = uniformOffset;
+    pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.counters.dispatches++;
+    this.sinceSubmit++;
   }
 
-  private pipeline(shader: Shader, constants: Record<string, number | boolean>): GPUComputePipeline {
+  /**
+   * The bind group of `layout` for `resources` (bindings 1..n; bindings a shader declares past
+   * them get a dummy buffer): cached when every resource binds a whole buffer, made afresh for
+   * windows of large buffers (rare: only tensors above the binding limit).
+   */
+  private bindGroup(layout: LayoutEntry, resources: GPUBufferBinding[]): GPUBindGroup {
+    if (resources.length > layout.storage)
+      throw new DeviceError(
+        `WebGPU: internal error: ${resources.length} resources for a shader with ${layout.storage} storage bindings`,
+      );
+    let whole = true;
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i]!;
+      if (r.offset !== undefined || r.size !== undefined) whole = false;
+    }
+    if (!whole) return this.createBindGroup(layout, resources);
+    if (layout.storage === 0) return (layout.only ??= this.createBindGroup(layout, resources));
+    let node = layout.groups;
+    const last = layout.storage - 1;
+    for (let i = 0; i < last; i++) {
+      const buffer = (resources[i] ?? this.dummy).buffer;
+      let next = node.get(buffer) as Map<GPUBuffer, unknown> | undefined;
+      if (!next) node.set(buffer, (next = new Map()));
+      node = next;
+    }
+    const key = (resources[last] ?? this.dummy).buffer;
+    let group = node.get(key) as GPUBindGroup | undefined;
+    if (!group) {
+      if (this.bindGroupCount >= MAX_BIND_GROUPS) {
+        for (const l of this.layouts.values()) l.groups = new Map();
+        this.bindGroupCount = 0;
+        return this.bindGroup(layout, resources);
+      }
+      group = this.createBindGroup(layout, resources);
+      node.set(key, group);
+      this.bindGroupCount++;
+    }
+    return group;
+  }
+
+  private createBindGroup(layout: LayoutEntry, resources: GPUBufferBinding[]): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.arena, offset: 0, size: UNIFORM_BINDING_BYTES } },
+    ];
+    for (let i = 0; i < layout.storage; i++) entries.push({ binding: i + 1, resource: resources[i] ?? this.dummy });
+    this.counters.bindGroups++;
+    return this.device.createBindGroup({ layout: layout.layout, entries });
+  }
+
+  private pipeline(shader: Shader, constants: Record<string, number | boolean>): PipelineEntry {
     const name = typeof shader === 'string' ? shader : shader.name;
-    const key = `${name}:${JSON.stringify(constants)}`;
-    let pipeline = this.pipelines.get(key);
-    if (pipeline) return pipeline;
-    let module = this.modules.get(name);
-    if (!module) {
+    let node = this.pipelines.get(name);
+    if (!node) this.pipelines.set(name, (node = { entry: null, next: null }));
+    for (const k in constants) {
+      const v = constants[k]!;
+      node.next ??= new Map();
+      let byValue = node.next.get(k);
+      if (!byValue) node.next.set(k, (byValue = new Map()));
+      let child = byValue.get(v);
+      if (!child) byValue.set(v, (child = { entry: null, next: null }));
+      node = child;
+    }
+    return (node.entry ??= this.createPipeline(shader, name, constants));
+  }
+
+  private createPipeline(shader: Shader, name: string, constants: Record<string, number | boolean>): PipelineEntry {
+    let found = this.modules.get(name);
+    if (!found) {
       const code = typeof shader === 'string' ? shaders[shader] : shader.code;
       if (code === undefined) throw new DeviceError(`WebGPU: no shader named ${name} (shaders/${name}.wgsl)`);
-      module = this.device.createShaderModule({ label: name, code });
-      this.modules.set(name, module);
+      found = { module: this.device.createShaderModule({ label: name, code }), layout: this.layoutFor(name, code) };
+      this.modules.set(name, found);
     }
     const numeric = Object.fromEntries(
       Object.entries(constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
     );
-    pipeline = this.device.createComputePipeline({
-      label: key,
-      layout: 'auto',
-      compute: { module, entryPoint: 'main', constants: numeric },
+    const pipeline = this.device.createComputePipeline({
+      label: `${name}:${JSON.stringify(constants)}`,
+      layout: found.layout.pipelineLayout,
+      compute: { module: found.module, entryPoint: 'main', constants: numeric },
     });
-    this.pipelines.set(key, pipeline);
     this.counters.pipelines++;
-    return pipeline;
+    return { pipeline, layout: found.layout };
+  }
+
+  /**
+   * The explicit layout of a shader's group 0, read from its declarations: binding 0 the
+   * uniforms (dynamic offset), then storage bindings 1..n, read-only or read-write. Shaders with
+   * the same kinds share one layout (and its bind groups).
+   */
+  private layoutFor(name: string, code: string): LayoutEntry {
+    const kinds: string[] = [];
+    for (const m of code.matchAll(
+      /@group\(0\)\s*@binding\((\d+)\)\s*var<\s*(uniform|storage\s*,\s*(read_write|read))\s*>/g,
+    )) {
+      const binding = Number(m[1]);
+      kinds[binding] = m[2] === 'uniform' ? 'u' : m[3] === 'read' ? 'r' : 'w';
+    }
+    if (kinds[0] !== 'u' || kinds.some((k, i) => i > 0 && k !== 'r' && k !== 'w') || kinds.includes(undefined as never))
+      throw new DeviceError(
+        `WebGPU: internal error: shader ${name} must declare binding 0 as uniforms, then storage bindings 1..n without gaps`,
+      );
+    const signature = kinds.join('');
+    let layout = this.layouts.get(signature);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = kinds.map((k, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer:
+          k === 'u'
+            ? { type: 'uniform', hasDynamicOffset: true }
+            : { type: k === 'r' ? 'read-only-storage' : 'storage' },
+      }));
+      const bindGroupLayout = this.device.createBindGroupLayout({ label: signature, entries });
+      layout = {
+        layout: bindGroupLayout,
+        pipelineLayout: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout] }),
+        storage: kinds.length - 1,
+        groups: new Map(),
+        only: null,
+      };
+      this.layouts.set(signature, layout);
+    }
+    return layout;
   }
 
   /**
@@ -294,6 +472,7 @@ export class WebGPUBackend implements Backend {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.arenaUsed = 0;
+    this.sinceSubmit = 0;
     this.touched.clear();
     this.counters.submits++;
   }
@@ -311,6 +490,8 @@ export class WebGPUBackend implements Backend {
 
   destroy(): void {
     this.pool.trim();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.staging.clear();
     this.device.destroy();
   }
 }

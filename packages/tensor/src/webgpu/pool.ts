@@ -2,6 +2,11 @@
  * Buffer pool: freed GPU buffers go back to a free list by size class and are handed out again,
  * so a training loop that makes the same shapes every step allocates nothing after its first.
  * Size classes are powers of two split in quarters (at most 25% slack); small ones round to 256 B.
+ *
+ * A size class hands out its free buffer made first (not the one freed last): which buffer a
+ * tensor gets then depends only on which buffers are free, not on the order they were freed in,
+ * so every step of a loop binds the same buffers in the same places and the backend's cached
+ * bind groups hit (a stack would permute the buffers a little every step).
  */
 
 const USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
@@ -27,7 +32,9 @@ export interface PoolStats {
 }
 
 export class BufferPool {
+  /** Free buffers by size class, sorted by creation order descending (pop() gives the oldest). */
   private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly serial = new WeakMap<GPUBuffer, number>();
   private live = 0;
   private liveCount = 0;
   private pooled = 0;
@@ -53,6 +60,7 @@ export class BufferPool {
       this.pooled -= size;
     } else {
       buffer = this.device.createBuffer({ size, usage: USAGE });
+      this.serial.set(buffer, this.created);
       this.created++;
     }
     this.live += size;
@@ -68,7 +76,16 @@ export class BufferPool {
     this.pooled += size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
-    list.push(buffer);
+    // Insert keeping the list sorted by serial descending (binary search: lists are short).
+    const id = this.serial.get(buffer) ?? 0;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.serial.get(list[mid]!) ?? 0) > id) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, buffer);
   }
 
   /** Destroys every pooled (free) buffer. */

@@ -1,0 +1,189 @@
+// The WebGPU host path's figures (docs/webgpu-host.md): what one training step and one decoded
+// token of the 124M model cost the JavaScript that records them, and how fast they run.
+// Used by bench/run.mjs (every run with an adapter, and alone with --webgpu).
+//
+// - webgpu_dispatches_per_step, _submits_per_step, _reads_per_step, _uploads_per_step,
+//   _pipelines_per_step, _buffers_per_step: one training step of the 124M model's structure
+//   (12 layers, 12 heads, batch 2 x 256; narrow widths, since the counts depend on the structure only);
+// - webgpu_dispatches_per_token: one cached decoded token of the same model;
+// - webgpu_host_us_per_dispatch: JavaScript time to record a step (its synchronous stretches,
+//   not the awaits) divided by its dispatches;
+// - train_step_124m / generate_50_cache_124m{,_bf16,_f16}: the whole model on a hardware adapter
+//   (a software adapter would take minutes a step: it times the narrow model instead, named so),
+//   medians over several repetitions after a warm-up.
+// Every line names the adapter (vendor, architecture, description).
+import * as G from '@mini/gpt/node';
+import * as T from '@mini/tensor/node';
+
+/** "vendor / architecture / description" of a WebGPU device, for every line's note. */
+export function adapterName(device) {
+  const { vendor, architecture, description } = device.info;
+  return [vendor || '?', architecture || '?', description].join(' / ');
+}
+
+/** Median of `times`. */
+const median = (times) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+
+/**
+ * One training step recorded as the training loop does (packages/gpt/src/train.ts's order):
+ * returns the step's loss tensor (not read) and the milliseconds spent recording it.
+ */
+function recordStep(model, optimizer, device, shape) {
+  const t = performance.now();
+  model.zeroGrad();
+  const V = model.config.vocabSize;
+  const batch = { inputs: T.randint(0, V, shape, { device }), targets: T.randint(0, V, shape, { device }) };
+  const loss = T.tidy(() => {
+    const l = G.batchLoss(model, batch);
+    l.backward();
+    return l.data;
+  });
+  optimizer.update();
+  batch.inputs.dispose();
+  batch.targets.dispose();
+  return { loss, ms: performance.now() - t };
+}
+
+/**
+ * A step as the training loop runs it: record step n, then read step n-1's loss (the deferred
+ * read of train.ts); `pending` carries the unread loss between calls.
+ */
+async function deferredStep(model, optimizer, device, shape, pending) {
+  const { loss, ms } = recordStep(model, optimizer, device, shape);
+  if (pending.loss) {
+    await pending.loss.item();
+    pending.loss.dispose();
+  }
+  pending.loss = loss;
+  return ms;
+}
+
+async function drain(device, pending) {
+  if (pending.loss) {
+    await pending.loss.item();
+    pending.loss.dispose();
+    pending.loss = null;
+  }
+  await device.backend.sync();
+}
+
+/**
+ * Prints the WebGPU host-path lines for `device` through `report(name, backend, value, unit, note)`;
+ * `speed: false`: the counts and host time only.
+ */
+export async function webgpuHostLines(report, device, { quick = false, reps = 3, speed = true } = {}) {
+  const adapter = adapterName(device);
+  const backend = device.backend;
+  const shape = quick ? [1, 32] : [2, 256];
+  const narrow = G.resolveConfig('gpt2-small', { ...G.BOOK_CONFIG_OVERRIDES, embedDim: 48, vocabSize: 2000 });
+  const structure = `12-layer 12-head model, batch ${shape.join(' x ')}, narrow widths; ${adapter}`;
+
+  // Counts: one step after a warm-up step (which made the pipelines and pooled the buffers).
+  {
+    const model = G.GPTModel.create(narrow, { device, seed: 1 });
+    const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
+    const pending = { loss: null };
+    await deferredStep(model, optimizer, device, shape, pending);
+    await drain(device, pending);
+    const before = { ...backend.counters, created: backend.poolStats().created };
+    let recordMs = await deferredStep(model, optimizer, device, shape, pending);
+    await drain(device, pending);
+    const after = { ...backend.counters, created: backend.poolStats().created };
+    const count = (k) => after[k] - before[k];
+    report('webgpu_dispatches_per_step', 'webgpu', count('dispatches'), 'dispatches', structure);
+    report('webgpu_submits_per_step', 'webgpu', count('submits'), 'submits', structure);
+    report('webgpu_reads_per_step', 'webgpu', count('reads'), 'reads', structure);
+    report('webgpu_uploads_per_step', 'webgpu', count('uploads'), 'uploads', structure);
+    report('webgpu_pipelines_per_step', 'webgpu', count('pipelines'), 'pipelines created', structure);
+    report('webgpu_buffers_per_step', 'webgpu', count('created'), 'buffers created', structure);
+    // Host time: the median over a few more steps' recording (the same dispatches each).
+    const times = [recordMs];
+    for (let i = 0; i < reps + 1; i++) {
+      recordMs = await deferredStep(model, optimizer, device, shape, pending);
+      times.push(recordMs);
+    }
+    await drain(device, pending);
+    report(
+      'webgpu_host_us_per_dispatch',
+      'webgpu',
+      (median(times) * 1000) / count('dispatches'),
+      'µs',
+      `JavaScript recording one training step / its ${count('dispatches')} dispatches, median of ${times.length}; ${structure}`,
+    );
+    // Decoding: dispatches of one cached token (the prompt's prefill is in both runs).
+    const prompt = [1, 2, 3, 4];
+    await G.generate(model, prompt, { maxNewTokens: 2 });
+    const d0 = backend.counters.dispatches;
+    const r0 = backend.counters.reads;
+    await G.generate(model, prompt, { maxNewTokens: 1 });
+    const d1 = backend.counters.dispatches;
+    const r1 = backend.counters.reads;
+    await G.generate(model, prompt, { maxNewTokens: 9 });
+    const d9 = backend.counters.dispatches;
+    const r9 = backend.counters.reads;
+    const tokenNote = `12-layer 12-head model, cached greedy decoding, narrow widths; ${adapter}`;
+    report('webgpu_dispatches_per_token', 'webgpu', (d9 - d1 - (d1 - d0)) / 8, 'dispatches', tokenNote);
+    report('webgpu_reads_per_token', 'webgpu', (r9 - r1 - (r1 - r0)) / 8, 'reads', tokenNote);
+    model.dispose();
+    optimizer.dispose();
+  }
+
+  if (!speed) return;
+  // Speed: the whole 124M model on a hardware adapter; the narrow one on a software adapter.
+  const software = device.info.software;
+  const config = software ? narrow : G.resolveConfig('gpt2-small', G.BOOK_CONFIG_OVERRIDES);
+  const what = software
+    ? `narrow widths (embedDim 48, vocab 2000): a software adapter; ${adapter}`
+    : `the 124M model; ${adapter}`;
+  const model = G.GPTModel.create(config, { device, seed: 123 });
+  {
+    const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
+    const pending = { loss: null };
+    await deferredStep(model, optimizer, device, shape, pending);
+    await drain(device, pending);
+    const steps = quick ? 2 : 5;
+    const times = [];
+    for (let r = 0; r < reps; r++) {
+      const t = performance.now();
+      for (let i = 0; i < steps; i++) await deferredStep(model, optimizer, device, shape, pending);
+      await drain(device, pending);
+      times.push((performance.now() - t) / 1000 / steps);
+    }
+    const s = median(times);
+    const tokens = shape[0] * shape[1];
+    report(
+      'train_step_124m',
+      'webgpu',
+      tokens / s,
+      'tokens/s',
+      `${(s * 1000).toFixed(1)} ms per step (batch ${shape.join(' x ')}, ${steps} steps, median of ${reps} after a warm-up); ${what}`,
+    );
+    optimizer.dispose();
+    model.zeroGrad();
+  }
+  const prompt = G.textToIds('Every effort moves you');
+  const tokens = quick ? 8 : 50;
+  for (const [dtype, suffix] of [
+    ['float32', ''],
+    ['bfloat16', '_bf16'],
+    ['float16', '_f16'],
+  ]) {
+    const m = dtype === 'float32' ? model : G.convertModel(model, dtype);
+    await G.generate(m, prompt, { maxNewTokens: 5 });
+    const times = [];
+    for (let r = 0; r < reps; r++) {
+      const t = performance.now();
+      await G.generate(m, prompt, { maxNewTokens: tokens });
+      times.push((performance.now() - t) / 1000);
+    }
+    report(
+      `generate_50_cache_124m${suffix}`,
+      'webgpu',
+      tokens / median(times),
+      'tokens/s',
+      `${dtype} weights, cached greedy, ${tokens} tokens, median of ${reps} after a warm-up; ${what}`,
+    );
+    if (m !== model) m.dispose();
+  }
+  model.dispose();
+}
