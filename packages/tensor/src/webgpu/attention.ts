@@ -57,6 +57,8 @@ function params(
   );
   const [o, lse, delta, g1, g2] = [...bases, 0, 0, 0, 0, 0];
   const drop: DropoutMask = dropout ?? { p: 0, key: [0, 0], stream: 0 };
+  if (drop.keep)
+    throw new DeviceError('attention: a host-drawn mask (the torch random stream) runs on the CPU devices only');
   const { threshold, scale: dropScale } = maskConstants(drop.p);
   u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0)
     .f32(scale)
