@@ -63,6 +63,16 @@ export interface AdamWStep {
   readonly step: number;
 }
 
+/** One tensor of a multi-tensor AdamW step (Kernels.adamwMany): its own weight decay, the rest shared. */
+export interface AdamWEntry {
+  readonly param: View;
+  readonly grad: View;
+  readonly m: View;
+  readonly v: View;
+  /** This tensor's decoupled weight decay (0 for a no-decay group). */
+  readonly weightDecay: number;
+}
+
 /** One Generator stream's uniforms in [low, high) (random.ts: fillUniform). */
 export interface UniformDraw {
   readonly key: readonly [number, number];
@@ -251,6 +261,11 @@ export interface Kernels {
   uniform?(out: View, draw: UniformDraw): void;
   /** PyTorch's AdamW, in place on param, m and v. All contiguous, same size. */
   adamw(param: View, grad: View, m: View, v: View, step: AdamWStep): void;
+  /**
+   * `adamw` on every entry (step.weightDecay ignored: each entry has its own), with the same
+   * bits as one `adamw` call per entry; a GPU updates many tensors per dispatch.
+   */
+  adamwMany(entries: readonly AdamWEntry[], step: AdamWStep): void;
 }
 
 export interface Backend {

@@ -11,6 +11,7 @@ import type { BackendStorage, Kernels } from '../backend.js';
 import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import { type DType, bytesPerElement, isHalf } from '../dtype.js';
 import { createAdamw } from './adamw.js';
+import { adamwEach } from '../cpu/adamw.js';
 import { createAttention, createAttentionBackward } from './attention.js';
 import { createBinary, createUnary } from './arith.js';
 import { createDropout } from './dropout.js';
@@ -49,10 +50,12 @@ export class FastCpuBackend extends CpuBackend {
   constructor(private readonly options: WasmRuntimeOptions = {}) {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
+    const fastAdamw = createAdamw(runtime);
     super({
       ...referenceKernels,
       matmul: createMatmul(runtime),
-      adamw: createAdamw(runtime),
+      adamw: fastAdamw,
+      adamwMany: (entries, step) => adamwEach(fastAdamw, entries, step),
       dropout: createDropout(runtime),
       uniform: createUniform(runtime),
       unary: createUnary(runtime),

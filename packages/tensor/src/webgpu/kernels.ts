@@ -2,7 +2,7 @@
 import type { Kernels } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { isHalf } from '../dtype.js';
-import { adamw } from './adamw.js';
+import { adamw, adamwMany } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { convert } from './half.js';
 import { dropout } from './dropout.js';
@@ -37,5 +37,6 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     crossEntropyBackward: (args) => crossEntropyBackward(ctx, args),
     dropout: (x, out, mask) => dropout(ctx, x, out, mask),
     adamw: (param, grad, m, v, step) => adamw(ctx, param, grad, m, v, step),
+    adamwMany: (entries, step) => adamwMany(ctx, entries, step),
   };
 }
