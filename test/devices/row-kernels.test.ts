@@ -62,6 +62,10 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
         [5, 768],
         [300, 132],
         [2, 1],
+        // The parameter gradients' column blocks (32 rows x 64 columns): partial last ones.
+        [33, 65],
+        [97, 130],
+        [1000, 7],
       ]) {
         await expectParity(
           dev,
