@@ -46,7 +46,9 @@ function makeCase(device: Device, seed: number): Case {
   const grads = [1, 2, 3].map(() =>
     params.map((p, i) =>
       // Entry 4's gradient is a transposed (strided) view.
-      i === 4 ? T.randn([1, p.size], { device, generator: g }).transpose().reshape(p.shape) : T.randn(p.shape, { device, generator: g }),
+      i === 4
+        ? T.randn([1, p.size], { device, generator: g }).transpose().reshape(p.shape)
+        : T.randn(p.shape, { device, generator: g }),
     ),
   );
   const decay = LENGTHS.map((_, i) => (i % 3 === 0 ? 0 : 0.1));
@@ -70,10 +72,17 @@ describe.each(devices)('adamwUpdateMany on $name', ({ device }) => {
   it('gives the bits of one adamwUpdate per tensor (decay groups, flat and separate moments)', async () => {
     const one = makeCase(device, 7);
     const many = makeCase(device, 7);
-    const before = device.kind === 'webgpu' ? (device.backend as unknown as { counters: { dispatches: number } }).counters.dispatches : 0;
+    const before =
+      device.kind === 'webgpu'
+        ? (device.backend as unknown as { counters: { dispatches: number } }).counters.dispatches
+        : 0;
     for (let step = 1; step <= 3; step++) {
       one.params.forEach((p, i) =>
-        T.adamwUpdate(p, one.grads[step - 1]![i]!, one.m[i]!, one.v[i]!, { ...HYPER, weightDecay: one.decay[i]!, step }),
+        T.adamwUpdate(p, one.grads[step - 1]![i]!, one.m[i]!, one.v[i]!, {
+          ...HYPER,
+          weightDecay: one.decay[i]!,
+          step,
+        }),
       );
       T.adamwUpdateMany(
         many.params.map((param, i) => ({
@@ -89,14 +98,15 @@ describe.each(devices)('adamwUpdateMany on $name', ({ device }) => {
     for (const k of ['params', 'm', 'v'] as const) expect(await values(many[k]), k).toEqual(await values(one[k]));
     if (device.kind === 'webgpu') {
       // 3 steps: 3 x 24 single dispatches (+ a strided grad's copy each) against a few grouped ones.
-      const dispatches = (device.backend as unknown as { counters: { dispatches: number } }).counters.dispatches - before;
+      const dispatches =
+        (device.backend as unknown as { counters: { dispatches: number } }).counters.dispatches - before;
       expect(dispatches).toBeLessThan(3 * 24 + 3 * 2 + 3 * 12);
     }
     one.dispose();
     many.dispose();
   });
 
-  it('weightDecay defaults to the step\'s, and the result matches the CPU reference', async () => {
+  it("weightDecay defaults to the step's, and the result matches the CPU reference", async () => {
     const here = makeCase(device, 11);
     const ref = makeCase(T.cpu, 11);
     for (const c of [here, ref]) {
@@ -109,7 +119,9 @@ describe.each(devices)('adamwUpdateMany on $name', ({ device }) => {
     for (const k of ['params', 'm', 'v'] as const) {
       const [a, b] = [await values(here[k]), await values(ref[k])];
       a.forEach((row, i) =>
-        row.forEach((x, j) => expect(Math.abs(x - b[i]![j]!), `${k}[${i}][${j}]`).toBeLessThanOrEqual(tol * (1 + Math.abs(b[i]![j]!)))),
+        row.forEach((x, j) =>
+          expect(Math.abs(x - b[i]![j]!), `${k}[${i}][${j}]`).toBeLessThanOrEqual(tol * (1 + Math.abs(b[i]![j]!))),
+        ),
       );
     }
     here.dispose();

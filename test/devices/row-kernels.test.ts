@@ -117,9 +117,18 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
         [[3, 9000, 2], 1],
         [[8193, 1], 0],
         // Adjacent axes of a contiguous tensor reduce as one (bias gradients over (B, T)).
-        [[2, 37, 48], [0, 1]],
-        [[3, 4, 5, 6], [1, 2]],
-        [[3, 4, 5], [2, 0]],
+        [
+          [2, 37, 48],
+          [0, 1],
+        ],
+        [
+          [3, 4, 5, 6],
+          [1, 2],
+        ],
+        [
+          [3, 4, 5],
+          [2, 0],
+        ],
         [[1031, 67], 0],
         [[3, 1000, 5], 1],
         [[5, 40001], 1],

@@ -213,11 +213,19 @@ describe.runIf(gpu)('ops on tensors larger than one storage binding', () => {
       ms!.push(T.zeros([2500], { device }));
       vs!.push(T.zeros([2500], { device }));
       const grads = ps!.map((p) => T.randn(p.shape, { device, generator: g }));
-      const entries = ps!.map((param, i) => ({ param, grad: grads[i]!, m: ms![i]!, v: vs![i]!, weightDecay: i % 2 ? 0 : 0.1 }));
+      const entries = ps!.map((param, i) => ({
+        param,
+        grad: grads[i]!,
+        m: ms![i]!,
+        v: vs![i]!,
+        weightDecay: i % 2 ? 0 : 0.1,
+      }));
       const step = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 2 };
       if (many) T.adamwUpdateMany(entries, step);
       else for (const e of entries) T.adamwUpdate(e.param, e.grad, e.m, e.v, { ...step, weightDecay: e.weightDecay });
-      const out = await Promise.all([pf!, mf!, vf!, ps![6]!, ms![6]!, vs![6]!].map(async (t) => [...(await t.toArray())]));
+      const out = await Promise.all(
+        [pf!, mf!, vf!, ps![6]!, ms![6]!, vs![6]!].map(async (t) => [...(await t.toArray())]),
+      );
       for (const t of [pf!, mf!, vf!, ...ps!, ...ms!, ...vs!, ...grads]) t.dispose();
       return out;
     };

@@ -252,8 +252,12 @@ export interface Kernels {
   crossEntropy(args: CrossEntropyArgs): void;
   /** dlogits = (softmax(logits) - onehot(target)) * dloss / count; zero rows where ignored. */
   crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
-  /** out = x * keep / (1 - p), keep = uniform >= p from the mask's stream. x contiguous. */
-  dropout(x: View, out: View, mask: DropoutMask): void;
+  /**
+   * out = x * keep / (1 - p), keep = uniform >= p from the mask's stream; with `residual`
+   * (contiguous, x's shape) out = residual + that, in the same kernel (the bits of add after
+   * dropout). x contiguous.
+   */
+  dropout(x: View, out: View, mask: DropoutMask, residual?: View): void;
   /**
    * out (float32, contiguous) = the draw's uniforms, the values Generator.uniform gives (random.ts:
    * fillUniform). Optional: where a backend has none (WebGPU), rand draws on the host and uploads.

@@ -296,7 +296,9 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
           );
         const values = await readTensor(header, `${prefix}.${name}`);
         // Into the optimizer's own tensor: a view of its flat moments (one GPU binding for all).
-        T.tidy(() => T.copyInto(target.get(name)!, T.tensor(values, { shape: p.shape, device, dtype: target.get(name)!.dtype })));
+        T.tidy(() =>
+          T.copyInto(target.get(name)!, T.tensor(values, { shape: p.shape, device, dtype: target.get(name)!.dtype })),
+        );
       }
     }
   } catch (e) {

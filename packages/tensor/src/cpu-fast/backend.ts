@@ -51,15 +51,21 @@ export class FastCpuBackend extends CpuBackend {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
     const fastAdamw = createAdamw(runtime);
+    const fastDropout = createDropout(runtime);
+    const fastBinary = createBinary(runtime);
     super({
       ...referenceKernels,
       matmul: createMatmul(runtime),
       adamw: fastAdamw,
       adamwMany: (entries, step) => adamwEach(fastAdamw, entries, step),
-      dropout: createDropout(runtime),
+      dropout: (x, out, mask, residual) => {
+        fastDropout(x, out, mask);
+        // The residual add after the mask (the same bits as dropout then add).
+        if (residual) fastBinary('add', residual, out, out);
+      },
       uniform: createUniform(runtime),
       unary: createUnary(runtime),
-      binary: createBinary(runtime),
+      binary: fastBinary,
       copy: createCopy(runtime),
       gelu: createGelu(runtime),
       geluBackward: createGeluBackward(runtime),

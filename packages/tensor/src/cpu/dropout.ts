@@ -3,9 +3,10 @@ import type { DropoutMask, View } from '../backend.js';
 import { maskConstants, maskWords } from '../dropout-mask.js';
 import { dataOf } from './storage.js';
 
-export function dropout(x: View, out: View, mask: DropoutMask): void {
+export function dropout(x: View, out: View, mask: DropoutMask, residual?: View): void {
   const src = dataOf(x);
   const dst = dataOf(out);
+  const res = residual ? dataOf(residual) : null;
   let n = 1;
   for (const d of x.shape) n *= d;
   const { threshold, scale } = maskConstants(mask.p);
@@ -13,6 +14,10 @@ export function dropout(x: View, out: View, mask: DropoutMask): void {
   for (let i = 0; i < n; i++) {
     if (i % 2 === 0) maskWords(mask, i / 2, words);
     const keep = mask.p < 1 && words[i % 2]! >= threshold;
-    dst[out.offset + i] = keep ? src[x.offset + i]! * scale : 0;
+    const dropped = keep ? src[x.offset + i]! * scale : 0;
+    // float32 storage rounds the product before the sum, as a separate add would read it.
+    dst[out.offset + i] = res
+      ? res[residual!.offset + i]! + (x.dtype === 'float32' ? Math.fround(dropped) : dropped)
+      : dropped;
   }
 }

@@ -44,7 +44,11 @@ function reduce(op: ReduceOp, x: Tensor, axes: number | readonly number[] | unde
   if (sorted.length > 1 && op !== 'argmax' && x.isContiguous() && sorted[0]! - sorted.at(-1)! === sorted.length - 1) {
     const first = sorted.at(-1)!;
     const last = sorted[0]!;
-    const merged = x.reshape([...x.shape.slice(0, first), sizeOf(x.shape.slice(first, last + 1)), ...x.shape.slice(last + 1)]);
+    const merged = x.reshape([
+      ...x.shape.slice(0, first),
+      sizeOf(x.shape.slice(first, last + 1)),
+      ...x.shape.slice(last + 1),
+    ]);
     const r = reduceAxis(op, merged, first, false);
     merged.dispose();
     if (!keepDims) return r;

@@ -35,7 +35,7 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     scatterAdd: (args) => scatterAdd(ctx, args),
     crossEntropy: (args) => crossEntropy(ctx, args),
     crossEntropyBackward: (args) => crossEntropyBackward(ctx, args),
-    dropout: (x, out, mask) => dropout(ctx, x, out, mask),
+    dropout: (x, out, mask, residual) => dropout(ctx, x, out, mask, residual),
     adamw: (param, grad, m, v, step) => adamw(ctx, param, grad, m, v, step),
     adamwMany: (entries, step) => adamwMany(ctx, entries, step),
   };
