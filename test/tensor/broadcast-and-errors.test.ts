@@ -70,6 +70,12 @@ describe('errors', () => {
     await expect(T.getDevice({ kind: 'tpu' })).rejects.toThrow(/unknown device "tpu": use auto, cpu or webgpu/);
   });
 
+  it('a device choice is parsed in one place: auto, cpu, webgpu and nothing else', () => {
+    expect(T.deviceChoices).toEqual(['auto', 'cpu', 'webgpu']);
+    for (const c of T.deviceChoices) expect(T.parseDeviceChoice(c)).toBe(c);
+    for (const bad of ['tpu', 'CPU', '', null, undefined]) expect(T.parseDeviceChoice(bad)).toBeUndefined();
+  });
+
   it('a new device kind registers without editing a union, and getDevice opens it by name', async () => {
     T.registerDeviceKind('cpu-reference', async () => T.cpu);
     expect(await T.getDevice('cpu-reference')).toBe(T.cpu);

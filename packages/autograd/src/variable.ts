@@ -5,7 +5,7 @@
  * gradients, freeing each intermediate gradient and each node's saved caches as soon as the
  * node is done. No rule reads a value back from the device.
  */
-import { type Tensor, ShapeError, add, keep, ones, shapesEqual, tidy } from '@mini/tensor';
+import { type Tensor, MiniGptError, ShapeError, add, keep, ones, shapesEqual, tidy } from '@mini/tensor';
 import { type DifferentiableOp, type Rule, type SavedFor, rules } from './registry.js';
 
 /** A node of the graph: the op that made a Variable, its inputs and its backward rule. */
@@ -36,7 +36,7 @@ export function isGradEnabled(): boolean {
 }
 
 /** A backward pass that cannot run: no gradient path, a non-scalar output without a gradient, a non-differentiable op. */
-export class GradError extends Error {
+export class GradError extends MiniGptError {
   override name = 'GradError';
 }
 

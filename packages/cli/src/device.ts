@@ -9,11 +9,9 @@
  * (native-stderr.ts); --verbose shows them.
  */
 import { spawnSync } from 'node:child_process';
-import type { Device } from '@mini/tensor';
+import type { Device, DeviceChoice } from '@mini/tensor';
 import { getDevice } from '@mini/tensor/node';
 import { quietNativeStderr } from './native-stderr.js';
-
-export type DeviceFlag = 'auto' | 'cpu' | 'webgpu';
 
 /** Whether `--device auto` finds a hardware GPU, asked in a child process (its stderr dropped). */
 function hardwareGpuFound(): boolean {
@@ -27,7 +25,7 @@ function hardwareGpuFound(): boolean {
   return result.stdout === 'webgpu';
 }
 
-export async function openDevice(flag: DeviceFlag, verbose: boolean): Promise<Device> {
+export async function openDevice(flag: DeviceChoice, verbose: boolean): Promise<Device> {
   const kind = flag !== 'auto' ? flag : process.env.MINI_GPT_DEVICE || 'auto';
   if (kind === 'auto' && !verbose && !hardwareGpuFound()) return getDevice('cpu');
   return verbose || kind === 'cpu' ? getDevice(flag) : quietNativeStderr(() => getDevice(flag));

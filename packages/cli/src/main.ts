@@ -3,6 +3,7 @@
  * error, 2 usage error; 130 when training stops on Ctrl-C after saving. Errors are one line;
  * --verbose adds the stack.
  */
+import { MiniGptError } from '@mini/tensor';
 import { Command, CommanderError, Option } from 'commander';
 import { listCache, removeCached } from './commands/cache.js';
 import { download } from './commands/download.js';
@@ -238,6 +239,6 @@ export async function main(argv: string[]): Promise<number> {
     const error = e as Error;
     process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
     if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);
-    return error instanceof UsageError || error.name === 'ConfigError' ? 2 : 1;
+    return error instanceof MiniGptError ? error.exitCode : 1;
   }
 }

@@ -1,4 +1,5 @@
 /** Parsers for option values: a bad value is a usage error (exit 2) naming the option. */
+import { type DeviceChoice, deviceChoices, parseDeviceChoice } from '@mini/tensor';
 import { InvalidArgumentError } from 'commander';
 
 export function number(what: string, check: (n: number) => boolean = Number.isFinite) {
@@ -17,10 +18,13 @@ export const nonNegative = number('a number >= 0', (n) => n >= 0);
 export const probability = number('a number in [0, 1)', (n) => n >= 0 && n < 1);
 export const fraction = number('a number in (0, 1)', (n) => n > 0 && n < 1);
 
-export function device(value: string): 'auto' | 'cpu' | 'webgpu' {
-  if (value !== 'auto' && value !== 'cpu' && value !== 'webgpu')
-    throw new InvalidArgumentError(`auto, cpu or webgpu expected, got "${value}"`);
-  return value;
+export function device(value: string): DeviceChoice {
+  const choice = parseDeviceChoice(value);
+  if (!choice)
+    throw new InvalidArgumentError(
+      `${deviceChoices.slice(0, -1).join(', ')} or ${deviceChoices.at(-1)} expected, got "${value}"`,
+    );
+  return choice;
 }
 
 export function dtype(value: string): 'auto' | 'float32' | 'float16' | 'bfloat16' {

@@ -8,6 +8,7 @@
  * on every way out: `stopProgress` at a normal end or an error, and a process 'exit' hook for
  * process.exit and uncaught exceptions.
  */
+import { MiniGptError } from '@mini/tensor';
 import cliProgress, { type Options, type Params } from 'cli-progress';
 import pc from 'picocolors';
 
@@ -202,8 +203,9 @@ export function formatBytes(n: number): string {
 }
 
 /** A usage error: exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends MiniGptError {
   override name = 'UsageError';
+  override readonly exitCode = 2;
 }
 
 let verboseOn = false;

@@ -2,6 +2,7 @@
  * GPT-2 configurations. Presets are data; `resolveConfig` validates a preset plus overrides
  * once, where they enter (a file, a flag), rejecting unknown keys.
  */
+import { MiniGptError } from '@mini/tensor';
 
 export interface GPTConfig {
   /** Tokens in the vocabulary (GPT-2: 50257). */
@@ -50,8 +51,10 @@ export const BOOK_CONFIG_OVERRIDES = {
   tiedHead: false,
 } as const satisfies Partial<GPTConfig>;
 
-export class ConfigError extends Error {
+export class ConfigError extends MiniGptError {
   override name = 'ConfigError';
+  /** A config that cannot be used is the user's input: a usage error. */
+  override readonly exitCode = 2;
 }
 
 const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;

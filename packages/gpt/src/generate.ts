@@ -4,6 +4,7 @@
  * length. With the KV cache (default) each new token costs one position; without it, the whole
  * (cropped) context is recomputed each step, as the book's generate_text_simple does.
  */
+import { MiniGptError } from '@mini/tensor';
 import * as A from '@mini/autograd';
 import * as T from '@mini/tensor';
 import { KVCache } from './kv-cache.js';
@@ -32,7 +33,7 @@ export interface GenerateOptions {
  * chosen from such scores. `step` is the 0-based index of the token being generated, `tokenId`
  * the first id whose logit was `value`.
  */
-export class NonFiniteLogitsError extends Error {
+export class NonFiniteLogitsError extends MiniGptError {
   override name = 'NonFiniteLogitsError';
   constructor(
     readonly step: number,

@@ -8,6 +8,7 @@
  * load and save without transposes. An untied head is `lm_head.weight` (V, C).
  * Shapes: B = batch, T = tokens, C = embedDim, V = vocabSize, nh = heads, hs = C / nh.
  */
+import { MiniGptError } from '@mini/tensor';
 import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
@@ -26,7 +27,7 @@ export interface ForwardOptions {
 }
 
 /** A model built or used wrongly: a parameter missing, or asked for by a name it does not have. */
-export class ModelError extends Error {
+export class ModelError extends MiniGptError {
   override name = 'ModelError';
 }
 

@@ -5,13 +5,14 @@
  * memory for the largest tensor, not the file. Reading converts F16 and BF16 to float32.
  * Byte access goes through ByteSource/ByteSink so this module stays free of Node's fs.
  */
+import { MiniGptError } from '@mini/tensor';
 import type { TypedArray } from '@mini/tensor';
 import { parseJsonStrict } from './json.js';
 
 // Tensor bytes are written and read as the platform's typed arrays: refuse a big-endian host.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends MiniGptError {
   override name = 'SafetensorsError';
 }
 

@@ -3,9 +3,10 @@
  * slices, and a URL read with HTTP Range requests. The safetensors reader asks for one tensor
  * at a time, so a large checkpoint is never held whole (node/files.ts does the same for files).
  */
+import { MiniGptError } from '@mini/tensor';
 import { type ByteSource, bytesSource } from './safetensors.js';
 
-export class ByteSourceError extends Error {
+export class ByteSourceError extends MiniGptError {
   override name = 'ByteSourceError';
 }
 

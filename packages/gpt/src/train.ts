@@ -4,6 +4,7 @@
  * each loader, tokens seen, a sample after each epoch, events for progress, and a state that
  * resumes exactly where a stopped run left off.
  */
+import { MiniGptError } from '@mini/tensor';
 import { assertFloat32Weights } from './weight-dtype.js';
 import * as T from '@mini/tensor';
 import type { DataLoader } from './data.js';
@@ -74,7 +75,7 @@ export interface TrainEvents {
   onEpochEnd?(state: TrainState): void | Promise<void>;
 }
 
-export class NonFiniteLossError extends Error {
+export class NonFiniteLossError extends MiniGptError {
   override name = 'NonFiniteLossError';
   constructor(
     readonly step: number,

@@ -7,6 +7,18 @@ import type { Backend } from './backend.js';
  */
 export type DeviceKind = string;
 
+/**
+ * What a user names to choose a device (the CLI's `--device`, the page's menu, `getDevice`):
+ * `auto` takes a hardware GPU when there is one, else the CPU (see select-device.ts).
+ */
+export const deviceChoices = ['auto', 'cpu', 'webgpu'] as const;
+export type DeviceChoice = (typeof deviceChoices)[number];
+
+/** `value` as a device choice, or undefined when it names none. */
+export function parseDeviceChoice(value: string | null | undefined): DeviceChoice | undefined {
+  return deviceChoices.find((c) => c === value);
+}
+
 export interface AdapterLimits {
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;

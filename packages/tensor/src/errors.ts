@@ -1,22 +1,34 @@
 /** Errors of the tensor core. Each names the op and what was wrong with its input. */
 
+/**
+ * The base of every error mini-gpt throws on purpose (bad input, a missing file, a device that
+ * cannot be opened): its message is one line for people, and `exitCode` is what the CLI exits
+ * with (1, or 2 for a usage error such as a bad flag or a config that cannot be used). Anything
+ * else that reaches the CLI is a bug.
+ */
+export class MiniGptError extends Error {
+  override name = 'MiniGptError';
+  /** The CLI's exit status for this error: 1, or 2 for usage errors. */
+  readonly exitCode: number = 1;
+}
+
 /** Shapes that do not fit an op: the message names the op and every shape involved. */
-export class ShapeError extends Error {
+export class ShapeError extends MiniGptError {
   override name = 'ShapeError';
 }
 
 /** A dtype an op cannot take, or two dtypes that do not match. */
-export class DTypeError extends Error {
+export class DTypeError extends MiniGptError {
   override name = 'DTypeError';
 }
 
 /** A device that cannot be found or used, or tensors on two different devices. */
-export class DeviceError extends Error {
+export class DeviceError extends MiniGptError {
   override name = 'DeviceError';
 }
 
 /** A tensor used after `dispose()`. */
-export class DisposedError extends Error {
+export class DisposedError extends MiniGptError {
   override name = 'DisposedError';
 }
 

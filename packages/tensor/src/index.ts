@@ -47,10 +47,18 @@ export {
   narrowToHalf,
   widenHalf,
 } from './dtype.js';
-export { ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
-export { Device, type DeviceInfo, type DeviceKind, type AdapterLimits } from './device.js';
+export {
+  Device,
+  type DeviceInfo,
+  type DeviceKind,
+  type AdapterLimits,
+  type DeviceChoice,
+  deviceChoices,
+  parseDeviceChoice,
+} from './device.js';
 export { cpu, fastCpu, getDefaultDevice, setDefaultDevice } from './defaults.js';
 export { FastCpuBackend, createFastCpuBackend } from './cpu-fast/backend.js';
 export type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';

@@ -248,7 +248,8 @@ function download(blob: Blob, name: string): void {
 // ---- Device view ----
 const deviceChoice = $<HTMLSelectElement>('device-choice');
 const requested = new URLSearchParams(location.search).get('device');
-if (requested === 'auto' || requested === 'webgpu' || requested === 'cpu') deviceChoice.value = requested;
+// The menu's options are the choices (DeviceChoice); an unknown ?device= keeps the default.
+if ([...deviceChoice.options].some((o) => o.value === requested)) deviceChoice.value = requested!;
 deviceChoice.addEventListener('change', () => {
   $('device-status').textContent = 'Switching device…';
   send({ type: 'init', device: deviceChoice.value as DeviceChoice });

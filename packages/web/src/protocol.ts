@@ -1,7 +1,8 @@
 /** Messages between the page (main.ts) and the worker that runs the library (worker.ts). */
 import type { GenerateOptions, LossRecord, PresetName, TrainRecipe } from '@mini/gpt';
 
-export type DeviceChoice = 'auto' | 'webgpu' | 'cpu';
+export type { DeviceChoice } from '@mini/tensor';
+import type { DeviceChoice } from '@mini/tensor';
 
 /** The Train view's settings: a preset, the model overrides and the book's training settings. */
 export interface TrainSettings extends TrainRecipe {

@@ -1,4 +1,5 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
+import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
@@ -12,7 +13,7 @@ export interface EvalFlags {
   contextLength?: number;
   batchSize: number;
   maxBatches?: number;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
   json?: boolean;

@@ -1,4 +1,5 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
+import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
@@ -13,7 +14,7 @@ export interface GenerateFlags {
   topK?: number;
   topP?: number;
   seed: number;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
   cache: boolean;

@@ -1,4 +1,5 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
+import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { deviceDescription, openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
@@ -7,7 +8,7 @@ import { formatBytes, say } from '../ui.js';
 export async function info(flags: {
   model?: string;
   revision?: string;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
   json?: boolean;

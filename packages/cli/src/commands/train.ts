@@ -10,6 +10,7 @@
  * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
  * init), as a run cannot change them midway.
  */
+import type { DeviceChoice } from '@mini/tensor';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -26,7 +27,7 @@ export interface TrainFlags extends G.TrainRecipe {
   data?: string;
   out?: string;
   resume?: string;
-  device: 'auto' | 'cpu' | 'webgpu';
+  device: DeviceChoice;
   verbose?: boolean;
   stride?: number;
   init: string;

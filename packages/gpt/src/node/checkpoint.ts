@@ -7,6 +7,7 @@
  * folder, then swapped in by renames. If a crash falls between the two renames, the previous
  * checkpoint is still complete under "<dir>.previous", and loadCheckpoint looks there.
  */
+import { MiniGptError } from '@mini/tensor';
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { freemem } from 'node:os';
@@ -32,7 +33,7 @@ import {
   writeTextAtomic,
 } from './files.js';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends MiniGptError {
   override name = 'CheckpointError';
 }
 

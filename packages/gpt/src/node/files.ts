@@ -1,4 +1,5 @@
 /** Node file adapters for the portable modules: ByteSource/ByteSink over files, atomic writes. */
+import { MiniGptError } from '@mini/tensor';
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ export function fileProblem(e: NodeJS.ErrnoException): string {
 }
 
 /** A file that is missing, unreadable or not a regular file; the message starts with its path. */
-export class FileError extends Error {
+export class FileError extends MiniGptError {
   override name = 'FileError';
   /** Whether the path exists but is no regular file (a folder, a device, a pipe, a socket). */
   constructor(

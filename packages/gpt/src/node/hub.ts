@@ -9,6 +9,7 @@
  * and HF_ENDPOINT when the hub cannot be reached, turns an error response into a HubError
  * carrying the hub's own X-Error-Code / X-Error-Message, and refuses any request offline.
  */
+import { MiniGptError } from '@mini/tensor';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 /** A failed exchange with the hub: `status` is the HTTP status (0: no response at all). */
-export class HubError extends Error {
+export class HubError extends MiniGptError {
   override name = 'HubError';
   constructor(
     message: string,

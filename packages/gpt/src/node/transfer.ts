@@ -5,13 +5,14 @@
  * This is the part @huggingface/hub leaves to its caller: its downloadFileToCacheDir rewrites
  * `.incomplete` from byte 0, reports no progress, and checks neither size nor hash.
  */
+import { MiniGptError } from '@mini/tensor';
 import { type Hash, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { makeDirs } from './files.js';
 
-export class DownloadError extends Error {
+export class DownloadError extends MiniGptError {
   override name = 'DownloadError';
 }
 
