@@ -1,4 +1,4 @@
-// npm run bench -- --big [--sizes medium,large,xl] [--dtypes float32,float16,bfloat16] [--kernels default,wasm]:
+// npm run bench -- --big [--sizes medium,large,xl] [--dtypes float32,float16,bfloat16,int8,int4] [--kernels default,wasm]:
 // GPT-2 medium, large and xl on the CPU device. For each size the benchmark writes a random
 // float32 checkpoint in Hugging Face layout to a temporary folder (removed afterwards; the
 // file stays in the page cache, as after a download), then for each dtype runs one child
@@ -7,6 +7,9 @@
 //   load_<size>_<dtype> (s), load_rate_<size>_<dtype> (GB/s of file), first_token_<size>_<dtype>
 //   (s from the process start), decode_<size>_<dtype> (tokens/s after the first token),
 //   peak_rss_decode_<size>_<dtype> (MB, the child's maximum resident set).
+// int8 / int4 (quantized weights, docs/quantized-weights.md): a first child converts the float32
+// checkpoint (mini-gpt convert: convert_<size>_<dtype>, s) and the measured child loads the
+// converted file, as a user who converted once would.
 // --kernels wasm adds a child per dtype with MINI_GPT_NATIVE=0 (backend "cpu-wasm"): the CPU
 // device's matmul in WebAssembly, beside the default (native where built).
 // And train_step_medium (tokens/s) with peak_rss_train_medium (MB): one training step of the
@@ -23,7 +26,8 @@ import { fileURLToPath } from 'node:url';
 import * as G from '@mini/gpt/node';
 
 const SIZES = { medium: 'gpt2-medium', large: 'gpt2-large', xl: 'gpt2-xl' };
-const SHORT = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
+const SHORT = { float32: 'f32', float16: 'f16', bfloat16: 'bf16', int8: 'i8', int4: 'i4' };
+const QUANTIZED = new Set(['int8', 'int4']);
 
 /** A random gpt2-<size>-shaped float32 checkpoint (uniform +-0.02 weights, unit layer norms) in `dir`. */
 async function writeCheckpoint(dir, preset) {
@@ -98,8 +102,16 @@ export async function bigModelLines(report, argv) {
         for (const kind of kernels) {
           const env = kind === 'wasm' ? { ...process.env, MINI_GPT_NATIVE: '0' } : process.env;
           const backend = kind === 'wasm' ? 'cpu-wasm' : 'cpu';
-          const r = runChild(node, './big-model-child.mjs', [dir, dtype, String(tokens)], env);
           const key = `${size}_${SHORT[dtype]}`;
+          let from = dir;
+          if (QUANTIZED.has(dtype)) {
+            from = `${dir}-${dtype}`;
+            if (!existsSync(from)) {
+              const c = runChild(node, './big-model-child.mjs', [dir, dtype, '0', from], env);
+              report(`convert_${key}`, backend, c.convertSeconds, 's', `float32 file -> ${dtype} file`);
+            }
+          }
+          const r = runChild(node, './big-model-child.mjs', [from, dtype, String(tokens)], env);
           const note = `${SIZES[size]}-shaped random checkpoint, ${fileGB.toFixed(2)} GB float32 file in the page cache; ${where(r)}; ${r.kernels}`;
           report(`load_${key}`, backend, r.loadSeconds, 's', note);
           report(`load_rate_${key}`, backend, fileGB / r.loadSeconds, 'GB/s');
@@ -109,7 +121,7 @@ export async function bigModelLines(report, argv) {
         }
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, `${dir}-int8`, `${dir}-int4`]) rmSync(d, { recursive: true, force: true });
     }
   }
 }

@@ -20,10 +20,13 @@ describe('mini-gpt errors', () => {
     expect(oneLine(r.stderr)).toEqual(['error: --data /no/such/file.txt: no such file']);
   });
 
-  it('a folder or a device as --data is refused before it is read (/dev/zero never ends)', async () => {
-    const folder = await runCli(['train', '--preset', 'tiny', '--data', tmpdir()]);
+  it('a folder without texts or shards, or a device, as --data is refused before it is read (/dev/zero never ends)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mini-gpt-empty-'));
+    const folder = await runCli(['train', '--preset', 'tiny', '--data', empty]);
     expect(folder.code).toBe(2);
-    expect(oneLine(folder.stderr)).toEqual([`error: --data ${tmpdir()}: a folder, not a file; give a text file`]);
+    expect(oneLine(folder.stderr)).toEqual([
+      `error: --data ${empty}: a folder with no text files and no token shards (train_*.bin) in it`,
+    ]);
     for (const command of [
       ['train', '--preset', 'tiny'],
       ['eval', '--model', 'gpt2'],
@@ -54,7 +57,7 @@ describe('mini-gpt errors', () => {
     const r = await runCli(['generate', '--model', 'gpt2', '--prompt', 'x', '--dtype', 'half']);
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)[0]).toMatch(
-      /--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16 or bfloat16 expected/,
+      /--dtype <dtype>' argument 'half' is invalid\. auto, float32, float16, bfloat16, int8 or int4 expected/,
     );
   });
   it('eval checks --data before it looks for (or downloads) the model', async () => {

@@ -25,6 +25,8 @@ describe('mini-gpt train', () => {
     expect(r.stdout).toMatch(/Ep 1 \(Step 000000\): Train loss \d+\.\d{3}, Val loss \d+\.\d{3}/);
     expect(r.stdout).toMatch(/sample after epoch 2: Every effort moves you/);
     expect(r.stdout).toContain(`checkpoint: ${join(straight, 'checkpoint')}`);
+    // No hardware GPU in the tests: the CPU, and there the torch stream by default.
+    expect(r.stdout).toContain('random numbers: torch');
   });
 
   it('writes the checkpoint, losses.csv and the loss plot (SVG and PNG), and the loss falls', () => {
@@ -114,7 +116,9 @@ describe('mini-gpt train', () => {
       { maxBatches: 3 },
     );
     expect(json.loss).toBeCloseTo(expected.loss, 5);
-    expect(json.perplexity).toBeCloseTo(Math.exp(expected.loss), 2);
+    // Relative: the perplexity of a barely trained model is tens of thousands, where the CLI's fast
+    // CPU device and the reference's float32 sums differ in the 7th digit.
+    expect(json.perplexity / Math.exp(expected.loss)).toBeCloseTo(1, 5);
     expect(json.tokens).toBe(192);
     expect(json.batches).toBe(3);
   });

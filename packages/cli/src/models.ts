@@ -29,6 +29,10 @@ function refuseBrokenLink(path: string): void {
 function localModelDir(model: string): string {
   if (statSync(model).isDirectory()) {
     if (existsSync(join(model, 'checkpoint', 'model.safetensors'))) return join(model, 'checkpoint'); // a training run
+    // A crash between a save's two renames leaves the whole checkpoint in checkpoint.previous,
+    // where --resume finds it (loadCheckpoint): generate and eval look there too.
+    if (!existsSync(join(model, 'checkpoint')) && existsSync(join(model, 'checkpoint.previous', 'model.safetensors')))
+      return join(model, 'checkpoint.previous');
     if (existsSync(join(model, 'model.safetensors'))) return model;
     for (const path of [join(model, 'checkpoint', 'model.safetensors'), join(model, 'model.safetensors')])
       refuseBrokenLink(path);
@@ -102,6 +106,8 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
  * 16-bit dtype it says so in one line on stderr (stdout may be the generated text).
  */
 export async function loadForInference(dir: string, device: Device, dtype: G.WeightDTypeChoice): Promise<G.GPTModel> {
+  if (dtype === 'auto' && G.isQuantDType((await G.inspectModel(dir)).fileDType))
+    return G.loadModel(dir, device, { dtype });
   const choice = G.resolveWeightDType(dtype, await G.loadConfig(dir), device);
   if (choice.reason) process.stderr.write(`${choice.reason}\n`);
   return G.loadModel(dir, device, { dtype: choice.dtype });

@@ -10,7 +10,8 @@
 import * as T from '@mini/tensor';
 import type { Device, Tensor, TypedArray } from '@mini/tensor';
 import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
-import { GPTModel } from './model.js';
+import { GPTModel, isQuantizedParameter } from './model.js';
+import { fileQuantFormat, loadQuantizedFile, loadQuantizedTensor, saveQuantizedModel } from './quantize.js';
 import { parameterShapes } from './parameters.js';
 import {
   type ByteSink,
@@ -24,7 +25,14 @@ import {
   readHeader,
   writeSafetensors,
 } from './safetensors.js';
-import { type WeightDType, storageDType } from './weight-dtype.js';
+import {
+  type ModelDType,
+  type WeightDType,
+  isQuantDType,
+  quantDTypeOf,
+  quantFormatOf,
+  storageDType,
+} from './weight-dtype.js';
 
 /** The config.json Hugging Face's GPT2LMHeadModel reads (plus qkv_bias, which it ignores). */
 export function toHFConfig(c: GPTConfig): Record<string, unknown> {
@@ -68,6 +76,7 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
       `${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (GPT-2 uses gelu_new)`,
     );
   }
+  refuseAttentionVariants(j, source);
   try {
     return configFromHF();
   } catch (e) {
@@ -95,6 +104,34 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
   }
 }
 
+/**
+ * Refuses, by name, the config.json keys with which Hugging Face's GPT-2 computes something
+ * else than mini-gpt does: no 1/sqrt(head size) scaling (scale_attn_weights: false), scores
+ * also divided by the layer's number (scale_attn_by_inverse_layer_idx: true), and an MLP
+ * width other than 4 × n_embd (n_inner). reorder_and_upcast_attn is accepted: it only computes
+ * the same scores in float32 in a float16 model, and mini-gpt computes attention in float32.
+ * @throws ConfigError naming the key, its value and what mini-gpt computes
+ */
+function refuseAttentionVariants(j: Record<string, unknown>, source: string): void {
+  if (j.scale_attn_weights !== undefined && j.scale_attn_weights !== true)
+    throw new ConfigError(
+      `${source}: scale_attn_weights ${JSON.stringify(j.scale_attn_weights)} is not supported (mini-gpt always scales attention scores by 1/sqrt(head size), GPT-2's true)`,
+    );
+  if (j.scale_attn_by_inverse_layer_idx !== undefined && j.scale_attn_by_inverse_layer_idx !== false)
+    throw new ConfigError(
+      `${source}: scale_attn_by_inverse_layer_idx ${JSON.stringify(j.scale_attn_by_inverse_layer_idx)} is not supported (mini-gpt does not divide the scores by the layer's number, GPT-2's false)`,
+    );
+  if (j.reorder_and_upcast_attn !== undefined && typeof j.reorder_and_upcast_attn !== 'boolean')
+    throw new ConfigError(
+      `${source}: reorder_and_upcast_attn must be true or false, got ${JSON.stringify(j.reorder_and_upcast_attn)}`,
+    );
+  const inner = j.n_inner;
+  if (inner !== undefined && inner !== null && !(typeof j.n_embd === 'number' && inner === 4 * j.n_embd))
+    throw new ConfigError(
+      `${source}: n_inner ${JSON.stringify(inner)} is not supported (mini-gpt's MLP is 4 × n_embd${typeof j.n_embd === 'number' ? ` = ${4 * j.n_embd}` : ''} wide, n_inner null)`,
+    );
+}
+
 /** GPTConfig's fields and the config.json keys they come from (fromHFConfig's error messages). */
 const HF_KEYS: Record<string, string> = {
   vocabSize: 'vocab_size',
@@ -110,10 +147,12 @@ const IGNORED = /\.attn\.(bias|masked_bias)$/;
 
 export interface LoadOptions {
   /**
-   * The dtype of the weight matrices (weight-dtype.ts; biases and layer norms stay float32).
-   * Default: the file's (F16 stays float16, BF16 bfloat16, F32 float32).
+   * The dtype of the weight matrices (weight-dtype.ts; biases and layer norms stay float32):
+   * int8 / int4 quantize the linear weights and the head as they load (embeddings float16).
+   * Default: the file's (F16 stays float16, BF16 bfloat16, F32 float32, a quantized file its
+   * format). A quantized file loads only as its own format.
    */
-  dtype?: WeightDType;
+  dtype?: ModelDType;
 }
 
 const fileDTypes: Partial<Record<SafetensorsDType, WeightDType>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -285,15 +324,19 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
 
 /**
  * What a checkpoint holds for `config`, from its header alone: the weight matrices' dtype in the
- * file (the token embedding's: what loadHFModel keeps by default) and the file's size in bytes.
+ * file (the token embedding's: what loadHFModel keeps by default; int8 / int4 for a quantized
+ * file) and the file's size in bytes.
  * Throws SafetensorsError as readHeader (a cut or malformed file) and matchHFTensors (tensors
  * that do not fit the config).
  */
 export async function inspectHFModel(
   source: ByteSource,
   config: GPTConfig,
-): Promise<{ fileDType: WeightDType; bytes: number }> {
-  const matched = matchHFTensors(await readHeader(source), config);
+): Promise<{ fileDType: ModelDType; bytes: number }> {
+  const header = await readHeader(source);
+  const format = fileQuantFormat(header);
+  if (format) return { fileDType: quantDTypeOf(format), bytes: source.size };
+  const matched = matchHFTensors(header, config);
   return { fileDType: matched.get('wte.weight')!.fileDType, bytes: source.size };
 }
 
@@ -310,26 +353,66 @@ export async function loadHFModel(
   options: LoadOptions = {},
 ): Promise<GPTModel> {
   const header = await readHeader(source);
+  const fileFormat = fileQuantFormat(header);
+  if (fileFormat) {
+    const own = quantDTypeOf(fileFormat);
+    if (options.dtype !== undefined && options.dtype !== own)
+      throw new SafetensorsError(
+        `${source.name}: the file holds ${own} (${fileFormat}) weights; it loads as ${own} only, not ${options.dtype}`,
+      );
+    const scratch = new ConvertScratch(device, CONVERT_CHUNK);
+    try {
+      return await loadQuantizedFile(header, config, device, fileFormat, (name, entry) => {
+        const fileDType = fileDTypes[entry.dtype];
+        if (!fileDType)
+          throw new SafetensorsError(`${source.name}: tensor "${name}" is ${entry.dtype}, not F32, F16 or BF16`);
+        return loadTensor(header, entry, fileDType, fileDType, device, scratch);
+      });
+    } finally {
+      scratch.dispose();
+    }
+  }
   const matched = matchHFTensors(header, config);
   const weights = new Map<string, Tensor>();
+  const quantized = new Map<string, T.QuantizedTensor>();
+  const quant = isQuantDType(options.dtype) ? quantFormatOf(options.dtype) : null;
   const largest = Math.max(...[...matched.values()].map(({ entry }) => entry.shape.reduce((p, d) => p * d, 1)));
   const scratch = new ConvertScratch(device, Math.min(CONVERT_CHUNK, largest));
   try {
     for (const [name, { entry, fileDType }] of matched) {
-      const dtype = storageDType(entry.shape, options.dtype ?? fileDType);
+      if (quant && isQuantizedParameter(name)) {
+        quantized.set(name, await loadQuantizedTensor(header, entry, fileDType, name, quant, device));
+        continue;
+      }
+      // Quantized models keep their embeddings in float16.
+      const wanted = quant ? 'float16' : ((options.dtype as WeightDType | undefined) ?? fileDType);
+      const dtype = storageDType(entry.shape, wanted);
       weights.set(name, T.keep(await loadTensor(header, entry, fileDType, dtype, device, scratch)));
+    }
+    if (quant && config.tiedHead) {
+      // The head reads the token embedding's matrix: quantized once more as its own (V, C) matrix.
+      const { entry, fileDType } = matched.get('wte.weight')!;
+      quantized.set(
+        'lm_head.weight',
+        await loadQuantizedTensor(header, entry, fileDType, 'lm_head.weight', quant, device),
+      );
     }
   } catch (e) {
     for (const t of weights.values()) t.dispose();
+    for (const q of quantized.values()) q.dispose();
     throw e;
   } finally {
     scratch.dispose();
   }
-  return new GPTModel(config, device, weights);
+  return new GPTModel(config, device, weights, undefined, quantized);
 }
 
-/** Writes the model's parameters in Hugging Face layout and their dtypes, one tensor in host memory at a time. */
+/**
+ * Writes the model's parameters in Hugging Face layout and their dtypes, one tensor in host
+ * memory at a time; a quantized model in the quantized layout (quantize.ts).
+ */
 export async function saveHFModel(sink: ByteSink, model: GPTModel): Promise<void> {
+  if (model.quantized.size > 0) return saveQuantizedModel(sink, model);
   // Each tensor in the dtype the model holds it in (a float16 model writes F16 matrices).
   const tensors: TensorToWrite[] = [...model.params].map(([name, p]) => ({
     name,

@@ -16,12 +16,30 @@ export {
   parameterCount,
   ConfigError,
 } from './config.js';
-export { GPTModel, ModelError, type DropoutState, type ForwardOptions } from './model.js';
+export {
+  GPTModel,
+  ModelError,
+  type DropoutState,
+  type ForwardOptions,
+  type RandomStream,
+  isQuantizedParameter,
+  quantizedShape,
+} from './model.js';
 export { parameterShapes } from './parameters.js';
-export { type InitScheme, initialParameters } from './init.js';
+export { decodeTextFile, TextFileError } from './text.js';
+export { weightBytes, admitMemory, formatGB, MemoryError } from './memory.js';
+export { type InitScheme, initialParameters, torchInitialParameters, torchLinearBound } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
-export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';
+export {
+  textToIds,
+  idsToText,
+  END_OF_TEXT,
+  END_OF_TEXT_ID,
+  TOKENIZER_VOCAB_SIZE,
+  TokenDecoder,
+  encodeOrdinary,
+} from './tokenizer.js';
 export {
   splitText,
   SlidingWindowDataset,
@@ -29,6 +47,7 @@ export {
   createDataLoader,
   type LoaderOptions,
   type Batch,
+  type WindowDataset,
 } from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
@@ -38,6 +57,7 @@ export {
   evaluate,
   initialTrainState,
   NonFiniteLossError,
+  stepsPerEpoch,
   type TrainOptions,
   type TrainState,
   type TrainEvents,
@@ -77,6 +97,18 @@ export {
   type HFTensor,
   type LoadOptions,
 } from './hf.js';
+export {
+  QUANT_METADATA_KEY,
+  QUANT_LAYOUT_KEY,
+  QUANT_LAYOUT,
+  QWEIGHT,
+  QSCALE,
+  fileQuantFormat,
+  quantizedModelBytes,
+  quantizeModel,
+  loadQuantizedTensor,
+  saveQuantizedModel,
+} from './quantize.js';
 export { blobSource, fetchSource, ByteSourceError, type FetchSourceOptions } from './sources.js';
 export { lossPlotSvg, lossesCsv, type LossPlotOptions } from './plot.js';
 export { parseJsonStrict } from './json.js';
@@ -84,6 +116,14 @@ export {
   type WeightDType,
   type WeightDTypeChoice,
   type DTypeChoice,
+  type QuantDType,
+  type ModelDType,
+  quantDTypes,
+  modelDTypes,
+  isQuantDType,
+  quantFormatOf,
+  quantDTypeOf,
+  bytesPerParameter,
   weightDTypes,
   storageDType,
   chooseWeightDType,

@@ -12,9 +12,9 @@ import { MiniGptError } from '@mini/tensor';
 import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
-import type { DType, Device, Tensor } from '@mini/tensor';
+import type { DType, Device, QuantizedTensor, Tensor } from '@mini/tensor';
 import type { GPTConfig } from './config.js';
-import { type InitScheme, initialParameters } from './init.js';
+import { type InitScheme, initialParameters, torchInitialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
 import { runSeeds } from './seeds.js';
@@ -31,14 +31,44 @@ export class ModelError extends MiniGptError {
   override name = 'ModelError';
 }
 
+/**
+ * Which random numbers a run draws: 'torch', PyTorch's CPU stream (MT19937, drawn in the book's
+ * order: the book's numbers, digit for digit), or 'fast', mini-gpt's counter-based Threefry
+ * streams (any device, any order, masks made inside the kernels).
+ */
+export type RandomStream = 'torch' | 'fast';
+
 /** Where the dropout masks' random numbers stand: a generator seed and its next stream. */
 export interface DropoutState {
   readonly seed: number;
   readonly stream: number;
 }
 
+/**
+ * Whether parameter `name` is quantized in a model with quantized weights: every linear weight
+ * of the blocks and an untied head (`lm_head.weight`); not the embeddings (float16), biases or
+ * layer norms (float32). A tied model's quantized head is its own `lm_head.weight` matrix
+ * beside the float16 `wte.weight` the embedding gathers from.
+ */
+export function isQuantizedParameter(name: string): boolean {
+  return /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/.test(name) || name === 'lm_head.weight';
+}
+
+/**
+ * The (N, K) shape a quantized parameter is held in: the product's weight as N rows of K
+ * (blocks along K). Linear weights (in, out) are held transposed, (out, in); the head (V, C) as is.
+ */
+export function quantizedShape(name: string, shape: readonly number[]): [number, number] {
+  return name === 'lm_head.weight' ? [shape[0]!, shape[1]!] : [shape[1]!, shape[0]!];
+}
+
 export class GPTModel {
   readonly params = new Map<string, Variable>();
+  /**
+   * Quantized weight matrices (inference only; weight-dtype.ts), by parameter name, each held
+   * as in quantizedShape; such a parameter is not in `params`. Empty for float models.
+   */
+  readonly quantized = new Map<string, QuantizedTensor>();
   /** Dropout on (train mode) or off (eval mode), as PyTorch's model.train() / model.eval(). */
   training = true;
   /**
@@ -49,16 +79,34 @@ export class GPTModel {
   fusedAttention = true;
   /** Draws dropout masks; its state is saved with checkpoints (dropoutState). */
   private dropoutGenerator: T.Generator;
+  /**
+   * PyTorch's stream (the `torch` RNG, CPU devices): when set, the dropout masks come from it,
+   * in the book's order, and the trainer's loaders draw their seeds and shuffles from it too;
+   * the counter-based dropoutGenerator is then unused. Its state is saved with checkpoints.
+   */
+  torchGenerator: T.TorchGenerator | null = null;
 
   constructor(
     readonly config: GPTConfig,
     readonly device: Device,
     weights: Map<string, Tensor>,
     dropout: DropoutState = { seed: runSeeds(0).dropout, stream: 0 },
+    quantized: ReadonlyMap<string, QuantizedTensor> = new Map(),
   ) {
     this.dropoutGenerator = new T.Generator(dropout.seed);
     this.dropoutGenerator.streamPosition = dropout.stream;
-    for (const [name, shape] of Object.entries(parameterShapes(config))) {
+    const shapes = parameterShapes(config);
+    const vocabByEmbed = [config.vocabSize, config.embedDim];
+    for (const [name, q] of quantized) {
+      const shape = shapes[name] ?? (name === 'lm_head.weight' ? vocabByEmbed : undefined);
+      if (!shape || !isQuantizedParameter(name)) throw new ModelError(`GPTModel: ${name} cannot be quantized`);
+      const [N, K] = quantizedShape(name, shape);
+      if (q.N !== N || q.K !== K)
+        throw new T.ShapeError(`GPTModel: quantized ${name} is (${q.N}, ${q.K}), expected (${N}, ${K})`);
+      this.quantized.set(name, q);
+    }
+    for (const [name, shape] of Object.entries(shapes)) {
+      if (this.quantized.has(name)) continue;
       const t = weights.get(name);
       if (!t) throw new ModelError(`GPTModel: missing parameter ${name}`);
       if (!T.shapesEqual(t.shape, shape))
@@ -69,10 +117,32 @@ export class GPTModel {
     }
   }
 
-  /** A freshly initialised model (see init.ts for the two schemes). */
-  static create(config: GPTConfig, options: { device?: Device; seed?: number; init?: InitScheme } = {}): GPTModel {
+  /**
+   * A freshly initialised model (see init.ts for the two schemes). `rng`: 'fast' (the default)
+   * draws from the counter-based streams of runSeeds(seed); 'torch' draws what PyTorch draws
+   * after torch.manual_seed(seed) (the 'pytorch' scheme only; CPU devices only): the book's
+   * initial weights, and then its dropout masks and loader shuffles from the same generator
+   * (torchGenerator). Throws RangeError for 'torch' with the 'gpt2' scheme or on WebGPU.
+   */
+  static create(
+    config: GPTConfig,
+    options: { device?: Device; seed?: number; init?: InitScheme; rng?: RandomStream } = {},
+  ): GPTModel {
     const device = options.device ?? T.getDefaultDevice();
     const seeds = runSeeds(options.seed ?? 0);
+    if (options.rng === 'torch') {
+      if ((options.init ?? 'pytorch') !== 'pytorch')
+        throw new RangeError("GPTModel.create: the torch random stream draws the 'pytorch' initialisation only");
+      if (device.kind === 'webgpu')
+        throw new RangeError('GPTModel.create: the torch random stream runs on the CPU devices only');
+      const generator = new T.TorchGenerator(options.seed ?? 0);
+      const model = new GPTModel(config, device, torchInitialParameters(config, device, generator), {
+        seed: seeds.dropout,
+        stream: 0,
+      });
+      model.torchGenerator = generator;
+      return model;
+    }
     const weights = initialParameters(config, device, new T.Generator(seeds.init), options.init ?? 'pytorch');
     return new GPTModel(config, device, weights, { seed: seeds.dropout, stream: 0 });
   }
@@ -109,9 +179,15 @@ export class GPTModel {
     return this.param('wte.weight').data.dtype;
   }
 
+  /** The block format of the quantized matrices, or null for a float model. */
+  get quantFormat(): T.QuantFormat | null {
+    return this.quantized.values().next().value?.format ?? null;
+  }
+
   numParameters(): number {
     let n = 0;
     for (const p of this.params.values()) n += p.data.size;
+    for (const [name, q] of this.quantized) if (!(name === 'lm_head.weight' && this.config.tiedHead)) n += q.N * q.K;
     return n;
   }
 
@@ -124,11 +200,12 @@ export class GPTModel {
       p.zeroGrad();
       p.data.dispose();
     }
+    for (const q of this.quantized.values()) q.dispose();
   }
 
   private dropout(x: Variable): Variable {
     const p = this.config.dropRate;
-    return this.training && p > 0 ? A.dropout(x, p, this.dropoutGenerator) : x;
+    return this.training && p > 0 ? A.dropout(x, p, this.torchGenerator ?? this.dropoutGenerator) : x;
   }
 
   /** residual + dropout(x) in one kernel: the same mask (one stream) and bits as add after dropout. */
@@ -166,12 +243,16 @@ export class GPTModel {
     options.cache?.advance(Tn);
     if (options.lastPositionOnly) x = A.slice(x, 1, Tn - 1); // (B, 1, C)
     x = A.layerNorm(x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.layerNormEps);
+    const quantizedHead = this.quantized.get('lm_head.weight');
+    if (quantizedHead) return A.constant(T.matmulQuantized(x.data, quantizedHead)); // (B, T, V)
     const head = this.config.tiedHead ? this.param('wte.weight') : this.param('lm_head.weight'); // (V, C)
     return A.matmul(x, head, { transB: true }); // (B, T, V)
   }
 
   private linear(x: Variable, prefix: string, hasBias = true): Variable {
     const bias = hasBias ? this.param(`${prefix}.bias`) : undefined;
+    const q = this.quantized.get(`${prefix}.weight`);
+    if (q) return A.constant(T.matmulQuantized(x.data, q, { bias: bias?.data })); // weight held (out, in)
     return A.matmul(x, this.param(`${prefix}.weight`), { bias }); // weight (in, out)
   }
 
@@ -212,7 +293,7 @@ export class GPTModel {
   /** softmax(q k^T / sqrt(hs), causal) -> dropout -> @ v in one kernel: q (B, nh, T, hs), k, v (B, nh, past + T, hs). */
   private fused(q: Variable, k: Variable, v: Variable): Variable {
     const p = this.training ? this.config.dropRate : 0;
-    return A.attention(q, k, v, { dropout: p, generator: this.dropoutGenerator }); // (B, nh, T, hs)
+    return A.attention(q, k, v, { dropout: p, generator: this.torchGenerator ?? this.dropoutGenerator }); // (B, nh, T, hs)
   }
 
   /** The same as matmul, scale, causal softmax, dropout (drawing the same mask) and matmul. */

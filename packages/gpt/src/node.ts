@@ -22,6 +22,7 @@ export {
   removeUnfinishedSaves,
   saveModel,
   loadModel,
+  admitWeights,
   loadConfig,
   inspectModel,
   resolveWeightDType,
@@ -29,6 +30,7 @@ export {
   type LoadedCheckpoint,
   type LoadModelOptions,
 } from './node/checkpoint.js';
+export { availableMemory } from './node/memory.js';
 export {
   downloadFile,
   downloadModel,
@@ -51,3 +53,22 @@ export {
   type CachedModel,
   type CachedRevision,
 } from './node/hub-cache.js';
+export {
+  SHARD_MAGIC,
+  SHARD_VERSION,
+  SHARD_HEADER_BYTES,
+  ShardError,
+  ShardWriter,
+  ShardDataset,
+  shardHeader,
+  readShardHeader,
+  shardFiles,
+} from './node/shards.js';
+export {
+  prepareCorpus,
+  expandInputs,
+  safeCut,
+  type PrepareOptions,
+  type PrepareProgress,
+  type CorpusManifest,
+} from './node/prepare.js';

@@ -184,10 +184,10 @@ export async function readTensor(header: SafetensorsHeader, name: string): Promi
 export interface TensorToWrite {
   name: string;
   shape: readonly number[];
-  /** F16/BF16 data is the raw 16-bit patterns (a Uint16Array). */
-  dtype: 'F32' | 'I32' | 'F16' | 'BF16';
+  /** F16/BF16 data is the raw 16-bit patterns (a Uint16Array); U8 raw bytes (quantized weights). */
+  dtype: 'F32' | 'I32' | 'F16' | 'BF16' | 'U8';
   /** Called when this tensor's turn comes, so only one is in host memory at a time. */
-  data: () => Promise<TypedArray>;
+  data: () => Promise<TypedArray | Uint8Array>;
 }
 
 /** Writes a safetensors stream: the header (padded to 8 bytes), then each tensor in order. */

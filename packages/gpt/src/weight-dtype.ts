@@ -5,12 +5,43 @@
  * them. Biases and layer-norm parameters stay float32 (0.1% of GPT-2's parameters; the kernels
  * that read them compute in float32). Training needs float32 weights.
  */
-import type { DType } from '@mini/tensor';
+import type { DType, QuantFormat } from '@mini/tensor';
 import { GPTModel, ModelError } from './model.js';
 
 export type WeightDType = Extract<DType, 'float32' | 'float16' | 'bfloat16'>;
 export const weightDTypes: readonly WeightDType[] = ['float32', 'float16', 'bfloat16'];
-export type WeightDTypeChoice = WeightDType | 'auto';
+/**
+ * Block-quantized weights (docs/quantized-weights.md): int8 is the q8_0 format (8.5 bits a
+ * weight), int4 q4_0 (4.5 bits), for the linear weights of the blocks and the output head; the
+ * token and position embeddings are float16 (a gather reads a few rows of them a step, so their
+ * size is memory, not time: float16 keeps them exact to 3 digits at 2 bytes a parameter). For
+ * inference only.
+ */
+export type QuantDType = 'int8' | 'int4';
+export const quantDTypes: readonly QuantDType[] = ['int8', 'int4'];
+/** Every dtype a model's weights may load as. */
+export type ModelDType = WeightDType | QuantDType;
+export const modelDTypes: readonly ModelDType[] = [...weightDTypes, ...quantDTypes];
+export type WeightDTypeChoice = ModelDType | 'auto';
+
+export function isQuantDType(d: string | undefined): d is QuantDType {
+  return d === 'int8' || d === 'int4';
+}
+
+/** The tensor package's block format of a quantized dtype. */
+export function quantFormatOf(d: QuantDType): QuantFormat {
+  return d === 'int8' ? 'q8_0' : 'q4_0';
+}
+
+/** The dtype name of a block format. */
+export function quantDTypeOf(f: QuantFormat): QuantDType {
+  return f === 'q8_0' ? 'int8' : 'int4';
+}
+
+/** Bytes a weight-matrix parameter takes in `dtype` (quantized: integers plus the float16 scale of its block). */
+export function bytesPerParameter(dtype: ModelDType): number {
+  return dtype === 'int8' ? 34 / 32 : dtype === 'int4' ? 18 / 32 : dtype === 'float32' ? 4 : 2;
+}
 
 /** The dtype a parameter of this shape is stored in when the model's weights are `dtype`. */
 export function storageDType(shape: readonly number[], dtype: WeightDType): WeightDType {
@@ -28,13 +59,15 @@ const CPU_HEAP_TENSOR_BYTES = 0.875 * 2 ** 32;
 const WEBGPU_FLOAT32_BYTES = 2 * 2 ** 30;
 
 export interface DTypeChoice {
-  dtype: WeightDType;
+  dtype: ModelDType;
   /** One line for the user when auto chose a 16-bit dtype (null when float32). */
   reason: string | null;
 }
 
 /**
- * Resolves `auto`: float32 when its weights fit comfortably, else float16.
+ * Resolves `auto`: float32 when its weights fit comfortably, else float16, and int8 where even
+ * float16 would not fit (the same test with 2 bytes a parameter; int8 never loses more than
+ * float16 would have cost: it is the lightest format whose quality is near float32's).
  * - CPU: float32 weights (4 bytes a parameter) at most half the free memory (`freeBytes`, e.g.
  *   os.freemem()) and within the WebAssembly heap's tensor space (the backend's
  *   `tensorCapacity()`: 3.8 GB for a wasm32 heap, 15 GB where memory64 can be used).
@@ -60,15 +93,28 @@ export function chooseWeightDType(
   }
   const heap = device.backend?.tensorCapacity?.() ?? CPU_HEAP_TENSOR_BYTES;
   if (bytes <= freeBytes / 2 && bytes <= heap) return { dtype: 'float32', reason: null };
-  const why =
-    bytes > heap
-      ? `do not fit the ${gb(heap)} WebAssembly heap`
-      : `are more than half the ${gb(freeBytes)} of free memory`;
-  return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, ${why})` };
+  const why = (n: number) =>
+    n > heap ? `do not fit the ${gb(heap)} WebAssembly heap` : `are more than half the ${gb(freeBytes)} of free memory`;
+  const half = 2 * parameters;
+  if (half <= freeBytes / 2 && half <= heap)
+    return { dtype: 'float16', reason: `dtype auto: float16 (float32 weights, ${gb(bytes)}, ${why(bytes)})` };
+  return { dtype: 'int8', reason: `dtype auto: int8 (float16 weights, ${gb(half)}, ${why(half)})` };
 }
 
-/** Throws unless every parameter is float32 (training and optimizers need float32 weights). */
-export function assertFloat32Weights(what: string, params: ReadonlyMap<string, { data: { dtype: DType } }>): void {
+/**
+ * Throws unless every parameter is float32 (training and optimizers need float32 weights);
+ * a model with quantized weights (`quantized`, its quantized matrices) is refused first.
+ */
+export function assertFloat32Weights(
+  what: string,
+  params: ReadonlyMap<string, { data: { dtype: DType } }>,
+  quantized?: ReadonlyMap<string, { format: QuantFormat }>,
+): void {
+  const q = quantized?.values().next().value;
+  if (q)
+    throw new ModelError(
+      `${what}: the model's weights are quantized (${quantDTypeOf(q.format)}), for inference only; training needs float32 weights (load the model with dtype float32)`,
+    );
   for (const [name, p] of params) {
     if (p.data.dtype !== 'float32') {
       throw new ModelError(

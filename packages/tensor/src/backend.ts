@@ -53,6 +53,23 @@ export interface MatmulArgs {
   readonly out: View; // (batch, M, N) contiguous
 }
 
+/**
+ * a (M, K) float32 contiguous @ W^T (+ bias (N)) -> out (M, N) float32 contiguous, W a quantized
+ * (N, K) matrix (quantized.ts): `data` its packed integers (raw bytes in a float16-typed view),
+ * `scales` its float16 scales (N, blocks), both contiguous.
+ */
+export interface QuantMatmulArgs {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly format: 'q8_0' | 'q4_0';
+  readonly a: View;
+  readonly data: View;
+  readonly scales: View;
+  readonly bias: View | null;
+  readonly out: View;
+}
+
 export interface AdamWStep {
   readonly lr: number;
   readonly beta1: number;
@@ -86,6 +103,12 @@ export interface DropoutMask {
   readonly p: number;
   readonly key: readonly [number, number];
   readonly stream: number;
+  /**
+   * The mask itself, drawn on the host by a TorchGenerator (PyTorch's stream, which is
+   * sequential): element i (row-major) is kept iff keep[i] is 1, scaled by float32(1 / (1 - p)).
+   * When present, key and stream are unused. The CPU backends take it; WebGPU refuses it.
+   */
+  readonly keep?: Uint8Array;
 }
 
 /** x (N, C), weight/bias (C) -> out (N, C), mean (N), rstd (N). */
@@ -232,6 +255,8 @@ export interface Kernels {
   /** dx = dy * gelu'(x), the table's `gelu_backward` row; x and dy already broadcast to dx's shape. */
   geluBackward(x: View, dy: View, dx: View): void;
   matmul(args: MatmulArgs): void;
+  /** Matmul with a block-quantized weight (QuantMatmulArgs). Optional: a backend without it refuses quantized weights. */
+  matmulQuantized?(args: QuantMatmulArgs): void;
   /** x contiguous, seen as (outer, R, inner); out (outer, inner); argmax writes int32. */
   reduce(op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void;
   /** Rows of length n; with `causal`, row r of each (tq, tk) block sees columns <= r % tq + tk - tq. */

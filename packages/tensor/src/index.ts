@@ -17,6 +17,7 @@ export type {
   AdamWStep,
   DropoutMask,
   MatmulArgs,
+  QuantMatmulArgs,
   MatrixOperand,
   LayerNormArgs,
   LayerNormBackwardArgs,
@@ -48,8 +49,10 @@ export {
   widenHalf,
 } from './dtype.js';
 export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { EnvironmentError, environmentChoice, environmentCount, environmentValue } from './environment.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
+export { TorchGenerator, type TorchGeneratorState } from './torch-random.js';
 export {
   Device,
   type DeviceInfo,
@@ -69,6 +72,23 @@ export { Tensor, empty, emptyLike, fromTypedArray, hostData } from './tensor.js'
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/matmul.js';
+export * from './ops/matmul-quantized.js';
+export {
+  type QuantFormat,
+  quantFormats,
+  QUANT_BLOCK,
+  QuantizedTensor,
+  blockBytes,
+  blocksPerRow,
+  quantizedBytes,
+  quantizeRows,
+  encodeBlock,
+  dequantizeRows,
+  emptyQuantized,
+  quantizedHost,
+  quantizedFromHost,
+  quantizeMatrix,
+} from './quantized.js';
 export * from './ops/reduce.js';
 export * from './ops/softmax.js';
 export * from './ops/attention.js';

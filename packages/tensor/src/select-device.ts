@@ -13,6 +13,7 @@ import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
 import { DeviceError } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
+import { environmentChoice, environmentValue } from './environment.js';
 
 /** Returns a GPU object for Dawn-style backend flags (ignored by browsers' navigator.gpu). */
 export type GPUProvider = (flags: string[]) => GPU | undefined;
@@ -37,8 +38,18 @@ interface Attempt {
   api: string;
 }
 
-function env(name: string): string | undefined {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name] || undefined;
+const WEBGPU_BACKENDS = ['vulkan', 'opengl', 'opengles', 'metal', 'd3d12'] as const;
+
+/** MINI_GPT_WEBGPU_BACKEND, checked. @throws EnvironmentError for a backend Dawn does not have */
+function backendFromEnvironment(): string | undefined {
+  const value = environmentValue('MINI_GPT_WEBGPU_BACKEND');
+  return value === undefined ? undefined : environmentChoice('MINI_GPT_WEBGPU_BACKEND', WEBGPU_BACKENDS, 'vulkan');
+}
+
+/** MINI_GPT_DEVICE, checked against the kinds registered. @throws EnvironmentError for another value */
+function kindFromEnvironment(): DeviceKind | undefined {
+  const value = environmentValue('MINI_GPT_DEVICE');
+  return value === undefined ? undefined : environmentChoice('MINI_GPT_DEVICE', ['auto', ...openers.keys()], 'auto');
 }
 
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/i;
@@ -96,7 +107,10 @@ async function openWebGPU(
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
   // shader-f16 where the adapter has it: the float16-weight matmul then reads f16 natively (matmul_f16.wgsl).
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  // timestamp-query where the adapter has it: the kernel bench times dispatches on the GPU (bench/webgpu-kernels.mjs).
+  const requiredFeatures = (['shader-f16', 'timestamp-query'] as GPUFeatureName[]).filter((f) =>
+    adapter.features.has(f),
+  );
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const core = adapter.features.has('core-features-and-limits');
   const info = adapter.info;
@@ -115,7 +129,7 @@ async function openWebGPU(
   };
   return new Device(new WebGPUBackend(gpu, device, options), {
     kind: 'webgpu',
-    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.length ? ', shader-f16' : ''})`,
+    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.includes('shader-f16') ? ', shader-f16' : ''})`,
     vendor: info.vendor,
     architecture: info.architecture,
     api,
@@ -142,27 +156,25 @@ export function registerDeviceKind(kind: DeviceKind, open: DeviceOpener): void {
 /** The device to run on; see the module comment for the order and the overrides. */
 export async function getDevice(request: DeviceRequest | DeviceKind = {}): Promise<Device> {
   const req: DeviceRequest = typeof request === 'string' ? { kind: request } : request;
-  const fromEnv = env('MINI_GPT_DEVICE');
-  const kind = req.kind && req.kind !== 'auto' ? req.kind : (fromEnv ?? 'auto');
+  // The environment is read (and checked) only when the argument leaves the kind open.
+  const kind = req.kind && req.kind !== 'auto' ? req.kind : (kindFromEnvironment() ?? 'auto');
   if (kind === 'auto') {
     // A hardware GPU if there is one (software adapters are slower than the CPU backend).
-    const found = await findAdapter(false, req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND'));
+    const found = await findAdapter(false, req.webgpuBackend ?? backendFromEnvironment());
     return found ? openWebGPU(found, req) : fastCpu;
   }
   const open = openers.get(kind);
   if (!open) {
     const names = ['auto', ...openers.keys()];
     const choices = `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-    throw new DeviceError(
-      `unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use ${choices}`,
-    );
+    throw new DeviceError(`unknown device "${kind}": use ${choices}`);
   }
   return open(req);
 }
 
 /** WebGPU asked for by name: a hardware adapter, else a software one (see the module comment). */
 async function openWebGPUDevice(req: DeviceRequest): Promise<Device> {
-  const forced = req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND');
+  const forced = req.webgpuBackend ?? backendFromEnvironment();
   const found = await findAdapter(true, forced);
   if (found) return openWebGPU(found, req);
   throw new DeviceError(

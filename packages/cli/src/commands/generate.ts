@@ -3,6 +3,7 @@ import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
+import { exitOnStopSignals } from '../signals.js';
 import { UsageError, notice } from '../ui.js';
 
 export interface GenerateFlags {
@@ -14,6 +15,8 @@ export interface GenerateFlags {
   topK?: number;
   topP?: number;
   seed: number;
+  /** Sampling draws: torch (torch.multinomial after torch.manual_seed(seed), the default) or fast. */
+  rng: string;
   device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
@@ -26,15 +29,19 @@ const SAMPLING_ONLY = [
   ['topK', '--top-k'],
   ['topP', '--top-p'],
   ['seed', '--seed'],
+  ['rng', '--rng'],
 ] as const;
 
 export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
+  // Nothing to save: Ctrl-C, SIGTERM or SIGHUP end it at once with one line (no stack trace).
+  exitOnStopSignals('generate');
   const options: G.GenerateOptions = {
     maxNewTokens: flags.maxNewTokens,
     temperature: flags.temperature,
     topK: flags.topK,
     topP: flags.topP,
     seed: flags.seed,
+    rng: flags.rng as G.GenerateOptions['rng'],
     useCache: flags.cache,
     eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };
@@ -56,26 +63,19 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
   const model = await loadForInference(dir, device, flags.dtype);
   const prompt = G.textToIds(flags.prompt);
   process.stdout.write(flags.prompt);
-  // Decode the whole continuation each time and print what is new: a character may span tokens.
-  const ids: number[] = [];
-  let printed = '';
+  // Decoded token by token (a character spanning tokens is printed once whole).
+  const decoder = new G.TokenDecoder();
   try {
     for await (const id of G.generateTokens(model, prompt, options)) {
-      ids.push(id);
-      const text = G.idsToText(ids);
-      const fresh = text.endsWith('\uFFFD') ? '' : text.slice(printed.length);
-      if (fresh) {
-        process.stdout.write(fresh);
-        printed = text;
-      }
+      const fresh = decoder.push(id);
+      if (fresh) process.stdout.write(fresh);
     }
   } catch (e) {
     process.stdout.write('\n'); // the error goes on a line of its own
     model.dispose();
     throw e;
   }
-  const rest = G.idsToText(ids).slice(printed.length);
-  process.stdout.write(`${rest}\n`);
+  process.stdout.write(`${decoder.end()}\n`);
   model.dispose();
   return 0;
 }

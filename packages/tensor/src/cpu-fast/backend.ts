@@ -23,6 +23,7 @@ import { createGelu, createGeluBackward } from './gelu.js';
 import { createCast, createGather as createHalfGather } from './half.js';
 import { createLayerNorm, createLayerNormBackward } from './layernorm.js';
 import { createMatmul } from './matmul.js';
+import { createMatmulQuantized } from './matmul-quantized.js';
 import { createReduce } from './reduce.js';
 import { createSoftmax, createSoftmaxBackward } from './softmax.js';
 import { HeapStorage } from './storage.js';
@@ -56,6 +57,7 @@ export class FastCpuBackend extends CpuBackend {
     super({
       ...referenceKernels,
       matmul: createMatmul(runtime),
+      matmulQuantized: createMatmulQuantized(runtime),
       adamw: fastAdamw,
       adamwMany: (entries, step) => adamwEach(fastAdamw, entries, step),
       dropout: (x, out, mask, residual) => {

@@ -58,10 +58,10 @@ const MC = 128;
 const KC = 256;
 const SMALL_M = 8;
 /** Below this many multiply-adds, waking the workers costs more than it saves. */
-const PARALLEL_MIN_WORK = 1 << 20;
+export const PARALLEL_MIN_WORK = 1 << 20;
 
 /** Splits one product into per-thread calls: by rows when there are many, else by columns. */
-function parts(
+export function parts(
   kernel: KernelCall['kernel'],
   M: number,
   N: number,

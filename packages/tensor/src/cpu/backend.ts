@@ -10,6 +10,7 @@ import { binary, cast, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
 import { layerNorm, layerNormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
+import { matmulQuantized } from './matmul-quantized.js';
 import { reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { isContiguousLayout, sizeOf } from '../shape.js';
@@ -23,6 +24,7 @@ export const referenceKernels: Kernels = {
   unary,
   binary,
   matmul,
+  matmulQuantized,
   gelu: (x, out) => unary('gelu', x, out, 0),
   geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx),
   reduce,

@@ -264,6 +264,16 @@ export class WebGPUBackend implements Backend {
     return pipeline;
   }
 
+  /**
+   * Bench hook (bench/webgpu-kernels.mjs): ends the current compute pass and opens one that
+   * writes `timestampWrites` (the device needs `timestamp-query`), so the dispatches recorded
+   * next are timed together, until the pass ends at the next flush, read or copy.
+   */
+  beginTimedPass(timestampWrites: GPUComputePassTimestampWrites): void {
+    this.endPass();
+    this.pass = this.commandEncoder().beginComputePass({ timestampWrites });
+  }
+
   private commandEncoder(): GPUCommandEncoder {
     return (this.encoder ??= this.device.createCommandEncoder());
   }

@@ -9,6 +9,7 @@ import { dropout } from './dropout.js';
 import { binary, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
 import { matmul } from './matmul.js';
+import { matmulQuantized } from './matmul-quantized.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { layerNorm, layerNormBackward } from './layernorm.js';
 import { reduce } from './reduce.js';
@@ -24,6 +25,7 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     gelu: (x, out) => unary(ctx, 'gelu', x, out, 0),
     geluBackward: (x, dy, dx) => binary(ctx, 'gelu_backward', x, dy, dx),
     matmul: (args) => matmul(ctx, args),
+    matmulQuantized: (args) => matmulQuantized(ctx, args),
     reduce: (op, x, outer, R, inner, out) => reduce(ctx, op, x, outer, R, inner, out),
     softmax: (x, out, rows, n, causal) => softmax(ctx, x, out, rows, n, causal),
     softmaxBackward: (y, dy, dx, rows, n) => softmaxBackward(ctx, y, dy, dx, rows, n),

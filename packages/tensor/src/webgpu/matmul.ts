@@ -4,11 +4,13 @@
  * each operand's window must hold its block, and K blocks after the first accumulate into C.
  * B may be float16/bfloat16 (matmul.wgsl widens it); windows are counted in its elements.
  * A float16 B on a device with `shader-f16` runs matmul_f16.wgsl (native f16 loads) instead.
+ * Products of at most 4 rows run on matvec.wgsl (matvec.ts), block by block like the rest.
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
 import type { WebGPUBackend } from './backend.js';
 import { halfKind } from './half.js';
+import { MATVEC_MAX_ROWS, matvecLaunch } from './matvec.js';
 import { Uniforms } from './uniforms.js';
 
 const TILE = 64;
@@ -86,7 +88,8 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
   const block = blockSize(ctx, args);
   const whole = block.batch === args.batch && block.M === M && block.N === N && block.K === K;
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * args.batch;
-  if (whole && args.batch === 1 && tiles < SPLIT_K_MAX_TILES && K >= SPLIT_K_MIN_K) {
+  const vector = M <= MATVEC_MAX_ROWS;
+  if (!vector && whole && args.batch === 1 && tiles < SPLIT_K_MAX_TILES && K >= SPLIT_K_MIN_K) {
     splitK(ctx, args);
     return;
   }
@@ -107,14 +110,15 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
             .u32(m, n, k, a.ld, b.ld, N)
             .u32(aRange.base, bRange.base, cRange.base, biasRange?.base ?? 0)
             .u32(a.batchStride, b.batchStride, M * N);
-          const constants = {
-            TRANS_A: a.transposed,
-            TRANS_B: b.transposed,
-            ...kernel.constants,
-            HAS_BIAS: biasRange !== null,
-            ACCUMULATE: k0 > 0,
-          };
+          const epilogue = { HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
           const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
+          if (vector) {
+            const launch = matvecLaunch(args, m, n, bRange.base);
+            const constants = { ...launch.constants, ...epilogue };
+            ctx.dispatch(launch.shader, constants, u, resources, [launch.columnsWorkgroups, 1, batch]);
+            continue;
+          }
+          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, ...epilogue };
           ctx.dispatch(kernel.shader, constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
         }
       }

@@ -1,0 +1,34 @@
+/**
+ * mini-gpt convert: a model folder in another weight dtype, written as config.json +
+ * model.safetensors. int8 / int4 write the quantized layout (docs/quantized-weights.md), which
+ * loads with no conversion; the float dtypes write a Hugging Face file of that dtype. The model
+ * is converted tensor by tensor as it loads (on the CPU device), never whole in float32.
+ */
+import { resolve } from 'node:path';
+import * as G from '@mini/gpt/node';
+import { getDevice } from '@mini/tensor/node';
+import { resolveModel } from '../models.js';
+import { UsageError, formatBytes, say } from '../ui.js';
+
+export async function convert(flags: {
+  model: string;
+  revision?: string;
+  dtype: G.ModelDType | 'auto';
+  out: string;
+}): Promise<number> {
+  if (flags.dtype === 'auto') throw new UsageError('convert: give --dtype int8, int4, float16, bfloat16 or float32');
+  const dir = await resolveModel(flags.model, flags.revision);
+  const out = resolve(flags.out);
+  if (resolve(dir) === out) throw new UsageError(`convert: --out ${flags.out} is the model's own folder`);
+  const device = await getDevice('cpu');
+  const started = performance.now();
+  const model = await G.loadModel(dir, device, { dtype: flags.dtype });
+  await G.saveModel(out, model);
+  const { bytes } = await G.inspectModel(out);
+  say(
+    `${out}: ${flags.dtype} weights, model.safetensors ${formatBytes(bytes)} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  model.dispose();
+  device.backend.destroy();
+  return 0;
+}

@@ -1,0 +1,207 @@
+// Block-quantized weights (q8_0, q4_0): the block format on the host (round trip, K not a
+// multiple of 32, zero and subnormal scales) and matmulQuantized on every device against the
+// exact product with the decoded weights (float64 on the host).
+// Tolerances:
+// - encoding: q8_0 within half a step (|x - decoded| <= d / 2 of its block's float16 scale d);
+//   q4_0 within one step (the largest-magnitude element maps to -8 exactly; elements of the
+//   other sign past 7.5 steps clamp to 7, at most one step off).
+// - matmul, exact decoded weights (reference CPU, the fast CPU's large-M sgemm path, WebGPU):
+//   float32 rounding, |diff| <= 1e-5 * sum |a w| + 1e-6.
+// - the fast CPU's small-M path (M <= 8) also rounds a to 8 bits a block (scale max|a| / 127):
+//   |diff| <= sum over blocks of (max|a| / 254) * sum |w| (the rounding's worst case), plus the
+//   float32 term above.
+// Exclusions: none.
+import { describe, expect, it } from 'vitest';
+import * as T from '@mini/tensor/node';
+import { DTypeError, ShapeError } from '@mini/tensor/node';
+import { devicesUnderTest } from '../helpers/devices.js';
+
+const devices = await devicesUnderTest();
+const FORMATS = ['q8_0', 'q4_0'] as const;
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** float16 bits -> number, from the format's definition. */
+function halfValue(h: number): number {
+  const sign = h >> 15 ? -1 : 1;
+  const exp = (h >> 10) & 31;
+  const mant = h & 1023;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** Deterministic values in [-scale, scale). */
+function values(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+function roundTrip(format: T.QuantFormat, x: Float32Array, N: number, K: number) {
+  const nb = T.blocksPerRow(K);
+  const data = new Uint8Array(N * nb * T.blockBytes(format));
+  const scales = new Uint16Array(N * nb);
+  T.quantizeRows(format, x, 0, K, 1, N, K, data, scales, 0);
+  const back = new Float32Array(N * K);
+  T.dequantizeRows(format, data, scales, K, 0, N, back);
+  return { data, scales, back, nb };
+}
+
+describe('block format (host)', () => {
+  it.each(FORMATS)(
+    '%s: round trip within its step, K = 45 and 77 (padded blocks), every scale decoded exactly',
+    (format) => {
+      for (const K of [32, 45, 77]) {
+        const N = 5;
+        const x = values(N * K, K, 3);
+        const { scales, back, nb } = roundTrip(format, x, N, K);
+        for (let n = 0; n < N; n++) {
+          for (let k = 0; k < K; k++) {
+            const d = Math.abs(halfValue(scales[n * nb + (k >> 5)]!));
+            const step = format === 'q8_0' ? d / 2 : d;
+            const err = Math.abs(back[n * K + k]! - x[n * K + k]!);
+            if (err > step * (1 + 1e-6))
+              expect.fail(`${format} K=${K} [${n}, ${k}]: ${back[n * K + k]} vs ${x[n * K + k]}`);
+          }
+        }
+      }
+    },
+  );
+
+  it.each(FORMATS)(
+    '%s: values on the grid come back exactly; re-encoding the decoded matrix is the identity',
+    (format) => {
+      const K = 70;
+      const x = values(3 * K, 7, 2);
+      const first = roundTrip(format, x, 3, K);
+      const second = roundTrip(format, first.back, 3, K);
+      expect(Array.from(second.back)).toEqual(Array.from(first.back));
+      expect(Array.from(second.scales)).toEqual(Array.from(first.scales));
+    },
+  );
+
+  it.each(FORMATS)(
+    '%s: an all-zero block has scale 0 and decodes to zeros; tiny blocks get subnormal scales',
+    (format) => {
+      const K = 96;
+      const x = new Float32Array(K);
+      // max 1e-3 (q8_0: scale 7.9e-6) or 1e-4 (q4_0: 1.25e-5): below float16's smallest normal 6.1e-5
+      const top = format === 'q8_0' ? 1e-3 : 1e-4;
+      for (let i = 32; i < 64; i++) x[i] = (((i % 2 ? 1 : -1) * top * ((i % 7) + 1)) / 7) * (i === 33 ? 7 / 2 : 1);
+      for (let i = 64; i < 96; i++) x[i] = 1e-9 * (i - 80); // below half float16's smallest subnormal after / 127
+      const { scales, back } = roundTrip(format, x, 1, K);
+      expect(scales[0]).toBe(0);
+      for (let i = 0; i < 32; i++) expect(back[i]).toBe(0);
+      expect((scales[1]! >> 10) & 31, 'subnormal exponent field').toBe(0);
+      expect(scales[1]! & 1023, 'subnormal mantissa').not.toBe(0);
+      const d = Math.abs(halfValue(scales[1]!));
+      for (let i = 32; i < 64; i++)
+        expect(Math.abs(back[i]! - x[i]!)).toBeLessThanOrEqual((format === 'q8_0' ? d / 2 : d) * (1 + 1e-6));
+      // The third block's scale underflows float16: zero, and its elements decode to zero.
+      expect(scales[2]! & 0x7fff).toBe(0);
+      for (let i = 64; i < 96; i++) expect(back[i]).toBe(0);
+    },
+  );
+
+  it('q4_0 packs element j low and j + 16 high in byte j, stored + 8', () => {
+    const x = new Float32Array(32);
+    x[0] = -8;
+    x[16] = 7;
+    x[1] = 1;
+    const { data, scales } = roundTrip('q4_0', x, 1, 32);
+    expect(halfValue(scales[0]!)).toBe(1);
+    expect(data[0]).toBe(0 | (15 << 4));
+    expect(data[1]).toBe(9 | (8 << 4));
+  });
+});
+
+/** Exact product with the decoded weights, and the two error scales of the header. */
+function oracle(a: Float32Array, w: Float32Array, bias: Float32Array | null, M: number, N: number, K: number) {
+  const out = new Float64Array(M * N);
+  const absSum = new Float64Array(M * N);
+  const actBound = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      let abs = 0;
+      let act = 0;
+      for (let b = 0; b * 32 < K; b++) {
+        let amax = 0;
+        let wabs = 0;
+        for (let k = b * 32; k < Math.min(K, b * 32 + 32); k++) {
+          s += a[m * K + k]! * w[n * K + k]!;
+          abs += Math.abs(a[m * K + k]! * w[n * K + k]!);
+          amax = Math.max(amax, Math.abs(a[m * K + k]!));
+          wabs += Math.abs(w[n * K + k]!);
+        }
+        act += (amax / 254) * wabs;
+      }
+      out[m * N + n] = s + (bias ? bias[n]! : 0);
+      absSum[m * N + n] = abs;
+      actBound[m * N + n] = act;
+    }
+  }
+  return { out, absSum, actBound };
+}
+
+describe.each(devices)('matmulQuantized on $name', ({ device, isReference, name }) => {
+  const fastSmallM = (M: number) => name.startsWith('fast CPU') && M <= 8;
+  it.each(FORMATS)('%s: awkward shapes, with and without bias, against the exact decoded product', async (format) => {
+    const cases: [number, number, number][] = [
+      [1, 1, 32],
+      [1, 7, 45],
+      [3, 33, 100],
+      [8, 130, 273],
+      [1, 1000, 300],
+      [9, 37, 64],
+      [20, 260, 77],
+    ];
+    for (const [M, N, K] of cases) {
+      const wHost = values(N * K, N + K, 0.5);
+      const aHost = values(M * K, M * 31 + K, 2);
+      const biasHost = N % 2 ? values(N, 5) : null;
+      const q = T.quantizeMatrix(format, wHost, N, K, device);
+      const decoded = await q.dequantize();
+      const a = T.tensor(aHost, { device, shape: [M, K] });
+      const bias = biasHost ? T.tensor(biasHost, { device }) : undefined;
+      const out = T.matmulQuantized(a, q, { bias });
+      expect(out.shape).toEqual([M, N]);
+      const got = await out.toArray();
+      const { out: want, absSum, actBound } = oracle(aHost, decoded, biasHost, M, N, K);
+      for (let i = 0; i < M * N; i++) {
+        const tol = 1e-5 * absSum[i]! + 1e-6 + (fastSmallM(M) ? actBound[i]! : 0);
+        const err = Math.abs(got[i]! - want[i]!);
+        if (!(err <= tol)) expect.fail(`${format} (${M}, ${N}, ${K}) [${i}]: ${got[i]} vs ${want[i]} (tol ${tol})`);
+      }
+      for (const t of [q, a, out, ...(bias ? [bias] : [])]) t.dispose();
+    }
+    void isReference;
+  });
+
+  it('a batched x (B, T, K) keeps its leading dimensions', async () => {
+    const q = T.quantizeMatrix('q8_0', values(6 * 40, 3), 6, 40, device);
+    const x = T.tensor(values(2 * 3 * 40, 4), { device, shape: [2, 3, 40] });
+    const out = T.matmulQuantized(x, q);
+    expect(out.shape).toEqual([2, 3, 6]);
+    for (const t of [q, x, out]) t.dispose();
+  });
+
+  it('bad input: one clear error', () => {
+    const q = T.quantizeMatrix('q4_0', values(4 * 40, 3), 4, 40, device);
+    const x = T.zeros([2, 41], { device });
+    expect(() => T.matmulQuantized(x, q)).toThrow(ShapeError);
+    expect(() => T.matmulQuantized(x, q)).toThrow(/does not end in the weight's K = 40/);
+    const i = T.zeros([2, 40], { device, dtype: 'int32' });
+    expect(() => T.matmulQuantized(i, q)).toThrow(DTypeError);
+    for (const t of [q, x, i]) t.dispose();
+  });
+});
+
+void f32;
+void u32;
