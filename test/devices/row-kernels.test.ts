@@ -62,6 +62,10 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
         [5, 768],
         [300, 132],
         [2, 1],
+        // The parameter gradients' column blocks (32 rows x 64 columns): partial last ones.
+        [33, 65],
+        [97, 130],
+        [1000, 7],
       ]) {
         await expectParity(
           dev,
@@ -106,8 +110,25 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
       }
     });
 
-    it('sum and mean over the first, middle, last and every axis', async () => {
-      const cases: Array<[number[], number | undefined]> = [
+    it('sum, mean and max over the first, middle, last, adjacent and every axis; two passes for long axes', async () => {
+      const cases: Array<[number[], number | number[] | undefined]> = [
+        // Few outputs over a long axis: pieces of 4096 rows, then a pass over the pieces.
+        [[40001], undefined],
+        [[3, 9000, 2], 1],
+        [[8193, 1], 0],
+        // Adjacent axes of a contiguous tensor reduce as one (bias gradients over (B, T)).
+        [
+          [2, 37, 48],
+          [0, 1],
+        ],
+        [
+          [3, 4, 5, 6],
+          [1, 2],
+        ],
+        [
+          [3, 4, 5],
+          [2, 0],
+        ],
         [[1031, 67], 0],
         [[3, 1000, 5], 1],
         [[5, 40001], 1],
@@ -121,7 +142,7 @@ describe.runIf(devices.length > 0)('row kernels of a training step match the CPU
           dev,
           (device, g) => {
             const x = randn(shape, device, g, 2);
-            return x.size === 0 ? [T.sum(x, axis)] : [T.sum(x, axis), T.mean(x, axis)];
+            return x.size === 0 ? [T.sum(x, axis)] : [T.sum(x, axis), T.mean(x, axis), T.max(x, axis)];
           },
           SUM(dev),
           `sum/mean ${shape} axis ${axis}`,

@@ -150,6 +150,9 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
     },
   ],
   dropout: [one('dropout p=0.3', [4, 5], (x) => A.dropout(x, 0.3, new T.Generator(5)))],
+  residualDropout: [
+    two('residual + dropout p=0.3', [3, 7], [3, 7], (r, x) => A.residualDropout(r, x, 0.3, new T.Generator(5))),
+  ],
   reshape: [one('reshape', [3, 4], (x) => A.reshape(x, [2, 6]))],
   permute: [one('permute', [2, 3, 4], (x) => A.permute(x, [2, 0, 1])), one('transpose', [3, 4], (x) => A.transpose(x))],
   slice: [one('slice', [4, 5], (x) => A.slice(x, 1, 1, 4)), one('slice last rows', [4, 5], (x) => A.slice(x, 0, -2))],

@@ -198,4 +198,37 @@ describe.runIf(gpu)('ops on tensors larger than one storage binding', () => {
       'adamw',
     );
   });
+
+  it('multi-tensor AdamW: windows of one flat buffer (overlapping once aligned), an entry larger than a window', async () => {
+    // Views of 500 floats at offsets 0, 500, ... of 3000-float buffers: each is bound as a
+    // window aligned down to 256 bytes, so neighbours' windows overlap and must not share a
+    // dispatch; the 2500-float entry exceeds one window and goes through the one-tensor kernel.
+    const run = async (many: boolean) => {
+      const g = new T.Generator(5);
+      const device = gpu!;
+      const [pf, mf, vf] = [0, 1, 2].map(() => T.randn([3000], { device, generator: g, std: 0.1 }));
+      const views = (flat: T.Tensor) => [0, 1, 2, 3, 4, 5].map((k) => flat.slice(0, 500 * k, 500 * (k + 1)));
+      const [ps, ms, vs] = [pf!, mf!, vf!].map(views);
+      ps!.push(T.randn([2500], { device, generator: g }));
+      ms!.push(T.zeros([2500], { device }));
+      vs!.push(T.zeros([2500], { device }));
+      const grads = ps!.map((p) => T.randn(p.shape, { device, generator: g }));
+      const entries = ps!.map((param, i) => ({
+        param,
+        grad: grads[i]!,
+        m: ms![i]!,
+        v: vs![i]!,
+        weightDecay: i % 2 ? 0 : 0.1,
+      }));
+      const step = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 2 };
+      if (many) T.adamwUpdateMany(entries, step);
+      else for (const e of entries) T.adamwUpdate(e.param, e.grad, e.m, e.v, { ...step, weightDecay: e.weightDecay });
+      const out = await Promise.all(
+        [pf!, mf!, vf!, ps![6]!, ms![6]!, vs![6]!].map(async (t) => [...(await t.toArray())]),
+      );
+      for (const t of [pf!, mf!, vf!, ...ps!, ...ms!, ...vs!, ...grads]) t.dispose();
+      return out;
+    };
+    expect(await run(true)).toEqual(await run(false));
+  });
 });

@@ -53,6 +53,7 @@ export interface SavedFor {
   embedding: { ids: Tensor; vocab: number };
   crossEntropy: { targets: Tensor; logsumexp: Tensor; count: Tensor; ignoreIndex: number };
   dropout: { mask: T.DropoutMask };
+  residualDropout: { mask: T.DropoutMask };
   reshape: None;
   permute: { dims: readonly number[] };
   slice: { axis: number; start: number; end: number | undefined };
@@ -190,6 +191,8 @@ export const rules: { [K in DifferentiableOp]: Rule<K> } = {
   ],
   // The backward reuses the forward's mask (same stream).
   dropout: (g, { saved: { mask } }) => [T.applyDropoutMask(g, mask)],
+  // out = residual + dropout(x): the residual's gradient is g, x's is g through the mask.
+  residualDropout: (g, { saved: { mask } }) => [g.contiguous(), T.applyDropoutMask(g, mask)],
   // Views: each gradient is the inverse view of the output's gradient.
   reshape: (g, { x: [x] }) => [g.reshape(x!.shape)],
   permute: (g, { saved: { dims } }) => {

@@ -208,6 +208,12 @@ export class GPTModel {
     return this.training && p > 0 ? A.dropout(x, p, this.torchGenerator ?? this.dropoutGenerator) : x;
   }
 
+  /** residual + dropout(x) in one kernel: the same mask (one stream) and bits as add after dropout. */
+  private residual(residual: Variable, x: Variable): Variable {
+    const p = this.config.dropRate;
+    return this.training && p > 0 ? A.residualDropout(residual, x, p, this.dropoutGenerator) : A.add(residual, x);
+  }
+
   /** Logits (B, T, V) for token ids (B, T) int32. */
   forward(ids: Tensor, options: ForwardOptions = {}): Variable {
     const { contextLength } = this.config;
@@ -258,11 +264,11 @@ export class GPTModel {
       layer,
       cache,
     );
-    x = A.add(x, this.dropout(attn));
+    x = this.residual(x, attn);
     const hidden = A.gelu(
       this.linear(A.layerNorm(x, this.param(`${p}.ln_2.weight`), this.param(`${p}.ln_2.bias`), eps), `${p}.mlp.c_fc`),
     ); // (B, T, 4C)
-    return A.add(x, this.dropout(this.linear(hidden, `${p}.mlp.c_proj`)));
+    return this.residual(x, this.linear(hidden, `${p}.mlp.c_proj`));
   }
 
   private attention(x: Variable, layer: number, cache: KVCache | undefined): Variable {

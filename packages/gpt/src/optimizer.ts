@@ -53,9 +53,33 @@ export class AdamW {
         );
     }
     // The moments take the parameter's dtype and device (a float64 model keeps float64 moments).
-    for (const [name, p] of params) {
-      this.m.set(name, T.keep(T.zerosLike(p.data)));
-      this.v.set(name, T.keep(T.zerosLike(p.data)));
+    // Each moment is a view into one flat tensor per dtype and device, so a GPU updates many
+    // parameters per dispatch (the moments share two bindings); offsets are multiples of 64
+    // elements (256 bytes, WebGPU's binding alignment), so no two views share a window.
+    const groups: Array<Array<[string, Variable]>> = [];
+    for (const entry of params) {
+      const { dtype, device } = entry[1].data;
+      const group = groups.find((g) => g[0]![1].data.dtype === dtype && g[0]![1].data.device === device);
+      if (group) group.push(entry);
+      else groups.push([entry]);
+    }
+    for (const group of groups) {
+      const first = group[0]![1].data;
+      const offsets: number[] = [];
+      let total = 0;
+      for (const [, p] of group) {
+        offsets.push(total);
+        total += Math.ceil(p.data.size / 64) * 64;
+      }
+      for (const target of [this.m, this.v]) {
+        const flat = T.zeros([Math.max(total, 1)], { dtype: first.dtype, device: first.device });
+        group.forEach(([name, p], i) => {
+          const part = flat.slice(0, offsets[i]!, offsets[i]! + p.data.size);
+          target.set(name, T.keep(part.reshape(p.data.shape)));
+          part.dispose();
+        });
+        flat.dispose();
+      }
     }
   }
 
@@ -70,10 +94,17 @@ export class AdamW {
       weightDecay: this.weightDecay,
       step: this.step,
     };
+    const entries: T.AdamWUpdateEntry[] = [];
     for (const [name, p] of this.params) {
-      if (!p.grad) continue;
-      T.adamwUpdate(p.data, p.grad, this.m.get(name)!, this.v.get(name)!, hyper);
+      if (p.grad) entries.push({ param: p.data, grad: p.grad, m: this.m.get(name)!, v: this.v.get(name)! });
     }
+    // One call per device (a model lives on one; the loop keeps a mixed map working).
+    const byDevice = new Map<T.Device, T.AdamWUpdateEntry[]>();
+    for (const e of entries) {
+      if (!byDevice.has(e.param.device)) byDevice.set(e.param.device, []);
+      byDevice.get(e.param.device)!.push(e);
+    }
+    for (const group of byDevice.values()) T.adamwUpdateMany(group, hyper);
   }
 
   dispose(): void {

@@ -1,18 +1,15 @@
-// Layer norm backward, parameter gradients: column sums over rows
-//   dweight[c] = sum_r dy[r, c] * xhat[r, c],  dbias[c] = sum_r dy[r, c].
-// Bindings: 0 params, 1 dweight, 2 dbias, 3 dy, 4 x, 5 mean, 6 rstd.
-// One invocation per column, walking the rows of this dispatch: neighbouring invocations read
-// neighbouring addresses. The host caps rows per dispatch (llvmpipe's 65535-iteration loop
-// cap) and sets ACCUMULATE on every dispatch after the first.
+// Layer norm backward, parameter gradients, second pass: sums the blocks' partial column sums
+// that layernorm_backward.wgsl wrote (dweight's, then dbias's, each (blocks, C)):
+//   dweight[c] = sum_b partial[b * C + c],  dbias[c] = sum_b partial[(blocks + b) * C + c].
+// Bindings: 0 params, 1 dweight, 2 dbias, 3 partial. One invocation per column; neighbouring
+// invocations read neighbouring addresses. The host sets ACCUMULATE on every dispatch after the
+// first when the rows come in several parts.
 override WG: u32 = 256u;
 override ACCUMULATE: bool = false;
 
 struct Params {
-  rows: u32,
+  blocks: u32,
   C: u32,
-  dy_base: u32,
-  x_base: u32,
-  stat_base: u32,
   dw_base: u32,
   db_base: u32,
 }
@@ -20,10 +17,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read> x: array<f32>;
-@group(0) @binding(5) var<storage, read> mean: array<f32>;
-@group(0) @binding(6) var<storage, read> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read> partial: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -31,11 +25,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (c >= p.C) { return; }
   var dw = 0.0;
   var db = 0.0;
-  for (var r = 0u; r < p.rows; r++) {
-    let g = dy[p.dy_base + r * p.C + c];
-    let xhat = (x[p.x_base + r * p.C + c] - mean[p.stat_base + r]) * rstd[p.stat_base + r];
-    dw += g * xhat;
-    db += g;
+  for (var b = 0u; b < p.blocks; b++) {
+    dw += partial[b * p.C + c];
+    db += partial[(p.blocks + b) * p.C + c];
   }
   if (ACCUMULATE) {
     dw += dweight[p.dw_base + c];

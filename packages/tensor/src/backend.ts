@@ -80,6 +80,16 @@ export interface AdamWStep {
   readonly step: number;
 }
 
+/** One tensor of a multi-tensor AdamW step (Kernels.adamwMany): its own weight decay, the rest shared. */
+export interface AdamWEntry {
+  readonly param: View;
+  readonly grad: View;
+  readonly m: View;
+  readonly v: View;
+  /** This tensor's decoupled weight decay (0 for a no-decay group). */
+  readonly weightDecay: number;
+}
+
 /** One Generator stream's uniforms in [low, high) (random.ts: fillUniform). */
 export interface UniformDraw {
   readonly key: readonly [number, number];
@@ -267,8 +277,12 @@ export interface Kernels {
   crossEntropy(args: CrossEntropyArgs): void;
   /** dlogits = (softmax(logits) - onehot(target)) * dloss / count; zero rows where ignored. */
   crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
-  /** out = x * keep / (1 - p), keep = uniform >= p from the mask's stream. x contiguous. */
-  dropout(x: View, out: View, mask: DropoutMask): void;
+  /**
+   * out = x * keep / (1 - p), keep = uniform >= p from the mask's stream; with `residual`
+   * (contiguous, x's shape) out = residual + that, in the same kernel (the bits of add after
+   * dropout). x contiguous.
+   */
+  dropout(x: View, out: View, mask: DropoutMask, residual?: View): void;
   /**
    * out (float32, contiguous) = the draw's uniforms, the values Generator.uniform gives (random.ts:
    * fillUniform). Optional: where a backend has none (WebGPU), rand draws on the host and uploads.
@@ -276,6 +290,11 @@ export interface Kernels {
   uniform?(out: View, draw: UniformDraw): void;
   /** PyTorch's AdamW, in place on param, m and v. All contiguous, same size. */
   adamw(param: View, grad: View, m: View, v: View, step: AdamWStep): void;
+  /**
+   * `adamw` on every entry (step.weightDecay ignored: each entry has its own), with the same
+   * bits as one `adamw` call per entry; a GPU updates many tensors per dispatch.
+   */
+  adamwMany(entries: readonly AdamWEntry[], step: AdamWStep): void;
 }
 
 export interface Backend {

@@ -13,6 +13,7 @@ export type {
   UnaryOp,
   BinaryOp,
   ReduceOp,
+  AdamWEntry,
   AdamWStep,
   DropoutMask,
   MatmulArgs,

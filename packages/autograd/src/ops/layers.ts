@@ -5,6 +5,7 @@
  */
 import * as T from '@mini/tensor';
 import { type Variable, nonDifferentiable, record } from '../variable.js';
+import { add } from './elementwise.js';
 
 /** Softmax over the last axis (`causal`: each row masked to the keys it may see). */
 export function softmax(x: Variable, options: T.SoftmaxOptions = {}): Variable {
@@ -62,6 +63,16 @@ export function dropout(x: Variable, p: number, generator?: T.Generator | T.Torc
   if (p === 0) return x;
   const { out, mask } = T.dropout(x.data, p, generator);
   return record('dropout', [x], out, { mask });
+}
+
+/**
+ * residual + dropout(x, p) in one kernel (a residual add after dropout), drawing the mask that
+ * `dropout` would; p = 0 is a plain add.
+ */
+export function residualDropout(residual: Variable, x: Variable, p: number, generator?: T.Generator): Variable {
+  if (p === 0) return add(residual, x);
+  const { out, mask } = T.residualDropout(residual.data, x.data, p, generator);
+  return record('residualDropout', [residual, x], out, { mask });
 }
 
 /** 1 where a == b, else 0; not differentiable. */

@@ -338,8 +338,10 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
             `${source.name}: tensor "${prefix}.${name}" has shape [${entry.shape.join(', ')}], the model needs [${p.shape.join(', ')}]`,
           );
         const values = await readTensor(header, `${prefix}.${name}`);
-        target.get(name)!.dispose();
-        target.set(name, T.keep(T.tensor(values, { shape: p.shape, device })));
+        // Into the optimizer's own tensor: a view of its flat moments (one GPU binding for all).
+        T.tidy(() =>
+          T.copyInto(target.get(name)!, T.tensor(values, { shape: p.shape, device, dtype: target.get(name)!.dtype })),
+        );
       }
     }
   } catch (e) {

@@ -11,6 +11,7 @@ import type { BackendStorage, Kernels } from '../backend.js';
 import { CpuBackend, referenceKernels } from '../cpu/backend.js';
 import { type DType, bytesPerElement, isHalf } from '../dtype.js';
 import { createAdamw } from './adamw.js';
+import { adamwEach } from '../cpu/adamw.js';
 import { createAttention, createAttentionBackward } from './attention.js';
 import { createBinary, createUnary } from './arith.js';
 import { createDropout } from './dropout.js';
@@ -50,15 +51,23 @@ export class FastCpuBackend extends CpuBackend {
   constructor(private readonly options: WasmRuntimeOptions = {}) {
     let self: FastCpuBackend | null = null;
     const runtime = () => self!.runtime();
+    const fastAdamw = createAdamw(runtime);
+    const fastDropout = createDropout(runtime);
+    const fastBinary = createBinary(runtime);
     super({
       ...referenceKernels,
       matmul: createMatmul(runtime),
       matmulQuantized: createMatmulQuantized(runtime),
-      adamw: createAdamw(runtime),
-      dropout: createDropout(runtime),
+      adamw: fastAdamw,
+      adamwMany: (entries, step) => adamwEach(fastAdamw, entries, step),
+      dropout: (x, out, mask, residual) => {
+        fastDropout(x, out, mask);
+        // The residual add after the mask (the same bits as dropout then add).
+        if (residual) fastBinary('add', residual, out, out);
+      },
       uniform: createUniform(runtime),
       unary: createUnary(runtime),
-      binary: createBinary(runtime),
+      binary: fastBinary,
       copy: createCopy(runtime),
       gelu: createGelu(runtime),
       geluBackward: createGeluBackward(runtime),

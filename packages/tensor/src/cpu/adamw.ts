@@ -1,5 +1,5 @@
 /** Reference AdamW, as torch.optim.AdamW computes it (decoupled weight decay, bias-corrected). */
-import type { AdamWStep, View } from '../backend.js';
+import type { AdamWEntry, AdamWStep, Kernels, View } from '../backend.js';
 import { dataOf } from './storage.js';
 
 export function adamw(
@@ -26,4 +26,9 @@ export function adamw(
     const decayed = p_[param.offset + i]! * (1 - lr * weightDecay);
     p_[param.offset + i] = decayed - ((lr / biasCorrection1) * mi) / (Math.sqrt(vi) / Math.sqrt(biasCorrection2) + eps);
   }
+}
+
+/** A CPU device's multi-tensor AdamW: its one-tensor kernel on each entry, with the entry's decay. */
+export function adamwEach(one: Kernels['adamw'], entries: readonly AdamWEntry[], step: AdamWStep): void {
+  for (const e of entries) one(e.param, e.grad, e.m, e.v, { ...step, weightDecay: e.weightDecay });
 }

@@ -1,7 +1,7 @@
 /** The CPU reference backend: plain loops over typed arrays, the oracle for every other backend. */
 import type { Backend, BackendStorage, Kernels, View } from '../backend.js';
 import { type DType, type TypedArray, typedArrayFor } from '../dtype.js';
-import { adamw } from './adamw.js';
+import { adamw, adamwEach } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { dropout } from './dropout.js';
@@ -41,6 +41,7 @@ export const referenceKernels: Kernels = {
   dropout,
   uniform,
   adamw,
+  adamwMany: (entries, step) => adamwEach(adamw, entries, step),
 };
 
 export class CpuBackend implements Backend {

@@ -3,16 +3,22 @@ import type { DropoutMask, View } from '../backend.js';
 import { maskConstants, maskWords } from '../dropout-mask.js';
 import { dataOf } from './storage.js';
 
-export function dropout(x: View, out: View, mask: DropoutMask): void {
+export function dropout(x: View, out: View, mask: DropoutMask, residual?: View): void {
   const src = dataOf(x);
   const dst = dataOf(out);
+  const res = residual ? dataOf(residual) : null;
+  // float32 storage rounds the product before the sum, as a separate add would read it.
+  const round = x.dtype === 'float32' ? Math.fround : (v: number) => v;
   let n = 1;
   for (const d of x.shape) n *= d;
   if (mask.keep) {
     const keep = mask.keep;
     if (keep.length !== n) throw new RangeError(`dropout: the mask has ${keep.length} elements, the tensor ${n}`);
     const scale = Math.fround(1 / (1 - mask.p));
-    for (let i = 0; i < n; i++) dst[out.offset + i] = keep[i] ? src[x.offset + i]! * scale : 0 * src[x.offset + i]!;
+    for (let i = 0; i < n; i++) {
+      const dropped = keep[i] ? src[x.offset + i]! * scale : 0 * src[x.offset + i]!;
+      dst[out.offset + i] = res ? res[residual!.offset + i]! + round(dropped) : dropped;
+    }
     return;
   }
   const { threshold, scale } = maskConstants(mask.p);
@@ -20,6 +26,7 @@ export function dropout(x: View, out: View, mask: DropoutMask): void {
   for (let i = 0; i < n; i++) {
     if (i % 2 === 0) maskWords(mask, i / 2, words);
     const keep = mask.p < 1 && words[i % 2]! >= threshold;
-    dst[out.offset + i] = keep ? src[x.offset + i]! * scale : 0;
+    const dropped = keep ? src[x.offset + i]! * scale : 0;
+    dst[out.offset + i] = res ? res[residual!.offset + i]! + round(dropped) : dropped;
   }
 }

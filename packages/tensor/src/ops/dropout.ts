@@ -6,6 +6,8 @@ import type { DropoutMask } from '../backend.js';
 import { type Generator, defaultGenerator } from '../random.js';
 import { TorchGenerator } from '../torch-random.js';
 import { type Tensor, emptyLike } from '../tensor.js';
+import { ShapeError, formatShape } from '../errors.js';
+import { shapesEqual } from '../shape.js';
 import { assertFloat, withContiguous } from './util.js';
 
 export interface DropoutResult {
@@ -50,4 +52,28 @@ export function applyDropoutMask(x: Tensor, mask: DropoutMask): Tensor {
   const out = emptyLike(x);
   if (out.size > 0) withContiguous([x], (c) => x.device.backend.kernels.dropout(c!, out, mask));
   return out;
+}
+
+/**
+ * residual + dropout(x, p) in one kernel, with the mask `dropout` would draw from `generator`
+ * (one stream) and the same bits as add(residual, dropout(x).out): a transformer block's
+ * residual add after its dropout. residual and x: one float dtype, device and shape. Throws
+ * ShapeError on different shapes, RangeError on p outside [0, 1].
+ */
+export function residualDropout(
+  residual: Tensor,
+  x: Tensor,
+  p: number,
+  generator: Generator = defaultGenerator(),
+): DropoutResult {
+  assertFloat('residualDropout', residual, x);
+  if (!shapesEqual(residual.shape, x.shape))
+    throw new ShapeError(
+      `residualDropout: residual ${formatShape(residual.shape)} and x ${formatShape(x.shape)} differ in shape`,
+    );
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`residualDropout: p must be in [0, 1], got ${p}`);
+  const mask = drawDropoutMask(p, generator);
+  const out = emptyLike(x);
+  if (out.size > 0) withContiguous([x, residual], (c, r) => x.device.backend.kernels.dropout(c!, out, mask, r!));
+  return { out, mask };
 }

@@ -39,6 +39,23 @@ function reduce(op: ReduceOp, x: Tensor, axes: number | readonly number[] | unde
   const list = (typeof axes === 'number' ? [axes] : [...axes]).map((a) => normalizeAxis(a, x.rank, op));
   if (op === 'argmax' && list.length !== 1) throw new RangeError('argmax: give exactly one axis');
   const sorted = [...new Set(list)].sort((p, q) => q - p);
+  // Adjacent axes of a contiguous tensor are one axis: a bias gradient's sum over (B, T) of
+  // (B, T, C) is one reduction over B * T rows, not two.
+  if (sorted.length > 1 && op !== 'argmax' && x.isContiguous() && sorted[0]! - sorted.at(-1)! === sorted.length - 1) {
+    const first = sorted.at(-1)!;
+    const last = sorted[0]!;
+    const merged = x.reshape([
+      ...x.shape.slice(0, first),
+      sizeOf(x.shape.slice(first, last + 1)),
+      ...x.shape.slice(last + 1),
+    ]);
+    const r = reduceAxis(op, merged, first, false);
+    merged.dispose();
+    if (!keepDims) return r;
+    const shaped = r.reshape(x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)));
+    r.dispose();
+    return shaped;
+  }
   let current = x;
   for (const a of sorted) {
     const next = reduceAxis(op, current, a, keepDims);

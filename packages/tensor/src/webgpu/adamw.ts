@@ -1,10 +1,29 @@
-/** WebGPU glue for adamw.wgsl: one fused AdamW step, a flat elementwise kernel over contiguous data. */
-import type { AdamWStep, View } from '../backend.js';
+/**
+ * WebGPU glue for adamw.wgsl (one tensor) and adamw_multi.wgsl (many tensors a dispatch): the
+ * fused AdamW step, a flat elementwise kernel over contiguous data.
+ */
+import type { AdamWEntry, AdamWStep, View } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { flatParts } from './elementwise.js';
+import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
+/** Entries per multi-tensor dispatch: the table's size in adamw_multi.wgsl (two vec4s each). */
+const MAX_ENTRIES = 12;
+
+/** The step's scalars as both kernels take them (float64 on the host, rounded once to f32). */
+function stepScalars(s: AdamWStep): number[] {
+  return [
+    s.beta1,
+    s.beta2,
+    1 - s.beta1,
+    1 - s.beta2,
+    s.lr / (1 - s.beta1 ** s.step),
+    Math.sqrt(1 - s.beta2 ** s.step),
+    s.eps,
+  ];
+}
 
 export function adamw(ctx: WebGPUBackend, param: View, grad: View, m: View, v: View, s: AdamWStep): void {
   const total = param.shape.reduce((a, d) => a * d, 1);
@@ -13,17 +32,135 @@ export function adamw(ctx: WebGPUBackend, param: View, grad: View, m: View, v: V
     const grid = ctx.grid(Math.ceil(count / WG));
     const u = new Uniforms()
       .u32(count, grid[0] * WG)
-      .f32(
-        1 - s.lr * s.weightDecay,
-        s.beta1,
-        s.beta2,
-        1 - s.beta1,
-        1 - s.beta2,
-        s.lr / (1 - s.beta1 ** s.step),
-        Math.sqrt(1 - s.beta2 ** s.step),
-        s.eps,
-      )
+      .f32(1 - s.lr * s.weightDecay, ...stepScalars(s))
       .u32(pr!.base, mr!.base, vr!.base, gr!.base);
     ctx.dispatch('adamw', { WG }, u, [pr!.resource, mr!.resource, vr!.resource, gr!.resource], grid);
   }
+}
+
+/** The WGSL of adamw_multi with `slots` storage bindings and the switch that picks one. */
+function multiShader(slots: number): { name: string; code: string } {
+  const k = [...Array(slots).keys()];
+  const bindings = k.map((i) => `@group(0) @binding(${i + 1}) var<storage, read_write> s${i}: array<f32>;`);
+  const ld = k.map((i) => `    case ${i}u: { return s${i}[i]; }`);
+  const st = k.map((i) => `    case ${i}u: { s${i}[i] = x; }`);
+  const code = `${shaders.adamw_multi}
+${bindings.join('\n')}
+fn ld(slot: u32, i: u32) -> f32 {
+  switch slot {
+${ld.join('\n')}
+    default: { return 0.0; }
+  }
+}
+fn st(slot: u32, i: u32, x: f32) {
+  switch slot {
+${st.join('\n')}
+    default: {}
+  }
+}
+`;
+  return { name: `adamw_multi_${slots}`, code };
+}
+
+const multiShaders = new Map<number, { name: string; code: string }>();
+
+interface Slot {
+  readonly resource: GPUBufferBinding;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A binding's byte range in its buffer. */
+function range(r: GPUBufferBinding): [number, number] {
+  const start = r.offset ?? 0;
+  return [start, start + (r.size ?? r.buffer.size - start)];
+}
+
+/**
+ * Many tensors' AdamW steps in few dispatches: entries are packed greedily into groups whose
+ * distinct buffers (a flat m or v shared by many entries takes one slot) fit the adapter's
+ * storage bindings; an entry larger than one binding window goes through `adamw` on its own.
+ * Two windows of one buffer that overlap but differ cannot share a bind group (WebGPU forbids
+ * aliased writable bindings): the second starts a new group.
+ */
+export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s: AdamWStep): void {
+  const maxSlots = Math.min(ctx.device.limits.maxStorageBuffersPerShaderStage, 4 * MAX_ENTRIES);
+  let slots: Slot[] = [];
+  let table: number[] = [];
+  let workgroups = 0;
+  const flush = () => {
+    if (workgroups === 0) return;
+    const n = table.length / 8;
+    let shader = multiShaders.get(slots.length);
+    if (!shader) multiShaders.set(slots.length, (shader = multiShader(slots.length)));
+    const grid = ctx.grid(workgroups);
+    const u = new Uniforms()
+      .u32(grid[0], n)
+      .f32(...stepScalars(s))
+      .u32Array(table, 2 * MAX_ENTRIES);
+    ctx.dispatch(
+      shader,
+      { WG },
+      u,
+      slots.map((slot) => slot.resource),
+      grid,
+    );
+    slots = [];
+    table = [];
+    workgroups = 0;
+  };
+  const decayBits = new DataView(new ArrayBuffer(4));
+  for (const e of entries) {
+    const count = e.param.shape.reduce((a, d) => a * d, 1);
+    if (count > ctx.bindableElements) {
+      adamw(ctx, e.param, e.grad, e.m, e.v, { ...s, weightDecay: e.weightDecay });
+      continue;
+    }
+    const bound = [e.param, e.grad, e.m, e.v].map((t) => ctx.bind(t.storage, t.offset, count));
+    // The slot of each operand in the current group (reused, new, or a conflict).
+    const place = (group: Slot[]): number[] | null => {
+      const added: Slot[] = [];
+      const ids: number[] = [];
+      for (const b of bound) {
+        const [start, end] = range(b.resource);
+        const all = [...group, ...added];
+        const same = all.findIndex(
+          (x) => x.resource.buffer === b.resource.buffer && x.start === start && x.end === end,
+        );
+        if (same >= 0) {
+          ids.push(same);
+          continue;
+        }
+        if (all.some((x) => x.resource.buffer === b.resource.buffer && x.start < end && start < x.end)) return null;
+        added.push({ resource: b.resource, start, end });
+        ids.push(all.length);
+      }
+      return group.length + added.length <= maxSlots ? ids : null;
+    };
+    let ids = table.length / 8 < MAX_ENTRIES ? place(slots) : null;
+    if (!ids) {
+      flush();
+      ids = place(slots)!;
+    }
+    for (let k = 0; k < 4; k++) {
+      const id = ids[k]!;
+      if (id === slots.length) {
+        const [start, end] = range(bound[k]!.resource);
+        slots.push({ resource: bound[k]!.resource, start, end });
+      }
+    }
+    decayBits.setFloat32(0, 1 - s.lr * e.weightDecay, true);
+    table.push(
+      workgroups,
+      count,
+      decayBits.getUint32(0, true),
+      (ids[0]! | (ids[1]! << 8) | (ids[2]! << 16) | (ids[3]! << 24)) >>> 0,
+      bound[0]!.base,
+      bound[1]!.base,
+      bound[2]!.base,
+      bound[3]!.base,
+    );
+    workgroups += Math.ceil(count / WG);
+  }
+  flush();
 }

@@ -2,7 +2,7 @@
 import type { Kernels } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { isHalf } from '../dtype.js';
-import { adamw } from './adamw.js';
+import { adamw, adamwMany } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { convert } from './half.js';
 import { dropout } from './dropout.js';
@@ -37,7 +37,8 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     scatterAdd: (args) => scatterAdd(ctx, args),
     crossEntropy: (args) => crossEntropy(ctx, args),
     crossEntropyBackward: (args) => crossEntropyBackward(ctx, args),
-    dropout: (x, out, mask) => dropout(ctx, x, out, mask),
+    dropout: (x, out, mask, residual) => dropout(ctx, x, out, mask, residual),
     adamw: (param, grad, m, v, step) => adamw(ctx, param, grad, m, v, step),
+    adamwMany: (entries, step) => adamwMany(ctx, entries, step),
   };
 }

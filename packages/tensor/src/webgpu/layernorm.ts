@@ -6,6 +6,8 @@ import { MAX_LOOPED_ROWS, bindRows, rowParts } from './rows.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
+/** Rows per block of the parameter gradients' first pass (BLOCK_ROWS in layernorm_backward.wgsl). */
+const BLOCK_ROWS = 32;
 
 export function layerNorm(ctx: WebGPUBackend, { x, weight, bias, out, mean, rstd, N, C, eps }: LayerNormArgs): void {
   const w = ctx.bind(weight.storage, weight.offset, C);
@@ -39,22 +41,28 @@ export function layerNormBackward(
     const [dyr, xr, dxr] = [dy, x, dx].map((v) => bindRows(ctx, v, r0, count, C));
     const mr = bindRows(ctx, mean, r0, count, 1);
     const sr = bindRows(ctx, rstd, r0, count, 1);
-    const grid = ctx.grid(count);
-    const u = new Uniforms().u32(count, C, dyr!.base, xr!.base, dxr!.base, mr.base, w.base, grid[0]);
+    // One dispatch: the rows' dx, then the parameter gradients' partial column sums.
+    const colGroups = Math.ceil(C / 64);
+    const blocks = Math.ceil(count / BLOCK_ROWS);
+    const partial = ctx.scratch(2 * blocks * C);
+    const pr = ctx.bind(partial, 0, 2 * blocks * C); // base 0: a window starts at the buffer's start
+    const grid = ctx.grid(count + colGroups * blocks);
+    const u = new Uniforms().u32(count, C, dyr!.base, xr!.base, dxr!.base, mr.base, w.base, grid[0], colGroups, blocks);
     ctx.dispatch(
       'layernorm_backward',
       {},
       u,
-      [dxr!.resource, dyr!.resource, xr!.resource, w.resource, mr.resource, sr.resource],
+      [dxr!.resource, dyr!.resource, xr!.resource, w.resource, mr.resource, sr.resource, pr.resource],
       grid,
     );
-    const up = new Uniforms().u32(count, C, dyr!.base, xr!.base, mr.base, dw.base, db.base);
+    const up = new Uniforms().u32(blocks, C, dw.base, db.base);
     ctx.dispatch(
       'layernorm_backward_params',
       { WG, ACCUMULATE: part > 0 },
       up,
-      [dw.resource, db.resource, dyr!.resource, xr!.resource, mr.resource, sr.resource],
+      [dw.resource, db.resource, pr.resource],
       [Math.ceil(C / WG), 1, 1],
     );
+    ctx.release(partial);
   });
 }
