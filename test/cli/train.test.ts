@@ -116,7 +116,9 @@ describe('mini-gpt train', () => {
       { maxBatches: 3 },
     );
     expect(json.loss).toBeCloseTo(expected.loss, 5);
-    expect(json.perplexity).toBeCloseTo(Math.exp(expected.loss), 2);
+    // Relative: the CLI (fast CPU) and this (reference CPU) differ in float32 rounding, which a
+    // perplexity in the tens of thousands turns into more than 0.005 absolute.
+    expect(json.perplexity / Math.exp(expected.loss)).toBeCloseTo(1, 5);
     expect(json.tokens).toBe(192);
     expect(json.batches).toBe(3);
   });
