@@ -245,6 +245,20 @@ describe.each(['webgpu', 'cpu'] as const)('the page on %s', (device) => {
   }, 300_000);
 });
 
+describe('a file chosen as the text (CPU)', () => {
+  it("is refused with the CLI's UTF-8 check when it is a picture, and the text is kept", async () =>
+    withPage('cpu', async (page) => {
+      const picture = join(work, 'picture.png');
+      // A PNG's signature, then a NUL: not UTF-8 at byte 0 (the CLI's readTextFile says the same).
+      writeFileSync(picture, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]));
+      const before = await page.inputValue('#text');
+      await page.setInputFiles('#text-file', picture);
+      await page.waitForFunction(() => !document.getElementById('error')!.hidden);
+      expect(await errorText(page)).toContain('picture.png: not UTF-8 text (byte 0x89 at offset 0); give a text file');
+      expect(await page.inputValue('#text')).toBe(before);
+    }));
+});
+
 describe('the page without cross-origin isolation', () => {
   it('runs the CPU kernels on one thread, says so, and still generates what mini-gpt generate does', async () => {
     const page = await browser.newPage();

@@ -53,7 +53,8 @@ Writes into the run folder (--out, default runs/<date-time>):
 Ctrl-C (or SIGTERM, SIGHUP) finishes the step in flight, saves, prints the
 --resume command and exits 130 (143, 129); a second one exits at once.`;
 
-const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
+const revisionOption = () =>
+  new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)').argParser(parse.revision);
 const dtypeOption = () =>
   new Option(
     '--dtype <dtype>',
@@ -114,7 +115,7 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--eval-freq <n>', 'evaluate every n steps', parse.positiveInt, 5)
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
-    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
+    .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.seed, 123)
     .option(
       '--rng <stream>',
       "random numbers: torch (PyTorch's CPU stream, the book's run digit for digit; CPU only) or fast (any device); default: torch on the CPU, fast on WebGPU",
@@ -174,7 +175,7 @@ function program(run: (code: Promise<number>) => void): Command {
       'sample within the smallest set of tokens reaching probability p',
       parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1),
     )
-    .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
+    .option('--seed <n>', 'sampling seed', parse.seed, 123)
     .option(
       '--rng <stream>',
       'sampling draws: torch (torch.multinomial after torch.manual_seed(seed), as the book) or fast',

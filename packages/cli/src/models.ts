@@ -29,6 +29,10 @@ function refuseBrokenLink(path: string): void {
 function localModelDir(model: string): string {
   if (statSync(model).isDirectory()) {
     if (existsSync(join(model, 'checkpoint', 'model.safetensors'))) return join(model, 'checkpoint'); // a training run
+    // A crash between a save's two renames leaves the whole checkpoint in checkpoint.previous,
+    // where --resume finds it (loadCheckpoint): generate and eval look there too.
+    if (!existsSync(join(model, 'checkpoint')) && existsSync(join(model, 'checkpoint.previous', 'model.safetensors')))
+      return join(model, 'checkpoint.previous');
     if (existsSync(join(model, 'model.safetensors'))) return model;
     for (const path of [join(model, 'checkpoint', 'model.safetensors'), join(model, 'model.safetensors')])
       refuseBrokenLink(path);

@@ -10,7 +10,8 @@ import envPaths from 'env-paths';
 import * as G from '@mini/gpt/node';
 
 export function cacheDir(): string {
-  return process.env.MINI_GPT_CACHE ?? envPaths('mini-gpt', { suffix: '' }).cache;
+  // Empty is unset (as HF_HOME): "" would otherwise be the current folder.
+  return process.env.MINI_GPT_CACHE || envPaths('mini-gpt', { suffix: '' }).cache;
 }
 
 /** The folder of the older mini-gpt cache for a GPT-2 repository, if a model is there (it only ever held main). */

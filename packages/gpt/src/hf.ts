@@ -76,6 +76,7 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
       `${source}: activation_function ${JSON.stringify(j.activation_function)} is not supported (GPT-2 uses gelu_new)`,
     );
   }
+  refuseAttentionVariants(j, source);
   try {
     return configFromHF();
   } catch (e) {
@@ -101,6 +102,34 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
       layerNormEps: num('layer_norm_epsilon', 1e-5),
     });
   }
+}
+
+/**
+ * Refuses, by name, the config.json keys with which Hugging Face's GPT-2 computes something
+ * else than mini-gpt does: no 1/sqrt(head size) scaling (scale_attn_weights: false), scores
+ * also divided by the layer's number (scale_attn_by_inverse_layer_idx: true), and an MLP
+ * width other than 4 × n_embd (n_inner). reorder_and_upcast_attn is accepted: it only computes
+ * the same scores in float32 in a float16 model, and mini-gpt computes attention in float32.
+ * @throws ConfigError naming the key, its value and what mini-gpt computes
+ */
+function refuseAttentionVariants(j: Record<string, unknown>, source: string): void {
+  if (j.scale_attn_weights !== undefined && j.scale_attn_weights !== true)
+    throw new ConfigError(
+      `${source}: scale_attn_weights ${JSON.stringify(j.scale_attn_weights)} is not supported (mini-gpt always scales attention scores by 1/sqrt(head size), GPT-2's true)`,
+    );
+  if (j.scale_attn_by_inverse_layer_idx !== undefined && j.scale_attn_by_inverse_layer_idx !== false)
+    throw new ConfigError(
+      `${source}: scale_attn_by_inverse_layer_idx ${JSON.stringify(j.scale_attn_by_inverse_layer_idx)} is not supported (mini-gpt does not divide the scores by the layer's number, GPT-2's false)`,
+    );
+  if (j.reorder_and_upcast_attn !== undefined && typeof j.reorder_and_upcast_attn !== 'boolean')
+    throw new ConfigError(
+      `${source}: reorder_and_upcast_attn must be true or false, got ${JSON.stringify(j.reorder_and_upcast_attn)}`,
+    );
+  const inner = j.n_inner;
+  if (inner !== undefined && inner !== null && !(typeof j.n_embd === 'number' && inner === 4 * j.n_embd))
+    throw new ConfigError(
+      `${source}: n_inner ${JSON.stringify(inner)} is not supported (mini-gpt's MLP is 4 × n_embd${typeof j.n_embd === 'number' ? ` = ${4 * j.n_embd}` : ''} wide, n_inner null)`,
+    );
 }
 
 /** GPTConfig's fields and the config.json keys they come from (fromHFConfig's error messages). */

@@ -26,10 +26,20 @@ export {
   quantizedShape,
 } from './model.js';
 export { parameterShapes } from './parameters.js';
+export { decodeTextFile, TextFileError } from './text.js';
+export { weightBytes, admitMemory, formatGB, MemoryError } from './memory.js';
 export { type InitScheme, initialParameters, torchInitialParameters, torchLinearBound } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
-export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';
+export {
+  textToIds,
+  idsToText,
+  END_OF_TEXT,
+  END_OF_TEXT_ID,
+  TOKENIZER_VOCAB_SIZE,
+  TokenDecoder,
+  encodeOrdinary,
+} from './tokenizer.js';
 export {
   splitText,
   SlidingWindowDataset,

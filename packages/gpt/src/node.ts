@@ -22,6 +22,7 @@ export {
   removeUnfinishedSaves,
   saveModel,
   loadModel,
+  admitWeights,
   loadConfig,
   inspectModel,
   resolveWeightDType,
@@ -29,6 +30,7 @@ export {
   type LoadedCheckpoint,
   type LoadModelOptions,
 } from './node/checkpoint.js';
+export { availableMemory } from './node/memory.js';
 export {
   downloadFile,
   downloadModel,

@@ -33,6 +33,19 @@ export class AdamW {
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.01; // torch.optim.AdamW's default
+    // torch.optim.AdamW's own checks: a negative or NaN rate would train silently to garbage.
+    const check = (ok: boolean, what: string, value: unknown) => {
+      if (!ok) throw new RangeError(`AdamW: ${what}, got ${value}`);
+    };
+    check(Number.isFinite(this.lr) && this.lr >= 0, 'lr must be a finite number >= 0', this.lr);
+    for (const [i, b] of this.betas.entries())
+      check(Number.isFinite(b) && b >= 0 && b < 1, `betas[${i}] must be in [0, 1)`, b);
+    check(Number.isFinite(this.eps) && this.eps >= 0, 'eps must be a finite number >= 0', this.eps);
+    check(
+      Number.isFinite(this.weightDecay) && this.weightDecay >= 0,
+      'weightDecay must be a finite number >= 0',
+      this.weightDecay,
+    );
     for (const [name, p] of params) {
       if (T.isHalfDType(p.data.dtype))
         throw new ModelError(

@@ -156,6 +156,12 @@ export async function trainModel(
   resumeFrom: TrainState = initialTrainState(),
 ): Promise<{ state: TrainState; stopped: boolean; times: TrainTimes }> {
   assertFloat32Weights('trainModel', model.params, model.quantized);
+  // A run that cannot take a step, or would never evaluate, is an error rather than a "finished" state.
+  if (trainLoader.length === 0)
+    throw new RangeError('trainModel: the training loader has no batch (the text is shorter than one batch)');
+  for (const key of ['epochs', 'evalFreq', 'evalIter'] as const)
+    if (!Number.isInteger(options[key]) || options[key] < 1)
+      throw new RangeError(`trainModel: ${key} must be an integer >= 1, got ${options[key]}`);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
   const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero(), saves: zero() };

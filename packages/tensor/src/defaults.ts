@@ -4,6 +4,7 @@ import { createFastCpuBackend } from './cpu-fast/backend.js';
 import { nativeStatus } from './cpu-fast/native.js';
 import type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
 import { Device } from './device.js';
+import { environmentChoice } from './environment.js';
 
 /** The CPU reference backend: plain loops, the oracle of the tests. */
 export const cpu = new Device(new CpuBackend(), { kind: 'cpu', description: 'CPU reference kernels (JavaScript)' });
@@ -16,15 +17,16 @@ const heapChoices = ['auto', 'wasm32', 'memory64'] as const;
  * (default) takes memory64 where the runtime has it; wasm32 keeps the 4 GiB heap (to compare).
  */
 function heapFromEnvironment(): WasmRuntimeOptions['addressing'] {
-  const value =
-    (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.MINI_GPT_CPU_HEAP ||
-    'auto';
-  const choice = heapChoices.find((c) => c === value);
-  if (!choice) throw new Error(`MINI_GPT_CPU_HEAP must be ${heapChoices.join(', ')} (got "${value}")`);
-  return choice;
+  return environmentChoice('MINI_GPT_CPU_HEAP', heapChoices, 'auto');
 }
 
-const fastBackend = createFastCpuBackend({ addressing: heapFromEnvironment() });
+// A getter: the variable is read (and a bad value refused, EnvironmentError) when the backend
+// first needs its heap, not at import, so that a bad value cannot break `--help`.
+const fastBackend = createFastCpuBackend({
+  get addressing() {
+    return heapFromEnvironment();
+  },
+});
 export const fastCpu = new Device(fastBackend, {
   kind: 'cpu',
   // A getter: the Node entry point registers the native addon after this module is evaluated,

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { environmentCount } from './environment.js';
 import { type KernelCall, type ParallelRunner, type RunnerFactory, kernelNames } from './cpu-fast/threads.js';
 
 // Per worker: a word for the kernel (1 + its index in kernelNames, 0 for none), then its
@@ -33,6 +34,16 @@ for (;;) {
   Atomics.notify(words, 1);
 }
 `;
+
+/**
+ * MINI_GPT_THREADS: how many threads the fast CPU kernels use (default and cap: the core
+ * count, os.availableParallelism(); a larger number is taken as the core count).
+ * @throws EnvironmentError for a value that is not a whole number of at least 1
+ */
+export function threadsFromEnvironment(): number {
+  const cores = availableParallelism();
+  return environmentCount('MINI_GPT_THREADS', 1, cores, `this machine has ${cores} cores`) ?? cores;
+}
 
 export function nodeRunnerFactory(threads = availableParallelism()): RunnerFactory {
   return (memory, wasm) => {

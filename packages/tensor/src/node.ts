@@ -14,7 +14,7 @@ import { create, globals } from 'webgpu';
 import { setParallelRunnerFactory } from './cpu-fast/threads.js';
 import { setNativeKernels } from './cpu-fast/native.js';
 import { loadNativeKernels } from './node-native.js';
-import { nodeRunnerFactory } from './node-threads.js';
+import { nodeRunnerFactory, threadsFromEnvironment } from './node-threads.js';
 import { setGPUProvider } from './select-device.js';
 
 if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
@@ -38,9 +38,11 @@ setGPUProvider((flags) => {
 if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 // The fast CPU backend's matmul uses every core (MINI_GPT_THREADS sets how many).
-setParallelRunnerFactory(nodeRunnerFactory(Number(process.env.MINI_GPT_THREADS) || undefined));
+// Read when the first parallel kernel runs (a bad value is an EnvironmentError there, not at import).
+setParallelRunnerFactory((memory, wasm) => nodeRunnerFactory(threadsFromEnvironment())(memory, wasm));
 // Its matmul runs in the native addon when it was built (MINI_GPT_NATIVE=0 keeps WebAssembly).
-setNativeKernels(loadNativeKernels());
+setNativeKernels(() => loadNativeKernels());
 
 export * from './index.js';
 export { loadNativeKernels } from './node-native.js';
+export { threadsFromEnvironment } from './node-threads.js';

@@ -13,6 +13,7 @@ import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
 import { DeviceError } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
+import { environmentChoice, environmentValue } from './environment.js';
 
 /** Returns a GPU object for Dawn-style backend flags (ignored by browsers' navigator.gpu). */
 export type GPUProvider = (flags: string[]) => GPU | undefined;
@@ -37,8 +38,18 @@ interface Attempt {
   api: string;
 }
 
-function env(name: string): string | undefined {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name] || undefined;
+const WEBGPU_BACKENDS = ['vulkan', 'opengl', 'opengles', 'metal', 'd3d12'] as const;
+
+/** MINI_GPT_WEBGPU_BACKEND, checked. @throws EnvironmentError for a backend Dawn does not have */
+function backendFromEnvironment(): string | undefined {
+  const value = environmentValue('MINI_GPT_WEBGPU_BACKEND');
+  return value === undefined ? undefined : environmentChoice('MINI_GPT_WEBGPU_BACKEND', WEBGPU_BACKENDS, 'vulkan');
+}
+
+/** MINI_GPT_DEVICE, checked against the kinds registered. @throws EnvironmentError for another value */
+function kindFromEnvironment(): DeviceKind | undefined {
+  const value = environmentValue('MINI_GPT_DEVICE');
+  return value === undefined ? undefined : environmentChoice('MINI_GPT_DEVICE', ['auto', ...openers.keys()], 'auto');
 }
 
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/i;
@@ -145,27 +156,25 @@ export function registerDeviceKind(kind: DeviceKind, open: DeviceOpener): void {
 /** The device to run on; see the module comment for the order and the overrides. */
 export async function getDevice(request: DeviceRequest | DeviceKind = {}): Promise<Device> {
   const req: DeviceRequest = typeof request === 'string' ? { kind: request } : request;
-  const fromEnv = env('MINI_GPT_DEVICE');
-  const kind = req.kind && req.kind !== 'auto' ? req.kind : (fromEnv ?? 'auto');
+  // The environment is read (and checked) only when the argument leaves the kind open.
+  const kind = req.kind && req.kind !== 'auto' ? req.kind : (kindFromEnvironment() ?? 'auto');
   if (kind === 'auto') {
     // A hardware GPU if there is one (software adapters are slower than the CPU backend).
-    const found = await findAdapter(false, req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND'));
+    const found = await findAdapter(false, req.webgpuBackend ?? backendFromEnvironment());
     return found ? openWebGPU(found, req) : fastCpu;
   }
   const open = openers.get(kind);
   if (!open) {
     const names = ['auto', ...openers.keys()];
     const choices = `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-    throw new DeviceError(
-      `unknown device "${kind}"${fromEnv === kind ? ' (from MINI_GPT_DEVICE)' : ''}: use ${choices}`,
-    );
+    throw new DeviceError(`unknown device "${kind}": use ${choices}`);
   }
   return open(req);
 }
 
 /** WebGPU asked for by name: a hardware adapter, else a software one (see the module comment). */
 async function openWebGPUDevice(req: DeviceRequest): Promise<Device> {
-  const forced = req.webgpuBackend ?? env('MINI_GPT_WEBGPU_BACKEND');
+  const forced = req.webgpuBackend ?? backendFromEnvironment();
   const found = await findAdapter(true, forced);
   if (found) return openWebGPU(found, req);
   throw new DeviceError(

@@ -4,6 +4,7 @@
  * runs on the main thread, so the page stays responsive while the worker computes.
  */
 import verdict from '../../cli/data/the-verdict.txt?raw';
+import { decodeTextFile } from '@mini/gpt/text';
 import { pickCheckpoint, filesFromDrop, type PickedFile } from './files.js';
 import type { DeviceChoice, Reply, Request, TrainSettings } from './protocol.js';
 
@@ -134,7 +135,13 @@ showTextInfo();
 text.addEventListener('input', showTextInfo);
 async function takeTextFile(file: File | undefined): Promise<void> {
   if (!file) return;
-  text.value = await file.text();
+  // The CLI's check (UTF-8, no NUL byte): a picture chosen as the text is refused, not trained on.
+  try {
+    text.value = decodeTextFile(new Uint8Array(await file.arrayBuffer()), file.name);
+  } catch (error) {
+    showError((error as Error).message);
+    return;
+  }
   showTextInfo();
 }
 input('text-file').addEventListener('change', () => void takeTextFile(input('text-file').files?.[0]));

@@ -296,26 +296,23 @@ async function generate(prompt: string, options: G.GenerateOptions): Promise<voi
   const m = need(model, 'no model: train one or open a checkpoint first');
   G.validateGenerateOptions(options);
   const started = performance.now();
-  // Decode the whole continuation each time and send what is new: a character may span tokens.
-  const ids: number[] = [];
-  let sent = '';
+  // Decoded token by token (a character spanning tokens is sent once whole).
+  const decoder = new G.TokenDecoder();
+  let tokens = 0;
   let stopped = false;
   for await (const id of G.generateTokens(m, G.textToIds(prompt), options)) {
-    ids.push(id);
-    const text = G.idsToText(ids);
-    if (!text.endsWith('\uFFFD') && text.length > sent.length) {
-      post({ type: 'text', text: text.slice(sent.length) });
-      sent = text;
-    }
+    tokens++;
+    const text = decoder.push(id);
+    if (text) post({ type: 'text', text });
     await yieldToEvents();
     if (stopRequested) {
       stopped = true;
       break;
     }
   }
-  const rest = G.idsToText(ids).slice(sent.length);
+  const rest = decoder.end();
   if (rest) post({ type: 'text', text: rest });
-  post({ type: 'generated', tokens: ids.length, seconds: (performance.now() - started) / 1000, stopped });
+  post({ type: 'generated', tokens, seconds: (performance.now() - started) / 1000, stopped });
 }
 
 async function handle(request: Request): Promise<void> {

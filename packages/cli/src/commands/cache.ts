@@ -2,7 +2,7 @@
  * mini-gpt cache: what the shared Hugging Face cache and the older mini-gpt cache hold, with
  * sizes (`ls`, the default), and removing a model from both (`rm`).
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { cacheDir } from '../paths.js';
@@ -21,9 +21,15 @@ async function legacyModels(): Promise<LegacyModel[]> {
   const models: LegacyModel[] = [];
   for (const name of names.sort()) {
     const path = join(root, name);
-    const files = await readdir(path).catch(() => [] as string[]);
+    // A folder that is a link: removing it removes the link only, so nothing there is counted.
+    const linked = (await lstat(path).catch(() => null))?.isSymbolicLink() ?? false;
+    const files = linked ? [] : await readdir(path).catch(() => [] as string[]);
     let sizeBytes = 0;
-    for (const file of files) sizeBytes += (await stat(join(path, file))).size;
+    // lstat: a link's target is not in this cache, and removing the link frees nothing of it.
+    for (const file of files) {
+      const st = await lstat(join(path, file)).catch(() => null);
+      if (st?.isFile()) sizeBytes += st.size;
+    }
     models.push({ name, path, sizeBytes });
   }
   return models;

@@ -1,6 +1,7 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
 import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
+import { admitBatch } from '../admission.js';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
 import { readTextFile } from '../read-text.js';
@@ -27,10 +28,13 @@ export async function evaluate(flags: EvalFlags): Promise<number> {
   const text = await readTextFile(flags.data, '--data');
   const dir = await resolveModel(flags.model, flags.revision);
   const device = await openDevice(flags.device, Boolean(flags.verbose));
+  // The flags' limits before the model is loaded: a batch that cannot be allocated fails at once.
+  const config = await G.loadConfig(dir);
+  const length = flags.contextLength ?? config.contextLength;
+  if (length > config.contextLength)
+    throw new UsageError(`--context-length ${length} exceeds the model's ${config.contextLength}`);
+  admitBatch('--batch-size', flags.batchSize, length, config.vocabSize, device);
   const model = (await loadForInference(dir, device, flags.dtype)).eval();
-  const length = flags.contextLength ?? model.config.contextLength;
-  if (length > model.config.contextLength)
-    throw new UsageError(`--context-length ${length} exceeds the model's ${model.config.contextLength}`);
   const loader = G.createDataLoader(text, { batchSize: flags.batchSize, maxLength: length, stride: length, device });
   if (loader.length === 0) throw new UsageError(`${flags.data} is too short for one window of ${length} tokens`);
   const result = await G.loaderLoss(model, loader, { maxBatches: flags.maxBatches });

@@ -63,26 +63,19 @@ export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> 
   const model = await loadForInference(dir, device, flags.dtype);
   const prompt = G.textToIds(flags.prompt);
   process.stdout.write(flags.prompt);
-  // Decode the whole continuation each time and print what is new: a character may span tokens.
-  const ids: number[] = [];
-  let printed = '';
+  // Decoded token by token (a character spanning tokens is printed once whole).
+  const decoder = new G.TokenDecoder();
   try {
     for await (const id of G.generateTokens(model, prompt, options)) {
-      ids.push(id);
-      const text = G.idsToText(ids);
-      const fresh = text.endsWith('\uFFFD') ? '' : text.slice(printed.length);
-      if (fresh) {
-        process.stdout.write(fresh);
-        printed = text;
-      }
+      const fresh = decoder.push(id);
+      if (fresh) process.stdout.write(fresh);
     }
   } catch (e) {
     process.stdout.write('\n'); // the error goes on a line of its own
     model.dispose();
     throw e;
   }
-  const rest = G.idsToText(ids).slice(printed.length);
-  process.stdout.write(`${rest}\n`);
+  process.stdout.write(`${decoder.end()}\n`);
   model.dispose();
   return 0;
 }

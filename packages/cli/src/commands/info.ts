@@ -1,9 +1,35 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
 import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
+import type { Device } from '@mini/tensor';
 import { deviceDescription, openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';
+
+interface MemoryNote {
+  /** Bytes the weights take in the dtype they load as. */
+  needed: number;
+  /** Bytes available on this machine (null on WebGPU: the API reports no memory size). */
+  available: number | null;
+  /** Why generate and eval would refuse the model; null when it fits. */
+  note: string | null;
+}
+
+/** Whether the weights fit this machine's available memory, as loadModel will check before loading. */
+function memoryNote(config: G.GPTConfig, dtype: G.ModelDType, device: Device): MemoryNote {
+  // As loadModel counts them: quantized weights as their blocks take, float ones per parameter.
+  const needed = G.isQuantDType(dtype) ? G.quantizedModelBytes(config, dtype) : G.weightBytes(config, dtype);
+  if (device.kind === 'webgpu') return { needed, available: null, note: null };
+  const available = G.availableMemory();
+  return {
+    needed,
+    available,
+    note:
+      needed > available
+        ? `needs ${G.formatGB(needed)} for weights (${dtype}), ${G.formatGB(available)} available: generate and eval would refuse to load it`
+        : null,
+  };
+}
 
 export async function info(flags: {
   model?: string;
@@ -36,6 +62,7 @@ export async function info(flags: {
       },
       dtype,
       dtypeReason: reason,
+      memory: memoryNote(config, dtype, device),
     };
   }
   if (flags.json) {
@@ -55,6 +82,7 @@ export async function info(flags: {
           bytes: Record<string, number>;
           dtype: string;
           dtypeReason: string | null;
+          memory: MemoryNote;
         }
       | undefined;
     if (m) {
@@ -69,6 +97,7 @@ export async function info(flags: {
           .join(', ')}`,
       );
       say(`  weights load as ${m.dtype}${m.dtypeReason ? `; ${m.dtypeReason}` : ''}`);
+      if (m.memory.note) say(`  note: ${m.memory.note}`);
     }
   }
   device.backend.destroy();

@@ -17,6 +17,9 @@ import { access, constants, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
+import { admitTraining, checkRates } from '../admission.js';
+import { removeStaleReportTemps } from '../stale-temps.js';
+import { type TextIdentity, checkResumeText, sourceIdentity } from '../text-identity.js';
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
 import { type DataSource, openDatasets, readData } from '../corpus.js';
@@ -56,6 +59,8 @@ export interface TrainFlags extends G.TrainRecipe {
 interface RunSettings {
   flags: TrainFlags;
   dataPath: string;
+  /** The text's size and hash: --resume compares content, not the path (absent in older checkpoints). */
+  text?: TextIdentity;
 }
 
 /** Flags that --resume takes from the command line (the run continues with the new value). */
@@ -192,7 +197,14 @@ function lockRun(out: string, flag: string): () => void {
       rmSync(file, { force: true });
     }
   }
-  const release = () => rmSync(file, { force: true });
+  // Only while the lock is still this process's: one taken over (ours looked dead) is another run's.
+  const release = () => {
+    let holder = '';
+    try {
+      holder = readFileSync(file, 'utf8');
+    } catch {}
+    if (holder === String(process.pid)) rmSync(file, { force: true });
+  };
   process.on('exit', release);
   return () => {
     process.off('exit', release);
@@ -235,11 +247,6 @@ function mergeResumeFlags(
   flags: TrainFlags,
   typed: ReadonlySet<string>,
 ): { settings: RunSettings; changes: string[] } {
-  if (typed.has('data') && resolve(flags.data!) !== saved.dataPath) {
-    throw new UsageError(
-      `--data cannot change when resuming: the run trains on ${saved.dataPath}, --data names ${resolve(flags.data!)}`,
-    );
-  }
   for (const key of FIXED) {
     if (typed.has(key) && flags[key] !== saved.flags[key]) {
       throw new UsageError(
@@ -305,6 +312,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     await refuseExistingRun(out, typed.has('out'));
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
     source = await readData(settings.dataPath);
+    settings.text = sourceIdentity(source);
   }
   const created = await prepareOut(out, typed.has('out'));
   const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
@@ -358,6 +366,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   let savedEpochs = 0;
   // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
   G.removeUnfinishedSaves(join(out, 'checkpoint'));
+  removeStaleReportTemps(out); // a kill -9 while writing the reports
 
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   let loaded: G.LoadedCheckpoint | null = null;
@@ -384,7 +393,12 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       );
     }
     config = loaded.model.config;
-    source = await readData(settings.dataPath);
+    // The same content may have moved: --data names it; its identity is checked, not its path.
+    const path = typed.has('data') ? resolve(flags.data!) : saved.dataPath;
+    source = await readData(path);
+    const identity = sourceIdentity(source);
+    checkResumeText(saved.text, saved.dataPath, path, identity);
+    settings = { ...settings, dataPath: path, text: identity };
   }
   if (!config || !settings || !source) throw new Error('unreachable: a run has a config, settings and data here');
   // The random stream, resolved and saved with the run: torch (the book's numbers) on the CPU,
@@ -396,8 +410,10 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     throw new UsageError('--rng torch runs on the CPU device only (--device cpu); WebGPU runs use --rng fast');
   settings = { ...settings, flags: { ...settings.flags, rng } };
   const f = settings.flags;
+  checkRates(f);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
+  admitTraining(flags.resume ?? `--preset ${f.preset}`, config, f.batchSize, device);
   const loaderOptions = {
     batchSize: f.batchSize,
     maxLength: config.contextLength,

@@ -10,7 +10,6 @@
 import { MiniGptError } from '@mini/tensor';
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { freemem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as T from '@mini/tensor';
@@ -18,6 +17,7 @@ import type { Device } from '@mini/tensor';
 import { type GPTConfig, parameterCount } from '../config.js';
 import { fromHFConfig, inspectHFModel, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
+import { admitMemory } from '../memory.js';
 import type { GPTModel } from '../model.js';
 import {
   type DTypeChoice,
@@ -39,6 +39,7 @@ import {
   writeFileAtomic,
   writeTextAtomic,
 } from './files.js';
+import { availableMemory } from './memory.js';
 
 export class CheckpointError extends MiniGptError {
   override name = 'CheckpointError';
@@ -132,9 +133,12 @@ export async function saveCheckpoint(
  */
 export function removeUnfinishedSaves(dir: string): string[] {
   const prefix = `${basename(dir)}.saving-`;
+  // Only the names saveCheckpoint makes (8 hex digits): a file of the user's that merely shares
+  // the prefix is not ours to delete. rmSync removes a link, never what it points to.
+  const ours = (name: string) => name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length));
   let names: string[];
   try {
-    names = readdirSync(dirname(dir)).filter((name) => name.startsWith(prefix));
+    names = readdirSync(dirname(dir)).filter(ours).sort();
   } catch {
     return []; // no parent folder: nothing was saved there
   }
@@ -172,7 +176,8 @@ async function readJson(path: string): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new CheckpointError(`${path}: ${fileProblem(e)}`);
   });
-  const parsed = parseJsonStrict(text);
+  // A byte-order mark (Windows editors write one) is not JSON, but not a fault of the content either.
+  const parsed = parseJsonStrict(text.startsWith('\uFEFF') ? text.slice(1) : text);
   if ('error' in parsed) throw new CheckpointError(`${path} ${parsed.error}`);
   return parsed.value;
 }
@@ -201,10 +206,10 @@ export async function inspectModel(dir: string): Promise<{ config: GPTConfig; fi
 
 /**
  * `auto` resolved for a model of `config` on `device` against this machine's free memory
- * (os.freemem(); the rule is chooseWeightDType's); an explicit dtype as is.
+ * (availableMemory(); the rule is chooseWeightDType's); an explicit dtype as is.
  */
 export function resolveWeightDType(choice: WeightDTypeChoice, config: GPTConfig, device: Device): DTypeChoice {
-  return chooseWeightDType(choice, parameterCount(config), device, freemem());
+  return chooseWeightDType(choice, parameterCount(config), device, availableMemory());
 }
 
 export interface LoadModelOptions {
@@ -212,19 +217,40 @@ export interface LoadModelOptions {
   dtype?: WeightDTypeChoice;
 }
 
-/** A model from a folder with model.safetensors and config.json (ours or Hugging Face's). */
+/**
+ * Throws MemoryError before anything is loaded when a model's weights (`bytes`, held in `dtype`) need
+ * more than this machine has available ("<file>: needs 65.0 GB for weights (float16), 22.1 GB
+ * available"). A WebGPU device holds its weights in the GPU's memory, which the API does not
+ * report: nothing is checked there.
+ */
+export function admitWeights(file: string, bytes: number, dtype: string, device: Device): void {
+  if (device.kind === 'webgpu') return;
+  const hint = dtype === 'float32' ? '; float16 or bfloat16 weights take half' : '';
+  admitMemory(file, `weights (${dtype}${hint})`, bytes, availableMemory());
+}
+
+/**
+ * A model from a folder with model.safetensors and config.json (ours or Hugging Face's).
+ * @throws MemoryError (admitWeights) before loading a model larger than the available memory;
+ *   CheckpointError, ConfigError, SafetensorsError for files that are missing, malformed or mismatched
+ */
 export async function loadModel(dir: string, device: Device, options: LoadModelOptions = {}): Promise<GPTModel> {
   const config = await loadConfig(dir);
-  const source = await fileSource(join(dir, 'model.safetensors'));
+  const file = join(dir, 'model.safetensors');
+  const source = await fileSource(file);
   try {
+    const { fileDType } = await inspectHFModel(source, config);
     // A quantized file loads as its own format: `auto` means that format there.
-    const quantizedFile = options.dtype === 'auto' && isQuantDType((await inspectHFModel(source, config)).fileDType);
+    const quantizedFile = options.dtype === 'auto' && isQuantDType(fileDType);
     const dtype =
       options.dtype === undefined || quantizedFile
         ? undefined
         : resolveWeightDType(options.dtype, config, device).dtype;
-    // The weights' bytes as stored (the file's dtype unless converted): the CPU heap's size hint.
-    device.backend.reserve?.(dtype === undefined ? source.size : bytesPerParameter(dtype) * parameterCount(config));
+    // The weights' bytes as held (the file's dtype unless converted): checked against the
+    // available memory before anything is loaded, and the CPU heap's size hint.
+    const held = dtype === undefined ? source.size : bytesPerParameter(dtype) * parameterCount(config);
+    admitWeights(file, held, dtype ?? fileDType, device);
+    device.backend.reserve?.(held);
     return await loadHFModel(source, config, device, { dtype });
   } finally {
     await source.close();
@@ -287,8 +313,12 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
       `${folder}: saved without the optimizer state (--no-optimizer-state), so the run cannot be resumed; the model in it still loads (generate, eval)`,
     );
   }
-  // Weights, gradients and AdamW's two moments, float32: the CPU heap's size hint.
-  device.backend.reserve?.(16 * parameterCount(await loadConfig(folder)));
+  // Weights, gradients and AdamW's two moments, float32: the CPU heap's size hint, and what
+  // must fit in memory before anything is loaded.
+  const trainingBytes = 16 * parameterCount(await loadConfig(folder));
+  if (device.kind !== 'webgpu')
+    admitMemory(folder, 'float32 weights, gradients and AdamW moments', trainingBytes, availableMemory());
+  device.backend.reserve?.(trainingBytes);
   const model = await loadModel(folder, device);
   const { step, ...options } = file.optimizer;
   const optimizer = new AdamW(model.params, options);

@@ -30,11 +30,20 @@ export const GPT2_REPOSITORIES = {
 export type GPT2Name = keyof typeof GPT2_REPOSITORIES;
 
 const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+const REPO_PART = /^\w(?:[\w.-]*\w)?$/;
 
 /** The hub repository a model name stands for: a GPT-2 short name or an `owner/name` id; null otherwise. */
 export function modelRepository(name: string): string | null {
   if (Object.hasOwn(GPT2_REPOSITORIES, name)) return GPT2_REPOSITORIES[name as GPT2Name];
-  return REPO_ID.test(name) && !name.includes('..') ? name : null;
+  // huggingface_hub's validate_repo_id: each part starts and ends with a letter, digit or "_"
+  // ("owner/." is not a repository), at most 96 characters, no "--" or "..", no ".git" end.
+  const valid =
+    REPO_ID.test(name) &&
+    name.split('/').every((part) => REPO_PART.test(part) && part.length <= 96) &&
+    !name.includes('..') &&
+    !name.includes('--') &&
+    !name.endsWith('.git');
+  return valid ? name : null;
 }
 
 // Weights formats that are Python pickles: loading one runs whatever code it carries.

@@ -10,9 +10,9 @@
  * A model is usable from a snapshot holding config.json and model.safetensors.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
-import { type CachedRepoInfo, getRepoFolderName, scanCacheDir, scanCachedRepo } from '@huggingface/hub';
+import { copyFile, lstat, readFile, readdir, readlink, realpath, rm, symlink } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { type CachedRepoInfo, getRepoFolderName, scanCacheDir } from '@huggingface/hub';
 import { makeDirs, writeTextAtomic } from './files.js';
 
 /** The files a model needs, in the order they are fetched (the small one first). */
@@ -116,36 +116,99 @@ export async function scanModelCache(cacheDir: string): Promise<{ models: Cached
   };
 }
 
+/** Bytes of the regular files under `path` that removing it frees: links are not followed, and a file with another hard link frees nothing. */
+async function ownBytes(path: string): Promise<number> {
+  const st = await lstat(path).catch(() => null);
+  if (!st) return 0;
+  if (st.isFile()) return st.nlink <= 1 ? st.size : 0;
+  if (!st.isDirectory()) return 0;
+  let bytes = 0;
+  for (const name of await readdir(path).catch(() => [] as string[])) bytes += await ownBytes(join(path, name));
+  return bytes;
+}
+
+/** Removes `path` (a link is removed, never what it points to) and returns the bytes freed. */
+async function removeOwn(path: string): Promise<number> {
+  const freed = await ownBytes(path);
+  await rm(path, { recursive: true, force: true });
+  return freed;
+}
+
+/** The links under `dir` (not following links to folders; `dir` itself a link yields nothing). */
+async function linksUnder(dir: string): Promise<string[]> {
+  const st = await lstat(dir).catch(() => null);
+  if (!st?.isDirectory()) return [];
+  const links: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) links.push(path);
+    else if (entry.isDirectory()) links.push(...(await linksUnder(path)));
+  }
+  return links;
+}
+
 /**
- * Removes `repo` from the shared cache, or only the snapshot `revision` names: its folder,
- * the refs pointing at it and the blobs no other snapshot uses. Returns the bytes freed.
+ * The name of the blob `link` points at when it is an entry of `blobs` (the repository's own
+ * blobs/ folder, itself inside the cache and not a link), else null: a link to anything else
+ * names a file that is not the cache's to delete.
+ */
+async function ownBlob(link: string, blobs: string, realBlobs: string | null): Promise<string | null> {
+  if (!realBlobs) return null;
+  const target = resolve(dirname(link), await readlink(link).catch(() => ''));
+  if (dirname(target) !== blobs) return null;
+  const real = await realpath(target).catch(() => null);
+  const st = await lstat(target).catch(() => null);
+  return real && dirname(real) === realBlobs && st?.isFile() ? basename(target) : null;
+}
+
+/**
+ * Removes `repo` from the shared cache, or only the snapshot `revision` names: its folder
+ * (links are removed, never what they point to), the refs pointing at it and the blobs of the
+ * repository's own blobs/ that no other snapshot uses. Nothing outside the cache is deleted,
+ * whatever the snapshots link to. Returns the bytes freed (files outside the cache and files
+ * with another hard link are not counted).
  * @throws Error when the repository or revision is not cached
  */
 export async function removeCachedModel(cacheDir: string, repo: string, revision?: string): Promise<number> {
   const folder = repoFolder(cacheDir, repo);
-  if (!existsSync(folder)) throw new Error(`${repo} is not in the Hugging Face cache (${folder})`);
-  const info = await scanCachedRepo(folder).catch(() => null);
-  if (revision === undefined) {
-    await rm(folder, { recursive: true, force: true });
-    return info?.size ?? 0;
+  const top = await lstat(folder).catch(() => null);
+  if (!top) throw new Error(`${repo} is not in the Hugging Face cache (${folder})`);
+  if (revision === undefined || !top.isDirectory()) {
+    if (revision !== undefined) throw new Error(`${repo} has no cached revision "${revision}" (${folder})`);
+    return removeOwn(folder); // a repository folder that is a link: the link goes, nothing it points to
   }
   const commit = cachedCommit(cacheDir, repo, revision);
-  const target = info?.revisions.find((r) => r.commitOid === commit);
-  if (!info || !commit || !target) throw new Error(`${repo} has no cached revision "${revision}" (${folder})`);
-  const kept = new Set(info.revisions.filter((r) => r !== target).flatMap((r) => r.files.map((f) => f.blob.path)));
-  let freed = 0;
-  for (const file of target.files) {
-    if (kept.has(file.blob.path)) continue;
-    kept.add(file.blob.path); // two names for one blob: count and remove it once
-    freed += file.blob.size;
-    await rm(file.blob.path, { force: true });
+  const snapshots = join(folder, 'snapshots');
+  const target = commit ? join(snapshots, commit) : null;
+  if (!commit || !target || !(await lstat(target).catch(() => null)))
+    throw new Error(`${repo} has no cached revision "${revision}" (${folder})`);
+  const blobs = join(folder, 'blobs');
+  const blobsStat = await lstat(blobs).catch(() => null);
+  const realCache = await realpath(cacheDir).catch(() => null);
+  const realBlobsPath = blobsStat?.isDirectory() ? await realpath(blobs).catch(() => null) : null;
+  const realBlobs = realCache && realBlobsPath?.startsWith(realCache + sep) ? realBlobsPath : null;
+  const kept = new Set<string>();
+  for (const name of await readdir(snapshots).catch(() => [] as string[])) {
+    if (name === commit) continue;
+    for (const link of await linksUnder(join(snapshots, name))) {
+      const blob = await ownBlob(link, blobs, realBlobs);
+      if (blob) kept.add(blob);
+    }
   }
-  await rm(target.path, { recursive: true, force: true });
+  let freed = 0;
+  for (const link of await linksUnder(target)) {
+    const blob = await ownBlob(link, blobs, realBlobs);
+    if (!blob || kept.has(blob)) continue;
+    kept.add(blob); // two names for one blob: count and remove it once
+    freed += await removeOwn(join(blobs, blob));
+  }
+  freed += await removeOwn(target);
   const refs = join(folder, 'refs');
   for (const ref of await readdir(refs, { recursive: true }).catch(() => [] as string[])) {
     const path = join(refs, ref);
+    if (!(await lstat(path).catch(() => null))?.isFile()) continue;
     if ((await readFile(path, 'utf8').catch(() => '')).trim() === commit) await rm(path, { force: true });
   }
-  if (info.revisions.length === 1) await rm(folder, { recursive: true, force: true });
+  if ((await readdir(snapshots).catch(() => [] as string[])).length === 0) freed += await removeOwn(folder);
   return freed;
 }

@@ -27,13 +27,19 @@ export interface NativeStatus {
   summary: string;
 }
 
-let status: NativeStatus = { kernels: null, summary: 'no native kernels in this runtime' };
+let status: NativeStatus | (() => NativeStatus) = { kernels: null, summary: 'no native kernels in this runtime' };
 
-export function setNativeKernels(s: NativeStatus): void {
+/**
+ * Registers the addon's kernels, or a loader run on first use (so that its environment
+ * variables are read, and a bad value refused, when the CPU device is used, not at import).
+ */
+export function setNativeKernels(s: NativeStatus | (() => NativeStatus)): void {
   status = s;
 }
 
+/** The registered kernels (running the loader once). @throws what the loader throws (EnvironmentError) */
 export function nativeStatus(): NativeStatus {
+  if (typeof status === 'function') status = status();
   return status;
 }
 
