@@ -3,10 +3,13 @@
 // compare, one per line with units; --train-step: only the training step and its PyTorch peer;
 // --decode [--no-peer]: only decoding of the book's model (float32 beside PyTorch's, then bfloat16, float16, int8 and int4;
 // the full run takes these lines from a child process with --decode);
+// --corpus [--corpus-sizes 50,200]: only prepare and train on a generated corpus (bench/corpus.mjs).
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
-// --book-run [--epochs N] [--book-data FILE] [--book-out DIR]: only the book's whole run, `npx mini-gpt train`'s
-// wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
-// Verdict) and recipe; slow (N = 10: tens of minutes each on 2 cores), so only when asked.
+// --webgpu-attention [--decode-model]: only the WebGPU attention kernels (bench/webgpu-attention.mjs).
+// --book-run [--epochs N] [--book-data FILE] [--book-out DIR] [--seed S]: only the book's whole run, `npx mini-gpt
+// train`'s wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
+// Verdict) and recipe, and the two loss tables side by side with whether every line matches
+// (bench/book-table.mjs); slow (N = 10: tens of minutes each on 2 cores), so only when asked.
 // --big adds the 16-bit weights' accuracy (bench/half-quality.mjs) and GPT-2 medium/large/xl load,
 // first token, decode and peak RSS per dtype, and the gpt2-medium training step (bench/big-models.mjs;
 // --sizes, --dtypes, --tokens, --train medium|none, --node: by default Node 24 from tools/node24, memory64).
@@ -27,12 +30,15 @@ import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
 import { loadavg } from 'node:os';
 import { attentionLines } from './attention.mjs';
+import { pytorchLines, sideBySide, transcriptLines } from './book-table.mjs';
 import { bigModelLines } from './big-models.mjs';
 import { ceilingLines } from './ceilings.mjs';
+import { corpusLines } from './corpus.mjs';
 import { halfQualityLines } from './half-quality.mjs';
 import { quantQualityLines } from './quant-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
+import { webgpuAttentionLines } from './webgpu-attention.mjs';
 
 const args = new Set(process.argv.slice(2));
 const big = args.has('--big');
@@ -277,7 +283,7 @@ function decodeInChild(backend, env, peer) {
  * wall-clock seconds of each, with the ratio. `keep`: ours' run folder (checkpoint, losses.csv,
  * plots, transcript.txt) goes there instead of a temporary folder.
  */
-function bookRunLines(epochs, text, keep) {
+function bookRunLines(epochs, text, keep, seed = '123') {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const loss = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : 'NaN');
   const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-book-run-'));
@@ -295,6 +301,8 @@ function bookRunLines(epochs, text, keep) {
         'cpu',
         '--epochs',
         String(epochs),
+        '--seed',
+        seed,
         '--out',
         out,
         '--profile',
@@ -331,14 +339,14 @@ function bookRunLines(epochs, text, keep) {
     if (data.status !== 0)
       throw new Error(`bench/book-trajectory.mjs exited with ${data.status}: ${data.stderr.trim().split('\n').pop()}`);
     t = performance.now();
-    const torch = runPytorch('pytorch_book_run.py', ['book', dir, '--seed', '123', '--epochs', String(epochs)], {
+    const torch = runPytorch('pytorch_book_run.py', ['book', dir, '--seed', seed, '--epochs', String(epochs)], {
       what: 'book run',
     });
     const torchSeconds = (performance.now() - t) / 1000;
     if (!torch) return;
     // Python writes a NaN loss (no validation window) as NaN, which JSON has not.
     const last = JSON.parse(
-      readFileSync(join(dir, 'pytorch-seed123.jsonl'), 'utf8')
+      readFileSync(join(dir, `pytorch-seed${seed}.jsonl`), 'utf8')
         .trim()
         .split('\n')
         .pop()
@@ -351,6 +359,13 @@ function bookRunLines(epochs, text, keep) {
       's',
       `bench/pytorch_book_run.py book --epochs ${epochs}, final losses ${loss(last.trainLoss)} / ${loss(last.valLoss)}; pytorch / cpu = ${(torchSeconds / oursSeconds).toFixed(2)}x`,
     );
+    // The two tables side by side (bench/book-table.mjs): with the torch stream, line for line.
+    const table = sideBySide(
+      transcriptLines(ours.stdout),
+      pytorchLines(readFileSync(join(dir, `pytorch-seed${seed}.jsonl`), 'utf8')),
+    );
+    if (!json) process.stdout.write(`seed ${seed}:\n${table.text}\n`);
+    report(`book_run_${epochs}_epochs_lines_matching`, 'cpu', table.matching, `of ${table.total}`, `seed ${seed}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -416,11 +431,16 @@ async function webgpuCounts(device, tokens) {
 }
 
 const reps = quick ? 1 : 3;
+if (args.has('--corpus')) {
+  corpusLines(report, argValue('--corpus-sizes', '50,200').split(',').map(Number));
+  process.exit(0);
+}
 if (bookRun) {
   bookRunLines(
     Number(argValue('--epochs', '10')),
     argValue('--book-data', fileURLToPath(new URL('../packages/cli/data/the-verdict.txt', import.meta.url))),
     argValue('--book-out', undefined),
+    argValue('--seed', '123'),
   );
   process.exit(0);
 }
@@ -458,6 +478,13 @@ if (attentionOnly) {
   await attentionLines(report, cpu, 'cpu', reps);
   process.exit(0);
 }
+if (args.has('--webgpu-attention')) {
+  // Only the WebGPU attention kernels (bench/webgpu-attention.mjs; --decode-model adds cached decoding).
+  await webgpuAttentionLines(report, await T.getDevice('webgpu'), 'webgpu', {
+    decodeModel: args.has('--decode-model'),
+  });
+  process.exit(0);
+}
 report(
   'threads',
   'cpu',
@@ -493,6 +520,7 @@ const gpu = await T.getDevice('webgpu').catch(() => null);
 if (gpu) {
   await matmuls(gpu, 'webgpu', quick ? SHAPES.slice(1, 2) : SHAPES, 1);
   await webgpuCounts(gpu, quick ? [1, 32] : [2, 256]);
+  await webgpuAttentionLines(report, gpu, 'webgpu');
   // The whole model on a GPU (a software adapter would take hours: its matmul figure says enough).
   if (!quick && !gpu.info.software) {
     const model = await trainStep(gpu, 'webgpu', { rss: false });

@@ -20,10 +20,13 @@ describe('mini-gpt errors', () => {
     expect(oneLine(r.stderr)).toEqual(['error: --data /no/such/file.txt: no such file']);
   });
 
-  it('a folder or a device as --data is refused before it is read (/dev/zero never ends)', async () => {
-    const folder = await runCli(['train', '--preset', 'tiny', '--data', tmpdir()]);
+  it('a folder without texts or shards, or a device, as --data is refused before it is read (/dev/zero never ends)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mini-gpt-empty-'));
+    const folder = await runCli(['train', '--preset', 'tiny', '--data', empty]);
     expect(folder.code).toBe(2);
-    expect(oneLine(folder.stderr)).toEqual([`error: --data ${tmpdir()}: a folder, not a file; give a text file`]);
+    expect(oneLine(folder.stderr)).toEqual([
+      `error: --data ${empty}: a folder with no text files and no token shards (train_*.bin) in it`,
+    ]);
     for (const command of [
       ['train', '--preset', 'tiny'],
       ['eval', '--model', 'gpt2'],

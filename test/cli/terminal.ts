@@ -16,7 +16,7 @@ export interface TerminalRun {
   /** Whether the cursor is visible and lines wrap when the program has exited. */
   cursorVisible: boolean;
   wraparound: boolean;
-  /** Milliseconds from the first `interrupt` to the exit. */
+  /** Milliseconds from the first `interrupt` or `kill` to the exit. */
   msAfterInterrupt: number | null;
 }
 
@@ -24,8 +24,8 @@ export interface TerminalOptions {
   cols?: number;
   rows?: number;
   env?: Record<string, string>;
-  /** Called with all output so far; call `interrupt()` to press Ctrl-C. */
-  onOutput?: (raw: string, interrupt: () => void) => void;
+  /** Called with all output so far; call `interrupt()` to press Ctrl-C, `kill(signal)` to send a signal (SIGTERM, SIGHUP). */
+  onOutput?: (raw: string, interrupt: () => void, kill: (signal: string) => void) => void;
 }
 
 /** The last of two DEC private mode switches (`ESC[?Nh` / `ESC[?Nl`) in `raw`, or `initial`. */
@@ -51,10 +51,14 @@ export function runInTerminal(args: string[], options: TerminalOptions = {}): Pr
     interruptedAt ??= performance.now();
     child.write('\x03'); // the terminal's line discipline turns this into SIGINT
   };
+  const kill = (signal: string) => {
+    interruptedAt ??= performance.now();
+    child.kill(signal);
+  };
   child.onData((data) => {
     raw += data;
     screen.write(data);
-    options.onOutput?.(raw, interrupt);
+    options.onOutput?.(raw, interrupt, kill);
   });
   return new Promise((resolve) => {
     child.onExit(({ exitCode }) => {

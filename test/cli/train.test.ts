@@ -25,6 +25,8 @@ describe('mini-gpt train', () => {
     expect(r.stdout).toMatch(/Ep 1 \(Step 000000\): Train loss \d+\.\d{3}, Val loss \d+\.\d{3}/);
     expect(r.stdout).toMatch(/sample after epoch 2: Every effort moves you/);
     expect(r.stdout).toContain(`checkpoint: ${join(straight, 'checkpoint')}`);
+    // No hardware GPU in the tests: the CPU, and there the torch stream by default.
+    expect(r.stdout).toContain('random numbers: torch');
   });
 
   it('writes the checkpoint, losses.csv and the loss plot (SVG and PNG), and the loss falls', () => {

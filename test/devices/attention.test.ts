@@ -6,6 +6,8 @@
 // q, k, v are permuted views of a (B, T, nh, hd) layout, as the model's are.
 // Tolerance: float32 both sides, different summation orders and exp: 2e-5 absolute + 1e-4
 // relative on outputs, 1e-4 + 1e-3 on gradients (sums over up to 130 keys of products).
+// WebGPU's forward takes three kernels by shape (Tq <= 4: split-K decode; hd <= 128: one row a
+// thread; else the tiled kernel): the cases cover each.
 // Exclusions: none (the reference CPU's fused kernel is checked against its unfused path too).
 import { describe, expect, it } from 'vitest';
 import * as A from '@mini/autograd';
@@ -39,6 +41,15 @@ const cases: Case[] = [
   // Large enough for the fast CPU device to split both kernels over its threads (the others run on
   // one: packages/tensor/src/cpu-fast/attention.ts's PARALLEL_MIN): 12 blocks, 4 heads, 3 blocks a head.
   { B: 1, nh: 4, Tq: 130, Tk: 130, hd: 33, dropout: 0.1 },
+  // Around WebGPU's one-row-a-thread forward (attention_flash.wgsl: 64 rows a workgroup, 32-key
+  // tiles) at the model's head size, with and without dropout.
+  { B: 1, nh: 2, Tq: 7, Tk: 7, hd: 64, dropout: 0.2 },
+  { B: 1, nh: 1, Tq: 63, Tk: 63, hd: 64 },
+  { B: 1, nh: 2, Tq: 65, Tk: 65, hd: 64, dropout: 0.1 },
+  { B: 1, nh: 1, Tq: 256, Tk: 256, hd: 64, dropout: 0.1 },
+  { B: 1, nh: 2, Tq: 257, Tk: 257, hd: 64 },
+  { B: 1, nh: 1, Tq: 100, Tk: 257, hd: 128, dropout: 0.1 },
+  { B: 1, nh: 1, Tq: 9, Tk: 9, hd: 130 },
 ];
 
 const name = (c: Case) =>

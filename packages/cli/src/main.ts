@@ -1,7 +1,7 @@
 /**
  * The mini-gpt command line: parses, calls @mini/gpt, prints. Exit codes: 0 ok, 1 runtime
- * error, 2 usage error; 130 when training stops on Ctrl-C after saving. Errors are one line;
- * --verbose adds the stack.
+ * error, 2 usage error; 130 / 143 / 129 when training stops on Ctrl-C / SIGTERM / SIGHUP after
+ * saving. Errors are one line; --verbose adds the stack.
  */
 import { MiniGptError } from '@mini/tensor';
 import { Command, CommanderError, Option } from 'commander';
@@ -11,6 +11,7 @@ import { download } from './commands/download.js';
 import { evaluate } from './commands/evaluate.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
+import { prepare } from './commands/prepare.js';
 import { train } from './commands/train.js';
 import * as parse from './options.js';
 import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
@@ -47,8 +48,10 @@ Writes into the run folder (--out, default runs/<date-time>):
                 evaluation
   loss.svg, loss.png
                 the loss plot (the book's figure 5.12)
-Ctrl-C finishes the step in flight, saves, prints the --resume command and
-exits 130.`;
+  data/         with --data a folder of texts (or a text of 32 MB or more):
+                its token shards, made once and reused by --resume
+Ctrl-C (or SIGTERM, SIGHUP) finishes the step in flight, saves, prints the
+--resume command and exits 130 (143, 129); a second one exits at once.`;
 
 const revisionOption = () => new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)');
 const dtypeOption = () =>
@@ -94,12 +97,28 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--init <scheme>', "pytorch (the book's defaults) or gpt2 (N(0, 0.02))", 'pytorch')
     .option('--epochs <n>', 'passes over the training split', parse.positiveInt, 10)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)
+    .option(
+      '--max-steps <n>',
+      'stop after n optimizer steps (without --epochs: as many epochs as that takes)',
+      parse.positiveInt,
+    )
+    .option('--save-every <n>', 'also save the checkpoint every n steps (replaced whole)', parse.positiveInt)
+    .option(
+      '--grad-accum <n>',
+      'micro-batches of --batch-size per optimizer step (gradient accumulation)',
+      parse.positiveInt,
+      1,
+    )
     .option('--lr <x>', 'peak learning rate (AdamW)', parse.positive, 0.0004)
     .option('--weight-decay <x>', 'AdamW weight decay', parse.nonNegative, 0.1)
     .option('--eval-freq <n>', 'evaluate every n steps', parse.positiveInt, 5)
     .option('--eval-iter <n>', 'batches of each split per evaluation', parse.positiveInt, 5)
     .option('--train-ratio <x>', 'share of the text used for training', parse.fraction, 0.9)
     .option('--seed <n>', 'seed for initialisation, shuffling and dropout', parse.nonNegativeInt, 123)
+    .option(
+      '--rng <stream>',
+      "random numbers: torch (PyTorch's CPU stream, the book's run digit for digit; CPU only) or fast (any device); default: torch on the CPU, fast on WebGPU",
+    )
     .option('--start-context <text>', 'prompt of the sample printed after each epoch', 'Every effort moves you')
     .option('--sample-tokens <n>', 'tokens in each sample (0: no samples)', parse.nonNegativeInt, 50)
     .option('--warmup-steps <n>', 'linear learning-rate warmup (appendix D)', parse.nonNegativeInt, 0)
@@ -118,6 +137,22 @@ function program(run: (code: Promise<number>) => void): Command {
     )
     .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`)
     .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
+
+  cli
+    .command('prepare')
+    .description('tokenize text files, folders or globs into GPT-2 token shards for train --data (docs/corpus.md)')
+    .argument('<inputs...>', 'text files, folders (searched recursively) or quoted globs ("books/**/*.txt")')
+    .requiredOption('--out <dir>', required('a new folder for the shards and manifest.json'), parse.path)
+    .option(
+      '--val-share <x>',
+      'share of the bytes held out for validation (the last part)',
+      parse.number('a number in [0, 1)', (n) => n >= 0 && n < 1),
+      0.01,
+    )
+    .option('--shard-tokens <n>', 'tokens per shard file', parse.positiveInt, 100_000_000)
+    .option('--workers <n>', 'tokenizer threads (default: one per core)', parse.positiveInt)
+    .option('--json', 'print the manifest as one JSON line')
+    .action((inputs: string[], _flags, command: Command) => run(prepare(inputs, command.optsWithGlobals())));
 
   cli
     .command('generate')
@@ -140,6 +175,11 @@ function program(run: (code: Promise<number>) => void): Command {
       parse.number('a number in (0, 1]', (n) => n > 0 && n <= 1),
     )
     .option('--seed <n>', 'sampling seed', parse.nonNegativeInt, 123)
+    .option(
+      '--rng <stream>',
+      'sampling draws: torch (torch.multinomial after torch.manual_seed(seed), as the book) or fast',
+      'torch',
+    )
     .option('--no-cache', 'recompute the whole context for every token (no KV cache)')
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())

@@ -26,8 +26,8 @@ export function runProfile(
     evaluations: times.evaluations,
     samples: times.samples,
     checkpoints: {
-      count: times.epochEnds.count + extraCheckpoint.count,
-      seconds: times.epochEnds.seconds + extraCheckpoint.seconds,
+      count: times.epochEnds.count + times.saves.count + extraCheckpoint.count,
+      seconds: times.epochEnds.seconds + times.saves.seconds + extraCheckpoint.seconds,
     },
   };
   const inPhases = Object.values(phases).reduce((sum, p) => sum + p.seconds, 0);

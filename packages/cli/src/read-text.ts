@@ -9,6 +9,9 @@ import * as G from '@mini/gpt/node';
 import { isUtf8 } from 'node:buffer';
 import { UsageError } from './ui.js';
 
+/** The largest text file read whole (eval --data, train --data under 32 MB). */
+export const MAX_TEXT_BYTES = 256e6;
+
 /** Byte offset of the first bytes that are not UTF-8 (`bytes` must fail isUtf8). */
 function firstInvalidByte(bytes: Uint8Array): number {
   // The standard decoder marks each bad sequence with U+FFFD; walk the text, counting the
@@ -27,12 +30,19 @@ function firstInvalidByte(bytes: Uint8Array): number {
 /**
  * The text of a regular UTF-8 file without NUL bytes. Throws UsageError naming `flag` and the
  * file: missing, not a regular file (a folder, a device, a pipe), not UTF-8 (with the offset of
- * the first bad byte), or with a NUL byte (a binary file; with its offset).
+ * the first bad byte), with a NUL byte (a binary file; with its offset), or larger than
+ * MAX_TEXT_BYTES.
  */
 export async function readTextFile(path: string, flag: string): Promise<string> {
-  await G.regularFileSize(path).catch((e: Error) => {
+  const size = await G.regularFileSize(path).catch((e: Error) => {
     throw new UsageError(`${flag} ${e.message}${e instanceof G.FileError && e.notAFile ? '; give a text file' : ''}`);
   });
+  // Read whole, its ids take 8 bytes a token in a JS array, and one string holds at most 2^29
+  // characters: past this size the command says so instead of failing inside V8.
+  if (size > MAX_TEXT_BYTES)
+    throw new UsageError(
+      `${flag} ${path}: ${(size / 1e6).toFixed(0)} MB, more than the ${MAX_TEXT_BYTES / 1e6} MB read whole here; tokenize it with \`mini-gpt prepare\` (train --data takes the shard folder, or the text file itself, streamed)`,
+    );
   const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`${flag} ${path}: ${G.fileProblem(e)}`);
   });

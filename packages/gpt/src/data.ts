@@ -46,6 +46,16 @@ export class SlidingWindowDataset {
   }
 }
 
+/**
+ * What a DataLoader batches: `length` windows of `maxLength` tokens, window i read by item(i).
+ * SlidingWindowDataset holds the ids in memory; ShardDataset (node) reads them from token shards.
+ */
+export interface WindowDataset {
+  readonly length: number;
+  readonly maxLength: number;
+  item(i: number): { input: number[]; target: number[] };
+}
+
 export interface LoaderOptions {
   batchSize: number;
   /** Reorder windows each epoch, from `seed` (the run seed) and the epoch number alone (so resuming repeats it). */
@@ -69,7 +79,7 @@ export class DataLoader {
   readonly device: Device | undefined;
 
   constructor(
-    readonly dataset: SlidingWindowDataset,
+    readonly dataset: WindowDataset,
     options: LoaderOptions,
   ) {
     if (!(Number.isInteger(options.batchSize) && options.batchSize > 0))
@@ -109,9 +119,22 @@ export class DataLoader {
     return { inputs: tensor(picked.map((p) => p.input)), targets: tensor(picked.map((p) => p.target)) };
   }
 
-  /** Every batch of an epoch, from batch `start` on. */
-  *epoch(epoch: number, start = 0): Generator<Batch & { index: number }> {
-    const order = this.order(epoch);
+  /**
+   * One pass of PyTorch's DataLoader (num_workers = 0) over these windows, its random numbers
+   * drawn from `generator` (the torch stream) as the book's loaders draw them: iter() takes a
+   * base seed (an int64 random_(), two words); a shuffled loader's sampler then takes its own
+   * seed (two more) and the order is randperm(windows) of a generator seeded with it. Returns
+   * the pass's window order (in order when not shuffled).
+   */
+  torchPass(generator: T.TorchGenerator): number[] {
+    generator.randomInt64(); // _BaseDataLoaderIter's _base_seed
+    if (!this.shuffle) return [...Array(this.dataset.length).keys()];
+    const seed = generator.randomInt64(); // RandomSampler's seed; manual_seed keeps its low 32 bits
+    return new T.TorchGenerator(Number(seed & 0xffffffffn)).randperm(this.dataset.length);
+  }
+
+  /** Every batch of an epoch, from batch `start` on, in `order` (default: this.order(epoch)). */
+  *epoch(epoch: number, start = 0, order = this.order(epoch)): Generator<Batch & { index: number }> {
     for (let index = start; index < this.length; index++) yield { ...this.batch(epoch, index, order), index };
   }
 }

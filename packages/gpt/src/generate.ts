@@ -22,6 +22,13 @@ export interface GenerateOptions {
   topP?: number;
   /** Seed of the sampling generator (default 0): the same seed gives the same text. */
   seed?: number;
+  /**
+   * The sampling draws: 'fast' (default), mini-gpt's counter-based stream (one uniform per
+   * token, inverse CDF); 'torch', what the book's generate draws after torch.manual_seed(seed):
+   * torch.multinomial(probs, 1) on float32 probabilities (so its sampling listings print the
+   * book's text on the book's weights). Greedy decoding draws nothing either way.
+   */
+  rng?: 'torch' | 'fast';
   /** Stop (without emitting it) when this id is produced, e.g. 50256 for <|endoftext|>. */
   eosId?: number;
   /** Reuse keys/values of earlier positions (default true). */
@@ -59,6 +66,8 @@ export function validateGenerateOptions(o: GenerateOptions): void {
     throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
     throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+  if (o.rng !== undefined && o.rng !== 'torch' && o.rng !== 'fast')
+    throw new RangeError(`rng must be torch or fast, got ${o.rng}`);
   if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0))
     throw new RangeError(`seed must be an integer >= 0, got ${o.seed}`);
   if (o.eosId !== undefined && !(Number.isInteger(o.eosId) && o.eosId >= 0))
@@ -73,7 +82,7 @@ export function validateGenerateOptions(o: GenerateOptions): void {
 export function sampleNext(
   logits: Float32Array | Float64Array,
   o: GenerateOptions,
-  random: T.Generator,
+  random: T.Generator | T.TorchGenerator,
   step = 0,
 ): number {
   const V = logits.length;
@@ -102,6 +111,18 @@ export function sampleNext(
     for (let r = keep; r < V; r++) probs[byProb[r]!] = 0;
     for (let i = 0; i < V; i++) probs[i]! /= cumulative;
   }
+  if (random instanceof T.TorchGenerator) {
+    // The book: probs = softmax(logits / T) in float32, then torch.multinomial(probs, 1). The
+    // division is float32's; exp and the sum are float64 here (PyTorch's vectorised expf
+    // differs in the last bit at most, which moves a draw only on a near-tie of p / q).
+    if (o.topP !== undefined && o.topP < 1) return random.multinomial1(Float32Array.from(probs));
+    const t = Math.fround(temperature);
+    const x = Float32Array.from(scores, (s) => (s === -Infinity ? -Infinity : Math.fround(Math.fround(s) / t)));
+    const top = x.reduce((a, b) => Math.max(a, b), -Infinity);
+    const e = Float32Array.from(x, (v) => Math.fround(Math.exp(Math.fround(v - top))));
+    const total = Math.fround(e.reduce((a, b) => a + b, 0));
+    return random.multinomial1(e.map((v) => Math.fround(v / total)));
+  }
   const u = random.uniform(1)[0]!;
   let acc = 0;
   let last = best;
@@ -123,7 +144,7 @@ export async function* generateTokens(
   validateGenerateOptions(options);
   if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
   const context = model.config.contextLength;
-  const random = new T.Generator(options.seed ?? 0);
+  const random = options.rng === 'torch' ? new T.TorchGenerator(options.seed ?? 0) : new T.Generator(options.seed ?? 0);
   const ids = [...promptIds];
   const useCache = options.useCache ?? true;
   // float32 whatever the weights' dtype: k and v come out of float32 matmuls and feed float32

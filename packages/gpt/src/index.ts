@@ -21,11 +21,12 @@ export {
   ModelError,
   type DropoutState,
   type ForwardOptions,
+  type RandomStream,
   isQuantizedParameter,
   quantizedShape,
 } from './model.js';
 export { parameterShapes } from './parameters.js';
-export { type InitScheme, initialParameters } from './init.js';
+export { type InitScheme, initialParameters, torchInitialParameters, torchLinearBound } from './init.js';
 export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export { textToIds, idsToText, END_OF_TEXT, END_OF_TEXT_ID } from './tokenizer.js';
@@ -36,6 +37,7 @@ export {
   createDataLoader,
   type LoaderOptions,
   type Batch,
+  type WindowDataset,
 } from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
@@ -45,6 +47,7 @@ export {
   evaluate,
   initialTrainState,
   NonFiniteLossError,
+  stepsPerEpoch,
   type TrainOptions,
   type TrainState,
   type TrainEvents,

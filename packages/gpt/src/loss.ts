@@ -22,12 +22,15 @@ export interface LoaderLossOptions {
  * whatever mode (train/eval) the model is in: one array per loader, of float32 losses. The
  * batches' losses gather on the device and come back in one read, so the device never waits
  * for the host between batches. Each batch's tensors are freed when its loss is written.
+ * A loader's `order` (a pass's window order, as DataLoader.torchPass gives) picks its batches;
+ * without one the windows are taken in order.
  * NOTE: the book iterates its PyTorch DataLoader, which reshuffles the training loader on
- * every pass; taking the first batches in order makes evaluations repeatable and resumable.
+ * every pass; with the fast stream, taking the first batches in order makes evaluations
+ * repeatable and resumable (the torch stream passes the book's orders instead).
  */
 export async function batchLosses(
   model: GPTModel,
-  loaders: readonly { loader: DataLoader; maxBatches?: number }[],
+  loaders: readonly { loader: DataLoader; maxBatches?: number; order?: readonly number[] }[],
 ): Promise<{ losses: number[]; tokens: number }[]> {
   const counts = loaders.map(({ loader, maxBatches }) => Math.min(maxBatches ?? Infinity, loader.length));
   const total = counts.reduce((a, b) => a + b, 0);
@@ -36,8 +39,8 @@ export async function batchLosses(
   const gathered = T.zeros([total], { device: model.device }); // (batches of every loader)
   try {
     let at = 0;
-    for (const [l, { loader }] of loaders.entries()) {
-      const inOrder = [...Array(loader.dataset.length).keys()];
+    for (const [l, { loader, order }] of loaders.entries()) {
+      const inOrder = order ? [...order] : [...Array(loader.dataset.length).keys()];
       for (let i = 0; i < counts[l]!; i++, at++) {
         A.noGrad(() =>
           T.tidy(() => {

@@ -14,7 +14,7 @@ import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
 import type { DType, Device, QuantizedTensor, Tensor } from '@mini/tensor';
 import type { GPTConfig } from './config.js';
-import { type InitScheme, initialParameters } from './init.js';
+import { type InitScheme, initialParameters, torchInitialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
 import { runSeeds } from './seeds.js';
@@ -30,6 +30,13 @@ export interface ForwardOptions {
 export class ModelError extends MiniGptError {
   override name = 'ModelError';
 }
+
+/**
+ * Which random numbers a run draws: 'torch', PyTorch's CPU stream (MT19937, drawn in the book's
+ * order: the book's numbers, digit for digit), or 'fast', mini-gpt's counter-based Threefry
+ * streams (any device, any order, masks made inside the kernels).
+ */
+export type RandomStream = 'torch' | 'fast';
 
 /** Where the dropout masks' random numbers stand: a generator seed and its next stream. */
 export interface DropoutState {
@@ -72,6 +79,12 @@ export class GPTModel {
   fusedAttention = true;
   /** Draws dropout masks; its state is saved with checkpoints (dropoutState). */
   private dropoutGenerator: T.Generator;
+  /**
+   * PyTorch's stream (the `torch` RNG, CPU devices): when set, the dropout masks come from it,
+   * in the book's order, and the trainer's loaders draw their seeds and shuffles from it too;
+   * the counter-based dropoutGenerator is then unused. Its state is saved with checkpoints.
+   */
+  torchGenerator: T.TorchGenerator | null = null;
 
   constructor(
     readonly config: GPTConfig,
@@ -104,10 +117,32 @@ export class GPTModel {
     }
   }
 
-  /** A freshly initialised model (see init.ts for the two schemes). */
-  static create(config: GPTConfig, options: { device?: Device; seed?: number; init?: InitScheme } = {}): GPTModel {
+  /**
+   * A freshly initialised model (see init.ts for the two schemes). `rng`: 'fast' (the default)
+   * draws from the counter-based streams of runSeeds(seed); 'torch' draws what PyTorch draws
+   * after torch.manual_seed(seed) (the 'pytorch' scheme only; CPU devices only): the book's
+   * initial weights, and then its dropout masks and loader shuffles from the same generator
+   * (torchGenerator). Throws RangeError for 'torch' with the 'gpt2' scheme or on WebGPU.
+   */
+  static create(
+    config: GPTConfig,
+    options: { device?: Device; seed?: number; init?: InitScheme; rng?: RandomStream } = {},
+  ): GPTModel {
     const device = options.device ?? T.getDefaultDevice();
     const seeds = runSeeds(options.seed ?? 0);
+    if (options.rng === 'torch') {
+      if ((options.init ?? 'pytorch') !== 'pytorch')
+        throw new RangeError("GPTModel.create: the torch random stream draws the 'pytorch' initialisation only");
+      if (device.kind === 'webgpu')
+        throw new RangeError('GPTModel.create: the torch random stream runs on the CPU devices only');
+      const generator = new T.TorchGenerator(options.seed ?? 0);
+      const model = new GPTModel(config, device, torchInitialParameters(config, device, generator), {
+        seed: seeds.dropout,
+        stream: 0,
+      });
+      model.torchGenerator = generator;
+      return model;
+    }
     const weights = initialParameters(config, device, new T.Generator(seeds.init), options.init ?? 'pytorch');
     return new GPTModel(config, device, weights, { seed: seeds.dropout, stream: 0 });
   }
@@ -170,7 +205,7 @@ export class GPTModel {
 
   private dropout(x: Variable): Variable {
     const p = this.config.dropRate;
-    return this.training && p > 0 ? A.dropout(x, p, this.dropoutGenerator) : x;
+    return this.training && p > 0 ? A.dropout(x, p, this.torchGenerator ?? this.dropoutGenerator) : x;
   }
 
   /** Logits (B, T, V) for token ids (B, T) int32. */
@@ -252,7 +287,7 @@ export class GPTModel {
   /** softmax(q k^T / sqrt(hs), causal) -> dropout -> @ v in one kernel: q (B, nh, T, hs), k, v (B, nh, past + T, hs). */
   private fused(q: Variable, k: Variable, v: Variable): Variable {
     const p = this.training ? this.config.dropRate : 0;
-    return A.attention(q, k, v, { dropout: p, generator: this.dropoutGenerator }); // (B, nh, T, hs)
+    return A.attention(q, k, v, { dropout: p, generator: this.torchGenerator ?? this.dropoutGenerator }); // (B, nh, T, hs)
   }
 
   /** The same as matmul, scale, causal softmax, dropout (drawing the same mask) and matmul. */

@@ -51,3 +51,22 @@ export {
   type CachedModel,
   type CachedRevision,
 } from './node/hub-cache.js';
+export {
+  SHARD_MAGIC,
+  SHARD_VERSION,
+  SHARD_HEADER_BYTES,
+  ShardError,
+  ShardWriter,
+  ShardDataset,
+  shardHeader,
+  readShardHeader,
+  shardFiles,
+} from './node/shards.js';
+export {
+  prepareCorpus,
+  expandInputs,
+  safeCut,
+  type PrepareOptions,
+  type PrepareProgress,
+  type CorpusManifest,
+} from './node/prepare.js';

@@ -7,7 +7,7 @@
 import { MiniGptError } from '@mini/tensor';
 import { assertFloat32Weights } from './weight-dtype.js';
 import * as T from '@mini/tensor';
-import type { DataLoader } from './data.js';
+import type { Batch, DataLoader } from './data.js';
 import { generateText } from './generate.js';
 import { batchLoss, batchLosses, meanLoss } from './loss.js';
 import { nextTask } from './next-task.js';
@@ -34,6 +34,25 @@ export interface TrainOptions {
    * return a promise: a browser worker yields to its event loop there, so a Stop message gets in.
    */
   shouldStop?: () => boolean | Promise<boolean>;
+  /**
+   * Stop after this many optimizer steps in all (counted from the run's start, so a resumed run
+   * stops at the same step); the run ends there as at its last epoch's end (onEnd is called).
+   */
+  maxSteps?: number;
+  /** Call onSaveDue after every this many optimizer steps (a checkpoint mid-epoch). */
+  saveEvery?: number;
+  /**
+   * Micro-batches per optimizer step (gradient accumulation): the gradients of `gradAccum`
+   * consecutive batches, each loss scaled by 1 / gradAccum, are summed before one update, so a
+   * step equals one on a batch `gradAccum` times larger. An epoch has
+   * floor(batches / gradAccum) steps; the batches left over are skipped. Default 1.
+   */
+  gradAccum?: number;
+}
+
+/** Optimizer steps in an epoch of `loader` with `gradAccum` micro-batches per step. */
+export function stepsPerEpoch(loader: { length: number }, gradAccum = 1): number {
+  return Math.floor(loader.length / gradAccum);
 }
 
 export interface LossRecord {
@@ -57,6 +76,10 @@ export interface TrainState {
   /** The model's dropout generator: seed (null until the first step) and position, so a resumed run drops the same elements. */
   dropoutSeed: number | null;
   dropoutStream: number;
+  /** The torch stream's generator after the last step (and its evaluation); null with the fast stream. */
+  torchRng?: T.TorchGeneratorState | null;
+  /** The torch stream: the window order of the epoch in progress (drawn at its start). */
+  epochOrder?: number[] | null;
 }
 
 export interface TrainEvents {
@@ -73,6 +96,10 @@ export interface TrainEvents {
   onEval?(record: LossRecord): void;
   onSample?(sample: { epoch: number; text: string }): void;
   onEpochEnd?(state: TrainState): void | Promise<void>;
+  /** Every `saveEvery` steps (not at an epoch's end, where onEpochEnd saves), awaited. */
+  onSaveDue?(state: TrainState): void | Promise<void>;
+  /** When the run reaches `maxSteps` mid-epoch (no onEpochEnd follows), awaited. */
+  onEnd?(state: TrainState): void | Promise<void>;
 }
 
 export class NonFiniteLossError extends MiniGptError {
@@ -88,7 +115,7 @@ export class NonFiniteLossError extends MiniGptError {
 }
 
 /** Where a run's time went, phase by phase: how many of each and their wall-clock seconds. */
-export type TrainPhase = 'steps' | 'evaluations' | 'samples' | 'epochEnds';
+export type TrainPhase = 'steps' | 'evaluations' | 'samples' | 'epochEnds' | 'saves';
 export type TrainTimes = Record<TrainPhase, { count: number; seconds: number }>;
 
 /** Starts the clock of one phase; the returned function stops it and adds the time to `times`. */
@@ -101,7 +128,17 @@ function timePhase(times: TrainTimes, phase: TrainPhase): () => void {
 }
 
 export function initialTrainState(): TrainState {
-  return { epoch: 0, batch: 0, steps: 0, tokensSeen: 0, history: [], dropoutSeed: null, dropoutStream: 0 };
+  return {
+    epoch: 0,
+    batch: 0,
+    steps: 0,
+    tokensSeen: 0,
+    history: [],
+    dropoutSeed: null,
+    dropoutStream: 0,
+    torchRng: null,
+    epochOrder: null,
+  };
 }
 
 /**
@@ -121,7 +158,12 @@ export async function trainModel(
   assertFloat32Weights('trainModel', model.params, model.quantized);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
-  const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero() };
+  const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero(), saves: zero() };
+  const accum = options.gradAccum ?? 1;
+  if (!(Number.isInteger(accum) && accum > 0))
+    throw new RangeError(`trainModel: gradAccum must be a positive integer, got ${accum}`);
+  const perEpoch = stepsPerEpoch(trainLoader, accum);
+  const maxSteps = options.maxSteps ?? Infinity;
   if (state.dropoutSeed === null) {
     const { seed, stream } = model.dropoutState;
     state.dropoutSeed = seed;
@@ -129,32 +171,58 @@ export async function trainModel(
   } else {
     model.dropoutState = { seed: state.dropoutSeed, stream: state.dropoutStream };
   }
+  // The torch stream: one generator for the masks and the loaders' passes, as the book's
+  // global generator; a resumed run continues it where the checkpoint left it.
+  const torch = model.torchGenerator;
+  if (torch && state.torchRng) torch.state = state.torchRng;
   const schedule: ScheduleOptions = {
     lr: optimizer.lr,
-    totalSteps: options.epochs * trainLoader.length,
+    totalSteps: Math.min(options.epochs * perEpoch, maxSteps),
     ...options.schedule,
   };
+  if (state.steps >= maxSteps) return { state, stopped: false, times };
   for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
     model.train();
-    for (const batch of trainLoader.epoch(state.epoch, state.batch)) {
+    let order: number[] | undefined;
+    if (torch) {
+      // A pass starts the epoch (the book's `for ... in train_loader`); resumed mid-epoch, the
+      // saved order continues it.
+      order = state.batch > 0 && state.epochOrder ? state.epochOrder : trainLoader.torchPass(torch);
+      state.epochOrder = order;
+    }
+    const batches = trainLoader.epoch(state.epoch, state.batch, order);
+    // The micro-batches of one step: `accum` batches, or none when fewer are left in the epoch.
+    const nextGroup = (): (Batch & { index: number })[] => {
+      if (state.batch + accum > perEpoch * accum) return [];
+      const group: (Batch & { index: number })[] = [];
+      for (let k = 0; k < accum; k++) group.push(batches.next().value as Batch & { index: number });
+      return group;
+    };
+    for (let group = nextGroup(); group.length > 0; group = nextGroup()) {
       const started = performance.now();
       const stepDone = timePhase(times, 'steps');
       const lr = learningRate(state.steps, schedule);
       model.zeroGrad();
-      const loss = T.tidy(() => {
-        const l = batchLoss(model, batch);
-        l.backward();
-        return l.data;
-      });
-      const value = await loss.item();
-      loss.dispose();
-      const tokens = batch.inputs.size;
-      batch.inputs.dispose();
-      batch.targets.dispose();
+      // Each micro-batch's mean loss scaled by 1/accum: the summed gradients are those of the
+      // mean over all accum batches (they hold the same number of windows: dropLast).
+      let value = 0;
+      let tokens = 0;
+      for (const batch of group) {
+        const loss = T.tidy(() => {
+          const l = batchLoss(model, batch);
+          l.backward(accum === 1 ? undefined : T.full(l.shape, 1 / accum, { device: l.data.device }));
+          return l.data;
+        });
+        value += (await loss.item()) / accum;
+        loss.dispose();
+        tokens += batch.inputs.size;
+        disposeBatch(batch);
+      }
       if (!Number.isFinite(value)) throw new NonFiniteLossError(state.steps, value);
       if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
       optimizer.update(lr);
       stepDone();
+      const batch = group[group.length - 1]!;
       const step = state.steps++;
       state.tokensSeen += tokens;
       state.batch = batch.index + 1;
@@ -163,7 +231,7 @@ export async function trainModel(
         epoch: state.epoch + 1,
         step,
         batch: batch.index,
-        batches: trainLoader.length,
+        batches: perEpoch * accum,
         loss: value,
         lr,
         tokensSeen: state.tokensSeen,
@@ -180,9 +248,26 @@ export async function trainModel(
         state.history.push(record);
         events.onEval?.(record);
       }
+      if (torch) state.torchRng = torch.state;
+      if (options.saveEvery && state.steps % options.saveEvery === 0 && state.steps < maxSteps) {
+        const atEpochEnd = state.batch + accum > perEpoch * accum;
+        if (!atEpochEnd) {
+          const saveDone = timePhase(times, 'saves');
+          await events.onSaveDue?.({ ...state, history: [...state.history] });
+          saveDone();
+        }
+      }
+      if (state.steps >= maxSteps && state.batch + accum <= perEpoch * accum) {
+        // Mid-epoch: the run ends here (at an epoch's end, the sample and onEpochEnd below end it).
+        const saveDone = timePhase(times, 'saves');
+        await events.onEnd?.({ ...state, history: [...state.history] });
+        saveDone();
+        return { state, stopped: false, times };
+      }
       await nextTask();
       if (await options.shouldStop?.()) return { state, stopped: true, times };
     }
+    batches.return(undefined);
     if (options.startContext && options.sampleTokens !== 0) {
       const sampleDone = timePhase(times, 'samples');
       const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
@@ -192,8 +277,15 @@ export async function trainModel(
     const epochEndDone = timePhase(times, 'epochEnds');
     await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
     epochEndDone();
+    if (state.steps >= maxSteps)
+      return { state: { ...state, epoch: state.epoch + 1, batch: 0 }, stopped: false, times };
   }
   return { state, stopped: false, times };
+}
+
+function disposeBatch(batch: Batch): void {
+  batch.inputs.dispose();
+  batch.targets.dispose();
 }
 
 /** The book's evaluate_model: eval mode, no gradients, the first evalIter batches of each loader (one read-back for both). */
@@ -207,9 +299,15 @@ export async function evaluate(
   const wasTraining = model.training;
   model.eval();
   try {
+    // The torch stream: each loader's iteration draws a pass, as the book's calc_loss_loader
+    // makes one (none for an empty loader, which it does not iterate).
+    const torch = model.torchGenerator;
+    const pass = (loader: DataLoader) => (torch && loader.length > 0 ? loader.torchPass(torch) : undefined);
+    const trainOrder = pass(trainLoader);
+    const valOrder = pass(valLoader);
     const [train, validation] = await batchLosses(model, [
-      { loader: trainLoader, maxBatches: evalIter },
-      { loader: valLoader, maxBatches: evalIter },
+      { loader: trainLoader, maxBatches: evalIter, order: trainOrder },
+      { loader: valLoader, maxBatches: evalIter, order: valOrder },
     ]);
     return { ...at, trainLoss: meanLoss(train!.losses), valLoss: meanLoss(validation!.losses) };
   } finally {

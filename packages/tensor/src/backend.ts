@@ -93,6 +93,12 @@ export interface DropoutMask {
   readonly p: number;
   readonly key: readonly [number, number];
   readonly stream: number;
+  /**
+   * The mask itself, drawn on the host by a TorchGenerator (PyTorch's stream, which is
+   * sequential): element i (row-major) is kept iff keep[i] is 1, scaled by float32(1 / (1 - p)).
+   * When present, key and stream are unused. The CPU backends take it; WebGPU refuses it.
+   */
+  readonly keep?: Uint8Array;
 }
 
 /** x (N, C), weight/bias (C) -> out (N, C), mean (N), rstd (N). */

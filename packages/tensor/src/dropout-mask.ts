@@ -30,6 +30,11 @@ export function maskWords(mask: DropoutMask, pair: number, out: Uint32Array): vo
  * [0, count): what fused attention applies to a row of its weights without storing them.
  */
 export function maskFactors(mask: DropoutMask, first: number, count: number, out: Float64Array): void {
+  if (mask.keep) {
+    const scale = Math.fround(1 / (1 - mask.p));
+    for (let j = 0; j < count; j++) out[j] = mask.keep[first + j] ? scale : 0;
+    return;
+  }
   const { threshold, scale } = maskConstants(mask.p);
   const words = new Uint32Array(2);
   let pair = -1;

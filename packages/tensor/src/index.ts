@@ -50,6 +50,7 @@ export {
 export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
+export { TorchGenerator, type TorchGeneratorState } from './torch-random.js';
 export {
   Device,
   type DeviceInfo,

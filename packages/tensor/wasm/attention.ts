@@ -13,8 +13,9 @@
 // come in a header block (a parallel call takes at most 16 arguments), at these byte offsets:
 // 0, 24, 48: q, k, v as (byte address u64, sb, sh, st int32: 24 bytes; the address is 64-bit
 // because a memory64 heap passes 4 GiB); 72: nh, Tq, Tk, hd int32; 88: scale f64; 96: causal,
-// dropping int32, threshold u32, dropout scale f32; 112: key (2), stream u32; 124: BR (query
-// rows per block) int32.
+// dropping int32 (0 none, 1 Threefry words, 2 a host-drawn keep mask), threshold u32, dropout
+// scale f32; 112: key (2), stream u32, or (dropping 2) the keep mask's byte address u64 (one
+// byte per weight of the (B, nh, Tq, Tk) weights, 1 = kept); 124: BR (query rows per block) int32.
 import { maskWords8 } from './dropout';
 import { binaryArith } from './arith';
 import { F32 } from './half';
@@ -61,6 +62,12 @@ import { rowMax, sumExp, scaleRow, zeroRow } from './simd-math';
 function dropRow(ops: usize, factors: usize, first: u64, n: i32, bits: usize): void {
   const end = first + <u64>n;
   const threshold = load<u32>(ops, 104), dropScale = load<f32>(ops, 108);
+  if (load<i32>(ops, 100) == 2) {
+    // The torch stream's mask, drawn on the host in PyTorch's order (src/torch-random.ts).
+    const keep = <usize>load<u64>(ops, 112) + <usize>first;
+    for (let j = 0; j < n; j++) store<f32>(factors + (<usize>j << 2), load<u8>(keep + <usize>j) ? dropScale : 0);
+    return;
+  }
   for (let e = first & ~1; e < end; e += 8) {
     maskWords8(load<u32>(ops, 112), load<u32>(ops, 116), <u32>(e >> 1), load<u32>(ops, 120), bits);
     for (let t: u64 = 0; t < 8; t++) {

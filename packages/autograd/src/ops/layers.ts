@@ -19,8 +19,8 @@ export interface AttentionOptions {
   scale?: number;
   /** Dropout probability on the attention weights (0: none). */
   dropout?: number;
-  /** Draws the dropout mask (one stream, as `dropout` after `softmax` would take). */
-  generator?: T.Generator;
+  /** Draws the dropout mask (one stream, as `dropout` after `softmax` would take; a TorchGenerator draws the whole mask). */
+  generator?: T.Generator | T.TorchGenerator;
 }
 
 /**
@@ -30,7 +30,8 @@ export interface AttentionOptions {
  */
 export function attention(q: Variable, k: Variable, v: Variable, options: AttentionOptions = {}): Variable {
   const p = options.dropout ?? 0;
-  const dropout = p > 0 ? T.drawDropoutMask(p, options.generator) : null;
+  const size = q.shape.slice(0, -1).reduce((a, b) => a * b, 1) * k.shape[k.shape.length - 2]!; // B nh Tq Tk
+  const dropout = p > 0 ? T.drawDropoutMask(p, options.generator, size) : null;
   const tensorOptions: T.AttentionOptions = { causal: options.causal, scale: options.scale, dropout };
   const { out, lse } = T.attention(q.data, k.data, v.data, tensorOptions);
   return record('attention', [q, k, v], out, { lse, options: tensorOptions }, [lse]);
@@ -57,7 +58,7 @@ export function crossEntropy(logits: Variable, targets: T.Tensor, ignoreIndex = 
 }
 
 /** Inverted dropout with probability p; the backward reuses the forward's mask (same stream). */
-export function dropout(x: Variable, p: number, generator?: T.Generator): Variable {
+export function dropout(x: Variable, p: number, generator?: T.Generator | T.TorchGenerator): Variable {
   if (p === 0) return x;
   const { out, mask } = T.dropout(x.data, p, generator);
   return record('dropout', [x], out, { mask });

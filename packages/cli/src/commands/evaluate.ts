@@ -4,6 +4,7 @@ import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
 import { readTextFile } from '../read-text.js';
+import { exitOnStopSignals } from '../signals.js';
 import { UsageError, say } from '../ui.js';
 
 export interface EvalFlags {
@@ -20,6 +21,8 @@ export interface EvalFlags {
 }
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
+  // Nothing to save: Ctrl-C, SIGTERM or SIGHUP end it at once with one line (no stack trace).
+  exitOnStopSignals('eval');
   // The local file first: a missing --data is said before a model is looked for or downloaded.
   const text = await readTextFile(flags.data, '--data');
   const dir = await resolveModel(flags.model, flags.revision);

@@ -3,6 +3,7 @@ import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
+import { exitOnStopSignals } from '../signals.js';
 import { UsageError, notice } from '../ui.js';
 
 export interface GenerateFlags {
@@ -14,6 +15,8 @@ export interface GenerateFlags {
   topK?: number;
   topP?: number;
   seed: number;
+  /** Sampling draws: torch (torch.multinomial after torch.manual_seed(seed), the default) or fast. */
+  rng: string;
   device: DeviceChoice;
   verbose?: boolean;
   dtype: G.WeightDTypeChoice;
@@ -26,15 +29,19 @@ const SAMPLING_ONLY = [
   ['topK', '--top-k'],
   ['topP', '--top-p'],
   ['seed', '--seed'],
+  ['rng', '--rng'],
 ] as const;
 
 export async function generate(flags: GenerateFlags, typed: ReadonlySet<string> = new Set()): Promise<number> {
+  // Nothing to save: Ctrl-C, SIGTERM or SIGHUP end it at once with one line (no stack trace).
+  exitOnStopSignals('generate');
   const options: G.GenerateOptions = {
     maxNewTokens: flags.maxNewTokens,
     temperature: flags.temperature,
     topK: flags.topK,
     topP: flags.topP,
     seed: flags.seed,
+    rng: flags.rng as G.GenerateOptions['rng'],
     useCache: flags.cache,
     eosId: flags.stopAtEos ? G.END_OF_TEXT_ID : undefined,
   };

@@ -3,7 +3,8 @@
  * head, no qkv bias, dropout 0.1, 10 epochs, batch 2, AdamW lr 0.0004 / weight decay 0.1,
  * evaluation every 5 steps on 5 batches, 90/10 split, seed 123, a sample after each epoch).
  * Writes to --out: checkpoint/ (config.json, model.safetensors, optimizer.safetensors,
- * trainer_state.json), losses.csv, loss.svg and loss.png. Ctrl-C saves and prints how to resume.
+ * trainer_state.json), losses.csv, loss.svg and loss.png. Ctrl-C, SIGTERM or SIGHUP saves and
+ * prints how to resume (exit 130, 143, 129); a second one exits at once.
  *
  * --resume continues a saved run with its saved settings. Flags typed with it either change the
  * run from here on (MUTABLE: more epochs, evaluation, samples, learning-rate schedule), or are
@@ -18,9 +19,11 @@ import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
-import { readTextFile } from '../read-text.js';
+import { type DataSource, openDatasets, readData } from '../corpus.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
 import { formatProfile, runProfile } from '../profile.js';
+import { planSteps } from '../steps.js';
+import { type StopSignal, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
 
 export interface TrainFlags extends G.TrainRecipe {
   preset: string;
@@ -41,6 +44,12 @@ export interface TrainFlags extends G.TrainRecipe {
   json?: boolean;
   /** Print where the time went (steps, evaluations, samples, checkpoints) at the end. */
   profile?: boolean;
+  /** The random stream (G.RandomStream); undefined: torch on the CPU, fast on WebGPU (saved resolved). */
+  rng?: string;
+  /** Step-based runs (steps.ts): stop after N steps, save every N steps, N micro-batches per step. */
+  maxSteps?: number;
+  saveEvery?: number;
+  gradAccum?: number;
 }
 
 /** What a checkpoint keeps so --resume continues the same run. */
@@ -63,6 +72,8 @@ const MUTABLE = [
   'minLr',
   'gradClip',
   'optimizerState',
+  'maxSteps',
+  'saveEvery',
 ] as const satisfies readonly (keyof TrainFlags)[];
 /** Flags a run cannot change midway: typed with --resume, they must match the saved value. */
 const FIXED = [
@@ -77,6 +88,8 @@ const FIXED = [
   'weightDecay',
   'trainRatio',
   'seed',
+  'rng',
+  'gradAccum',
 ] as const satisfies readonly (keyof TrainFlags)[];
 
 /** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
@@ -258,7 +271,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   let settings: RunSettings | undefined;
   let out: string;
   let config: G.GPTConfig | undefined;
-  let text = '';
+  let source: DataSource | undefined;
   if (flags.resume) {
     out = resolve(flags.resume);
     if (!existsSync(out) || !statSync(out).isDirectory())
@@ -285,9 +298,13 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     });
     if (flags.init !== 'pytorch' && flags.init !== 'gpt2')
       throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);
+    if (flags.rng !== undefined && flags.rng !== 'torch' && flags.rng !== 'fast')
+      throw new UsageError(`--rng must be torch or fast, got "${flags.rng}"`);
+    if (flags.rng === 'torch' && flags.init !== 'pytorch')
+      throw new UsageError("--rng torch draws the book's initialisation: it needs --init pytorch");
     await refuseExistingRun(out, typed.has('out'));
     settings = { flags, dataPath: flags.data ? resolve(flags.data) : await defaultData() };
-    text = await readTextFile(settings.dataPath, '--data');
+    source = await readData(settings.dataPath);
   }
   const created = await prepareOut(out, typed.has('out'));
   const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
@@ -297,27 +314,27 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   };
   // Ctrl-C while the device opens and the model is made (seconds) would otherwise kill the
   // process in silence and leave the new folder behind: say so and take the folder back.
-  const beforeTraining = () => {
+  const beforeTraining = (signal: StopSignal) => {
     stopProgress();
     giveBack();
-    process.stderr.write('\nCtrl-C before the first step: stopped, nothing saved\n');
-    process.exit(130);
+    process.stderr.write(`\n${signalLabel(signal)} before the first step: stopped, nothing saved\n`);
+    process.exit(signalExitCode(signal));
   };
-  process.on('SIGINT', beforeTraining);
+  const offBeforeTraining = onStopSignals(beforeTraining);
   try {
     return await run(flags, typed, {
       out,
       settings,
       config,
-      text,
+      source,
       commandStarted,
-      trainingStarts: () => process.off('SIGINT', beforeTraining),
+      trainingStarts: offBeforeTraining,
     });
   } catch (e) {
     giveBack();
     throw e;
   } finally {
-    process.off('SIGINT', beforeTraining);
+    offBeforeTraining();
     unlock();
   }
 }
@@ -328,7 +345,7 @@ interface Prepared {
   /** A new run's settings, config and text; undefined when resuming (read from the checkpoint). */
   settings: RunSettings | undefined;
   config: G.GPTConfig | undefined;
-  text: string;
+  source: DataSource | undefined;
   commandStarted: number;
   /** Called when the run's own Ctrl-C handler takes over (it saves a checkpoint). */
   trainingStarts: () => void;
@@ -336,7 +353,7 @@ interface Prepared {
 
 async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prepared): Promise<number> {
   const { out, commandStarted } = prepared;
-  let { settings, config, text } = prepared;
+  let { settings, config, source } = prepared;
   let changes: string[] = [];
   let savedEpochs = 0;
   // A second Ctrl-C or a crash during a save leaves "checkpoint.saving-…": not a checkpoint.
@@ -350,21 +367,35 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     if (!saved?.flags) throw new UsageError(`${flags.resume}: the checkpoint does not record its run settings`);
     savedEpochs = saved.flags.epochs;
     ({ settings, changes } = mergeResumeFlags(
-      { ...saved, flags: { ...saved.flags, optimizerState: saved.flags.optimizerState ?? true } },
+      {
+        ...saved,
+        flags: {
+          ...saved.flags,
+          optimizerState: saved.flags.optimizerState ?? true,
+          gradAccum: saved.flags.gradAccum ?? 1,
+        },
+      },
       flags,
       typed,
     ));
-    if (loaded.state.epoch >= settings.flags.epochs) {
+    if (settings.flags.maxSteps === undefined && loaded.state.epoch >= settings.flags.epochs) {
       throw new UsageError(
         `--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`,
       );
     }
     config = loaded.model.config;
-    text = await readTextFile(settings.dataPath, '--data');
+    source = await readData(settings.dataPath);
   }
-  if (!config || !settings) throw new Error('unreachable: a run has a config and settings here');
+  if (!config || !settings || !source) throw new Error('unreachable: a run has a config, settings and data here');
+  // The random stream, resolved and saved with the run: torch (the book's numbers) on the CPU,
+  // fast on WebGPU, whose kernels draw their masks in place (docs/reproducing-the-book.md); a
+  // checkpoint from before --rng existed used the fast stream.
+  const rng =
+    settings.flags.rng ?? (loaded || device.kind === 'webgpu' || settings.flags.init !== 'pytorch' ? 'fast' : 'torch');
+  if (rng === 'torch' && device.kind === 'webgpu')
+    throw new UsageError('--rng torch runs on the CPU device only (--device cpu); WebGPU runs use --rng fast');
+  settings = { ...settings, flags: { ...settings.flags, rng } };
   const f = settings.flags;
-  const { train: trainText, validation } = G.splitText(text, f.trainRatio);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
   const loaderOptions = {
@@ -373,8 +404,22 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     stride: f.stride ?? config.contextLength,
     device,
   };
-  const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: f.seed });
-  const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
+  const datasets = await openDatasets(
+    source,
+    out,
+    f.trainRatio,
+    loaderOptions.maxLength,
+    loaderOptions.stride,
+    Boolean(flags.json),
+  );
+  process.once('exit', datasets.close);
+  const trainLoader = new G.DataLoader(datasets.train, {
+    ...loaderOptions,
+    shuffle: true,
+    dropLast: true,
+    seed: f.seed,
+  });
+  const valLoader = new G.DataLoader(datasets.validation, { ...loaderOptions, shuffle: false, dropLast: false });
   if (trainLoader.length === 0)
     throw new UsageError(
       `the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`,
@@ -386,19 +431,31 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ',
     modelBytes,
     f.optimizerState,
-    f.epochs - (loaded?.state.epoch ?? 0),
+    Math.max(1, f.epochs - (loaded?.state.epoch ?? 0)),
     Boolean(loaded),
   );
-  const model = loaded?.model ?? G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme });
+  const model =
+    loaded?.model ??
+    G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme, rng: rng as G.RandomStream });
   const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
   let state = loaded?.state ?? G.initialTrainState();
-  const totalSteps = f.epochs * trainLoader.length;
+  const { perEpoch, totalSteps } = planSteps(f, trainLoader.length, typed, settings.dataPath, config.contextLength);
+  if (loaded && f.maxSteps !== undefined && state.steps >= totalSteps)
+    throw new UsageError(
+      `--resume ${flags.resume}: the run already finished its ${state.steps} steps; give --max-steps above ${state.steps} to train further`,
+    );
+  const stepTokens = f.batchSize * (f.gradAccum ?? 1) * config.contextLength;
 
   const quiet = Boolean(flags.json);
   const log = (line: string) => {
     if (!quiet) say(line);
   };
   log(`${colors.bold('device')}: ${deviceDescription(device)}`);
+  log(
+    rng === 'torch'
+      ? `${colors.bold('random numbers')}: torch (PyTorch's CPU stream after torch.manual_seed(${f.seed}): the book's numbers)`
+      : `${colors.bold('random numbers')}: fast (mini-gpt's counter-based stream): this run will not match the book's printed losses${device.kind === 'webgpu' ? ' (the torch stream needs --device cpu)' : ''}`,
+  );
   const size = GPT2_SIZES[f.preset as keyof typeof GPT2_SIZES];
   log(
     `${colors.bold('model')}: ${f.preset}${size ? ` (the GPT-2 ${size} layout)` : ''}, ${parameters.toLocaleString('en-US')} parameters, context ${config.contextLength}, ${config.tiedHead ? 'tied' : 'untied'} head, qkv bias ${config.qkvBias ? 'on' : 'off'}`,
@@ -408,7 +465,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       ? 'no validation: the split is too short for one window, so the validation loss is NaN'
       : `${valLoader.length} validation`;
   log(
-    `${colors.bold('data')}: ${settings.dataPath} (${trainLoader.length} training batches per epoch, ${validationNote})`,
+    `${colors.bold('data')}: ${settings.dataPath} (${datasets.note ? `${datasets.note}, ` : ''}${trainLoader.length} training batches per epoch${(f.gradAccum ?? 1) > 1 ? `, ${f.gradAccum} per step: ${perEpoch} steps` : ''}, ${validationNote})`,
   );
   const checkpointDir = join(out, 'checkpoint');
   log(
@@ -418,31 +475,37 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     log(`${colors.bold('resuming')}: epoch ${state.epoch + 1}, step ${state.steps} of ${totalSteps}`);
     for (const change of changes) log(`${colors.bold('changed')}: ${change}`);
     if (f.epochs !== savedEpochs)
-      log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * trainLoader.length, totalSteps)}`);
+      log(`${colors.bold('schedule')}: ${scheduleNote(f, savedEpochs * perEpoch, totalSteps)}`);
   }
   if (f.minLr !== undefined && !f.cosine) notice('note: --min-lr has no effect without --cosine');
   if (typed.has('initialLr') && f.warmupSteps === 0) notice('note: --initial-lr has no effect without --warmup-steps');
 
-  let stopRequested = false;
+  let stopRequested: StopSignal | null = null;
   let saving: Promise<void> | null = null;
   const abortSave = new AbortController();
-  const onSigint = () => {
+  const onSigint = (signal: StopSignal) => {
     if (stopRequested) {
       stopProgress();
-      process.stderr.write('\nsecond Ctrl-C: exiting now; the last whole checkpoint is kept\n');
+      const second =
+        signal === stopRequested
+          ? `second ${signalLabel(signal)}`
+          : `${signalLabel(signal)} after ${signalLabel(stopRequested)}`;
+      process.stderr.write(`\n${second}: exiting now; the last whole checkpoint is kept\n`);
       // A save in flight stops at its next write and removes its staging folder: wait for that
       // (milliseconds), so that no file is written after the clean-up below.
-      abortSave.abort(new Error('second Ctrl-C'));
+      abortSave.abort(new Error(second));
       const exit = () => {
         G.removeUnfinishedSaves(checkpointDir);
-        process.exit(130);
+        process.exit(signalExitCode(signal));
       };
       if (saving) saving.then(exit, exit);
       else exit();
       return;
     }
-    stopRequested = true;
-    notice('Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to exit at once)');
+    stopRequested = signal;
+    notice(
+      `${signalLabel(signal)}: finishing this step, then saving a checkpoint (${signalLabel(signal)} again to exit at once)`,
+    );
   };
   // Set-up (the device, the model's random initialisation) runs without turning the event loop:
   // a Ctrl-C pressed meanwhile is read in the loop's next poll for I/O and must reach the
@@ -452,7 +515,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     await new Promise<void>((resolve) => {
       setImmediate(resolve);
     });
-  process.on('SIGINT', onSigint);
+  const offSigint = onStopSignals(onSigint);
   prepared.trainingStarts();
 
   const save = (s: G.TrainState): Promise<void> => {
@@ -461,7 +524,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
         optimizerState: f.optimizerState,
         signal: abortSave.signal,
       });
-      await writeReports(out, s.history, s.steps / trainLoader.length);
+      await writeReports(out, s.history, s.steps / perEpoch);
     })();
     return saving.finally(() => {
       saving = null;
@@ -494,11 +557,14 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
           totalSteps,
         },
         gradClip: f.gradClip,
-        shouldStop: () => stopRequested,
+        shouldStop: () => stopRequested !== null,
+        maxSteps: f.maxSteps,
+        saveEvery: f.saveEvery,
+        gradAccum: f.gradAccum,
       },
       {
         onStep: (s) => {
-          tokensThisSession += f.batchSize * config.contextLength;
+          tokensThisSession += stepTokens;
           const rate = tokensThisSession / ((performance.now() - started) / 1000);
           bar?.update(s.step + 1, `epoch ${s.epoch}/${f.epochs}`, [
             `loss ${s.loss.toFixed(3)}`,
@@ -508,6 +574,14 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
         onEval: (r) => log(evalLine(r)),
         onSample: (s) => log(`${colors.dim(`sample after epoch ${s.epoch}:`)} ${s.text.replace(/\n/g, ' ')}`),
         onEpochEnd: async (s) => {
+          state = s;
+          await save(s);
+        },
+        onSaveDue: async (s) => {
+          state = s;
+          await save(s);
+        },
+        onEnd: async (s) => {
           state = s;
           await save(s);
         },
@@ -535,12 +609,12 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     throw e;
   } finally {
     stopProgress();
-    process.off('SIGINT', onSigint);
+    offSigint();
   }
   const seconds = (performance.now() - started) / 1000;
   const profile =
     flags.profile && times
-      ? runProfile(times, (performance.now() - commandStarted) / 1000, f.batchSize * config.contextLength, finalSave)
+      ? runProfile(times, (performance.now() - commandStarted) / 1000, stepTokens, finalSave)
       : null;
   if (profile && !flags.json) for (const line of formatProfile(profile)) say(line);
   const last = state.history[state.history.length - 1];
@@ -549,7 +623,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
       ? `resume with:  npx mini-gpt train --resume ${out}`
       : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
     process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\n${resume}\n`);
-    return 130;
+    return signalExitCode(stopRequested ?? 'SIGINT');
   }
   if (flags.json) {
     process.stdout.write(

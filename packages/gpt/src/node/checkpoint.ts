@@ -321,5 +321,11 @@ export async function loadCheckpoint(dir: string, device: Device): Promise<Loade
   }
   if (file.state.dropoutSeed !== null)
     model.dropoutState = { seed: file.state.dropoutSeed, stream: file.state.dropoutStream };
+  // A torch-stream run: its generator continues where the checkpoint left it.
+  if (file.state.torchRng) {
+    const generator = new T.TorchGenerator(file.state.torchRng.seed);
+    generator.state = file.state.torchRng;
+    model.torchGenerator = generator;
+  }
   return { model, optimizer, state: file.state, extra: file.extra };
 }

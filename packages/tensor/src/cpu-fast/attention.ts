@@ -25,7 +25,13 @@ const HEADER_BYTES = 128;
 /** Query rows per block: the products' M; BR x Tk floats of scratch per thread. */
 const BR = 64;
 
-function writeHeader(rt: WasmRuntime, block: number, at: number[], args: AttentionArgs | AttentionBackwardArgs): void {
+function writeHeader(
+  rt: WasmRuntime,
+  block: number,
+  at: number[],
+  args: AttentionArgs | AttentionBackwardArgs,
+  keepAt: number,
+): void {
   const { q, k, v, nh, Tq, Tk, hd, scale, causal, dropout } = args;
   const view = new DataView(rt.heap.buffer(), block, HEADER_BYTES);
   // Addresses are 64-bit: a memory64 heap passes 4 GiB (an int32 slot wrapped them there).
@@ -37,12 +43,14 @@ function writeHeader(rt: WasmRuntime, block: number, at: number[], args: Attenti
   view.setFloat64(88, scale, true);
   const { threshold, scale: dropScale } = maskConstants(dropout?.p ?? 0);
   view.setInt32(96, causal ? 1 : 0, true);
-  view.setInt32(100, dropout ? 1 : 0, true);
+  view.setInt32(100, dropout ? (dropout.keep ? 2 : 1) : 0, true);
   view.setUint32(104, threshold, true);
   view.setFloat32(108, dropScale, true);
-  [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) =>
-    view.setUint32(112 + 4 * j, w, true),
-  );
+  if (dropout?.keep) view.setBigUint64(112, BigInt(keepAt), true);
+  else
+    [dropout?.key[0] ?? 0, dropout?.key[1] ?? 0, dropout?.stream ?? 0].forEach((w, j) =>
+      view.setUint32(112 + 4 * j, w, true),
+    );
   view.setInt32(124, BR, true);
 }
 
@@ -61,11 +69,15 @@ function withHeader(
   // The kernel's blocks, a row of dropout factors and 8 mask words, then sgemm's packing.
   const rowBytes = align(4 * (scratchFloats + args.Tk + 8)) + sgemmScratchBytes(Math.max(args.Tk, args.hd));
   const threads = rt.runner?.threads ?? 1;
-  const bytes = HEADER_BYTES + rowBytes * threads;
+  // A host-drawn mask (the torch stream) is copied in after the threads' scratch.
+  const keep = args.dropout?.keep;
+  const rowsBytes = HEADER_BYTES + rowBytes * threads;
+  const bytes = rowsBytes + (keep ? align(keep.length) : 0);
   const block = rt.heap.allocate(bytes);
   if (block === null) return false;
   try {
-    writeHeader(rt, block, at as number[], args);
+    if (keep) new Uint8Array(rt.heap.buffer(), block + rowsBytes, keep.length).set(keep);
+    writeHeader(rt, block, at as number[], args, block + rowsBytes);
     body(block, (part) => block + HEADER_BYTES + rowBytes * part);
   } finally {
     rt.heap.release(block, bytes);

@@ -21,7 +21,8 @@ export function createDropout(runtime: () => WasmRuntime): (x: View, out: View, 
     const outAt = out.dtype === 'float32' ? heapAddress(rt, out) : null;
     const threads = rt.runner?.threads ?? 1;
     const bits = rt.heap.allocate(BITS_BYTES * threads);
-    if (xAt === null || outAt === null || mask.p >= 1 || bits === null) {
+    // A host-drawn mask (TorchGenerator) is applied by the reference loop (dataOf reads the heap).
+    if (xAt === null || outAt === null || mask.p >= 1 || bits === null || mask.keep) {
       if (bits !== null) rt.heap.release(bits, BITS_BYTES * threads);
       referenceDropout(x, out, mask);
       return;

@@ -8,6 +8,13 @@ export function dropout(x: View, out: View, mask: DropoutMask): void {
   const dst = dataOf(out);
   let n = 1;
   for (const d of x.shape) n *= d;
+  if (mask.keep) {
+    const keep = mask.keep;
+    if (keep.length !== n) throw new RangeError(`dropout: the mask has ${keep.length} elements, the tensor ${n}`);
+    const scale = Math.fround(1 / (1 - mask.p));
+    for (let i = 0; i < n; i++) dst[out.offset + i] = keep[i] ? src[x.offset + i]! * scale : 0 * src[x.offset + i]!;
+    return;
+  }
   const { threshold, scale } = maskConstants(mask.p);
   const words = new Uint32Array(2);
   for (let i = 0; i < n; i++) {

@@ -6,7 +6,8 @@
 import type { AttentionArgs, AttentionBackwardArgs, DropoutMask, View } from '../backend.js';
 import { maskConstants } from '../dropout-mask.js';
 import { DeviceError } from '../errors.js';
-import type { WebGPUBackend } from './backend.js';
+import type { Shader, WebGPUBackend } from './backend.js';
+import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 64;
@@ -56,6 +57,8 @@ function params(
   );
   const [o, lse, delta, g1, g2] = [...bases, 0, 0, 0, 0, 0];
   const drop: DropoutMask = dropout ?? { p: 0, key: [0, 0], stream: 0 };
+  if (drop.keep)
+    throw new DeviceError('attention: a host-drawn mask (the torch random stream) runs on the CPU devices only');
   const { threshold, scale: dropScale } = maskConstants(drop.p);
   u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0)
     .f32(scale)
@@ -101,8 +104,122 @@ function run(
   );
 }
 
+/** Query rows per head up to which the forward runs attention_decode.wgsl (decoding, a prompt's last rows). */
+export const DECODE_MAX_ROWS = 4;
+/** Workgroups the split-K decode aims to fill (a GPU's cores several times over); chunks stay at least WG keys. */
+const DECODE_TARGET_WORKGROUPS = 256;
+
+/** The number of key chunks (S) per query row: enough workgroups to fill the device, whole tiles of WG keys. */
+export function decodeSplits(rows: number, Tk: number): number {
+  const tiles = Math.ceil(Tk / WG);
+  const wanted = Math.max(1, Math.ceil(DECODE_TARGET_WORKGROUPS / rows));
+  const chunk = Math.ceil(Math.ceil(Tk / Math.min(tiles, wanted)) / WG) * WG;
+  // The shader derives the chunk from Tk and S the same way: ceil(ceil(Tk / S) / WG) WG.
+  return Math.ceil(Tk / chunk);
+}
+
+/**
+ * The forward for Tq <= DECODE_MAX_ROWS: attention_decode.wgsl over S key chunks per row, then
+ * (S > 1) attention_decode_combine.wgsl merging the chunks' partial results from a scratch buffer.
+ */
+function decode(ctx: WebGPUBackend, args: AttentionArgs): void {
+  checkIndexRange(args);
+  const rows = args.B * args.nh * args.Tq;
+  const S = decodeSplits(rows, args.Tk);
+  const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
+  const out = bindAll(ctx, args.out);
+  const lse = bindAll(ctx, args.lse);
+  const grid = ctx.grid(rows * S);
+  if (S === 1) {
+    const u = params(args, heads, [out.base, lse.base], 1, grid[0]);
+    ctx.dispatch(
+      'attention_decode',
+      { WG, R: 1, HD: args.hd, DIRECT: true },
+      u,
+      [...heads, out, lse].map((b) => b.resource),
+      grid,
+    );
+    return;
+  }
+  // Partials o (rows, S, hd) and (m, l) (rows, S, 2), in two buffers: Dawn refuses two writable
+  // bindings of one buffer that overlap, and a buffer that fits is bound whole.
+  const partials = [ctx.scratch(rows * S * args.hd), ctx.scratch(rows * S * 2)];
+  const [po, pml] = [ctx.bind(partials[0]!, 0, rows * S * args.hd), ctx.bind(partials[1]!, 0, rows * S * 2)] as const;
+  ctx.dispatch(
+    'attention_decode',
+    { WG, R: 1, HD: args.hd, DIRECT: false },
+    params(args, heads, [po.base, pml.base], S, grid[0]),
+    [...heads, po, pml].map((b) => b.resource),
+    grid,
+  );
+  const rowGrid = ctx.grid(rows);
+  const u = new Uniforms().u32(rows, S, po.base, pml.base, out.base, lse.base, rowGrid[0]);
+  ctx.dispatch(
+    'attention_decode_combine',
+    { WG, HD: args.hd },
+    u,
+    [po, pml, out, lse].map((b) => b.resource),
+    rowGrid,
+  );
+  for (const b of partials) ctx.release(b);
+}
+
+/**
+ * Largest head size attention_flash.wgsl keeps in registers (q and o: 2 x 64 floats a thread);
+ * above, attention.wgsl. At 128, llvmpipe spent minutes on one forward (its register arrays spill).
+ */
+export const FLASH_MAX_HD = 64;
+
+const flashShaders = new Map<string, Shader>();
+
+/** attention_flash.wgsl with its register arrays sized: HDV vec4s a row, BC keys a tile (made once per pair). */
+function flashShader(hdv: number, bc: number): Shader {
+  const name = `attention_flash:${hdv}:${bc}`;
+  let shader = flashShaders.get(name);
+  if (!shader) {
+    const code = shaders.attention_flash
+      .replace(/^const HDV: u32 = \d+u;$/m, `const HDV: u32 = ${hdv}u;`)
+      .replace(/^const BC: u32 = \d+u;$/m, `const BC: u32 = ${bc}u;`);
+    flashShaders.set(name, (shader = { name, code }));
+  }
+  return shader;
+}
+
+/**
+ * The forward for Tq > DECODE_MAX_ROWS and hd <= FLASH_MAX_HD: attention_flash.wgsl, one query
+ * row a thread, WG rows a workgroup, key tiles of BC keys (32, or fewer where the two vec4 tiles
+ * would not fit the device's workgroup memory).
+ */
+function flash(ctx: WebGPUBackend, args: AttentionArgs): void {
+  checkIndexRange(args);
+  const hdv = Math.ceil(args.hd / 4);
+  const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+  let bc = 32;
+  while (bc > 1 && 2 * bc * hdv * 16 > limit) bc /= 2;
+  const blocks = Math.ceil(args.Tq / WG);
+  const grid = ctx.grid(args.B * args.nh * blocks);
+  const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
+  const others = [args.out, args.lse].map((view) => bindAll(ctx, view));
+  const u = params(
+    args,
+    heads,
+    others.map((b) => b.base),
+    blocks,
+    grid[0],
+  );
+  ctx.dispatch(
+    flashShader(hdv, bc),
+    { WG, R: 1, HD: args.hd },
+    u,
+    [...heads, ...others].map((b) => b.resource),
+    grid,
+  );
+}
+
 export function attention(ctx: WebGPUBackend, args: AttentionArgs): void {
-  run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
+  if (args.Tq <= DECODE_MAX_ROWS) decode(ctx, args);
+  else if (args.hd <= FLASH_MAX_HD) flash(ctx, args);
+  else run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
 }
 
 export function attentionBackward(ctx: WebGPUBackend, args: AttentionBackwardArgs): void {

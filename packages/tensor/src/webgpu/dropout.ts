@@ -1,13 +1,15 @@
 /** WebGPU glue for dropout.wgsl: the shared mask (dropout-mask.ts), two elements per invocation. */
 import type { DropoutMask, View } from '../backend.js';
 import { maskConstants } from '../dropout-mask.js';
+import { DeviceError } from '../errors.js';
 import type { WebGPUBackend } from './backend.js';
 import { flatParts } from './elementwise.js';
 import { Uniforms } from './uniforms.js';
 
 const WG = 256;
 
-export function dropout(ctx: WebGPUBackend, x: View, out: View, { p, key, stream }: DropoutMask): void {
+export function dropout(ctx: WebGPUBackend, x: View, out: View, { p, key, stream, keep }: DropoutMask): void {
+  if (keep) throw new DeviceError('dropout: a host-drawn mask (the torch random stream) runs on the CPU devices only');
   const total = x.shape.reduce((a, d) => a * d, 1);
   const { threshold, scale } = maskConstants(p);
   for (const [start, count] of flatParts(ctx, total, true)) {
