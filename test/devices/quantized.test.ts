@@ -16,24 +16,7 @@ import * as T from '@mini/tensor/node';
 import { DTypeError, ShapeError } from '@mini/tensor/node';
 import { devicesUnderTest } from '../helpers/devices.js';
 
-// In the core project also the fast CPU with its plain-SIMD build (the relaxed build's integer
-// dot products differ: both must give the same results).
-const devices = [
-  ...(await devicesUnderTest()),
-  ...(process.env.MINI_GPT_TEST_DEVICES === 'webgpu'
-    ? []
-    : [
-        {
-          name: 'fast CPU, plain SIMD',
-          device: new T.Device(T.createFastCpuBackend({ relaxedSimd: false }), {
-            kind: 'cpu',
-            description: 'CPU (plain SIMD build)',
-          }),
-          dtype: 'float32' as const,
-          isReference: false,
-        },
-      ]),
-];
+const devices = await devicesUnderTest();
 const FORMATS = ['q8_0', 'q4_0'] as const;
 
 const f32 = new Float32Array(1);

@@ -13,15 +13,6 @@
 // activation's scales and accumulated in float32. Four blocks' sums go through one horizontal
 // add, one float conversion and one multiply-add with their four scales (widened from float16
 // four at a time). Large M: rows of W are decoded to float32 and the caller runs sgemm on them.
-//
-// With relaxed SIMD the block products use i32x4.relaxed_dot_i8x16_i7x16_add_s (x86:
-// pmaddubsw + pmaddwd, 16 products in about three instructions), whose second operand must be
-// in [0, 127] for a result every implementation agrees on: q8_0 multiplies |a| (7 bits) by the
-// weights with a's sign moved onto them (w xor m - m, m = a < 0 ? -1 : 0); q4_0 multiplies the
-// stored nibbles (0..15) by the signed a and subtracts 8 * sum(a) per block. The pair sums stay
-// far below int16's limit (127 * 127 * 2 = 32258; 15 * 127 * 2), so nothing saturates: the
-// results are exactly the plain-SIMD build's. Each activation block takes ABLOCK bytes: int16
-// values (plain), or |a|, the sign mask, a and 8 * sum(a) (relaxed).
 
 import { F16, widen1, widen4 } from './half';
 
@@ -32,13 +23,10 @@ import { F16, widen1, widen4 } from './half';
 }
 
 const Q8: i32 = 0;
-// Bytes of one quantized activation block (both builds; the caller allocates M x nb of them).
-const ABLOCK: usize = 128;
 
 /**
- * a (M rows of K float32, row stride aRow elements) -> aq: M x nb blocks of ABLOCK bytes (the
- * rounded a / d, zero past K, laid out for this build), ad: M x nb float32 scales
- * d = max|a| / 127 of each block.
+ * a (M rows of K float32, row stride aRow elements) -> aq: M x nb blocks of 32 int16 (the
+ * rounded a / d, zero past K), ad: M x nb float32 scales d = max|a| / 127 of each block.
  */
 export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usize, ad: usize): void {
   const nb = (K + 31) >> 5;
@@ -51,21 +39,11 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
       for (let i = 0; i < n; i++) amax = max(amax, abs<f32>(load<f32>(row + (<usize>(k0 + i) << 2))));
       const d: f32 = amax / 127;
       const inv: f32 = amax > 0 ? <f32>127 / amax : 0;
-      const blk = aq + <usize>(m * nb + b) * ABLOCK;
-      let sum: i32 = 0;
+      const blk = aq + (<usize>(m * nb + b) << 6);
       for (let i = 0; i < 32; i++) {
         const v: f32 = i < n ? nearest<f32>(load<f32>(row + (<usize>(k0 + i) << 2)) * inv) : 0;
-        const q = <i32>v;
-        if (ASC_FEATURE_RELAXED_SIMD) {
-          store<u8>(blk + <usize>i, <u8>(q < 0 ? -q : q));
-          store<u8>(blk + 32 + <usize>i, <u8>(q < 0 ? 0xff : 0));
-          store<i8>(blk + 64 + <usize>i, <i8>q);
-          sum += q;
-        } else {
-          store<i16>(blk + (<usize>i << 1), <i16>q);
-        }
+        store<i16>(blk + (<usize>i << 1), <i16>(<i32>v));
       }
-      if (ASC_FEATURE_RELAXED_SIMD) store<i32>(blk + 96, sum << 3);
       store<f32>(ad + (<usize>(m * nb + b) << 2), d);
     }
   }
@@ -74,20 +52,6 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
 // One block's integer dot product, as four i32 lanes to be summed: weights at p, activations (int16) at x.
 // @ts-ignore: decorator
 @inline function dotBlock(format: i32, p: usize, x: usize): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const zero = i32x4.splat(0);
-    if (format == Q8) {
-      const m0 = v128.load(x, 32), m1 = v128.load(x, 48);
-      const w0 = i8x16.sub(v128.xor(v128.load(p), m0), m0);
-      const w1 = i8x16.sub(v128.xor(v128.load(p, 16), m1), m1);
-      return i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, v128.load(x, 16), i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, v128.load(x), zero));
-    }
-    const v = v128.load(p);
-    const lo = v128.and(v, i8x16.splat(0x0f));
-    const hi = v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f));
-    const s = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 80), hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 64), lo, zero));
-    return i32x4.sub(s, i32x4.splat(load<i32>(x, 96) >> 2)); // 8 * sum(a) spread over the four lanes
-  }
   let lo: v128, hi: v128;
   if (format == Q8) {
     lo = v128.load(p);
@@ -120,20 +84,20 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
     const srow = ws + (<usize>(n * nb) << 1);
     const bn: f32 = bias ? load<f32>(bias + (<usize>n << 2)) : 0;
     for (let m = 0; m < M; m++) {
-      const xrow = aq + <usize>(m * nb) * ABLOCK;
+      const xrow = aq + (<usize>(m * nb) << 6);
       const drow = ad + (<usize>(m * nb) << 2);
       let acc = f32x4.splat(0);
       let b = 0;
       for (; b < nb4; b += 4) {
         const p = wrow + <usize>b * bb;
-        const x = xrow + <usize>b * ABLOCK;
-        const s = hsum4(dotBlock(format, p, x), dotBlock(format, p + bb, x + ABLOCK), dotBlock(format, p + 2 * bb, x + 2 * ABLOCK), dotBlock(format, p + 3 * bb, x + 3 * ABLOCK));
+        const x = xrow + (<usize>b << 6);
+        const s = hsum4(dotBlock(format, p, x), dotBlock(format, p + bb, x + 64), dotBlock(format, p + 2 * bb, x + 128), dotBlock(format, p + 3 * bb, x + 192));
         const scale = f32x4.mul(widen4(srow + (<usize>b << 1), F16), v128.load(drow + (<usize>b << 2)));
         acc = madd(f32x4.convert_i32x4_s(s), scale, acc);
       }
       let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
       for (; b < nb; b++) {
-        const s = dotBlock(format, wrow + <usize>b * bb, xrow + <usize>b * ABLOCK);
+        const s = dotBlock(format, wrow + <usize>b * bb, xrow + (<usize>b << 6));
         const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
         sum += <f32>t * widen1(<u32>load<u16>(srow + (<usize>b << 1)), F16) * load<f32>(drow + (<usize>b << 2));
       }

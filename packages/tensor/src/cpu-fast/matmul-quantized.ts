@@ -51,7 +51,7 @@ export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantM
     };
     try {
       if (M <= QUANT_SMALL_M) {
-        const aq = take(M * nb * 128); // ABLOCK bytes a block (wasm/quant.ts)
+        const aq = take(M * nb * 64);
         const ad = take(M * nb * 4);
         rt.exports.quantizeActivations(M, K, aAt, K, aq, ad);
         runSplit(rt, 'quantMatvec', N, 4, M * N * K >= PARALLEL_MIN_MATVEC ? 0 : Infinity, (n0, count) => [
