@@ -211,7 +211,11 @@ export class GPTModel {
   /** residual + dropout(x) in one kernel: the same mask (one stream) and bits as add after dropout. */
   private residual(residual: Variable, x: Variable): Variable {
     const p = this.config.dropRate;
-    return this.training && p > 0 ? A.residualDropout(residual, x, p, this.dropoutGenerator) : A.add(residual, x);
+    if (!this.training || p === 0) return A.add(residual, x);
+    // The torch stream's masks are drawn on the host by the dropout op (the fused kernel draws
+    // counter-based bits in place), so that stream keeps add after dropout.
+    if (this.torchGenerator) return A.add(residual, A.dropout(x, p, this.torchGenerator));
+    return A.residualDropout(residual, x, p, this.dropoutGenerator);
   }
 
   /** Logits (B, T, V) for token ids (B, T) int32. */
