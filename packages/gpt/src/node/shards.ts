@@ -7,6 +7,7 @@
  * window with a positioned read (pread) of its bytes, so resident memory is one batch, not the
  * corpus; a window may span two shards.
  */
+import { MiniGptError } from '@mini/tensor';
 import { closeSync, fstatSync, openSync, readSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -18,7 +19,7 @@ export const SHARD_VERSION = 1;
 export const SHARD_HEADER_BYTES = 256 * 4;
 
 /** A file that is not a token shard, or one whose size does not match its header. */
-export class ShardError extends Error {
+export class ShardError extends MiniGptError {
   override name = 'ShardError';
 }
 
