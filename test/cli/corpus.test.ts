@@ -99,4 +99,14 @@ describe('mini-gpt prepare and train on a corpus', () => {
     expect(changed.code).toBe(2);
     expect(changed.stderr).toContain('the files changed since this run tokenized them');
   });
+
+  it('a prepared folder with no training shards is refused, not read as text', async () => {
+    const empty = join(root, 'empty.txt');
+    writeFileSync(empty, '');
+    const out = join(root, 'shards-empty');
+    await runCli(['prepare', empty, '--out', out]);
+    const t = await runCli(['train', ...TRAIN, '--data', out, '--max-steps', '1', '--out', join(root, 'run-empty')]);
+    expect(t.code, t.stderr).toBe(2);
+    expect(t.stderr).toMatch(/prepared token-shard folder with no training shards/);
+  });
 });

@@ -25,6 +25,12 @@ export async function readData(path: string): Promise<DataSource> {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (stat?.isDirectory()) {
     if (G.shardFiles(path, 'train').length > 0) return { kind: 'shards', path, dir: path };
+    // A prepared folder whose training split is empty is no text folder: its manifest and
+    // validation shards must not be read as text.
+    if (existsSync(join(path, 'manifest.json')) || G.shardFiles(path, 'val').length > 0)
+      throw new UsageError(
+        `--data ${path}: a prepared token-shard folder with no training shards (train_*.bin): prepare more text`,
+      );
     const files = G.expandInputs([path]);
     if (files.length === 0)
       throw new UsageError(`--data ${path}: a folder with no text files and no token shards (train_*.bin) in it`);
