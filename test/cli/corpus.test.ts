@@ -100,6 +100,17 @@ describe('mini-gpt prepare and train on a corpus', () => {
     expect(changed.stderr).toContain('the files changed since this run tokenized them');
   });
 
+  it('a binary file in a folder given to prepare is refused with one line naming it', async () => {
+    const dir = join(root, 'mixed');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), text.slice(0, 3000));
+    writeFileSync(join(dir, 'b.txt'), Buffer.from([0x41, 0x42, 0xff, 0xfe, 0x43]));
+    const r = await runCli(['prepare', dir, '--out', join(root, 'shards-mixed')]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/b\.txt: not UTF-8 text/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('a prepared folder with no training shards is refused, not read as text', async () => {
     const empty = join(root, 'empty.txt');
     writeFileSync(empty, '');

@@ -16,10 +16,10 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import { ShardWriter } from './shards.js';
 import { END_OF_TEXT_ID } from '../tokenizer.js';
+import { TextFileError } from '../text.js';
 
 /** Options of prepareCorpus. */
 export interface PrepareOptions {
@@ -210,12 +210,26 @@ export async function prepareCorpus(
   try {
     for (const [i, file] of files.entries()) {
       const hash = createHash('sha256');
-      const decoder = new StringDecoder('utf8');
+      // The CLI's text check, streamed: a binary file (invalid UTF-8, or a NUL byte) in a folder or
+      // a glob is refused rather than tokenized.
+      const decoder = new TextDecoder('utf-8', { fatal: true });
+      const notText = (at: number) =>
+        new TextFileError(`${file}: not UTF-8 text (near byte ${at}); give text files only`, at);
+      let read = 0;
       let pending = '';
       let first = true;
       for await (const buffer of createReadStream(file, { highWaterMark: 1 << 20 })) {
-        hash.update(buffer as Buffer);
-        pending += decoder.write(buffer as Buffer);
+        const chunk = buffer as Buffer;
+        hash.update(chunk);
+        const nul = chunk.indexOf(0);
+        if (nul !== -1)
+          throw new TextFileError(`${file}: a NUL byte at offset ${read + nul}: a binary file, not text`, read + nul);
+        try {
+          pending += decoder.decode(chunk, { stream: true });
+        } catch {
+          throw notText(read);
+        }
+        read += chunk.length;
         while (pending.length >= chunkChars) {
           // Cut in the second half of the chunk; a chunk with no place to cut grows until one comes.
           const cut = safeCut(pending.slice(0, chunkChars * 2), chunkChars >> 1);
@@ -228,7 +242,11 @@ export async function prepareCorpus(
           pending = pending.slice(cut);
         }
       }
-      pending += decoder.end();
+      try {
+        pending += decoder.decode();
+      } catch {
+        throw notText(read);
+      }
       if (pending.length > 0 || first) await emit(pending, first);
       inputs.push({ path: file, bytes: sizes[i]!, sha256: hash.digest('hex') });
     }
