@@ -41,7 +41,13 @@ describe('train --resume with other flags', () => {
     const r = await runCli(['train', '--resume', run]);
     expect(r.code).toBe(2);
     expect(errorLines(r.stderr)).toEqual([
-      `error: --resume ${run}: the run already finished its 2 epochs; give --epochs above 2 to train further`,
+      `error: --resume ${run}: the run already trained 2 epochs; give --epochs above 2 to train further`,
+    ]);
+    // A smaller --epochs than the run trained names what it did train, not the number typed.
+    const fewer = await runCli(['train', '--resume', run, '--epochs', '1']);
+    expect(fewer.code).toBe(2);
+    expect(errorLines(fewer.stderr)).toEqual([
+      `error: --resume ${run}: the run already trained 2 epochs (more than --epochs 1); give --epochs above 2 to train further`,
     ]);
   });
 

@@ -389,7 +389,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
     ));
     if (settings.flags.maxSteps === undefined && loaded.state.epoch >= settings.flags.epochs) {
       throw new UsageError(
-        `--resume ${flags.resume}: the run already finished its ${settings.flags.epochs} epochs; give --epochs above ${loaded.state.epoch} to train further`,
+        `--resume ${flags.resume}: the run already trained ${loaded.state.epoch} epoch${loaded.state.epoch === 1 ? '' : 's'}${settings.flags.epochs < loaded.state.epoch ? ` (more than --epochs ${settings.flags.epochs})` : ''}; give --epochs above ${loaded.state.epoch} to train further`,
       );
     }
     config = loaded.model.config;
