@@ -27,6 +27,14 @@ function findTorch(): { torchrun: string } | { missing: string } {
 const torch = findTorch();
 if ('missing' in torch) console.warn(`skipping the torchrun round trip: ${torch.missing}`);
 
+// CI installs python3-torch and sets MINI_GPT_REQUIRE_TORCH=1: there a missing torch fails
+// rather than skipping the round trip.
+describe.runIf(process.env.MINI_GPT_REQUIRE_TORCH === '1')('torchrun is required here', () => {
+  it('python3 with torch and torchrun are found', () => {
+    expect('missing' in torch ? torch.missing : 'found').toBe('found');
+  });
+});
+
 const safetensorsMetadata = (path: string) => {
   const fd = openSync(path, 'r');
   const size = Buffer.alloc(8);
