@@ -147,6 +147,25 @@ describe('TorchGenerator (MT19937 as torch.manual_seed)', () => {
     expect(draw(true, 3, uniform)).toEqual(draw(false, 3, uniform));
   });
 
+  it('a host-drawn keep mask: the fast CPU applies it to the bit as the reference does', async () => {
+    // NaN, infinities and signed zeros where dropped (0 * x), odd sizes, and a view at an offset.
+    for (const n of [1, 7, 1000, 393_217]) {
+      const values = Array.from({ length: n }, (_, i) =>
+        i % 97 === 0 ? Number.NaN : i % 89 === 0 ? -Infinity : i % 83 === 0 ? -0 : Math.sin(i) * 3,
+      );
+      for (const p of [0.1, 0.5, 0.99]) {
+        const mask = T.drawDropoutMask(p, new T.TorchGenerator(n), n);
+        const [a, b] = await Promise.all(
+          [T.cpu, T.fastCpu].map(async (device) => {
+            const x = T.tensor([0, ...values], { device }).slice(0, 1, n + 1);
+            return Array.from(await T.applyDropoutMask(x, mask).toArray(), (v) => Object.is(v, -0) ? '-0' : String(v));
+          }),
+        );
+        expect(b, `n ${n} p ${p}`).toEqual(a);
+      }
+    }
+  });
+
   it('multinomial(probs, 1): 20 draws of rows of 10, 1000 and 50257 probabilities', () => {
     for (const m of fixture.multinomial) {
       const bytes = Buffer.from(m.probs, 'base64');
