@@ -414,47 +414,40 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
   admitTraining(flags.resume ?? `--preset ${f.preset}`, config, f.batchSize, device);
-  const loaderOptions = {
-    batchSize: f.batchSize,
-    maxLength: config.contextLength,
-    stride: f.stride ?? config.contextLength,
-    device,
-  };
-  const datasets = await openDatasets(
-    source,
-    out,
-    f.trainRatio,
-    loaderOptions.maxLength,
-    loaderOptions.stride,
-    Boolean(flags.json),
-  );
+  const stride = f.stride ?? config.contextLength;
+  const datasets = await openDatasets(source, out, f.trainRatio, config.contextLength, stride, Boolean(flags.json));
   process.once('exit', datasets.close);
-  const trainLoader = new G.DataLoader(datasets.train, {
-    ...loaderOptions,
-    shuffle: true,
-    dropLast: true,
-    seed: f.seed,
-  });
-  const valLoader = new G.DataLoader(datasets.validation, { ...loaderOptions, shuffle: false, dropLast: false });
-  if (trainLoader.length === 0)
-    throw new UsageError(
-      `the training split of ${settings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`,
-    );
   const parameters = G.parameterCount(config);
   const modelBytes = parameters * 4;
-  refuseFullDisk(
-    out,
-    flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ',
-    modelBytes,
-    f.optimizerState,
-    Math.max(1, f.epochs - (loaded?.state.epoch ?? 0)),
-    Boolean(loaded),
-  );
-  const model =
-    loaded?.model ??
-    G.GPTModel.create(config, { device, seed: f.seed, init: f.init as G.InitScheme, rng: rng as G.RandomStream });
-  const optimizer = loaded?.optimizer ?? new G.AdamW(model.params, { lr: f.lr, weightDecay: f.weightDecay });
-  let state = loaded?.state ?? G.initialTrainState();
+  const runSettings = settings;
+  const training = G.prepareTrainingRun({
+    config,
+    data: datasets,
+    batchSize: f.batchSize,
+    seed: f.seed,
+    device,
+    lr: f.lr,
+    weightDecay: f.weightDecay,
+    init: f.init as G.InitScheme,
+    rng: rng as G.RandomStream,
+    saved: loaded,
+    check: ({ trainLoader }) => {
+      if (trainLoader.length === 0)
+        throw new UsageError(
+          `the training split of ${runSettings.dataPath} is too short for one batch of ${f.batchSize} x ${config.contextLength} tokens`,
+        );
+      refuseFullDisk(
+        out,
+        flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ',
+        modelBytes,
+        f.optimizerState,
+        Math.max(1, f.epochs - (loaded?.state.epoch ?? 0)),
+        Boolean(loaded),
+      );
+    },
+  });
+  const { model, optimizer, trainLoader, valLoader } = training;
+  let state = training.state;
   const { perEpoch, totalSteps } = planSteps(f, trainLoader.length, typed, settings.dataPath, config.contextLength);
   if (loaded && f.maxSteps !== undefined && state.steps >= totalSteps)
     throw new UsageError(
