@@ -2,39 +2,15 @@
  * train's options and what a checkpoint keeps of them: the flags, which of them --resume may
  * change (MUTABLE) and which it refuses to (FIXED), and how typed flags merge into a saved run.
  */
-import type { DeviceChoice } from '@mini/tensor';
 import { resolve } from 'node:path';
 import * as G from '@mini/gpt/node';
+import type { TrainOptions } from '../main.js';
 import { type DataSource, readData } from '../corpus.js';
 import { type TextIdentity, checkResumeText, sourceIdentity } from '../text-identity.js';
 import { UsageError } from '../ui.js';
 
-export interface TrainFlags extends G.TrainRecipe {
-  preset: string;
-  data?: string;
-  out?: string;
-  resume?: string;
-  device: DeviceChoice;
-  verbose?: boolean;
-  stride?: number;
-  init: string;
-  warmupSteps: number;
-  initialLr: number;
-  cosine: boolean;
-  minLr?: number;
-  gradClip?: number;
-  /** false (--no-optimizer-state): checkpoints keep the model only and cannot be resumed. */
-  optimizerState: boolean;
-  json?: boolean;
-  /** Print where the time went (steps, evaluations, samples, checkpoints) at the end. */
-  profile?: boolean;
-  /** The random stream (G.RandomStream); undefined: torch on the CPU, fast on WebGPU (saved resolved). */
-  rng?: string;
-  /** Step-based runs (steps.ts): stop after N steps, save every N steps, N micro-batches per step. */
-  maxSteps?: number;
-  saveEvery?: number;
-  gradAccum?: number;
-}
+/** train's flags (with the global --verbose), typed by their definitions in main.ts. */
+export type TrainFlags = TrainOptions;
 
 /** What a checkpoint keeps so --resume continues the same run. */
 export interface RunSettings {
