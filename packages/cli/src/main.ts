@@ -13,6 +13,7 @@ import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { prepare } from './commands/prepare.js';
 import { train } from './commands/train.js';
+import { configureCli } from './environment.js';
 import * as parse from './options.js';
 import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
 
@@ -80,7 +81,11 @@ function rootCommand() {
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ENVIRONMENT)
     .exitOverride()
-    .hook('preAction', (_cli, command) => setVerbose(command.optsWithGlobals().verbose === true));
+    .hook('preAction', (_cli, command) => {
+      setVerbose(command.optsWithGlobals().verbose === true);
+      // Every MINI_GPT_* variable, checked before the command does anything (not for --help).
+      configureCli();
+    });
 }
 type Root = ReturnType<typeof rootCommand>;
 

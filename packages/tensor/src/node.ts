@@ -46,3 +46,4 @@ setNativeKernels(() => loadNativeKernels());
 export * from './index.js';
 export { loadNativeKernels } from './node-native.js';
 export { threadsFromEnvironment } from './node-threads.js';
+export { configureNode, type NodeConfiguration } from './node-configure.js';
