@@ -1,9 +1,11 @@
 // configureNode and the CLI's configureCli: every MINI_GPT_* variable read and checked at once,
 // before a command runs, so that a bad value is refused in one line (exit 2) even by a command
 // that would never have read it, and before any work (no run folder made).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as T from '@mini/tensor/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
@@ -95,5 +97,30 @@ describe('the CLI checks every variable before a command runs', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/^error: MINI_GPT_CPU_HEAP="bogus": use auto, wasm32, memory64/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('importing @mini/tensor/node', () => {
+  it('changes no environment variable and sets no global; configureNode does, once', () => {
+    // A fresh process (the built package), without the variables vitest's config sets.
+    const script = `
+      const T = await import('@mini/tensor/node');
+      const seen = () => [process.env.EGL_PLATFORM ?? null, typeof globalThis.GPUBufferUsage];
+      const before = seen();
+      T.configureNode();
+      process.stdout.write(JSON.stringify({ before, after: seen() }));`;
+    const env = { ...process.env };
+    for (const name of ['EGL_PLATFORM', 'XDG_RUNTIME_DIR', 'DISPLAY', 'WAYLAND_DISPLAY']) delete env[name];
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env,
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const linux = process.platform === 'linux';
+    expect(JSON.parse(r.stdout)).toEqual({
+      before: [null, 'undefined'],
+      after: [linux ? 'surfaceless' : null, 'function'],
+    });
   });
 });

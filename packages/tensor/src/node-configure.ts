@@ -4,7 +4,10 @@
  * instead of when a kernel first needs it. The library reads the variables again where it uses
  * them (environment.ts), so a program that does not call this gets the same checks, later.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { globals } from 'webgpu';
 import {
   type CpuHeapChoice,
   cpuHeapSetting,
@@ -31,12 +34,13 @@ export interface NodeConfiguration {
 }
 
 /**
- * Reads and checks MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_CPU_HEAP,
+ * Sets up this process for Dawn (prepareNodeProcess), then reads and checks MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_CPU_HEAP,
  * MINI_GPT_THREADS, MINI_GPT_NATIVE and MINI_GPT_NATIVE_ISA from this process's environment.
  * @throws EnvironmentError (exit code 2) for the first bad value: one line naming the variable,
  *   the value and what it accepts
  */
 export function configureNode(): NodeConfiguration {
+  prepareNodeProcess();
   const { native, isa } = nativeSetting(process.env);
   return {
     device: kindFromEnvironment(),
@@ -46,4 +50,22 @@ export function configureNode(): NodeConfiguration {
     native,
     nativeIsa: isa,
   };
+}
+
+let prepared = false;
+
+/**
+ * What Dawn needs from this process, done once (configureNode, or the first WebGPU device): the
+ * WebGPU globals (GPUBufferUsage, ...) and, on Linux without a display, EGL_PLATFORM=surfaceless
+ * for Mesa's OpenGL adapter and a XDG_RUNTIME_DIR (Mesa prints "XDG_RUNTIME_DIR is invalid" on
+ * every adapter probe without one), each only when unset.
+ */
+export function prepareNodeProcess(): void {
+  if (prepared) return;
+  prepared = true;
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    process.env.EGL_PLATFORM ??= 'surfaceless';
+    process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'mini-gpt-xdg-'));
+  }
+  Object.assign(globalThis, globals);
 }
