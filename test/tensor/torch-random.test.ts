@@ -158,7 +158,9 @@ describe('TorchGenerator (MT19937 as torch.manual_seed)', () => {
         const [a, b] = await Promise.all(
           [T.cpu, T.fastCpu].map(async (device) => {
             const x = T.tensor([0, ...values], { device }).slice(0, 1, n + 1);
-            return Array.from(await T.applyDropoutMask(x, mask).toArray(), (v) => Object.is(v, -0) ? '-0' : String(v));
+            return Array.from(await T.applyDropoutMask(x, mask).toArray(), (v) =>
+              Object.is(v, -0) ? '-0' : String(v),
+            );
           }),
         );
         expect(b, `n ${n} p ${p}`).toEqual(a);
