@@ -1,7 +1,8 @@
 // Fused attention, backward for dq (FlashAttention-2): the weights are recomputed from the
 // forward's log-sum-exp, p = exp(s - lse); dp = drop (dout . v); ds = p (dp - delta), delta =
 // dout . out; dq = scale sum_j ds_j k_j. attention_backward_kv.wgsl computes dk and dv.
-// Bindings: 0 params, 1 q, 2 k, 3 v (lib_attention), 4 dout, 5 lse, 6 delta, 7 dq.
+// Bindings: 0 params, 1 q, 2 k, 3 v (lib_attention), 4 dout, 5 lse, 6 delta, 7 dq. dout and dq
+// go through their strides (do_row, g1_row): dq may be a view into the fused qkv gradient.
 // One workgroup: R query rows of one (batch, head), walking the key tiles they see: ds tile,
 // then dq += ds x K tile. Nothing is shared between workgroups (no atomics).
 //! include "lib_attention.wgsl"
@@ -28,7 +29,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let i = r0 + e / HD;
     sq[e] = q_at(bh, i, e % HD);
     sdo[e] = 0.0;
-    if (i < p.Tq) { sdo[e] = dout[p.o_base + (bh * p.Tq + i) * HD + e % HD]; }
+    if (i < p.Tq) { sdo[e] = dout[do_row(bh, i) + e % HD]; }
     sdq[e] = 0.0;
   }
   if (t < R && r0 + t < p.Tq) {
@@ -71,6 +72,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   workgroupBarrier();
   for (var e = t; e < R * HD; e += WG) {
     let i = r0 + e / HD;
-    if (i < p.Tq) { dq[p.g1_base + (bh * p.Tq + i) * HD + e % HD] = sdq[e] * p.scale; }
+    if (i < p.Tq) { dq[g1_row(bh, i) + e % HD] = sdq[e] * p.scale; }
   }
 }

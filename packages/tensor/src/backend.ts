@@ -210,9 +210,11 @@ export interface AttentionArgs {
 }
 
 /**
- * The backward of `attention`, the probabilities recomputed from lse: dout (B, nh, Tq, hd)
- * contiguous, delta (B, nh, Tq) = sum over hd of dout * out -> dq (B, nh, Tq, hd), dk and dv
- * (B, nh, Tk, hd), contiguous and fresh (written, not added to).
+ * The backward of `attention`, the probabilities recomputed from lse: dout (B, nh, Tq, hd),
+ * delta (B, nh, Tq) = sum over hd of dout * out -> dq (B, nh, Tq, hd), dk and dv (B, nh, Tk, hd),
+ * written, not added to. dout, dq, dk and dv are contiguous, except on a backend with
+ * `stridedAttentionBackward`: there they may have any strides over (B, nh, T) with unit stride
+ * over hd (dq, dk, dv views into one fused qkv gradient), and dk and dv share one storage.
  */
 export interface AttentionBackwardArgs {
   readonly q: View;
@@ -317,6 +319,12 @@ export interface Backend {
   reserve?(bytes: number): void;
   /** Bytes of tensors the backend can keep in its fastest memory (the CPU's WebAssembly heap), where it has a limit. */
   tensorCapacity?(): number;
+  /**
+   * Whether `kernels.attentionBackward` reads dout and writes dq, dk, dv through any strides over
+   * (B, nh, T) (unit stride over hd), dk and dv in one storage; otherwise the op passes contiguous
+   * ones and copies into the caller's views.
+   */
+  readonly stridedAttentionBackward?: boolean;
   /** Bytes held by live tensors. */
   liveBytes(): number;
   /** The most bytes live at once since the last `resetPeakBytes()`. */
