@@ -6,7 +6,8 @@
 // count says which path ran: one dispatch with no tail, two with one.
 // Tolerances: as test/devices/elementwise.test.ts (exact ops to one ulp, GELU a few ulp times
 // |x|); dropout and residual dropout draw the same Threefry words on every device, so only the
-// product's rounding differs (one ulp). CPU devices run their own kernels: the same bounds.
+// roundings of the product and the sum differ: half an ulp of values up to about 15 (4.8e-7)
+// plus one of the result. CPU devices run their own kernels: the same bounds.
 // Exclusions: the CPU reference itself (the oracle).
 import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';
@@ -18,7 +19,10 @@ const devices = (await devicesUnderTest()).filter((d) => !d.isReference);
 
 const EXACT = { atol: 0, rtol: 1.2e-7 };
 const GELU = { atol: 2e-6, rtol: 5e-5 };
-const GELU_BACKWARD = { atol: 2e-5, rtol: 5e-5 };
+// The fast CPU's float32 tanh near -1 (1 - tanh^2 cancels) gave 0 where the reference has
+// 2.4e-5 at the worst of 1,000,003 samples (x and dy of std 2): more than elementwise.test.ts's
+// 2e-5 over its 100,003.
+const GELU_BACKWARD = { atol: 5e-5, rtol: 5e-5 };
 const LENGTHS = [1, 3, 4, 5, 1_000_003];
 
 /** Dispatches recorded by `fn` on a WebGPU device (null elsewhere). */
@@ -76,7 +80,7 @@ describe.runIf(devices.length > 0)('vec4 elementwise kernels match the CPU refer
               T.residualDropout(residual, x, 0.3, new T.Generator(5)).out,
             ];
           },
-          { atol: 0, rtol: 1.2e-7 },
+          { atol: 1e-6, rtol: 2e-7 },
           `dropout n=${n}`,
         );
       });
