@@ -28,6 +28,8 @@ struct Params {
   do_sb: u32, do_sh: u32, do_st: u32,
   g1_sb: u32, g1_sh: u32, g1_st: u32,
   g2_sb: u32, g2_sh: u32, g2_st: u32,
+  // the backward's out (contiguous), read by attention_backward_q.wgsl to compute delta
+  out_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

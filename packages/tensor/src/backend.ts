@@ -214,12 +214,15 @@ export interface AttentionArgs {
  * delta (B, nh, Tq) = sum over hd of dout * out -> dq (B, nh, Tq, hd), dk and dv (B, nh, Tk, hd),
  * written, not added to. dout, dq, dk and dv are contiguous, except on a backend with
  * `stridedAttentionBackward`: there they may have any strides over (B, nh, T) with unit stride
- * over hd (dq, dk, dv views into one fused qkv gradient), and dk and dv share one storage.
+ * over hd (dq, dk, dv views into one fused qkv gradient), and dk and dv share one storage;
+ * there delta is a fresh (B, nh, Tq) tensor that the kernel fills from dout and out itself.
  */
 export interface AttentionBackwardArgs {
   readonly q: View;
   readonly k: View;
   readonly v: View;
+  /** The forward's output (B, nh, Tq, hd), contiguous: a backend with `stridedAttentionBackward` computes delta from it. */
+  readonly out: View;
   readonly dout: View;
   readonly lse: View;
   readonly delta: View;
@@ -321,8 +324,9 @@ export interface Backend {
   tensorCapacity?(): number;
   /**
    * Whether `kernels.attentionBackward` reads dout and writes dq, dk, dv through any strides over
-   * (B, nh, T) (unit stride over hd), dk and dv in one storage; otherwise the op passes contiguous
-   * ones and copies into the caller's views.
+   * (B, nh, T) (unit stride over hd), dk and dv in one storage, and computes delta (dout . out
+   * per row) itself; otherwise the op passes contiguous ones, computes delta and copies the
+   * gradients into the caller's views.
    */
   readonly stridedAttentionBackward?: boolean;
   /** Bytes held by live tensors. */

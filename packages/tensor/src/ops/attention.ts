@@ -157,18 +157,36 @@ export function attentionBackward(
   if (dq.size === 0 || dk.size === 0) {
     for (const g of [dq, dk, dv]) if (g.size > 0) kernels.fill(g, 0);
   } else {
-    // delta_i = dout_i . out_i (= sum_j p_ij dp_ij): softmax's backward term, one row sum.
-    const product = mul(dout, out);
-    const delta = sum(product, 3);
-    product.dispose();
+    // delta_i = dout_i . out_i (= sum_j p_ij dp_ij): softmax's backward term, one row sum (a
+    // backend with strided gradients computes it in its dq kernel).
+    let delta: Tensor;
+    if (strided) delta = empty(lse.shape, q.dtype, q.device);
+    else {
+      const product = mul(dout, out);
+      delta = sum(product, 3);
+      product.dispose();
+    }
     const cdout = strided && unit(dout) ? dout.slice(0, 0) : dout.contiguous(),
-      clse = lse.contiguous();
+      clse = lse.contiguous(),
+      cout = out.contiguous();
     try {
       withUnitInnerStride([q, k, v], (cq, ck, cv) =>
-        kernels.attentionBackward({ q: cq!, k: ck!, v: cv!, dout: cdout, lse: clse, delta, dq, dk, dv, ...r }),
+        kernels.attentionBackward({
+          q: cq!,
+          k: ck!,
+          v: cv!,
+          out: cout,
+          dout: cdout,
+          lse: clse,
+          delta,
+          dq,
+          dk,
+          dv,
+          ...r,
+        }),
       );
     } finally {
-      for (const t of [cdout, clse, delta]) t.dispose();
+      for (const t of [cdout, clse, cout, delta]) t.dispose();
     }
   }
   if (!into || direct) return grads;

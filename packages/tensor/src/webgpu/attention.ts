@@ -53,6 +53,7 @@ function params(
   blocks: number,
   groupsX: number,
   strided: View[] = [],
+  outBase = 0,
 ): Uniforms {
   const { B, nh, Tq, Tk, causal, scale, dropout } = args;
   const u = new Uniforms().u32(B * nh, nh, Tq, Tk);
@@ -72,7 +73,7 @@ function params(
     const view = strided[i];
     u.u32(...(view ? view.strides.slice(0, 3) : [0, 0, 0]));
   }
-  return u;
+  return u.u32(outBase);
 }
 
 function checkIndexRange(args: AttentionArgs | AttentionBackwardArgs): void {
@@ -246,21 +247,31 @@ export function attentionBackward(ctx: WebGPUBackend, args: AttentionBackwardArg
   const [bdout, blse, bdelta] = [bindHeads(ctx, dout), bindAll(ctx, lse), bindAll(ctx, delta)];
   const inputs = [bdout, blse, bdelta];
   const bases = inputs.map((b) => b.base);
-  const dispatch = (shader: AttentionShader, rows: number, grads: View[], bound: BoundRange, gbases: number[]) => {
+  // The q kernel computes delta from dout and out (binding 8, at `out_base`) and writes it for
+  // the kv kernel.
+  const bout = bindAll(ctx, args.out);
+  const dispatch = (
+    shader: AttentionShader,
+    rows: number,
+    grads: View[],
+    bound: BoundRange,
+    gbases: number[],
+    extra: BoundRange[],
+  ) => {
     const R = tileRows(ctx, shader, args.hd);
     const blocks = Math.ceil(rows / R);
     const grid = ctx.grid(args.B * args.nh * blocks);
-    const u = params(args, heads, [...bases, ...gbases], blocks, grid[0], [dout, ...grads]);
+    const u = params(args, heads, [...bases, ...gbases], blocks, grid[0], [dout, ...grads], bout.base);
     ctx.dispatch(
       shader,
       { WG, R, HD: args.hd },
       u,
-      [...heads, ...inputs, bound].map((b) => b.resource),
+      [...heads, ...inputs, bound, ...extra].map((b) => b.resource),
       grid,
     );
   };
   const bq = bindHeads(ctx, dq);
-  dispatch('attention_backward_q', args.Tq, [dq], bq, [bq.base]);
+  dispatch('attention_backward_q', args.Tq, [dq], bq, [bq.base], [bout]);
   // One window over dk and dv; their bases inside it.
   const spanOf = (view: View) => view.shape.reduce((s, d, i) => s + (d - 1) * view.strides[i]!, 0) + 1;
   const first = Math.min(dk.offset, dv.offset);
