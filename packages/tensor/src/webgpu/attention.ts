@@ -277,8 +277,12 @@ export function attentionBackward(ctx: WebGPUBackend, args: AttentionBackwardArg
   const first = Math.min(dk.offset, dv.offset);
   const end = Math.max(dk.offset + spanOf(dk), dv.offset + spanOf(dv));
   const bkv = ctx.bind(dk.storage, first, end - first);
-  dispatch('attention_backward_kv', args.Tk, [dk, dv], bkv, [
-    bkv.base + dk.offset - first,
-    bkv.base + dv.offset - first,
-  ]);
+  dispatch(
+    'attention_backward_kv',
+    args.Tk,
+    [dk, dv],
+    bkv,
+    [bkv.base + dk.offset - first, bkv.base + dv.offset - first],
+    [],
+  );
 }
