@@ -64,7 +64,7 @@ const DECODE_SHAPES = [
 ];
 
 /** Seconds of GPU time between a pass's start and end timestamps, over `fn`'s dispatches; null if the pass was cut. */
-async function timedOnGpu(gpu, fn) {
+export async function timedOnGpu(gpu, fn) {
   const backend = gpu.backend;
   const device = backend.device;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
@@ -94,7 +94,7 @@ async function timedOnGpu(gpu, fn) {
 }
 
 /** Wall-clock seconds from an idle device until `fn`'s work has finished. */
-async function timedOnWall(gpu, fn) {
+export async function timedOnWall(gpu, fn) {
   await gpu.backend.sync();
   const t = performance.now();
   fn();
@@ -152,6 +152,49 @@ export async function kernelLines(report, gpu, { budget = 1, shapes = [...STEP_S
   }
 }
 
+// [name, elements, build]: the elementwise kernels of a 124M training step (batch 2 x 256 rows),
+// each returning the tensors it made: a residual add (768 wide), GELU and its backward (3,072
+// wide), a scaled copy (mulScalar), and the residual add fused with dropout 0.1.
+const ELEMENTWISE = [
+  ['elementwise_add', 512 * 768, (x, y) => [T.add(x, y)]],
+  ['elementwise_mul_scalar', 512 * 768, (x) => [T.mul(x, 0.5)]],
+  ['elementwise_gelu', 512 * 3072, (x) => [T.gelu(x)]],
+  ['elementwise_gelu_backward', 512 * 3072, (x, y) => [T.geluBackward(x, y)]],
+  ['elementwise_residual_dropout', 512 * 768, (x, y) => [T.residualDropout(x, y, 0.1, new T.Generator(3)).out]],
+];
+
+/**
+ * One line per elementwise kernel of ELEMENTWISE: GB/s of operands read and written, from
+ * timestamp queries over `reps` back-to-back calls (wall time where the device has none).
+ */
+export async function elementwiseLines(report, gpu, { reps = 16 } = {}) {
+  const adapter = gpu.info.description;
+  const backend = gpu.backend;
+  const timestamps = backend.device.features.has('timestamp-query');
+  for (const [name, n, build] of ELEMENTWISE) {
+    const [x, y] = [0, 1].map(() => T.randn([n], { device: gpu }));
+    const run = () => {
+      for (let i = 0; i < reps; i++) for (const t of build(x, y)) t.dispose();
+    };
+    run(); // pipelines compiled
+    const before = backend.counters.dispatches;
+    const s = (timestamps ? await timedOnGpu(gpu, run) : null) ?? (await timedOnWall(gpu, run));
+    const dispatches = (backend.counters.dispatches - before) / reps;
+    const used = timestamps ? 'timestamp queries' : 'wall time';
+    const per = s / reps;
+    const bytes = n * 4 * (build.length + 1); // inputs read, output written
+    report(
+      `${name}_${n}`,
+      'webgpu',
+      bytes / per / 1e9,
+      'GB/s',
+      `${(per * 1e3).toPrecision(3)} ms; ${dispatches} dispatch${dispatches === 1 ? '' : 'es'}, ${reps} reps, ${used}; ${adapter}`,
+    );
+    x.dispose();
+    y.dispose();
+  }
+}
+
 /**
  * `npm run bench -- --webgpu [--quick]`: decoding beside the CPU device, then the kernel table
  * (--quick: only the decoding products, and 5 tokens decoded on WebGPU).
@@ -164,4 +207,14 @@ export async function webgpuLines(report, cpu, { quick = false } = {}) {
   if (!gpu) return;
   await decodeLines(report, cpu, gpu, quick ? { gpuTokens: 5, cpuTokens: 20 } : {});
   await kernelLines(report, gpu, quick ? { shapes: DECODE_SHAPES, budget: 0.3 } : {});
+  await elementwiseLines(report, gpu, quick ? { reps: 4 } : {});
+}
+
+// Run alone: node bench/webgpu-kernels.mjs --elementwise (the elementwise lines only)
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--elementwise')) {
+  const gpu = await T.getDevice('webgpu');
+  const report = (name, backend, value, unit, note = '') =>
+    process.stdout.write(`${name} ${backend}: ${Number(value.toPrecision(4))} ${unit}${note ? ` (${note})` : ''}\n`);
+  await elementwiseLines(report, gpu);
+  process.exit(0);
 }

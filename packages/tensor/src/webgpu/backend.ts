@@ -85,6 +85,7 @@ export type Shader = ShaderName | { readonly name: string; readonly code: string
 
 export class WebGPUBackend implements Backend {
   readonly kind = 'webgpu' as const;
+  readonly stridedAttentionBackward = true;
   readonly kernels = webgpuKernels(this);
   readonly maxBindingBytes: number;
   /** Largest element count that one binding window can always hold, whatever its alignment. */
