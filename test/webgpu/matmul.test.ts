@@ -1,4 +1,4 @@
-// WebGPU matmul against the CPU reference: sizes off the 64x64 tile, size 1, batched with
+// WebGPU matmul against the CPU reference, in the adapter's own tiles: sizes off the tile, size 1, batched with
 // broadcast batch dimensions, every transpose combination, and the bias epilogue.
 import { describe, it } from 'vitest';
 import * as T from '@mini/tensor/node';
