@@ -50,7 +50,8 @@ const T64x64_4x4: MatmulTile = { threadsX: 16, threadsY: 16, wideM: false, wideN
  * this kernel's 4x4 tile (fewer workgroup-memory reads and barriers per FMA: SwiftShader runs
  * 4 invocations per SIMD vector and switches coroutines at every barrier); 64x128 and 64x64
  * were within noise of each other, and the smaller one serves outputs of fewer than 4 tiles.
- * llvmpipe: the same tiles (a CPU too, 8 invocations per SIMD vector), plus its loop cap.
+ * llvmpipe: the same tiles (a CPU too, 8 invocations per SIMD vector; measured 1.6-1.8x the old
+ * kernel on three products), plus its loop cap.
  * On hardware the last resort is the old kernel's shape, 64x64 from 256 invocations of 4x4:
  * as many workgroups as a 64x64 tile of 8x8 blocks, with 4 times the invocations each.
  */
