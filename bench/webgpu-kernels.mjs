@@ -38,7 +38,7 @@ export async function decodeLines(report, cpu, gpu, { gpuTokens = 20, cpuTokens 
 // [name, M, K, N, transA, transB]: the products of one training step of the book's 124M model
 // (batch 2 x 256 = 512 rows, 12 layers of each), forward, input gradients (g @ W^T) and weight
 // gradients (x^T @ g); then one decoded token's (M = 1) products.
-const STEP_SHAPES = [
+export const STEP_SHAPES = [
   ['step_qkv', 512, 768, 2304, false, false],
   ['step_attn_proj', 512, 768, 768, false, false],
   ['step_mlp_fc', 512, 768, 3072, false, false],
@@ -55,13 +55,27 @@ const STEP_SHAPES = [
   ['step_mlp_proj_dw', 3072, 512, 768, true, false],
   ['step_head_dw', 50257, 512, 768, true, false],
 ];
-const DECODE_SHAPES = [
+export const DECODE_SHAPES = [
   ['decode_qkv', 1, 768, 2304, false, false],
   ['decode_attn_proj', 1, 768, 768, false, false],
   ['decode_mlp_fc', 1, 768, 3072, false, false],
   ['decode_mlp_proj', 1, 3072, 768, false, false],
   ['decode_head', 1, 768, 50257, false, true],
 ];
+
+/**
+ * A matmul profile that always runs the tiles of `spec` (`--matmul-tiles`): comma-separated
+ * `XxYxRxC` = X x Y invocations of R x C outputs (R and C 4 or 8), e.g. `16x8x8x8`.
+ */
+export function matmulProfileFromSpec(spec, maxKPerDispatch) {
+  const tiles = spec.split(',').map((s) => {
+    const [x, y, r, c] = s.split('x').map(Number);
+    if (![x, y].every((v) => v > 0) || ![r, c].every((v) => v === 4 || v === 8))
+      throw new Error(`--matmul-tiles: "${s}" is not XxYxRxC with R and C 4 or 8`);
+    return { threadsX: x, threadsY: y, wideM: r === 8, wideN: c === 8 };
+  });
+  return { name: spec, tiles, minWorkgroups: 1, splitKBelow: 16, maxKPerDispatch };
+}
 
 /** Seconds of GPU time between a pass's start and end timestamps, over `fn`'s dispatches; null if the pass was cut. */
 export async function timedOnGpu(gpu, fn) {
