@@ -8,14 +8,10 @@ import { join, resolve, sep } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { exitOnStopSignals } from '../signals.js';
 import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
+import type { PrepareOptions } from '../main.js';
 
-export interface PrepareFlags {
-  out: string;
-  valShare: number;
-  shardTokens: number;
-  workers?: number;
-  json?: boolean;
-}
+/** prepare's flags (with the global --verbose), typed by their definitions in main.ts. */
+export type PrepareFlags = PrepareOptions;
 
 const GLOB = /[*?[]/;
 
