@@ -9,14 +9,30 @@
 //   float32 rounding, |diff| <= 1e-5 * sum |a w| + 1e-6.
 // - the fast CPU's small-M path (M <= 8) also rounds a to 8 bits a block (scale max|a| / 127):
 //   |diff| <= sum over blocks of (max|a| / 254) * sum |w| (the rounding's worst case), plus the
-//   float32 term above.
+//   float32 term above. Its two block products (relaxed-SIMD 8-bit dot, plain-SIMD 16-bit dot)
+//   give the same integers, so their outputs are compared bit for bit; the plain-SIMD build
+//   runs as one more device in the core project.
 // Exclusions: none.
 import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';
 import { DTypeError, ShapeError } from '@mini/tensor/node';
 import { devicesUnderTest } from '../helpers/devices.js';
 
-const devices = await devicesUnderTest();
+// In the core project also the fast CPU with its plain-SIMD build, and (where the relaxed 8-bit
+// dot product runs) with the relaxed build but the plain dot product.
+const plainDevice = (name: string, options: { relaxedSimd?: boolean; relaxedDot?: boolean }) => ({
+  name,
+  device: new T.Device(T.createFastCpuBackend({ ...options, native: false }), { kind: 'cpu', description: name }),
+  dtype: 'float32' as const,
+  isReference: false,
+});
+const fastRuntime = () => (T.fastCpu.backend as T.FastCpuBackend).runtime();
+const cpuProject = process.env.MINI_GPT_TEST_DEVICES !== 'webgpu';
+const devices = [
+  ...(await devicesUnderTest()),
+  ...(cpuProject ? [plainDevice('fast CPU, plain SIMD', { relaxedSimd: false })] : []),
+  ...(cpuProject && fastRuntime().relaxedDot ? [plainDevice('fast CPU, plain dot', { relaxedDot: false })] : []),
+];
 const FORMATS = ['q8_0', 'q4_0'] as const;
 
 const f32 = new Float32Array(1);
@@ -159,6 +175,8 @@ describe.each(devices)('matmulQuantized on $name', ({ device, isReference, name 
       [3, 33, 100],
       [8, 130, 273],
       [1, 1000, 300],
+      [2, 50, 1601],
+      [1, 50257, 45],
       [9, 37, 64],
       [20, 260, 77],
     ];
@@ -201,6 +219,73 @@ describe.each(devices)('matmulQuantized on $name', ({ device, isReference, name 
     expect(() => T.matmulQuantized(i, q)).toThrow(DTypeError);
     for (const t of [q, x, i]) t.dispose();
   });
+});
+
+describe.runIf(cpuProject)('the fast CPU small-M block products', () => {
+  /** One i32x4.relaxed_dot_i8x16_i7x16_add_s run by a module written here, on operands in its defined range. */
+  async function engineDotIsExact(): Promise<boolean | null> {
+    // (func (export "f") (v128.store (i32.const 48) (dot_add (v128.load 0) (v128.load 16) (v128.load 32))))
+    const body = [0, 0x41, 48, 0x41, 0, 0xfd, 0, 4, 0, 0x41, 16, 0xfd, 0, 4, 0, 0x41, 32, 0xfd, 0, 4, 0];
+    body.push(0xfd, 0x93, 0x02, 0xfd, 0x0b, 4, 0, 0x0b);
+    const bytes = new Uint8Array([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
+      ...[1, 4, 1, 0x60, 0, 0],
+      ...[3, 2, 1, 0],
+      ...[5, 3, 1, 0, 1],
+      ...[7, 9, 2, 1, 0x6d, 2, 0, 1, 0x66, 0, 0],
+      ...[10, body.length + 2, 1, body.length, ...body],
+    ]);
+    if (!WebAssembly.validate(bytes)) return null;
+    const { instance } = await WebAssembly.instantiate(bytes);
+    const { m, f } = instance.exports as { m: WebAssembly.Memory; f: () => void };
+    const a = new Int8Array(m.buffer, 0, 16);
+    const b = new Int8Array(m.buffer, 16, 16);
+    const c = new Int32Array(m.buffer, 32, 4);
+    const values = [-127, -100, -3, 0, 1, 7, 50, 127];
+    for (let i = 0; i < 16; i++) {
+      a[i] = values[(i * 5) % 8]!;
+      b[i] = Math.abs(values[(i * 3 + 1) % 8]!);
+    }
+    c.set([1000, -7, 0, 123456]);
+    f();
+    const got = new Int32Array(m.buffer, 48, 4);
+    for (let l = 0; l < 4; l++) {
+      let want = c[l]!;
+      for (let j = 0; j < 4; j++) want += a[4 * l + j]! * b[4 * l + j]!;
+      if (got[l] !== want) return false;
+    }
+    return true;
+  }
+
+  it('the relaxed 8-bit dot product is used exactly where this engine computes it right', async () => {
+    const rt = fastRuntime();
+    const exact = await engineDotIsExact();
+    expect(rt.relaxedDot).toBe(rt.relaxedSimd && exact === true);
+  });
+
+  it.runIf(fastRuntime().relaxedDot).each(FORMATS)(
+    '%s: the relaxed and the plain dot product give the same outputs, bit for bit',
+    async (format) => {
+      const plain = plainDevice('plain dot', { relaxedDot: false }).device;
+      for (const [M, N, K] of [
+        [1, 7, 45],
+        [1, 515, 1600],
+        [4, 66, 6400],
+      ] as const) {
+        const wHost = values(N * K, N * 7 + K, 0.1);
+        const aHost = values(M * K, K, 3);
+        const got: Float32Array[] = [];
+        for (const device of [T.fastCpu, plain]) {
+          const q = T.quantizeMatrix(format, wHost, N, K, device);
+          const a = T.tensor(aHost, { device, shape: [M, K] });
+          const out = T.matmulQuantized(a, q);
+          got.push((await out.toArray()) as Float32Array);
+          for (const t of [q, a, out]) t.dispose();
+        }
+        expect(Array.from(got[0]!)).toEqual(Array.from(got[1]!));
+      }
+    },
+  );
 });
 
 void f32;

@@ -27,7 +27,12 @@ const REBIAS: u32 = 0x77800000;
 // Four 16-bit values at p (8 bytes) as an f32x4.
 // @ts-ignore: decorator
 @inline export function widen4(p: usize, kind: i32): v128 {
-  const h = v128.load16x4_u(p);
+  return widen4v(v128.load16x4_u(p), kind);
+}
+
+// Four 16-bit values, one in the low half of each u32 lane of h (high halves zero), as an f32x4.
+// @ts-ignore: decorator
+@inline export function widen4v(h: v128, kind: i32): v128 {
   if (kind == BF16) return i32x4.shl(h, 16);
   const em = v128.and(h, i32x4.splat(0x7fff));
   const shifted = i32x4.shl(em, 13);

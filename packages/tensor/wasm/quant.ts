@@ -7,14 +7,25 @@
 // stored until they are in registers.
 //
 // Small M (decoding): the activations are quantized once per call to 8-bit integers per block
-// of 32 (scale max|a| / 127, held as int16 so the kernel loads them ready to multiply), and
-// each block's dot product is integer: weights widened i8 -> i16 in registers, multiplied and
-// pairwise added to i32 by i32x4.dot_i16x8_s (exact), then scaled by the weight's and the
-// activation's scales and accumulated in float32. Four blocks' sums go through one horizontal
-// add, one float conversion and one multiply-add with their four scales (widened from float16
-// four at a time). Large M: rows of W are decoded to float32 and the caller runs sgemm on them.
+// of 32 (scale max|a| / 127), and each block's dot product is integer, then scaled by the
+// weight's and the activation's scales and accumulated in float32. Two builds of the block
+// product, chosen per call by the caller (`rdot`), give the same integers:
+// - plain SIMD: weights widened i8 -> i16 in registers, multiplied and pairwise added to i32 by
+//   i32x4.dot_i16x8_s (exact); the activations are stored as int16, ready to multiply.
+// - relaxed SIMD: i32x4.relaxed_dot_i8x16_i7x16_add_s (x86: vpdpbusd, or pmaddubsw + pmaddwd;
+//   16 products in one to three instructions), whose second operand must be in [0, 127] for a
+//   result every implementation agrees on: q8_0 multiplies |a| (7 bits) by the weights with a's
+//   sign moved onto them (w xor m - m, m = a < 0 ? -1 : 0); q4_0 multiplies the signed a by the
+//   stored nibbles (0..15) and subtracts 8 * sum(a) per block. The pair sums stay below int16's
+//   limit (127 * 127 * 2 = 32258; 15 * 127 * 2), so nothing saturates. The caller uses it only
+//   where a probe at load found the instruction right (Node 20's V8 11.3 drops the accumulator
+//   and doubles the product; cpu-fast/wasm-runtime.ts).
+// Rows of W are taken four at a time: each activation block is loaded once for the four, their
+// block sums go through one horizontal add into the four rows' lanes, and one multiply-add with
+// the four weight scales (widened from float16 together) times the activation's scale.
+// Large M: rows of W are decoded to float32 and the caller runs sgemm on them.
 
-import { F16, widen1, widen4 } from './half';
+import { F16, widen1, widen4, widen4v } from './half';
 
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -23,12 +34,16 @@ import { F16, widen1, widen4 } from './half';
 }
 
 const Q8: i32 = 0;
+/** Bytes of one quantized activation block (the caller allocates M x nb of them). */
+const ABLOCK: usize = 128;
 
 /**
- * a (M rows of K float32, row stride aRow elements) -> aq: M x nb blocks of 32 int16 (the
- * rounded a / d, zero past K), ad: M x nb float32 scales d = max|a| / 127 of each block.
+ * a (M rows of K float32, row stride aRow elements) -> aq: M x nb blocks of ABLOCK bytes, ad:
+ * M x nb float32 scales d = max|a| / 127 of each block, q = round(a / d) (zero past K). Layout
+ * of a block: rdot 0: q as 32 int16; rdot 1: |q| (32 u8), the sign masks (32 bytes, 0 or -1),
+ * q (32 i8), then 8 * sum(q) (i32).
  */
-export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usize, ad: usize): void {
+export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usize, ad: usize, rdot: i32): void {
   const nb = (K + 31) >> 5;
   for (let m = 0; m < M; m++) {
     const row = a + (<usize>(m * aRow) << 2);
@@ -39,19 +54,48 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
       for (let i = 0; i < n; i++) amax = max(amax, abs<f32>(load<f32>(row + (<usize>(k0 + i) << 2))));
       const d: f32 = amax / 127;
       const inv: f32 = amax > 0 ? <f32>127 / amax : 0;
-      const blk = aq + (<usize>(m * nb + b) << 6);
+      const blk = aq + <usize>(m * nb + b) * ABLOCK;
+      let sum: i32 = 0;
       for (let i = 0; i < 32; i++) {
-        const v: f32 = i < n ? nearest<f32>(load<f32>(row + (<usize>(k0 + i) << 2)) * inv) : 0;
-        store<i16>(blk + (<usize>i << 1), <i16>(<i32>v));
+        const q = <i32>(i < n ? nearest<f32>(load<f32>(row + (<usize>(k0 + i) << 2)) * inv) : <f32>0);
+        if (rdot) {
+          store<u8>(blk + <usize>i, <u8>(q < 0 ? -q : q));
+          store<u8>(blk + 32 + <usize>i, <u8>(q < 0 ? 0xff : 0));
+          store<i8>(blk + 64 + <usize>i, <i8>q);
+          sum += q;
+        } else {
+          store<i16>(blk + (<usize>i << 1), <i16>q);
+        }
       }
+      if (rdot) store<i32>(blk + 96, sum << 3);
       store<f32>(ad + (<usize>(m * nb + b) << 2), d);
     }
   }
 }
 
-// One block's integer dot product, as four i32 lanes to be summed: weights at p, activations (int16) at x.
+// One block's integer dot product, as four i32 lanes to be summed: weights at p, activation block at x.
 // @ts-ignore: decorator
-@inline function dotBlock(format: i32, p: usize, x: usize): v128 {
+@inline function dotBlock(format: i32, rdot: bool, p: usize, x: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && rdot && format != Q8) return i32x4.sub(dotRaw(format, rdot, p, x), i32x4.splat(load<i32>(x, 96) >> 2)); // 8 * sum(a) over the four lanes
+  return dotRaw(format, rdot, p, x);
+}
+
+// dotBlock without relaxed q4_0's correction (the block's sum is 8 * sum(a) too large).
+// @ts-ignore: decorator
+@inline function dotRaw(format: i32, rdot: bool, p: usize, x: usize): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && rdot) {
+    const zero = i32x4.splat(0);
+    if (format == Q8) {
+      const m0 = v128.load(x, 32), m1 = v128.load(x, 48);
+      const w0 = i8x16.sub(v128.xor(v128.load(p), m0), m0);
+      const w1 = i8x16.sub(v128.xor(v128.load(p, 16), m1), m1);
+      return i32x4.relaxed_dot_i8x16_i7x16_add_s(w1, v128.load(x, 16), i32x4.relaxed_dot_i8x16_i7x16_add_s(w0, v128.load(x), zero));
+    }
+    const v = v128.load(p);
+    const lo = v128.and(v, i8x16.splat(0x0f));
+    const hi = i8x16.shr_u(v, 4);
+    return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 80), hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 64), lo, zero));
+  }
   let lo: v128, hi: v128;
   if (format == Q8) {
     lo = v128.load(p);
@@ -75,46 +119,108 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
   return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7));
 }
 
+// Rows [n0, n0 + 4) of W against the M activation rows: c[m, n0..n0+3] (one vector store).
 // @ts-ignore: decorator
-@inline function matvecRows(format: i32, M: i32, N: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize): void {
+@inline function rows4(format: i32, rdot: bool, M: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize, n0: i32): void {
+  const bb: usize = format == Q8 ? 32 : 16;
+  const rowBytes = <usize>nb * bb;
+  const w0 = w + <usize>n0 * rowBytes;
+  const s0 = ws + (<usize>(n0 * nb) << 1);
+  const sRow = <usize>nb << 1;
+  const bn = bias ? v128.load(bias + (<usize>n0 << 2)) : f32x4.splat(0);
+  for (let m = 0; m < M; m++) {
+    const xrow = aq + <usize>(m * nb) * ABLOCK;
+    const drow = ad + (<usize>(m * nb) << 2);
+    let acc = bn;
+    for (let b = 0; b < nb; b++) {
+      const p = w0 + <usize>b * bb;
+      const x = xrow + <usize>b * ABLOCK;
+      let s = hsum4(dotRaw(format, rdot, p, x), dotRaw(format, rdot, p + rowBytes, x), dotRaw(format, rdot, p + 2 * rowBytes, x), dotRaw(format, rdot, p + 3 * rowBytes, x));
+      if (ASC_FEATURE_RELAXED_SIMD && rdot && format != Q8) s = i32x4.sub(s, v128.load32_splat(x, 96)); // the four rows' 8 * sum(a)
+      const sp = s0 + (<usize>b << 1);
+      let h = v128.load16_lane(sp, i32x4.splat(0), 0);
+      h = v128.load16_lane(sp + sRow, h, 2);
+      h = v128.load16_lane(sp + 2 * sRow, h, 4);
+      h = v128.load16_lane(sp + 3 * sRow, h, 6);
+      const scale = f32x4.mul(widen4v(h, F16), v128.load32_splat(drow + (<usize>b << 2)));
+      acc = madd(f32x4.convert_i32x4_s(s), scale, acc);
+    }
+    v128.store(c + (<usize>(m * ldc + n0) << 2), acc);
+  }
+}
+
+// One row n of W against the M activation rows, four blocks at a time (the rows past the last four).
+// @ts-ignore: decorator
+@inline function row1(format: i32, rdot: bool, M: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize, n: i32): void {
   const bb: usize = format == Q8 ? 32 : 16;
   const nb4 = nb & ~3;
-  for (let n = 0; n < N; n++) {
-    const wrow = w + <usize>n * <usize>nb * bb;
-    const srow = ws + (<usize>(n * nb) << 1);
-    const bn: f32 = bias ? load<f32>(bias + (<usize>n << 2)) : 0;
-    for (let m = 0; m < M; m++) {
-      const xrow = aq + (<usize>(m * nb) << 6);
-      const drow = ad + (<usize>(m * nb) << 2);
-      let acc = f32x4.splat(0);
-      let b = 0;
-      for (; b < nb4; b += 4) {
-        const p = wrow + <usize>b * bb;
-        const x = xrow + (<usize>b << 6);
-        const s = hsum4(dotBlock(format, p, x), dotBlock(format, p + bb, x + 64), dotBlock(format, p + 2 * bb, x + 128), dotBlock(format, p + 3 * bb, x + 192));
-        const scale = f32x4.mul(widen4(srow + (<usize>b << 1), F16), v128.load(drow + (<usize>b << 2)));
-        acc = madd(f32x4.convert_i32x4_s(s), scale, acc);
-      }
-      let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
-      for (; b < nb; b++) {
-        const s = dotBlock(format, wrow + <usize>b * bb, xrow + (<usize>b << 6));
-        const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
-        sum += <f32>t * widen1(<u32>load<u16>(srow + (<usize>b << 1)), F16) * load<f32>(drow + (<usize>b << 2));
-      }
-      store<f32>(c + (<usize>(m * ldc + n) << 2), sum + bn);
+  const wrow = w + <usize>n * <usize>nb * bb;
+  const srow = ws + (<usize>(n * nb) << 1);
+  const bn: f32 = bias ? load<f32>(bias + (<usize>n << 2)) : 0;
+  for (let m = 0; m < M; m++) {
+    const xrow = aq + <usize>(m * nb) * ABLOCK;
+    const drow = ad + (<usize>(m * nb) << 2);
+    let acc = f32x4.splat(0);
+    let b = 0;
+    for (; b < nb4; b += 4) {
+      const p = wrow + <usize>b * bb;
+      const x = xrow + <usize>b * ABLOCK;
+      const s = hsum4(dotBlock(format, rdot, p, x), dotBlock(format, rdot, p + bb, x + ABLOCK), dotBlock(format, rdot, p + 2 * bb, x + 2 * ABLOCK), dotBlock(format, rdot, p + 3 * bb, x + 3 * ABLOCK));
+      const scale = f32x4.mul(widen4(srow + (<usize>b << 1), F16), v128.load(drow + (<usize>b << 2)));
+      acc = madd(f32x4.convert_i32x4_s(s), scale, acc);
     }
+    let sum: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    for (; b < nb; b++) {
+      const s = dotBlock(format, rdot, wrow + <usize>b * bb, xrow + <usize>b * ABLOCK);
+      const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+      sum += <f32>t * widen1(<u32>load<u16>(srow + (<usize>b << 1)), F16) * load<f32>(drow + (<usize>b << 2));
+    }
+    store<f32>(c + (<usize>(m * ldc + n) << 2), sum + bn);
   }
+}
+
+// @ts-ignore: decorator
+@inline function matvecRows(format: i32, rdot: bool, grouped: bool, M: i32, N: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize): void {
+  let n = 0;
+  if (grouped) for (; n + 4 <= N; n += 4) rows4(format, rdot, M, nb, aq, ad, w, ws, c, ldc, bias, n);
+  for (; n < N; n++) row1(format, rdot, M, nb, aq, ad, w, ws, c, ldc, bias, n);
 }
 
 /**
  * c[m, n] (row stride ldc) = sum over blocks of W row n's scale * a row m's scale * the
  * blocks' integer dot product, + bias[n] (bias 0: none), for m < M, n < N. aq / ad from
- * quantizeActivations (nb blocks a row); w: N rows of nb blocks (format 0 q8_0, 1 q4_0);
- * ws: N x nb float16 scales.
+ * quantizeActivations with the same rdot (nb blocks a row); w: N rows of nb blocks (format 0
+ * q8_0, 1 q4_0); ws: N x nb float16 scales. rdot 1 only in the relaxed-SIMD build, and only
+ * where the runtime's relaxed dot product is right. grouped 0 takes every row alone (tests).
  */
-export function quantMatvec(format: i32, M: i32, N: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize): void {
-  if (format == Q8) matvecRows(Q8, M, N, nb, aq, ad, w, ws, c, ldc, bias);
-  else matvecRows(1, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+export function quantMatvec(format: i32, M: i32, N: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize, rdot: i32, grouped: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD && rdot) {
+    if (format == Q8) {
+      if (grouped) matvecRows(Q8, true, true, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+      else matvecRows(Q8, true, false, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+    } else if (grouped) matvecRows(1, true, true, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+    else matvecRows(1, true, false, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+    return;
+  }
+  if (format == Q8) {
+    if (grouped) matvecRows(Q8, false, true, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+    else matvecRows(Q8, false, false, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+  } else if (grouped) matvecRows(1, false, true, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+  else matvecRows(1, false, false, M, N, nb, aq, ad, w, ws, c, ldc, bias);
+}
+
+/**
+ * 1 when i32x4.relaxed_dot_i8x16_i7x16_add_s gives the exact products plus the accumulator
+ * here, else 0 (always 0 in the plain build). Call with (-127, 127): the operands' last lanes
+ * come from the arguments so the optimizer cannot fold the instruction at build time.
+ */
+export function relaxedDotProbe(lastA: i32, lastB: i32): i32 {
+  if (!ASC_FEATURE_RELAXED_SIMD) return 0;
+  const a = i8x16.replace_lane(i8x16(-100, 50, -3, 7, 127, -127, 1, 0, 5, 5, 5, 5, -1, -2, -3, 0), 15, <i8>lastA);
+  const b = i8x16.replace_lane(i8x16(100, 20, 3, 9, 127, 127, 0, 0, 1, 2, 3, 4, 10, 20, 30, 0), 15, <i8>lastB);
+  const r = i32x4.relaxed_dot_i8x16_i7x16_add_s(a, b, i32x4(1000, -7, 0, 123456));
+  const want = i32x4(-8946 + 1000, -7, 50, -140 - 127 * 127 + 123456);
+  return i32x4.all_true(i32x4.eq(r, want)) ? 1 : 0;
 }
 
 /** Rows of W (N rows of nb blocks from w / ws) decoded to float32 at out, row stride nb * 32 (zeros past K). */

@@ -51,9 +51,10 @@ export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantM
     };
     try {
       if (M <= QUANT_SMALL_M) {
-        const aq = take(M * nb * 64);
+        const rdot = rt.relaxedDot ? 1 : 0;
+        const aq = take(M * nb * 128); // ABLOCK bytes a block (wasm/quant.ts)
         const ad = take(M * nb * 4);
-        rt.exports.quantizeActivations(M, K, aAt, K, aq, ad);
+        rt.exports.quantizeActivations(M, K, aAt, K, aq, ad, rdot);
         runSplit(rt, 'quantMatvec', N, 4, M * N * K >= PARALLEL_MIN_MATVEC ? 0 : Infinity, (n0, count) => [
           fmt,
           M,
@@ -66,6 +67,8 @@ export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantM
           cAt + 4 * n0,
           N,
           bias ? biasAt + 4 * n0 : 0,
+          rdot,
+          1,
         ]);
         return;
       }

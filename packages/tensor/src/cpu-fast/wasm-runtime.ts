@@ -18,6 +18,8 @@ export type KernelExports = Record<KernelName, (...args: number[]) => void>;
 export interface WasmRuntimeOptions {
   /** false forces the plain-SIMD build even where relaxed SIMD validates. Default: use it when valid. */
   relaxedSimd?: boolean;
+  /** false keeps the quantized matvec on the plain-SIMD dot product even where the relaxed one is right. */
+  relaxedDot?: boolean;
   /** Caps the heap, in 64 KiB pages (tests lower it to exercise the typed-array fallback). */
   maximumPages?: number;
   /** false keeps matmul in WebAssembly even where the native addon is registered (native.ts). Default: use it. */
@@ -35,6 +37,12 @@ export interface WasmRuntime {
   readonly runner: ParallelRunner | null;
   /** Whether the relaxed-SIMD (fused multiply-add) build runs. */
   readonly relaxedSimd: boolean;
+  /**
+   * Whether the quantized matvec uses the relaxed 8-bit dot product: the relaxed build runs and
+   * a probe at load found the instruction exact (Node 20's V8 11.3 gets it wrong: it drops the
+   * accumulator and doubles the products).
+   */
+  readonly relaxedDot: boolean;
   /** The native addon's kernels that matmul runs in place on this heap, or null (WebAssembly). */
   readonly native: NativeKernels | null;
 }
@@ -118,5 +126,7 @@ export function createWasmRuntime(options: WasmRuntimeOptions = {}): WasmRuntime
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env }).exports as unknown as KernelExports;
   const runner = parallelRunnerFactory()?.(heap.memory, bytes) ?? null;
   const native = options.native === false ? null : nativeStatus().kernels;
-  return { heap, exports, runner, relaxedSimd, native };
+  const probe = exports.relaxedDotProbe as unknown as (lastA: number, lastB: number) => number;
+  const relaxedDot = relaxedSimd && options.relaxedDot !== false && probe(-127, 127) === 1;
+  return { heap, exports, runner, relaxedSimd, relaxedDot, native };
 }
