@@ -16,6 +16,7 @@ process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
 // embedded WGSL and the build first (both are quick when nothing changed).
 execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/embed-shaders.mjs', import.meta.url))]);
 execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/build-wasm.mjs', import.meta.url))]);
+execFileSync(process.execPath, [fileURLToPath(new URL('./scripts/build-wasm-rng.mjs', import.meta.url))]);
 execFileSync(process.execPath, [fileURLToPath(new URL('./node_modules/typescript/bin/tsc', import.meta.url)), '-b'], {
   stdio: 'inherit',
 });

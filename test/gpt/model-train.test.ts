@@ -63,7 +63,7 @@ describe('GPT model', () => {
   });
 
   it('the dropout state saves and restores: the same state drops the same elements', async () => {
-    const model = G.GPTModel.create(tiny({ dropRate: 0.5 }), { seed: 4 }).train();
+    const model = G.GPTModel.create(tiny({ dropRate: 0.5 }), { seed: 4, rng: 'fast' }).train();
     const ids = T.tensor([[1, 2, 3]], { dtype: 'int32' });
     const saved = model.dropoutState;
     expect(saved).toEqual({ seed: G.runSeeds(4).dropout, stream: 0 }); // the run's dropout seed, folded in from its seed

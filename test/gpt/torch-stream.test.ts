@@ -173,6 +173,40 @@ describe("the torch stream: the book's loop on a tiny config against PyTorch's",
     }, 60_000);
   }
 
+  it('the library default: GPTModel.create with no rng on a CPU device draws the torch stream', async () => {
+    // trainModel follows the model's stream, so the defaults alone give PyTorch's losses.
+    const device = T.fastCpu;
+    const model = G.GPTModel.create(configOf(run.config), { device, seed: run.seed });
+    expect(model.torchGenerator).not.toBeNull();
+    const loader = (ids: number[], shuffle: boolean) =>
+      new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
+        batchSize: run.batchSize,
+        shuffle,
+        dropLast: shuffle,
+        device,
+      });
+    const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
+    const steps: number[] = [];
+    await G.trainModel(
+      model,
+      optimizer,
+      loader(run.trainIds, true),
+      loader(run.valIds, false),
+      { epochs: run.epochs, evalFreq: run.evalFreq, evalIter: run.evalIter, startContext: '' },
+      { onStep: (s) => steps.push(s.loss) },
+    );
+    expect(steps.length).toBe(run.stepLosses.length);
+    steps.forEach((v, i) => expect(Math.abs(v - run.stepLosses[i]), `step ${i}`).toBeLessThan(1e-5));
+    model.dispose();
+    // The 'gpt2' scheme (not the book's) keeps the fast stream, as `--init gpt2` does.
+    const gpt2 = G.GPTModel.create(configOf(run.config), { device, seed: run.seed, init: 'gpt2' });
+    expect(gpt2.torchGenerator).toBeNull();
+    gpt2.dispose();
+    expect(G.defaultRandomStream(T.cpu, 'pytorch')).toBe('torch');
+    expect(G.defaultRandomStream({ kind: 'webgpu' }, 'pytorch')).toBe('fast');
+    expect(G.defaultRandomStream(T.fastCpu, 'gpt2')).toBe('fast');
+  }, 60_000);
+
   it('a run stopped mid-epoch and resumed from its saved state (JSON) continues the same draws', async () => {
     const device = T.fastCpu;
     const model = G.GPTModel.create(configOf(run.config), { device, seed: run.seed, rng: 'torch' });

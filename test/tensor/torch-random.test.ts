@@ -106,6 +106,68 @@ describe('TorchGenerator (MT19937 as torch.manual_seed)', () => {
     }
   });
 
+  it('the WebAssembly bulk draws equal the JavaScript ones: odd start words, chunk edges, awkward sizes', () => {
+    // Both paths from the same state; the fixture holds the JavaScript path to PyTorch.
+    const draw = (wasm: boolean, skip: number, f: (g: T.TorchGenerator) => ArrayLike<number>) => {
+      const saved = T.TorchGenerator.useWasm;
+      T.TorchGenerator.useWasm = wasm;
+      try {
+        const g = new T.TorchGenerator(77);
+        for (let i = 0; i < skip; i++) g.random();
+        return [Array.from(f(g)), g.random()];
+      } finally {
+        T.TorchGenerator.useWasm = saved;
+      }
+    };
+    // Chunks: 16,384 elements (32,768 words) a call; 624 words a twist.
+    for (const skip of [0, 1, 311, 623]) {
+      for (const n of [64, 65, 623, 625, 16_383, 16_384, 16_385, 32_768 + 17, 100_003]) {
+        expect(
+          draw(true, skip, (g) => g.dropoutKeep(n, 0.1)),
+          `keep ${skip} ${n}`,
+        ).toEqual(draw(false, skip, (g) => g.dropoutKeep(n, 0.1)));
+        expect(
+          draw(true, skip, (g) => g.words(n)),
+          `words ${skip} ${n}`,
+        ).toEqual(draw(false, skip, (g) => g.words(n)));
+      }
+    }
+    // Thresholds whose low word is near its ends, and one (1 - p below 1/2) that is no integer.
+    for (const p of [0.5, 0.7, 1e-12, 1 - 1e-12, 0.3]) {
+      expect(
+        draw(true, 5, (g) => g.dropoutKeep(4099, p)),
+        `p ${p}`,
+      ).toEqual(draw(false, 5, (g) => g.dropoutKeep(4099, p)));
+    }
+    const uniform = (g: T.TorchGenerator) => {
+      const out = new Float32Array(70_001);
+      g.uniform_(out, -0.5, 0.25);
+      return out;
+    };
+    expect(draw(true, 3, uniform)).toEqual(draw(false, 3, uniform));
+  });
+
+  it('a host-drawn keep mask: the fast CPU applies it to the bit as the reference does', async () => {
+    // NaN, infinities and signed zeros where dropped (0 * x), odd sizes, and a view at an offset.
+    for (const n of [1, 7, 1000, 393_217]) {
+      const values = Array.from({ length: n }, (_, i) =>
+        i % 97 === 0 ? Number.NaN : i % 89 === 0 ? -Infinity : i % 83 === 0 ? -0 : Math.sin(i) * 3,
+      );
+      for (const p of [0.1, 0.5, 0.99]) {
+        const mask = T.drawDropoutMask(p, new T.TorchGenerator(n), n);
+        const [a, b] = await Promise.all(
+          [T.cpu, T.fastCpu].map(async (device) => {
+            const x = T.tensor([0, ...values], { device }).slice(0, 1, n + 1);
+            return Array.from(await T.applyDropoutMask(x, mask).toArray(), (v) =>
+              Object.is(v, -0) ? '-0' : String(v),
+            );
+          }),
+        );
+        expect(b, `n ${n} p ${p}`).toEqual(a);
+      }
+    }
+  });
+
   it('multinomial(probs, 1): 20 draws of rows of 10, 1000 and 50257 probabilities', () => {
     for (const m of fixture.multinomial) {
       const bytes = Buffer.from(m.probs, 'base64');

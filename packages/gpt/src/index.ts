@@ -22,6 +22,7 @@ export {
   type DropoutState,
   type ForwardOptions,
   type RandomStream,
+  defaultRandomStream,
   isQuantizedParameter,
   quantizedShape,
 } from './model.js';

@@ -38,6 +38,17 @@ export class ModelError extends MiniGptError {
  */
 export type RandomStream = 'torch' | 'fast';
 
+/**
+ * The stream a run draws when none is named (GPTModel.create, and so trainModel; the CLI's
+ * `--rng`): 'torch' on the CPU devices with the 'pytorch' initialisation, so the book's run
+ * prints the book's numbers; 'fast' on WebGPU, whose kernels draw their masks in place (a
+ * host-drawn torch mask would be uploaded every call), and with the 'gpt2' scheme, which the
+ * book does not draw. The library prints nothing; the CLI says which stream a run uses.
+ */
+export function defaultRandomStream(device: Pick<Device, 'kind'>, init: InitScheme = 'pytorch'): RandomStream {
+  return device.kind === 'webgpu' || init !== 'pytorch' ? 'fast' : 'torch';
+}
+
 /** Where the dropout masks' random numbers stand: a generator seed and its next stream. */
 export interface DropoutState {
   readonly seed: number;
@@ -118,11 +129,13 @@ export class GPTModel {
   }
 
   /**
-   * A freshly initialised model (see init.ts for the two schemes). `rng`: 'fast' (the default)
-   * draws from the counter-based streams of runSeeds(seed); 'torch' draws what PyTorch draws
-   * after torch.manual_seed(seed) (the 'pytorch' scheme only; CPU devices only): the book's
-   * initial weights, and then its dropout masks and loader shuffles from the same generator
-   * (torchGenerator). Throws RangeError for 'torch' with the 'gpt2' scheme or on WebGPU.
+   * A freshly initialised model (see init.ts for the two schemes). `rng` (default:
+   * defaultRandomStream(device, init), 'torch' on the CPU devices with the 'pytorch' scheme,
+   * 'fast' on WebGPU or with 'gpt2'): 'torch' draws what PyTorch draws after
+   * torch.manual_seed(seed): the book's initial weights, and then its dropout masks and loader
+   * shuffles from the same generator (torchGenerator), which trainModel follows; 'fast' draws
+   * from the counter-based streams of runSeeds(seed). Throws RangeError for 'torch' with the
+   * 'gpt2' scheme or on WebGPU.
    */
   static create(
     config: GPTConfig,
@@ -130,7 +143,7 @@ export class GPTModel {
   ): GPTModel {
     const device = options.device ?? T.getDefaultDevice();
     const seeds = runSeeds(options.seed ?? 0);
-    if (options.rng === 'torch') {
+    if ((options.rng ?? defaultRandomStream(device, options.init)) === 'torch') {
       if ((options.init ?? 'pytorch') !== 'pytorch')
         throw new RangeError("GPTModel.create: the torch random stream draws the 'pytorch' initialisation only");
       if (device.kind === 'webgpu')

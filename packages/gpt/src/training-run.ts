@@ -73,7 +73,10 @@ export interface TrainingRunOptions {
   /** AdamW's settings for a new run (a saved run keeps its optimizer). */
   lr: number;
   weightDecay: number;
-  /** A new model's initialisation and random stream (GPTModel.create; defaults 'pytorch', 'fast'). */
+  /**
+   * A new model's initialisation and random stream (GPTModel.create: defaults 'pytorch' and
+   * defaultRandomStream, torch on the CPU devices, fast on WebGPU).
+   */
   init?: InitScheme;
   rng?: RandomStream;
   /** Continue this run instead of making a new model. */

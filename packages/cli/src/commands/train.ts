@@ -122,7 +122,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   // fast on WebGPU, whose kernels draw their masks in place (docs/reproducing-the-book.md); a
   // checkpoint from before --rng existed used the fast stream.
   const rng =
-    settings.flags.rng ?? (loaded || device.kind === 'webgpu' || settings.flags.init !== 'pytorch' ? 'fast' : 'torch');
+    settings.flags.rng ?? (loaded ? 'fast' : G.defaultRandomStream(device, settings.flags.init as G.InitScheme));
   if (rng === 'torch' && device.kind === 'webgpu')
     throw new UsageError('--rng torch runs on the CPU device only (--device cpu); WebGPU runs use --rng fast');
   settings = { ...settings, flags: { ...settings.flags, rng } };
