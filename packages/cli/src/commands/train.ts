@@ -23,7 +23,7 @@ import { type TextIdentity, checkResumeText, sourceIdentity } from '../text-iden
 import { deviceDescription, openDevice } from '../device.js';
 import { defaultData } from '../data.js';
 import { type DataSource, openDatasets, readData } from '../corpus.js';
-import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
+import { UsageError, colors, formatBytes, notice, say, shellQuote, startProgress, stopProgress } from '../ui.js';
 import { formatProfile, runProfile } from '../profile.js';
 import { planSteps } from '../steps.js';
 import { type StopSignal, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
@@ -121,8 +121,8 @@ async function writeReports(out: string, history: G.LossRecord[], epochs: number
  * topmost folder it created (undefined when `out` was there): removeIfEmpty takes it back
  * when the run stops before writing anything.
  */
-async function prepareOut(out: string, typed: boolean): Promise<string | undefined> {
-  const flag = typed ? '--out ' : 'the run folder ';
+async function prepareOut(out: string, typed: boolean, resuming = false): Promise<string | undefined> {
+  const flag = resuming ? '--resume ' : typed ? '--out ' : 'the run folder ';
   try {
     const created = await G.makeDirs(out);
     await access(out, constants.W_OK);
@@ -134,7 +134,8 @@ async function prepareOut(out: string, typed: boolean): Promise<string | undefin
         ? (e as Error).message
         : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
     throw new UsageError(
-      `${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`,
+      // --resume refuses --out: a resumed run writes where it is, so a read-only one must be copied.
+      `${flag}${out}: cannot create or write this folder (${code})${resuming ? `; to resume it, copy the run folder somewhere writable and give the copy to --resume (${shellQuote(out)} -> another folder)` : typed ? '' : '; choose one with --out'}`,
     );
   }
 }
@@ -159,11 +160,14 @@ function refuseFullDisk(
   const free = bavail * bsize;
   if (free >= needed) return;
   const what = `${formatBytes(modelBytes)} model${optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state` : ''}${needed > perSave ? ', twice: the new one beside the last one' : ''}`;
-  const smaller = optimizerState
-    ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})`
-    : '';
+  // A resumed run cannot take --out or drop its optimizer state: advise only what it accepts.
+  const smaller =
+    optimizerState && !resuming ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})` : '';
+  const elsewhere = resuming
+    ? 'free some space, or copy the run folder to a larger disk and --resume the copy'
+    : 'free some space or choose another --out';
   throw new UsageError(
-    `${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); free some space or choose another --out${smaller}`,
+    `${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); ${elsewhere}${smaller}`,
   );
 }
 
@@ -234,7 +238,7 @@ async function refuseExistingRun(out: string, typed: boolean): Promise<void> {
       : '';
   const file = join(relative(out, summary.folder), 'trainer_state.json');
   throw new UsageError(
-    `${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${out}${finished}, or choose another folder with --out`,
+    `${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${shellQuote(out)}${finished}, or choose another folder with --out`,
   );
 }
 
@@ -266,6 +270,13 @@ function mergeResumeFlags(
 
 /** One line on what a longer run does to the learning-rate schedule. */
 function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): string {
+  // Fewer epochs than before shorten the run: never "the added -2664 steps".
+  if (stepsNow < stepsBefore) {
+    const shorter = `the run is shortened from ${stepsBefore} to ${stepsNow} steps`;
+    return f.cosine
+      ? `${shorter}, so the cosine decay is compressed and reaches its floor ${f.minLr ?? 0.1 * f.lr} at step ${stepsNow}`
+      : `${shorter}; the learning rate stays ${f.lr} (no decay)`;
+  }
   if (!f.cosine) return `the learning rate stays ${f.lr} (no decay) for the added ${stepsNow - stepsBefore} steps`;
   return `the cosine decay is stretched from ${stepsBefore} to ${stepsNow} steps, so it reaches its floor ${f.minLr ?? 0.1 * f.lr} at step ${stepsNow}`;
 }
@@ -314,7 +325,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     source = await readData(settings.dataPath);
     settings.text = sourceIdentity(source);
   }
-  const created = await prepareOut(out, typed.has('out'));
+  const created = await prepareOut(out, typed.has('out'), Boolean(flags.resume));
   const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
   const giveBack = () => {
     unlock();
@@ -636,7 +647,7 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const last = state.history[state.history.length - 1];
   if (stopped) {
     const resume = f.optimizerState
-      ? `resume with:  npx mini-gpt train --resume ${out}`
+      ? `resume with:  npx mini-gpt train --resume ${shellQuote(out)}`
       : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
     process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\n${resume}\n`);
     return signalExitCode(stopRequested ?? 'SIGINT');
