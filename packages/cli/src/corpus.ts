@@ -65,8 +65,9 @@ export async function openDatasets(
   if (source.kind === 'text') {
     const { train, validation } = G.splitText(source.text, trainRatio);
     return {
-      train: G.SlidingWindowDataset.fromText(train, maxLength, stride),
-      validation: G.SlidingWindowDataset.fromText(validation, maxLength, stride),
+      // Tokenized with turns for the event loop: Ctrl-C during tens of MB is answered at once.
+      train: await G.SlidingWindowDataset.fromTextAsync(train, maxLength, stride),
+      validation: await G.SlidingWindowDataset.fromTextAsync(validation, maxLength, stride),
       note: '',
       close() {},
     };

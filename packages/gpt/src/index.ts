@@ -33,6 +33,7 @@ export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export {
   textToIds,
+  textToIdsAsync,
   idsToText,
   END_OF_TEXT,
   END_OF_TEXT_ID,
