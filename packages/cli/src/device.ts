@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { Device, DeviceChoice } from '@mini/tensor';
-import { deviceChoices, environmentChoice, getDevice } from '@mini/tensor/node';
+import { deviceChoices, deviceSetting, getDevice } from '@mini/tensor/node';
 import { quietNativeStderr } from './native-stderr.js';
 
 /** Whether `--device auto` finds a hardware GPU, asked in a child process (its stderr dropped). */
@@ -26,7 +26,7 @@ function hardwareGpuFound(): boolean {
 }
 
 export async function openDevice(flag: DeviceChoice, verbose: boolean): Promise<Device> {
-  const kind = flag !== 'auto' ? flag : environmentChoice('MINI_GPT_DEVICE', deviceChoices, 'auto');
+  const kind = flag !== 'auto' ? flag : (deviceSetting(deviceChoices.filter((c) => c !== 'auto')) ?? 'auto');
   if (kind === 'auto' && !verbose && !hardwareGpuFound()) return getDevice('cpu');
   return verbose || kind === 'cpu' ? getDevice(flag) : quietNativeStderr(() => getDevice(flag));
 }

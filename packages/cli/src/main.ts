@@ -4,7 +4,7 @@
  * saving. Errors are one line; --verbose adds the stack.
  */
 import { MiniGptError } from '@mini/tensor';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, type CommandUnknownOpts, CommanderError, Option } from '@commander-js/extra-typings';
 import { listCache, removeCached } from './commands/cache.js';
 import { convert } from './commands/convert.js';
 import { download } from './commands/download.js';
@@ -13,11 +13,12 @@ import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { prepare } from './commands/prepare.js';
 import { train } from './commands/train.js';
+import { configureCli } from './environment.js';
 import * as parse from './options.js';
 import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
 
 /** Attribute names of the options typed on the command line (not defaults). */
-const typedFlags = (command: Command) =>
+const typedFlags = (command: CommandUnknownOpts) =>
   new Set(Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli'));
 
 const ENVIRONMENT = `
@@ -70,8 +71,9 @@ const deviceOption = () =>
     .default('auto')
     .argParser(parse.device);
 
-function program(run: (code: Promise<number>) => void): Command {
-  const cli = new Command('mini-gpt')
+/** The program and its global options (--verbose). */
+function rootCommand() {
+  return new Command('mini-gpt')
     .description('Train and sample GPT-2 in TypeScript on our own tensors, autograd and WGSL kernels')
     .version('0.1.0')
     .option(
@@ -82,10 +84,18 @@ function program(run: (code: Promise<number>) => void): Command {
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ENVIRONMENT)
     .exitOverride()
-    .hook('preAction', (_cli, command) => setVerbose(command.optsWithGlobals().verbose === true));
-  const required = (text: string) => `(required) ${text}`;
+    .hook('preAction', (_cli, command) => {
+      setVerbose(command.optsWithGlobals().verbose === true);
+      // Every MINI_GPT_* variable, checked before the command does anything (not for --help).
+      configureCli();
+    });
+}
+type Root = ReturnType<typeof rootCommand>;
 
-  cli
+const required = (text: string) => `(required) ${text}`;
+
+function trainCommand(cli: Root) {
+  return cli
     .command('train')
     .description("pretrain a GPT model on a text file (defaults: the book's chapter-5 run)")
     .option('--data <file>', 'training text (default: The Verdict, downloaded once and cached)', parse.path)
@@ -139,10 +149,11 @@ function program(run: (code: Promise<number>) => void): Command {
       '--profile',
       'print where the time went at the end: steps, evaluations, samples, checkpoints (with --json: a profile field)',
     )
-    .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`)
-    .action((_flags, command: Command) => run(train(command.optsWithGlobals(), typedFlags(command))));
+    .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`);
+}
 
-  cli
+function prepareCommand(cli: Root) {
+  return cli
     .command('prepare')
     .description('tokenize text files, folders or globs into GPT-2 token shards for train --data (docs/corpus.md)')
     .argument('<inputs...>', 'text files, folders (searched recursively) or quoted globs ("books/**/*.txt")')
@@ -155,10 +166,11 @@ function program(run: (code: Promise<number>) => void): Command {
     )
     .option('--shard-tokens <n>', 'tokens per shard file', parse.positiveInt, 100_000_000)
     .option('--workers <n>', 'tokenizer threads (default: one per core)', parse.positiveInt)
-    .option('--json', 'print the manifest as one JSON line')
-    .action((inputs: string[], _flags, command: Command) => run(prepare(inputs, command.optsWithGlobals())));
+    .option('--json', 'print the manifest as one JSON line');
+}
 
-  cli
+function generateCommand(cli: Root) {
+  return cli
     .command('generate')
     .description('generate text from a model, printed as it is made')
     .requiredOption(
@@ -188,10 +200,11 @@ function program(run: (code: Promise<number>) => void): Command {
     .option('--no-stop-at-eos', 'keep going past <|endoftext|>')
     .addOption(deviceOption())
     .addOption(dtypeOption())
-    .addHelpText('after', ENVIRONMENT)
-    .action((_flags, command: Command) => run(generate(command.optsWithGlobals(), typedFlags(command))));
+    .addHelpText('after', ENVIRONMENT);
+}
 
-  cli
+function evalCommand(cli: Root) {
+  return cli
     .command('eval')
     .description('loss and perplexity of a model on a text')
     .requiredOption(
@@ -209,10 +222,11 @@ function program(run: (code: Promise<number>) => void): Command {
     .addOption(deviceOption())
     .addOption(dtypeOption())
     .option('--json', 'print {loss, perplexity, tokens, batches}')
-    .addHelpText('after', ENVIRONMENT)
-    .action((_flags, command: Command) => run(evaluate(command.optsWithGlobals())));
+    .addHelpText('after', ENVIRONMENT);
+}
 
-  cli
+function convertCommand(cli: Root) {
+  return cli
     .command('convert')
     .description('write a model in another weight dtype: int8/int4 quantized files load with no conversion')
     .requiredOption(
@@ -225,19 +239,56 @@ function program(run: (code: Promise<number>) => void): Command {
     .addOption(revisionOption())
     .requiredOption('--dtype <dtype>', required('int8, int4, float16, bfloat16 or float32'), parse.dtype)
     .requiredOption('--out <dir>', required('folder for config.json and model.safetensors'), parse.path)
-    .addHelpText('after', ENVIRONMENT)
-    .action((_flags, command: Command) => run(convert(command.optsWithGlobals())));
+    .addHelpText('after', ENVIRONMENT);
+}
 
-  cli
+function downloadCommand(cli: Root) {
+  return cli
     .command('download')
     .description(
       'fetch a model into the shared Hugging Face cache (HF_HUB_CACHE, HF_HOME); HF_ENDPOINT sets the hub, HF_TOKEN the token',
     )
     .argument('<model>', 'gpt2, gpt2-medium, gpt2-large, gpt2-xl or a hub repository id (owner/name)')
     .addOption(revisionOption())
-    .option('--force', "fetch the files again even if the cache holds them (repairs a damaged file)")
-    .addHelpText('after', ENVIRONMENT)
-    .action((name: string, flags) => run(download(name, flags)));
+    .option('--force', 'fetch the files again even if the cache holds them (repairs a damaged file)')
+    .addHelpText('after', ENVIRONMENT);
+}
+
+function infoCommand(cli: Root) {
+  return cli
+    .command('info')
+    .description("a model's config, parameters and memory, and the device that would be used")
+    .option(
+      '--model <model>',
+      'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
+      parse.path,
+    )
+    .addOption(revisionOption())
+    .addOption(deviceOption())
+    .addOption(dtypeOption())
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', ENVIRONMENT);
+}
+
+/** Each command's options (with the global --verbose), as its definition above types them. */
+type OptionsOf<C extends (cli: Root) => { optsWithGlobals(): unknown }> = ReturnType<ReturnType<C>['optsWithGlobals']>;
+export type TrainOptions = OptionsOf<typeof trainCommand>;
+export type PrepareOptions = OptionsOf<typeof prepareCommand>;
+export type GenerateOptions = OptionsOf<typeof generateCommand>;
+export type EvalOptions = OptionsOf<typeof evalCommand>;
+export type ConvertOptions = OptionsOf<typeof convertCommand>;
+export type InfoOptions = OptionsOf<typeof infoCommand>;
+
+/** The program with every command's action. */
+function program(run: (code: Promise<number>) => void) {
+  const cli = rootCommand();
+  trainCommand(cli).action((_flags, command) => run(train(command.optsWithGlobals(), typedFlags(command))));
+  prepareCommand(cli).action((inputs, _flags, command) => run(prepare(inputs, command.optsWithGlobals())));
+  generateCommand(cli).action((_flags, command) => run(generate(command.optsWithGlobals(), typedFlags(command))));
+  evalCommand(cli).action((_flags, command) => run(evaluate(command.optsWithGlobals())));
+  convertCommand(cli).action((_flags, command) => run(convert(command.optsWithGlobals())));
+  downloadCommand(cli).action((name, flags) => run(download(name, flags)));
+  infoCommand(cli).action((_flags, command) => run(info(command.optsWithGlobals())));
 
   const cache = cli
     .command('cache')
@@ -249,7 +300,7 @@ function program(run: (code: Promise<number>) => void): Command {
     // As the default command, ls receives whatever follows `cache`: a word there is a mistyped
     // subcommand (`cache remove gpt2`), not an argument of ls.
     .allowExcessArguments()
-    .action((flags, command: Command) =>
+    .action((flags, command) =>
       run(
         command.args.length === 0
           ? listCache(flags)
@@ -268,21 +319,6 @@ function program(run: (code: Promise<number>) => void): Command {
     .argument('<model>', 'a GPT-2 name or a hub repository id (owner/name)')
     .addOption(revisionOption())
     .action((model: string, flags) => run(removeCached(model, flags)));
-
-  cli
-    .command('info')
-    .description("a model's config, parameters and memory, and the device that would be used")
-    .option(
-      '--model <model>',
-      'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
-      parse.path,
-    )
-    .addOption(revisionOption())
-    .addOption(deviceOption())
-    .addOption(dtypeOption())
-    .option('--json', 'print one JSON object')
-    .addHelpText('after', ENVIRONMENT)
-    .action((_flags, command: Command) => run(info(command.optsWithGlobals())));
   return cli;
 }
 

@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
 import * as G from '@mini/gpt/node';
+import { cacheSetting } from './environment.js';
 
 export function cacheDir(): string {
-  // Empty is unset (as HF_HOME): "" would otherwise be the current folder.
-  return process.env.MINI_GPT_CACHE || envPaths('mini-gpt', { suffix: '' }).cache;
+  return cacheSetting() ?? envPaths('mini-gpt', { suffix: '' }).cache;
 }
 
 /** The folder of the older mini-gpt cache for a GPT-2 repository, if a model is there (it only ever held main). */

@@ -54,6 +54,16 @@ export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLo
 export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
 export type { TrainRecipe } from './recipe.js';
 export {
+  prepareTrainingRun,
+  textTrainingData,
+  textTrainingDataAsync,
+  type TrainingData,
+  type TrainingRun,
+  type TrainingRunOptions,
+  type SavedRun,
+  type WindowOptions,
+} from './training-run.js';
+export {
   trainModel,
   evaluate,
   initialTrainState,

@@ -72,3 +72,12 @@ export {
   type PrepareProgress,
   type CorpusManifest,
 } from './node/prepare.js';
+export {
+  readTrainingSource,
+  openTrainingData,
+  TrainingDataError,
+  SHARD_TEXT_BYTES,
+  type TrainingSource,
+  type TrainingSourceOptions,
+  type OpenTrainingDataOptions,
+} from './node/training-data.js';

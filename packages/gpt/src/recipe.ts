@@ -7,6 +7,8 @@
 export interface TrainRecipe {
   /** Tokens per training window (the model's context length). */
   contextLength: number;
+  /** Tokens between window starts (default: the context length, windows that do not overlap). */
+  stride?: number;
   /** Dropout rate in train mode. */
   dropout: number;
   qkvBias: boolean;

@@ -4,27 +4,17 @@ import { createFastCpuBackend } from './cpu-fast/backend.js';
 import { nativeStatus } from './cpu-fast/native.js';
 import type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
 import { Device } from './device.js';
-import { environmentChoice } from './environment.js';
+import { cpuHeapSetting } from './environment.js';
 
 /** The CPU reference backend: plain loops, the oracle of the tests. */
 export const cpu = new Device(new CpuBackend(), { kind: 'cpu', description: 'CPU reference kernels (JavaScript)' });
 
 /** The CPU device getDevice() hands out: WebAssembly SIMD kernels where written, reference kernels otherwise. */
-const heapChoices = ['auto', 'wasm32', 'memory64'] as const;
-
-/**
- * MINI_GPT_CPU_HEAP (auto, wasm32 or memory64; Node only): the fast CPU backend's heap. auto
- * (default) takes memory64 where the runtime has it; wasm32 keeps the 4 GiB heap (to compare).
- */
-function heapFromEnvironment(): WasmRuntimeOptions['addressing'] {
-  return environmentChoice('MINI_GPT_CPU_HEAP', heapChoices, 'auto');
-}
-
 // A getter: the variable is read (and a bad value refused, EnvironmentError) when the backend
 // first needs its heap, not at import, so that a bad value cannot break `--help`.
 const fastBackend = createFastCpuBackend({
   get addressing() {
-    return heapFromEnvironment();
+    return cpuHeapSetting() satisfies WasmRuntimeOptions['addressing'];
   },
 });
 export const fastCpu = new Device(fastBackend, {

@@ -1,7 +1,10 @@
 /**
- * MINI_GPT_* environment variables, read and checked where they are used: a bad value is an
- * EnvironmentError of one line naming the variable and the values it accepts (the CLI exits 2),
- * never a stack trace at import and never a silent fallback.
+ * MINI_GPT_* environment variables, each read and checked by one function here (cpuHeapSetting,
+ * webgpuBackendSetting, deviceSetting, threadsSetting, nativeSetting), which the code that uses
+ * a variable calls when it needs it, and @mini/tensor/node's configureNode calls all at once
+ * (the CLI does, before a command runs): a bad value is an EnvironmentError of one line naming
+ * the variable and the values it accepts (the CLI exits 2), never a stack trace at import and
+ * never a silent fallback.
  */
 import { MiniGptError } from './errors.js';
 
@@ -44,4 +47,67 @@ export function environmentCount(name: string, min: number, max: number, what: s
       `${name}=${JSON.stringify(value)}: use a whole number from ${min} to ${max} (${what}), or leave it unset`,
     );
   return Math.min(n, max);
+}
+
+// ---- The variables, each read and checked here (configureNode reads them all at once) ----
+
+/** MINI_GPT_CPU_HEAP's values: the fast CPU backend's WebAssembly heap. */
+export const cpuHeapChoices = ['auto', 'wasm32', 'memory64'] as const;
+export type CpuHeapChoice = (typeof cpuHeapChoices)[number];
+
+/**
+ * MINI_GPT_CPU_HEAP (auto, wasm32 or memory64; Node only): the fast CPU backend's heap. auto
+ * (default) takes memory64 where the runtime has it; wasm32 keeps the 4 GiB heap (to compare).
+ * @throws EnvironmentError for another value
+ */
+export function cpuHeapSetting(): CpuHeapChoice {
+  return environmentChoice('MINI_GPT_CPU_HEAP', cpuHeapChoices, 'auto');
+}
+
+/** MINI_GPT_WEBGPU_BACKEND's values: the Dawn backends. */
+export const webgpuBackends = ['vulkan', 'opengl', 'opengles', 'metal', 'd3d12'] as const;
+
+/** MINI_GPT_WEBGPU_BACKEND: one Dawn backend only; undefined when unset. @throws EnvironmentError for a backend Dawn does not have */
+export function webgpuBackendSetting(): string | undefined {
+  const value = environmentValue('MINI_GPT_WEBGPU_BACKEND');
+  return value === undefined ? undefined : environmentChoice('MINI_GPT_WEBGPU_BACKEND', webgpuBackends, 'vulkan');
+}
+
+/**
+ * MINI_GPT_DEVICE: the device `auto` and an unnamed getDevice() mean; undefined when unset.
+ * @param kinds the device kinds registered ('cpu', 'webgpu', ...)
+ * @throws EnvironmentError for a value that is neither auto nor one of `kinds`
+ */
+export function deviceSetting(kinds: readonly string[]): string | undefined {
+  const value = environmentValue('MINI_GPT_DEVICE');
+  return value === undefined ? undefined : environmentChoice('MINI_GPT_DEVICE', ['auto', ...kinds], 'auto');
+}
+
+/**
+ * MINI_GPT_THREADS: how many threads the fast CPU kernels use (default and cap: `cores`; a
+ * larger number is taken as `cores`).
+ * @throws EnvironmentError for a value that is not a whole number of at least 1
+ */
+export function threadsSetting(cores: number): number {
+  return environmentCount('MINI_GPT_THREADS', 1, cores, `this machine has ${cores} cores`) ?? cores;
+}
+
+/**
+ * MINI_GPT_NATIVE (0: WebAssembly kernels only; 1 or unset: the native addon where built) and
+ * MINI_GPT_NATIVE_ISA (avx512 or avx2: the addon's kernels on an AVX-512 machine), from `env`.
+ * @throws EnvironmentError for another value of either
+ */
+export function nativeSetting(env: Record<string, string | undefined>): {
+  native: boolean;
+  isa: 'avx512' | 'avx2' | undefined;
+} {
+  const native = env.MINI_GPT_NATIVE || undefined;
+  if (native !== undefined && native !== '0' && native !== '1')
+    throw new EnvironmentError(
+      `MINI_GPT_NATIVE=${JSON.stringify(native)}: use 0 (WebAssembly kernels only) or 1 (native where built), or leave it unset`,
+    );
+  const isa = env.MINI_GPT_NATIVE_ISA || undefined;
+  if (isa !== undefined && isa !== 'avx512' && isa !== 'avx2')
+    throw new EnvironmentError(`MINI_GPT_NATIVE_ISA=${JSON.stringify(isa)}: use avx512 or avx2, or leave it unset`);
+  return { native: native !== '0', isa };
 }

@@ -49,7 +49,20 @@ export {
   widenHalf,
 } from './dtype.js';
 export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
-export { EnvironmentError, environmentChoice, environmentCount, environmentValue } from './environment.js';
+export {
+  EnvironmentError,
+  environmentChoice,
+  environmentCount,
+  environmentValue,
+  cpuHeapChoices,
+  type CpuHeapChoice,
+  cpuHeapSetting,
+  webgpuBackends,
+  webgpuBackendSetting,
+  deviceSetting,
+  threadsSetting,
+  nativeSetting,
+} from './environment.js';
 export { type Shape, sizeOf, broadcastShapes, contiguousStrides, shapesEqual } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, threefry2x32, foldIn } from './random.js';
 export { TorchGenerator, type TorchGeneratorState } from './torch-random.js';

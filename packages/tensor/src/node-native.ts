@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NativeKernels, type NativeStatus, isaName } from './cpu-fast/native.js';
-import { EnvironmentError } from './environment.js';
+import { nativeSetting } from './environment.js';
 
 interface Addon {
   sgemm: NativeKernels['sgemm'];
@@ -31,17 +31,8 @@ export function loadNativeKernels(
   env: Record<string, string | undefined> = process.env,
   path = nativeAddonPath,
 ): NativeStatus {
-  const native = env.MINI_GPT_NATIVE || undefined;
-  if (native !== undefined && native !== '0' && native !== '1')
-    throw new EnvironmentError(
-      `MINI_GPT_NATIVE=${JSON.stringify(native)}: use 0 (WebAssembly kernels only) or 1 (native where built), or leave it unset`,
-    );
-  const wantedIsa = env.MINI_GPT_NATIVE_ISA || undefined;
-  if (wantedIsa !== undefined && wantedIsa !== 'avx512' && wantedIsa !== 'avx2')
-    throw new EnvironmentError(
-      `MINI_GPT_NATIVE_ISA=${JSON.stringify(wantedIsa)}: use avx512 or avx2, or leave it unset`,
-    );
-  if (native === '0') return { kernels: null, summary: 'native kernels off (MINI_GPT_NATIVE=0)' };
+  const { native, isa: wanted } = nativeSetting(env);
+  if (!native) return { kernels: null, summary: 'native kernels off (MINI_GPT_NATIVE=0)' };
   if (!existsSync(path)) return { kernels: null, summary: 'native kernels not built (no C compiler at install?)' };
   let addon: Addon;
   try {
@@ -49,7 +40,6 @@ export function loadNativeKernels(
   } catch (e) {
     return { kernels: null, summary: `native kernels failed to load (${(e as Error).message.split('\n')[0]})` };
   }
-  const wanted = env.MINI_GPT_NATIVE_ISA;
   if (wanted && !addon.setIsa(wanted))
     return { kernels: null, summary: `native kernels off (this CPU has no ${wanted})` };
   const isa = addon.isa();

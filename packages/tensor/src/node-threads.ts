@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { environmentCount } from './environment.js';
+import { threadsSetting } from './environment.js';
 import { type KernelCall, type ParallelRunner, type RunnerFactory, kernelNames } from './cpu-fast/threads.js';
 
 // Per worker: a word for the kernel (1 + its index in kernelNames, 0 for none), then its
@@ -41,8 +41,7 @@ for (;;) {
  * @throws EnvironmentError for a value that is not a whole number of at least 1
  */
 export function threadsFromEnvironment(): number {
-  const cores = availableParallelism();
-  return environmentCount('MINI_GPT_THREADS', 1, cores, `this machine has ${cores} cores`) ?? cores;
+  return threadsSetting(availableParallelism());
 }
 
 export function nodeRunnerFactory(threads = availableParallelism()): RunnerFactory {

@@ -1,31 +1,25 @@
 /**
  * The Node entry point: everything in index.ts, with Dawn (the `webgpu` package) registered as
- * the WebGPU provider. Headless Linux needs EGL_PLATFORM=surfaceless for Mesa's OpenGL adapter
- * (and a XDG_RUNTIME_DIR to keep Mesa quiet): both are set here when unset, before Dawn starts
- * (they must be in this process's environment, which a worker thread cannot change).
+ * the WebGPU provider. Importing it changes no process state but one V8 flag (below): the
+ * WebGPU globals and, on headless Linux, EGL_PLATFORM=surfaceless for Mesa's OpenGL adapter
+ * (and a XDG_RUNTIME_DIR to keep Mesa quiet) are set by configureNode, or when Dawn first
+ * starts (they must be in this process's environment, which a worker thread cannot change).
  *
  * @module @mini/tensor/node
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { create, globals } from 'webgpu';
+import { create } from 'webgpu';
 import { setParallelRunnerFactory } from './cpu-fast/threads.js';
 import { setNativeKernels } from './cpu-fast/native.js';
 import { loadNativeKernels } from './node-native.js';
+import { prepareNodeProcess } from './node-configure.js';
 import { nodeRunnerFactory, threadsFromEnvironment } from './node-threads.js';
 import { setGPUProvider } from './select-device.js';
 
-if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-  process.env.EGL_PLATFORM ??= 'surfaceless';
-  // Mesa prints "XDG_RUNTIME_DIR is invalid" on every adapter probe without one.
-  process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'mini-gpt-xdg-'));
-}
-Object.assign(globalThis, globals);
 // Dawn instances are kept for the life of the process: a collected instance takes its devices down.
 const instances = new Map<string, GPU>();
 setGPUProvider((flags) => {
+  prepareNodeProcess(); // before Dawn's first instance reads the environment
   const key = flags.join(' ');
   let gpu = instances.get(key);
   if (!gpu) instances.set(key, (gpu = create(flags)));
@@ -46,3 +40,4 @@ setNativeKernels(() => loadNativeKernels());
 export * from './index.js';
 export { loadNativeKernels } from './node-native.js';
 export { threadsFromEnvironment } from './node-threads.js';
+export { configureNode, type NodeConfiguration } from './node-configure.js';

@@ -13,7 +13,7 @@ import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
 import { DeviceError } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
-import { environmentChoice, environmentValue } from './environment.js';
+import { deviceSetting, webgpuBackendSetting } from './environment.js';
 
 /** Returns a GPU object for Dawn-style backend flags (ignored by browsers' navigator.gpu). */
 export type GPUProvider = (flags: string[]) => GPU | undefined;
@@ -38,18 +38,12 @@ interface Attempt {
   api: string;
 }
 
-const WEBGPU_BACKENDS = ['vulkan', 'opengl', 'opengles', 'metal', 'd3d12'] as const;
-
 /** MINI_GPT_WEBGPU_BACKEND, checked. @throws EnvironmentError for a backend Dawn does not have */
-function backendFromEnvironment(): string | undefined {
-  const value = environmentValue('MINI_GPT_WEBGPU_BACKEND');
-  return value === undefined ? undefined : environmentChoice('MINI_GPT_WEBGPU_BACKEND', WEBGPU_BACKENDS, 'vulkan');
-}
+const backendFromEnvironment = webgpuBackendSetting;
 
 /** MINI_GPT_DEVICE, checked against the kinds registered. @throws EnvironmentError for another value */
-function kindFromEnvironment(): DeviceKind | undefined {
-  const value = environmentValue('MINI_GPT_DEVICE');
-  return value === undefined ? undefined : environmentChoice('MINI_GPT_DEVICE', ['auto', ...openers.keys()], 'auto');
+export function kindFromEnvironment(): DeviceKind | undefined {
+  return deviceSetting([...openers.keys()]);
 }
 
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|microsoft basic render/i;

@@ -123,6 +123,12 @@ function readSettings(): TrainSettings {
       out[key] = Number(el.value);
     }
   }
+  // Tokens between window starts, as train --stride: empty is the context length.
+  const stride = input('stride');
+  if (stride.value.trim() !== '') {
+    if (!stride.checkValidity()) throw new Error(`Stride: ${stride.validationMessage || 'enter a number'}`);
+    out.stride = Number(stride.value);
+  }
   return out as unknown as TrainSettings;
 }
 
@@ -153,7 +159,10 @@ text.addEventListener('drop', (e) => {
 });
 
 applySettings({ preset: 'tiny', ...BOOK });
-button('book-settings').addEventListener('click', () => applySettings(BOOK));
+button('book-settings').addEventListener('click', () => {
+  applySettings(BOOK);
+  input('stride').value = ''; // the book's windows do not overlap
+});
 
 const formatNumber = (n: number) => n.toLocaleString('en-US');
 function formatSeconds(s: number): string {

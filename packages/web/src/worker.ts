@@ -151,40 +151,47 @@ async function train(text: string, s: TrainSettings): Promise<void> {
     tiedHead: s.tiedHead,
   });
   if (!text.trim()) throw new Error('the training text is empty: paste or drop a text');
-  const { train: trainText, validation } = G.splitText(text, s.trainRatio);
-  const loaderOptions = {
-    batchSize: s.batchSize,
+  // The set-up the CLI's train shares (@mini/gpt's prepareTrainingRun), --stride included.
+  const data = G.textTrainingData(text, {
+    trainRatio: s.trainRatio,
     maxLength: config.contextLength,
-    stride: config.contextLength,
+    stride: s.stride,
+  });
+  const prepared = G.prepareTrainingRun({
+    config,
+    data,
+    batchSize: s.batchSize,
+    seed: s.seed,
     device: dev,
-  };
-  const trainLoader = G.createDataLoader(trainText, { ...loaderOptions, shuffle: true, dropLast: true, seed: s.seed });
-  const valLoader = G.createDataLoader(validation, { ...loaderOptions, shuffle: false, dropLast: false });
-  const windowTokens = `${s.batchSize} x ${config.contextLength} tokens`;
-  if (trainLoader.length === 0)
-    throw new Error(
-      `the training split is too short for one batch of ${windowTokens}: use a longer text, a smaller context length or batch size`,
-    );
-  if (valLoader.length === 0)
-    throw new Error(
-      `the validation split is too short for one window of ${config.contextLength} tokens: use a longer text, a lower train ratio or a smaller context length`,
-    );
-  const next = G.GPTModel.create(config, { device: dev, seed: s.seed });
-  replaceModel(next, `trained here (${s.preset})`);
+    lr: s.lr,
+    weightDecay: s.weightDecay,
+    check: ({ trainLoader, valLoader }) => {
+      const windowTokens = `${s.batchSize} x ${config.contextLength} tokens`;
+      if (trainLoader.length === 0)
+        throw new Error(
+          `the training split is too short for one batch of ${windowTokens}: use a longer text, a smaller context length or batch size`,
+        );
+      if (valLoader.length === 0)
+        throw new Error(
+          `the validation split is too short for one window of ${config.contextLength} tokens: use a longer text, a lower train ratio or a smaller context length`,
+        );
+    },
+  });
+  replaceModel(prepared.model, `trained here (${s.preset})`);
   run = {
     settings: s,
-    optimizer: new G.AdamW(next.params, { lr: s.lr, weightDecay: s.weightDecay }),
-    trainLoader,
-    valLoader,
-    state: G.initialTrainState(),
+    optimizer: prepared.optimizer,
+    trainLoader: prepared.trainLoader,
+    valLoader: prepared.valLoader,
+    state: prepared.state,
   };
   reportModel(false);
   post({
     type: 'trainStart',
     epochs: s.epochs,
-    stepsPerEpoch: trainLoader.length,
-    trainTokens: G.textToIds(trainText).length,
-    validationTokens: G.textToIds(validation).length,
+    stepsPerEpoch: prepared.trainLoader.length,
+    trainTokens: data.tokens.train,
+    validationTokens: data.tokens.validation,
   });
   await resume();
 }

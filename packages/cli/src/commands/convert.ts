@@ -7,15 +7,12 @@
 import { resolve } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
+import type { ConvertOptions } from '../main.js';
 import { resolveModel } from '../models.js';
 import { UsageError, formatBytes, say } from '../ui.js';
 
-export async function convert(flags: {
-  model: string;
-  revision?: string;
-  dtype: G.ModelDType | 'auto';
-  out: string;
-}): Promise<number> {
+/** convert's flags, typed by their definitions in main.ts. */
+export async function convert(flags: ConvertOptions): Promise<number> {
   if (flags.dtype === 'auto') throw new UsageError('convert: give --dtype int8, int4, float16, bfloat16 or float32');
   const dir = await resolveModel(flags.model, flags.revision);
   const out = resolve(flags.out);

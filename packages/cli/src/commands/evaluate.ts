@@ -1,5 +1,4 @@
 /** mini-gpt eval: loss and perplexity of a model on a text (the book's calc_loss_loader). */
-import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { admitBatch } from '../admission.js';
 import { openDevice } from '../device.js';
@@ -7,19 +6,10 @@ import { loadForInference, resolveModel } from '../models.js';
 import { readTextFile } from '../read-text.js';
 import { exitOnStopSignals } from '../signals.js';
 import { UsageError, say } from '../ui.js';
+import type { EvalOptions } from '../main.js';
 
-export interface EvalFlags {
-  model: string;
-  revision?: string;
-  data: string;
-  contextLength?: number;
-  batchSize: number;
-  maxBatches?: number;
-  device: DeviceChoice;
-  verbose?: boolean;
-  dtype: G.WeightDTypeChoice;
-  json?: boolean;
-}
+/** evaluate's flags (with the global --verbose), typed by their definitions in main.ts. */
+export type EvalFlags = EvalOptions;
 
 export async function evaluate(flags: EvalFlags): Promise<number> {
   // Nothing to save: Ctrl-C, SIGTERM or SIGHUP end it at once with one line (no stack trace).

@@ -1,28 +1,13 @@
 /** mini-gpt generate: text from a model, printed as it is made. */
-import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import { openDevice } from '../device.js';
 import { loadForInference, resolveModel } from '../models.js';
 import { exitOnStopSignals } from '../signals.js';
 import { UsageError, notice } from '../ui.js';
+import type { GenerateOptions } from '../main.js';
 
-export interface GenerateFlags {
-  model: string;
-  revision?: string;
-  prompt: string;
-  maxNewTokens: number;
-  temperature: number;
-  topK?: number;
-  topP?: number;
-  seed: number;
-  /** Sampling draws: torch (torch.multinomial after torch.manual_seed(seed), the default) or fast. */
-  rng: string;
-  device: DeviceChoice;
-  verbose?: boolean;
-  dtype: G.WeightDTypeChoice;
-  cache: boolean;
-  stopAtEos: boolean;
-}
+/** generate's flags (with the global --verbose), typed by their definitions in main.ts. */
+export type GenerateFlags = GenerateOptions;
 
 /** Sampling flags that greedy decoding (temperature 0, the book's rule) does not use. */
 const SAMPLING_ONLY = [

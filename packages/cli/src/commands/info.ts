@@ -1,10 +1,10 @@
 /** mini-gpt info: a model's config, size and memory needs, and the device that would run it. */
-import type { DeviceChoice } from '@mini/tensor';
 import * as G from '@mini/gpt/node';
 import type { Device } from '@mini/tensor';
 import { deviceDescription, openDevice } from '../device.js';
 import { resolveModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';
+import type { InfoOptions } from '../main.js';
 
 interface MemoryNote {
   /** Bytes the weights take in the dtype they load as. */
@@ -31,14 +31,8 @@ function memoryNote(config: G.GPTConfig, dtype: G.ModelDType, device: Device): M
   };
 }
 
-export async function info(flags: {
-  model?: string;
-  revision?: string;
-  device: DeviceChoice;
-  verbose?: boolean;
-  dtype: G.WeightDTypeChoice;
-  json?: boolean;
-}): Promise<number> {
+/** info's flags, typed by their definitions in main.ts. */
+export async function info(flags: InfoOptions): Promise<number> {
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {

@@ -18,14 +18,10 @@ import {
   startProgress,
   stopProgress,
 } from '../ui.js';
+import type { PrepareOptions } from '../main.js';
 
-export interface PrepareFlags {
-  out: string;
-  valShare: number;
-  shardTokens: number;
-  workers?: number;
-  json?: boolean;
-}
+/** prepare's flags (with the global --verbose), typed by their definitions in main.ts. */
+export type PrepareFlags = PrepareOptions;
 
 const GLOB = /[*?[]/;
 
