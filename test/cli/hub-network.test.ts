@@ -157,9 +157,9 @@ describe('the network', () => {
     expect(resolves.length).toBeGreaterThan(0);
     expect(resolves.every((q) => q.authorization === 'Bearer mirror-token-123')).toBe(true);
     // never to another host: the CDN request carries no token (same origin here, so check the log)
-    expect(hub.requests.filter((q) => q.url.startsWith('/cdn/')).every((q) => !q.authorization?.includes('mirror'))).toBe(
-      true,
-    );
+    expect(
+      hub.requests.filter((q) => q.url.startsWith('/cdn/')).every((q) => !q.authorization?.includes('mirror')),
+    ).toBe(true);
   });
 
   it('a cached file cut short is fetched again; --force fetches a damaged one of the right size', async () => {
@@ -168,7 +168,9 @@ describe('the network', () => {
     writeFileSync(c.blob, model.subarray(0, 1000)); // cut short
     const repaired = await runCli(['download', 'gpt2'], { env: c.env });
     expect(repaired.code, repaired.stderr).toBe(0);
-    expect(repaired.stderr).toContain(`${c.blob} is not the hub's model.safetensors (200000 bytes); downloading it again`);
+    expect(repaired.stderr).toContain(
+      `${c.blob} is not the hub's model.safetensors (200000 bytes); downloading it again`,
+    );
     expect(Buffer.compare(readFileSync(c.blob), model)).toBe(0);
 
     const damaged = Buffer.from(model);

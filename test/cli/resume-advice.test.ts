@@ -35,7 +35,9 @@ describe('printed commands and notes', () => {
     writeFileSync(state, JSON.stringify(file));
     const r = await runCli(['train', '--resume', out, '--epochs', '2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(`${r.stdout}${r.stderr}`).toMatch(/schedule: the run is shortened from \d+ to \d+ steps; the learning rate stays/);
+    expect(`${r.stdout}${r.stderr}`).toMatch(
+      /schedule: the run is shortened from \d+ to \d+ steps; the learning rate stays/,
+    );
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/-\d+ steps/);
   });
 });

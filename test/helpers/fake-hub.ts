@@ -112,7 +112,8 @@ export class FakeHub {
     const token = req.headers.authorization?.replace(/^Bearer /, '');
     if (this.faults.busy) {
       this.faults.busy--;
-      return this.error(res, 503, 'ServiceUnavailable', 'busy, try again');
+      this.error(res, 503, 'ServiceUnavailable', 'busy, try again');
+      return;
     }
     let body = '';
     req.on('data', (d: Buffer) => {
@@ -169,8 +170,7 @@ export class FakeHub {
       .filter((p) => repo.files[p])
       .map((path) => {
         const bytes = repo.files[path]!; // kept by the filter above
-        const size =
-          this.faults.lieAboutSize === path ? bytes.length + (this.faults.hugeSize ?? 10) : bytes.length;
+        const size = this.faults.lieAboutSize === path ? bytes.length + (this.faults.hugeSize ?? 10) : bytes.length;
         const hash = this.faults.wrongSha === path ? sha256(Buffer.from('something else')) : sha256(bytes);
         return isLfs(path)
           ? {
@@ -260,7 +260,13 @@ export class FakeHub {
     }
     const stalled = this.faults.stallNext === blob.path && !probe;
     if (stalled) this.faults.stallNext = undefined;
-    this.send(req, res, blob.bytes, { etag: `"${hash}"`, 'accept-ranges': 'bytes' }, broken ? 'break' : stalled ? 'stall' : null);
+    this.send(
+      req,
+      res,
+      blob.bytes,
+      { etag: `"${hash}"`, 'accept-ranges': 'bytes' },
+      broken ? 'break' : stalled ? 'stall' : null,
+    );
   }
 
   /** 200, or 206 for a Range request; `fault` sends half of the body, then drops the connection or stalls. */

@@ -56,7 +56,9 @@ export function refuseFullDisk(
   const what = `${formatBytes(modelBytes)} model${optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state` : ''}${needed > perSave ? ', twice: the new one beside the last one' : ''}`;
   // A resumed run cannot take --out or drop its optimizer state: advise only what it accepts.
   const smaller =
-    optimizerState && !resuming ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})` : '';
+    optimizerState && !resuming
+      ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})`
+      : '';
   const elsewhere = resuming
     ? 'free some space, or copy the run folder to a larger disk and --resume the copy'
     : 'free some space or choose another --out';

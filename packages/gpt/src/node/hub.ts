@@ -225,7 +225,11 @@ function watchBody(response: Response, controller: AbortController, timeoutMs: n
       },
     }),
   );
-  const watched = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const watched = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
   // @huggingface/hub reads the final URL after redirects; a new Response would have none.
   Object.defineProperty(watched, 'url', { value: response.url });
   Object.defineProperty(watched, 'redirected', { value: response.redirected });
