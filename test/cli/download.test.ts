@@ -218,7 +218,7 @@ describe('mini-gpt download', () => {
     expect(r.code).toBe(1);
     const error = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(error).toEqual([
-      `error: could not reach http://127.0.0.1:${closed}/api/models/openai-community/gpt2/revision/main: connect ECONNREFUSED 127.0.0.1:${closed} (is the network up? the hub is HF_ENDPOINT=http://127.0.0.1:${closed})`,
+      `error: could not reach http://127.0.0.1:${closed}/api/models/openai-community/gpt2/revision/main: connect ECONNREFUSED 127.0.0.1:${closed}, 3 tries (is the network up? the hub is HF_ENDPOINT=http://127.0.0.1:${closed})`,
     ]);
   });
 

@@ -59,9 +59,9 @@ export function runInTerminal(args: string[], options: TerminalOptions = {}): Pr
         cols,
         rows,
         env: { ...env, MINI_GPT: `${process.execPath} ${BIN}` },
-        name: 'xterm-256color',
+        name: env.TERM ?? 'xterm-256color', // node-pty sets TERM to this name
       })
-    : spawnPty(process.execPath, [BIN, ...args], { cols, rows, env, name: 'xterm-256color' });
+    : spawnPty(process.execPath, [BIN, ...args], { cols, rows, env, name: env.TERM ?? 'xterm-256color' });
   let raw = '';
   let interruptedAt: number | null = null;
   const interrupt = () => {
