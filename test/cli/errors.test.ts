@@ -170,7 +170,9 @@ describe('mini-gpt errors', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, n_layer: config.n_layer + 1 }));
     const mismatched = await runCli(['info', '--model', dir, '--device', 'cpu']);
     expect(mismatched.code).toBe(1);
-    expect(oneLine(mismatched.stderr)).toEqual([`error: ${file}: missing tensor "h.${config.n_layer}.ln_1.weight"`]);
+    expect(oneLine(mismatched.stderr)).toEqual([
+      `error: ${file}: missing tensor "h.${config.n_layer}.ln_1.weight" (the file holds ${config.n_layer} layers, the config says n_layer ${config.n_layer + 1})`,
+    ]);
   });
 
   it('an empty --start-context is refused (it skipped the samples silently) unless --sample-tokens 0; empty paths are refused', async () => {
