@@ -332,7 +332,7 @@ describe('mini-gpt train without --data', () => {
     expect(r.code, r.stderr).toBe(0);
     // The cause is named, not just "fetch failed" (fetch refuses port 9 before connecting: "bad port").
     expect(r.stderr).toContain(
-      'could not download it (could not reach http://127.0.0.1:9/the-verdict.txt: bad port); using the copy shipped with mini-gpt',
+      'could not download it (could not reach http://127.0.0.1:9/the-verdict.txt: bad port, 3 tries); using the copy shipped with mini-gpt',
     );
     expect(r.stdout).toMatch(/data: .*packages\/cli\/data\/the-verdict\.txt/);
   });
