@@ -10,6 +10,8 @@
 // --corpus [--corpus-sizes 50,200]: only prepare and train on a generated corpus (bench/corpus.mjs).
 // --attention: only attention, fused and unfused (gpt2-xl's at 1024 tokens, the book's; bench/attention.mjs).
 // --webgpu-attention [--decode-model]: only the WebGPU attention kernels (bench/webgpu-attention.mjs).
+// --webgpu-matmul [--matmul-tiles 16x8x8x8,...] [--budget S]: only the matmul lines of --webgpu for a
+// training step's shapes, in the adapter's own tiles or in the given ones (bench/webgpu-kernels.mjs).
 // --book-run [--epochs N] [--book-data FILE] [--book-out DIR] [--seed S]: only the book's whole run, `npx mini-gpt
 // train`'s wall time beside PyTorch's (bench/pytorch_book_run.py book) on the same text (default: The
 // Verdict) and recipe, and the two loss tables side by side with whether every line matches
@@ -42,7 +44,7 @@ import { halfQualityLines } from './half-quality.mjs';
 import { quantQualityLines } from './quant-quality.mjs';
 import { pytorchGenerate, pytorchTrainStep, runPytorch } from './peers/pytorch.mjs';
 import { trainingStep } from './train-step.mjs';
-import { webgpuLines } from './webgpu-kernels.mjs';
+import { STEP_SHAPES, kernelLines, matmulProfileFromSpec, webgpuLines } from './webgpu-kernels.mjs';
 import { webgpuAttentionLines } from './webgpu-attention.mjs';
 import { adapterName, webgpuHostLines } from './webgpu-host.mjs';
 
@@ -458,6 +460,15 @@ if (decodeOnly) {
 }
 if (attentionOnly) {
   await attentionLines(report, cpu, 'cpu', reps);
+  process.exit(0);
+}
+if (args.has('--webgpu-matmul')) {
+  // Only the training step's matmuls on WebGPU, optionally in other tiles (docs/webgpu-kernels.md).
+  const gpu = await T.getDevice('webgpu');
+  const spec = argValue('--matmul-tiles', undefined);
+  if (spec) gpu.backend.setMatmulProfile(matmulProfileFromSpec(spec, gpu.backend.matmulProfile.maxKPerDispatch));
+  process.stderr.write(`matmul tiles: ${gpu.backend.matmulProfile.name}\n`);
+  await kernelLines(report, gpu, { shapes: STEP_SHAPES, budget: Number(argValue('--budget', '1')) });
   process.exit(0);
 }
 if (args.has('--webgpu-attention')) {

@@ -5,9 +5,12 @@
 // cache's strided views), the training step's forward and backward (batch 2, 256 tokens,
 // dropout 0.1), and the dispatches of one backward. With --decode-model, cached greedy decoding
 // of the 124M-shaped model (bench/run.mjs's generation, a few tokens: a software adapter spends
-// seconds on each token's matmuls). Every line names the adapter.
+// seconds on each token's matmuls). The layer lines: one layer's attention from the fused qkv
+// projection and back, copied-out heads against A.attentionQKV. Every line names the adapter.
+import * as A from '@mini/autograd';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
+import { timedOnGpu, timedOnWall } from './webgpu-kernels.mjs';
 
 const [NH, HD] = [12, 64];
 
@@ -91,7 +94,51 @@ export async function webgpuAttentionLines(report, device, backend, { decodeMode
     `dq, dk, dv of the forward above (delta included); ${((2 * flops * 1.25) / bwd / 1e9).toFixed(2)} GFLOP/s at 2.5x the forward's FLOPs; ${dispatches} dispatches; ${adapter}`,
   );
   for (const t of [tq, tk, tv, dout, out, lse]) t.dispose();
+  await layerLines(report, device, backend, adapter, g);
   if (decodeModel) await decodeLine(report, device, backend, adapter);
+}
+
+/**
+ * One layer's attention as the model records it, forward and backward, from the fused projection
+ * qkv (B, T, 3C) to y (B, T, C) and back to qkv's gradient: `heads` copies q, k, v out (slice,
+ * reshape, permute) and adds up three zero-filled slice gradients (the path before issue 22's
+ * item 3); `qkv` is A.attentionQKV (views in, one gradient written in place). Dispatches of one
+ * forward and backward, and its time from timestamp queries (wall time without them).
+ */
+async function layerLines(report, device, backend, adapter, g) {
+  const [B, Tn, C] = [2, 256, NH * HD];
+  const values = T.keep(T.randn([B, Tn, 3 * C], { device, generator: g }));
+  const dy = T.keep(T.randn([B, Tn, C], { device, generator: g }));
+  const timestamps = device.backend.device.features.has('timestamp-query');
+  for (const path of ['heads', 'qkv']) {
+    const step = () =>
+      T.tidy(() => {
+        const qkv = A.parameter(values.slice(0, 0));
+        const generator = new T.Generator(5);
+        let att;
+        if (path === 'qkv') att = A.attentionQKV(qkv, NH, { dropout: 0.1, generator });
+        else {
+          const head = (i) => A.permute(A.reshape(A.slice(qkv, 2, i * C, (i + 1) * C), [B, Tn, NH, HD]), [0, 2, 1, 3]);
+          att = A.attention(head(0), head(1), head(2), { dropout: 0.1, generator });
+        }
+        A.reshape(A.permute(att, [0, 2, 1, 3]), [B, Tn, C]).backward(dy);
+        qkv.grad.dispose();
+      });
+    step(); // pipelines compiled, buffers pooled
+    await device.backend.sync();
+    const before = device.backend.counters?.dispatches ?? 0;
+    const s = (timestamps ? await timedOnGpu(device, step) : null) ?? (await timedOnWall(device, step));
+    const dispatches = (device.backend.counters?.dispatches ?? 0) - before;
+    report(
+      `webgpu_attention_layer_124m_${path}`,
+      backend,
+      s * 1000,
+      'ms',
+      `qkv (${B}, ${Tn}, ${3 * C}) -> y (${B}, ${Tn}, ${C}) and back, dropout 0.1; ${dispatches} dispatches; ${timestamps ? 'timestamp queries' : 'wall time'}; ${adapter}`,
+    );
+  }
+  values.dispose();
+  dy.dispose();
 }
 
 /** Cached greedy decoding of the 124M-shaped model (random weights): tokens/s over a few tokens after a warm-up. */

@@ -8,6 +8,8 @@
 // - webgpu_dispatches_per_token: one cached decoded token of the same model;
 // - webgpu_host_us_per_dispatch: JavaScript time to record a step (its synchronous stretches,
 //   not the awaits) divided by its dispatches;
+// - webgpu_reads_per_step / webgpu_loss_wait_ms_per_step (backend webgpu-loop): trainModel's
+//   loss reads, one step late (its default on WebGPU) and at once (webgpu-loop-at-once);
 // - train_step_124m / generate_50_cache_124m{,_bf16,_f16}: the whole model on a hardware adapter
 //   (a software adapter would take minutes a step: it times the narrow model instead, named so),
 //   medians over several repetitions after a warm-up.
@@ -68,6 +70,41 @@ async function drain(device, pending) {
 }
 
 /**
+ * The training loop's loss reads (packages/gpt/src/train.ts): `steps` steps of trainModel with
+ * the read at once and one step late. Returns, per mode, the reads per step (the backend's reads
+ * less the evaluation's) and the milliseconds the host waited on each step's loss read.
+ */
+async function lossReads(device, config, shape, steps) {
+  const [B, L] = shape;
+  const ids = Array.from({ length: (steps + 1) * B * L + 1 }, (_, i) => (i * 7919) % config.vocabSize);
+  const loader = new G.DataLoader(new G.SlidingWindowDataset(ids, L, L), { batchSize: B, dropLast: true, device });
+  const empty = new G.DataLoader(new G.SlidingWindowDataset([], L, L), { batchSize: B, device });
+  const out = {};
+  for (const deferLossRead of [false, true]) {
+    const model = G.GPTModel.create(config, { device, seed: 1 });
+    const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
+    const reads0 = device.backend.counters.reads;
+    const { times } = await G.trainModel(
+      model,
+      optimizer,
+      loader,
+      empty,
+      { epochs: 1, evalFreq: 1e9, evalIter: 1, startContext: '', maxSteps: steps, deferLossRead },
+      {},
+    );
+    const reads = device.backend.counters.reads - reads0 - times.evaluations.count;
+    out[deferLossRead ? 'deferred' : 'atOnce'] = {
+      readsPerStep: reads / times.steps.count,
+      waitMs: (times.lossReads.seconds * 1000) / times.lossReads.count,
+      stepMs: (times.steps.seconds * 1000) / times.steps.count,
+    };
+    model.dispose();
+    optimizer.dispose();
+  }
+  return out;
+}
+
+/**
  * Prints the WebGPU host-path lines for `device` through `report(name, backend, value, unit, note)`;
  * `speed: false`: the counts and host time only.
  */
@@ -109,6 +146,27 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3,
       (median(times) * 1000) / count('dispatches'),
       'µs',
       `JavaScript recording one training step / its ${count('dispatches')} dispatches, median of ${times.length}; ${structure}`,
+    );
+    // The training loop's loss read, at once (the GPU idles while the host reads and records
+    // the update) and one step late (trainModel's default on WebGPU).
+    const steps = quick ? 3 : 6;
+    const loop = await lossReads(device, narrow, shape, steps);
+    const loopNote = (mode) =>
+      `trainModel, ${steps} steps (the first evaluates: its read is not counted); ${mode}; ${structure}`;
+    report('webgpu_reads_per_step', 'webgpu-loop', loop.deferred.readsPerStep, 'reads', loopNote('one step late'));
+    report(
+      'webgpu_loss_wait_ms_per_step',
+      'webgpu-loop',
+      loop.deferred.waitMs,
+      'ms',
+      loopNote(`one step late: the next step was queued first (${loop.deferred.stepMs.toFixed(0)} ms a step)`),
+    );
+    report(
+      'webgpu_loss_wait_ms_per_step',
+      'webgpu-loop-at-once',
+      loop.atOnce.waitMs,
+      'ms',
+      loopNote(`read at once, before the update is queued (${loop.atOnce.stepMs.toFixed(0)} ms a step)`),
     );
     // Decoding: dispatches of one cached token (the prompt's prefill is in both runs).
     const prompt = [1, 2, 3, 4];

@@ -38,7 +38,7 @@ export async function decodeLines(report, cpu, gpu, { gpuTokens = 20, cpuTokens 
 // [name, M, K, N, transA, transB]: the products of one training step of the book's 124M model
 // (batch 2 x 256 = 512 rows, 12 layers of each), forward, input gradients (g @ W^T) and weight
 // gradients (x^T @ g); then one decoded token's (M = 1) products.
-const STEP_SHAPES = [
+export const STEP_SHAPES = [
   ['step_qkv', 512, 768, 2304, false, false],
   ['step_attn_proj', 512, 768, 768, false, false],
   ['step_mlp_fc', 512, 768, 3072, false, false],
@@ -55,7 +55,7 @@ const STEP_SHAPES = [
   ['step_mlp_proj_dw', 3072, 512, 768, true, false],
   ['step_head_dw', 50257, 512, 768, true, false],
 ];
-const DECODE_SHAPES = [
+export const DECODE_SHAPES = [
   ['decode_qkv', 1, 768, 2304, false, false],
   ['decode_attn_proj', 1, 768, 768, false, false],
   ['decode_mlp_fc', 1, 768, 3072, false, false],
@@ -63,8 +63,22 @@ const DECODE_SHAPES = [
   ['decode_head', 1, 768, 50257, false, true],
 ];
 
+/**
+ * A matmul profile that always runs the tiles of `spec` (`--matmul-tiles`): comma-separated
+ * `XxYxRxC` = X x Y invocations of R x C outputs (R and C 4 or 8), e.g. `16x8x8x8`.
+ */
+export function matmulProfileFromSpec(spec, maxKPerDispatch) {
+  const tiles = spec.split(',').map((s) => {
+    const [x, y, r, c] = s.split('x').map(Number);
+    if (![x, y].every((v) => v > 0) || ![r, c].every((v) => v === 4 || v === 8))
+      throw new Error(`--matmul-tiles: "${s}" is not XxYxRxC with R and C 4 or 8`);
+    return { threadsX: x, threadsY: y, wideM: r === 8, wideN: c === 8 };
+  });
+  return { name: spec, tiles, minWorkgroups: 1, splitKBelow: 16, maxKPerDispatch };
+}
+
 /** Seconds of GPU time between a pass's start and end timestamps, over `fn`'s dispatches; null if the pass was cut. */
-async function timedOnGpu(gpu, fn) {
+export async function timedOnGpu(gpu, fn) {
   const backend = gpu.backend;
   const device = backend.device;
   const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
@@ -94,7 +108,7 @@ async function timedOnGpu(gpu, fn) {
 }
 
 /** Wall-clock seconds from an idle device until `fn`'s work has finished. */
-async function timedOnWall(gpu, fn) {
+export async function timedOnWall(gpu, fn) {
   await gpu.backend.sync();
   const t = performance.now();
   fn();
@@ -152,6 +166,49 @@ export async function kernelLines(report, gpu, { budget = 1, shapes = [...STEP_S
   }
 }
 
+// [name, elements, build]: the elementwise kernels of a 124M training step (batch 2 x 256 rows),
+// each returning the tensors it made: a residual add (768 wide), GELU and its backward (3,072
+// wide), a scaled copy (mulScalar), and the residual add fused with dropout 0.1.
+const ELEMENTWISE = [
+  ['elementwise_add', 512 * 768, (x, y) => [T.add(x, y)]],
+  ['elementwise_mul_scalar', 512 * 768, (x) => [T.mul(x, 0.5)]],
+  ['elementwise_gelu', 512 * 3072, (x) => [T.gelu(x)]],
+  ['elementwise_gelu_backward', 512 * 3072, (x, y) => [T.geluBackward(x, y)]],
+  ['elementwise_residual_dropout', 512 * 768, (x, y) => [T.residualDropout(x, y, 0.1, new T.Generator(3)).out]],
+];
+
+/**
+ * One line per elementwise kernel of ELEMENTWISE: GB/s of operands read and written, from
+ * timestamp queries over `reps` back-to-back calls (wall time where the device has none).
+ */
+export async function elementwiseLines(report, gpu, { reps = 16 } = {}) {
+  const adapter = gpu.info.description;
+  const backend = gpu.backend;
+  const timestamps = backend.device.features.has('timestamp-query');
+  for (const [name, n, build] of ELEMENTWISE) {
+    const [x, y] = [0, 1].map(() => T.randn([n], { device: gpu }));
+    const run = () => {
+      for (let i = 0; i < reps; i++) for (const t of build(x, y)) t.dispose();
+    };
+    run(); // pipelines compiled
+    const before = backend.counters.dispatches;
+    const s = (timestamps ? await timedOnGpu(gpu, run) : null) ?? (await timedOnWall(gpu, run));
+    const dispatches = (backend.counters.dispatches - before) / reps;
+    const used = timestamps ? 'timestamp queries' : 'wall time';
+    const per = s / reps;
+    const bytes = n * 4 * (build.length + 1); // inputs read, output written
+    report(
+      `${name}_${n}`,
+      'webgpu',
+      bytes / per / 1e9,
+      'GB/s',
+      `${(per * 1e3).toPrecision(3)} ms; ${dispatches} dispatch${dispatches === 1 ? '' : 'es'}, ${reps} reps, ${used}; ${adapter}`,
+    );
+    x.dispose();
+    y.dispose();
+  }
+}
+
 /**
  * `npm run bench -- --webgpu [--quick]`: decoding beside the CPU device, then the kernel table
  * (--quick: only the decoding products, and 5 tokens decoded on WebGPU).
@@ -164,4 +221,14 @@ export async function webgpuLines(report, cpu, { quick = false } = {}) {
   if (!gpu) return;
   await decodeLines(report, cpu, gpu, quick ? { gpuTokens: 5, cpuTokens: 20 } : {});
   await kernelLines(report, gpu, quick ? { shapes: DECODE_SHAPES, budget: 0.3 } : {});
+  await elementwiseLines(report, gpu, quick ? { reps: 4 } : {});
+}
+
+// Run alone: node bench/webgpu-kernels.mjs --elementwise (the elementwise lines only)
+if (import.meta.url === `file://${process.argv[1]}` && process.argv.includes('--elementwise')) {
+  const gpu = await T.getDevice('webgpu');
+  const report = (name, backend, value, unit, note = '') =>
+    process.stdout.write(`${name} ${backend}: ${Number(value.toPrecision(4))} ${unit}${note ? ` (${note})` : ''}\n`);
+  await elementwiseLines(report, gpu);
+  process.exit(0);
 }

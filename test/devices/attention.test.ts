@@ -112,6 +112,74 @@ describe.each(devices)('fused attention on $name matches the unfused path on the
   });
 });
 
+// attentionQKV: q, k, v as views of one (B, T, 3 nh hd) projection and one gradient for it,
+// against the unfused path on the CPU reference (slices, reshapes, permutes, then matmul, scale,
+// softmax, dropout, matmul: the zero-filled slice gradients added up), and against the same
+// device's fused attention on copied-out heads (the same kernels on the same values: equal bit for
+// bit, the old path's adds being of zeros).
+interface QKVCase {
+  B: number;
+  nh: number;
+  T: number;
+  hd: number;
+  dropout?: number;
+}
+
+const qkvCases: QKVCase[] = [
+  { B: 1, nh: 1, T: 1, hd: 64 },
+  { B: 2, nh: 12, T: 5, hd: 64, dropout: 0.1 },
+  { B: 1, nh: 1, T: 63, hd: 7 },
+  { B: 1, nh: 12, T: 65, hd: 64, dropout: 0.1 },
+  { B: 2, nh: 3, T: 65, hd: 7, dropout: 0.1 },
+  { B: 1, nh: 1, T: 256, hd: 7 },
+  { B: 1, nh: 12, T: 256, hd: 64, dropout: 0.1 },
+];
+
+type QKVPath = 'fused qkv' | 'fused heads' | 'unfused';
+
+/** The output and qkv's gradient of one path from the same seeded inputs. */
+async function runQKV(device: Device, c: QKVCase, path: QKVPath): Promise<Float32Array[]> {
+  const C = c.nh * c.hd;
+  const g = new T.Generator(11);
+  const values = Float32Array.from(g.normal(c.B * c.T * 3 * C));
+  const dout = Float32Array.from(g.normal(c.B * c.nh * c.T * c.hd));
+  const results = T.tidy(() => {
+    const qkv = A.parameter(T.tensor(values, { shape: [c.B, c.T, 3 * C], device }));
+    const generator = new T.Generator(3);
+    const dropout = c.dropout ?? 0;
+    let y: A.Variable;
+    if (path === 'fused qkv') y = A.attentionQKV(qkv, c.nh, { dropout, generator });
+    else {
+      const head = (i: number) =>
+        A.permute(A.reshape(A.slice(qkv, 2, i * C, (i + 1) * C), [c.B, c.T, c.nh, c.hd]), [0, 2, 1, 3]);
+      const [q, k, v] = [head(0), head(1), head(2)];
+      if (path === 'fused heads') y = A.attention(q, k, v, { dropout, generator });
+      else {
+        const scores = A.mulScalar(A.matmul(q, k, { transB: true }), 1 / Math.sqrt(c.hd));
+        y = A.matmul(A.dropout(A.softmax(scores, { causal: true }), dropout, generator), v);
+      }
+    }
+    y.backward(T.tensor(dout, { shape: y.shape, device }));
+    return [y.data, qkv.grad!];
+  });
+  const arrays = await Promise.all(results.map((t) => t.toArray() as Promise<Float32Array>));
+  for (const t of results) t.dispose();
+  return arrays;
+}
+
+describe.each(devices)('attentionQKV on $name: dq, dk, dv straight into the qkv gradient', ({ device }) => {
+  for (const c of qkvCases) {
+    it(`B ${c.B} nh ${c.nh} T ${c.T} hd ${c.hd}${c.dropout ? ` dropout ${c.dropout}` : ''}`, async () => {
+      const expected = await runQKV(T.cpu, c, 'unfused');
+      const actual = await runQKV(device, c, 'fused qkv');
+      expectAllClose(actual[0]!, expected[0]!, { atol: 2e-5, rtol: 1e-4 }, 'output');
+      expectAllClose(actual[1]!, expected[1]!, { atol: 1e-4, rtol: 1e-3 }, 'gradient of qkv');
+      const heads = await runQKV(device, c, 'fused heads');
+      expectAllClose(actual[1]!, heads[1]!, { atol: 0, rtol: 0 }, 'gradient of qkv (copied-out heads)');
+    });
+  }
+});
+
 /** Loss and every parameter's gradient of one training step of the tiny model, dropout on. */
 async function trainStep(device: Device, fused: boolean): Promise<number[][]> {
   const model = G.GPTModel.create(

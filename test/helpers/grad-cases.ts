@@ -118,6 +118,14 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
       A.attention(q, k, v, { dropout: 0.3, generator: new T.Generator(5) }),
     ),
   ],
+  // qkv (B, T, 3 nh hd): heads 1 and 2, T 1 and 5, hd 3 (odd), with and without dropout.
+  attentionQKV: [
+    one('attentionQKV 2 heads, T 5, hd 3', [1, 5, 18], (x) => A.attentionQKV(x, 2)),
+    one('attentionQKV one token, 1 head', [2, 1, 12], (x) => A.attentionQKV(x, 1)),
+    one('attentionQKV dropout p=0.3', [1, 4, 24], (x) =>
+      A.attentionQKV(x, 2, { dropout: 0.3, generator: new T.Generator(5) }),
+    ),
+  ],
   layerNorm: [
     {
       name: 'layerNorm',

@@ -1,5 +1,6 @@
-// WebGPU matmul against the CPU reference: sizes off the 64x64 tile, size 1, batched with
-// broadcast batch dimensions, every transpose combination, and the bias epilogue.
+// WebGPU matmul against the CPU reference, in the adapter's own tiles: sizes off the tile,
+// size 1, batched with broadcast batch dimensions, every transpose combination, and the bias
+// epilogue (every tile of the table: matmul-tiles.test.ts).
 import { describe, it } from 'vitest';
 import * as T from '@mini/tensor/node';
 import { webgpuForTests } from '../helpers/devices.js';

@@ -1,8 +1,9 @@
 // The matvec kernel (matvec.wgsl: every matmul of at most 4 rows) against the CPU reference:
-// M = 1..5 (5 is the first product back on the 64x64 tile), K and N of 1, 7, 768, 3072 and
+// M = 1..5 (5 is the first product back on the register-tiled matmul), K and N of 1, 7, 768, 3072 and
 // 50257, both layouts of A and B, float32, float16 and bfloat16 weights (packed two to a word
 // where rows start on a word, element by element where they do not), bias, batches with a
-// broadcast weight, K past the 16,384 a dispatch takes (accumulated blocks), and weights
+// broadcast weight, K past the 16,384 a dispatch takes on llvmpipe (accumulated blocks there; one
+// dispatch on SwiftShader), and weights
 // larger than one storage binding.
 import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';

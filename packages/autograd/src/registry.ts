@@ -49,6 +49,7 @@ export interface SavedFor {
   max: { axes: Axes; keepDims: boolean };
   softmax: None;
   attention: { lse: Tensor; options: T.AttentionOptions };
+  attentionQKV: { lse: Tensor; nh: number; options: T.AttentionOptions };
   layerNorm: { mean: Tensor; rstd: Tensor };
   embedding: { ids: Tensor; vocab: number };
   crossEntropy: { targets: Tensor; logsumexp: Tensor; count: Tensor; ignoreIndex: number };
@@ -180,6 +181,14 @@ export const rules: { [K in DifferentiableOp]: Rule<K> } = {
   attention: (g, { x: [q, k, v], y, saved: { lse, options } }) => {
     const { dq, dk, dv } = T.attentionBackward(g, q!, k!, v!, y, lse, options);
     return [dq, dk, dv];
+  },
+  // dq, dk and dv are written into views of one fresh (B, T, 3 C) gradient: every element once.
+  attentionQKV: (g, { x: [qkv], y, saved: { lse, nh, options } }) => {
+    const [q, k, v] = T.qkvHeads(qkv!, nh);
+    const dqkv = T.empty(qkv!.shape, g.dtype, g.device);
+    const [dq, dk, dv] = T.qkvHeads(dqkv, nh);
+    T.attentionBackward(g, q, k, v, y, lse, options, { dq, dk, dv });
+    return [dqkv];
   },
   layerNorm: (g, { x: [x, weight], saved: { mean, rstd } }) => {
     const { dx, dweight, dbias } = T.layerNormBackward(g, x!, weight!, mean, rstd);

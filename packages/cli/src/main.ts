@@ -55,7 +55,11 @@ Writes into the run folder (--out, default runs/<date-time>):
   data/         with --data a folder of texts (or a text of 32 MB or more):
                 its token shards, made once and reused by --resume
 Ctrl-C (or SIGTERM, SIGHUP) finishes the step in flight, saves, prints the
---resume command and exits 130 (143, 129); a second one exits at once.`;
+--resume command and exits 130 (143, 129); a second one exits at once.
+On WebGPU the loss is read one step late (step n+1 is queued first, so the
+GPU never waits for the host): the progress line trails by a step, and a
+NaN loss stops the run a step later (nothing after the last good
+checkpoint is saved); the losses printed and logged are the same.`;
 
 const revisionOption = () =>
   new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)').argParser(parse.revision);

@@ -280,6 +280,13 @@ export class GPTModel {
     const [B, Tn] = x.shape as [number, number, number];
     const hs = C / nh;
     const qkv = this.linear(x, `h.${layer}.attn.c_attn`, qkvBias); // (B, T, 3C)
+    if (this.fusedAttention && !cache) {
+      // q, k, v read as views of qkv, and the backward writes one (B, T, 3C) gradient
+      const p = this.training ? this.config.dropRate : 0;
+      const generator = this.torchGenerator ?? this.dropoutGenerator;
+      const y = A.reshape(A.permute(A.attentionQKV(qkv, nh, { dropout: p, generator }), [0, 2, 1, 3]), [B, Tn, C]);
+      return this.linear(y, `h.${layer}.attn.c_proj`);
+    }
     const head = (i: number) =>
       A.permute(A.reshape(A.slice(qkv, 2, i * C, (i + 1) * C), [B, Tn, nh, hs]), [0, 2, 1, 3]); // (B, nh, T, hs)
     const q = head(0);

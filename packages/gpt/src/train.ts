@@ -48,6 +48,17 @@ export interface TrainOptions {
    * floor(batches / gradAccum) steps; the batches left over are skipped. Default 1.
    */
   gradAccum?: number;
+  /**
+   * Read each step's loss one step late: step t+1 (forward, backward, update) is queued before
+   * step t's loss is awaited, so a GPU never idles while the host waits for 4 bytes and records
+   * the next step. Default: on for a WebGPU model, off on the CPU devices (whose reads do not
+   * wait for a queue). The losses, evaluations, checkpoints and their order are the same either
+   * way; what changes: onStep for step t comes after step t+1 is queued, a non-finite loss at
+   * step t stops the run after step t+1 was queued (NonFiniteLossError with `applied`; nothing
+   * of either is saved), and a stop request finishes the step in flight. Every evaluation,
+   * save, epoch end and the run's end reads at once.
+   */
+  deferLossRead?: boolean;
 }
 
 /** Optimizer steps in an epoch of `loader` with `gradAccum` micro-batches per step. */
@@ -104,18 +115,26 @@ export interface TrainEvents {
 
 export class NonFiniteLossError extends MiniGptError {
   override name = 'NonFiniteLossError';
+  /**
+   * `applied`: the loss was read one step late (TrainOptions.deferLossRead), so the step's update
+   * and the next step were already queued: the weights in memory hold them, no checkpoint does.
+   */
   constructor(
     readonly step: number,
     readonly loss: number,
+    readonly applied = false,
   ) {
     super(
-      `the training loss became ${loss} at step ${step}; the update was not applied (try a lower learning rate or gradient clipping)`,
+      `the training loss became ${loss} at step ${step}; ${applied ? 'the run stopped before saving its update (read one step late, as on WebGPU)' : 'the update was not applied'} (try a lower learning rate or gradient clipping)`,
     );
   }
 }
 
-/** Where a run's time went, phase by phase: how many of each and their wall-clock seconds. */
-export type TrainPhase = 'steps' | 'evaluations' | 'samples' | 'epochEnds' | 'saves';
+/**
+ * Where a run's time went, phase by phase: how many of each and their wall-clock seconds.
+ * `lossReads` is inside `steps`: the steps' loss reads and the time the host waited on them.
+ */
+export type TrainPhase = 'steps' | 'evaluations' | 'samples' | 'epochEnds' | 'saves' | 'lossReads';
 export type TrainTimes = Record<TrainPhase, { count: number; seconds: number }>;
 
 /** Starts the clock of one phase; the returned function stops it and adds the time to `times`. */
@@ -164,7 +183,14 @@ export async function trainModel(
       throw new RangeError(`trainModel: ${key} must be an integer >= 1, got ${options[key]}`);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
-  const times: TrainTimes = { steps: zero(), evaluations: zero(), samples: zero(), epochEnds: zero(), saves: zero() };
+  const times: TrainTimes = {
+    steps: zero(),
+    evaluations: zero(),
+    samples: zero(),
+    epochEnds: zero(),
+    saves: zero(),
+    lossReads: zero(),
+  };
   const accum = options.gradAccum ?? 1;
   if (!(Number.isInteger(accum) && accum > 0))
     throw new RangeError(`trainModel: gradAccum must be a positive integer, got ${accum}`);
@@ -187,106 +213,198 @@ export async function trainModel(
     ...options.schedule,
   };
   if (state.steps >= maxSteps) return { state, stopped: false, times };
-  for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
-    model.train();
-    let order: number[] | undefined;
-    if (torch) {
-      // A pass starts the epoch (the book's `for ... in train_loader`); resumed mid-epoch, the
-      // saved order continues it.
-      order = state.batch > 0 && state.epochOrder ? state.epochOrder : trainLoader.torchPass(torch);
-      state.epochOrder = order;
-    }
-    const batches = trainLoader.epoch(state.epoch, state.batch, order);
-    // The micro-batches of one step: `accum` batches, or none when fewer are left in the epoch.
-    const nextGroup = (): (Batch & { index: number })[] => {
-      if (state.batch + accum > perEpoch * accum) return [];
-      const group: (Batch & { index: number })[] = [];
-      for (let k = 0; k < accum; k++) group.push(batches.next().value as Batch & { index: number });
-      return group;
-    };
-    for (let group = nextGroup(); group.length > 0; group = nextGroup()) {
-      const started = performance.now();
-      const stepDone = timePhase(times, 'steps');
-      const lr = learningRate(state.steps, schedule);
-      model.zeroGrad();
+  const defer = options.deferLossRead ?? model.device.kind === 'webgpu';
+  /** A step whose gradients are recorded and whose loss read has started. */
+  interface Recorded {
+    step: number;
+    epoch: number;
+    batch: number;
+    lr: number;
+    tokens: number;
+    tokensSeen: number;
+    started: number;
+    stepDone: () => void;
+    /** The micro-batches' mean losses, (accum) or () float32, on the model's device. */
+    losses: T.Tensor;
+    values: Promise<T.TypedArray>;
+  }
+  const unread = new Set<Recorded>();
+  let pending: Recorded | null = null;
+  let lastReported = 0;
+  /** Forward and backward of one step's micro-batches; starts the read of their losses. */
+  const recordStep = (group: (Batch & { index: number })[]): Recorded => {
+    const started = performance.now();
+    const stepDone = timePhase(times, 'steps');
+    const lr = learningRate(state.steps, schedule);
+    model.zeroGrad();
+    // The micro-batches' losses gather on the device, so a step is one read whatever accum is.
+    const gathered = accum === 1 ? null : T.zeros([accum], { device: model.device });
+    let single: T.Tensor | null = null;
+    let tokens = 0;
+    for (const [k, batch] of group.entries()) {
       // Each micro-batch's mean loss scaled by 1/accum: the summed gradients are those of the
       // mean over all accum batches (they hold the same number of windows: dropLast).
-      let value = 0;
-      let tokens = 0;
-      for (const batch of group) {
-        const loss = T.tidy(() => {
-          const l = batchLoss(model, batch);
-          l.backward(accum === 1 ? undefined : T.full(l.shape, 1 / accum, { device: l.data.device }));
-          return l.data;
-        });
-        value += (await loss.item()) / accum;
-        loss.dispose();
-        tokens += batch.inputs.size;
-        disposeBatch(batch);
-      }
-      if (!Number.isFinite(value)) throw new NonFiniteLossError(state.steps, value);
-      if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
-      optimizer.update(lr);
-      stepDone();
-      const batch = group[group.length - 1]!;
-      const step = state.steps++;
-      state.tokensSeen += tokens;
-      state.batch = batch.index + 1;
-      state.dropoutStream = model.dropoutState.stream;
-      events.onStep?.({
-        epoch: state.epoch + 1,
-        step,
-        batch: batch.index,
-        batches: perEpoch * accum,
-        loss: value,
-        lr,
-        tokensSeen: state.tokensSeen,
-        seconds: (performance.now() - started) / 1000,
+      const loss = T.tidy(() => {
+        const l = batchLoss(model, batch);
+        l.backward(accum === 1 ? undefined : T.full(l.shape, 1 / accum, { device: l.data.device }));
+        if (!gathered) return l.data;
+        T.copyInto(gathered.slice(0, k, k + 1), l.data); // (1) <- ()
+        return undefined;
       });
-      if (step % options.evalFreq === 0) {
-        const evalDone = timePhase(times, 'evaluations');
-        const record = await evaluate(model, trainLoader, valLoader, options.evalIter, {
-          step,
-          epoch: state.epoch + 1,
-          tokensSeen: state.tokensSeen,
-        });
-        evalDone();
-        state.history.push(record);
-        events.onEval?.(record);
+      if (loss) single = loss;
+      tokens += batch.inputs.size;
+      disposeBatch(batch);
+    }
+    const losses = (gathered ?? single)!;
+    // The read is queued now, behind this step's kernels; awaiting it comes later.
+    const values = losses.toArray();
+    values.catch(() => {}); // awaited in readLoss; a failure before then is not unhandled
+    return {
+      step: state.steps,
+      epoch: state.epoch + 1,
+      batch: group[group.length - 1]!.index,
+      lr,
+      tokens,
+      tokensSeen: state.tokensSeen + tokens,
+      started,
+      stepDone,
+      losses,
+      values,
+    };
+  };
+  /** Awaits a step's losses; their mean, checked finite (`applied`: its update is already queued). */
+  const readLoss = async (r: Recorded, applied: boolean): Promise<Recorded & { loss: number }> => {
+    // What was recorded since (the next step's tail, its update) goes to the device before the
+    // host waits, so the device has it to run meanwhile.
+    if (applied) model.device.backend.flush();
+    const waitStarted = performance.now();
+    let read: T.TypedArray;
+    try {
+      read = await r.values;
+    } finally {
+      r.losses.dispose();
+      unread.delete(r);
+      const waited = (performance.now() - waitStarted) / 1000;
+      times.lossReads.count++;
+      times.lossReads.seconds += waited;
+      // A late read waits outside its step's timed part (an at-once read is inside it).
+      if (applied) times.steps.seconds += waited;
+    }
+    // Summed in the order and float64 arithmetic of one item() per micro-batch.
+    let loss = 0;
+    for (let k = 0; k < accum; k++) loss += read[k]! / accum;
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(r.step, loss, applied);
+    return { ...r, loss };
+  };
+  const report = (r: Recorded & { loss: number }): void => {
+    const now = performance.now();
+    events.onStep?.({
+      epoch: r.epoch,
+      step: r.step,
+      batch: r.batch,
+      batches: perEpoch * accum,
+      loss: r.loss,
+      lr: r.lr,
+      tokensSeen: r.tokensSeen,
+      // From the step's start, or from the previous step's report when the two overlapped.
+      seconds: (now - Math.max(r.started, lastReported)) / 1000,
+    });
+    lastReported = now;
+  };
+  try {
+    for (; state.epoch < options.epochs; state.epoch++, state.batch = 0) {
+      model.train();
+      let order: number[] | undefined;
+      if (torch) {
+        // A pass starts the epoch (the book's `for ... in train_loader`); resumed mid-epoch, the
+        // saved order continues it.
+        order = state.batch > 0 && state.epochOrder ? state.epochOrder : trainLoader.torchPass(torch);
+        state.epochOrder = order;
       }
-      if (torch) state.torchRng = torch.state;
-      if (options.saveEvery && state.steps % options.saveEvery === 0 && state.steps < maxSteps) {
+      const batches = trainLoader.epoch(state.epoch, state.batch, order);
+      // The micro-batches of one step: `accum` batches, or none when fewer are left in the epoch.
+      const nextGroup = (): (Batch & { index: number })[] => {
+        if (state.batch + accum > perEpoch * accum) return [];
+        const group: (Batch & { index: number })[] = [];
+        for (let k = 0; k < accum; k++) group.push(batches.next().value as Batch & { index: number });
+        return group;
+      };
+      for (let group = nextGroup(); group.length > 0; group = nextGroup()) {
+        const recorded = recordStep(group);
+        unread.add(recorded);
+        // Read at once (the update waits for the check), or one step late (the update is queued
+        // first, and the previous step's loss is read while this one runs on the device).
+        const checked = defer ? null : await readLoss(recorded, false);
+        if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
+        optimizer.update(recorded.lr);
+        recorded.stepDone();
+        const step = state.steps++;
+        state.tokensSeen += recorded.tokens;
+        state.batch = recorded.batch + 1;
+        state.dropoutStream = model.dropoutState.stream;
+        if (pending) report(await readLoss(pending, true));
+        pending = checked ? null : recorded;
+        if (checked) report(checked);
         const atEpochEnd = state.batch + accum > perEpoch * accum;
-        if (!atEpochEnd) {
+        const evalDue = step % options.evalFreq === 0;
+        const saveDue = !!options.saveEvery && state.steps % options.saveEvery === 0 && state.steps < maxSteps;
+        const ends = state.steps >= maxSteps;
+        // Everything after a step that is seen outside the loop (an evaluation, a checkpoint, the
+        // run's end) starts from a step whose loss was read and checked.
+        if (pending && (evalDue || saveDue || ends || atEpochEnd)) {
+          report(await readLoss(pending, true));
+          pending = null;
+        }
+        if (evalDue) {
+          const evalDone = timePhase(times, 'evaluations');
+          const record = await evaluate(model, trainLoader, valLoader, options.evalIter, {
+            step,
+            epoch: state.epoch + 1,
+            tokensSeen: state.tokensSeen,
+          });
+          evalDone();
+          state.history.push(record);
+          events.onEval?.(record);
+        }
+        if (torch) state.torchRng = torch.state;
+        if (saveDue && !atEpochEnd) {
           const saveDone = timePhase(times, 'saves');
           await events.onSaveDue?.({ ...state, history: [...state.history] });
           saveDone();
         }
+        if (ends && !atEpochEnd) {
+          // Mid-epoch: the run ends here (at an epoch's end, the sample and onEpochEnd below end it).
+          const saveDone = timePhase(times, 'saves');
+          await events.onEnd?.({ ...state, history: [...state.history] });
+          saveDone();
+          return { state, stopped: false, times };
+        }
+        await nextTask();
+        if (await options.shouldStop?.()) {
+          // The step in flight is finished (its loss read and checked): the state returned, which
+          // the caller saves, holds every update the weights hold.
+          if (pending) report(await readLoss(pending, true));
+          pending = null;
+          return { state, stopped: true, times };
+        }
       }
-      if (state.steps >= maxSteps && state.batch + accum <= perEpoch * accum) {
-        // Mid-epoch: the run ends here (at an epoch's end, the sample and onEpochEnd below end it).
-        const saveDone = timePhase(times, 'saves');
-        await events.onEnd?.({ ...state, history: [...state.history] });
-        saveDone();
-        return { state, stopped: false, times };
+      batches.return(undefined);
+      if (options.startContext && options.sampleTokens !== 0) {
+        const sampleDone = timePhase(times, 'samples');
+        const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
+        sampleDone();
+        events.onSample?.({ epoch: state.epoch + 1, text });
       }
-      await nextTask();
-      if (await options.shouldStop?.()) return { state, stopped: true, times };
+      const epochEndDone = timePhase(times, 'epochEnds');
+      await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
+      epochEndDone();
+      if (state.steps >= maxSteps)
+        return { state: { ...state, epoch: state.epoch + 1, batch: 0 }, stopped: false, times };
     }
-    batches.return(undefined);
-    if (options.startContext && options.sampleTokens !== 0) {
-      const sampleDone = timePhase(times, 'samples');
-      const text = await generateText(model, options.startContext, { maxNewTokens: options.sampleTokens ?? 50 });
-      sampleDone();
-      events.onSample?.({ epoch: state.epoch + 1, text });
-    }
-    const epochEndDone = timePhase(times, 'epochEnds');
-    await events.onEpochEnd?.({ ...state, epoch: state.epoch + 1, batch: 0 });
-    epochEndDone();
-    if (state.steps >= maxSteps)
-      return { state: { ...state, epoch: state.epoch + 1, batch: 0 }, stopped: false, times };
+    return { state, stopped: false, times };
+  } finally {
+    for (const r of unread) r.losses.dispose();
   }
-  return { state, stopped: false, times };
 }
 
 function disposeBatch(batch: Batch): void {

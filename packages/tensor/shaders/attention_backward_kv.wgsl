@@ -1,6 +1,6 @@
 // Fused attention, backward for dk and dv (FlashAttention-2): with the weights recomputed as in
 // attention_backward_q.wgsl, dv_j = sum_i p_ij drop_ij dout_i and dk_j = scale sum_i ds_ij q_i.
-// Bindings: 0 params, 1 q, 2 k, 3 v (lib_attention), 4 dout, 5 lse, 6 delta, 7 dk, 8 dv.
+// Bindings: 0 params, 1 q, 2 k, 3 v (lib_attention), 4 dout, 5 lse, 6 delta, 7 dk and dv.
 // One workgroup: R keys of one (batch, head), walking the query rows that see them (causal:
 // from row c0 - (Tk - Tq) on) R at a time: weight and ds tiles, then dv += weights^T x dout
 // tile, dk += ds^T x Q tile. Each key's sums stay in one workgroup (no atomics).
@@ -9,8 +9,9 @@
 @group(0) @binding(4) var<storage, read> dout: array<f32>;
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> delta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dv: array<f32>;
+// dk and dv: one binding over both (Dawn refuses two writable bindings of one buffer that
+// overlap, and in the fused qkv gradient their rows interleave), at g1_row and g2_row.
+@group(0) @binding(7) var<storage, read_write> dkv: array<f32>;
 
 var<workgroup> sdk: array<f32, R * HD>;
 var<workgroup> sdv: array<f32, R * HD>;
@@ -42,7 +43,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let i = i0 + e / HD;
       sq[e] = q_at(bh, i, e % HD);
       sdo[e] = 0.0;
-      if (i < p.Tq) { sdo[e] = dout[p.o_base + (bh * p.Tq + i) * HD + e % HD]; }
+      if (i < p.Tq) { sdo[e] = dout[do_row(bh, i) + e % HD]; }
     }
     if (t < R && i0 + t < p.Tq) {
       row_lse[t] = lse[p.lse_base + bh * p.Tq + i0 + t];
@@ -87,8 +88,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var e = t; e < R * HD; e += WG) {
     let j = c0 + e / HD;
     if (j < p.Tk) {
-      dk[p.g1_base + (bh * p.Tk + j) * HD + e % HD] = sdk[e] * p.scale;
-      dv[p.g2_base + (bh * p.Tk + j) * HD + e % HD] = sdv[e];
+      dkv[g1_row(bh, j) + e % HD] = sdk[e] * p.scale;
+      dkv[g2_row(bh, j) + e % HD] = sdv[e];
     }
   }
 }

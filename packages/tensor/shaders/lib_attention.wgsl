@@ -23,6 +23,13 @@ struct Params {
   g2_base: u32, causal: u32, scale: f32, dropping: u32,
   key: vec2<u32>, stream: u32, threshold: u32,
   drop_scale: f32, blocks: u32, groups_x: u32,
+  // the backward's dout (at o_base) and its outputs (g1: dq or dk, g2: dv): strides over
+  // (b, h, t) as q's, unit stride over hd; the forward's out is contiguous and ignores them
+  do_sb: u32, do_sh: u32, do_st: u32,
+  g1_sb: u32, g1_sh: u32, g1_st: u32,
+  g2_sb: u32, g2_sh: u32, g2_st: u32,
+  // the backward's out (contiguous), read by attention_backward_q.wgsl to compute delta
+  out_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,6 +46,10 @@ var<workgroup> sv: array<f32, R * HD>;
 fn q_row(bh: u32, t: u32) -> u32 { return p.q_base + (bh / p.nh) * p.q_sb + (bh % p.nh) * p.q_sh + t * p.q_st; }
 fn k_row(bh: u32, t: u32) -> u32 { return p.k_base + (bh / p.nh) * p.k_sb + (bh % p.nh) * p.k_sh + t * p.k_st; }
 fn v_row(bh: u32, t: u32) -> u32 { return p.v_base + (bh / p.nh) * p.v_sb + (bh % p.nh) * p.v_sh + t * p.v_st; }
+
+fn do_row(bh: u32, t: u32) -> u32 { return p.o_base + (bh / p.nh) * p.do_sb + (bh % p.nh) * p.do_sh + t * p.do_st; }
+fn g1_row(bh: u32, t: u32) -> u32 { return p.g1_base + (bh / p.nh) * p.g1_sb + (bh % p.nh) * p.g1_sh + t * p.g1_st; }
+fn g2_row(bh: u32, t: u32) -> u32 { return p.g2_base + (bh / p.nh) * p.g2_sb + (bh % p.nh) * p.g2_sh + t * p.g2_st; }
 
 // Element d of row t of head bh of q, k or v; 0 past the last row (tiles pad with zeros).
 fn q_at(bh: u32, t: u32, d: u32) -> f32 { if (t >= p.Tq) { return 0.0; } return q[q_row(bh, t) + d]; }

@@ -9,7 +9,7 @@
 // more than the arithmetic (a first version that split K over 32 invocations and reduced in
 // workgroup memory ran the 768 x 50257 head at 0.03 GB/s). A GPU gets N / 64 (or N / 128)
 // workgroups, enough for the head and the MLP at 3072 columns. Loops have at most K
-// iterations; the host keeps K per dispatch at 16,384 (llvmpipe's loop cap).
+// iterations; on llvmpipe the host keeps K per dispatch at 16,384 (its loop cap; matmul-tiles.ts).
 //
 // Plain B (stored (K, N): the model's linear weights): invocation i owns word i of each row of
 // B, so consecutive invocations read consecutive words (coalesced on a GPU; one vector load on

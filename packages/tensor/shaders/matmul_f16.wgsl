@@ -8,8 +8,15 @@ enable f16;
 
 @group(0) @binding(3) var<storage, read> b: array<f16>;
 
+// B again as vec4<f16> (the same buffer), for vector loads (VEC_B).
+@group(0) @binding(6) var<storage, read> b4: array<vec4<f16>>;
+
 fn b_load(i: u32) -> f32 {
   return f32(b[i]);
+}
+
+fn b_load4(i: u32) -> vec4<f32> {
+  return vec4<f32>(b4[i / 4u]);
 }
 
 //! include "lib_matmul.wgsl"

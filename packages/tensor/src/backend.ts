@@ -210,14 +210,19 @@ export interface AttentionArgs {
 }
 
 /**
- * The backward of `attention`, the probabilities recomputed from lse: dout (B, nh, Tq, hd)
- * contiguous, delta (B, nh, Tq) = sum over hd of dout * out -> dq (B, nh, Tq, hd), dk and dv
- * (B, nh, Tk, hd), contiguous and fresh (written, not added to).
+ * The backward of `attention`, the probabilities recomputed from lse: dout (B, nh, Tq, hd),
+ * delta (B, nh, Tq) = sum over hd of dout * out -> dq (B, nh, Tq, hd), dk and dv (B, nh, Tk, hd),
+ * written, not added to. dout, dq, dk and dv are contiguous, except on a backend with
+ * `stridedAttentionBackward`: there they may have any strides over (B, nh, T) with unit stride
+ * over hd (dq, dk, dv views into one fused qkv gradient), and dk and dv share one storage;
+ * there delta is a fresh (B, nh, Tq) tensor that the kernel fills from dout and out itself.
  */
 export interface AttentionBackwardArgs {
   readonly q: View;
   readonly k: View;
   readonly v: View;
+  /** The forward's output (B, nh, Tq, hd), contiguous: a backend with `stridedAttentionBackward` computes delta from it. */
+  readonly out: View;
   readonly dout: View;
   readonly lse: View;
   readonly delta: View;
@@ -317,6 +322,13 @@ export interface Backend {
   reserve?(bytes: number): void;
   /** Bytes of tensors the backend can keep in its fastest memory (the CPU's WebAssembly heap), where it has a limit. */
   tensorCapacity?(): number;
+  /**
+   * Whether `kernels.attentionBackward` reads dout and writes dq, dk, dv through any strides over
+   * (B, nh, T) (unit stride over hd), dk and dv in one storage, and computes delta (dout . out
+   * per row) itself; otherwise the op passes contiguous ones, computes delta and copies the
+   * gradients into the caller's views.
+   */
+  readonly stridedAttentionBackward?: boolean;
   /** Bytes held by live tensors. */
   liveBytes(): number;
   /** The most bytes live at once since the last `resetPeakBytes()`. */

@@ -118,3 +118,11 @@ export {
   setGPUProvider,
   type GPUProvider,
 } from './select-device.js';
+export {
+  MATMUL_PROFILES,
+  type MatmulProfile,
+  type MatmulTile,
+  matmulProfileFor,
+  tileCols,
+  tileRows,
+} from './webgpu/matmul-tiles.js';

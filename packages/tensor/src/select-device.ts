@@ -14,6 +14,7 @@ import { type AdapterLimits, Device, type DeviceKind } from './device.js';
 import { DeviceError } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
 import { deviceSetting, webgpuBackendSetting } from './environment.js';
+import { matmulProfileFor } from './webgpu/matmul-tiles.js';
 
 /** Returns a GPU object for Dawn-style backend flags (ignored by browsers' navigator.gpu). */
 export type GPUProvider = (flags: string[]) => GPU | undefined;
@@ -121,7 +122,10 @@ async function openWebGPU(
     maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
     maxStorageBuffersPerShaderStage: device.limits.maxStorageBuffersPerShaderStage,
   };
-  return new Device(new WebGPUBackend(gpu, device, options), {
+  // The matmul's tile table row for this adapter (matmul-tiles.ts), unless the caller gave one.
+  const matmulProfile =
+    options.matmulProfile ?? matmulProfileFor(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
+  return new Device(new WebGPUBackend(gpu, device, { ...options, matmulProfile }), {
     kind: 'webgpu',
     description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.includes('shader-f16') ? ', shader-f16' : ''})`,
     vendor: info.vendor,

@@ -161,6 +161,18 @@ export class Tensor implements View, Disposable {
     return this.view(shape, strides, this.offset);
   }
 
+  /** Removes dimension `axis`, which must have size 1 (a view). Throws ShapeError otherwise. */
+  squeeze(axis: number): Tensor {
+    const a = normalizeAxis(axis, this.rank, 'squeeze');
+    if (this.shape[a] !== 1)
+      throw new ShapeError(`squeeze: dimension ${a} of ${formatShape(this.shape)} has size ${this.shape[a]}, not 1`);
+    return this.view(
+      this.shape.filter((_, i) => i !== a),
+      this.strides.filter((_, i) => i !== a),
+      this.offset,
+    );
+  }
+
   /** A contiguous tensor with these elements: a new reference to this one if already so. */
   contiguous(): Tensor {
     if (this.isContiguous()) return this.view(this.shape, contiguousStrides(this.shape), this.offset);

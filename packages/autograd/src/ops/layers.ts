@@ -39,6 +39,27 @@ export function attention(q: Variable, k: Variable, v: Variable, options: Attent
 }
 
 /**
+ * Fused attention straight from the fused projection qkv (B, T, 3 C), C = nh hd, laid out
+ * [q | k | v] (GPT-2's c_attn): the same as `attention` on the three (B, nh, T, hd) heads that
+ * slicing, reshaping and permuting qkv give -> (B, nh, T, hd), without copying them out, and
+ * its backward writes dq, dk and dv straight into one (B, T, 3 C) gradient (no zero-filled
+ * slice gradients added up). Throws ShapeError when 3 nh does not divide qkv's last axis.
+ */
+export function attentionQKV(qkv: Variable, nh: number, options: AttentionOptions = {}): Variable {
+  const [q, k, v] = T.qkvHeads(qkv.data, nh);
+  try {
+    const p = options.dropout ?? 0;
+    const size = q.shape.slice(0, -1).reduce((a, b) => a * b, 1) * k.shape[2]!; // B nh Tq Tk
+    const dropout = p > 0 ? T.drawDropoutMask(p, options.generator, size) : null;
+    const tensorOptions: T.AttentionOptions = { causal: options.causal, scale: options.scale, dropout };
+    const { out, lse } = T.attention(q, k, v, tensorOptions);
+    return record('attentionQKV', [qkv], out, { lse, nh, options: tensorOptions }, [lse]);
+  } finally {
+    for (const t of [q, k, v]) t.dispose();
+  }
+}
+
+/**
  * Layer norm over the last axis C: (x - mean) / sqrt(var + eps) * weight + bias, with weight and
  * bias of shape (C); the biased variance, as PyTorch's LayerNorm.
  */

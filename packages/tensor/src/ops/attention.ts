@@ -10,7 +10,7 @@
 import type { DropoutMask, View } from '../backend.js';
 import { ShapeError, formatShape } from '../errors.js';
 import { type Tensor, empty } from '../tensor.js';
-import { mul } from './elementwise.js';
+import { copyInto, mul } from './elementwise.js';
 import { sum } from './reduce.js';
 import { assertFloat, assertShape } from './util.js';
 
@@ -101,6 +101,9 @@ export interface AttentionGrads {
 /**
  * The backward of `attention` with the same options (and so the same dropout mask): dout
  * (B, nh, Tq, hd), the forward's out and lse -> dq, dk, dv. The weights are recomputed from lse.
+ * With `into` (views of q's, k's and v's shapes, unit stride over hd, e.g. `qkvHeads` of a fused
+ * qkv gradient) the gradients are written there, every element once, and `into` is returned:
+ * a backend with `stridedAttentionBackward` writes them in place, others through contiguous copies.
  */
 export function attentionBackward(
   dout: Tensor,
@@ -110,32 +113,109 @@ export function attentionBackward(
   out: Tensor,
   lse: Tensor,
   options: AttentionOptions = {},
+  into?: AttentionGrads,
 ): AttentionGrads {
   const r = resolve('attentionBackward', q, k, v, options);
   assertFloat('attentionBackward', dout, out, lse, q);
   assertShape('attentionBackward', 'dout', dout, q.shape);
   assertShape('attentionBackward', 'out', out, q.shape);
   assertShape('attentionBackward', 'lse', lse, q.shape.slice(0, 3));
-  const dq = empty(q.shape, q.dtype, q.device);
-  const dk = empty(k.shape, q.dtype, q.device);
-  const dv = empty(v.shape, q.dtype, q.device);
-  const kernels = q.device.backend.kernels;
+  if (into) {
+    assertFloat('attentionBackward', q, into.dq, into.dk, into.dv);
+    assertShape('attentionBackward', 'into.dq', into.dq, q.shape);
+    assertShape('attentionBackward', 'into.dk', into.dk, k.shape);
+    assertShape('attentionBackward', 'into.dv', into.dv, k.shape);
+  }
+  const backend = q.device.backend;
+  const unit = (t: Tensor) => t.strides[3] === 1 || t.shape[3] === 1;
+  const strided = backend.stridedAttentionBackward === true;
+  const direct =
+    into !== undefined &&
+    strided &&
+    unit(into.dq) &&
+    unit(into.dk) &&
+    unit(into.dv) &&
+    into.dk.storage === into.dv.storage &&
+    into.dq.size > 0 &&
+    into.dk.size > 0;
+  let grads: AttentionGrads;
+  if (direct) grads = into;
+  else {
+    // dk and dv in one storage: the WebGPU kernel writes both through one binding.
+    const dkv = empty([2, ...k.shape], q.dtype, q.device);
+    const half = (i: number) => {
+      const s = dkv.slice(0, i, i + 1);
+      const t = s.squeeze(0);
+      s.dispose();
+      return t;
+    };
+    grads = { dq: empty(q.shape, q.dtype, q.device), dk: half(0), dv: half(1) };
+    dkv.dispose();
+  }
+  const { dq, dk, dv } = grads;
+  const kernels = backend.kernels;
   if (dq.size === 0 || dk.size === 0) {
     for (const g of [dq, dk, dv]) if (g.size > 0) kernels.fill(g, 0);
-    return { dq, dk, dv };
+  } else {
+    // delta_i = dout_i . out_i (= sum_j p_ij dp_ij): softmax's backward term, one row sum (a
+    // backend with strided gradients computes it in its dq kernel).
+    let delta: Tensor;
+    if (strided) delta = empty(lse.shape, q.dtype, q.device);
+    else {
+      const product = mul(dout, out);
+      delta = sum(product, 3);
+      product.dispose();
+    }
+    const cdout = strided && unit(dout) ? dout.slice(0, 0) : dout.contiguous(),
+      clse = lse.contiguous(),
+      cout = out.contiguous();
+    try {
+      withUnitInnerStride([q, k, v], (cq, ck, cv) =>
+        kernels.attentionBackward({
+          q: cq!,
+          k: ck!,
+          v: cv!,
+          out: cout,
+          dout: cdout,
+          lse: clse,
+          delta,
+          dq,
+          dk,
+          dv,
+          ...r,
+        }),
+      );
+    } finally {
+      for (const t of [cdout, clse, cout, delta]) t.dispose();
+    }
   }
-  // delta_i = dout_i . out_i (= sum_j p_ij dp_ij): softmax's backward term, one row sum.
-  const product = mul(dout, out);
-  const delta = sum(product, 3);
-  product.dispose();
-  const cdout = dout.contiguous(),
-    clse = lse.contiguous();
-  try {
-    withUnitInnerStride([q, k, v], (cq, ck, cv) =>
-      kernels.attentionBackward({ q: cq!, k: ck!, v: cv!, dout: cdout, lse: clse, delta, dq, dk, dv, ...r }),
-    );
-  } finally {
-    for (const t of [cdout, clse, delta]) t.dispose();
-  }
-  return { dq, dk, dv };
+  if (!into || direct) return grads;
+  copyInto(into.dq, dq);
+  copyInto(into.dk, dk);
+  copyInto(into.dv, dv);
+  for (const t of [dq, dk, dv]) t.dispose();
+  return into;
+}
+
+/**
+ * q, k and v (B, nh, T, hd) of a fused projection qkv (B, T, 3 C), C = nh hd, laid out
+ * [q | k | v] along the last axis with head h at columns h hd .. (h + 1) hd of each part (the
+ * model's c_attn output): views of qkv, no copy, when qkv is contiguous (a copy's views
+ * otherwise). Throws ShapeError when qkv is not rank 3 or its last axis is not a multiple of 3 nh.
+ */
+export function qkvHeads(qkv: Tensor, nh: number): [Tensor, Tensor, Tensor] {
+  const [B, Tn, C3] = qkv.shape as [number, number, number];
+  if (qkv.rank !== 3 || !(Number.isInteger(nh) && nh > 0) || C3 % (3 * nh) !== 0)
+    throw new ShapeError(`qkvHeads: qkv must be (B, T, 3 nh hd) for ${nh} heads, got ${formatShape(qkv.shape)}`);
+  const split = qkv.reshape([B, Tn, 3, nh, C3 / (3 * nh)]);
+  const parts = split.permute([2, 0, 3, 1, 4]); // (3, B, nh, T, hd)
+  split.dispose();
+  const heads = [0, 1, 2].map((i) => {
+    const s = parts.slice(0, i, i + 1);
+    const h = s.squeeze(0);
+    s.dispose();
+    return h;
+  }) as [Tensor, Tensor, Tensor];
+  parts.dispose();
+  return heads;
 }

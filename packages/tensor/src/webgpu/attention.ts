@@ -6,7 +6,7 @@
 import type { AttentionArgs, AttentionBackwardArgs, DropoutMask, View } from '../backend.js';
 import { maskConstants } from '../dropout-mask.js';
 import { DeviceError } from '../errors.js';
-import type { Shader, WebGPUBackend } from './backend.js';
+import type { BoundRange, Shader, WebGPUBackend } from './backend.js';
 import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
 
@@ -42,13 +42,18 @@ function bindAll(ctx: WebGPUBackend, view: View) {
   );
 }
 
-/** The uniforms of lib_attention.wgsl's Params; `bases` are those of out/dout, lse, delta, g1, g2. */
+/**
+ * The uniforms of lib_attention.wgsl's Params; `bases` are those of out/dout, lse, delta, g1, g2;
+ * `strided` the backward's dout, g1 and g2 views (strides over B, nh, T), absent in the forward.
+ */
 function params(
   args: AttentionArgs | AttentionBackwardArgs,
   heads: Array<{ base: number }>,
   bases: number[],
   blocks: number,
   groupsX: number,
+  strided: View[] = [],
+  outBase = 0,
 ): Uniforms {
   const { B, nh, Tq, Tk, causal, scale, dropout } = args;
   const u = new Uniforms().u32(B * nh, nh, Tq, Tk);
@@ -63,7 +68,12 @@ function params(
   u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0)
     .f32(scale)
     .u32(dropout ? 1 : 0);
-  return u.vec2u32(drop.key[0], drop.key[1]).u32(drop.stream, threshold).f32(dropScale).u32(blocks, groupsX);
+  u.vec2u32(drop.key[0], drop.key[1]).u32(drop.stream, threshold).f32(dropScale).u32(blocks, groupsX);
+  for (let i = 0; i < 3; i++) {
+    const view = strided[i];
+    u.u32(...(view ? view.strides.slice(0, 3) : [0, 0, 0]));
+  }
+  return u.u32(outBase);
 }
 
 function checkIndexRange(args: AttentionArgs | AttentionBackwardArgs): void {
@@ -222,9 +232,57 @@ export function attention(ctx: WebGPUBackend, args: AttentionArgs): void {
   else run(ctx, 'attention', args, args.Tq, [args.out, args.lse]);
 }
 
+/**
+ * attention_backward_q.wgsl (dq) then attention_backward_kv.wgsl (dk, dv). dout, dq, dk and dv go
+ * through their strides (views into the fused qkv gradient need no copy); dk and dv share one
+ * storage and are bound once (their rows interleave there, and two writable bindings of one
+ * buffer must not overlap).
+ */
 export function attentionBackward(ctx: WebGPUBackend, args: AttentionBackwardArgs): void {
   const { dout, lse, delta, dq, dk, dv } = args;
-  run(ctx, 'attention_backward_q', args, args.Tq, [dout, lse, delta, dq]);
-  // The kv kernel's bases: dout, lse, delta, dk, dv.
-  run(ctx, 'attention_backward_kv', args, args.Tk, [dout, lse, delta, dk, dv]);
+  if (dk.storage !== dv.storage)
+    throw new DeviceError('WebGPU: internal error: attention backward needs dk and dv in one storage');
+  checkIndexRange(args);
+  const heads = [args.q, args.k, args.v].map((view) => bindHeads(ctx, view));
+  const [bdout, blse, bdelta] = [bindHeads(ctx, dout), bindAll(ctx, lse), bindAll(ctx, delta)];
+  const inputs = [bdout, blse, bdelta];
+  const bases = inputs.map((b) => b.base);
+  // The q kernel computes delta from dout and out (binding 8, at `out_base`) and writes it for
+  // the kv kernel.
+  const bout = bindAll(ctx, args.out);
+  const dispatch = (
+    shader: AttentionShader,
+    rows: number,
+    grads: View[],
+    bound: BoundRange,
+    gbases: number[],
+    extra: BoundRange[],
+  ) => {
+    const R = tileRows(ctx, shader, args.hd);
+    const blocks = Math.ceil(rows / R);
+    const grid = ctx.grid(args.B * args.nh * blocks);
+    const u = params(args, heads, [...bases, ...gbases], blocks, grid[0], [dout, ...grads], bout.base);
+    ctx.dispatch(
+      shader,
+      { WG, R, HD: args.hd },
+      u,
+      [...heads, ...inputs, bound, ...extra].map((b) => b.resource),
+      grid,
+    );
+  };
+  const bq = bindHeads(ctx, dq);
+  dispatch('attention_backward_q', args.Tq, [dq], bq, [bq.base], [bout]);
+  // One window over dk and dv; their bases inside it.
+  const spanOf = (view: View) => view.shape.reduce((s, d, i) => s + (d - 1) * view.strides[i]!, 0) + 1;
+  const first = Math.min(dk.offset, dv.offset);
+  const end = Math.max(dk.offset + spanOf(dk), dv.offset + spanOf(dv));
+  const bkv = ctx.bind(dk.storage, first, end - first);
+  dispatch(
+    'attention_backward_kv',
+    args.Tk,
+    [dk, dv],
+    bkv,
+    [bkv.base + dk.offset - first, bkv.base + dv.offset - first],
+    [],
+  );
 }

@@ -17,6 +17,7 @@ import type { Backend, BackendStorage, View } from '../backend.js';
 import { type DType, type TypedArray, bytesPerElement, typedArrayFor } from '../dtype.js';
 import { DeviceError } from '../errors.js';
 import { contiguousStrides } from '../shape.js';
+import { MATMUL_PROFILES, type MatmulProfile, tileIsValid } from './matmul-tiles.js';
 import { BufferPool, type PoolStats, sizeClass } from './pool.js';
 import { type ShaderName, shaders } from './shaders.generated.js';
 import type { Uniforms } from './uniforms.js';
@@ -43,6 +44,11 @@ export interface WebGPUBackendOptions {
   maxBindingBytes?: number;
   /** Submit after this many dispatches (default 48). */
   submitEvery?: number;
+  /**
+   * The matmul's tile table row (matmul-tiles.ts): select-device.ts picks it from the adapter's
+   * name; tests and the bench pass one to run a given tile. Default: the hardware row.
+   */
+  matmulProfile?: MatmulProfile;
 }
 
 const UNIFORM_ARENA_BYTES = 64 * 1024;
@@ -85,10 +91,16 @@ export type Shader = ShaderName | { readonly name: string; readonly code: string
 
 export class WebGPUBackend implements Backend {
   readonly kind = 'webgpu' as const;
+  readonly stridedAttentionBackward = true;
   readonly kernels = webgpuKernels(this);
   readonly maxBindingBytes: number;
   /** Largest element count that one binding window can always hold, whatever its alignment. */
   readonly bindableElements: number;
+  /**
+   * The matmul's tiles and K cap on this adapter (matmul-tiles.ts). Tests and the bench replace
+   * it (withMatmulProfile) to run every tile on one device.
+   */
+  matmulProfile: MatmulProfile;
   private readonly pool: BufferPool;
   private readonly storageAlign: number;
   private readonly uniformAlign: number;
@@ -131,6 +143,8 @@ export class WebGPUBackend implements Backend {
     this.uniformAlign = limits.minUniformBufferOffsetAlignment;
     this.bindableElements = Math.floor((this.maxBindingBytes - this.storageAlign) / 4);
     this.submitEvery = Math.max(1, options.submitEvery ?? SUBMIT_EVERY);
+    this.matmulProfile = MATMUL_PROFILES.hardware;
+    this.setMatmulProfile(options.matmulProfile ?? MATMUL_PROFILES.hardware);
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.arena = device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
@@ -279,6 +293,25 @@ export class WebGPUBackend implements Backend {
       );
     }
     return { resource: { buffer, offset, size }, base: first - offset / elementBytes };
+  }
+
+  /**
+   * Replaces the matmul's tile table row (tests and the bench run each tile this way).
+   * @throws DeviceError for a tile matmul.wgsl cannot run within this device's limits
+   */
+  setMatmulProfile(profile: MatmulProfile): void {
+    const limits = this.device.limits;
+    for (const tile of profile.tiles) {
+      const threads = tile.threadsX * tile.threadsY;
+      if (
+        !tileIsValid(tile, limits.maxComputeWorkgroupStorageSize) ||
+        threads > limits.maxComputeInvocationsPerWorkgroup
+      )
+        throw new DeviceError(
+          `WebGPU: matmul profile ${profile.name} has a tile this device cannot run: ${JSON.stringify(tile)}`,
+        );
+    }
+    this.matmulProfile = profile;
   }
 
   /** A 2-D grid for `workgroups` (at most 65535 per dimension); kernels fold it back. */

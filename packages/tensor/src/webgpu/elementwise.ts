@@ -17,11 +17,14 @@ const MAX_RANK = 8;
 
 /**
  * Runs an elementwise shader over `out` and `inputs` (any strides). Only copy.wgsl honours
- * a strided `out`; the others are given contiguous outputs by the op layer.
+ * a strided `out`; the others are given contiguous outputs by the op layer. Where every operand
+ * is contiguous (no broadcasting), 32-bit and starts at a multiple of 4 elements, `shader4` (the
+ * vec4 variant) runs the first count - count % 4 elements and `shader` the rest.
  */
 function runElementwise(
   ctx: WebGPUBackend,
   shader: Shader,
+  shader4: Shader,
   constants: Record<string, number>,
   out: View,
   inputs: View[],
@@ -29,6 +32,26 @@ function runElementwise(
 ): void {
   const operands = [out, ...inputs];
   const { shape, strides } = coalesce(out.shape, [out.strides, ...inputs.map((v) => v.strides)]);
+  if (
+    shape.length === 1 &&
+    shape[0]! >= 4 &&
+    strides.every((s) => s[0] === 1) &&
+    operands.every((v) => v.offset % 4 === 0 && (v.storage as GpuStorage).elementBytes === 4)
+  ) {
+    const done = runVec4(ctx, shader4, constants, operands, Math.floor(shape[0]! / 4), scalar);
+    if (done === shape[0]) return;
+    runParts(
+      ctx,
+      shader,
+      constants,
+      operands,
+      [shape[0]! - done],
+      strides,
+      operands.map((v) => v.offset + done),
+      scalar,
+    );
+    return;
+  }
   if (shape.length > MAX_RANK)
     throw new DeviceError(
       `WebGPU ${typeof shader === 'string' ? shader : shader.name}: views of ${formatShape(out.shape)} need more than ${MAX_RANK} dimensions after merging`,
@@ -116,14 +139,56 @@ function runParts(
   }
 }
 
+/**
+ * `vec4s` vec4s of contiguous operands (element offsets multiples of 4) through a vec4 shader
+ * (lib_elementwise4.wgsl), in parts that fit a binding; returns the elements done (4 vec4s).
+ */
+function runVec4(
+  ctx: WebGPUBackend,
+  shader: Shader,
+  constants: Record<string, number>,
+  operands: View[],
+  vec4s: number,
+  scalar: number,
+): number {
+  const size = Math.floor(ctx.bindableElements / 4);
+  for (let start = 0; start < vec4s; start += size) {
+    const count = Math.min(size, vec4s - start);
+    // Windows start at multiples of the storage offset alignment (256 bytes), so bases stay multiples of 4.
+    const bound = operands.map((v) => ctx.bind(v.storage, v.offset + 4 * start, 4 * count));
+    const workgroups = ctx.grid(Math.ceil(count / WG));
+    const u = new Uniforms()
+      .u32Array(
+        bound.map((b) => b.base / 4),
+        1,
+      )
+      .u32(count)
+      .f32(scalar)
+      .u32(workgroups[0] * WG);
+    ctx.dispatch(
+      shader,
+      { ...constants, WG },
+      u,
+      bound.map((b) => b.resource),
+      workgroups,
+    );
+  }
+  return 4 * vec4s;
+}
+
 export function copy(ctx: WebGPUBackend, x: View, out: View): void {
-  runElementwise(ctx, 'copy', {}, out, [x], 0);
+  runElementwise(ctx, 'copy', 'copy4', {}, out, [x], 0);
 }
 
 const generated = new Map<string, Shader>();
 
 /** `template`.wgsl with `apply` generated from the op table's WGSL expression (made once per op). */
-function withApply(template: 'unary' | 'binary', op: string, signature: string, expression: string): Shader {
+function withApply(
+  template: 'unary' | 'binary' | 'unary4' | 'binary4',
+  op: string,
+  signature: string,
+  expression: string,
+): Shader {
   const name = `${template}:${op}`;
   let shader = generated.get(name);
   if (!shader)
@@ -137,12 +202,15 @@ function withApply(template: 'unary' | 'binary', op: string, signature: string, 
 export const unaryShader = (op: UnaryOp): Shader => withApply('unary', op, 'x: f32, s: f32', unaryOpTable[op].wgsl);
 export const binaryShader = (op: BinaryOp): Shader => withApply('binary', op, 'a: f32, b: f32', binaryOpTable[op].wgsl);
 
+const unary4Shader = (op: UnaryOp): Shader => withApply('unary4', op, 'x: f32, s: f32', unaryOpTable[op].wgsl);
+const binary4Shader = (op: BinaryOp): Shader => withApply('binary4', op, 'a: f32, b: f32', binaryOpTable[op].wgsl);
+
 export function unary(ctx: WebGPUBackend, op: UnaryOp, x: View, out: View, scalar: number): void {
-  runElementwise(ctx, unaryShader(op), {}, out, [x], scalar);
+  runElementwise(ctx, unaryShader(op), unary4Shader(op), {}, out, [x], scalar);
 }
 
 export function binary(ctx: WebGPUBackend, op: BinaryOp, a: View, b: View, out: View): void {
-  runElementwise(ctx, binaryShader(op), {}, out, [a, b], 0);
+  runElementwise(ctx, binaryShader(op), binary4Shader(op), {}, out, [a, b], 0);
 }
 
 /** Splits [0, count) into parts whose windows fit a binding; `even` keeps parts at even starts. */

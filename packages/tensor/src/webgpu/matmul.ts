@@ -5,15 +5,17 @@
  * B may be float16/bfloat16 (matmul.wgsl widens it); windows are counted in its elements.
  * A float16 B on a device with `shader-f16` runs matmul_f16.wgsl (native f16 loads) instead.
  * Products of at most 4 rows run on matvec.wgsl (matvec.ts), block by block like the rest.
+ * The others run the register-tiled kernel in the tile the adapter's row of matmul-tiles.ts
+ * picks for the block's shape, specialised per dispatch: bounds checks only where the sizes do
+ * not divide the tile (FULL), vec4 loads where an operand's alignment allows (VEC_A, VEC_B).
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
 import type { WebGPUBackend } from './backend.js';
 import { halfKind } from './half.js';
 import { MATVEC_MAX_ROWS, matvecLaunch } from './matvec.js';
+import { type MatmulTile, pickTile, tileCols, tileRows } from './matmul-tiles.js';
 import { Uniforms } from './uniforms.js';
-
-const TILE = 64;
 
 /**
  * The matmul kernel for B's dtype on this device, and its B constant: matmul_f16.wgsl for a
@@ -27,8 +29,6 @@ export function matmulKernel(
   if (bDType === 'float16' && features.has('shader-f16')) return { shader: 'matmul_f16', constants: {} };
   return { shader: 'matmul', constants: { B_KIND: halfKind(bDType) } };
 }
-// Keeps K per dispatch far below llvmpipe's 65535 loop iterations per invocation.
-const MAX_K_PER_DISPATCH = 16384;
 
 interface Block {
   batch: number;
@@ -48,7 +48,7 @@ function blockSize(ctx: WebGPUBackend, args: MatmulArgs): Block {
     batch: Math.min(args.batch, 65535),
     M: args.M,
     N: args.N,
-    K: Math.min(args.K, MAX_K_PER_DISPATCH),
+    K: Math.min(args.K, ctx.matmulProfile.maxKPerDispatch),
   };
   const limit = ctx.bindableElements;
   const halve = (key: keyof Block): boolean => {
@@ -77,8 +77,7 @@ function firstElement(op: MatrixOperand, batch: number, row: number, col: number
   return op.view.offset + batch * op.batchStride + (op.transposed ? col * op.ld + row : row * op.ld + col);
 }
 
-/** Below this many output tiles, a long K leaves most of the GPU idle: split K instead. */
-const SPLIT_K_MAX_TILES = 16;
+/** Split K (below the profile's workgroup count) only when K is at least this long. */
 const SPLIT_K_MIN_K = 2048;
 const SPLIT_K_CHUNK = 1024;
 
@@ -87,10 +86,11 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
   const kernel = matmulKernel(ctx.device.features, b.view.dtype);
   const block = blockSize(ctx, args);
   const whole = block.batch === args.batch && block.M === M && block.N === N && block.K === K;
-  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * args.batch;
+  const tile = pickTile(ctx.matmulProfile, block.M, block.N, block.batch);
+  const tiles = Math.ceil(M / tileRows(tile)) * Math.ceil(N / tileCols(tile)) * args.batch;
   const vector = M <= MATVEC_MAX_ROWS;
-  if (!vector && whole && args.batch === 1 && tiles < SPLIT_K_MAX_TILES && K >= SPLIT_K_MIN_K) {
-    splitK(ctx, args);
+  if (!vector && whole && args.batch === 1 && tiles < ctx.matmulProfile.splitKBelow && K >= SPLIT_K_MIN_K) {
+    splitK(ctx, args, tile);
     return;
   }
   for (let p0 = 0; p0 < args.batch; p0 += block.batch) {
@@ -118,12 +118,86 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
             ctx.dispatch(launch.shader, constants, u, resources, [launch.columnsWorkgroups, 1, batch]);
             continue;
           }
-          const constants = { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, ...epilogue };
-          ctx.dispatch(kernel.shader, constants, u, resources, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch]);
+          const shape = { m, n, k, aBatch: a.batchStride, bBatch: b.batchStride };
+          const spec = tileConstants(ctx, args, tile, shape, aRange, bRange);
+          ctx.dispatch(
+            kernel.shader,
+            { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, ...epilogue, ...spec.constants },
+            u,
+            [...resources, ...spec.resources],
+            [Math.ceil(n / tileCols(tile)), Math.ceil(m / tileRows(tile)), batch],
+          );
         }
       }
     }
   }
+}
+
+interface BoundRange {
+  resource: GPUBufferBinding;
+  base: number;
+}
+
+/** Bytes a binding spans. */
+function bindingBytes(r: GPUBufferBinding): number {
+  return r.size ?? r.buffer.size - (r.offset ?? 0);
+}
+
+/**
+ * Whether an operand can be read as vectors of 4 stored elements (matmul.wgsl's VEC_A / VEC_B):
+ * its first element, row stride and batch stride are multiples of 4, so every vector starts on
+ * a vector boundary; its stored rows' length (`contiguous`) too, so a vector is wholly inside
+ * or wholly outside the bounds; and the binding holds whole vectors (`vectorBytes` each).
+ */
+function vectorReadable(
+  range: BoundRange,
+  ld: number,
+  batchStride: number,
+  contiguous: number,
+  vectorBytes: number,
+): boolean {
+  return (
+    range.base % 4 === 0 &&
+    ld % 4 === 0 &&
+    batchStride % 4 === 0 &&
+    contiguous % 4 === 0 &&
+    bindingBytes(range.resource) % vectorBytes === 0
+  );
+}
+
+/**
+ * The override constants of a tile for one dispatch of m x n x k (and the vector bindings 5 and
+ * 6: the operand again, or a dummy where it is read element by element).
+ */
+function tileConstants(
+  ctx: WebGPUBackend,
+  args: MatmulArgs,
+  tile: MatmulTile,
+  shape: { m: number; n: number; k: number; aBatch: number; bBatch: number },
+  aRange: BoundRange,
+  bRange: BoundRange,
+): { constants: Record<string, number | boolean>; resources: GPUBufferBinding[] } {
+  const { a, b } = args;
+  const { m, n, k } = shape;
+  const vecA = vectorReadable(aRange, a.ld, shape.aBatch, a.transposed ? m : k, 16);
+  const bDType = b.view.dtype;
+  const bVectorBytes = bDType === 'float32' ? 16 : 8;
+  // A vector of a 16-bit B: only matmul_f16.wgsl's vec4<f16>; matmul.wgsl widens words one by one.
+  const bVectors = bDType === 'float32' || (bDType === 'float16' && ctx.device.features.has('shader-f16'));
+  const vecB = bVectors && vectorReadable(bRange, b.ld, shape.bBatch, b.transposed ? k : n, bVectorBytes);
+  const full = m % tileRows(tile) === 0 && n % tileCols(tile) === 0 && k % 16 === 0;
+  return {
+    constants: {
+      WG_X: tile.threadsX,
+      WG_Y: tile.threadsY,
+      WIDE_M: tile.wideM,
+      WIDE_N: tile.wideN,
+      FULL: full,
+      VEC_A: vecA,
+      VEC_B: vecB,
+    },
+    resources: [vecA ? aRange.resource : ctx.dummy, vecB ? bRange.resource : ctx.dummy],
+  };
 }
 
 /**
@@ -131,7 +205,7 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
  * from K = 50257): S slices of K run in parallel as the batch dimension of one dispatch, each
  * writing its partial product to scratch (S, M, N); a reduction then sums the slices.
  */
-function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
+function splitK(ctx: WebGPUBackend, args: MatmulArgs, tile: MatmulTile): void {
   const { a, b, bias, out, M, N, K } = args;
   const kernel = matmulKernel(ctx.device.features, b.view.dtype);
   const chunk = Math.ceil(K / Math.min(64, Math.ceil(K / SPLIT_K_CHUNK)) / 16) * 16;
@@ -156,19 +230,22 @@ function splitK(ctx: WebGPUBackend, args: MatmulArgs): void {
       .u32(M, N, k, a.ld, b.ld, N)
       .u32(aRange.base, bRange.base, cRange.base, 0)
       .u32(kStride(a, true), kStride(b, false), M * N);
+    const shape = { m: M, n: N, k, aBatch: kStride(a, true), bBatch: kStride(b, false) };
+    const spec = tileConstants(ctx, args, tile, shape, aRange, bRange);
     const constants = {
       TRANS_A: a.transposed,
       TRANS_B: b.transposed,
       ...kernel.constants,
       HAS_BIAS: false,
       ACCUMULATE: false,
+      ...spec.constants,
     };
     ctx.dispatch(
       kernel.shader,
       constants,
       u,
-      [cRange.resource, aRange.resource, bRange.resource, ctx.dummy],
-      [Math.ceil(N / TILE), Math.ceil(M / TILE), count],
+      [cRange.resource, aRange.resource, bRange.resource, ctx.dummy, ...spec.resources],
+      [Math.ceil(N / tileCols(tile)), Math.ceil(M / tileRows(tile)), count],
     );
   };
   if (full > 0) launch(0, full, chunk);
