@@ -107,13 +107,25 @@ describe('mini-gpt download', () => {
     });
   });
 
-  it('resumes a broken transfer with a Range request; nothing is under a final name until it is whole', async () => {
+  it('resumes a broken transfer with a Range request in the same run', async () => {
     const c = caches();
     hub.faults.breakNext = 'model.safetensors';
+    const r = await runCli(['download', 'gpt2'], { env: c.env });
+    expect(r.code, r.stderr).toBe(0);
+    const ranges = hub.requests.filter((q) => q.url.startsWith('/cdn/')).map((q) => q.range);
+    expect(ranges.some((range) => /^bytes=[1-9]\d*-299999$/.test(range ?? ''))).toBe(true);
+    expect(Buffer.compare(readFileSync(join(c.snapshot, 'model.safetensors')), model)).toBe(0);
+    expect(existsSync(`${c.blob}.incomplete`)).toBe(false);
+  });
+
+  it('a transfer that keeps breaking fails after three tries, keeps the part, and the next run resumes it', async () => {
+    const c = caches();
+    hub.faults.breakNext = 'model.safetensors';
+    hub.faults.breakTimes = 3;
     const broken = await runCli(['download', 'gpt2'], { env: c.env });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(
-      /error: model\.safetensors: the transfer broke at \d+ of 300000 bytes .*run the same command again to resume/,
+      /error: model\.safetensors: the transfer broke at \d+ of 300000 bytes \(.*, 3 tries\); run the same command again to resume/,
     );
     expect(existsSync(c.blob)).toBe(false);
     expect(existsSync(join(c.snapshot, 'model.safetensors'))).toBe(false);
@@ -122,6 +134,7 @@ describe('mini-gpt download', () => {
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(model.length);
 
+    hub.requests.length = 0;
     const resumed = await runCli(['download', 'gpt2'], { env: c.env });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(hub.requests.map((q) => q.range)).toContain(`bytes=${partial}-${model.length - 1}`);
@@ -205,7 +218,7 @@ describe('mini-gpt download', () => {
     expect(r.code).toBe(1);
     const error = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(error).toEqual([
-      `error: could not reach http://127.0.0.1:${closed}/api/models/openai-community/gpt2/revision/main: connect ECONNREFUSED 127.0.0.1:${closed} (is the network up? the hub is HF_ENDPOINT=http://127.0.0.1:${closed})`,
+      `error: could not reach http://127.0.0.1:${closed}/api/models/openai-community/gpt2/revision/main: connect ECONNREFUSED 127.0.0.1:${closed}, 3 tries (is the network up? the hub is HF_ENDPOINT=http://127.0.0.1:${closed})`,
     ]);
   });
 

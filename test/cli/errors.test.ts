@@ -170,7 +170,9 @@ describe('mini-gpt errors', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, n_layer: config.n_layer + 1 }));
     const mismatched = await runCli(['info', '--model', dir, '--device', 'cpu']);
     expect(mismatched.code).toBe(1);
-    expect(oneLine(mismatched.stderr)).toEqual([`error: ${file}: missing tensor "h.${config.n_layer}.ln_1.weight"`]);
+    expect(oneLine(mismatched.stderr)).toEqual([
+      `error: ${file}: missing tensor "h.${config.n_layer}.ln_1.weight" (the file holds ${config.n_layer} layers, the config says n_layer ${config.n_layer + 1})`,
+    ]);
   });
 
   it('an empty --start-context is refused (it skipped the samples silently) unless --sample-tokens 0; empty paths are refused', async () => {
@@ -330,7 +332,7 @@ describe('mini-gpt train without --data', () => {
     expect(r.code, r.stderr).toBe(0);
     // The cause is named, not just "fetch failed" (fetch refuses port 9 before connecting: "bad port").
     expect(r.stderr).toContain(
-      'could not download it (could not reach http://127.0.0.1:9/the-verdict.txt: bad port); using the copy shipped with mini-gpt',
+      'could not download it (could not reach http://127.0.0.1:9/the-verdict.txt: bad port, 3 tries); using the copy shipped with mini-gpt',
     );
     expect(r.stdout).toMatch(/data: .*packages\/cli\/data\/the-verdict\.txt/);
   });

@@ -117,7 +117,7 @@ describe('models from the shared Hugging Face cache', () => {
     });
     expect(down.code).toBe(1);
     expect(down.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
-      `error: ${REPO} is not in the Hugging Face cache (searched ${folder}), and could not reach ${unreachable}/api/models/${REPO}/revision/main: connect ECONNREFUSED 127.0.0.1:${port} (is the network up? the hub is HF_ENDPOINT=${unreachable})`,
+      `error: ${REPO} is not in the Hugging Face cache (searched ${folder}), and could not reach ${unreachable}/api/models/${REPO}/revision/main: connect ECONNREFUSED 127.0.0.1:${port}, 3 tries (is the network up? the hub is HF_ENDPOINT=${unreachable})`,
     ]);
     const r = await runCli(['--verbose', 'info', '--model', REPO, '--json'], { env });
     expect(r.code, r.stderr).toBe(0);

@@ -24,8 +24,18 @@ export interface TerminalOptions {
   cols?: number;
   rows?: number;
   env?: Record<string, string>;
-  /** Called with all output so far; call `interrupt()` to press Ctrl-C, `kill(signal)` to send a signal (SIGTERM, SIGHUP). */
-  onOutput?: (raw: string, interrupt: () => void, kill: (signal: string) => void) => void;
+  /**
+   * Called with all output so far; call `interrupt()` to press Ctrl-C, `kill(signal)` to send a
+   * signal (SIGTERM, SIGHUP, SIGTSTP), `resize(cols, rows)` to change the window (SIGWINCH).
+   */
+  onOutput?: (
+    raw: string,
+    interrupt: () => void,
+    kill: (signal: string) => void,
+    resize: (cols: number, rows: number) => void,
+  ) => void;
+  /** A shell command line run instead of the CLI (`$MINI_GPT` is the CLI), e.g. to pipe its stdout. */
+  shell?: string;
 }
 
 /** The last of two DEC private mode switches (`ESC[?Nh` / `ESC[?Nl`) in `raw`, or `initial`. */
@@ -44,7 +54,14 @@ export function runInTerminal(args: string[], options: TerminalOptions = {}): Pr
     string
   >;
   delete env.NO_COLOR;
-  const child = spawnPty(process.execPath, [BIN, ...args], { cols, rows, env, name: 'xterm-256color' });
+  const child = options.shell
+    ? spawnPty('/bin/sh', ['-c', options.shell], {
+        cols,
+        rows,
+        env: { ...env, MINI_GPT: `${process.execPath} ${BIN}` },
+        name: env.TERM ?? 'xterm-256color', // node-pty sets TERM to this name
+      })
+    : spawnPty(process.execPath, [BIN, ...args], { cols, rows, env, name: env.TERM ?? 'xterm-256color' });
   let raw = '';
   let interruptedAt: number | null = null;
   const interrupt = () => {
@@ -55,10 +72,14 @@ export function runInTerminal(args: string[], options: TerminalOptions = {}): Pr
     interruptedAt ??= performance.now();
     child.kill(signal);
   };
+  const resize = (c: number, r: number) => {
+    screen.resize(c, r);
+    child.resize(c, r);
+  };
   child.onData((data) => {
     raw += data;
     screen.write(data);
-    options.onOutput?.(raw, interrupt, kill);
+    options.onOutput?.(raw, interrupt, kill, resize);
   });
   return new Promise((resolve) => {
     child.onExit(({ exitCode }) => {

@@ -54,8 +54,21 @@ function lfsPointer(b: Buffer): Buffer {
 export class FakeHub {
   readonly repos = new Map<string, FakeRepo>();
   readonly requests: LoggedRequest[] = [];
-  /** Faults switched on by a test: the next CDN transfer of `breakNext` stops halfway; paths-info lies about a size or hash. */
-  readonly faults: { breakNext?: string; lieAboutSize?: string; wrongSha?: string } = {};
+  /**
+   * Faults switched on by a test: the next `breakTimes` (default 1) CDN transfers of `breakNext`
+   * stop halfway; `stallNext` sends half and then nothing, the connection kept open; paths-info
+   * lies about a size (by 10 bytes, or `hugeSize` bytes) or hash; `busy` answers the next n
+   * requests with 503.
+   */
+  readonly faults: {
+    breakNext?: string;
+    breakTimes?: number;
+    stallNext?: string;
+    lieAboutSize?: string;
+    hugeSize?: number;
+    wrongSha?: string;
+    busy?: number;
+  } = {};
   endpoint = '';
   private server: Server | null = null;
 
@@ -67,7 +80,11 @@ export class FakeHub {
     return this;
   }
 
+  private readonly stalled: ServerResponse[] = [];
+
   async stop(): Promise<void> {
+    for (const res of this.stalled) res.socket?.destroy();
+    this.server?.closeAllConnections();
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
@@ -93,6 +110,11 @@ export class FakeHub {
       authorization: req.headers.authorization,
     });
     const token = req.headers.authorization?.replace(/^Bearer /, '');
+    if (this.faults.busy) {
+      this.faults.busy--;
+      this.error(res, 503, 'ServiceUnavailable', 'busy, try again');
+      return;
+    }
     let body = '';
     req.on('data', (d: Buffer) => {
       body += d.toString();
@@ -148,7 +170,7 @@ export class FakeHub {
       .filter((p) => repo.files[p])
       .map((path) => {
         const bytes = repo.files[path]!; // kept by the filter above
-        const size = this.faults.lieAboutSize === path ? bytes.length + 10 : bytes.length;
+        const size = this.faults.lieAboutSize === path ? bytes.length + (this.faults.hugeSize ?? 10) : bytes.length;
         const hash = this.faults.wrongSha === path ? sha256(Buffer.from('something else')) : sha256(bytes);
         return isLfs(path)
           ? {
@@ -230,18 +252,30 @@ export class FakeHub {
   private serve(req: IncomingMessage, res: ServerResponse, hash: string): void {
     const blob = this.blobs().get(hash);
     if (!blob) return void this.error(res, 404, 'NotFound', 'no such object');
-    const broken = this.faults.breakNext === blob.path && !(req.headers.range === 'bytes=0-0');
-    if (broken) this.faults.breakNext = undefined;
-    this.send(req, res, blob.bytes, { etag: `"${hash}"`, 'accept-ranges': 'bytes' }, broken);
+    const probe = req.headers.range === 'bytes=0-0';
+    const broken = this.faults.breakNext === blob.path && !probe;
+    if (broken && (this.faults.breakTimes = (this.faults.breakTimes ?? 1) - 1) <= 0) {
+      this.faults.breakNext = undefined;
+      this.faults.breakTimes = undefined;
+    }
+    const stalled = this.faults.stallNext === blob.path && !probe;
+    if (stalled) this.faults.stallNext = undefined;
+    this.send(
+      req,
+      res,
+      blob.bytes,
+      { etag: `"${hash}"`, 'accept-ranges': 'bytes' },
+      broken ? 'break' : stalled ? 'stall' : null,
+    );
   }
 
-  /** 200, or 206 for a Range request; `breakHalfway` sends half of the body and drops the connection. */
+  /** 200, or 206 for a Range request; `fault` sends half of the body, then drops the connection or stalls. */
   private send(
     req: IncomingMessage,
     res: ServerResponse,
     bytes: Buffer,
     headers: Record<string, string>,
-    breakHalfway = false,
+    fault: 'break' | 'stall' | null = null,
   ): void {
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
@@ -254,8 +288,12 @@ export class FakeHub {
       ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
-    if (breakHalfway) {
-      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+    if (fault) {
+      const half = body.subarray(0, Math.floor(body.length / 2));
+      res.write(half, () => {
+        if (fault === 'break') res.socket?.destroy();
+        else this.stalled.push(res); // kept open, silent, until stop()
+      });
       return;
     }
     res.end(body);

@@ -37,6 +37,9 @@ Environment:
   HF_ENDPOINT       the hub that download uses (default: https://huggingface.co)
   HF_TOKEN          a token for gated or private repositories
   HF_HUB_OFFLINE    1: use cached models only, make no request
+  HF_HUB_DOWNLOAD_TIMEOUT
+                    seconds to wait for the hub's answer, and for each next
+                    piece of a file, before a retry (default 10; two retries)
   NO_COLOR          set to turn colours off`;
 
 const TRAIN_FILES = `
@@ -251,6 +254,7 @@ function downloadCommand(cli: Root) {
     )
     .argument('<model>', 'gpt2, gpt2-medium, gpt2-large, gpt2-xl or a hub repository id (owner/name)')
     .addOption(revisionOption())
+    .option('--force', 'fetch the files again even if the cache holds them (repairs a damaged file)')
     .addHelpText('after', ENVIRONMENT);
 }
 

@@ -8,6 +8,7 @@
  * on every way out: `stopProgress` at a normal end or an error, and a process 'exit' hook for
  * process.exit and uncaught exceptions.
  */
+import { fstatSync } from 'node:fs';
 import { MiniGptError } from '@mini/tensor';
 import cliProgress, { type Options, type Params } from 'cli-progress';
 import pc from 'picocolors';
@@ -20,6 +21,8 @@ interface ActiveBar {
 }
 
 let active: ActiveBar | null = null;
+/** Removes the bar's signal and resize listeners. */
+let detach = (): void => {};
 
 /** Whether `stream` and the bar share the terminal (a line there must clear the bar first). */
 const sharesTerminal = (stream: NodeJS.WriteStream) => active !== null && stream.isTTY;
@@ -105,11 +108,31 @@ export function progressLine(
 }
 
 /**
- * A progress bar on stderr when it is a terminal (a no-op otherwise). `startValue` is where
+ * Whether a bar may draw on stderr: it is a terminal that moves a cursor (not TERM=dumb), and
+ * stdout cannot land on the same line unseen: stdout is that terminal too (lines clear the bar
+ * first), or a file or /dev/null. A pipe (`| tee log.txt`) may print onto the terminal behind
+ * the bar's back, so it gets no bar.
+ */
+export function barAllowed(): boolean {
+  if (!process.stderr.isTTY || process.env.TERM === 'dumb') return false;
+  if (process.stdout.isTTY) return true;
+  try {
+    const out = fstatSync(1);
+    return out.isFile() || out.isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
+const SHOW_CURSOR = '\x1b[?25h';
+const HIDE_CURSOR = '\x1b[?25l';
+
+/**
+ * A progress bar on stderr where barAllowed() (a no-op otherwise). `startValue` is where
  * this process starts (a resumed run's steps): the ETA comes from the rate measured since then.
  */
 export function startProgress(total: number, startValue: number, unit: string, label = ''): Progress {
-  if (!process.stderr.isTTY) return { update() {} };
+  if (!barAllowed()) return { update() {} };
   const startedAt = performance.now();
   let updatedAt = startedAt;
   let state = { value: startValue, label, fields: [] as string[] };
@@ -118,8 +141,9 @@ export function startProgress(total: number, startValue: number, unit: string, l
     return left === null ? 'ETA after the first step' : `ETA ${formatDuration(left)}`;
   };
   // Two columns spare: the terminal echoes Ctrl-C as "^C" after the bar, and must not wrap it.
-  const format = (options: Options, params: Params) =>
-    progressLine(
+  let drawn = 0; // the length of the line last drawn, for a resize to know how many rows it now takes
+  const format = (options: Options, params: Params) => {
+    const line = progressLine(
       params.maxWidth - 3,
       total > 0 ? state.value / total : 0,
       state.label,
@@ -128,6 +152,9 @@ export function startProgress(total: number, startValue: number, unit: string, l
       eta(),
       options,
     );
+    drawn = line.length;
+    return line;
+  };
   const multi = new cliProgress.MultiBar({
     format,
     hideCursor: true,
@@ -145,6 +172,31 @@ export function startProgress(total: number, startValue: number, unit: string, l
   active = { multi, redraw: () => bar.render(true) };
   bar.render(true); // at once, not at the first timer tick
   process.once('exit', stopProgress);
+  // Ctrl-Z: the shell's prompt must get its cursor back; on `fg` the bar hides it and draws again.
+  const suspend = () => {
+    process.stderr.write(`\r\x1b[2K${SHOW_CURSOR}`);
+    process.kill(process.pid, 'SIGSTOP');
+  };
+  const resume = () => {
+    if (!active) return;
+    process.stderr.write(HIDE_CURSOR);
+    active.redraw();
+  };
+  // A narrower window reflows the bar's line into several rows: clear them all, not only the last.
+  const resize = () => {
+    if (!active) return;
+    const rows = Math.max(1, Math.ceil(drawn / Math.max(1, process.stderr.columns)));
+    process.stderr.write(`${rows > 1 ? `\x1b[${rows - 1}A` : ''}\r\x1b[J`);
+    active.redraw();
+  };
+  process.on('SIGTSTP', suspend);
+  process.on('SIGCONT', resume);
+  process.stderr.on('resize', resize);
+  detach = () => {
+    process.off('SIGTSTP', suspend);
+    process.off('SIGCONT', resume);
+    process.stderr.off('resize', resize);
+  };
   return {
     update(value, label, fields) {
       updatedAt = performance.now();
@@ -190,6 +242,16 @@ export function stopProgress(): void {
   active = null;
   multi.stop();
   process.off('exit', stopProgress);
+  detach();
+  detach = () => {};
+}
+
+/**
+ * A path as a POSIX shell word, for commands the user copies: as is when it has no character
+ * the shell treats specially, else in single quotes ("/tmp/my runs/a" -> '/tmp/my runs/a').
+ */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 export function formatBytes(n: number): string {

@@ -5,7 +5,7 @@
 import * as T from '@mini/tensor';
 import type { Device, Tensor } from '@mini/tensor';
 import { runSeeds } from './seeds.js';
-import { textToIds } from './tokenizer.js';
+import { textToIds, textToIdsAsync } from './tokenizer.js';
 
 /** Splits text at `ratio` of its characters (the book's 0.9 train / 0.1 validation). */
 export function splitText(text: string, ratio = 0.9): { train: string; validation: string } {
@@ -33,6 +33,11 @@ export class SlidingWindowDataset {
 
   static fromText(text: string, maxLength: number, stride: number): SlidingWindowDataset {
     return new SlidingWindowDataset(textToIds(text), maxLength, stride);
+  }
+
+  /** fromText, tokenizing with textToIdsAsync: signal handlers run while a long text is tokenized. */
+  static async fromTextAsync(text: string, maxLength: number, stride: number): Promise<SlidingWindowDataset> {
+    return new SlidingWindowDataset(await textToIdsAsync(text), maxLength, stride);
   }
 
   get length(): number {

@@ -287,6 +287,17 @@ export interface HFTensor {
  */
 export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Map<string, HFTensor> {
   const { source } = header;
+  // Layers counted from the file's names before the expected list is built: a config.json with
+  // n_layer 100000 once built 1.2 million entries (4 s, 500 MB) to report the first one missing.
+  let layers = 0;
+  for (const fileName of header.tensors.keys()) {
+    const layer = /(?:^|\.)h\.(\d+)\./.exec(fileName);
+    if (layer) layers = Math.max(layers, Number(layer[1]) + 1);
+  }
+  if (config.nLayers > layers)
+    throw new SafetensorsError(
+      `${source.name}: missing tensor "h.${layers}.ln_1.weight" (the file holds ${layers} layer${layers === 1 ? '' : 's'}, the config says n_layer ${config.nLayers})`,
+    );
   const expected = parameterShapes(config);
   const byName = new Map<string, string>(); // our name -> name in the file
   for (const fileName of header.tensors.keys()) {

@@ -34,6 +34,7 @@ export { type RunSeeds, runSeeds } from './seeds.js';
 export { KVCache } from './kv-cache.js';
 export {
   textToIds,
+  textToIdsAsync,
   idsToText,
   END_OF_TEXT,
   END_OF_TEXT_ID,
@@ -56,6 +57,7 @@ export type { TrainRecipe } from './recipe.js';
 export {
   prepareTrainingRun,
   textTrainingData,
+  textTrainingDataAsync,
   type TrainingData,
   type TrainingRun,
   type TrainingRunOptions,

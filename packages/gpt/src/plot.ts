@@ -120,8 +120,13 @@ export function lossPlotSvg(history: readonly LossRecord[], options: LossPlotOpt
   return parts.join('\n');
 }
 
-/** losses.csv: one row per evaluation. */
+/**
+ * losses.csv: one row per evaluation. A loss that was not measured (no validation split: NaN in
+ * memory, null once a resumed run has read it back from JSON) is an empty field, CSV's missing
+ * value (pandas and spreadsheets read it as such), never "NaN" in some rows and "null" in others.
+ */
 export function lossesCsv(history: readonly LossRecord[]): string {
-  const rows = history.map((r) => `${r.step},${r.epoch},${r.tokensSeen},${r.trainLoss},${r.valLoss}`);
+  const loss = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '');
+  const rows = history.map((r) => `${r.step},${r.epoch},${r.tokensSeen},${loss(r.trainLoss)},${loss(r.valLoss)}`);
   return `${['step,epoch,tokens_seen,train_loss,val_loss', ...rows].join('\n')}\n`;
 }

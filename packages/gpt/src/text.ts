@@ -35,7 +35,7 @@ function firstInvalidByte(bytes: Uint8Array): number {
 
 /**
  * The text of `bytes` when they are UTF-8 without a NUL byte (a leading byte-order mark is
- * dropped). `name` starts the error message (a flag and a path, or a file's name).
+ * dropped; "\r\n" and a lone "\r" become "\n", as Python's text mode reads them). `name` starts the error message (a flag and a path, or a file's name).
  * @throws TextFileError "<name>: not UTF-8 text (byte 0x89 at offset 0); give a text file", or
  *   "<name>: a NUL byte at offset 12: a binary file, not text"
  */
@@ -52,5 +52,7 @@ export function decodeTextFile(bytes: Uint8Array, name: string): string {
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1) throw new TextFileError(`${name}: a NUL byte at offset ${nul}: a binary file, not text`, nul);
-  return text;
+  // As Python's open(...).read() in the book (universal newlines): "\r\n" and a lone "\r" read
+  // as "\n". Kept, a Windows copy of The Verdict gave 160 more tokens than the book's.
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
 }

@@ -10,7 +10,7 @@ import { DataLoader, SlidingWindowDataset, type WindowDataset, splitText } from 
 import type { InitScheme } from './init.js';
 import { GPTModel, type RandomStream } from './model.js';
 import { AdamW } from './optimizer.js';
-import { textToIds } from './tokenizer.js';
+import { textToIds, textToIdsAsync } from './tokenizer.js';
 import { type TrainState, initialTrainState } from './train.js';
 
 /** The windows a run trains and validates on. */
@@ -45,6 +45,24 @@ export function textTrainingData(text: string, options: WindowOptions): Training
   const stride = options.stride ?? options.maxLength;
   const trainIds = textToIds(train);
   const validationIds = textToIds(validation);
+  return {
+    train: new SlidingWindowDataset(trainIds, options.maxLength, stride),
+    validation: new SlidingWindowDataset(validationIds, options.maxLength, stride),
+    tokens: { train: trainIds.length, validation: validationIds.length },
+    note: '',
+    close() {},
+  };
+}
+
+/**
+ * textTrainingData, tokenizing with textToIdsAsync: the event loop gets a turn every 20,000
+ * pre-tokens, so a Ctrl-C handler answers while tens of MB are tokenized (same ids).
+ */
+export async function textTrainingDataAsync(text: string, options: WindowOptions): Promise<TrainingData> {
+  const { train, validation } = splitText(text, options.trainRatio);
+  const stride = options.stride ?? options.maxLength;
+  const trainIds = await textToIdsAsync(train);
+  const validationIds = await textToIdsAsync(validation);
   return {
     train: new SlidingWindowDataset(trainIds, options.maxLength, stride),
     validation: new SlidingWindowDataset(validationIds, options.maxLength, stride),

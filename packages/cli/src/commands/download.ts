@@ -7,7 +7,7 @@ import { legacyModelDir } from '../paths.js';
 import { UsageError, formatBytes, progressBar, say } from '../ui.js';
 
 /** Downloads `repo` at `revision` into the shared cache (moving in what the older mini-gpt cache holds). */
-export async function fetchModel(repo: string, revision = 'main'): Promise<G.DownloadedModel> {
+export async function fetchModel(repo: string, revision = 'main', force = false): Promise<G.DownloadedModel> {
   const settings = G.hubSettings();
   let bar: ReturnType<typeof progressBar> | null = null;
   let current = '';
@@ -24,6 +24,7 @@ export async function fetchModel(repo: string, revision = 'main'): Promise<G.Dow
     return await G.downloadModel(repo, {
       revision,
       settings,
+      force,
       adopt: (revision === 'main' && legacyModelDir(repo)) || undefined,
       onNote: note,
       onProgress: (p) => {
@@ -46,13 +47,13 @@ export async function fetchModel(repo: string, revision = 'main'): Promise<G.Dow
   }
 }
 
-export async function download(name: string, flags: { revision?: string }): Promise<number> {
+export async function download(name: string, flags: { revision?: string; force?: boolean }): Promise<number> {
   const repo = G.modelRepository(name);
   if (!repo)
     throw new UsageError(
       `unknown model "${name}": use a GPT-2 name (${Object.keys(G.GPT2_REPOSITORIES).join(', ')}) or a hub repository id (owner/name)`,
     );
-  const { dir } = await fetchModel(repo, flags.revision);
+  const { dir } = await fetchModel(repo, flags.revision, flags.force);
   say(`${name}: ${dir}`);
   return 0;
 }

@@ -7,7 +7,17 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { exitOnStopSignals } from '../signals.js';
-import { UsageError, colors, formatBytes, notice, say, startProgress, stopProgress } from '../ui.js';
+import {
+  UsageError,
+  barAllowed,
+  colors,
+  formatBytes,
+  notice,
+  say,
+  shellQuote,
+  startProgress,
+  stopProgress,
+} from '../ui.js';
 import type { PrepareOptions } from '../main.js';
 
 /** prepare's flags (with the global --verbose), typed by their definitions in main.ts. */
@@ -87,7 +97,7 @@ export async function tokenizeWithProgress(
       const rate = `${(p.bytes / 1e6 / Math.max(p.seconds, 1e-9)).toFixed(1)} MB/s`;
       bar?.update(Math.round(p.bytes / 1e6), 'tokenizing', [rate, `${p.tokens.toLocaleString('en-US')} tokens`]);
       // Without a terminal (a log file, CI), a line every 5 s and at the end.
-      if (!quiet && !process.stderr.isTTY && (performance.now() - lastLine > 5000 || p.bytes === p.totalBytes)) {
+      if (!quiet && !barAllowed() && (performance.now() - lastLine > 5000 || p.bytes === p.totalBytes)) {
         lastLine = performance.now();
         notice(`tokenizing: ${mb(p.bytes)} / ${mb(p.totalBytes)} MB, ${rate}, ${p.tokens} tokens`);
       }
@@ -112,6 +122,11 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
   }
   const files = G.expandInputs(named);
   if (files.length === 0) throw new UsageError(`${inputs.join(' ')}: no files in it`);
+  // Empty input once made an empty corpus and exited 0; `train --data` then failed far from the cause.
+  if (files.every((file) => statSync(file).size === 0))
+    throw new UsageError(
+      `${files.length === 1 ? files[0] : `${inputs.join(' ')}: all ${files.length} files`} ${files.length === 1 ? 'is' : 'are'} empty (0 bytes): nothing to tokenize`,
+    );
   const out = resolve(flags.out);
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
     throw new UsageError(`--out ${flags.out}: not an empty folder; choose a new one`);
@@ -128,6 +143,6 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
     `done: ${manifest.train.tokens.toLocaleString('en-US')} training tokens in ${manifest.train.shards.length} shard${manifest.train.shards.length === 1 ? '' : 's'}, ${manifest.val.tokens.toLocaleString('en-US')} validation tokens (the last ${flags.valShare * 100} % of the bytes), ${(totalBytes / 1e6 / manifest.seconds).toFixed(1)} MB/s`,
   );
   say(`manifest: ${join(out, 'manifest.json')}`);
-  say(`train on it with:  npx mini-gpt train --data ${out}`);
+  say(`train on it with:  npx mini-gpt train --data ${shellQuote(out)}`);
   return 0;
 }

@@ -64,7 +64,7 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     source = await readData(settings.dataPath);
     settings.text = sourceIdentity(source);
   }
-  const created = await prepareOut(out, typed.has('out'));
+  const created = await prepareOut(out, typed.has('out'), Boolean(flags.resume));
   const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
   const giveBack = () => {
     unlock();

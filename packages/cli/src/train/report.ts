@@ -10,7 +10,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as G from '@mini/gpt/node';
 import { deviceDescription } from '../device.js';
 import { formatProfile, type runProfile } from '../profile.js';
-import { colors, formatBytes, notice, say } from '../ui.js';
+import { colors, formatBytes, notice, say, shellQuote } from '../ui.js';
 import { type TrainFlags, scheduleNote } from './settings.js';
 
 /** The names OpenAI and the book give the GPT-2 sizes (the book's chapter-5 model is "GPT-2 124M" with an untied head). */
@@ -106,7 +106,7 @@ export async function reportEnd(r: RunEnd): Promise<void> {
   const last = state.history[state.history.length - 1];
   if (r.stopped) {
     const resume = r.optimizerState
-      ? `resume with:  npx mini-gpt train --resume ${out}`
+      ? `resume with:  npx mini-gpt train --resume ${shellQuote(out)}`
       : 'saved without the optimizer state (--no-optimizer-state): use it with generate or eval; it cannot be resumed';
     process.stderr.write(`stopped at step ${state.steps}; checkpoint saved in ${checkpointDir}\n${resume}\n`);
     return;

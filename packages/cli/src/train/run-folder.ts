@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'no
 import { access, constants } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as G from '@mini/gpt/node';
-import { UsageError, formatBytes } from '../ui.js';
+import { UsageError, formatBytes, shellQuote } from '../ui.js';
 import type { RunSettings } from './settings.js';
 
 /**
@@ -15,8 +15,8 @@ import type { RunSettings } from './settings.js';
  * topmost folder it created (undefined when `out` was there): removeIfEmpty takes it back
  * when the run stops before writing anything.
  */
-export async function prepareOut(out: string, typed: boolean): Promise<string | undefined> {
-  const flag = typed ? '--out ' : 'the run folder ';
+export async function prepareOut(out: string, typed: boolean, resuming = false): Promise<string | undefined> {
+  const flag = resuming ? '--resume ' : typed ? '--out ' : 'the run folder ';
   try {
     const created = await G.makeDirs(out);
     await access(out, constants.W_OK);
@@ -28,7 +28,8 @@ export async function prepareOut(out: string, typed: boolean): Promise<string | 
         ? (e as Error).message
         : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
     throw new UsageError(
-      `${flag}${out}: cannot create or write this folder (${code})${typed ? '' : '; choose one with --out'}`,
+      // --resume refuses --out: a resumed run writes where it is, so a read-only one must be copied.
+      `${flag}${out}: cannot create or write this folder (${code})${resuming ? '; to resume it, copy the run folder somewhere writable and give the copy to --resume' : typed ? '' : '; choose one with --out'}`,
     );
   }
 }
@@ -53,11 +54,16 @@ export function refuseFullDisk(
   const free = bavail * bsize;
   if (free >= needed) return;
   const what = `${formatBytes(modelBytes)} model${optimizerState ? ` + ${formatBytes(2 * modelBytes)} optimizer state` : ''}${needed > perSave ? ', twice: the new one beside the last one' : ''}`;
-  const smaller = optimizerState
-    ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})`
-    : '';
+  // A resumed run cannot take --out or drop its optimizer state: advise only what it accepts.
+  const smaller =
+    optimizerState && !resuming
+      ? `, or keep the model only with --no-optimizer-state (${formatBytes(needed / 3)})`
+      : '';
+  const elsewhere = resuming
+    ? 'free some space, or copy the run folder to a larger disk and --resume the copy'
+    : 'free some space or choose another --out';
   throw new UsageError(
-    `${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); free some space or choose another --out${smaller}`,
+    `${flag}${out}: ${formatBytes(free)} free there, but the run's checkpoints need ${formatBytes(needed)} (${what}); ${elsewhere}${smaller}`,
   );
 }
 
@@ -128,6 +134,6 @@ export async function refuseExistingRun(out: string, typed: boolean): Promise<vo
       : '';
   const file = join(relative(out, summary.folder), 'trainer_state.json');
   throw new UsageError(
-    `${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${out}${finished}, or choose another folder with --out`,
+    `${typed ? '--out' : 'the run folder'} ${out} already holds a training run (${file}): continue it with --resume ${shellQuote(out)}${finished}, or choose another folder with --out`,
   );
 }

@@ -85,6 +85,13 @@ export function mergeResumeFlags(
 
 /** One line on what a longer run does to the learning-rate schedule. */
 export function scheduleNote(f: TrainFlags, stepsBefore: number, stepsNow: number): string {
+  // Fewer epochs than before shorten the run: never "the added -2664 steps".
+  if (stepsNow < stepsBefore) {
+    const shorter = `the run is shortened from ${stepsBefore} to ${stepsNow} steps`;
+    return f.cosine
+      ? `${shorter}, so the cosine decay is compressed and reaches its floor ${f.minLr ?? 0.1 * f.lr} at step ${stepsNow}`
+      : `${shorter}; the learning rate stays ${f.lr} (no decay)`;
+  }
   if (!f.cosine) return `the learning rate stays ${f.lr} (no decay) for the added ${stepsNow - stepsBefore} steps`;
   return `the cosine decay is stretched from ${stepsBefore} to ${stepsNow} steps, so it reaches its floor ${f.minLr ?? 0.1 * f.lr} at step ${stepsNow}`;
 }

@@ -10,9 +10,12 @@
  * used: it names the snapshot after each file's last commit instead of the revision's commit
  * (Python's X-Repo-Commit) and writes no refs/, so Python would not find what it wrote.
  */
-import { copyFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { copyFile, lstat, readFile, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type PathInfo, downloadFile as hubDownloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
+import { fromHFConfig } from '../hf.js';
+import { parseJsonStrict } from '../json.js';
+import { formatGB } from '../memory.js';
 import { exists, makeDirs } from './files.js';
 import { HubError, type HubSettings, explainedFetch, hubFetch, hubSettings } from './hub.js';
 import { MODEL_FILES, cachedSnapshot, linkSnapshotFile, repoFolder, writeRef } from './hub-cache.js';
@@ -108,6 +111,35 @@ export interface ModelDownloadOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** One line for the user (a moved file, a file already cached). */
   onNote?: (line: string) => void;
+  /** Fetch every file again, even those the cache holds (a damaged blob of the right size). */
+  force?: boolean;
+}
+
+/**
+ * Refuses a config.json mini-gpt cannot load (another architecture, a variant of GPT-2's
+ * attention, bad JSON), before the weights, which may be gigabytes, are fetched.
+ */
+async function checkConfig(repo: string, revision: string, path: string): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  const parsed = parseJsonStrict(text.startsWith('\uFEFF') ? text.slice(1) : text);
+  try {
+    if ('error' in parsed) throw new Error(`config.json ${parsed.error}`);
+    fromHFConfig(parsed.value, 'config.json');
+  } catch (e) {
+    throw new DownloadError(
+      `${repo} (${revision}) is not a GPT-2 model mini-gpt can load (${(e as Error).message}); its weights were not downloaded`,
+    );
+  }
+}
+
+/** Refuses a transfer of `needed` bytes into `dir` when the disk has less free. */
+async function checkDisk(dir: string, file: string, needed: number): Promise<void> {
+  const { bavail, bsize } = await statfs(dir);
+  const free = bavail * bsize;
+  if (free < needed)
+    throw new DownloadError(
+      `${file} needs ${formatGB(needed)} but ${dir} has ${formatGB(free)} free: free some space, or set HF_HUB_CACHE to a folder on a larger disk`,
+    );
 }
 
 export interface DownloadedModel {
@@ -135,13 +167,9 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
       );
     return { dir, commit: dir.split(/[\\/]/).pop()! };
   }
-  if (settings.token && !settings.token.startsWith('hf_'))
-    throw new DownloadError('HF_TOKEN does not look like a Hugging Face access token (they start with hf_)');
-  const common = {
-    hubUrl: settings.endpoint,
-    fetch: hubFetch(settings),
-    ...(settings.token ? { accessToken: settings.token as `hf_${string}` } : {}),
-  };
+  // The token is sent by hubFetch (to the hub only), whatever its form: @huggingface/hub
+  // refuses one that does not start with hf_, which a mirror's own tokens need not.
+  const common = { hubUrl: settings.endpoint, fetch: hubFetch(settings) };
   const at = { repo, revision, settings, gated: false };
 
   let commit: string;
@@ -169,8 +197,29 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
     const size = info.lfs?.size ?? info.size;
     const pointer = join(snapshot, file);
     const blob = join(folder, 'blobs', digest.hex);
-    if (await exists(pointer)) continue;
-    if (!(await exists(blob)) && !(await adopt(options, file, blob, digest, size))) {
+    // A cached blob of the wrong size (cut short, overwritten) is fetched again, not trusted.
+    const cached = await stat(blob).then(
+      (s) => s.size === size,
+      () => false,
+    );
+    if (!cached && (await exists(blob))) {
+      options.onNote?.(`${blob} is not the hub's ${file} (${size} bytes); downloading it again`);
+      if ((await lstat(blob)).isFile()) await rm(blob);
+    }
+    if (options.force && cached) {
+      await rm(`${blob}.incomplete`, { force: true });
+    } else if (cached && (await exists(pointer))) {
+      if (file === 'config.json') await checkConfig(repo, revision, pointer);
+      continue;
+    }
+    const fresh = options.force || !cached;
+    if (fresh && !(await adopt(options, file, blob, digest, size))) {
+      await makeDirs(dirname(blob));
+      const have = await stat(`${blob}.incomplete`).then(
+        (s) => s.size,
+        () => 0,
+      );
+      await checkDisk(dirname(blob), file, Math.max(0, size - have));
       await transferVerified({
         target: blob,
         label: file,
@@ -195,6 +244,7 @@ export async function downloadModel(repo: string, options: ModelDownloadOptions 
       });
     }
     await linkSnapshotFile(blob, pointer);
+    if (file === 'config.json') await checkConfig(repo, revision, pointer);
   }
   await writeRef(settings.cacheDir, repo, revision, commit);
   if (options.adopt) await removeIfEmpty(options.adopt);

@@ -9,8 +9,9 @@
  * and HF_ENDPOINT when the hub cannot be reached, turns an error response into a HubError
  * carrying the hub's own X-Error-Code / X-Error-Message, and refuses any request offline.
  */
-import { MiniGptError } from '@mini/tensor';
-import { readFileSync } from 'node:fs';
+import { EnvironmentError, MiniGptError } from '@mini/tensor';
+import { readFileSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -38,7 +39,18 @@ export interface HubSettings {
   offline: boolean;
   /** HF_TOKEN, else the token file; undefined when neither is set. */
   token?: string;
+  /**
+   * HF_HUB_DOWNLOAD_TIMEOUT in milliseconds (default 10 s, as huggingface_hub): the longest wait
+   * for a connection and the response's headers, and for each next piece of a body.
+   */
+  timeoutMs: number;
 }
+
+/** Attempts after the first for a request that got no answer, or 408/429/5xx (huggingface_hub retries too). */
+export const HUB_RETRIES = 2;
+/** The wait before retry n (0-based): 1 s, then 2 s. */
+const backoffMs = (attempt: number): number => 1000 * 2 ** attempt;
+const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
 
 // NOTE: huggingface_hub's truthy spelling for boolean variables (constants._is_true).
 const isTrue = (value: string | undefined): boolean => ['1', 'ON', 'YES', 'TRUE'].includes((value ?? '').toUpperCase());
@@ -58,7 +70,39 @@ function tokenFromFile(env: NodeJS.ProcessEnv): string | undefined {
  * for a folder and write into the current directory).
  */
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HF_HUB_CACHE || env.HUGGINGFACE_HUB_CACHE || join(hfHome(env), 'hub');
+  const dir = env.HF_HUB_CACHE || env.HUGGINGFACE_HUB_CACHE || join(hfHome(env), 'hub');
+  // A file where the cache should be would fail later, deep in a scan or a mkdir, naming no variable.
+  let file = false;
+  try {
+    file = !statSync(dir).isDirectory();
+  } catch {}
+  if (file) {
+    const named = env.HF_HUB_CACHE
+      ? 'HF_HUB_CACHE'
+      : env.HUGGINGFACE_HUB_CACHE
+        ? 'HUGGINGFACE_HUB_CACHE'
+        : env.HF_HOME
+          ? 'HF_HOME'
+          : null;
+    throw new EnvironmentError(
+      named
+        ? `${named} points the Hugging Face cache at ${dir}, which is a file, not a folder: set ${named} to a folder (or leave it unset)`
+        : `the Hugging Face cache ${dir} is a file, not a folder: move it away, or set HF_HUB_CACHE to a folder`,
+    );
+  }
+  return dir;
+}
+
+/** HF_HUB_DOWNLOAD_TIMEOUT (seconds, a positive number) in milliseconds; 10 s when unset. */
+function timeoutOf(env: NodeJS.ProcessEnv): number {
+  const value = env.HF_HUB_DOWNLOAD_TIMEOUT?.trim();
+  if (!value) return 10_000;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw new EnvironmentError(
+      `HF_HUB_DOWNLOAD_TIMEOUT=${JSON.stringify(env.HF_HUB_DOWNLOAD_TIMEOUT)}: use a number of seconds above 0 (default 10), or leave it unset`,
+    );
+  return seconds * 1000;
 }
 
 const hfHome = (env: NodeJS.ProcessEnv): string =>
@@ -71,6 +115,7 @@ export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
     cacheDir: hubCacheDir(env),
     offline: isTrue(env.HF_HUB_OFFLINE),
     token: env.HF_TOKEN?.trim() || tokenFromFile(env),
+    timeoutMs: timeoutOf(env),
   };
 }
 
@@ -88,36 +133,107 @@ export function networkCause(e: unknown): string {
   return error?.message || error?.code || String(e);
 }
 
+export interface FetchPolicy {
+  /** The longest wait for headers, and between two pieces of a body (default 10 s). */
+  timeoutMs?: number;
+  /** Attempts after the first when no answer came or the answer was 408, 429 or 5xx (default HUB_RETRIES). */
+  retries?: number;
+  /** Sent as `Authorization: Bearer <token>` to URLs under `origin` only (never to a CDN it redirects to). */
+  token?: string;
+  origin?: string;
+}
+
 /**
  * fetch, asking for the bytes as stored (Accept-Encoding: identity) so sizes, ranges and hashes
  * refer to the file itself, and failing with a sentence: the URL and the cause (plus `hint`)
  * when the server cannot be reached, the URL, status and server's message on an HTTP error.
+ * A server that accepts the connection and never answers is given up on after `timeoutMs`
+ * (Node's own limit is 300 s), a body that stops arriving too (its stream errors); a request
+ * with no answer, or a 408/429/5xx, is retried after 1 s, then 2 s.
  * @throws HubError
  */
-export function explainedFetch(hint = ''): typeof fetch {
+export function explainedFetch(hint = '', policy: FetchPolicy = {}): typeof fetch {
+  const timeoutMs = policy.timeoutMs ?? 10_000;
+  const retries = policy.retries ?? HUB_RETRIES;
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
     const shown = url.replace(/\?.*$/, ''); // the client's ?expand=… lists say nothing to a user
     const headers = new Headers(init?.headers);
     headers.set('accept-encoding', 'identity');
-    let response: Response;
-    try {
-      response = await fetch(input, { ...init, headers });
-    } catch (e) {
-      throw new HubError(`could not reach ${shown}: ${networkCause(e)}${hint}`, 0, null, url);
+    // As Python's client: the token is sent whatever its form (a mirror may use its own kind).
+    if (policy.token && policy.origin && url.startsWith(policy.origin) && !headers.has('authorization'))
+      headers.set('authorization', `Bearer ${policy.token}`);
+    for (let attempt = 0; ; attempt++) {
+      const tried = attempt > 0 ? `, ${attempt + 1} tries` : '';
+      const controller = new AbortController();
+      const signal = init?.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(input, { ...init, headers, signal });
+      } catch (e) {
+        if (init?.signal?.aborted) throw e;
+        const cause = controller.signal.aborted ? `no answer in ${timeoutMs / 1000} s` : networkCause(e);
+        if (attempt < retries) {
+          await sleep(backoffMs(attempt));
+          continue;
+        }
+        throw new HubError(`could not reach ${shown}: ${cause}${tried}${hint}`, 0, null, url);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (TRANSIENT.has(response.status) && attempt < retries) {
+        await response.body?.cancel().catch(() => {});
+        await sleep(backoffMs(attempt));
+        continue;
+      }
+      if (response.status >= 400) {
+        const code = response.headers.get('x-error-code');
+        const detail = response.headers.get('x-error-message') ?? (await response.text().catch(() => '')).slice(0, 200);
+        throw new HubError(
+          `${shown}: HTTP ${response.status}${detail.trim() ? ` (${detail.trim()})` : ''}${tried}`,
+          response.status,
+          code,
+          url,
+        );
+      }
+      return response.body ? watchBody(response, controller, timeoutMs) : response;
     }
-    if (response.status >= 400) {
-      const code = response.headers.get('x-error-code');
-      const detail = response.headers.get('x-error-message') ?? (await response.text().catch(() => '')).slice(0, 200);
-      throw new HubError(
-        `${shown}: HTTP ${response.status}${detail.trim() ? ` (${detail.trim()})` : ''}`,
-        response.status,
-        code,
-        url,
-      );
-    }
-    return response;
   };
+}
+
+/**
+ * The response with a body that errors ("no data for 10 s") when no piece arrives for
+ * `timeoutMs`: a stalled transfer ends, and the caller resumes it, instead of waiting forever.
+ */
+function watchBody(response: Response, controller: AbortController, timeoutMs: number): Response {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new Error(`no data for ${timeoutMs / 1000} s`)), timeoutMs);
+    timer.unref(); // a body nobody reads must not keep the process alive
+  };
+  arm();
+  const body = response.body!.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        arm();
+        out.enqueue(chunk);
+      },
+      flush() {
+        clearTimeout(timer);
+      },
+    }),
+  );
+  const watched = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // @huggingface/hub reads the final URL after redirects; a new Response would have none.
+  Object.defineProperty(watched, 'url', { value: response.url });
+  Object.defineProperty(watched, 'redirected', { value: response.redirected });
+  return watched;
 }
 
 /**
@@ -125,7 +241,11 @@ export function explainedFetch(hint = ''): typeof fetch {
  * naming HF_ENDPOINT, and no request at all under HF_HUB_OFFLINE.
  */
 export function hubFetch(settings: HubSettings): typeof fetch {
-  const named = explainedFetch(` (is the network up? ${describeEndpoint(settings)})`);
+  const named = explainedFetch(` (is the network up? ${describeEndpoint(settings)})`, {
+    timeoutMs: settings.timeoutMs,
+    token: settings.token,
+    origin: settings.endpoint,
+  });
   return async (input, init) => {
     if (settings.offline)
       throw new HubError(

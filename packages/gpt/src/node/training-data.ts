@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiniGptError } from '@mini/tensor';
 import { decodeTextFile } from '../text.js';
-import { type TrainingData, type WindowOptions, textTrainingData } from '../training-run.js';
+import { type TrainingData, type WindowOptions, textTrainingDataAsync } from '../training-run.js';
 import { type CorpusManifest, expandInputs, prepareCorpus } from './prepare.js';
 import { ShardDataset, shardFiles } from './shards.js';
 
@@ -85,7 +85,8 @@ export async function openTrainingData(
   source: TrainingSource,
   options: OpenTrainingDataOptions,
 ): Promise<TrainingData> {
-  if (source.kind === 'text') return textTrainingData(source.text, options);
+  // Async: Ctrl-C during the tokenizing of a long text is answered at once.
+  if (source.kind === 'text') return textTrainingDataAsync(source.text, options);
   const label = options.label ?? source.path;
   let dir = source.kind === 'shards' ? source.dir : options.shardDir;
   let note = 'token shards';

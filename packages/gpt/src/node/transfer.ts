@@ -10,6 +10,7 @@ import { type Hash, createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { makeDirs } from './files.js';
 
 export class DownloadError extends MiniGptError {
@@ -40,7 +41,12 @@ export interface TransferPlan {
   /** A stream of the file's bytes from `offset` on, and the offset the server really started at. */
   open(offset: number): Promise<{ from: number; chunks: AsyncIterable<Uint8Array> }>;
   onProgress?: (p: DownloadProgress) => void;
+  /** Resumes after a broken transfer, from the bytes on disk (default 2; waits 1 s, then 2 s). */
+  retries?: number;
 }
+
+/** A write to the partial file failed (the disk, not the network): not worth a retry. */
+class WriteFailure extends Error {}
 
 function startHash(digest: Digest | null, size: number | null): Hash | null {
   if (!digest) return null;
@@ -64,14 +70,18 @@ export async function fileDigest(path: string, kind: Digest['kind']): Promise<st
 const reasonOf = (e: unknown): string => (typeof e === 'string' ? e : ((e as Error)?.message ?? String(e)));
 
 /**
- * Runs a plan; the target exists afterwards only if it is whole and verified.
- * @throws DownloadError when the transfer breaks (the `.incomplete` file is kept for a resume)
- *   or when the size or digest is wrong (the file is deleted).
+ * Runs a plan; the target exists afterwards only if it is whole and verified. A transfer that
+ * breaks (the connection drops, no data for the fetch's timeout) is resumed from the bytes on
+ * disk, `retries` times, before it fails.
+ * @throws DownloadError when the transfer breaks (the `.incomplete` file is kept for a resume),
+ *   when the disk is full (one line, the file kept), or when the size or digest is wrong (the
+ *   file is deleted).
  */
 export async function transferVerified(plan: TransferPlan): Promise<void> {
   const { target, size, digest } = plan;
   const incomplete = `${target}.incomplete`;
   const name = plan.label ?? basename(target);
+  const retries = plan.retries ?? 2;
   await makeDirs(dirname(target));
   let have = await stat(incomplete).then(
     (s) => s.size,
@@ -81,31 +91,35 @@ export async function transferVerified(plan: TransferPlan): Promise<void> {
     await rm(incomplete, { force: true });
     have = 0;
   }
-  // Hashed as the bytes arrive (after the bytes already on disk), not in a second pass over GBs.
-  const hash = startHash(digest, size);
-  if (size === null || have < size) {
-    const { from, chunks } = await plan.open(have);
-    have = from; // the server may ignore the range and start again at 0
-    await hashPrefix(hash, incomplete, have);
-    const handle = await open(incomplete, have > 0 ? 'r+' : 'w');
-    let bytes = have;
-    try {
-      await handle.truncate(have);
-      for await (const chunk of chunks) {
-        await handle.write(chunk, 0, chunk.byteLength, bytes);
-        hash?.update(chunk);
-        bytes += chunk.byteLength;
-        plan.onProgress?.({ file: target, bytes, total: size });
-      }
-    } catch (e) {
-      throw new DownloadError(
-        `${name}: the transfer broke at ${bytes}${size !== null ? ` of ${size}` : ''} bytes (${reasonOf(e)}); run the same command again to resume`,
-      );
-    } finally {
-      await handle.close();
+  let hash: Hash | null = null;
+  for (let attempt = 0; ; attempt++) {
+    // Hashed as the bytes arrive (after the bytes already on disk), not in a second pass over GBs.
+    hash = startHash(digest, size);
+    if (size !== null && have >= size) {
+      await hashPrefix(hash, incomplete, have);
+      break;
     }
-  } else {
-    await hashPrefix(hash, incomplete, have);
+    const progress = { bytes: have };
+    try {
+      await receive(plan, incomplete, hash, progress);
+      break;
+    } catch (e) {
+      if (e instanceof WriteFailure) {
+        const code = (e.cause as NodeJS.ErrnoException | undefined)?.code;
+        throw new DownloadError(
+          code === 'ENOSPC'
+            ? `${name}: the disk holding ${dirname(target)} is full after ${progress.bytes}${size !== null ? ` of ${size}` : ''} bytes; free some space and run the same command again to resume`
+            : `${name}: could not write ${incomplete} (${reasonOf(e.cause)})`,
+        );
+      }
+      if (e instanceof MiniGptError) throw e; // the server's answer (a 404, a gated file): no retry helps
+      if (attempt >= retries)
+        throw new DownloadError(
+          `${name}: the transfer broke at ${progress.bytes}${size !== null ? ` of ${size}` : ''} bytes (${reasonOf(e)}${attempt > 0 ? `, ${attempt + 1} tries` : ''}); run the same command again to resume`,
+        );
+      await sleep(1000 * 2 ** attempt);
+      have = (await stat(incomplete)).size;
+    }
   }
   const got = (await stat(incomplete)).size;
   if (size !== null && got !== size) {
@@ -120,4 +134,32 @@ export async function transferVerified(plan: TransferPlan): Promise<void> {
     );
   }
   await rename(incomplete, target);
+}
+
+/** Appends the server's bytes from `progress.bytes` on to `incomplete`, hashing the file's bytes in order. */
+async function receive(
+  plan: TransferPlan,
+  incomplete: string,
+  hash: Hash | null,
+  progress: { bytes: number },
+): Promise<void> {
+  const { from, chunks } = await plan.open(progress.bytes);
+  progress.bytes = from; // the server may ignore the range and start again at 0
+  await hashPrefix(hash, incomplete, from);
+  const handle = await open(incomplete, from > 0 ? 'r+' : 'w').catch((e) => {
+    throw new WriteFailure('open', { cause: e });
+  });
+  try {
+    await handle.truncate(from);
+    for await (const chunk of chunks) {
+      await handle.write(chunk, 0, chunk.byteLength, progress.bytes).catch((e) => {
+        throw new WriteFailure('write', { cause: e });
+      });
+      hash?.update(chunk);
+      progress.bytes += chunk.byteLength;
+      plan.onProgress?.({ file: plan.target, bytes: progress.bytes, total: plan.size });
+    }
+  } finally {
+    await handle.close();
+  }
 }
