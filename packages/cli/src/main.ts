@@ -15,7 +15,7 @@ import { prepare } from './commands/prepare.js';
 import { train } from './commands/train.js';
 import { configureCli } from './environment.js';
 import * as parse from './options.js';
-import { UsageError, colors, setVerbose, stopProgress } from './ui.js';
+import { UsageError, errorColors, setVerbose, stopProgress } from './ui.js';
 
 /** Attribute names of the options typed on the command line (not defaults). */
 const typedFlags = (command: CommandUnknownOpts) =>
@@ -339,7 +339,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     stopProgress();
     const error = e as Error;
-    process.stderr.write(`${colors.red('error')}: ${error.message}\n`);
+    process.stderr.write(`${errorColors.red('error')}: ${error.message}\n`);
     if (cli.opts().verbose && error.stack) process.stderr.write(`${error.stack}\n`);
     return error instanceof MiniGptError ? error.exitCode : 1;
   }

@@ -1,5 +1,6 @@
 /**
- * Output for people and for pipes: colours only on a terminal (picocolors honours NO_COLOR),
+ * Output for people and for pipes: colours only where the stream is a terminal (NO_COLOR and
+ * FORCE_COLOR honoured; TERM=dumb and the CI variable do not colour a pipe or a file),
  * a progress bar only when stderr is a terminal, one-line errors.
  *
  * The bar (cli-progress) sits on the last line of the terminal. Lines printed while it runs
@@ -13,7 +14,21 @@ import { MiniGptError } from '@mini/tensor';
 import cliProgress, { type Options, type Params } from 'cli-progress';
 import pc from 'picocolors';
 
-export const colors = pc;
+/**
+ * Whether lines written to `stream` may carry colour codes: NO_COLOR (any value) turns them off,
+ * FORCE_COLOR (any value but 0) on; otherwise only a terminal that is not TERM=dumb gets them.
+ * picocolors' own rule also colours whenever CI is set, which puts escape codes into piped logs.
+ */
+export function colorsEnabled(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean {
+  if ('NO_COLOR' in env) return false;
+  if ('FORCE_COLOR' in env) return env.FORCE_COLOR !== '0';
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
+/** Colours for lines on stdout. */
+export const colors = pc.createColors(colorsEnabled(process.stdout));
+/** Colours for lines on stderr (errors, notes). */
+export const errorColors = pc.createColors(colorsEnabled(process.stderr));
 
 interface ActiveBar {
   multi: cliProgress.MultiBar;
