@@ -185,7 +185,6 @@ export function startProgress(total: number, startValue: number, unit: string, l
     render(force: boolean): void;
   };
   active = { multi, redraw: () => bar.render(true) };
-  bar.render(true); // at once, not at the first timer tick
   process.once('exit', stopProgress);
   // Ctrl-Z: the shell's prompt must get its cursor back; on `fg` the bar hides it and draws again.
   const suspend = () => {
@@ -212,6 +211,10 @@ export function startProgress(total: number, startValue: number, unit: string, l
     process.off('SIGCONT', resume);
     process.stderr.off('resize', resize);
   };
+  // Drawn at once, not at the first timer tick, and only now: a Ctrl-Z that follows the first
+  // frame must find the handler (a SIGTSTP before it is discarded where the process group is
+  // orphaned, and leaves the cursor hidden elsewhere).
+  bar.render(true);
   return {
     update(value, label, fields) {
       updatedAt = performance.now();
