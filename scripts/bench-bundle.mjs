@@ -374,7 +374,12 @@ function check() {
     // The one CPU line allowed: decoding on the CPU device, the denominator of WebGPU's ratio.
     const notWebgpu = w.stdout
       .split('\n')
-      .filter((l) => l && !/^\S+ webgpu(\/cpu|-loop|-loop-at-once)?: .*\(.*SwiftShader/.test(l) && !/^generate_cache_124m cpu: /.test(l));
+      .filter(
+        (l) =>
+          l &&
+          !/^\S+ webgpu(\/cpu|-loop|-loop-at-once)?: .*\(.*SwiftShader/.test(l) &&
+          !/^generate_cache_124m cpu: /.test(l),
+      );
     if (notWebgpu.length)
       throw new Error(`run.sh --webgpu printed a line without WebGPU and its adapter: ${notWebgpu[0]}`);
     process.stdout.write(
