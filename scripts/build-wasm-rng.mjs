@@ -5,27 +5,15 @@
 // module, shared memory, four variants) so the two rebuild separately. Skipped when the sources,
 // this script and the compiler are those the generated file was made from.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { asc, buildStamp, root } from './wasm-stamp.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'packages/tensor/wasm-rng');
 const target = join(root, 'packages/tensor/src/torch-random-wasm.generated.ts');
-const asc = join(dirname(createRequire(import.meta.url).resolve('assemblyscript/package.json')), 'bin/asc.js');
-const hash = createHash('sha256');
-for (const f of readdirSync(dir).sort()) hash.update(f).update(readFileSync(join(dir, f)));
-hash.update(readFileSync(fileURLToPath(import.meta.url)));
-hash.update(readFileSync(join(dirname(asc), '..', 'package.json')));
-const stamp = `// sources: ${hash.digest('hex')}`;
-let previous = '';
-try {
-  previous = readFileSync(target, 'utf8');
-} catch {}
-if (previous.split('\n', 2)[1] === stamp) process.exit(0);
+const { stamp, previous, upToDate } = buildStamp(dir, ['build-wasm-rng.mjs'], target);
+if (upToDate) process.exit(0);
 const work = mkdtempSync(join(tmpdir(), 'mini-gpt-wasm-rng-'));
 const out = join(work, 'mt19937.wasm');
 execFileSync(

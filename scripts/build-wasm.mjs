@@ -6,30 +6,16 @@
 // assemblyscript dev dependency; nothing is downloaded. Each build is also made for WebAssembly
 // memory64 ("kernels64", a heap past 4 GiB; see asc-wasm64.mjs for how).
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ascWasm64, withNumberPointers } from './asc-wasm64.mjs';
+import { asc, buildStamp, root } from './wasm-stamp.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = join(root, 'packages/tensor/wasm');
 const target = join(root, 'packages/tensor/src/cpu-fast/wasm.generated.ts');
-const asc = join(dirname(createRequire(import.meta.url).resolve('assemblyscript/package.json')), 'bin/asc.js');
-// The compiler takes tens of seconds and every test run starts with this script: skip it when the
-// sources, this script and the compiler are those the generated file was made from.
-const hash = createHash('sha256');
-for (const f of readdirSync(dir).sort()) hash.update(f).update(readFileSync(join(dir, f)));
-for (const f of ['build-wasm.mjs', 'asc-wasm64.mjs']) hash.update(readFileSync(join(root, 'scripts', f)));
-hash.update(readFileSync(join(dirname(asc), '..', 'package.json')));
-const stamp = `// sources: ${hash.digest('hex')}`;
-let previous = '';
-try {
-  previous = readFileSync(target, 'utf8');
-} catch {}
-if (previous.split('\n', 2)[1] === stamp) process.exit(0);
+const { stamp, previous, upToDate } = buildStamp(dir, ['build-wasm.mjs', 'asc-wasm64.mjs'], target);
+if (upToDate) process.exit(0);
 const work = mkdtempSync(join(tmpdir(), 'mini-gpt-wasm-'));
 const entries = [];
 // The kernels' names, read from the built module's exports, so a kernel called by a name the module

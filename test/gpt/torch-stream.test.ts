@@ -137,29 +137,34 @@ describe("the torch stream: the book's loaders and dropout calls, in order", () 
 
 describe("the torch stream: the book's loop on a tiny config against PyTorch's", () => {
   const run = fixture.tinyRun;
+  /** The tiny run's loop through trainModel: its step losses and final state. */
+  async function tinyRun(model: G.GPTModel, device: T.Device) {
+    const loader = (ids: number[], shuffle: boolean) =>
+      new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
+        batchSize: run.batchSize,
+        shuffle,
+        dropLast: shuffle,
+        device,
+      });
+    const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
+    const steps: number[] = [];
+    const { state } = await G.trainModel(
+      model,
+      optimizer,
+      loader(run.trainIds, true),
+      loader(run.valIds, false),
+      { epochs: run.epochs, evalFreq: run.evalFreq, evalIter: run.evalIter, startContext: '' },
+      { onStep: (s) => steps.push(s.loss) },
+    );
+    expect(steps.length).toBe(run.stepLosses.length);
+    steps.forEach((v, i) => expect(Math.abs(v - run.stepLosses[i]), `step ${i}`).toBeLessThan(1e-5));
+    return state;
+  }
+
   for (const device of [T.cpu, T.fastCpu]) {
     it(`step losses and evaluations to 1e-5 (${device.kind} ${device === T.cpu ? 'reference' : 'fast'})`, async () => {
-      const config = configOf(run.config);
-      const model = G.GPTModel.create(config, { device, seed: run.seed, rng: 'torch' });
-      const loader = (ids: number[], shuffle: boolean) =>
-        new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
-          batchSize: run.batchSize,
-          shuffle,
-          dropLast: shuffle,
-          device,
-        });
-      const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
-      const steps: number[] = [];
-      const { state } = await G.trainModel(
-        model,
-        optimizer,
-        loader(run.trainIds, true),
-        loader(run.valIds, false),
-        { epochs: run.epochs, evalFreq: run.evalFreq, evalIter: run.evalIter, startContext: '' },
-        { onStep: (s) => steps.push(s.loss) },
-      );
-      expect(steps.length).toBe(run.stepLosses.length);
-      steps.forEach((v, i) => expect(Math.abs(v - run.stepLosses[i]), `step ${i}`).toBeLessThan(1e-5));
+      const model = G.GPTModel.create(configOf(run.config), { device, seed: run.seed, rng: 'torch' });
+      const state = await tinyRun(model, device);
       expect(state.history.map((r) => r.step)).toEqual(run.evals.map((r: { step: number }) => r.step));
       state.history.forEach((r, i) => {
         expect(Math.abs(r.trainLoss - run.evals[i].trainLoss), `eval ${r.step}`).toBeLessThan(1e-5);
@@ -178,25 +183,7 @@ describe("the torch stream: the book's loop on a tiny config against PyTorch's",
     const device = T.fastCpu;
     const model = G.GPTModel.create(configOf(run.config), { device, seed: run.seed });
     expect(model.torchGenerator).not.toBeNull();
-    const loader = (ids: number[], shuffle: boolean) =>
-      new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
-        batchSize: run.batchSize,
-        shuffle,
-        dropLast: shuffle,
-        device,
-      });
-    const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
-    const steps: number[] = [];
-    await G.trainModel(
-      model,
-      optimizer,
-      loader(run.trainIds, true),
-      loader(run.valIds, false),
-      { epochs: run.epochs, evalFreq: run.evalFreq, evalIter: run.evalIter, startContext: '' },
-      { onStep: (s) => steps.push(s.loss) },
-    );
-    expect(steps.length).toBe(run.stepLosses.length);
-    steps.forEach((v, i) => expect(Math.abs(v - run.stepLosses[i]), `step ${i}`).toBeLessThan(1e-5));
+    await tinyRun(model, device);
     model.dispose();
     // The 'gpt2' scheme (not the book's) keeps the fast stream, as `--init gpt2` does.
     const gpt2 = G.GPTModel.create(configOf(run.config), { device, seed: run.seed, init: 'gpt2' });

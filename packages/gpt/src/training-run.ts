@@ -42,16 +42,7 @@ export interface WindowOptions {
  */
 export function textTrainingData(text: string, options: WindowOptions): TrainingData {
   const { train, validation } = splitText(text, options.trainRatio);
-  const stride = options.stride ?? options.maxLength;
-  const trainIds = textToIds(train);
-  const validationIds = textToIds(validation);
-  return {
-    train: new SlidingWindowDataset(trainIds, options.maxLength, stride),
-    validation: new SlidingWindowDataset(validationIds, options.maxLength, stride),
-    tokens: { train: trainIds.length, validation: validationIds.length },
-    note: '',
-    close() {},
-  };
+  return windowedData(textToIds(train), textToIds(validation), options);
 }
 
 /**
@@ -60,9 +51,12 @@ export function textTrainingData(text: string, options: WindowOptions): Training
  */
 export async function textTrainingDataAsync(text: string, options: WindowOptions): Promise<TrainingData> {
   const { train, validation } = splitText(text, options.trainRatio);
+  return windowedData(await textToIdsAsync(train), await textToIdsAsync(validation), options);
+}
+
+/** The two parts' token ids cut into windows (textTrainingData's second half). */
+function windowedData(trainIds: number[], validationIds: number[], options: WindowOptions): TrainingData {
   const stride = options.stride ?? options.maxLength;
-  const trainIds = await textToIdsAsync(train);
-  const validationIds = await textToIdsAsync(validation);
   return {
     train: new SlidingWindowDataset(trainIds, options.maxLength, stride),
     validation: new SlidingWindowDataset(validationIds, options.maxLength, stride),
