@@ -94,7 +94,7 @@ export async function info(flags: InfoOptions): Promise<number> {
       );
       say(`  model.safetensors: ${formatBytes(m.file.bytes)}, weights in ${m.file.dtype}`);
       say(
-        `  ${m.config.nLayers} layers, ${m.config.nHeads} heads, ${m.config.embedDim} dims, context ${m.config.contextLength}, vocab ${m.config.vocabSize}, ${m.config.tiedHead ? 'tied' : 'untied'} head`,
+        `  ${m.config.nLayers} layers, ${m.config.nHeads} heads, ${m.config.embedDim} dims, MLP ${G.mlpWidth(m.config)} wide, context ${m.config.contextLength}, vocab ${m.config.vocabSize}, ${m.config.tiedHead ? 'tied' : 'untied'} head`,
       );
       say(
         `  ${m.parameters.toLocaleString('en-US')} parameters: ${Object.entries(m.bytes)
