@@ -32,6 +32,7 @@ beforeAll(async () => {
 afterAll(() => hub.stop());
 beforeEach(() => {
   hub.requests.length = 0;
+  hub.fileBytesServed = 0;
 });
 
 /** An HF_HOME whose hub/ holds REPO at two commits (main and an older one), as Python writes it. */
@@ -119,13 +120,56 @@ describe('models from the shared Hugging Face cache', () => {
     expect(down.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
       `error: ${REPO} is not in the Hugging Face cache (searched ${folder}), and could not reach ${unreachable}/api/models/${REPO}/revision/main: connect ECONNREFUSED 127.0.0.1:${port}, 3 tries (is the network up? the hub is HF_ENDPOINT=${unreachable})`,
     ]);
-    const r = await runCli(['--verbose', 'info', '--model', REPO, '--json'], { env });
+    const r = await runCli(['--verbose', 'eval', '--model', REPO, '--data', VERDICT, '--max-batches', '1'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).model.path).toBe(join(folder, 'snapshots', main));
     expect(r.stderr).toContain(
       `model: not in the Hugging Face cache: no complete snapshot of main in ${folder}\nmodel: downloading into ${join(home, 'hub')}\n`,
     );
     expect(readFileSync(join(folder, 'refs', 'main'), 'utf8')).toBe(main);
+    const info = await runCli(['info', '--model', REPO, '--json'], { env });
+    expect(JSON.parse(info.stdout).model.path).toBe(join(folder, 'snapshots', main));
+  });
+
+  it('info on a repository the cache lacks reads config.json and the weights header with two ranged requests, downloads nothing', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'hf-home-'));
+    const env = {
+      HF_HOME: home,
+      HF_HUB_CACHE: '',
+      HF_ENDPOINT: hub.endpoint,
+      HF_TOKEN: '',
+      HF_TOKEN_PATH: join(home, 'no-token'),
+      MINI_GPT_CACHE: join(home, 'mini-gpt'),
+    };
+    const weights = files['model.safetensors']!;
+    const headerBytes = Number(weights.readBigUInt64LE(0));
+    const r = await runCli(['info', '--model', REPO, '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).model).toMatchObject({
+      path: null,
+      hub: { repo: REPO, revision: 'main', commit: main },
+      config: { embedDim: 32, contextLength: 16 },
+      file: { dtype: 'float32', bytes: weights.length },
+    });
+    // config.json whole, then 8 bytes and the header of a 6.5 MB file: nothing more.
+    expect(hub.fileBytesServed).toBe(files['config.json']!.length + 8 + headerBytes);
+    const ranges = hub.requests.filter((q) => q.range).map((q) => q.range);
+    expect([...new Set(ranges)]).toEqual(['bytes=0-7', `bytes=8-${8 + headerBytes - 1}`]);
+    expect(existsSync(join(home, 'hub', 'models--someone--tiny-gpt2'))).toBe(false);
+    const text = await runCli(['info', '--model', REPO], { env });
+    expect(text.stdout).toContain(
+      `model: ${REPO} at main (commit ${main.slice(0, 12)}), read on the hub, not downloaded`,
+    );
+    // A weights file that does not fit its config is refused as generate would refuse it.
+    hub.repos.set('someone/mismatched', {
+      commit: fakeCommit('mismatched'),
+      files: {
+        ...files,
+        'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(files['config.json']!.toString()), n_embd: 64 })),
+      },
+    });
+    const bad = await runCli(['info', '--model', 'someone/mismatched'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: someone\/mismatched\/model.safetensors \(main\): tensor .* has shape/);
   });
 
   it('a missing path whose folder exists is a usage error, not a repository id to download', async () => {

@@ -54,6 +54,8 @@ function lfsPointer(b: Buffer): Buffer {
 export class FakeHub {
   readonly repos = new Map<string, FakeRepo>();
   readonly requests: LoggedRequest[] = [];
+  /** Bytes of files sent (resolve and CDN answers' bodies, not the API's JSON), over all requests. */
+  fileBytesServed = 0;
   /**
    * Faults switched on by a test: the next `breakTimes` (default 1) CDN transfers of `breakNext`
    * stop halfway; `stallNext` sends half and then nothing, the connection kept open; paths-info
@@ -288,6 +290,7 @@ export class FakeHub {
       ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
+    this.fileBytesServed += fault ? Math.floor(body.length / 2) : body.length;
     if (fault) {
       const half = body.subarray(0, Math.floor(body.length / 2));
       res.write(half, () => {

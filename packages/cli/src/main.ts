@@ -112,6 +112,11 @@ function trainCommand(cli: Root) {
     .option('--dropout <p>', 'dropout rate', parse.probability, 0.1)
     .option('--qkv-bias', 'bias on the query/key/value projection', false)
     .option('--tied-head', 'share the token embedding with the output head', false)
+    .option(
+      '--mlp-dim <n>',
+      "the MLP's hidden width (config.json's n_inner; default 4 x the embedding width)",
+      parse.positiveInt,
+    )
     .option('--init <scheme>', "pytorch (the book's defaults) or gpt2 (N(0, 0.02))", 'pytorch')
     .option('--epochs <n>', 'passes over the training split', parse.positiveInt, 10)
     .option('--batch-size <n>', 'windows per batch', parse.positiveInt, 2)

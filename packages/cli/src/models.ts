@@ -52,16 +52,20 @@ const trace = (line: string): void => {
   if (isVerbose()) process.stderr.write(`model: ${line}\n`);
 };
 
+/** Where a --model argument is: a folder on this machine, or a hub repository the cache lacks. */
+export type ModelLocation = { dir: string } | { repo: string; revision: string; folder: string };
+
 /**
- * The folder holding config.json + model.safetensors for a --model argument: a path, a GPT-2
- * short name or a hub repository id (owner/name) at `revision` (default main).
+ * Where a --model argument is, without a request: a path, a GPT-2 short name or a hub
+ * repository id (owner/name) at `revision` (default main) found in a cache, or a repository to
+ * fetch (`folder`: the cache folder searched). Offline, a repository not cached is an error.
  */
-export async function resolveModel(model: string, revision = 'main'): Promise<string> {
+export function locateModel(model: string, revision = 'main'): ModelLocation {
   refuseBrokenLink(model);
   if (existsSync(model)) {
     const dir = localModelDir(model);
     trace(`${model} is a path: ${dir}`);
-    return dir;
+    return { dir };
   }
   // NOTE: "runs/tiny" is also a valid repository id; when its folder part exists here, a path was meant.
   if (model.includes('/') && existsSync(dirname(model))) throw new UsageError(`${model}: no such file or folder`);
@@ -76,7 +80,7 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
   const cached = G.cachedSnapshot(settings.cacheDir, repo, revision);
   if (cached) {
     trace(`found in the Hugging Face cache: ${cached}`);
-    return cached;
+    return { dir: cached };
   }
   trace(`not in the Hugging Face cache: no complete snapshot of ${revision} in ${folder}`);
   const legacy = revision === 'main' ? legacyModelDir(repo) : null;
@@ -84,21 +88,36 @@ export async function resolveModel(model: string, revision = 'main'): Promise<st
     trace(
       `found in the older mini-gpt cache: ${legacy} (npx mini-gpt download ${model} moves it into the Hugging Face cache)`,
     );
-    return legacy;
+    return { dir: legacy };
   }
   const retry = `npx mini-gpt download ${model}${revision === 'main' ? '' : ` --revision ${revision}`}`;
   if (settings.offline)
     throw new Error(
       `${model} is not in the Hugging Face cache (searched ${folder}) and HF_HUB_OFFLINE is set: download it with a network: ${retry}`,
     );
-  trace(`downloading into ${settings.cacheDir}`);
+  return { repo, revision, folder };
+}
+
+/** `request`'s result; an unreachable hub said as "<model> is not in the Hugging Face cache (searched …), and <why>". */
+export async function fromHub<R>(model: string, at: { folder: string }, request: () => Promise<R>): Promise<R> {
   try {
-    return (await fetchModel(repo, revision)).dir;
+    return await request();
   } catch (e) {
     if (e instanceof G.HubError && e.status === 0)
-      throw new Error(`${model} is not in the Hugging Face cache (searched ${folder}), and ${e.message}`);
+      throw new Error(`${model} is not in the Hugging Face cache (searched ${at.folder}), and ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * The folder holding config.json + model.safetensors for a --model argument (locateModel),
+ * downloading a repository the cache lacks.
+ */
+export async function resolveModel(model: string, revision = 'main'): Promise<string> {
+  const at = locateModel(model, revision);
+  if ('dir' in at) return at.dir;
+  trace(`downloading into ${G.hubSettings().cacheDir}`);
+  return (await fromHub(model, at, () => fetchModel(at.repo, at.revision))).dir;
 }
 
 /**

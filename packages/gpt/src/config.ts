@@ -21,7 +21,15 @@ export interface GPTConfig {
   tiedHead: boolean;
   /** Layer-norm epsilon (GPT-2: 1e-5). */
   layerNormEps: number;
+  /**
+   * The MLP's hidden width (Hugging Face's n_inner); absent: 4 × embedDim, GPT-2's. Optional so
+   * that configs and run settings saved before it existed stay valid.
+   */
+  mlpDim?: number;
 }
+
+/** The MLP's hidden width: `mlpDim`, or GPT-2's 4 × embedDim (transformers' n_inner null). */
+export const mlpWidth = (c: GPTConfig): number => c.mlpDim ?? 4 * c.embedDim;
 
 const GPT2_COMMON = {
   vocabSize: 50257,
@@ -58,6 +66,7 @@ export class ConfigError extends MiniGptError {
 }
 
 const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;
+const OPTIONAL_KEYS: Array<keyof GPTConfig> = ['mlpDim'];
 
 /** A preset with overrides, checked: unknown keys, wrong types and impossible sizes are errors. */
 export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial<GPTConfig> = {}): GPTConfig {
@@ -70,7 +79,11 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
     base = preset;
   }
   const config = { ...base, ...overrides } as Record<string, unknown>;
-  const unknown = Object.keys(config).filter((k) => !KEYS.includes(k as keyof GPTConfig));
+  // An optional key given as undefined is absent (a flag not typed, n_inner null).
+  for (const key of OPTIONAL_KEYS) if (config[key] === undefined) delete config[key];
+  const unknown = Object.keys(config).filter(
+    (k) => !KEYS.includes(k as keyof GPTConfig) && !OPTIONAL_KEYS.includes(k as keyof GPTConfig),
+  );
   if (unknown.length > 0) throw new ConfigError(`unknown config key(s): ${unknown.join(', ')}`);
   for (const key of KEYS) {
     const value = config[key];
@@ -80,6 +93,8 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
     }
   }
   const c = config as unknown as GPTConfig;
+  if (c.mlpDim !== undefined && (typeof c.mlpDim !== 'number' || !Number.isInteger(c.mlpDim) || c.mlpDim < 1))
+    throw new ConfigError(`config.mlpDim must be a positive integer, got ${JSON.stringify(c.mlpDim)}`);
   for (const key of ['vocabSize', 'contextLength', 'embedDim', 'nLayers', 'nHeads'] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 1)
       throw new ConfigError(`config.${key} must be a positive integer, got ${c[key]}`);
@@ -95,6 +110,7 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
 /** Parameters of a model (124,439,808 for tied gpt2-small; 163,009,536 for the book's model). */
 export function parameterCount(c: GPTConfig): number {
   const C = c.embedDim;
+  const H = mlpWidth(c);
   const perLayer =
     2 * C /* ln_1 */ +
     C * 3 * C +
@@ -102,9 +118,9 @@ export function parameterCount(c: GPTConfig): number {
     C * C +
     C /* attn.c_proj */ +
     2 * C /* ln_2 */ +
-    C * 4 * C +
-    4 * C /* c_fc */ +
-    4 * C * C +
+    C * H +
+    H /* c_fc */ +
+    H * C +
     C; /* mlp.c_proj */
   const embeddings = c.vocabSize * C + c.contextLength * C;
   const head = c.tiedHead ? 0 : c.vocabSize * C;

@@ -45,7 +45,8 @@ export function toHFConfig(c: GPTConfig): Record<string, unknown> {
     n_embd: c.embedDim,
     n_layer: c.nLayers,
     n_head: c.nHeads,
-    n_inner: null,
+    // transformers' null is 4 × n_embd; another width is written (as save_pretrained would).
+    n_inner: c.mlpDim !== undefined && c.mlpDim !== 4 * c.embedDim ? c.mlpDim : null,
     activation_function: 'gelu_new',
     resid_pdrop: c.dropRate,
     embd_pdrop: c.dropRate,
@@ -100,6 +101,8 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
       qkvBias: j.qkv_bias === undefined ? true : Boolean(j.qkv_bias),
       tiedHead: j.tie_word_embeddings === undefined ? true : Boolean(j.tie_word_embeddings),
       layerNormEps: num('layer_norm_epsilon', 1e-5),
+      // transformers' GPT2MLP: inner_dim = n_inner if not None else 4 * hidden_size.
+      mlpDim: j.n_inner === null || j.n_inner === undefined ? undefined : num('n_inner'),
     });
   }
 }
@@ -107,8 +110,8 @@ export function fromHFConfig(json: unknown, source = 'config.json'): GPTConfig {
 /**
  * Refuses, by name, the config.json keys with which Hugging Face's GPT-2 computes something
  * else than mini-gpt does: no 1/sqrt(head size) scaling (scale_attn_weights: false), scores
- * also divided by the layer's number (scale_attn_by_inverse_layer_idx: true), and an MLP
- * width other than 4 × n_embd (n_inner). reorder_and_upcast_attn is accepted: it only computes
+ * also divided by the layer's number (scale_attn_by_inverse_layer_idx: true). n_inner (the
+ * MLP's width) is honoured by fromHFConfig. reorder_and_upcast_attn is accepted: it only computes
  * the same scores in float32 in a float16 model, and mini-gpt computes attention in float32.
  * @throws ConfigError naming the key, its value and what mini-gpt computes
  */
@@ -125,11 +128,6 @@ function refuseAttentionVariants(j: Record<string, unknown>, source: string): vo
     throw new ConfigError(
       `${source}: reorder_and_upcast_attn must be true or false, got ${JSON.stringify(j.reorder_and_upcast_attn)}`,
     );
-  const inner = j.n_inner;
-  if (inner !== undefined && inner !== null && !(typeof j.n_embd === 'number' && inner === 4 * j.n_embd))
-    throw new ConfigError(
-      `${source}: n_inner ${JSON.stringify(inner)} is not supported (mini-gpt's MLP is 4 × n_embd${typeof j.n_embd === 'number' ? ` = ${4 * j.n_embd}` : ''} wide, n_inner null)`,
-    );
 }
 
 /** GPTConfig's fields and the config.json keys they come from (fromHFConfig's error messages). */
@@ -139,6 +137,7 @@ const HF_KEYS: Record<string, string> = {
   embedDim: 'n_embd',
   nLayers: 'n_layer',
   nHeads: 'n_head',
+  mlpDim: 'n_inner',
   dropRate: 'resid_pdrop',
   layerNormEps: 'layer_norm_epsilon',
 };

@@ -13,6 +13,7 @@ export {
   presets,
   BOOK_CONFIG_OVERRIDES,
   resolveConfig,
+  mlpWidth,
   parameterCount,
   ConfigError,
 } from './config.js';

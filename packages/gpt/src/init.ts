@@ -8,7 +8,7 @@
  */
 import * as T from '@mini/tensor';
 import type { Device, Generator, Tensor, TorchGenerator } from '@mini/tensor';
-import type { GPTConfig } from './config.js';
+import { type GPTConfig, mlpWidth } from './config.js';
 import { parameterShapes } from './parameters.js';
 
 export type InitScheme = 'pytorch' | 'gpt2';
@@ -94,8 +94,8 @@ export function torchInitialParameters(
     for (let j = 0; j < 3; j++)
       linear(C, C, `${p}.attn.c_attn.weight`, j * C, config.qkvBias ? `${p}.attn.c_attn.bias` : null);
     linear(C, C, `${p}.attn.c_proj.weight`, 0, `${p}.attn.c_proj.bias`);
-    linear(C, 4 * C, `${p}.mlp.c_fc.weight`, 0, `${p}.mlp.c_fc.bias`);
-    linear(4 * C, C, `${p}.mlp.c_proj.weight`, 0, `${p}.mlp.c_proj.bias`);
+    linear(C, mlpWidth(config), `${p}.mlp.c_fc.weight`, 0, `${p}.mlp.c_fc.bias`);
+    linear(mlpWidth(config), C, `${p}.mlp.c_proj.weight`, 0, `${p}.mlp.c_proj.bias`);
     host.get(`${p}.ln_1.weight`)!.fill(1);
     host.get(`${p}.ln_2.weight`)!.fill(1);
   }

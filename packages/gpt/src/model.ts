@@ -1,6 +1,6 @@
 /**
  * The GPT-2 model: token + position embeddings, dropout, pre-LayerNorm transformer blocks
- * (causal multi-head attention, GELU feed-forward 4x wide, residual connections), a final
+ * (causal multi-head attention, GELU feed-forward 4x wide or config.mlpDim, residual connections), a final
  * LayerNorm and the output head.
  *
  * Parameters are named and laid out as Hugging Face's GPT-2 (`h.0.attn.c_attn.weight`, ...):

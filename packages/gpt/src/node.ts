@@ -42,6 +42,7 @@ export {
   type ModelDownloadOptions,
   type DownloadedModel,
 } from './node/download.js';
+export { inspectHubModel, type HubModelSummary } from './node/hub-inspect.js';
 export { hubSettings, hubCacheDir, describeEndpoint, HubError, type HubSettings } from './node/hub.js';
 export {
   MODEL_FILES,

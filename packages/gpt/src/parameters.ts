@@ -1,9 +1,10 @@
 /** The names and shapes of a GPT-2's parameters, in Hugging Face's layout. */
-import type { GPTConfig } from './config.js';
+import { type GPTConfig, mlpWidth } from './config.js';
 
 /** Every parameter's name and shape, in Hugging Face GPT-2 layout. */
 export function parameterShapes(c: GPTConfig): Record<string, number[]> {
   const C = c.embedDim;
+  const H = mlpWidth(c); // (C, H) then (H, C): the MLP's two projections
   const shapes: Record<string, number[]> = { 'wte.weight': [c.vocabSize, C], 'wpe.weight': [c.contextLength, C] };
   for (let i = 0; i < c.nLayers; i++) {
     const p = `h.${i}`;
@@ -15,9 +16,9 @@ export function parameterShapes(c: GPTConfig): Record<string, number[]> {
     shapes[`${p}.attn.c_proj.bias`] = [C];
     shapes[`${p}.ln_2.weight`] = [C];
     shapes[`${p}.ln_2.bias`] = [C];
-    shapes[`${p}.mlp.c_fc.weight`] = [C, 4 * C];
-    shapes[`${p}.mlp.c_fc.bias`] = [4 * C];
-    shapes[`${p}.mlp.c_proj.weight`] = [4 * C, C];
+    shapes[`${p}.mlp.c_fc.weight`] = [C, H];
+    shapes[`${p}.mlp.c_fc.bias`] = [H];
+    shapes[`${p}.mlp.c_proj.weight`] = [H, C];
     shapes[`${p}.mlp.c_proj.bias`] = [C];
   }
   shapes['ln_f.weight'] = [C];

@@ -2,7 +2,7 @@
 import * as G from '@mini/gpt/node';
 import type { Device } from '@mini/tensor';
 import { deviceDescription, openDevice } from '../device.js';
-import { resolveModel } from '../models.js';
+import { fromHub, locateModel } from '../models.js';
 import { formatBytes, say } from '../ui.js';
 import type { InfoOptions } from '../main.js';
 
@@ -36,14 +36,20 @@ export async function info(flags: InfoOptions): Promise<number> {
   const device = await openDevice(flags.device, Boolean(flags.verbose));
   const out: Record<string, unknown> = { device: device.info };
   if (flags.model) {
-    const dir = await resolveModel(flags.model, flags.revision);
+    const at = locateModel(flags.model, flags.revision);
     // The weights file's header too, not config.json alone: a cut or mismatched file is refused
-    // here as generate and eval would refuse it.
-    const { config, fileDType, bytes: fileBytes } = await G.inspectModel(dir);
+    // here as generate and eval would refuse it. A repository the cache lacks is not downloaded:
+    // its config.json and the weights' header are read with ranged requests (a few kilobytes).
+    const remote =
+      'dir' in at ? null : await fromHub(flags.model, at, () => G.inspectHubModel(at.repo, { revision: at.revision }));
+    const { config, fileDType, bytes: fileBytes } = remote ?? (await G.inspectModel((at as { dir: string }).dir));
+    const hub = remote && { repo: remote.repo, revision: remote.revision, commit: remote.commit };
     const parameters = G.parameterCount(config);
     const { dtype, reason } = G.resolveWeightDType(flags.dtype, config, device);
     out.model = {
-      path: dir,
+      // null for a repository read on the hub, not downloaded (`hub` says which).
+      path: 'dir' in at ? at.dir : null,
+      ...(hub ? { hub } : {}),
       config,
       parameters,
       file: { dtype: fileDType, bytes: fileBytes },
@@ -69,7 +75,8 @@ export async function info(flags: InfoOptions): Promise<number> {
       );
     const m = out.model as
       | {
-          path: string;
+          path: string | null;
+          hub?: { repo: string; revision: string; commit: string };
           config: G.GPTConfig;
           parameters: number;
           file: { dtype: string; bytes: number };
@@ -80,10 +87,14 @@ export async function info(flags: InfoOptions): Promise<number> {
         }
       | undefined;
     if (m) {
-      say(`model: ${m.path}`);
+      say(
+        m.hub
+          ? `model: ${m.hub.repo} at ${m.hub.revision} (commit ${m.hub.commit.slice(0, 12)}), read on the hub, not downloaded`
+          : `model: ${m.path}`,
+      );
       say(`  model.safetensors: ${formatBytes(m.file.bytes)}, weights in ${m.file.dtype}`);
       say(
-        `  ${m.config.nLayers} layers, ${m.config.nHeads} heads, ${m.config.embedDim} dims, context ${m.config.contextLength}, vocab ${m.config.vocabSize}, ${m.config.tiedHead ? 'tied' : 'untied'} head`,
+        `  ${m.config.nLayers} layers, ${m.config.nHeads} heads, ${m.config.embedDim} dims, MLP ${G.mlpWidth(m.config)} wide, context ${m.config.contextLength}, vocab ${m.config.vocabSize}, ${m.config.tiedHead ? 'tied' : 'untied'} head`,
       );
       say(
         `  ${m.parameters.toLocaleString('en-US')} parameters: ${Object.entries(m.bytes)

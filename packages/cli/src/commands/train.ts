@@ -24,7 +24,14 @@ import { planSteps } from '../steps.js';
 import { signalExitCode } from '../signals.js';
 import { sourceIdentity } from '../text-identity.js';
 import { UsageError, colors, notice, say, startProgress, stopProgress } from '../ui.js';
-import { lockRun, prepareOut, refuseExistingRun, refuseFullDisk, removeIfEmpty } from '../train/run-folder.js';
+import {
+  explainNoRoom,
+  lockRun,
+  prepareOut,
+  refuseExistingRun,
+  refuseFullDisk,
+  removeIfEmpty,
+} from '../train/run-folder.js';
 import { evalLine, reportEnd, reportSetup, writeReports } from '../train/report.js';
 import { type RunSettings, type TrainFlags, newRunConfig, resumeSettings } from '../train/settings.js';
 import { RunStop, stopBeforeTraining } from '../train/stop.js';
@@ -198,14 +205,21 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   const offSigint = await stop.listen();
   prepared.trainingStarts();
 
+  // The step of the last whole checkpoint (a full disk's message says what is kept).
+  let savedStep: number | null = loaded ? loaded.state.steps : null;
   const save = (s: G.TrainState): Promise<void> =>
     stop.track(
       (async () => {
-        await G.saveCheckpoint(checkpointDir, model, optimizer, s, runSettings, {
-          optimizerState: f.optimizerState,
-          signal: stop.abortSave.signal,
-        });
-        await writeReports(out, s.history, s.steps / perEpoch);
+        try {
+          await G.saveCheckpoint(checkpointDir, model, optimizer, s, runSettings, {
+            optimizerState: f.optimizerState,
+            signal: stop.abortSave.signal,
+          });
+          savedStep = s.steps;
+          await writeReports(out, s.history, s.steps / perEpoch);
+        } catch (e) {
+          throw explainNoRoom(e, out, checkpointDir, savedStep, f.optimizerState);
+        }
       })(),
     );
   const bar = quiet ? null : startProgress(totalSteps, state.steps, 'step', `epoch ${state.epoch + 1}/${f.epochs}`);

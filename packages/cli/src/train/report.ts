@@ -71,8 +71,9 @@ export function reportSetup(log: (line: string) => void, r: SetupFacts): void {
   log(
     `${colors.bold('data')}: ${r.dataPath} (${r.dataNote ? `${r.dataNote}, ` : ''}${r.trainBatches} training batches per epoch${(f.gradAccum ?? 1) > 1 ? `, ${f.gradAccum} per step: ${r.perEpoch} steps` : ''}, ${validationNote})`,
   );
+  // A resumed run cannot drop its optimizer state (--resume refuses --no-optimizer-state): no hint then.
   log(
-    `${colors.bold('checkpoint')}: ${r.checkpointDir}, ${formatBytes(r.modelBytes)} model${f.optimizerState ? ` + ${formatBytes(2 * r.modelBytes)} optimizer state per save (--no-optimizer-state keeps the model only)` : ' only (--no-optimizer-state: the run cannot be resumed)'}`,
+    `${colors.bold('checkpoint')}: ${r.checkpointDir}, ${formatBytes(r.modelBytes)} model${f.optimizerState ? ` + ${formatBytes(2 * r.modelBytes)} optimizer state per save${r.resumed ? '' : ' (--no-optimizer-state keeps the model only)'}` : ' only (--no-optimizer-state: the run cannot be resumed)'}`,
   );
   if (r.resumed) {
     const { state, totalSteps, changes, savedEpochs } = r.resumed;

@@ -67,6 +67,39 @@ export function refuseFullDisk(
   );
 }
 
+// Write errors that mean "no room": the advice is the same for all three.
+const NO_ROOM: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EFBIG: 'a file would pass the largest size allowed here (ulimit -f, or the file system)',
+};
+
+/**
+ * A save that failed for want of room, as one line saying what is kept and what to type
+ * (flags `--resume` accepts: it refuses --out and --no-optimizer-state; --out only where no
+ * resumable checkpoint exists); any other error as is.
+ * saveCheckpoint removed its unfinished folder: the last checkpoint (of `savedStep`) is whole.
+ */
+export function explainNoRoom(
+  e: unknown,
+  out: string,
+  checkpointDir: string,
+  savedStep: number | null,
+  resumable: boolean,
+): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code || !Object.hasOwn(NO_ROOM, code)) return e;
+  const why = `${NO_ROOM[code]} (${code}${(e as NodeJS.ErrnoException).path ? `, ${(e as NodeJS.ErrnoException).path}` : ''})`;
+  const again = 'free some space, or choose another --out on a larger disk, and start again';
+  const advice =
+    savedStep === null
+      ? `no checkpoint was saved before it; ${again}`
+      : !resumable
+        ? `the model of step ${savedStep} in ${checkpointDir} is whole (saved without optimizer state, so not resumable); ${again}`
+        : `the checkpoint of step ${savedStep} in ${checkpointDir} is whole; free some space, or copy the run folder to a larger disk, then continue with --resume ${shellQuote(out)} (or --resume the copy)`;
+  return new Error(`could not save the run: ${why}; ${advice}`);
+}
+
 /** Whether process `pid` exists (one of another user's answers EPERM: it exists too). */
 function alive(pid: number): boolean {
   try {

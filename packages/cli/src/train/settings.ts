@@ -45,6 +45,7 @@ export const FIXED = [
   'dropout',
   'qkvBias',
   'tiedHead',
+  'mlpDim',
   'init',
   'batchSize',
   'weightDecay',
@@ -106,6 +107,7 @@ export function newRunConfig(flags: TrainFlags): G.GPTConfig {
     dropRate: flags.dropout,
     qkvBias: flags.qkvBias,
     tiedHead: flags.tiedHead,
+    mlpDim: flags.mlpDim,
   });
   if (flags.init !== 'pytorch' && flags.init !== 'gpt2')
     throw new UsageError(`--init must be pytorch or gpt2, got "${flags.init}"`);

@@ -13,6 +13,7 @@
 import { copyFile, lstat, readFile, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type PathInfo, downloadFile as hubDownloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
+import type { GPTConfig } from '../config.js';
 import { fromHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
 import { formatGB } from '../memory.js';
@@ -53,7 +54,7 @@ export function modelRepository(name: string): string | null {
 const PICKLES = /\.(bin|pt|pth|ckpt|pkl)$/;
 
 /** The files a repository must have for mini-gpt, checked before any byte is fetched. */
-function checkFiles(repo: string, revision: string, files: string[]): void {
+export function checkFiles(repo: string, revision: string, files: string[]): void {
   if (!files.includes('model.safetensors')) {
     const pickles = files.filter((f) => PICKLES.test(f));
     if (pickles.length > 0) {
@@ -70,7 +71,7 @@ function checkFiles(repo: string, revision: string, files: string[]): void {
 }
 
 /** A hub error as a sentence about this repository, file and revision, naming HF_TOKEN where a token is the fix. */
-function explain(
+export function explain(
   e: unknown,
   at: { repo: string; revision: string; file?: string; settings: HubSettings; gated?: boolean },
 ): Error {
@@ -120,11 +121,18 @@ export interface ModelDownloadOptions {
  * attention, bad JSON), before the weights, which may be gigabytes, are fetched.
  */
 async function checkConfig(repo: string, revision: string, path: string): Promise<void> {
-  const text = await readFile(path, 'utf8');
+  hubConfig(repo, revision, await readFile(path, 'utf8'));
+}
+
+/**
+ * The GPTConfig of a repository's config.json text (a byte-order mark allowed).
+ * @throws DownloadError naming the repository when mini-gpt cannot load it
+ */
+export function hubConfig(repo: string, revision: string, text: string): GPTConfig {
   const parsed = parseJsonStrict(text.startsWith('\uFEFF') ? text.slice(1) : text);
   try {
     if ('error' in parsed) throw new Error(`config.json ${parsed.error}`);
-    fromHFConfig(parsed.value, 'config.json');
+    return fromHFConfig(parsed.value, 'config.json');
   } catch (e) {
     throw new DownloadError(
       `${repo} (${revision}) is not a GPT-2 model mini-gpt can load (${(e as Error).message}); its weights were not downloaded`,
