@@ -17,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';
 import { DTypeError, ShapeError } from '@mini/tensor/node';
 import { devicesUnderTest } from '../helpers/devices.js';
+import { sharedChunk } from '../../packages/tensor/src/cpu-fast/matmul-quantized.js';
 
 // In the core project also the fast CPU with its plain-SIMD build, and (where the relaxed 8-bit
 // dot product runs) with the relaxed build but the plain dot product.
@@ -286,6 +287,80 @@ describe.runIf(cpuProject)('the fast CPU small-M block products', () => {
       }
     },
   );
+});
+
+describe.runIf(cpuProject)('the fast CPU shared-row matvec (quantMatvecShared)', () => {
+  // Rows claimed a chunk at a time from a counter in the heap, by one thread or all of them:
+  // every output must be the bits quantMatvec gives for the whole matrix on one thread.
+  it.each(FORMATS)('%s: any chunking and both threads give quantMatvec bits', (format) => {
+    const rt = fastRuntime();
+    const ex = rt.exports as unknown as Record<string, (...args: number[]) => number>;
+    const fmt = format === 'q8_0' ? 0 : 1;
+    const bb = format === 'q8_0' ? 32 : 16;
+    const rdot = rt.relaxedDot ? 1 : 0;
+    const held: [number, number][] = [];
+    const take = (bytes: number): number => {
+      const p = rt.heap.allocate(bytes)!;
+      held.push([p, bytes]);
+      return p;
+    };
+    try {
+      for (const [M, N, K] of [
+        [1, 1031, 1600],
+        [3, 67, 77],
+      ] as const) {
+        const nb = Math.ceil(K / 32);
+        const w = take(N * nb * bb);
+        const ws = take(2 * N * nb);
+        const a = take(4 * M * K);
+        const aq = take(128 * M * nb);
+        const ad = take(4 * M * nb);
+        const bias = take(4 * N);
+        const counter = take(64);
+        const buf = rt.heap.memory.buffer;
+        new Uint8Array(buf, w, N * nb * bb).set(Uint8Array.from(values(N * nb * bb, 11), (v) => (v * 127) & 0xff));
+        new Uint16Array(buf, ws, N * nb).set(
+          Uint16Array.from(values(N * nb, 12), (v) => 0x2000 + Math.abs(v) * 0x1000),
+        );
+        new Float32Array(buf, a, M * K).set(values(M * K, 13, 3));
+        new Float32Array(buf, bias, N).set(values(N, 14));
+        ex.quantizeActivations!(M, K, a, K, aq, ad, rdot);
+        const want = take(4 * M * N);
+        ex.quantMatvec!(fmt, M, N, nb, aq, ad, w, ws, want, N, bias, rdot, 1);
+        const wantBits = Array.from(new Uint32Array(buf, want, M * N));
+        const got = take(4 * M * N);
+        const shared = (chunk: number) => [counter, chunk, fmt, M, N, nb, aq, ad, w, ws, got, N, bias, rdot];
+        const reset = () => {
+          new Int32Array(buf, counter, 1)[0] = 0;
+          new Float32Array(buf, got, M * N).fill(Number.NaN);
+        };
+        for (const chunk of [4, 12, 256]) {
+          reset();
+          ex.quantMatvecShared!(...shared(chunk));
+          expect(Array.from(new Uint32Array(buf, got, M * N)), `one thread, chunk ${chunk}`).toEqual(wantBits);
+        }
+        if (rt.runner && rt.runner.threads > 1) {
+          reset();
+          const call = { kernel: 'quantMatvecShared' as const, args: shared(8) };
+          rt.runner.run(
+            Array.from({ length: rt.runner.threads }, () => call),
+            (c) => ex[c.kernel]!(...c.args),
+          );
+          expect(Array.from(new Uint32Array(buf, got, M * N)), 'all threads').toEqual(wantBits);
+        }
+        for (const [p, bytes] of held.splice(0)) rt.heap.release(p, bytes);
+      }
+    } finally {
+      for (const [p, bytes] of held) rt.heap.release(p, bytes);
+    }
+  });
+
+  it('claims a multiple of 4 rows, about 16 a thread, at most 256', () => {
+    expect(sharedChunk(1600, 2)).toBe(52);
+    expect(sharedChunk(6400, 2)).toBe(200);
+    expect(sharedChunk(50257, 2)).toBe(256);
+    expect(sharedChunk(7, 2)).toBe(4);
+  });
 });
 
 void f32;

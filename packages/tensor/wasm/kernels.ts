@@ -15,4 +15,4 @@ export { sumMiddle } from './reduce';
 export { copyStrided } from './copy';
 export { binaryArith, scalarArith } from './arith';
 export { gatherRows, scatterAddColumns } from './embedding';
-export { quantizeActivations, quantMatvec, quantDecodeRows, relaxedDotProbe } from './quant';
+export { quantizeActivations, quantMatvec, quantMatvecShared, quantDecodeRows, relaxedDotProbe } from './quant';

@@ -93,7 +93,7 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
     }
     const v = v128.load(p);
     const lo = v128.and(v, i8x16.splat(0x0f));
-    const hi = i8x16.shr_u(v, 4);
+    const hi = v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f)); // = i8x16.shr_u(v, 4), which x86 lacks (V8 emulates it)
     return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 80), hi, i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 64), lo, zero));
   }
   let lo: v128, hi: v128;
@@ -103,7 +103,7 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
   } else {
     const v = v128.load(p);
     lo = i8x16.sub(v128.and(v, i8x16.splat(0x0f)), i8x16.splat(8));
-    hi = i8x16.sub(i8x16.shr_u(v, 4), i8x16.splat(8));
+    hi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f)), i8x16.splat(8));
   }
   let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), v128.load(x));
   s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), v128.load(x, 16)));
@@ -210,6 +210,21 @@ export function quantMatvec(format: i32, M: i32, N: i32, nb: i32, aq: usize, ad:
 }
 
 /**
+ * quantMatvec's rows shared by every thread that calls it with the same arguments: each claims
+ * the next `chunk` rows (a multiple of 4) with an atomic add on the i32 at `counter` (0 before
+ * the first call) until all N are taken, so a thread that starts late or runs slower takes fewer
+ * rows and none waits on another's fixed share. Each row's output is computed as quantMatvec
+ * computes it (rows grouped by four from row 0): the same bits whichever thread takes it.
+ */
+export function quantMatvecShared(counter: usize, chunk: i32, format: i32, M: i32, N: i32, nb: i32, aq: usize, ad: usize, w: usize, ws: usize, c: usize, ldc: i32, bias: usize, rdot: i32): void {
+  const bb: usize = format == Q8 ? 32 : 16;
+  for (let n0 = atomic.add<i32>(counter, chunk); n0 < N; n0 = atomic.add<i32>(counter, chunk)) {
+    const count = min(chunk, N - n0);
+    quantMatvec(format, M, count, nb, aq, ad, w + <usize>n0 * <usize>nb * bb, ws + (<usize>n0 * <usize>nb << 1), c + (<usize>n0 << 2), ldc, bias ? bias + (<usize>n0 << 2) : 0, rdot, 1);
+  }
+}
+
+/**
  * 1 when i32x4.relaxed_dot_i8x16_i7x16_add_s gives the exact products plus the accumulator
  * here, else 0 (always 0 in the plain build). Call with (-127, 127): the operands' last lanes
  * come from the arguments so the optimizer cannot fold the instruction at build time.
@@ -238,7 +253,7 @@ export function quantDecodeRows(format: i32, N: i32, nb: i32, w: usize, ws: usiz
       } else {
         const v = v128.load(p);
         lo = i8x16.sub(v128.and(v, i8x16.splat(0x0f)), i8x16.splat(8));
-        hi = i8x16.sub(i8x16.shr_u(v, 4), i8x16.splat(8));
+        hi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), i8x16.splat(0x0f)), i8x16.splat(8));
       }
       const o = out + (<usize>i << 7);
       const l0 = i16x8.extend_low_i8x16_s(lo), l1 = i16x8.extend_high_i8x16_s(lo);

@@ -26,6 +26,15 @@ const DECODE_CHUNK = 1 << 22;
 /** Below this many multiply-adds the matvec stays on the calling thread. */
 const PARALLEL_MIN_MATVEC = 1 << 16;
 
+/**
+ * Rows a thread claims at a time in the shared matvec: a multiple of 4 (the kernel's row groups),
+ * about 16 claims a thread (so the last claims even out the threads' finishing times), at most
+ * 256 rows (a gpt2-xl head's 50,257 rows: 0.4 MB of int8 a claim).
+ */
+export function sharedChunk(N: number, threads: number): number {
+  return Math.min(256, Math.max(4, Math.ceil(N / (16 * threads) / 4) * 4));
+}
+
 export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantMatmulArgs) => void {
   return (args) => {
     const { M, N, K, format, a, data, scales, bias, out } = args;
@@ -55,21 +64,25 @@ export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantM
         const aq = take(M * nb * 128); // ABLOCK bytes a block (wasm/quant.ts)
         const ad = take(M * nb * 4);
         rt.exports.quantizeActivations(M, K, aAt, K, aq, ad, rdot);
-        runSplit(rt, 'quantMatvec', N, 4, M * N * K >= PARALLEL_MIN_MATVEC ? 0 : Infinity, (n0, count) => [
-          fmt,
-          M,
-          count,
-          nb,
-          aq,
-          ad,
-          wAt + n0 * nb * bb,
-          sAt + 2 * n0 * nb,
-          cAt + 4 * n0,
-          N,
-          bias ? biasAt + 4 * n0 : 0,
-          rdot,
-          1,
-        ]);
+        const bAt = bias ? biasAt : 0;
+        if (!rt.runner || rt.runner.threads === 1 || M * N * K < PARALLEL_MIN_MATVEC) {
+          rt.exports.quantMatvec(fmt, M, N, nb, aq, ad, wAt, sAt, cAt, N, bAt, rdot, 1);
+          return;
+        }
+        // Every thread runs the same call and claims rows a chunk at a time from a shared
+        // counter (wasm/quant.ts quantMatvecShared): a worker that wakes late, or a core that
+        // something else is using, takes fewer rows instead of keeping the others waiting.
+        const counter = take(64);
+        Atomics.store(new Int32Array(rt.heap.memory.buffer, counter, 1), 0, 0);
+        const chunk = sharedChunk(N, rt.runner.threads);
+        const call: KernelCall = {
+          kernel: 'quantMatvecShared',
+          args: [counter, chunk, fmt, M, N, nb, aq, ad, wAt, sAt, cAt, N, bAt, rdot],
+        };
+        rt.runner.run(
+          Array.from({ length: rt.runner.threads }, () => call),
+          (c) => rt.exports[c.kernel](...c.args),
+        );
         return;
       }
       const rows = Math.max(8, Math.floor(DECODE_CHUNK / (nb * 32 * 8)) * 8);
