@@ -82,6 +82,7 @@ export {
   generateTokens,
   generateText,
   sampleNext,
+  DEVICE_TOP_K_MAX,
   validateGenerateOptions,
   NonFiniteLogitsError,
   type GenerateOptions,
