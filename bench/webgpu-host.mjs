@@ -6,6 +6,8 @@
 //   _pipelines_per_step, _buffers_per_step: one training step of the 124M model's structure
 //   (12 layers, 12 heads, batch 2 x 256; narrow widths, since the counts depend on the structure only);
 // - webgpu_dispatches_per_token: one cached decoded token of the same model;
+// - webgpu_bytes_read_per_token: bytes read back a decoded token, greedy, top-k 50 sampling
+//   (its candidates, picked on the device) and temperature alone (the logits row);
 // - webgpu_host_us_per_dispatch: JavaScript time to record a step (its synchronous stretches,
 //   not the awaits) divided by its dispatches;
 // - webgpu_reads_per_step / webgpu_loss_wait_ms_per_step (backend webgpu-loop): trainModel's
@@ -182,6 +184,21 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3,
     const tokenNote = `12-layer 12-head model, cached greedy decoding, narrow widths; ${adapter}`;
     report('webgpu_dispatches_per_token', 'webgpu', (d9 - d1 - (d1 - d0)) / 8, 'dispatches', tokenNote);
     report('webgpu_reads_per_token', 'webgpu', (r9 - r1 - (r1 - r0)) / 8, 'reads', tokenNote);
+    // Bytes read back a token: greedy (argmax and sum), top-k sampling (its candidates), and
+    // temperature alone (the whole row: 4 bytes a logit, 2000 here, 50,257 for GPT-2).
+    for (const [line, o, what] of [
+      ['webgpu', {}, 'cached greedy decoding'],
+      ['webgpu-topk50', { temperature: 1, topK: 50 }, 'top-k 50 sampling'],
+      ['webgpu-row', { temperature: 1 }, 'temperature-only sampling (the row)'],
+    ]) {
+      const bytes = async (n) => {
+        const b = backend.counters.bytesRead;
+        await G.generate(model, prompt, { maxNewTokens: n, ...o });
+        return backend.counters.bytesRead - b;
+      };
+      const perToken = ((await bytes(9)) - (await bytes(1))) / 8;
+      report('webgpu_bytes_read_per_token', line, perToken, 'bytes', `${what}, vocab 2000; ${adapter}`);
+    }
     model.dispose();
     optimizer.dispose();
   }

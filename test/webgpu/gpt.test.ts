@@ -86,4 +86,58 @@ describe.runIf(gpu)('GPT-2 on WebGPU matches the CPU reference', () => {
     );
     model.dispose();
   });
+
+  it('top-k sampling selects its candidates on the device: the CPU device tokens for the seed, 1 small read a token', async () => {
+    const onGpu = G.GPTModel.create(config, { device: gpu!, seed: 9, init: 'gpt2' });
+    const onCpu = G.GPTModel.create(config, { device: T.cpu, seed: 9, init: 'gpt2' });
+    const prompt = [464, 1990, 373, 257];
+    const backend = gpu!.backend as unknown as { counters: { reads: number; bytesRead: number } };
+    const n = 16;
+    for (const o of [
+      { temperature: 0.9, topK: 40, seed: 3 },
+      { temperature: 1.4, topK: 300, topP: 0.8, seed: 4 },
+      { temperature: 2, topK: 1, seed: 5 },
+    ]) {
+      const [r0, b0] = [backend.counters.reads, backend.counters.bytesRead];
+      const onDevice = await G.generate(onGpu, prompt, { maxNewTokens: n, ...o });
+      expect(backend.counters.reads - r0, 'one read a token').toBe(n);
+      // [count, k + 16 ids, k + 16 scores], float32: not the 2000-float row.
+      expect(backend.counters.bytesRead - b0).toBe(n * 4 * (1 + 2 * (o.topK + 16)));
+      const onHost = await G.generate(onGpu, prompt, { maxNewTokens: n, ...o, pickOnDevice: false });
+      const cpuTokens = await G.generate(onCpu, prompt, { maxNewTokens: n, ...o });
+      expect(onDevice, JSON.stringify(o)).toEqual(onHost);
+      expect(onDevice, JSON.stringify(o)).toEqual(cpuTokens);
+      if (o.topK > 1) expect(new Set(onDevice.slice(prompt.length)).size).toBeGreaterThan(3);
+    }
+    // Past DEVICE_TOP_K_MAX, and temperature alone: the row is read (4 bytes a logit).
+    for (const o of [
+      { temperature: 1, topK: G.DEVICE_TOP_K_MAX + 1 },
+      { temperature: 1, topP: 0.9 },
+    ]) {
+      const [r0, b0] = [backend.counters.reads, backend.counters.bytesRead];
+      const tokens = await G.generate(onGpu, prompt, { maxNewTokens: 4, ...o });
+      expect(backend.counters.reads - r0).toBe(4);
+      expect(backend.counters.bytesRead - b0).toBe(4 * 4 * config.vocabSize);
+      expect(tokens).toEqual(await G.generate(onCpu, prompt, { maxNewTokens: 4, ...o }));
+    }
+    onCpu.dispose();
+    // Every logit tied (a zero head): more candidates than slots, so the row is read too, and
+    // the draw is still the host's.
+    const head = onGpu.param(config.tiedHead ? 'wte.weight' : 'lm_head.weight').data;
+    const zeros = T.zeros(head.shape, { device: gpu! });
+    T.copyInto(head, zeros);
+    zeros.dispose();
+    const r0 = backend.counters.reads;
+    const tied = await G.generate(onGpu, prompt, { maxNewTokens: 5, temperature: 1, topK: 3, seed: 6 });
+    expect(backend.counters.reads - r0, 'candidates, then the row').toBe(2 * 5);
+    expect(tied).toEqual(
+      await G.generate(onGpu, prompt, { maxNewTokens: 5, temperature: 1, topK: 3, seed: 6, pickOnDevice: false }),
+    );
+    // A NaN logit: the host's error, naming the token.
+    T.copyInto(head.slice(0, 7, 8), T.full([1, 32], NaN, { device: gpu! }));
+    await expect(G.generate(onGpu, prompt, { maxNewTokens: 3, temperature: 1, topK: 5 })).rejects.toThrow(
+      /logits are not finite at generation step 0 \(token id 7 has logit NaN\)/,
+    );
+    onGpu.dispose();
+  });
 });

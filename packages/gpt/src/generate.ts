@@ -34,9 +34,11 @@ export interface GenerateOptions {
   /** Reuse keys/values of earlier positions (default true). */
   useCache?: boolean;
   /**
-   * Greedy decoding on a WebGPU device picks the token there (an argmax kernel; 8 bytes read a
-   * token instead of the 201 KB logits row). Default true; false reads the row and picks on the
-   * host (the same token: the tests compare the two).
+   * On a WebGPU device, greedy decoding picks the token there (an argmax kernel; 8 bytes read a
+   * token instead of the 201 KB logits row), and top-k sampling with the 'fast' stream (k below
+   * the vocabulary and at most DEVICE_TOP_K_MAX) selects its candidates there and draws on the
+   * host from those (4 + 8 (k + 16) bytes read): the same token as from the whole row. Default
+   * true; false reads the row and picks on the host (the tests compare the two).
    */
   pickOnDevice?: boolean;
 }
@@ -142,10 +144,28 @@ export function sampleNext(
 }
 
 /**
- * The next id from the last position's logits (1, 1, V), which it disposes. Greedy decoding on
- * WebGPU reads only the argmax (int32, first maximum as the host's loop) and the row's sum: a
- * sum that is not finite (a NaN or infinite logit, or, rarely, finite logits overflowing it)
- * sends the row to the host, whose sampleNext names the bad logit or picks the same argmax.
+ * Top-k sampling on WebGPU selects the candidates on the device for k up to this (8 bytes a
+ * candidate read back); a larger k reads the row (4 bytes a token of the vocabulary), which is
+ * as cheap once 8k nears 4V and leaves the host's sort as the cost either way.
+ */
+export const DEVICE_TOP_K_MAX = 1024;
+/** Slots past k for scores tied with the k-th: more ties than this read the row instead. */
+const TIE_SLOTS = 16;
+
+/**
+ * The next id from the last position's logits (1, 1, V), which it disposes.
+ * On WebGPU (unless pickOnDevice is false), with a finite row:
+ * - greedy: reads only the argmax (int32, first maximum as the host's loop) and the row's sum: a
+ *   sum that is not finite (a NaN or infinite logit, or, rarely, finite logits overflowing it)
+ *   sends the row to the host, whose sampleNext names the bad logit or picks the same argmax;
+ * - top-k with the 'fast' stream (k < V, k <= DEVICE_TOP_K_MAX): reads the candidates (every
+ *   logit >= the k-th largest, in index order) and runs sampleNext on them: the same token and
+ *   the same draw as on the whole row, because every other token's probability is exactly 0
+ *   (exp(-Infinity)), and adding 0 changes no float64 sum nor the stable order of top-p's sort.
+ *   A row with a NaN or an infinity, or more ties at the k-th logit than TIE_SLOTS, is read
+ *   whole (the host names the bad logit as before).
+ * Temperature alone, top-p alone and the 'torch' stream (whose draw takes 2V words) read the
+ * row: their softmax needs every logit's float64 exp, which WGSL cannot compute.
  */
 async function pickNext(
   logits: T.Tensor,
@@ -155,8 +175,9 @@ async function pickNext(
   device: T.Device,
 ): Promise<number> {
   try {
-    if (device.kind === 'webgpu' && (o.temperature ?? 0) === 0 && o.pickOnDevice !== false) {
-      const V = logits.size;
+    const V = logits.size;
+    const onDevice = device.kind === 'webgpu' && o.pickOnDevice !== false;
+    if (onDevice && (o.temperature ?? 0) === 0) {
       const [best, total] = T.tidy(() => {
         const row = logits.reshape([V]);
         return [T.argmax(row, 0), T.sum(row)];
@@ -169,6 +190,17 @@ async function pickNext(
         best.dispose();
         total.dispose();
       }
+    } else if (onDevice && o.rng !== 'torch' && o.topK !== undefined && o.topK < V && o.topK <= DEVICE_TOP_K_MAX) {
+      const capacity = o.topK + TIE_SLOTS;
+      const packed = T.tidy(() => T.topKCandidates(logits.reshape([V]), o.topK!, capacity));
+      let data: Float32Array;
+      try {
+        data = (await packed.toArray()) as Float32Array;
+      } finally {
+        packed.dispose();
+      }
+      const { count, ids, scores } = T.unpackTopKCandidates(data, capacity)[0]!;
+      if (count >= 0 && count <= capacity) return ids[sampleNext(scores, o, random, step)]!;
     }
     return sampleNext((await logits.toArray()) as Float32Array, o, random, step);
   } finally {

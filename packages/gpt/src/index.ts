@@ -83,6 +83,7 @@ export {
   generateTokens,
   generateText,
   sampleNext,
+  DEVICE_TOP_K_MAX,
   validateGenerateOptions,
   NonFiniteLogitsError,
   type GenerateOptions,

@@ -264,6 +264,11 @@ export interface Kernels {
   matmulQuantized?(args: QuantMatmulArgs): void;
   /** x contiguous, seen as (outer, R, inner); out (outer, inner); argmax writes int32. */
   reduce(op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void;
+  /**
+   * The top-k candidates of each of `rows` rows of n scores (ops/top-k.ts topKCandidates): out
+   * (rows, 1 + 2 capacity) in x's dtype, per row [count or -1, ids, scores]. x contiguous.
+   */
+  topKCandidates(x: View, out: View, rows: number, n: number, k: number, capacity: number): void;
   /** Rows of length n; with `causal`, row r of each (tq, tk) block sees columns <= r % tq + tk - tq. */
   softmax(x: View, out: View, rows: number, n: number, causal: { tq: number; tk: number } | null): void;
   /** dx = y * (dy - sum(dy * y)) per row. */

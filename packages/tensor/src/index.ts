@@ -104,6 +104,7 @@ export {
 } from './quantized.js';
 export * from './ops/reduce.js';
 export * from './ops/softmax.js';
+export * from './ops/top-k.js';
 export * from './ops/attention.js';
 export * from './ops/layernorm.js';
 export * from './ops/embedding.js';

@@ -13,6 +13,7 @@ import { matmul } from './matmul.js';
 import { matmulQuantized } from './matmul-quantized.js';
 import { reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
+import { topKCandidates } from './top-k.js';
 import { isContiguousLayout, sizeOf } from '../shape.js';
 import { CpuStorage, dataOf, stridedIndices } from './storage.js';
 
@@ -28,6 +29,7 @@ export const referenceKernels: Kernels = {
   gelu: (x, out) => unary('gelu', x, out, 0),
   geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx),
   reduce,
+  topKCandidates,
   softmax,
   softmaxBackward,
   attention,

@@ -125,6 +125,8 @@ export class WebGPUBackend implements Backend {
     submits: 0,
     pipelines: 0,
     reads: 0,
+    /** Bytes copied back by reads (what a decoded token costs the bus). */
+    bytesRead: 0,
     uploads: 0,
     bindGroups: 0,
     stagingBuffers: 0,
@@ -222,6 +224,7 @@ export class WebGPUBackend implements Backend {
     if (copy) this.release(copy);
     this.flush();
     this.counters.reads++;
+    this.counters.bytesRead += bytes;
     let mapped = false;
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);

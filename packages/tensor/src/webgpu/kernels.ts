@@ -14,6 +14,7 @@ import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { layerNorm, layerNormBackward } from './layernorm.js';
 import { reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
+import { topKCandidates } from './top-k.js';
 
 export function webgpuKernels(ctx: WebGPUBackend): Kernels {
   return {
@@ -27,6 +28,7 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     matmul: (args) => matmul(ctx, args),
     matmulQuantized: (args) => matmulQuantized(ctx, args),
     reduce: (op, x, outer, R, inner, out) => reduce(ctx, op, x, outer, R, inner, out),
+    topKCandidates: (x, out, rows, n, k, capacity) => topKCandidates(ctx, x, out, rows, n, k, capacity),
     softmax: (x, out, rows, n, causal) => softmax(ctx, x, out, rows, n, causal),
     softmaxBackward: (y, dy, dx, rows, n) => softmaxBackward(ctx, y, dy, dx, rows, n),
     attention: (args) => attention(ctx, args),
