@@ -5,46 +5,13 @@
 // watched by its resident memory: past 1.5 GB it is killed, so that a missing check fails the
 // test instead of filling the machine.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
 import { describe, expect, it } from 'vitest';
-import { BIN } from './run-cli.js';
-
-const RSS_CAP_BYTES = 1.5e9;
-
-/** The CLI as a child process, killed (killedForMemory) once its resident memory passes RSS_CAP_BYTES. */
-function runWatched(args: string[]): Promise<{ code: number | null; stderr: string; killedForMemory: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    let killedForMemory = false;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const watch = setInterval(() => {
-      try {
-        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (rss && Number(rss[1]) * 1024 > RSS_CAP_BYTES) {
-          killedForMemory = true;
-          child.kill('SIGKILL');
-        }
-      } catch {
-        /* the child has exited */
-      }
-    }, 50);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(watch);
-      resolve({ code, stderr, killedForMemory });
-    });
-  });
-}
+import { BIN, runWatched } from './run-cli.js';
 
 /** A model folder whose config and safetensors header are a consistent float16 GPT-2 of about 65 GB, the data a hole. */
 function hugeModel(): { dir: string; config: G.GPTConfig } {

@@ -1,5 +1,6 @@
 /** Runs the built CLI as a user would: a child process, stdout and stderr captured. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/bin/mini-gpt.js', import.meta.url));
@@ -55,3 +56,51 @@ export const QUICK = [
   '--sample-tokens',
   '5',
 ];
+
+/** Past this resident memory runWatched kills the CLI: a missing check must fail a test, not fill the machine. */
+export const RSS_CAP_BYTES = 1.5e9;
+
+/**
+ * The CLI as a child process (stdout ignored), killed with SIGKILL once its resident memory passes
+ * RSS_CAP_BYTES (killedForMemory) or after `timeoutMs` (timedOut: a command that hangs).
+ */
+export function runWatched(
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<{ code: number | null; stderr: string; killedForMemory: boolean; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let killedForMemory = false;
+    let timedOut = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const watch = setInterval(() => {
+      try {
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (rss && Number(rss[1]) * 1024 > RSS_CAP_BYTES) {
+          killedForMemory = true;
+          child.kill('SIGKILL');
+        }
+      } catch {
+        /* the child has exited */
+      }
+    }, 50);
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, options.timeoutMs)
+      : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(watch);
+      clearTimeout(timer);
+      resolve({ code, stderr, killedForMemory, timedOut });
+    });
+  });
+}

@@ -174,7 +174,7 @@ function prepareCommand(cli: Root) {
       0.01,
     )
     .option('--shard-tokens <n>', 'tokens per shard file', parse.positiveInt, 100_000_000)
-    .option('--workers <n>', 'tokenizer threads (default: one per core)', parse.positiveInt)
+    .option('--workers <n>', 'tokenizer threads (default and most: one per core)', parse.positiveInt)
     .option('--json', 'print the manifest as one JSON line');
 }
 

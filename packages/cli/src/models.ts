@@ -21,8 +21,20 @@ import { UsageError, isVerbose } from './ui.js';
  */
 function refuseBrokenLink(path: string): void {
   const link = lstatSync(path, { throwIfNoEntry: false });
-  if (link?.isSymbolicLink() && !existsSync(path))
-    throw new G.FileError(`${path}: a link to ${readlinkSync(path)}, which does not exist`);
+  if (!link?.isSymbolicLink()) return;
+  try {
+    statSync(path);
+  } catch (e) {
+    // A link to a link back to it is no missing target: "which does not exist" sent users to look for it.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new G.FileError(
+      code === 'ELOOP'
+        ? `${path}: a link to ${readlinkSync(path)} that leads back to itself (a loop of links)`
+        : code === 'ENOENT'
+          ? `${path}: a link to ${readlinkSync(path)}, which does not exist`
+          : `${path}: ${G.fileProblem(e as NodeJS.ErrnoException)}`,
+    );
+  }
 }
 
 /** The folder holding config.json + model.safetensors for an existing path. */

@@ -1,12 +1,11 @@
 /** Parsers for option values: a bad value is a usage error (exit 2) naming the option. */
-import { type DeviceChoice, deviceChoices, parseDeviceChoice } from '@mini/tensor';
+import { type DeviceChoice, decimalNumber, deviceChoices, parseDeviceChoice } from '@mini/tensor';
 import { InvalidArgumentError } from 'commander';
 
 export function number(what: string, check: (n: number) => boolean = Number.isFinite) {
   return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || !check(n))
-      throw new InvalidArgumentError(`${what} expected, got "${value}"`);
+    const n = decimalNumber(value); // not Number(): "0x1" is no learning rate
+    if (!Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`${what} expected, got "${value}"`);
     return n;
   };
 }

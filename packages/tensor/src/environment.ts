@@ -34,6 +34,15 @@ export function environmentChoice<C extends string>(name: string, choices: reado
 }
 
 /**
+ * `text` as a decimal number (digits, a point, an exponent; spaces around), as Python's float()
+ * reads it; NaN for anything else. Not JS's Number(), which also reads "0x10", "0b11" and
+ * "0o17" (`--lr 0x1` trained at 1) and takes "" as 0.
+ */
+export function decimalNumber(text: string): number {
+  return /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(text) ? Number(text) : Number.NaN;
+}
+
+/**
  * The variable as a whole number of at least `min`, capped at `max` (a larger value is taken as
  * `max`); undefined when unset or empty.
  * @throws EnvironmentError for anything but digits, or a number below `min`

@@ -51,6 +51,7 @@ export {
 export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
 export {
   EnvironmentError,
+  decimalNumber,
   environmentChoice,
   environmentCount,
   environmentValue,

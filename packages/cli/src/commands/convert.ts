@@ -9,6 +9,7 @@ import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import type { ConvertOptions } from '../main.js';
 import { resolveModel } from '../models.js';
+import { makeOutFolder, refuseUsedFolder, sameFolder } from '../out-folder.js';
 import { UsageError, formatBytes, say } from '../ui.js';
 
 /** convert's flags, typed by their definitions in main.ts. */
@@ -16,7 +17,11 @@ export async function convert(flags: ConvertOptions): Promise<number> {
   if (flags.dtype === 'auto') throw new UsageError('convert: give --dtype int8, int4, float16, bfloat16 or float32');
   const dir = await resolveModel(flags.model, flags.revision);
   const out = resolve(flags.out);
-  if (resolve(dir) === out) throw new UsageError(`convert: --out ${flags.out} is the model's own folder`);
+  // Through a link or `..` too: a link to a run's checkpoint once had its float32 weights replaced.
+  if (resolve(dir) === out || sameFolder(dir, out))
+    throw new UsageError(`convert: --out ${flags.out} is the model's own folder`);
+  refuseUsedFolder(out, '--out', flags.out);
+  await makeOutFolder(out, '--out ');
   const device = await getDevice('cpu');
   const started = performance.now();
   const model = await G.loadModel(dir, device, { dtype: flags.dtype });

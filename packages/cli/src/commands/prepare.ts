@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as G from '@mini/gpt/node';
+import { makeOutFolder, missingInput, refuseUsedFolder } from '../out-folder.js';
 import { exitOnStopSignals } from '../signals.js';
 import {
   UsageError,
@@ -116,7 +117,8 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
       if (matched.length === 0) throw new UsageError(`${input}: the pattern matches no file`);
       named.push(...matched);
     } else {
-      if (!existsSync(input)) throw new UsageError(`${input}: no such file or folder`);
+      const missing = missingInput(input);
+      if (missing) throw new UsageError(`${input}: ${missing}`);
       named.push(input);
     }
   }
@@ -127,9 +129,16 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
     throw new UsageError(
       `${files.length === 1 ? files[0] : `${inputs.join(' ')}: all ${files.length} files`} ${files.length === 1 ? 'is' : 'are'} empty (0 bytes): nothing to tokenize`,
     );
+  // The split holds out the last share of the bytes: all of them made a corpus with no training
+  // token, and the advice to train on it.
+  const inputBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
+  if (Math.floor((1 - flags.valShare) * inputBytes) === 0)
+    throw new UsageError(
+      `--val-share ${flags.valShare} holds out all ${formatBytes(inputBytes)} of the input: nothing is left to train on`,
+    );
   const out = resolve(flags.out);
-  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
-    throw new UsageError(`--out ${flags.out}: not an empty folder; choose a new one`);
+  refuseUsedFolder(out, '--out', flags.out);
+  await makeOutFolder(out, '--out ');
   const manifest = await tokenizeWithProgress(files, out, flags.valShare, Boolean(flags.json), {
     shardTokens: flags.shardTokens,
     workers: flags.workers,

@@ -11,7 +11,7 @@
  * refused when their value differs from the saved one (FIXED: data, model shape, batches, seed,
  * init), as a run cannot change them midway.
  */
-import { existsSync, statSync } from 'node:fs';
+import { type Stats, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { admitTraining, checkRates } from '../admission.js';
@@ -49,8 +49,13 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
   let source: DataSource | undefined;
   if (flags.resume) {
     out = resolve(flags.resume);
-    if (!existsSync(out) || !statSync(out).isDirectory())
-      throw new UsageError(`--resume ${flags.resume}: no such folder`);
+    let found: Stats | undefined;
+    try {
+      found = statSync(out, { throwIfNoEntry: false });
+    } catch (e) {
+      throw new UsageError(`--resume ${flags.resume}: ${G.fileProblem(e as NodeJS.ErrnoException)}`);
+    }
+    if (!found?.isDirectory()) throw new UsageError(`--resume ${flags.resume}: no such folder`);
     const summary = await G.readCheckpointSummary(join(out, 'checkpoint'));
     if (!summary)
       throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);

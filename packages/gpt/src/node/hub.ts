@@ -9,7 +9,7 @@
  * and HF_ENDPOINT when the hub cannot be reached, turns an error response into a HubError
  * carrying the hub's own X-Error-Code / X-Error-Message, and refuses any request offline.
  */
-import { EnvironmentError, MiniGptError } from '@mini/tensor';
+import { EnvironmentError, MiniGptError, decimalNumber } from '@mini/tensor';
 import { readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { homedir } from 'node:os';
@@ -97,7 +97,7 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 function timeoutOf(env: NodeJS.ProcessEnv): number {
   const value = env.HF_HUB_DOWNLOAD_TIMEOUT?.trim();
   if (!value) return 10_000;
-  const seconds = Number(value);
+  const seconds = decimalNumber(value);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
     throw new EnvironmentError(
       `HF_HUB_DOWNLOAD_TIMEOUT=${JSON.stringify(env.HF_HUB_DOWNLOAD_TIMEOUT)}: use a number of seconds above 0 (default 10), or leave it unset`,

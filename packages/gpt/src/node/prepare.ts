@@ -13,7 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { makeDirs } from './files.js';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -29,7 +30,10 @@ export interface PrepareOptions {
   valShare?: number;
   /** Tokens per shard (llm.c: 100M). */
   shardTokens?: number;
-  /** Worker threads (default: the cores available). */
+  /**
+   * Worker threads (default and cap: the cores available). More threads than cores tokenize no
+   * faster, and each holds its own heap: 1,000 of them took 17 GB here.
+   */
   workers?: number;
   /** Characters per chunk handed to a worker (default 1M). */
   chunkChars?: number;
@@ -120,13 +124,14 @@ export async function prepareCorpus(
   const sizes = files.map((f) => statSync(f).size);
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const valStart = valShare > 0 ? Math.floor((1 - valShare) * totalBytes) : Infinity;
-  await mkdir(options.out, { recursive: true });
+  // Not mkdir's recursive option: in Node 20 and 24 it never returns under /proc (see makeDirs).
+  await makeDirs(options.out);
   const writers = {
     train: new ShardWriter(options.out, 'train', shardTokens),
     val: new ShardWriter(options.out, 'val', shardTokens),
   };
 
-  const workerCount = Math.max(1, options.workers ?? availableParallelism());
+  const workerCount = Math.max(1, Math.min(options.workers ?? Number.POSITIVE_INFINITY, availableParallelism()));
   // From the sources (vitest runs the .ts files), the worker is the built one in dist/.
   const here = new URL('./tokenize-worker.js', import.meta.url);
   const workerUrl = existsSync(here) ? here : new URL(here.href.replace('/src/node/', '/dist/node/'));

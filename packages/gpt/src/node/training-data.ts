@@ -5,7 +5,7 @@
  * (and a text file of 32 MB or more), which is tokenized once into a folder of shards and reused
  * from there. The windows then go to prepareTrainingRun, as the web page's text does.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { type Stats, existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiniGptError } from '@mini/tensor';
@@ -13,6 +13,7 @@ import { decodeTextFile } from '../text.js';
 import { type TrainingData, type WindowOptions, textTrainingDataAsync } from '../training-run.js';
 import { type CorpusManifest, expandInputs, prepareCorpus } from './prepare.js';
 import { ShardDataset, shardFiles } from './shards.js';
+import { fileProblem } from './files.js';
 
 /** A text file at least this large is tokenized into shards rather than held in memory. */
 export const SHARD_TEXT_BYTES = 32e6;
@@ -39,11 +40,18 @@ export interface TrainingSourceOptions {
 /**
  * Classifies `path`: a folder with train_*.bin shards, a folder of text files, a text file of
  * SHARD_TEXT_BYTES or more (streamed into shards), or a smaller text file (read whole).
- * @throws TrainingDataError for a prepared folder without training shards, or a folder with no text files
+ * @throws TrainingDataError for a prepared folder without training shards, a folder with no text
+ *   files, or a path that cannot be looked at (a loop of links)
  */
 export async function readTrainingSource(path: string, options: TrainingSourceOptions = {}): Promise<TrainingSource> {
   const label = options.label ?? path;
-  const stat = statSync(path, { throwIfNoEntry: false });
+  let stat: Stats | undefined;
+  try {
+    stat = statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    // A loop of links, a file in the middle of the path: one line, not Node's "ELOOP: ..., stat".
+    throw new TrainingDataError(`${label}: ${fileProblem(e as NodeJS.ErrnoException)}`);
+  }
   if (stat?.isDirectory()) {
     if (shardFiles(path, 'train').length > 0) return { kind: 'shards', path, dir: path };
     // A prepared folder whose training split is empty is no text folder: its manifest and
