@@ -92,6 +92,12 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
       inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }],
       fn: ([x, w, b]) => A.matmul(x!, w!, { transB: true, bias: b! }),
     },
+    {
+      // A weight stored (in, out): the bias gradient comes from the weight gradient's product.
+      name: 'matmul + bias, weight (in, out): bias gradient with the weight gradient',
+      inputs: [{ shape: [2, 3, 4] }, { shape: [4, 6] }, { shape: [6] }],
+      fn: ([x, w, b]) => A.matmul(x!, w!, { bias: b! }),
+    },
   ],
   sum: [
     one('sum axis 1', [3, 4, 5], (x) => A.sum(x, 1)),
@@ -136,6 +142,12 @@ export const gradCases: Record<DifferentiableOp, GradCase[]> = {
       name: 'layerNorm batched',
       inputs: [{ shape: [2, 1, 7] }, { shape: [7] }, { shape: [7] }],
       fn: ([x, w, b]) => A.layerNorm(x!, w!, b!),
+    },
+    {
+      // x's gradient from the residual is gathered first and added in the layer norm's backward.
+      name: 'residual around a layerNorm',
+      inputs: [{ shape: [3, 5] }, { shape: [5] }, { shape: [5] }],
+      fn: ([x, w, b]) => A.add(x!, A.layerNorm(x!, w!, b!)),
     },
   ],
   embedding: [

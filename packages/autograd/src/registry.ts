@@ -65,13 +65,26 @@ export interface SavedFor {
 /** The names of the ops that have a backward rule (the keys of {@link rules}). */
 export type DifferentiableOp = keyof SavedFor;
 
-/** What a rule sees: the inputs' values, which of them need a gradient, the output, the saved state. */
+/**
+ * What a rule sees: the inputs' values, which of them need a gradient, the output, the saved
+ * state, and for ops in {@link accumulatesIntoFirst} the gradient already gathered for the first
+ * input (null if none yet).
+ */
 export interface RuleArgs<K extends DifferentiableOp> {
   readonly x: readonly Tensor[];
   readonly needsGrad: readonly boolean[];
   readonly y: Tensor;
   readonly saved: SavedFor[K];
+  readonly pending: Tensor | null;
 }
+
+/**
+ * Ops whose rule adds `pending` (the first input's gradient gathered so far) into the first
+ * gradient it returns, in its own kernel: layer norm, whose input in a transformer block is the
+ * residual stream, so its dx meets the residual's gradient there (on WebGPU one add dispatch
+ * fewer per layer norm; on the CPU devices the same add, the same bits).
+ */
+export const accumulatesIntoFirst: ReadonlySet<DifferentiableOp> = new Set<DifferentiableOp>(['layerNorm']);
 
 /**
  * An op's backward: the gradients of its inputs, in order, given the output's gradient `g` (null
@@ -124,16 +137,23 @@ const matmul: Rule<'matmul'> = (g, { x: [a, b, bias], needsGrad, saved: { transA
     const da = transA ? T.matmul(bt, g, { transB: true }) : T.matmul(g, bt, { transB: true }); // (..., K, M) or (..., M, K)
     grads[0] = T.sumTo(da, a!.shape);
   }
+  // The bias gradient from the weight gradient's own product where g is its B (x^T @ g, g
+  // contiguous, one product): the column sums of g, in the matmul kernel on WebGPU (no
+  // reduction dispatch), and on the CPU devices the reduction sumTo runs (the same bits).
+  const fuseBias = bias && needsGrad[1] && needsGrad[2] && !transB && b!.rank === 2 && g.isContiguous();
+  let dbias: Tensor | null = fuseBias ? T.empty(bias.shape, g.dtype, g.device) : null;
   if (needsGrad[1]) {
     // A weight shared by a batch: flatten the batch into rows, (K, B*M) @ (B*M, N), rather
     // than one (K, N) product per batch entry summed afterwards.
     const shared = b!.rank === 2 && at.rank > 2;
     const lhs = shared ? at.reshape([-1, at.shape[at.rank - 1]!]) : at;
     const rhs = shared ? g.reshape([-1, g.shape[g.rank - 1]!]) : g;
-    const db = transB ? T.matmul(rhs, lhs, { transA: true }) : T.matmul(lhs, rhs, { transA: true }); // (..., N, K) or (..., K, N)
+    const columnSums = dbias ?? undefined;
+    const db = transB ? T.matmul(rhs, lhs, { transA: true }) : T.matmul(lhs, rhs, { transA: true, columnSums }); // (..., N, K) or (..., K, N)
     grads[1] = T.sumTo(db, b!.shape);
   }
-  if (bias) grads.push(needsGrad[2] ? T.sumTo(g, bias.shape) : null);
+  if (bias && needsGrad[2] && !dbias) dbias = T.sumTo(g, bias.shape);
+  if (bias) grads.push(dbias);
   return grads;
 };
 
@@ -190,8 +210,10 @@ export const rules: { [K in DifferentiableOp]: Rule<K> } = {
     T.attentionBackward(g, q, k, v, y, lse, options, { dq, dk, dv });
     return [dqkv];
   },
-  layerNorm: (g, { x: [x, weight], saved: { mean, rstd } }) => {
-    const { dx, dweight, dbias } = T.layerNormBackward(g, x!, weight!, mean, rstd);
+  // dx includes the gradient already gathered for x (the residual's), added in the same kernel.
+  layerNorm: (g, { x: [x, weight], saved: { mean, rstd }, pending }) => {
+    const accumulate = pending ?? undefined;
+    const { dx, dweight, dbias } = T.layerNormBackward(g, x!, weight!, mean, rstd, { accumulate });
     return [dx, dweight, dbias];
   },
   embedding: (g, { saved: { ids, vocab } }) => [T.embeddingBackward(g, ids, vocab)],

@@ -6,14 +6,20 @@
  * node is done. No rule reads a value back from the device.
  */
 import { type Tensor, MiniGptError, ShapeError, add, keep, ones, shapesEqual, tidy } from '@mini/tensor';
-import { type DifferentiableOp, type Rule, type SavedFor, rules } from './registry.js';
+import { type DifferentiableOp, type Rule, type SavedFor, accumulatesIntoFirst, rules } from './registry.js';
 
 /** A node of the graph: the op that made a Variable, its inputs and its backward rule. */
 export interface GraphNode {
   readonly op: string;
   readonly inputs: readonly Variable[];
-  /** Gradients of the inputs given the output's (null where an input needs none). Fresh tensors. */
-  backward(gradOutput: Tensor): Array<Tensor | null>;
+  /**
+   * Gradients of the inputs given the output's (null where an input needs none). Fresh tensors.
+   * Where `accumulates`, `pending` (the first input's gradient gathered so far) is added into the
+   * first gradient returned; the caller still owns and frees it.
+   */
+  backward(gradOutput: Tensor, pending?: Tensor | null): Array<Tensor | null>;
+  /** Whether backward adds a pending gradient of the first input into its own (registry.ts: accumulatesIntoFirst). */
+  readonly accumulates: boolean;
   /** Tensors kept only for the backward (caches such as layer norm's mean and rstd). */
   readonly saved: readonly Tensor[];
 }
@@ -110,7 +116,15 @@ export class Variable {
         continue;
       }
       const node = v.node!;
-      const inputGrads = node.backward(g);
+      // A rule that adds the first input's gathered gradient in its own kernel takes it here,
+      // and its result replaces it (instead of an add of the two below).
+      const first = node.inputs[0];
+      const pending = node.accumulates && first?.requiresGrad ? (grads.get(first) ?? null) : null;
+      const inputGrads = node.backward(g, pending);
+      if (pending && inputGrads[0]) {
+        grads.delete(first!);
+        pending.dispose();
+      }
       g.dispose();
       node.inputs.forEach((input, k) => {
         const ig = inputGrads[k];
@@ -189,8 +203,10 @@ export function record<K extends DifferentiableOp>(
     const rule = rules[op] as Rule<K>;
     const x = inputs.map((v) => v.data);
     const needsGrad = inputs.map((v) => v.requiresGrad);
-    const backward = (g: Tensor) => tidy(() => rule(g, { x, needsGrad, y: out, saved }));
-    return new Variable(out, true, { op, inputs, backward, saved: caches });
+    const backward = (g: Tensor, pending: Tensor | null = null) =>
+      tidy(() => rule(g, { x, needsGrad, y: out, saved, pending }));
+    const accumulates = accumulatesIntoFirst.has(op);
+    return new Variable(out, true, { op, inputs, backward, saved: caches, accumulates });
   }
   for (const t of caches) t.dispose();
   return new Variable(out, false);

@@ -1,7 +1,10 @@
 // Layer norm backward, input gradient, per row:
 //   xhat = (x - mean) * rstd, dxhat = dy * weight,
 //   dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
-// Bindings: 0 params, 1 dx, 2 dy, 3 x, 4 weight, 5 mean, 6 rstd, 7 partial.
+// With ACCUMULATE, dx = acc + that (binding 8: the residual stream's other gradient, added where
+// the two meet, so no separate add kernel reads and writes dx again).
+// Bindings: 0 params, 1 dx, 2 dy, 3 x, 4 weight, 5 mean, 6 rstd, 7 partial, 8 acc (a dummy
+// without ACCUMULATE).
 // Workgroups [0, rows): one row each, its dx. The workgroups after them compute the first pass
 // of the parameter gradients (column sums over rows, dweight = sum dy * xhat, dbias = sum dy)
 // in the same dispatch: workgroup b covers 64 columns of a block of BLOCK_ROWS rows, 4 lanes
@@ -22,7 +25,10 @@ struct Params {
   groups_x: u32,
   col_groups: u32, // ceil(C / 64)
   blocks: u32,     // ceil(rows / BLOCK_ROWS)
+  acc_base: u32,
 }
+
+override ACCUMULATE: bool = false;
 
 const BLOCK_ROWS: u32 = 32u;
 
@@ -34,6 +40,7 @@ const BLOCK_ROWS: u32 = 32u;
 @group(0) @binding(5) var<storage, read> mean: array<f32>;
 @group(0) @binding(6) var<storage, read> rstd: array<f32>;
 @group(0) @binding(7) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(8) var<storage, read> acc: array<f32>;
 
 var<workgroup> sum_dxhat: array<f32, WG>;
 var<workgroup> sum_dxhat_xhat: array<f32, WG>;
@@ -91,6 +98,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var c = t; c < p.C; c += WG) {
     let xhat = (x[p.x_base + off + c] - m) * r;
     let dxhat = dy[p.dy_base + off + c] * weight[p.w_base + c];
-    dx[p.dx_base + off + c] = r * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+    let g = r * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+    if (ACCUMULATE) {
+      dx[p.dx_base + off + c] = acc[p.acc_base + off + c] + g;
+    } else {
+      dx[p.dx_base + off + c] = g;
+    }
   }
 }

@@ -8,6 +8,13 @@ override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 // Add to C instead of overwriting it (the host splits a long K into several dispatches).
 override ACCUMULATE: bool = false;
+// Also write the column sums of op(B) over K (sum_k B(k, n)) into col_sums (binding 7): a linear
+// layer's bias gradient beside its weight gradient dW = x^T g, whose B is g. Workgroups of the
+// first tile row (wg.y == 0) sum the B slabs they stage anyway: invocation (tx, ty) adds slab
+// rows ty, ty + WG_Y, .. of its columns each slab, and after the K loop the WG_Y partial sums
+// are added through workgroup memory. No extra pass over g, no reduction dispatch; with
+// ACCUMULATE they add to col_sums as C's blocks add to C.
+override COL_SUMS: bool = false;
 
 // The tile (the host picks it per adapter and shape, packages/tensor/src/webgpu/matmul-tiles.ts):
 // WG_X x WG_Y invocations, each owning a (4 or 8) x (4 or 8) block of C, so a workgroup
@@ -48,6 +55,7 @@ struct Params {
   a_batch: u32,   // element strides between batch entries (0 = broadcast)
   b_batch: u32,
   c_batch: u32,
+  cs_base: u32,   // col_sums' offset within its binding
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -55,6 +63,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> a4: array<vec4<f32>>;
+// (N), the column sums of op(B) with COL_SUMS (a dummy otherwise).
+@group(0) @binding(7) var<storage, read_write> col_sums: array<f32>;
 
 // a_slab[k * TM4 + m / 4] holds A(m .. m+3, k); b_slab[k * TN4 + n / 4] holds B(k, n .. n+3).
 var<workgroup> a_slab: array<vec4<f32>, A_SLAB>;
@@ -241,6 +251,28 @@ fn store_block(row: u32, col: u32, c_base: u32, r0: vec4<f32>, r1: vec4<f32>, r2
   store_row(row + 3u, col, r3, c_base);
 }
 
+// The column sums' last step (COL_SUMS, workgroups with wg.y == 0, after the K loop's last
+// barrier, so the B slab is free): each invocation's partial sums go to row ty of the slab,
+// and row 0 adds the WG_Y rows (WG_Y <= DEPTH) and stores them.
+fn store_col_sums(col0: u32, tx: u32, ty: u32, cs0: vec4<f32>, cs1: vec4<f32>) {
+  b_slab[ty * TN4 + tx] = cs0;
+  if (WIDE_N) { b_slab[ty * TN4 + tx + WG_X] = cs1; }
+  workgroupBarrier();
+  if (ty != 0u) { return; }
+  for (var h = 0u; h < select(1u, 2u, WIDE_N); h++) {
+    var v = vec4<f32>(0.0);
+    for (var r = 0u; r < WG_Y; r++) { v += b_slab[r * TN4 + tx + h * WG_X]; }
+    let col = col0 + 4u * (tx + h * WG_X);
+    for (var j = 0u; j < 4u; j++) {
+      if (FULL || col + j < p.N) {
+        var x = v[j];
+        if (ACCUMULATE) { x += col_sums[p.cs_base + col + j]; }
+        col_sums[p.cs_base + col + j] = x;
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let row0 = wg.y * TM4 * 4u;
@@ -261,6 +293,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     ra2 = load_a(t + 2u * THREADS, a_base, row0, 0u);
     ra3 = load_a(t + 3u * THREADS, a_base, row0, 0u);
   }
+  // COL_SUMS: this workgroup's share of the column sums (workgroup-uniform: wg.y).
+  let sums = COL_SUMS && wg.y == 0u;
+  var cs0 = vec4<f32>(0.0);
+  var cs1 = vec4<f32>(0.0);
   var rb0 = load_b(t, b_base, col0, 0u);
   var rb1 = vec4<f32>(0.0);
   var rb2 = vec4<f32>(0.0);
@@ -317,8 +353,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     mac(13u, tx, ty);
     mac(14u, tx, ty);
     mac(15u, tx, ty);
+    if (sums) {
+      for (var kk = ty; kk < DEPTH; kk += WG_Y) {
+        cs0 += b_slab[kk * TN4 + tx];
+        if (WIDE_N) { cs1 += b_slab[kk * TN4 + tx + WG_X]; }
+      }
+    }
     workgroupBarrier();
   }
+  if (sums) { store_col_sums(col0, tx, ty, cs0, cs1); }
   let c_base = p.c_base + wg.z * p.c_batch;
   let row = row0 + ty * 4u;
   let col = col0 + tx * 4u;

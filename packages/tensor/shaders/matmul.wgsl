@@ -2,7 +2,7 @@
 // M, N, K = rows of C, columns of C, inner dimension. A is (M, K) after its transpose, B (K, N).
 // Bindings: 0 params, 1 c (read_write), 2 a, 3 b, 4 bias (N; a dummy when HAS_BIAS is false),
 // 5 a again as vec4<f32>, 6 b again as vec4 (the same buffers, or a dummy when the host reads
-// that operand element by element).
+// that operand element by element), 7 col_sums (N; COL_SUMS, else a dummy).
 //
 // One workgroup computes a TM x TN tile of C for one batch entry (workgroup_id.z): WG_X x WG_Y
 // invocations, each owning a block of 4 or 8 rows by 4 or 8 columns in up to 16 vec4

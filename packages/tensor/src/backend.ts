@@ -51,6 +51,13 @@ export interface MatmulArgs {
   readonly b: MatrixOperand;
   readonly bias: View | null; // (N), added to every row
   readonly out: View; // (batch, M, N) contiguous
+  /**
+   * (N) contiguous: also write the column sums of B over K (a linear layer's bias gradient
+   * beside its weight gradient x^T g: B is g). Only with batch 1 and B a contiguous,
+   * untransposed (K, N) view; the CPU backends run the reduction `reduce('sum', b, 1, K, N)`
+   * that T.sum would (the same bits), WebGPU sums B's slabs inside the matmul kernel.
+   */
+  readonly columnSums?: View | null;
 }
 
 /**
@@ -124,7 +131,12 @@ export interface LayerNormArgs {
   readonly eps: number;
 }
 
-/** dy, x (N, C), weight (C), the forward's mean/rstd (N) -> dx (N, C), dweight (C), dbias (C). */
+/**
+ * dy, x (N, C), weight (C), the forward's mean/rstd (N) -> dx (N, C), dweight (C), dbias (C).
+ * With `accumulate` (contiguous, (N, C)), dx = accumulate + the layer norm's dx, in the same
+ * kernel where a backend can (the bits of add(accumulate, dx)): the residual stream's other
+ * gradient, added where the two meet.
+ */
 export interface LayerNormBackwardArgs {
   readonly dy: View;
   readonly x: View;
@@ -136,6 +148,7 @@ export interface LayerNormBackwardArgs {
   readonly dbias: View;
   readonly N: number;
   readonly C: number;
+  readonly accumulate?: View;
 }
 
 /** table (V, C), ids (N) int32 -> out (N, C). The table may be float16/bfloat16 (out is then float32). */

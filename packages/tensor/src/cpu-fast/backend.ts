@@ -54,9 +54,16 @@ export class FastCpuBackend extends CpuBackend {
     const fastAdamw = createAdamw(runtime);
     const fastDropout = createDropout(runtime);
     const fastBinary = createBinary(runtime);
+    const fastLayerNormBackward = createLayerNormBackward(runtime);
+    const fastMatmul = createMatmul(runtime);
+    const fastReduce = createReduce(runtime);
     super({
       ...referenceKernels,
-      matmul: createMatmul(runtime),
+      matmul: (args) => {
+        fastMatmul(args);
+        // The bias gradient beside x^T g: the reduction T.sum runs on a contiguous (K, N) g.
+        if (args.columnSums) fastReduce('sum', args.b.view, 1, args.K, args.N, args.columnSums);
+      },
       matmulQuantized: createMatmulQuantized(runtime),
       adamw: fastAdamw,
       adamwMany: (entries, step) => adamwEach(fastAdamw, entries, step),
@@ -76,10 +83,14 @@ export class FastCpuBackend extends CpuBackend {
       attention: createAttention(runtime),
       attentionBackward: createAttentionBackward(runtime),
       layerNorm: createLayerNorm(runtime),
-      layerNormBackward: createLayerNormBackward(runtime),
+      layerNormBackward: (args) => {
+        fastLayerNormBackward(args);
+        // The residual's gradient added after the backward (the bits of add(accumulate, dx)).
+        if (args.accumulate) fastBinary('add', args.accumulate, args.dx, args.dx);
+      },
       crossEntropy: createCrossEntropy(runtime),
       crossEntropyBackward: createCrossEntropyBackward(runtime),
-      reduce: createReduce(runtime),
+      reduce: fastReduce,
       cast: createCast(runtime),
       gather: byTableDType(createGather(runtime), createHalfGather(runtime)),
       scatterAdd: createScatterAdd(runtime),

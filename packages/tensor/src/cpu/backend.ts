@@ -24,7 +24,11 @@ export const referenceKernels: Kernels = {
   fill,
   unary,
   binary,
-  matmul,
+  matmul: (args) => {
+    matmul(args);
+    // The bias gradient beside x^T g: the reduction T.sum runs on a contiguous (K, N) g.
+    if (args.columnSums) reduce('sum', args.b.view, 1, args.K, args.N, args.columnSums);
+  },
   matmulQuantized,
   gelu: (x, out) => unary('gelu', x, out, 0),
   geluBackward: (x, dy, dx) => binary('gelu_backward', x, dy, dx),
@@ -35,7 +39,11 @@ export const referenceKernels: Kernels = {
   attention,
   attentionBackward,
   layerNorm,
-  layerNormBackward,
+  layerNormBackward: (args) => {
+    layerNormBackward(args);
+    // The residual's gradient added after the backward (the bits of add(accumulate, dx)).
+    if (args.accumulate) binary('add', args.accumulate, args.dx, args.dx);
+  },
   gather,
   scatterAdd,
   crossEntropy,

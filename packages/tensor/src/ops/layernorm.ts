@@ -33,9 +33,33 @@ export interface LayerNormGrads {
   dbias: Tensor;
 }
 
-export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): LayerNormGrads {
-  assertFloat('layerNormBackward', dy, x, weight, mean, rstd);
+/** Options of {@link layerNormBackward}. */
+export interface LayerNormBackwardOptions {
+  /**
+   * x's shape and dtype: dx comes out as accumulate + the layer norm's dx, the same bits as
+   * add(accumulate, dx), in the backward's own kernel on WebGPU (one dispatch fewer where a
+   * residual stream's two gradients meet). Not modified.
+   */
+  accumulate?: Tensor;
+}
+
+/**
+ * The layer norm's gradients from dy (x's shape) and the forward's caches (mean, rstd: x's
+ * shape without C): dx (x's shape), dweight and dbias (C), llm.c's layernorm_backward.
+ * Throws ShapeError when dy or `accumulate` differ from x in shape.
+ */
+export function layerNormBackward(
+  dy: Tensor,
+  x: Tensor,
+  weight: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  options: LayerNormBackwardOptions = {},
+): LayerNormGrads {
+  const { accumulate } = options;
+  assertFloat('layerNormBackward', dy, x, weight, mean, rstd, ...(accumulate ? [accumulate] : []));
   assertShape('layerNormBackward', 'dy', dy, x.shape);
+  if (accumulate) assertShape('layerNormBackward', 'accumulate', accumulate, x.shape);
   const C = x.shape[x.rank - 1]!;
   const N = x.size / Math.max(C, 1);
   const dx = empty(x.shape, x.dtype, x.device);
@@ -45,7 +69,7 @@ export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: T
     x.device.backend.kernels.fill(dweight, 0);
     x.device.backend.kernels.fill(dbias, 0);
   } else {
-    withContiguous([dy, x, weight, mean, rstd], (cdy, cx, cw, cm, cr) =>
+    withContiguous([dy, x, weight, mean, rstd, ...(accumulate ? [accumulate] : [])], (cdy, cx, cw, cm, cr, ca) =>
       x.device.backend.kernels.layerNormBackward({
         dy: cdy!,
         x: cx!,
@@ -57,6 +81,7 @@ export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: T
         dbias,
         N,
         C,
+        accumulate: ca,
       }),
     );
   }

@@ -15,6 +15,14 @@ export interface MatmulOptions {
   transB?: boolean;
   /** (N), added to every output row (the linear layer's epilogue). */
   bias?: Tensor;
+  /**
+   * (N), the product's dtype, contiguous: filled with the column sums of b over K (sum_k b[k, n]), computed
+   * with the product: a linear layer's bias gradient beside its weight gradient x^T @ g (b = g).
+   * b must be a contiguous 2-D (K, N) float tensor (not a 16-bit weight), without transB; the sums are the bits of
+   * T.sum(b, 0) on the CPU devices, and come from the matmul kernel itself on WebGPU (no
+   * reduction dispatch).
+   */
+  columnSums?: Tensor;
 }
 
 /** Batch dims of an expanded view as one stride, or null if they don't flatten to one. */
@@ -65,16 +73,29 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     );
   }
   if (options.bias) assertShape('matmul', 'bias', options.bias, [N]);
+  const { columnSums } = options;
+  if (columnSums) {
+    assertShape('matmul', 'columnSums', columnSums, [N]);
+    const plain = b.rank === 2 && !options.transB && b.isContiguous() && b.dtype === dtype; // not a 16-bit weight
+    if (!plain || !columnSums.isContiguous() || columnSums.dtype !== dtype)
+      throw new ShapeError(
+        `matmul: columnSums needs a contiguous 2-D float b without transB and a contiguous (N) output of the product's dtype, got b ${b.dtype} ${formatShape(b.shape)}${options.transB ? ' (transB)' : ''}`,
+      );
+  }
   if (bt.rank === 2 && at.rank > 2 && at.isContiguous()) {
     // (..., M, K) @ (K, N): one (batch * M, K) @ (K, N) product, as PyTorch's linear layers do.
     const flat = at.reshape([-1, K]);
-    const product = matmul(flat, bt, { bias: options.bias });
+    const product = matmul(flat, bt, { bias: options.bias, columnSums });
     const out = product.reshape([...at.shape.slice(0, -1), N]);
     for (const t of [flat, product, ...(options.transA ? [at] : []), ...(options.transB ? [bt] : [])]) t.dispose();
     return out;
   }
   const batchShape = broadcastShapes(at.shape.slice(0, -2), bt.shape.slice(0, -2), 'matmul (batch dimensions)');
   const batch = batchShape.reduce((p, d) => p * d, 1);
+  if (columnSums && batch !== 1)
+    throw new ShapeError(
+      `matmul: columnSums needs one product (a 2-D a, or a contiguous one), got a ${formatShape(a.shape)}`,
+    );
   const out = empty([...batchShape, M, N], dtype, a.device);
   const temps: Tensor[] = [...(options.transA ? [at] : []), ...(options.transB ? [bt] : [])];
   const operand = (t: Tensor, rows: number, cols: number): MatrixOperand => {
@@ -87,15 +108,22 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
     return asOperand(c, rows, cols)!;
   };
   try {
+    const kernels = a.device.backend.kernels;
+    if (columnSums && (out.size === 0 || K === 0) && N > 0) {
+      // No product to fuse the sums into: b's column sums on their own.
+      if (K === 0) kernels.fill(columnSums, 0);
+      else kernels.reduce('sum', b, 1, K, N, columnSums);
+    }
     if (out.size === 0) return out;
     const bias = options.bias ? options.bias.contiguous() : null;
     if (bias) temps.push(bias);
     if (K === 0) {
       if (bias) throw new ShapeError('matmul: a bias with K = 0 is not supported');
-      a.device.backend.kernels.fill(out, 0);
+      kernels.fill(out, 0);
       return out;
     }
-    a.device.backend.kernels.matmul({ batch, M, N, K, a: operand(at, M, K), b: operand(bt, K, N), bias, out });
+    const bOperand = operand(bt, K, N);
+    kernels.matmul({ batch, M, N, K, a: operand(at, M, K), b: bOperand, bias, out, columnSums: columnSums ?? null });
     return out;
   } finally {
     for (const t of temps) t.dispose();

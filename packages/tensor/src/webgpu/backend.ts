@@ -132,6 +132,11 @@ export class WebGPUBackend implements Backend {
     stagingBuffers: 0,
   };
   readonly dummy: GPUBufferBinding;
+  /**
+   * A second dummy for an unused read_write binding: Dawn refuses one buffer bound writable and
+   * read-only in the same dispatch, and `dummy` may fill read-only bindings there.
+   */
+  readonly writableDummy: GPUBufferBinding;
 
   constructor(
     /** The GPU object this device came from: it must stay referenced while the device lives. */
@@ -153,6 +158,7 @@ export class WebGPUBackend implements Backend {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.dummy = { buffer: device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }) };
+    this.writableDummy = { buffer: device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }) };
     device.addEventListener('uncapturederror', (event) => {
       const e = (event as GPUUncapturedErrorEvent).error;
       this.firstError ??= new DeviceError(`WebGPU error: ${e.message}`);

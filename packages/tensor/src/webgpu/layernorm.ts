@@ -32,7 +32,7 @@ export function layerNorm(ctx: WebGPUBackend, { x, weight, bias, out, mean, rstd
 
 export function layerNormBackward(
   ctx: WebGPUBackend,
-  { dy, x, weight, mean, rstd, dx, dweight, dbias, N, C }: LayerNormBackwardArgs,
+  { dy, x, weight, mean, rstd, dx, dweight, dbias, N, C, accumulate }: LayerNormBackwardArgs,
 ): void {
   const w = ctx.bind(weight.storage, weight.offset, C);
   const dw = ctx.bind(dweight.storage, dweight.offset, C);
@@ -47,12 +47,35 @@ export function layerNormBackward(
     const partial = ctx.scratch(2 * blocks * C);
     const pr = ctx.bind(partial, 0, 2 * blocks * C); // base 0: a window starts at the buffer's start
     const grid = ctx.grid(count + colGroups * blocks);
-    const u = new Uniforms().u32(count, C, dyr!.base, xr!.base, dxr!.base, mr.base, w.base, grid[0], colGroups, blocks);
+    // The residual's gradient, added to dx in the same kernel.
+    const ar = accumulate ? bindRows(ctx, accumulate, r0, count, C) : null;
+    const u = new Uniforms().u32(
+      count,
+      C,
+      dyr!.base,
+      xr!.base,
+      dxr!.base,
+      mr.base,
+      w.base,
+      grid[0],
+      colGroups,
+      blocks,
+      ar?.base ?? 0,
+    );
     ctx.dispatch(
       'layernorm_backward',
-      {},
+      { ACCUMULATE: ar !== null },
       u,
-      [dxr!.resource, dyr!.resource, xr!.resource, w.resource, mr.resource, sr.resource, pr.resource],
+      [
+        dxr!.resource,
+        dyr!.resource,
+        xr!.resource,
+        w.resource,
+        mr.resource,
+        sr.resource,
+        pr.resource,
+        ar?.resource ?? ctx.dummy,
+      ],
       grid,
     );
     const up = new Uniforms().u32(blocks, C, dw.base, db.base);

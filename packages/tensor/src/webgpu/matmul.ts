@@ -89,7 +89,16 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
   const tile = pickTile(ctx.matmulProfile, block.M, block.N, block.batch);
   const tiles = Math.ceil(M / tileRows(tile)) * Math.ceil(N / tileCols(tile)) * args.batch;
   const vector = M <= MATVEC_MAX_ROWS;
-  if (!vector && whole && args.batch === 1 && tiles < ctx.matmulProfile.splitKBelow && K >= SPLIT_K_MIN_K) {
+  const split = !vector && whole && args.batch === 1 && tiles < ctx.matmulProfile.splitKBelow && K >= SPLIT_K_MIN_K;
+  const { columnSums } = args;
+  if (columnSums && (vector || split || args.batch !== 1 || b.transposed)) {
+    // Paths without the tiled kernel's column sums: the product, then one reduction over B's
+    // rows (B is (K, N) contiguous there: MatmulArgs.columnSums).
+    matmul(ctx, { ...args, columnSums: null });
+    ctx.kernels.reduce('sum', b.view, 1, K, N, columnSums);
+    return;
+  }
+  if (split) {
     splitK(ctx, args, tile);
     return;
   }
@@ -106,10 +115,12 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
           const cFirst = out.offset + p0 * M * N + m0 * N + n0;
           const cRange = ctx.bind(out.storage, cFirst, (batch - 1) * M * N + (m - 1) * N + n);
           const biasRange = bias && k0 === 0 ? ctx.bind(bias.storage, bias.offset + n0, n) : null;
+          // The column sums of this block's columns, from the blocks of the first rows (K blocks add up).
+          const sumsRange = columnSums && m0 === 0 ? ctx.bind(columnSums.storage, columnSums.offset + n0, n) : null;
           const u = new Uniforms()
             .u32(m, n, k, a.ld, b.ld, N)
             .u32(aRange.base, bRange.base, cRange.base, biasRange?.base ?? 0)
-            .u32(a.batchStride, b.batchStride, M * N);
+            .u32(a.batchStride, b.batchStride, M * N, sumsRange?.base ?? 0);
           const epilogue = { HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
           const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
           if (vector) {
@@ -122,9 +133,16 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
           const spec = tileConstants(ctx, args, tile, shape, aRange, bRange);
           ctx.dispatch(
             kernel.shader,
-            { TRANS_A: a.transposed, TRANS_B: b.transposed, ...kernel.constants, ...epilogue, ...spec.constants },
+            {
+              TRANS_A: a.transposed,
+              TRANS_B: b.transposed,
+              ...kernel.constants,
+              ...epilogue,
+              COL_SUMS: sumsRange !== null,
+              ...spec.constants,
+            },
             u,
-            [...resources, ...spec.resources],
+            [...resources, ...spec.resources, sumsRange?.resource ?? ctx.writableDummy],
             [Math.ceil(n / tileCols(tile)), Math.ceil(m / tileRows(tile)), batch],
           );
         }
@@ -229,7 +247,7 @@ function splitK(ctx: WebGPUBackend, args: MatmulArgs, tile: MatmulTile): void {
     const u = new Uniforms()
       .u32(M, N, k, a.ld, b.ld, N)
       .u32(aRange.base, bRange.base, cRange.base, 0)
-      .u32(kStride(a, true), kStride(b, false), M * N);
+      .u32(kStride(a, true), kStride(b, false), M * N, 0);
     const shape = { m: M, n: N, k, aBatch: kStride(a, true), bBatch: kStride(b, false) };
     const spec = tileConstants(ctx, args, tile, shape, aRange, bRange);
     const constants = {
@@ -244,7 +262,7 @@ function splitK(ctx: WebGPUBackend, args: MatmulArgs, tile: MatmulTile): void {
       kernel.shader,
       constants,
       u,
-      [cRange.resource, aRange.resource, bRange.resource, ctx.dummy, ...spec.resources],
+      [cRange.resource, aRange.resource, bRange.resource, ctx.dummy, ...spec.resources, ctx.writableDummy],
       [Math.ceil(N / tileCols(tile)), Math.ceil(M / tileRows(tile)), count],
     );
   };
