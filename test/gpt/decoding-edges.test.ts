@@ -89,4 +89,42 @@ describe('sampleNext at the edges of the accepted ranges', () => {
       }
     }
   });
+
+  it('the torch stream: a temperature whose float32 division overflows is refused by name, not drawn from NaN', () => {
+    // The book divides in float32: 3 / 1e-45 is Infinity there (it sampled token 0 from NaN).
+    const row = Float32Array.from([0.5, 3, -1]);
+    for (const temperature of [1e-45, 1e-40]) {
+      expect(
+        () => G.sampleNext(row, { maxNewTokens: 1, temperature }, new T.TorchGenerator(1)),
+        String(temperature),
+      ).toThrow(/temperature .* is too small for these logits: logits \/ temperature overflows float32/);
+    }
+    // Small but representable: the argmax, as the fast stream gives.
+    expect(G.sampleNext(row, { maxNewTokens: 1, temperature: 1e-30 }, new T.TorchGenerator(1))).toBe(1);
+  });
+});
+
+describe('generate: prompt ids', () => {
+  it('refuses a prompt id that is not an integer in [0, vocabSize), naming its position', async () => {
+    const config = G.resolveConfig('gpt2-small', {
+      vocabSize: 50,
+      contextLength: 8,
+      embedDim: 8,
+      nHeads: 2,
+      nLayers: 1,
+    });
+    const model = G.GPTModel.create(config, { device: T.cpu, seed: 1 });
+    for (const [ids, bad] of [
+      [[1, 1.5], '1 is 1.5'],
+      [[-1], '0 is -1'],
+      [[3, 4, 50], '2 is 50'],
+      [[Number.NaN], '0 is NaN'],
+    ] as const) {
+      await expect(G.generate(model, ids, { maxNewTokens: 1 }), bad).rejects.toThrow(
+        new RegExp(`prompt token ${bad}, not a token id \\(an integer in \\[0, 50\\)\\)`),
+      );
+    }
+    expect((await G.generate(model, [0, 49], { maxNewTokens: 1 })).length).toBe(3);
+    model.dispose();
+  });
 });

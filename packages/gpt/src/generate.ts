@@ -126,6 +126,12 @@ export function sampleNext(
     if (o.topP !== undefined && o.topP < 1) return random.multinomial1(Float32Array.from(probs));
     const t = Math.fround(temperature);
     const x = Float32Array.from(scores, (s) => (s === -Infinity ? -Infinity : Math.fround(Math.fround(s) / t)));
+    // The book's division in float32 overflows for a tiny temperature (PyTorch's multinomial
+    // then raises on the NaN probabilities): refuse it by name rather than draw from NaN.
+    if (scores.some((s, i) => s !== -Infinity && !Number.isFinite(x[i]!)))
+      throw new RangeError(
+        `temperature ${temperature} is too small for these logits: logits / temperature overflows float32 (the book's arithmetic); use 0 for greedy decoding`,
+      );
     const top = x.reduce((a, b) => Math.max(a, b), -Infinity);
     const e = Float32Array.from(x, (v) => Math.fround(Math.exp(Math.fround(v - top))));
     const total = Math.fround(e.reduce((a, b) => a + b, 0));
@@ -216,6 +222,12 @@ export async function* generateTokens(
 ): AsyncGenerator<number> {
   validateGenerateOptions(options);
   if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
+  const V = model.config.vocabSize;
+  const bad = promptIds.findIndex((id) => !(Number.isInteger(id) && id >= 0 && id < V));
+  if (bad >= 0)
+    throw new RangeError(
+      `generate: prompt token ${bad} is ${promptIds[bad]}, not a token id (an integer in [0, ${V}))`,
+    );
   const context = model.config.contextLength;
   const random = options.rng === 'torch' ? new T.TorchGenerator(options.seed ?? 0) : new T.Generator(options.seed ?? 0);
   const ids = [...promptIds];
