@@ -94,6 +94,34 @@ describe('stop signals in training', () => {
     );
   });
 
+  it("stdout's reader goes away (train | head): finishes the step, saves, exits 141", async () => {
+    // It exited 0 at the first line the pipe refused, losing every step since the last save.
+    const out = fresh();
+    const child = spawn(process.execPath, [BIN, 'train', ...MANY_STEPS, '--epochs', '1', '--out', out], {
+      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      // As `head -2` does: read what it wants, then close its end of the pipe.
+      if (stdout.includes('Step 000002')) child.stdout.destroy();
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(141);
+    expect(stderr).toContain('the output pipe closed (SIGPIPE): finishing this step, then saving a checkpoint');
+    expect(stderr).not.toMatch(/at .*\.js:\d+/);
+    const loaded = await G.loadCheckpoint(join(out, 'checkpoint'), T.cpu);
+    expect(loaded.state.steps).toBeGreaterThanOrEqual(3);
+    expect(loaded.state.steps).toBe(stoppedAt(stderr));
+    loaded.model.dispose();
+    loaded.optimizer.dispose();
+  }, 120_000);
+
   it('SIGTERM before the first step: one line, exit 143, the new folder taken back', async () => {
     const out = fresh();
     const child = spawn(process.execPath, [BIN, 'train', '--data', VERDICT, '--out', out], {

@@ -1,7 +1,7 @@
 /**
  * The mini-gpt command line: parses, calls @mini/gpt, prints. Exit codes: 0 ok, 1 runtime
- * error, 2 usage error; 130 / 143 / 129 when training stops on Ctrl-C / SIGTERM / SIGHUP after
- * saving. Errors are one line; --verbose adds the stack.
+ * error, 2 usage error; 130 / 143 / 129 / 141 when training stops on Ctrl-C / SIGTERM / SIGHUP /
+ * a closed output pipe after saving. Errors are one line; --verbose adds the stack.
  */
 import { MiniGptError } from '@mini/tensor';
 import { Command, type CommandUnknownOpts, CommanderError, Option } from '@commander-js/extra-typings';
@@ -54,8 +54,9 @@ Writes into the run folder (--out, default runs/<date-time>):
                 the loss plot (the book's figure 5.12)
   data/         with --data a folder of texts (or a text of 32 MB or more):
                 its token shards, made once and reused by --resume
-Ctrl-C (or SIGTERM, SIGHUP) finishes the step in flight, saves, prints the
---resume command and exits 130 (143, 129); a second one exits at once.
+Ctrl-C (or SIGTERM, SIGHUP, a closed output pipe as in \`train | head\`) finishes
+the step in flight, saves, prints the --resume command and exits 130 (143, 129,
+141); a second one exits at once.
 On WebGPU the loss is read one step late (step n+1 is queued first, so the
 GPU never waits for the host): the progress line trails by a step, and a
 NaN loss stops the run a step later (nothing after the last good
@@ -330,6 +331,8 @@ function program(run: (code: Promise<number>) => void) {
     .action((model: string, flags) => run(removeCached(model, flags)));
   return cli;
 }
+
+export { outputLost } from './signals.js';
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -10,15 +10,51 @@ import { stopProgress } from './ui.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
+/**
+ * What stops a training run: a stop signal, or SIGPIPE: standard output's reader went away
+ * (`train | head`). Node ignores the signal itself and reports an EPIPE error instead
+ * (`outputLost`).
+ */
+export type StopCause = StopSignal | 'SIGPIPE';
 
-/** 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. */
-export function signalExitCode(signal: StopSignal): number {
+/** 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, 141 for SIGPIPE. */
+export function signalExitCode(signal: StopCause): number {
   return 128 + constants.signals[signal];
 }
 
-/** How messages name the signal: "Ctrl-C" for SIGINT (what a person pressed), else its name. */
-export function signalLabel(signal: StopSignal): string {
+/** How messages name the cause: "Ctrl-C" for SIGINT (what a person pressed), else its name. */
+export function signalLabel(signal: StopCause): string {
+  if (signal === 'SIGPIPE') return 'the output pipe closed (SIGPIPE)';
   return signal === 'SIGINT' ? 'Ctrl-C' : signal;
+}
+
+let outputLostHandler: (() => void) | null = null;
+let outputWasLost = false;
+
+/**
+ * While a run is training: `handler` runs the first time standard output's reader goes away,
+ * so the run stops as on SIGHUP (finishes its step, saves) instead of exiting with the steps
+ * since the last save lost. Returns the function that takes the handler off.
+ */
+export function onOutputLost(handler: () => void): () => void {
+  outputLostHandler = handler;
+  return () => {
+    if (outputLostHandler === handler) outputLostHandler = null;
+  };
+}
+
+/**
+ * Called by the command's entry (bin/mini-gpt.js) on an EPIPE of standard output: true when a
+ * training run takes it as a stop request (the first time; the writes that fail after it are
+ * ignored), false when nothing is training (the caller exits quietly, as Unix tools do).
+ */
+export function outputLost(): boolean {
+  if (!outputLostHandler) return false;
+  if (!outputWasLost) {
+    outputWasLost = true;
+    outputLostHandler();
+  }
+  return true;
 }
 
 /**

@@ -4,7 +4,7 @@
  * checkpoint; a second one exits at once, keeping the last whole checkpoint.
  */
 import * as G from '@mini/gpt/node';
-import { type StopSignal, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
+import { type StopCause, onOutputLost, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
 import { notice, stopProgress } from '../ui.js';
 
 /**
@@ -13,7 +13,7 @@ import { notice, stopProgress } from '../ui.js';
  * (`giveBack`). Returns the handler's removal.
  */
 export function stopBeforeTraining(giveBack: () => void): () => void {
-  return onStopSignals((signal: StopSignal) => {
+  return onStopSignals((signal) => {
     stopProgress();
     giveBack();
     process.stderr.write(`\n${signalLabel(signal)} before the first step: stopped, nothing saved\n`);
@@ -23,8 +23,8 @@ export function stopBeforeTraining(giveBack: () => void): () => void {
 
 /** The run's stop requests and the save in flight, for checkpoints in `checkpointDir`. */
 export class RunStop {
-  /** The first signal received, null until then: the loop stops after its step. */
-  requested: StopSignal | null = null;
+  /** The first signal received (or SIGPIPE: stdout's reader left), null until then: the loop stops after its step. */
+  requested: StopCause | null = null;
   /** Aborts a save in flight (a second signal). */
   readonly abortSave = new AbortController();
   private saving: Promise<void> | null = null;
@@ -49,10 +49,15 @@ export class RunStop {
       await new Promise<void>((resolve) => {
         setImmediate(resolve);
       });
-    return onStopSignals((signal) => this.onSignal(signal));
+    const offSignals = onStopSignals((signal) => this.onSignal(signal));
+    const offOutput = onOutputLost(() => this.onSignal('SIGPIPE'));
+    return () => {
+      offSignals();
+      offOutput();
+    };
   }
 
-  private onSignal(signal: StopSignal): void {
+  private onSignal(signal: StopCause): void {
     if (this.requested) {
       stopProgress();
       const second =
@@ -72,8 +77,7 @@ export class RunStop {
       return;
     }
     this.requested = signal;
-    notice(
-      `${signalLabel(signal)}: finishing this step, then saving a checkpoint (${signalLabel(signal)} again to exit at once)`,
-    );
+    const again = signal === 'SIGPIPE' ? 'Ctrl-C' : signalLabel(signal);
+    notice(`${signalLabel(signal)}: finishing this step, then saving a checkpoint (${again} again to exit at once)`);
   }
 }
