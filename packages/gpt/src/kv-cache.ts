@@ -47,6 +47,14 @@ export class KVCache {
     return all as [Variable, Variable];
   }
 
+  /**
+   * Layer `layer`'s whole key and value caches (B, nh, maxT, hs), for a kernel that writes the
+   * new position itself (T.decodeAttention); the caller then calls advance as after append.
+   */
+  buffers(layer: number): [Tensor, Tensor] {
+    return [this.keys[layer]!, this.values[layer]!];
+  }
+
   /** Called once per forward, after every layer appended. */
   advance(positions: number): void {
     this.filled += positions;

@@ -88,6 +88,13 @@ export class GPTModel {
    * dropout masks; the unfused path is the oracle the tests compare against.
    */
   fusedAttention = true;
+  /**
+   * Cached decoding of one token per sequence (at most 4 sequences, no quantized weights, no
+   * dropout) through T.decodeAttention and T.decodeLinear: 4 kernels a block on WebGPU
+   * instead of 12, and the final layer norm inside the head's. The same ops composed on the CPU
+   * devices (bit-identical); false runs the unfused block, the oracle the tests compare against.
+   */
+  fusedDecode = true;
   /** Draws dropout masks; its state is saved with checkpoints (dropoutState). */
   private dropoutGenerator: T.Generator;
   /**
@@ -246,7 +253,14 @@ export class GPTModel {
     const positions = T.arange(past, past + Tn, 1, { device: this.device });
     let x = A.add(A.embedding(this.param('wte.weight'), ids), A.embedding(this.param('wpe.weight'), positions)); // (B, T, C)
     x = this.dropout(x);
+    const decode = this.decodes(ids, options.cache);
     for (let layer = 0; layer < this.config.nLayers; layer++) {
+      if (decode && options.cache) {
+        const input = x;
+        x = A.constant(this.decodeBlock(input.data, layer, options.cache)); // (B, 1, C)
+        input.data.dispose();
+        continue;
+      }
       if (A.isGradEnabled()) {
         x = this.block(x, layer, options.cache);
         continue;
@@ -259,6 +273,17 @@ export class GPTModel {
     }
     options.cache?.advance(Tn);
     if (options.lastPositionOnly) x = A.slice(x, 1, Tn - 1); // (B, 1, C)
+    const [B] = ids.shape as [number, number];
+    if (this.fusedDecode && !A.isGradEnabled() && this.quantized.size === 0 && B * x.shape[1]! <= 4) {
+      // ln_f inside the head's matvec (the prompt's last position, and every decoded token)
+      const head = this.config.tiedHead ? this.param('wte.weight') : this.param('lm_head.weight'); // (V, C)
+      const norm = {
+        weight: this.param('ln_f.weight').data,
+        bias: this.param('ln_f.bias').data,
+        eps: this.config.layerNormEps,
+      };
+      return A.constant(T.decodeLinear(x.data, head.data, { transB: true, norm })); // (B, 1, V)
+    }
     x = A.layerNorm(x, this.param('ln_f.weight'), this.param('ln_f.bias'), this.config.layerNormEps);
     const quantizedHead = this.quantized.get('lm_head.weight');
     if (quantizedHead) return A.constant(T.matmulQuantized(x.data, quantizedHead)); // (B, T, V)
@@ -271,6 +296,51 @@ export class GPTModel {
     const q = this.quantized.get(`${prefix}.weight`);
     if (q) return A.constant(T.matmulQuantized(x.data, q, { bias: bias?.data })); // weight held (out, in)
     return A.matmul(x, this.param(`${prefix}.weight`), { bias }); // weight (in, out)
+  }
+
+  /** Whether this forward runs decodeBlock: see fusedDecode. */
+  private decodes(ids: Tensor, cache: KVCache | undefined): boolean {
+    const [B, Tn] = ids.shape as [number, number];
+    const dropping = this.training && this.config.dropRate > 0;
+    return (
+      this.fusedDecode && !!cache && Tn === 1 && B <= 4 && !A.isGradEnabled() && !dropping && this.quantized.size === 0
+    );
+  }
+
+  /**
+   * block() for one cached token per sequence, x (B, 1, C): attention (ln_1, c_attn, the cache
+   * append, attention) in one op, c_proj with the residual add, ln_2 + c_fc + GELU, c_proj with
+   * the residual add: the same ops as block() composes, fused where the backend can.
+   */
+  private decodeBlock(x: Tensor, layer: number, cache: KVCache): Tensor {
+    const p = `h.${layer}`;
+    const eps = this.config.layerNormEps;
+    const data = (name: string) => this.param(name).data;
+    const norm = (name: string) => ({ weight: data(`${p}.${name}.weight`), bias: data(`${p}.${name}.bias`), eps });
+    const [keys, values] = cache.buffers(layer);
+    return T.tidy(() => {
+      const heads = T.decodeAttention(x, {
+        norm: norm('ln_1'),
+        weight: data(`${p}.attn.c_attn.weight`),
+        bias: this.config.qkvBias ? data(`${p}.attn.c_attn.bias`) : undefined,
+        keys,
+        values,
+        position: cache.length,
+      }); // (B, 1, C)
+      const attn = T.decodeLinear(heads, data(`${p}.attn.c_proj.weight`), {
+        bias: data(`${p}.attn.c_proj.bias`),
+        residual: x,
+      });
+      const hidden = T.decodeLinear(attn, data(`${p}.mlp.c_fc.weight`), {
+        bias: data(`${p}.mlp.c_fc.bias`),
+        norm: norm('ln_2'),
+        gelu: true,
+      }); // (B, 1, 4C)
+      return T.decodeLinear(hidden, data(`${p}.mlp.c_proj.weight`), {
+        bias: data(`${p}.mlp.c_proj.bias`),
+        residual: attn,
+      });
+    });
   }
 
   private block(x: Variable, layer: number, cache: KVCache | undefined): Variable {

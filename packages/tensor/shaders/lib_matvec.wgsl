@@ -1,6 +1,9 @@
-// The body of the matvec kernels (matvec.wgsl): everything but how B is stored, which the
-// including file defines first: binding 3 `b`, `fn b_elem(i) -> f32` (element i of the binding)
-// and `fn b_word(w) -> vec2<f32>` (the elements of 32-bit word w; PACKED paths only).
+// The body of the matvec kernels (matvec.wgsl, matvec_fused.wgsl): everything but how B is
+// stored, which the including file defines: binding 3 `b`, `fn b_elem(i) -> f32` (element i of
+// the binding) and `fn b_word(w) -> vec2<f32>` (the elements of 32-bit word w; PACKED paths
+// only); and the fusions' prologue: `fn prologue(t, a_base)` (every invocation calls it first)
+// and `fn normed(m, k) -> f32` (A's element (m, k) after it, NORM only).
+//! include "lib_math.wgsl"
 //
 // Up to 4 rows of A (ROWS, an override) against B, float32 accumulation. Each invocation owns
 // whole outputs: one column of C (two when PACKED) for every row of A, in a vec4 of sums (one
@@ -25,6 +28,15 @@ override ACCUMULATE: bool = false;
 override ROWS: u32 = 1u;
 // 16-bit B whose rows (plain: rows of K; TRANS_B: rows of N) start on a word: read whole words.
 override PACKED: bool = false;
+// Decoding's fusions (decodeLinear, ops/decode.ts; all off for matmul):
+// NORM (matvec_fused.wgsl): A's rows are layer-normed first (the prologue; A plain, one block
+// of K), so LN -> linear is one dispatch.
+override NORM: bool = false;
+// GELU: out = gelu(A B + bias), the MLP's first linear.
+override GELU: bool = false;
+// RESIDUAL: out = residual + (A B + bias): a block's residual connection (binding 7, (M, N)
+// laid out as C).
+override RESIDUAL: bool = false;
 
 
 struct Params {
@@ -41,14 +53,23 @@ struct Params {
   a_batch: u32,   // element strides between batch entries (0 = broadcast)
   b_batch: u32,
   c_batch: u32,
+  // NORM and RESIDUAL only (matmul's dispatches leave them unwritten)
+  norm_w_base: u32,
+  norm_b_base: u32,
+  res_base: u32,
+  eps: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read> norm_w: array<f32>;
+@group(0) @binding(6) var<storage, read> norm_b: array<f32>;
+@group(0) @binding(7) var<storage, read> residual: array<f32>;
 
 fn a_at(base: u32, m: u32, k: u32) -> f32 {
+  if (NORM) { return normed(m, k); }
   if (TRANS_A) { return a[base + k * p.lda + m]; }
   return a[base + m * p.lda + k];
 }
@@ -68,6 +89,8 @@ fn madd(acc: ptr<function, Sums>, base: u32, k: u32, bv: f32) {
 fn store(m: u32, n: u32, value: f32, c_base: u32) {
   var v = value;
   if (HAS_BIAS) { v += bias[p.bias_base + n]; }
+  if (GELU) { v = gelu(v); }
+  if (RESIDUAL) { v += residual[p.res_base + m * p.ldc + n]; }
   let at = c_base + m * p.ldc + n;
   if (ACCUMULATE) { v += c[at]; }
   c[at] = v;
@@ -158,8 +181,14 @@ fn dot_cols(word: u32, a_base: u32, b_base: u32, c_base: u32) {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+fn main(
+  @builtin(global_invocation_id) id: vec3<u32>,
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
   let a_base = p.a_base + wg.z * p.a_batch;
+  // Before any invocation returns (the prologue has barriers); batch 1 with NORM.
+  prologue(lid.x, a_base);
   let b_base = p.b_base + wg.z * p.b_batch;
   let c_base = p.c_base + wg.z * p.c_batch;
   if (TRANS_B) {

@@ -1,26 +1,11 @@
 // Matvec for M <= 4 rows: C[b] = op(A[b]) @ op(B[b]) (+ bias) (+ C), the decoding shape, where
 // matmul.wgsl's 64x64 tile would compute 60 or more rows for nothing. Same bindings, parameters
 // and overrides as matmul.wgsl (lib_matvec.wgsl has the body and the work layout).
-// This file says how B is stored: raw 32-bit words, float32 (one element a word) or
-// float16/bfloat16 (two a word, lib_half.wgsl). A weight format with its own storage (int8,
-// int4 with scales) is another file like this one defining the same two functions.
-//! include "lib_half.wgsl"
-override B_KIND: u32 = 0u;
-
-@group(0) @binding(3) var<storage, read> b: array<u32>;
-
-// Element i of B's binding as float32 (any i: the unpacked paths).
-fn b_elem(i: u32) -> f32 {
-  if (B_KIND == 0u) { return bitcast<f32>(b[i]); }
-  return widen_half(half_bits_of(b[i >> 1u], i), B_KIND);
-}
-
-// Word w of B's binding as its elements: two for 16-bit kinds; float32: the element and 0.
-fn b_word(w: u32) -> vec2<f32> {
-  let bits = b[w];
-  if (B_KIND == 0u) { return vec2<f32>(bitcast<f32>(bits), 0.0); }
-  if (B_KIND == 2u) { return vec2<f32>(bitcast<f32>(bits << 16u), bitcast<f32>(bits & 0xffff0000u)); }
-  return unpack2x16float(bits);
-}
-
+// B is float32, float16 or bfloat16 (lib_matvec_float.wgsl); matvec_fused.wgsl is the same
+// kernel with decoding's fusions (layer norm before, GELU or a residual add after).
+//! include "lib_matvec_float.wgsl"
 //! include "lib_matvec.wgsl"
+
+// No prologue: the plain kernel has no barriers (see lib_matvec.wgsl).
+fn prologue(t: u32, a_base: u32) {}
+fn normed(m: u32, k: u32) -> f32 { return 0.0; }

@@ -77,6 +77,54 @@ export interface QuantMatmulArgs {
   readonly out: View;
 }
 
+/** A layer norm fused into a decoding kernel: weight and bias (C) float32, contiguous. */
+export interface FusedNorm {
+  readonly weight: View;
+  readonly bias: View;
+  readonly eps: number;
+}
+
+/**
+ * Decoding's fused linear (ops/decode.ts): out = [residual +] [gelu](LN?(x) @ W + bias), x (M, K)
+ * float32 contiguous with M <= 4; W (K, N) after its transpose flag (batchStride 0), float32,
+ * float16 or bfloat16; residual and out (M, N) contiguous.
+ */
+export interface DecodeLinearArgs {
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly x: View;
+  readonly weight: MatrixOperand;
+  readonly bias: View | null;
+  readonly norm: FusedNorm | null;
+  readonly gelu: boolean;
+  readonly residual: View | null;
+  readonly out: View;
+}
+
+/**
+ * One decoding step of attention (ops/decode.ts): for B <= 4 rows x (B, C), q|k|v = LN(x) W +
+ * bias (W (C, 3C) float32/float16/bfloat16 contiguous), k and v written into keys / values
+ * (B, nh, maxT, hd) contiguous at `position`, out (B, C) = attention of q over positions
+ * 0..position, heads side by side.
+ */
+export interface DecodeAttentionArgs {
+  readonly B: number;
+  readonly C: number;
+  readonly nh: number;
+  readonly hd: number;
+  readonly maxT: number;
+  readonly position: number;
+  readonly scale: number;
+  readonly x: View;
+  readonly norm: FusedNorm;
+  readonly weight: View;
+  readonly bias: View | null;
+  readonly keys: View;
+  readonly values: View;
+  readonly out: View;
+}
+
 export interface AdamWStep {
   readonly lr: number;
   readonly beta1: number;
@@ -275,6 +323,12 @@ export interface Kernels {
   matmul(args: MatmulArgs): void;
   /** Matmul with a block-quantized weight (QuantMatmulArgs). Optional: a backend without it refuses quantized weights. */
   matmulQuantized?(args: QuantMatmulArgs): void;
+  /**
+   * Decoding's fused kernels (ops/decode.ts): true when the backend ran it, false when it
+   * cannot (a size past its limits); absent on backends where the op composes the plain ops.
+   */
+  decodeLinear?(args: DecodeLinearArgs): boolean;
+  decodeAttention?(args: DecodeAttentionArgs): boolean;
   /** x contiguous, seen as (outer, R, inner); out (outer, inner); argmax writes int32. */
   reduce(op: ReduceOp, x: View, outer: number, R: number, inner: number, out: View): void;
   /**

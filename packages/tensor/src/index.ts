@@ -107,6 +107,7 @@ export * from './ops/reduce.js';
 export * from './ops/softmax.js';
 export * from './ops/top-k.js';
 export * from './ops/attention.js';
+export * from './ops/decode.js';
 export * from './ops/layernorm.js';
 export * from './ops/embedding.js';
 export * from './ops/cross-entropy.js';

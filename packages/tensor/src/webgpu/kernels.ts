@@ -5,6 +5,7 @@ import { isHalf } from '../dtype.js';
 import { adamw, adamwMany } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { convert } from './half.js';
+import { decodeAttention, decodeLinear } from './decode.js';
 import { dropout } from './dropout.js';
 import { binary, copy, fill, unary } from './elementwise.js';
 import { gather, scatterAdd } from './embedding.js';
@@ -27,6 +28,8 @@ export function webgpuKernels(ctx: WebGPUBackend): Kernels {
     geluBackward: (x, dy, dx) => binary(ctx, 'gelu_backward', x, dy, dx),
     matmul: (args) => matmul(ctx, args),
     matmulQuantized: (args) => matmulQuantized(ctx, args),
+    decodeLinear: (args) => decodeLinear(ctx, args),
+    decodeAttention: (args) => decodeAttention(ctx, args),
     reduce: (op, x, outer, R, inner, out) => reduce(ctx, op, x, outer, R, inner, out),
     topKCandidates: (x, out, rows, n, k, capacity) => topKCandidates(ctx, x, out, rows, n, k, capacity),
     softmax: (x, out, rows, n, causal) => softmax(ctx, x, out, rows, n, causal),
