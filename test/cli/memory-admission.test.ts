@@ -5,7 +5,7 @@
 // watched by its resident memory: past 1.5 GB it is killed, so that a missing check fails the
 // test instead of filling the machine.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
@@ -135,5 +135,20 @@ describe('training admission', () => {
     expect(r.stderr).toMatch(
       /error: --batch-size 100000000: one batch's logits need .* use --batch-size \d+ or less\n$/,
     );
+  });
+
+  it('train --context-length past memory names the flag that made the model big, not only the preset', async () => {
+    // It said "--preset gpt2-small: needs 12290.6 GB", blaming the preset for a typed context length.
+    const out = join(mkdtempSync(join(tmpdir(), 'train-context-')), 'run');
+    const text = join(tmpdir(), `train-context-${process.pid}.txt`);
+    writeFileSync(text, 'Hello world. '.repeat(2000));
+    const r = await runWatched(['train', '--data', text, '--out', out, '--context-length', '1e9']);
+    expect(r.killedForMemory).toBe(false);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /^error: --preset gpt2-small with --context-length 1000000000: needs [\d.]+ GB for float32 weights/,
+    );
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -33,7 +33,7 @@ import {
   removeIfEmpty,
 } from '../train/run-folder.js';
 import { evalLine, reportEnd, reportSetup, writeReports } from '../train/report.js';
-import { type RunSettings, type TrainFlags, newRunConfig, resumeSettings } from '../train/settings.js';
+import { type RunSettings, type TrainFlags, flagName, newRunConfig, resumeSettings } from '../train/settings.js';
 import { RunStop, stopBeforeTraining } from '../train/stop.js';
 
 export type { TrainFlags } from '../train/settings.js';
@@ -142,7 +142,16 @@ async function run(flags: TrainFlags, typed: ReadonlySet<string>, prepared: Prep
   checkRates(f);
   // Weights, gradients and AdamW's moments in float32, before any tensor: the CPU heap's size hint (memory64 past 4 GiB).
   device.backend.reserve?.(16 * G.parameterCount(config));
-  admitTraining(flags.resume ?? `--preset ${f.preset}`, config, f.batchSize, device);
+  // Name the typed flags that size the model beside the preset: they, not the preset, may be why it is big.
+  const sizing = (['contextLength', 'mlpDim'] as const)
+    .filter((k) => typed.has(k) && f[k] !== undefined)
+    .map((k) => `${flagName(k)} ${f[k]}`);
+  admitTraining(
+    flags.resume ?? `--preset ${f.preset}${sizing.length > 0 ? ` with ${sizing.join(', ')}` : ''}`,
+    config,
+    f.batchSize,
+    device,
+  );
   const stride = f.stride ?? config.contextLength;
   const datasets = await openDatasets(source, out, f.trainRatio, config.contextLength, stride, Boolean(flags.json));
   process.once('exit', datasets.close);
