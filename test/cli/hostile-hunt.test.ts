@@ -3,7 +3,7 @@
 // under /proc (prepare hung), --workers 1000 (17 GB), a --val-share that leaves nothing to
 // train on, links in a loop (raw ELOOP, "which does not exist"), hex flag values, and output
 // that cannot be written (a stack trace).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -160,4 +160,33 @@ describe('output that cannot be written', () => {
       closeSync(full);
     }
   });
+});
+
+describe('a stop while prepare writes its shards', () => {
+  it('SIGTERM takes the unfinished corpus back: exit 143, one line, no --out folder left', async () => {
+    // It left the --out folder behind (empty or with partial shards) that no command could use.
+    const dir = fresh();
+    const text = join(dir, 'big.txt');
+    writeFileSync(text, readFileSync(VERDICT, 'utf8').repeat(120)); // about 2.5 MB: seconds of tokenizing
+    const out = join(dir, 'corpus');
+    const child = spawn(process.execPath, [BIN, 'prepare', text, '--out', out, '--workers', '1'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const poll = setInterval(() => {
+      if (existsSync(out)) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      }
+    }, 5);
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    clearInterval(poll);
+    expect(code, stderr).toBe(143);
+    expect(stderr).toContain(`SIGTERM: prepare stopped; the unfinished corpus in ${out} was removed`);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });
