@@ -67,7 +67,7 @@ export type DifferentiableOp = keyof SavedFor;
 
 /**
  * What a rule sees: the inputs' values, which of them need a gradient, the output, the saved
- * state, and for ops in {@link accumulatesIntoFirst} the gradient already gathered for the first
+ * state, and for ops in `accumulatesIntoFirst` (registry.ts) the gradient already gathered for the first
  * input (null if none yet).
  */
 export interface RuleArgs<K extends DifferentiableOp> {

@@ -85,7 +85,7 @@ export interface FusedNorm {
 }
 
 /**
- * Decoding's fused linear (ops/decode.ts): out = [residual +] [gelu](LN?(x) @ W + bias), x (M, K)
+ * Decoding's fused linear (ops/decode.ts): out = residual + gelu(LN(x) @ W + bias) (residual, GELU and LN optional), x (M, K)
  * float32 contiguous with M <= 4; W (K, N) after its transpose flag (batchStride 0), float32,
  * float16 or bfloat16; residual and out (M, N) contiguous.
  */

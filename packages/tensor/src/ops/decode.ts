@@ -51,7 +51,7 @@ function fusedNorm(norm: DecodeNorm | undefined, C: number): FusedNorm | null {
 const plain = (...ts: Array<Tensor | undefined>) => ts.every((t) => !t || (t.isContiguous() && t.dtype === 'float32'));
 
 /**
- * x (..., K) -> (..., N): [residual +] [gelu](layerNorm?(x) @ W + bias), W (K, N) or (N, K) with
+ * x (..., K) -> (..., N): residual + gelu(layerNorm(x) @ W + bias), each of the residual, the GELU and the layer norm optional; W (K, N) or (N, K) with
  * transB, float32, float16 or bfloat16 (widened, float32 accumulation; as matmul). Exactly
  * `add(residual, gelu(matmul(layerNorm(x).out, W, { transB, bias })))` (each part only when
  * asked for), which is what a backend without the fused kernel runs; with at most 4 rows the

@@ -22,7 +22,7 @@ function normFits(ctx: WebGPUBackend, rows: number, K: number, extra: number): b
 }
 
 /**
- * out = [residual +] [gelu](LN?(x) @ W + bias) on matvec_fused.wgsl: one dispatch per block of
+ * out = residual + gelu(LN(x) @ W + bias) (each part optional) on matvec_fused.wgsl: one dispatch per block of
  * N (a transposed W larger than one binding, the tied head, is cut along N). False for M > 4,
  * for a plain W larger than one binding, for K past the adapter's per-dispatch cap, or a norm
  * whose rows do not fit the workgroup memory.
