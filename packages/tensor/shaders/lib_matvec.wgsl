@@ -1,8 +1,8 @@
 // The body of the matvec kernels (matvec.wgsl, matvec_fused.wgsl): everything but how B is
 // stored, which the including file defines: binding 3 `b`, `fn b_elem(i) -> f32` (element i of
 // the binding) and `fn b_word(w) -> vec2<f32>` (the elements of 32-bit word w; PACKED paths
-// only); and the fusions' prologue: `fn prologue(t, a_base)` (every invocation calls it first)
-// and `fn normed(m, k) -> f32` (A's element (m, k) after it, NORM only).
+// only); and `fn normed_product(i, a_base, b_base, c_base)`, the whole work of invocation i
+// with NORM (matvec_fused.wgsl; an empty function elsewhere).
 //! include "lib_math.wgsl"
 //
 // Up to 4 rows of A (ROWS, an override) against B, float32 accumulation. Each invocation owns
@@ -29,8 +29,8 @@ override ROWS: u32 = 1u;
 // 16-bit B whose rows (plain: rows of K; TRANS_B: rows of N) start on a word: read whole words.
 override PACKED: bool = false;
 // Decoding's fusions (decodeLinear, ops/decode.ts; all off for matmul):
-// NORM (matvec_fused.wgsl): A's rows are layer-normed first (the prologue; A plain, one block
-// of K), so LN -> linear is one dispatch.
+// NORM (matvec_fused.wgsl): A's rows are layer-normed first (A plain, one block of K), so
+// LN -> linear is one dispatch; normed_product does the work, in a layout of its own.
 override NORM: bool = false;
 // GELU: out = gelu(A B + bias), the MLP's first linear.
 override GELU: bool = false;
@@ -69,7 +69,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read> residual: array<f32>;
 
 fn a_at(base: u32, m: u32, k: u32) -> f32 {
-  if (NORM) { return normed(m, k); }
   if (TRANS_A) { return a[base + k * p.lda + m]; }
   return a[base + m * p.lda + k];
 }
@@ -187,11 +186,12 @@ fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
   let a_base = p.a_base + wg.z * p.a_batch;
-  // Before any invocation returns (the prologue has barriers); batch 1 with NORM.
-  prologue(lid.x, a_base);
   let b_base = p.b_base + wg.z * p.b_batch;
   let c_base = p.c_base + wg.z * p.c_batch;
-  if (TRANS_B) {
+  if (NORM) {
+    // matvec_fused.wgsl's layer-normed product has a work layout of its own.
+    normed_product(id.x, a_base, b_base, c_base);
+  } else if (TRANS_B) {
     dot_rows(id.x, a_base, b_base, c_base);
   } else {
     dot_cols(id.x, a_base, b_base, c_base);

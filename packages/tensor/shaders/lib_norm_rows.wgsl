@@ -1,5 +1,5 @@
-// Layer norm as a kernel's prologue (decoding's fused kernels: matvec.wgsl with NORM,
-// attention_decode_qkv.wgsl): the workgroup normalises up to 4 rows of K channels into
+// Layer norm as a kernel's prologue (attention_decode_qkv.wgsl, which has barriers anyway;
+// matvec_fused.wgsl's NORM has a barrier-free layout of its own): the workgroup normalises up to 4 rows of K channels into
 // workgroup memory, `xn[m * K + k]`, once, and the kernel's loops read them from there. Every
 // workgroup of a dispatch repeats this: 2 K reads and ~6 K operations a row, small beside the
 // K x (columns a workgroup owns) multiply-adds that follow (64 or more columns).

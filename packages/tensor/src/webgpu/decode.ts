@@ -11,9 +11,11 @@ import { halfKind } from './half.js';
 import { MATVEC_MAX_ROWS } from './matvec.js';
 import { Uniforms } from './uniforms.js';
 
-/** Invocations per workgroup of both kernels (lib_norm_rows.wgsl's NORM_WG). */
+/** Invocations per workgroup of both kernels (lib_matvec.wgsl's, lib_norm_rows.wgsl's NORM_WG). */
 const WG = 64;
-/** Workgroup memory both kernels use besides the normed rows: lib_norm_rows.wgsl's two partial arrays. */
+/** Columns of C an invocation of matvec_fused.wgsl owns with a norm (its NORM_COLS). */
+const NORM_COLS = 8;
+/** Workgroup memory attention_decode_qkv.wgsl uses besides the normed rows: lib_norm_rows.wgsl's two partial arrays. */
 const NORM_PARTIAL_BYTES = 2 * 256 * 4;
 
 /** Whether ROWS x K normed floats (and `extra` bytes) fit this device's workgroup memory. */
@@ -24,13 +26,11 @@ function normFits(ctx: WebGPUBackend, rows: number, K: number, extra: number): b
 /**
  * out = residual + gelu(LN(x) @ W + bias) (each part optional) on matvec_fused.wgsl: one dispatch per block of
  * N (a transposed W larger than one binding, the tied head, is cut along N). False for M > 4,
- * for a plain W larger than one binding, for K past the adapter's per-dispatch cap, or a norm
- * whose rows do not fit the workgroup memory.
+ * for a plain W larger than one binding, or for K past the adapter's per-dispatch cap.
  */
 export function decodeLinear(ctx: WebGPUBackend, args: DecodeLinearArgs): boolean {
   const { M, N, K, x, weight, bias, norm, residual, out } = args;
   if (M < 1 || M > MATVEC_MAX_ROWS || K > ctx.matmulProfile.maxKPerDispatch) return false;
-  if (norm && !normFits(ctx, M, K, 0)) return false;
   const limit = ctx.bindableElements;
   // W's window for n columns: plain (K, N) rows of ld; transposed (N, K) rows of ld.
   const span = (n: number) => (weight.transposed ? (n - 1) * weight.ld + K : (K - 1) * weight.ld + n);
@@ -63,11 +63,11 @@ export function decodeLinear(ctx: WebGPUBackend, args: DecodeLinearArgs): boolea
       PACKED: packed,
       HAS_BIAS: biasRange !== null,
       NORM: norm !== null,
-      NORM_SIZE: norm ? M * K : 1,
       GELU: args.gelu,
       RESIDUAL: resRange !== null,
     };
-    const invocations = packed && !weight.transposed ? Math.ceil(n / 2) : n;
+    // NORM: NORM_COLS (8) columns an invocation (matvec_fused.wgsl's normed_product).
+    const invocations = norm ? Math.ceil(n / NORM_COLS) : packed && !weight.transposed ? Math.ceil(n / 2) : n;
     ctx.dispatch(
       'matvec_fused',
       constants,
