@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { BIN, QUICK, VERDICT, runCli } from './run-cli.js';
+import { BIN, QUICK, VERDICT, runCli, signalOnceExists } from './run-cli.js';
 
 const oneLine = (stderr: string) =>
   stderr
@@ -80,22 +80,7 @@ describe('mini-gpt errors', () => {
   it('Ctrl-C while the model is being made stops with one line and takes the new folder back', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-early-')), 'run');
     // gpt2-small's random initialisation takes seconds: the signal lands after the folder is made, before the first step.
-    const child = spawn(process.execPath, [BIN, 'train', '--data', VERDICT, '--out', out], {
-      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const poll = setInterval(() => {
-      if (existsSync(out)) {
-        clearInterval(poll);
-        child.kill('SIGINT');
-      }
-    }, 20);
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearInterval(poll);
+    const { code, stderr } = await signalOnceExists(['train', '--data', VERDICT, '--out', out], out, 'SIGINT');
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('Ctrl-C before the first step: stopped, nothing saved');
     expect(existsSync(out)).toBe(false);

@@ -3,7 +3,7 @@
 // under /proc (prepare hung), --workers 1000 (17 GB), a --val-share that leaves nothing to
 // train on, links in a loop (raw ELOOP, "which does not exist"), hex flag values, and output
 // that cannot be written (a stack trace).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
-import { BIN, VERDICT, runCli, runWatched } from './run-cli.js';
+import { BIN, VERDICT, runCli, runWatched, signalOnceExists } from './run-cli.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'mini-gpt-hunt-'));
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error:'));
@@ -169,22 +169,12 @@ describe('a stop while prepare writes its shards', () => {
     const text = join(dir, 'big.txt');
     writeFileSync(text, readFileSync(VERDICT, 'utf8').repeat(120)); // about 2.5 MB: seconds of tokenizing
     const out = join(dir, 'corpus');
-    const child = spawn(process.execPath, [BIN, 'prepare', text, '--out', out, '--workers', '1'], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const poll = setInterval(() => {
-      if (existsSync(out)) {
-        clearInterval(poll);
-        child.kill('SIGTERM');
-      }
-    }, 5);
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearInterval(poll);
+    const { code, stderr } = await signalOnceExists(
+      ['prepare', text, '--out', out, '--workers', '1'],
+      out,
+      'SIGTERM',
+      5,
+    );
     expect(code, stderr).toBe(143);
     expect(stderr).toContain(`SIGTERM: prepare stopped; the unfinished corpus in ${out} was removed`);
     expect(existsSync(out)).toBe(false);

@@ -1,6 +1,6 @@
 /** Runs the built CLI as a user would: a child process, stdout and stderr captured. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/bin/mini-gpt.js', import.meta.url));
@@ -14,13 +14,18 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    onStdout?: (text: string, child: ReturnType<typeof spawn>) => void;
+    onSpawn?: (child: ReturnType<typeof spawn>) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -33,6 +38,29 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * runCli, sending `signal` once `path` exists (polled every `everyMs`): a stop during set-up,
+ * after the command made its output folder and before its work is done.
+ */
+export function signalOnceExists(
+  args: string[],
+  path: string,
+  signal: NodeJS.Signals,
+  everyMs = 20,
+): Promise<CliResult> {
+  let poll: ReturnType<typeof setInterval> | undefined;
+  return runCli(args, {
+    onSpawn: (child) => {
+      poll = setInterval(() => {
+        if (existsSync(path)) {
+          clearInterval(poll);
+          child.kill(signal);
+        }
+      }, everyMs);
+    },
+  }).finally(() => clearInterval(poll));
 }
 
 /** The quick training flags the tests share: tiny model, short windows, few batches. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
-import { BIN, QUICK, VERDICT, runCli } from './run-cli.js';
+import { BIN, QUICK, VERDICT, runCli, signalOnceExists } from './run-cli.js';
 import { runInTerminal } from './terminal.js';
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'mini-gpt-signal-')), 'run');
@@ -124,22 +124,7 @@ describe('stop signals in training', () => {
 
   it('SIGTERM before the first step: one line, exit 143, the new folder taken back', async () => {
     const out = fresh();
-    const child = spawn(process.execPath, [BIN, 'train', '--data', VERDICT, '--out', out], {
-      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const poll = setInterval(() => {
-      if (readdirSync(join(out, '..')).length > 0) {
-        clearInterval(poll);
-        child.kill('SIGTERM');
-      }
-    }, 20);
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    clearInterval(poll);
+    const { code, stderr } = await signalOnceExists(['train', '--data', VERDICT, '--out', out], out, 'SIGTERM');
     expect(code, stderr).toBe(143);
     expect(stderr).toContain('SIGTERM before the first step: stopped, nothing saved');
     expect(readdirSync(join(out, '..'))).toEqual([]);

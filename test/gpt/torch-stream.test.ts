@@ -137,15 +137,18 @@ describe("the torch stream: the book's loaders and dropout calls, in order", () 
 
 describe("the torch stream: the book's loop on a tiny config against PyTorch's", () => {
   const run = fixture.tinyRun;
+  /** The tiny run's windows of `ids`, shuffled (and the last partial batch dropped) for training. */
+  const tinyLoader = (ids: number[], shuffle: boolean, device: T.Device) =>
+    new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
+      batchSize: run.batchSize,
+      shuffle,
+      dropLast: shuffle,
+      device,
+    });
+
   /** The tiny run's loop through trainModel: its step losses and final state. */
   async function tinyRun(model: G.GPTModel, device: T.Device) {
-    const loader = (ids: number[], shuffle: boolean) =>
-      new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
-        batchSize: run.batchSize,
-        shuffle,
-        dropLast: shuffle,
-        device,
-      });
+    const loader = (ids: number[], shuffle: boolean) => tinyLoader(ids, shuffle, device);
     const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
     const steps: number[] = [];
     const { state } = await G.trainModel(
@@ -197,13 +200,7 @@ describe("the torch stream: the book's loop on a tiny config against PyTorch's",
   it('a run stopped mid-epoch and resumed from its saved state (JSON) continues the same draws', async () => {
     const device = T.fastCpu;
     const model = G.GPTModel.create(configOf(run.config), { device, seed: run.seed, rng: 'torch' });
-    const loader = (ids: number[], shuffle: boolean) =>
-      new G.DataLoader(new G.SlidingWindowDataset(ids, run.maxLength, run.stride), {
-        batchSize: run.batchSize,
-        shuffle,
-        dropLast: shuffle,
-        device,
-      });
+    const loader = (ids: number[], shuffle: boolean) => tinyLoader(ids, shuffle, device);
     const train = loader(run.trainIds, true);
     const val = loader(run.valIds, false);
     const optimizer = new G.AdamW(model.params, { lr: run.lr, weightDecay: run.weightDecay });
