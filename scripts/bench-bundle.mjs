@@ -377,7 +377,7 @@ function check() {
       .filter(
         (l) =>
           l &&
-          !/^\S+ webgpu(\/cpu|-loop|-loop-at-once)?: .*\(.*SwiftShader/.test(l) &&
+          !/^\S+ webgpu(\/cpu|-[a-z0-9-]+)?: .*\(.*SwiftShader/.test(l) &&
           !/^generate_cache_124m cpu: /.test(l),
       );
     if (notWebgpu.length)
