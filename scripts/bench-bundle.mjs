@@ -376,9 +376,7 @@ function check() {
       .split('\n')
       .filter(
         (l) =>
-          l &&
-          !/^\S+ webgpu(\/cpu|-[a-z0-9-]+)?: .*\(.*SwiftShader/.test(l) &&
-          !/^generate_cache_124m cpu: /.test(l),
+          l && !/^\S+ webgpu(\/cpu|-[a-z0-9-]+)?: .*\(.*SwiftShader/.test(l) && !/^generate_cache_124m cpu: /.test(l),
       );
     if (notWebgpu.length)
       throw new Error(`run.sh --webgpu printed a line without WebGPU and its adapter: ${notWebgpu[0]}`);
