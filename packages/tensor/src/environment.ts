@@ -83,6 +83,16 @@ export function webgpuBackendSetting(): string | undefined {
 }
 
 /**
+ * MINI_GPT_WEBGPU_SUBGROUPS (0: off; 1 or unset: on where the adapter offers `subgroups`): whether
+ * a WebGPU device requests the feature, and so whether the row kernels run their subgroup
+ * variants (docs/webgpu-kernels.md, "Subgroups"). 0 rules out a driver's subgroup bug.
+ * @throws EnvironmentError for another value
+ */
+export function webgpuSubgroupsSetting(): boolean {
+  return environmentChoice('MINI_GPT_WEBGPU_SUBGROUPS', ['0', '1'] as const, '1') === '1';
+}
+
+/**
  * MINI_GPT_DEVICE: the device `auto` and an unnamed getDevice() mean; undefined when unset.
  * @param kinds the device kinds registered ('cpu', 'webgpu', ...)
  * @throws EnvironmentError for a value that is neither auto nor one of `kinds`

@@ -60,6 +60,7 @@ export {
   cpuHeapSetting,
   webgpuBackends,
   webgpuBackendSetting,
+  webgpuSubgroupsSetting,
   deviceSetting,
   threadsSetting,
   nativeSetting,

@@ -14,6 +14,7 @@ import {
   nativeSetting,
   threadsSetting,
   webgpuBackendSetting,
+  webgpuSubgroupsSetting,
 } from './environment.js';
 import { kindFromEnvironment } from './select-device.js';
 
@@ -23,6 +24,8 @@ export interface NodeConfiguration {
   device: string | undefined;
   /** MINI_GPT_WEBGPU_BACKEND: the one Dawn backend to try (undefined: all). */
   webgpuBackend: string | undefined;
+  /** MINI_GPT_WEBGPU_SUBGROUPS: whether WebGPU devices request `subgroups` where offered (default true). */
+  webgpuSubgroups: boolean;
   /** MINI_GPT_CPU_HEAP: the fast CPU backend's WebAssembly heap. */
   cpuHeap: CpuHeapChoice;
   /** MINI_GPT_THREADS: threads of the fast CPU kernels (default: the cores). */
@@ -34,7 +37,7 @@ export interface NodeConfiguration {
 }
 
 /**
- * Sets up this process for Dawn (prepareNodeProcess), then reads and checks MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_CPU_HEAP,
+ * Sets up this process for Dawn (prepareNodeProcess), then reads and checks MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_WEBGPU_SUBGROUPS, MINI_GPT_CPU_HEAP,
  * MINI_GPT_THREADS, MINI_GPT_NATIVE and MINI_GPT_NATIVE_ISA from this process's environment.
  * @throws EnvironmentError (exit code 2) for the first bad value: one line naming the variable,
  *   the value and what it accepts
@@ -45,6 +48,7 @@ export function configureNode(): NodeConfiguration {
   return {
     device: kindFromEnvironment(),
     webgpuBackend: webgpuBackendSetting(),
+    webgpuSubgroups: webgpuSubgroupsSetting(),
     cpuHeap: cpuHeapSetting(),
     threads: threadsSetting(availableParallelism()),
     native,

@@ -6,14 +6,15 @@
  * llvmpipe over OpenGL (compatibility mode).
  *
  * Overrides: the `kind` argument, else MINI_GPT_DEVICE=cpu|webgpu|auto; MINI_GPT_WEBGPU_BACKEND
- * (vulkan, opengl, opengles, metal, d3d12) forces one Dawn backend. Kinds by name come from a
+ * (vulkan, opengl, opengles, metal, d3d12) forces one Dawn backend; MINI_GPT_WEBGPU_SUBGROUPS=0 (or the
+ * request's `subgroups: false`) leaves the adapter's `subgroups` feature off. Kinds by name come from a
  * table that `registerDeviceKind` extends.
  */
 import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
 import { DeviceError } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
-import { deviceSetting, webgpuBackendSetting } from './environment.js';
+import { deviceSetting, webgpuBackendSetting, webgpuSubgroupsSetting } from './environment.js';
 import { matmulProfileFor } from './webgpu/matmul-tiles.js';
 
 /** Returns a GPU object for Dawn-style backend flags (ignored by browsers' navigator.gpu). */
@@ -103,9 +104,11 @@ async function openWebGPU(
   for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
   // shader-f16 where the adapter has it: the float16-weight matmul then reads f16 natively (matmul_f16.wgsl).
   // timestamp-query where the adapter has it: the kernel bench times dispatches on the GPU (bench/webgpu-kernels.mjs).
-  const requiredFeatures = (['shader-f16', 'timestamp-query'] as GPUFeatureName[]).filter((f) =>
-    adapter.features.has(f),
-  );
+  // subgroups where the adapter has it, unless turned off (options.subgroups, else MINI_GPT_WEBGPU_SUBGROUPS):
+  // the row kernels then reduce with subgroupAdd/subgroupMax (lib_rows_subgroups.wgsl).
+  const subgroups = options.subgroups ?? webgpuSubgroupsSetting();
+  const wanted = ['shader-f16', 'timestamp-query', ...(subgroups ? ['subgroups'] : [])] as GPUFeatureName[];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const core = adapter.features.has('core-features-and-limits');
   const info = adapter.info;
@@ -127,7 +130,7 @@ async function openWebGPU(
     options.matmulProfile ?? matmulProfileFor(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
   return new Device(new WebGPUBackend(gpu, device, { ...options, matmulProfile }), {
     kind: 'webgpu',
-    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.includes('shader-f16') ? ', shader-f16' : ''})`,
+    description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.includes('shader-f16') ? ', shader-f16' : ''}${requiredFeatures.includes('subgroups') ? ', subgroups' : ''})`,
     vendor: info.vendor,
     architecture: info.architecture,
     api,

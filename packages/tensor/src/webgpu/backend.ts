@@ -19,7 +19,7 @@ import { DeviceError } from '../errors.js';
 import { contiguousStrides } from '../shape.js';
 import { MATMUL_PROFILES, type MatmulProfile, tileIsValid } from './matmul-tiles.js';
 import { BufferPool, type PoolStats, sizeClass } from './pool.js';
-import { type ShaderName, shaders } from './shaders.generated.js';
+import { type ShaderName, shaders, subgroupShaders } from './shaders.generated.js';
 import type { Uniforms } from './uniforms.js';
 import { webgpuKernels } from './kernels.js';
 
@@ -49,6 +49,12 @@ export interface WebGPUBackendOptions {
    * name; tests and the bench pass one to run a given tile. Default: the hardware row.
    */
   matmulProfile?: MatmulProfile;
+  /**
+   * False: leave the adapter's `subgroups` feature off (select-device.ts does not request it),
+   * so the row kernels run their workgroup-memory trees. Default: MINI_GPT_WEBGPU_SUBGROUPS,
+   * else on where the adapter offers it.
+   */
+  subgroups?: boolean;
 }
 
 const UNIFORM_ARENA_BYTES = 64 * 1024;
@@ -101,10 +107,16 @@ export class WebGPUBackend implements Backend {
    * it (withMatmulProfile) to run every tile on one device.
    */
   matmulProfile: MatmulProfile;
+  /**
+   * Whether shaders with a subgroup text (subgroupShaders: the row kernels) compile it: the
+   * device has `subgroups` (select-device.ts requests it unless told not to) and
+   * `options.subgroups` is not false.
+   */
+  readonly subgroups: boolean;
   private readonly pool: BufferPool;
   private readonly storageAlign: number;
   private readonly uniformAlign: number;
-  private readonly modules = new Map<string, { module: GPUShaderModule; layout: LayoutEntry }>();
+  private readonly modules = new Map<string, { module: GPUShaderModule; layout: LayoutEntry; subgroups: boolean }>();
   private readonly pipelines = new Map<string, PipelineNode>();
   private readonly layouts = new Map<string, LayoutEntry>();
   private bindGroupCount = 0;
@@ -130,6 +142,8 @@ export class WebGPUBackend implements Backend {
     uploads: 0,
     bindGroups: 0,
     stagingBuffers: 0,
+    /** Shader modules compiled from their subgroup text (subgroupShaders): tests check the variant ran. */
+    subgroupModules: 0,
   };
   readonly dummy: GPUBufferBinding;
   /**
@@ -150,6 +164,7 @@ export class WebGPUBackend implements Backend {
     this.uniformAlign = limits.minUniformBufferOffsetAlignment;
     this.bindableElements = Math.floor((this.maxBindingBytes - this.storageAlign) / 4);
     this.submitEvery = Math.max(1, options.submitEvery ?? SUBMIT_EVERY);
+    this.subgroups = device.features.has('subgroups') && options.subgroups !== false;
     this.matmulProfile = MATMUL_PROFILES.hardware;
     this.setMatmulProfile(options.matmulProfile ?? MATMUL_PROFILES.hardware);
     this.pool = new BufferPool(device, limits.maxBufferSize);
@@ -423,19 +438,33 @@ export class WebGPUBackend implements Backend {
     return (node.entry ??= this.createPipeline(shader, name, constants));
   }
 
+  /** Which text a shader was compiled from on this device: 'subgroups', 'plain', or null before its first dispatch. */
+  shaderVariant(name: string): 'subgroups' | 'plain' | null {
+    const found = this.modules.get(name);
+    return found ? (found.subgroups ? 'subgroups' : 'plain') : null;
+  }
+
   private createPipeline(shader: Shader, name: string, constants: Record<string, number | boolean>): PipelineEntry {
     let found = this.modules.get(name);
     if (!found) {
-      const code = typeof shader === 'string' ? shaders[shader] : shader.code;
+      // The subgroup text where the device has the feature and the shader has one (embed-shaders.mjs).
+      const variant = typeof shader === 'string' && this.subgroups ? subgroupShaders[shader] : undefined;
+      const code = variant ?? (typeof shader === 'string' ? shaders[shader] : shader.code);
       if (code === undefined) throw new DeviceError(`WebGPU: no shader named ${name} (shaders/${name}.wgsl)`);
-      found = { module: this.device.createShaderModule({ label: name, code }), layout: this.layoutFor(name, code) };
+      const label = variant ? `${name}+subgroups` : name;
+      found = {
+        module: this.device.createShaderModule({ label, code }),
+        layout: this.layoutFor(name, code),
+        subgroups: variant !== undefined,
+      };
       this.modules.set(name, found);
+      if (variant) this.counters.subgroupModules++;
     }
     const numeric = Object.fromEntries(
       Object.entries(constants).map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v]),
     );
     const pipeline = this.device.createComputePipeline({
-      label: `${name}:${JSON.stringify(constants)}`,
+      label: `${name}${found.subgroups ? '+subgroups' : ''}:${JSON.stringify(constants)}`,
       layout: found.layout.pipelineLayout,
       compute: { module: found.module, entryPoint: 'main', constants: numeric },
     });
