@@ -1,5 +1,6 @@
 // The row kernels' subgroup variants (lib_rows_subgroups.wgsl, compiled where the device has
-// `subgroups`: softmax, its backward, layer norm and its backward, cross-entropy and its mean)
+// `subgroups`: softmax, its backward, layer norm and its backward, cross-entropy and its mean),
+// and the block-quantized matvec (lib_group_sum_subgroups.wgsl: matvec_quant.wgsl's sum over K)
 // against the CPU reference on issue 22's awkward shapes (M = 1..5 rows; rows of 1, 7, 768,
 // 3072 and 50257), on two devices of this project's adapter: the default one (subgroups where
 // the adapter offers them) and one opened with `subgroups: false` (the workgroup-memory trees).
@@ -28,6 +29,7 @@ const ROW_SHADERS = [
   'layernorm_backward',
   'cross_entropy',
   'cross_entropy_mean',
+  'matvec_quant',
 ] as const;
 const ROWS = [1, 2, 3, 4, 5];
 const LENGTHS = [1, 7, 768, 3072, 50257];
@@ -124,6 +126,32 @@ for (const [label, device] of [
             `cross-entropy ${m}x${V}`,
           );
         }
+    });
+
+    it('the block-quantized matvec: 1..5 rows, K of 1, 7, 768, 3072, 50257, N of 1, 7, 768', async () => {
+      const host = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+      for (const format of ['q8_0', 'q4_0'] as const)
+        for (const [K, N] of [
+          [1, 7],
+          [7, 1],
+          [768, 768],
+          [3072, 7],
+          [50257, 1],
+        ] as const)
+          for (const m of ROWS) {
+            if (K * N * m > 3072 * 7 * 5 && m > 1) continue; // one row of the largest products
+            await expectParity(
+              device!,
+              (d) => {
+                const q = T.quantizeMatrix(format, host(N * K, 1), N, K, d);
+                const a = T.tensor(host(m * K, 2), { device: d, shape: [m, K] });
+                return T.matmulQuantized(a, q, { bias: T.tensor(host(N, 3), { device: d }) });
+              },
+              // float32 sums of K products of O(1) terms in another order (quantized.test.ts's rule).
+              { atol: 4e-6 * K + 1e-6, rtol: 1e-5 },
+              `matmulQuantized ${format} ${m}x${K} @ (${N}x${K})^T`,
+            );
+          }
     });
 
     it(`compiled every row kernel from its ${label === 'subgroups off' ? 'plain' : 'subgroup (where offered)'} text`, () => {

@@ -6,7 +6,8 @@
 // packed u32 words and unpacked in registers; the products accumulate in float32 against the
 // exactly decoded weights (no activation rounding).
 // One workgroup per output (m, n): its WG invocations take every WG-th block of the row, then
-// add up their sums in workgroup memory. Grid: rows * M workgroups, folded into 2-D.
+// add up their sums (lib_group_sum.wgsl: a tree in workgroup memory, or subgroupAdd).
+// Grid: rows * M workgroups, folded into 2-D.
 // Bindings: 0 params, 1 out (M, N), 2 a (M, K), 3 data (u32 words), 4 scales (u32 words), 5 bias.
 override WG: u32 = 64u;
 override FORMAT: u32 = 0u;
@@ -35,6 +36,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
 
 var<workgroup> partial: array<f32, WG>;
+//! include "lib_group_sum.wgsl"
 
 // a[m, k] as float32, 0 past K (the padded tail of the last block).
 fn act(row: u32, k: u32) -> f32 {
@@ -82,14 +84,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     sum += s * d;
   }
   partial[lid.x] = sum;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid.x < stride) { partial[lid.x] += partial[lid.x + stride]; }
-    workgroupBarrier();
-  }
+  let total = group_sum(lid.x);
   if (lid.x == 0u) {
     let n = p.row0 + r;
-    var v = partial[0];
+    var v = total;
     if (HAS_BIAS) { v += bias[p.bias_base + n]; }
     out[p.out_base + m * p.N + n] = v;
   }
