@@ -13,6 +13,7 @@ import { runCli } from './run-cli.js';
 const NAMES = [
   'MINI_GPT_DEVICE',
   'MINI_GPT_WEBGPU_BACKEND',
+  'MINI_GPT_WEBGPU_SUBGROUPS',
   'MINI_GPT_CPU_HEAP',
   'MINI_GPT_THREADS',
   'MINI_GPT_NATIVE',
@@ -32,6 +33,7 @@ describe('configureNode', () => {
     expect(T.configureNode()).toEqual({
       device: undefined,
       webgpuBackend: undefined,
+      webgpuSubgroups: true,
       cpuHeap: 'auto',
       threads: availableParallelism(),
       native: true,
@@ -43,6 +45,7 @@ describe('configureNode', () => {
     Object.assign(process.env, {
       MINI_GPT_DEVICE: 'cpu',
       MINI_GPT_WEBGPU_BACKEND: 'opengl',
+      MINI_GPT_WEBGPU_SUBGROUPS: '0',
       MINI_GPT_CPU_HEAP: 'wasm32',
       MINI_GPT_THREADS: '1',
       MINI_GPT_NATIVE: '0',
@@ -51,6 +54,7 @@ describe('configureNode', () => {
     expect(T.configureNode()).toEqual({
       device: 'cpu',
       webgpuBackend: 'opengl',
+      webgpuSubgroups: false,
       cpuHeap: 'wasm32',
       threads: 1,
       native: false,
@@ -61,6 +65,7 @@ describe('configureNode', () => {
   it.each([
     ['MINI_GPT_DEVICE', 'gpu'],
     ['MINI_GPT_WEBGPU_BACKEND', 'directx'],
+    ['MINI_GPT_WEBGPU_SUBGROUPS', 'off'],
     ['MINI_GPT_CPU_HEAP', 'bogus'],
     ['MINI_GPT_THREADS', '0'],
     ['MINI_GPT_NATIVE', 'yes'],
