@@ -97,18 +97,29 @@ export class Tensor implements View, Disposable {
   /** Reorders the dimensions: `dims[i]` is the source dimension of result dimension i. */
   permute(dims: readonly number[]): Tensor {
     const rank = this.rank;
-    const seen = new Set(dims.map((d) => normalizeAxis(d, rank, 'permute')));
-    if (dims.length !== rank || seen.size !== rank) {
+    const shape = new Array<number>(dims.length);
+    const strides = new Array<number>(dims.length);
+    let seen = 0; // bit a: axis a taken (ranks are small; a Set past 31)
+    const many = rank > 31 ? new Set<number>() : null;
+    let repeated = false;
+    for (let i = 0; i < dims.length; i++) {
+      const a = normalizeAxis(dims[i]!, rank, 'permute');
+      if (many) {
+        repeated ||= many.has(a);
+        many.add(a);
+      } else {
+        repeated ||= (seen & (1 << a)) !== 0;
+        seen |= 1 << a;
+      }
+      shape[i] = this.shape[a]!;
+      strides[i] = this.strides[a]!;
+    }
+    if (dims.length !== rank || repeated) {
       throw new ShapeError(
         `permute: [${dims.join(', ')}] is not a permutation of the ${rank} dimensions of ${formatShape(this.shape)}`,
       );
     }
-    const axes = dims.map((d) => normalizeAxis(d, rank, 'permute'));
-    return this.view(
-      axes.map((a) => this.shape[a]!),
-      axes.map((a) => this.strides[a]!),
-      this.offset,
-    );
+    return this.view(shape, strides, this.offset);
   }
 
   transpose(dim0 = -2, dim1 = -1): Tensor {
@@ -242,16 +253,23 @@ export class Tensor implements View, Disposable {
 }
 
 function resolveReshape(from: Shape, to: readonly number[]): number[] {
+  // Loops, not filter/reduce/some/map: a training step reshapes a few hundred times.
   const total = sizeOf(from);
-  const free = to.filter((d) => d === -1).length;
-  const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
-  const bad =
-    free > 1 ||
-    to.some((d) => !Number.isInteger(d) || d < -1) ||
-    (free === 1 ? known === 0 || total % known !== 0 : known !== total);
+  let free = 0;
+  let known = 1;
+  let invalid = false;
+  for (let i = 0; i < to.length; i++) {
+    const d = to[i]!;
+    if (d === -1) free++;
+    else known *= d;
+    if (!Number.isInteger(d) || d < -1) invalid = true;
+  }
+  const bad = free > 1 || invalid || (free === 1 ? known === 0 || total % known !== 0 : known !== total);
   if (bad)
     throw new ShapeError(`reshape: cannot reshape ${formatShape(from)} (${total} elements) to ${formatShape(to)}`);
-  return to.map((d) => (d === -1 ? total / known : d));
+  const out = new Array<number>(to.length);
+  for (let i = 0; i < to.length; i++) out[i] = to[i] === -1 ? total / known : to[i]!;
+  return out;
 }
 
 /** An uninitialised contiguous tensor on `device`. */

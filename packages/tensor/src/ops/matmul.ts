@@ -27,14 +27,18 @@ export interface MatmulOptions {
 
 /** Batch dims of an expanded view as one stride, or null if they don't flatten to one. */
 function batchStride(t: Tensor): number | null {
-  const dims = t.shape
-    .slice(0, -2)
-    .map((d, i) => [d, t.strides[i]!] as const)
-    .filter(([d]) => d !== 1);
-  for (let i = 0; i + 1 < dims.length; i++) {
-    if (dims[i]![1] !== dims[i + 1]![1] * dims[i + 1]![0]) return null;
+  // The batch dimensions other than 1, walked from the innermost: each outer stride must be the
+  // inner one times the inner size.
+  let stride = 0;
+  let inner = -1; // the last non-1 batch dimension seen (the next inner one)
+  for (let i = t.rank - 3; i >= 0; i--) {
+    const d = t.shape[i]!;
+    if (d === 1) continue;
+    if (inner < 0) stride = t.strides[i]!;
+    else if (t.strides[i] !== t.strides[inner]! * t.shape[inner]!) return null;
+    inner = i;
   }
-  return dims.length === 0 ? 0 : dims[dims.length - 1]![1];
+  return stride;
 }
 
 /** The operand as the kernel reads it, or null if its layout needs a copy. */

@@ -3,7 +3,7 @@
  * fused AdamW step, a flat elementwise kernel over contiguous data.
  */
 import type { AdamWEntry, AdamWStep, View } from '../backend.js';
-import type { WebGPUBackend } from './backend.js';
+import type { BoundRange, WebGPUBackend } from './backend.js';
 import { flatParts } from './elementwise.js';
 import { shaders } from './shaders.generated.js';
 import { Uniforms } from './uniforms.js';
@@ -70,10 +70,10 @@ interface Slot {
   readonly end: number;
 }
 
-/** A binding's byte range in its buffer. */
-function range(r: GPUBufferBinding): [number, number] {
-  const start = r.offset ?? 0;
-  return [start, start + (r.size ?? r.buffer.size - start)];
+/** A bound window's byte range in its buffer. */
+function range(b: BoundRange): [number, number] {
+  const start = b.resource.offset ?? 0;
+  return [start, start + b.bytes];
 }
 
 /**
@@ -119,21 +119,33 @@ export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s:
     const bound = [e.param, e.grad, e.m, e.v].map((t) => ctx.bind(t.storage, t.offset, count));
     // The slot of each operand in the current group (reused, new, or a conflict).
     const place = (group: Slot[]): number[] | null => {
+      // Slots 0..group.length - 1 are the group's, then the ones this entry adds (no copies of
+      // the lists: this runs for every parameter of every step).
       const added: Slot[] = [];
       const ids: number[] = [];
+      const slotAt = (i: number): Slot => (i < group.length ? group[i]! : added[i - group.length]!);
       for (const b of bound) {
-        const [start, end] = range(b.resource);
-        const all = [...group, ...added];
-        const same = all.findIndex(
-          (x) => x.resource.buffer === b.resource.buffer && x.start === start && x.end === end,
-        );
+        const [start, end] = range(b);
+        const buffer = b.resource.buffer;
+        const n = group.length + added.length;
+        let same = -1;
+        let clash = false;
+        for (let i = 0; i < n; i++) {
+          const x = slotAt(i);
+          if (x.resource.buffer !== buffer) continue;
+          if (x.start === start && x.end === end) {
+            same = i;
+            break;
+          }
+          if (x.start < end && start < x.end) clash = true;
+        }
         if (same >= 0) {
           ids.push(same);
           continue;
         }
-        if (all.some((x) => x.resource.buffer === b.resource.buffer && x.start < end && start < x.end)) return null;
+        if (clash) return null;
         added.push({ resource: b.resource, start, end });
-        ids.push(all.length);
+        ids.push(n);
       }
       return group.length + added.length <= maxSlots ? ids : null;
     };
@@ -145,7 +157,7 @@ export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s:
     for (let k = 0; k < 4; k++) {
       const id = ids[k]!;
       if (id === slots.length) {
-        const [start, end] = range(bound[k]!.resource);
+        const [start, end] = range(bound[k]!);
         slots.push({ resource: bound[k]!.resource, start, end });
       }
     }

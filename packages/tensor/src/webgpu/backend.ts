@@ -24,11 +24,16 @@ import type { Uniforms } from './uniforms.js';
 import { webgpuKernels } from './kernels.js';
 
 export class GpuStorage implements BackendStorage {
-  /** `elementBytes`: 4, or 2 for float16/bfloat16 (two elements per 32-bit word, lib_half.wgsl). */
+  /**
+   * `elementBytes`: 4, or 2 for float16/bfloat16 (two elements per 32-bit word, lib_half.wgsl).
+   * `bufferBytes`: `buffer.size`, kept here because reading `GPUBuffer.size` is a call into Dawn
+   * (bind() and the pool need it several times a dispatch).
+   */
   constructor(
     readonly buffer: GPUBuffer,
     readonly byteLength: number,
-    readonly elementBytes = 4,
+    readonly elementBytes: number,
+    readonly bufferBytes: number,
   ) {}
 }
 
@@ -37,6 +42,8 @@ export interface BoundRange {
   readonly resource: GPUBufferBinding;
   /** Element index (4-byte words) of the requested first element within the window. */
   readonly base: number;
+  /** Bytes of the buffer the window spans (its `size`, or the whole buffer's). */
+  readonly bytes: number;
 }
 
 export interface WebGPUBackendOptions {
@@ -126,9 +133,12 @@ export class WebGPUBackend implements Backend {
   private readonly dynamicOffset = new Uint32Array(1);
   private readonly arena: GPUBuffer;
   private readonly arenaData = new Uint8Array(UNIFORM_ARENA_BYTES);
+  private readonly arenaWords = new Uint32Array(this.arenaData.buffer);
   private arenaUsed = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** The pipeline `pass` has set, null for a new pass. */
+  private passPipeline: GPUComputePipeline | null = null;
   private readonly touched = new Set<GPUBuffer>();
   private firstError: Error | null = null;
   /** Counters for the benchmark and tests: what one step costs. */
@@ -187,8 +197,8 @@ export class WebGPUBackend implements Backend {
   allocate(dtype: DType, size: number): BackendStorage {
     if (!this.supports(dtype)) throw new DeviceError(`WebGPU: dtype ${dtype} is not supported (use float32)`);
     const elementBytes = bytesPerElement[dtype];
-    const bytes = Math.max(4, Math.ceil((size * elementBytes) / 4) * 4);
-    return new GpuStorage(this.pool.acquire(bytes), size * elementBytes, elementBytes);
+    const bytes = this.pool.sizeFor(Math.max(4, Math.ceil((size * elementBytes) / 4) * 4));
+    return new GpuStorage(this.pool.acquire(bytes), size * elementBytes, elementBytes, bytes);
   }
 
   /** A scratch buffer for one kernel's intermediates; release it right after the dispatch. */
@@ -283,7 +293,8 @@ export class WebGPUBackend implements Backend {
   }
 
   release(storage: BackendStorage): void {
-    this.pool.release((storage as GpuStorage).buffer);
+    const { buffer, bufferBytes } = storage as GpuStorage;
+    this.pool.release(buffer, bufferBytes);
   }
 
   liveBytes(): number {
@@ -307,8 +318,8 @@ export class WebGPUBackend implements Backend {
    * are the storage's (4 bytes, or 2 for 16-bit floats, whose windows still start on a word).
    */
   bind(storage: BackendStorage, first: number, count: number): BoundRange {
-    const { buffer, elementBytes } = storage as GpuStorage;
-    if (buffer.size <= this.maxBindingBytes) return { resource: { buffer }, base: first };
+    const { buffer, elementBytes, bufferBytes } = storage as GpuStorage;
+    if (bufferBytes <= this.maxBindingBytes) return { resource: { buffer }, base: first, bytes: bufferBytes };
     const offset = Math.floor((first * elementBytes) / this.storageAlign) * this.storageAlign;
     const size = Math.max(4, Math.ceil(((first + count) * elementBytes - offset) / 4) * 4);
     if (size > this.maxBindingBytes) {
@@ -316,7 +327,7 @@ export class WebGPUBackend implements Backend {
         `WebGPU: internal error: a window of ${size} bytes exceeds the binding limit ${this.maxBindingBytes}`,
       );
     }
-    return { resource: { buffer, offset, size }, base: first - offset / elementBytes };
+    return { resource: { buffer, offset, size }, base: first - offset / elementBytes, bytes: size };
   }
 
   /**
@@ -356,16 +367,21 @@ export class WebGPUBackend implements Backend {
     workgroups: readonly [number, number, number],
   ): void {
     const { pipeline, layout } = this.pipeline(shader, constants);
-    const bytes = uniforms.bytes();
     if (this.sinceSubmit >= this.submitEvery || this.arenaUsed + UNIFORM_BINDING_BYTES > UNIFORM_ARENA_BYTES)
       this.flush();
     const uniformOffset = this.arenaUsed;
-    this.arenaData.set(bytes, uniformOffset);
-    this.arenaUsed = Math.ceil((uniformOffset + bytes.byteLength) / this.uniformAlign) * this.uniformAlign;
+    // Offsets are multiples of minUniformBufferOffsetAlignment (at least 4): whole words.
+    uniforms.writeTo(this.arenaWords, uniformOffset / 4);
+    this.arenaUsed = Math.ceil((uniformOffset + uniforms.byteLength) / this.uniformAlign) * this.uniformAlign;
     for (let i = 0; i < resources.length; i++) this.touched.add(resources[i]!.buffer);
     const bindGroup = this.bindGroup(layout, resources);
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
+    // A pass keeps its pipeline between dispatches: set it only when it changes (AdamW's groups,
+    // a matmul split in parts, elementwise kernels in a row).
+    if (pipeline !== this.passPipeline) {
+      pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
     this.dynamicOffset[0] = uniformOffset;
     pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
@@ -534,6 +550,7 @@ export class WebGPUBackend implements Backend {
   private endPass(): void {
     this.pass?.end();
     this.pass = null;
+    this.passPipeline = null;
   }
 
   flush(): void {

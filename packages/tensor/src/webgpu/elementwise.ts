@@ -231,7 +231,7 @@ export function fill(ctx: WebGPUBackend, out: View, value: number): void {
   let total = out.shape.reduce((p, d) => p * d, 1);
   if (isHalf(out.dtype)) {
     // Two elements per word: fill whole words of a view that owns them (a fresh tensor).
-    const { elementBytes, byteLength } = out.storage as GpuStorage;
+    const { elementBytes, byteLength, buffer, bufferBytes } = out.storage as GpuStorage;
     if (out.offset % 2 !== 0 || (total % 2 !== 0 && (out.offset + total) * elementBytes !== byteLength)) {
       throw new DeviceError(
         `WebGPU: filling a ${out.dtype} view that shares words with other elements is not supported`,
@@ -243,7 +243,7 @@ export function fill(ctx: WebGPUBackend, out: View, value: number): void {
     out = {
       ...out,
       dtype: 'float32',
-      storage: new GpuStorage((out.storage as GpuStorage).buffer, Math.ceil(byteLength / 4) * 4),
+      storage: new GpuStorage(buffer, Math.ceil(byteLength / 4) * 4, 4, bufferBytes),
       offset: out.offset / 2,
     };
   }

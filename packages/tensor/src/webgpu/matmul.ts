@@ -11,7 +11,7 @@
  */
 import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { DeviceError } from '../errors.js';
-import type { WebGPUBackend } from './backend.js';
+import type { BoundRange, WebGPUBackend } from './backend.js';
 import { halfKind } from './half.js';
 import { MATVEC_MAX_ROWS, matvecLaunch } from './matvec.js';
 import { type MatmulTile, pickTile, tileCols, tileRows } from './matmul-tiles.js';
@@ -151,16 +151,6 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
   }
 }
 
-interface BoundRange {
-  resource: GPUBufferBinding;
-  base: number;
-}
-
-/** Bytes a binding spans. */
-function bindingBytes(r: GPUBufferBinding): number {
-  return r.size ?? r.buffer.size - (r.offset ?? 0);
-}
-
 /**
  * Whether an operand can be read as vectors of 4 stored elements (matmul.wgsl's VEC_A / VEC_B):
  * its first element, row stride and batch stride are multiples of 4, so every vector starts on
@@ -179,7 +169,7 @@ function vectorReadable(
     ld % 4 === 0 &&
     batchStride % 4 === 0 &&
     contiguous % 4 === 0 &&
-    bindingBytes(range.resource) % vectorBytes === 0
+    range.bytes % vectorBytes === 0
   );
 }
 

@@ -46,7 +46,12 @@ export class BufferPool {
     private readonly maxBufferSize: number,
   ) {}
 
-  acquire(bytes: number): GPUBuffer {
+  /**
+   * The size of the buffer acquire() hands out for `bytes` (its size class, or `bytes` rounded to
+   * a word past the largest class).
+   * @throws RangeError past the adapter's maxBufferSize
+   */
+  sizeFor(bytes: number): number {
     let size = sizeClass(bytes);
     if (size > this.maxBufferSize) size = Math.ceil(bytes / 4) * 4;
     if (size > this.maxBufferSize) {
@@ -54,6 +59,11 @@ export class BufferPool {
         `WebGPU: a tensor of ${bytes} bytes exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`,
       );
     }
+    return size;
+  }
+
+  /** A buffer of `size` bytes, a size sizeFor() returned: a free one, else a new one. */
+  acquire(size: number): GPUBuffer {
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer) {
@@ -69,8 +79,8 @@ export class BufferPool {
     return buffer;
   }
 
-  release(buffer: GPUBuffer): void {
-    const size = buffer.size;
+  /** Takes back a buffer acquire() handed out; `size` is its size (GPUBuffer.size is a call into Dawn). */
+  release(buffer: GPUBuffer, size: number): void {
     this.live -= size;
     this.liveCount--;
     this.pooled += size;

@@ -1,36 +1,48 @@
 /**
  * Writes a WGSL uniform struct field by field, following WGSL's layout: scalars align to 4,
  * vec2 to 8, vec4 and arrays of vec4 to 16, and the struct's size rounds up to 16.
+ *
+ * The fields are kept as 32-bit words in a plain array (floats as their bits): a dispatch copies
+ * them into the backend's uniform arena, and a plain array is cheaper to make than the
+ * ArrayBuffer a DataView would need for every dispatch.
  */
+const floatBits = new Float32Array(1);
+const wordOfFloat = new Uint32Array(floatBits.buffer);
+
+/** Most bytes a struct may take (the backend's uniform binding spans 512 per dispatch). */
+const MAX_BYTES = 512;
+
 export class Uniforms {
-  private readonly view = new DataView(new ArrayBuffer(512));
-  private at = 0;
+  private readonly words: number[] = [];
 
   private align(n: number): void {
-    this.at = Math.ceil(this.at / n) * n;
+    while ((this.words.length * 4) % n !== 0) this.words.push(0);
+  }
+
+  private push(word: number): void {
+    if (this.words.length * 4 >= MAX_BYTES) throw new RangeError(`uniforms past ${MAX_BYTES} bytes`);
+    this.words.push(word);
   }
 
   u32(...values: number[]): this {
     for (const v of values) {
       if (!(v >= 0 && v < 2 ** 32 && Number.isInteger(v))) throw new RangeError(`uniform u32 out of range: ${v}`);
-      this.view.setUint32(this.at, v, true);
-      this.at += 4;
+      this.push(v);
     }
     return this;
   }
 
+  /** Written as its two's-complement bits (ToInt32, as DataView.setInt32 does). */
   i32(...values: number[]): this {
-    for (const v of values) {
-      this.view.setInt32(this.at, v, true);
-      this.at += 4;
-    }
+    for (const v of values) this.push(v >>> 0);
     return this;
   }
 
+  /** Rounded to float32 (as DataView.setFloat32 does) and written as its bits. */
   f32(...values: number[]): this {
     for (const v of values) {
-      this.view.setFloat32(this.at, v, true);
-      this.at += 4;
+      floatBits[0] = v;
+      this.push(wordOfFloat[0]!);
     }
     return this;
   }
@@ -43,11 +55,28 @@ export class Uniforms {
   /** An array<vec4<u32>, n> holding `values` (zero-padded to 4n entries). */
   u32Array(values: readonly number[], vec4s: number): this {
     this.align(16);
-    const padded = [...values, ...new Array<number>(vec4s * 4 - values.length).fill(0)];
-    return this.u32(...padded);
+    if (values.length > vec4s * 4) throw new RangeError(`uniform array: ${values.length} values for ${vec4s} vec4s`);
+    this.u32(...values);
+    for (let i = values.length; i < vec4s * 4; i++) this.push(0);
+    return this;
   }
 
+  /** The struct's size in bytes (a multiple of 16). */
+  get byteLength(): number {
+    return Math.ceil(this.words.length / 4) * 16;
+  }
+
+  /** Writes the struct's words into `target` from word `at` on (byteLength / 4 words, zero-padded). */
+  writeTo(target: Uint32Array, at: number): void {
+    const words = this.words;
+    const n = this.byteLength / 4;
+    for (let i = 0; i < n; i++) target[at + i] = i < words.length ? words[i]! : 0;
+  }
+
+  /** The struct's bytes (little-endian: a Uint32Array's order on every host Dawn runs on). */
   bytes(): Uint8Array {
-    return new Uint8Array(this.view.buffer, 0, Math.ceil(this.at / 16) * 16);
+    const out = new Uint32Array(this.byteLength / 4);
+    this.writeTo(out, 0);
+    return new Uint8Array(out.buffer);
   }
 }
