@@ -11,8 +11,9 @@
 // component a row), and walks all of K itself. No workgroup memory and no barriers: SwiftShader
 // runs a shader with barriers as coroutines, one per 4 invocations, and switching them cost
 // more than the arithmetic (a first version that split K over 32 invocations and reduced in
-// workgroup memory ran the 768 x 50257 head at 0.03 GB/s). A GPU gets N / 64 (or N / 128)
-// workgroups, enough for the head and the MLP at 3072 columns. Loops have at most K
+// workgroup memory ran the 768 x 50257 head at 0.03 GB/s). This layout is for software
+// adapters: a GPU would get N / 64 workgroups, too few loads in flight, and uncoalesced reads
+// of a transposed B; hardware adapters run matvec_splitk.wgsl instead. Loops have at most K
 // iterations; on llvmpipe the host keeps K per dispatch at 16,384 (its loop cap; matmul-tiles.ts).
 //
 // Plain B (stored (K, N): the model's linear weights): invocation i owns word i of each row of
