@@ -74,7 +74,8 @@ export function matmulProfileFromSpec(spec, maxKPerDispatch) {
       throw new Error(`--matmul-tiles: "${s}" is not XxYxRxC with R and C 4 or 8`);
     return { threadsX: x, threadsY: y, wideM: r === 8, wideN: c === 8 };
   });
-  return { name: spec, tiles, minWorkgroups: 1, splitKBelow: 16, maxKPerDispatch };
+  // matvecSplitK: read when a backend opens (setMatmulProfile leaves its matvec layout alone).
+  return { name: spec, tiles, minWorkgroups: 1, splitKBelow: 16, maxKPerDispatch, matvecSplitK: false };
 }
 
 /** Seconds of GPU time between a pass's start and end timestamps, over `fn`'s dispatches; null if the pass was cut. */

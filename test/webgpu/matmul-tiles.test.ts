@@ -39,7 +39,14 @@ const name = (t: MatmulTile) =>
 
 /** A profile that always runs `tile`, never splits K, with this adapter's K cap. */
 function only(tile: MatmulTile, splitKBelow = 0): MatmulProfile {
-  return { name: name(tile), tiles: [tile], minWorkgroups: 1, splitKBelow, maxKPerDispatch: original!.maxKPerDispatch };
+  return {
+    name: name(tile),
+    tiles: [tile],
+    minWorkgroups: 1,
+    splitKBelow,
+    maxKPerDispatch: original!.maxKPerDispatch,
+    matvecSplitK: original!.matvecSplitK,
+  };
 }
 
 function product(M: number, K: number, N: number, transA: boolean, transB: boolean, dtype?: 'float16' | 'bfloat16') {

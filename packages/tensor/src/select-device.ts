@@ -128,7 +128,10 @@ async function openWebGPU(
   // The matmul's tile table row for this adapter (matmul-tiles.ts), unless the caller gave one.
   const matmulProfile =
     options.matmulProfile ?? matmulProfileFor(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
-  return new Device(new WebGPUBackend(gpu, device, { ...options, matmulProfile }), {
+  // Decoding's matvec layout: split-K on hardware, the column layout on a software adapter even
+  // where its name matched no row of the table (matmul-tiles.ts, MatmulProfile.matvecSplitK).
+  const matvecSplitK = options.matvecSplitK ?? (matmulProfile.matvecSplitK && !software);
+  return new Device(new WebGPUBackend(gpu, device, { ...options, matmulProfile, matvecSplitK }), {
     kind: 'webgpu',
     description: `${name} (${api === 'default' ? 'default backend' : api}, ${core ? 'core' : 'compatibility'}${software ? ', software' : ''}${requiredFeatures.includes('shader-f16') ? ', shader-f16' : ''}${requiredFeatures.includes('subgroups') ? ', subgroups' : ''})`,
     vendor: info.vendor,

@@ -62,6 +62,12 @@ export interface WebGPUBackendOptions {
    * else on where the adapter offers it.
    */
   subgroups?: boolean;
+  /**
+   * Decoding's matvec layout (products of at most 4 rows): true, matvec_splitk.wgsl's split-K
+   * layout; false, matvec.wgsl's column layout. Default: the matmul profile's `matvecSplitK`
+   * (select-device.ts: true on hardware adapters, false on software ones). Tests force either.
+   */
+  matvecSplitK?: boolean;
 }
 
 const UNIFORM_ARENA_BYTES = 64 * 1024;
@@ -114,6 +120,8 @@ export class WebGPUBackend implements Backend {
    * it (withMatmulProfile) to run every tile on one device.
    */
   matmulProfile: MatmulProfile;
+  /** Products of at most 4 rows run matvec_splitk.wgsl (true) or matvec.wgsl (WebGPUBackendOptions.matvecSplitK). */
+  matvecSplitK: boolean;
   /**
    * Whether shaders with a subgroup text (subgroupShaders: the row kernels) compile it: the
    * device has `subgroups` (select-device.ts requests it unless told not to) and
@@ -154,6 +162,8 @@ export class WebGPUBackend implements Backend {
     stagingBuffers: 0,
     /** Shader modules compiled from their subgroup text (subgroupShaders): tests check the variant ran. */
     subgroupModules: 0,
+    /** Dispatches of the split-K matvec (matvec_splitk.wgsl): tests check the layout ran. */
+    splitKMatvecs: 0,
   };
   readonly dummy: GPUBufferBinding;
   /**
@@ -177,6 +187,7 @@ export class WebGPUBackend implements Backend {
     this.subgroups = device.features.has('subgroups') && options.subgroups !== false;
     this.matmulProfile = MATMUL_PROFILES.hardware;
     this.setMatmulProfile(options.matmulProfile ?? MATMUL_PROFILES.hardware);
+    this.matvecSplitK = options.matvecSplitK ?? this.matmulProfile.matvecSplitK;
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.arena = device.createBuffer({
       size: UNIFORM_ARENA_BYTES,

@@ -8,7 +8,7 @@
 import type { DecodeAttentionArgs, DecodeLinearArgs } from '../backend.js';
 import type { WebGPUBackend } from './backend.js';
 import { halfKind } from './half.js';
-import { MATVEC_MAX_ROWS } from './matvec.js';
+import { MATVEC_MAX_ROWS, SPLITK_WORKGROUP_BYTES, splitKWorkgroups } from './matvec.js';
 import { Uniforms } from './uniforms.js';
 
 /** Invocations per workgroup of both kernels (lib_matvec.wgsl's, lib_norm_rows.wgsl's NORM_WG). */
@@ -24,9 +24,11 @@ function normFits(ctx: WebGPUBackend, rows: number, K: number, extra: number): b
 }
 
 /**
- * out = residual + gelu(LN(x) @ W + bias) (each part optional) on matvec_fused.wgsl: one dispatch per block of
- * N (a transposed W larger than one binding, the tied head, is cut along N). False for M > 4,
- * for a plain W larger than one binding, or for K past the adapter's per-dispatch cap.
+ * out = residual + gelu(LN(x) @ W + bias) (each part optional) on matvec_fused.wgsl, or on
+ * matvec_splitk.wgsl where backend.matvecSplitK (with a norm, only where its ROWS x K normed
+ * floats fit the workgroup memory): one dispatch per block of N (a transposed W larger than
+ * one binding, the tied head, is cut along N). False for M > 4, for a plain W larger than one
+ * binding, or for K past the adapter's per-dispatch cap.
  */
 export function decodeLinear(ctx: WebGPUBackend, args: DecodeLinearArgs): boolean {
   const { M, N, K, x, weight, bias, norm, residual, out } = args;
@@ -38,6 +40,9 @@ export function decodeLinear(ctx: WebGPUBackend, args: DecodeLinearArgs): boolea
   while (span(block) > limit && weight.transposed && block > 1) block = Math.ceil(block / 2);
   if (span(block) > limit || M * K > limit || M * N > limit) return false;
   const kind = halfKind(weight.view.dtype);
+  // The split-K layout normalises x's rows into workgroup memory (lib_norm_rows.wgsl).
+  const splitK =
+    ctx.matvecSplitK && (norm === null || normFits(ctx, M, K, SPLITK_WORKGROUP_BYTES - NORM_PARTIAL_BYTES));
   const xRange = ctx.bind(x.storage, x.offset, M * K);
   const normW = norm ? ctx.bind(norm.weight.storage, norm.weight.offset, K) : null;
   const normB = norm ? ctx.bind(norm.bias.storage, norm.bias.offset, K) : null;
@@ -56,6 +61,15 @@ export function decodeLinear(ctx: WebGPUBackend, args: DecodeLinearArgs): boolea
       .u32(0, 0, 0)
       .u32(normW?.base ?? 0, normB?.base ?? 0, resRange?.base ?? 0)
       .f32(norm?.eps ?? 0);
+    const resources = [
+      cRange.resource,
+      xRange.resource,
+      wRange.resource,
+      biasRange?.resource ?? ctx.dummy,
+      normW?.resource ?? ctx.dummy,
+      normB?.resource ?? ctx.dummy,
+      resRange?.resource ?? ctx.dummy,
+    ];
     const constants = {
       TRANS_B: weight.transposed,
       B_KIND: kind,
@@ -66,23 +80,20 @@ export function decodeLinear(ctx: WebGPUBackend, args: DecodeLinearArgs): boolea
       GELU: args.gelu,
       RESIDUAL: resRange !== null,
     };
+    if (splitK) {
+      ctx.counters.splitKMatvecs++;
+      ctx.dispatch(
+        'matvec_splitk',
+        { ...constants, NORM_SIZE: norm ? M * K : 1 },
+        u,
+        resources,
+        ctx.grid(splitKWorkgroups(n, weight.transposed, packed)),
+      );
+      continue;
+    }
     // NORM: NORM_COLS (8) columns an invocation (matvec_fused.wgsl's normed_product).
     const invocations = norm ? Math.ceil(n / NORM_COLS) : packed && !weight.transposed ? Math.ceil(n / 2) : n;
-    ctx.dispatch(
-      'matvec_fused',
-      constants,
-      u,
-      [
-        cRange.resource,
-        xRange.resource,
-        wRange.resource,
-        biasRange?.resource ?? ctx.dummy,
-        normW?.resource ?? ctx.dummy,
-        normB?.resource ?? ctx.dummy,
-        resRange?.resource ?? ctx.dummy,
-      ],
-      [Math.ceil(invocations / WG), 1, 1],
-    );
+    ctx.dispatch('matvec_fused', constants, u, resources, [Math.ceil(invocations / WG), 1, 1]);
   }
   return true;
 }

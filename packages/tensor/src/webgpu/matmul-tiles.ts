@@ -26,6 +26,14 @@ export interface MatmulProfile {
   readonly splitKBelow: number;
   /** Largest K one dispatch may loop over (llvmpipe's loop-iteration cap); Infinity elsewhere. */
   readonly maxKPerDispatch: number;
+  /**
+   * Products of at most 4 rows (decoding) in matvec_splitk.wgsl's split-K layout (a workgroup a
+   * few columns, its invocations striding over K): GPUs need that many loads in flight. False
+   * on software adapters, which keep matvec.wgsl's layout (an invocation walks K for its own
+   * columns, no barriers): they run invocations as CPU loops and a barrier costs more there
+   * than the arithmetic (docs/webgpu-kernels.md, "The split-K matvec").
+   */
+  readonly matvecSplitK: boolean;
 }
 
 /** Rows and columns of C a tile computes. */
@@ -62,6 +70,7 @@ export const MATMUL_PROFILES = {
     minWorkgroups: 128,
     splitKBelow: 32,
     maxKPerDispatch: Number.POSITIVE_INFINITY,
+    matvecSplitK: true,
   },
   swiftshader: {
     name: 'swiftshader',
@@ -69,6 +78,7 @@ export const MATMUL_PROFILES = {
     minWorkgroups: 4,
     splitKBelow: 16,
     maxKPerDispatch: Number.POSITIVE_INFINITY,
+    matvecSplitK: false,
   },
   llvmpipe: {
     name: 'llvmpipe',
@@ -78,6 +88,7 @@ export const MATMUL_PROFILES = {
     // llvmpipe stops a loop after 65535 iterations per invocation; the K loop runs K / 16 times
     // a dispatch, and 16,384 keeps it and the smaller loops far from the cap.
     maxKPerDispatch: 16384,
+    matvecSplitK: false,
   },
 } as const satisfies Record<string, MatmulProfile>;
 

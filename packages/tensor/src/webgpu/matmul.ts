@@ -124,9 +124,11 @@ export function matmul(ctx: WebGPUBackend, args: MatmulArgs): void {
           const epilogue = { HAS_BIAS: biasRange !== null, ACCUMULATE: k0 > 0 };
           const resources = [cRange.resource, aRange.resource, bRange.resource, biasRange?.resource ?? ctx.dummy];
           if (vector) {
-            const launch = matvecLaunch(args, m, n, bRange.base);
+            const launch = matvecLaunch(args, m, n, bRange.base, ctx.matvecSplitK);
             const constants = { ...launch.constants, ...epilogue };
-            ctx.dispatch(launch.shader, constants, u, resources, [launch.columnsWorkgroups, 1, batch]);
+            const [x, y] = launch.shader === 'matvec' ? [launch.workgroups, 1] : ctx.grid(launch.workgroups);
+            if (launch.shader === 'matvec_splitk') ctx.counters.splitKMatvecs++;
+            ctx.dispatch(launch.shader, constants, u, resources, [x, y, batch]);
             continue;
           }
           const shape = { m, n, k, aBatch: a.batchStride, bBatch: b.batchStride };
