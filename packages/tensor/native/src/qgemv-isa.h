@@ -29,7 +29,35 @@ static ISA_TARGET inline __m128i ISA_NAME(hsum4)(__m256i s0, __m256i s1, __m256i
   return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
 }
 
-/* Rows [n0, n0 + 4): wasm rows4. */
+/* acc + the four rows' block sums s (exact) times their block-b scales times the activation's d. */
+static ISA_TARGET inline __m128 ISA_NAME(scaled)(__m128 acc, __m128i s, const uint16_t *s0, int64_t nb, int64_t b, float d) {
+  const __m128i h = _mm_setr_epi16((short)s0[b], (short)s0[nb + b], (short)s0[2 * nb + b], (short)s0[3 * nb + b], 0, 0, 0, 0);
+  return _mm_fmadd_ps(_mm_cvtepi32_ps(s), _mm_mul_ps(_mm_cvtph_ps(h), _mm_set1_ps(d)), acc);
+}
+
+/* Prefetches PREFETCH bytes ahead in the four rows (once a cache line). */
+#define PREFETCH4(p, rowBytes)                                                                      \
+  for (int r = 0; r < 4; r++) _mm_prefetch((const char *)((p) + r * (rowBytes) + PREFETCH), _MM_HINT_T0)
+
+/*
+ * q4_0 blocks b and b + 1 of rows p + r * rowBytes (32 contiguous bytes a row): one load a row,
+ * one unpack for both blocks, and one horizontal add that leaves block b's four row sums in the
+ * low half and block b + 1's in the high half (the activations are gathered to match: qa holds
+ * both blocks' elements 0-15, qb their elements 16-31). The same integers as two block() calls.
+ */
+static ISA_TARGET inline __m256i ISA_NAME(pair4)(const uint8_t *p, int64_t rowBytes, const uint8_t *x) {
+  const __m256i qa = _mm256_loadu2_m128i((const __m128i *)(x + ABLOCK + 64), (const __m128i *)(x + 64));
+  const __m256i qb = _mm256_loadu2_m128i((const __m128i *)(x + ABLOCK + 80), (const __m128i *)(x + 80));
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  __m256i s[4];
+  for (int r = 0; r < 4; r++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(p + r * rowBytes));
+    s[r] = _mm256_add_epi32(DOT_U8S8(_mm256_and_si256(v, mask), qa), DOT_U8S8(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), qb));
+  }
+  return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+}
+
+/* Rows [n0, n0 + 4): wasm rows4 (block by block, the four rows' sums in one vector). */
 static ISA_TARGET void ISA_NAME(rows4)(const qgemv_args *g, int64_t n0) {
   const int64_t bb = g->format == Q8 ? 32 : 16, nb = g->nb, rowBytes = nb * bb;
   const uint8_t *w0 = g->w + n0 * rowBytes;
@@ -39,14 +67,24 @@ static ISA_TARGET void ISA_NAME(rows4)(const qgemv_args *g, int64_t n0) {
     const uint8_t *xrow = g->aq + m * nb * ABLOCK;
     const float *drow = g->ad + m * nb;
     __m128 acc = bn;
-    for (int64_t b = 0; b < nb; b++) {
+    int64_t b = 0;
+    if (g->format != Q8) {
+      for (; b + 1 < nb; b += 2) {
+        const uint8_t *p = w0 + b * bb, *x = xrow + b * ABLOCK;
+        if (PREFETCH && m == 0 && (b * bb & 63) == 0) PREFETCH4(p, rowBytes);
+        const __m256i t = ISA_NAME(pair4)(p, rowBytes, x);
+        acc = ISA_NAME(scaled)(acc, _mm_sub_epi32(_mm256_castsi256_si128(t), _mm_set1_epi32(offset8(g->format, x))), s0, nb, b, drow[b]);
+        acc = ISA_NAME(scaled)(acc, _mm_sub_epi32(_mm256_extracti128_si256(t, 1), _mm_set1_epi32(offset8(g->format, x + ABLOCK))), s0, nb, b + 1,
+                               drow[b + 1]);
+      }
+    }
+    for (; b < nb; b++) {
       const uint8_t *p = w0 + b * bb, *x = xrow + b * ABLOCK;
+      if (PREFETCH && m == 0 && (b * bb & 63) == 0) PREFETCH4(p, rowBytes);
       __m128i s = ISA_NAME(hsum4)(ISA_NAME(block)(g->format, p, x), ISA_NAME(block)(g->format, p + rowBytes, x),
                                   ISA_NAME(block)(g->format, p + 2 * rowBytes, x), ISA_NAME(block)(g->format, p + 3 * rowBytes, x));
       if (g->format != Q8) s = _mm_sub_epi32(s, _mm_set1_epi32(offset8(g->format, x)));
-      const __m128i h = _mm_setr_epi16((short)s0[b], (short)s0[nb + b], (short)s0[2 * nb + b], (short)s0[3 * nb + b], 0, 0, 0, 0);
-      const __m128 scale = _mm_mul_ps(_mm_cvtph_ps(h), _mm_set1_ps(drow[b]));
-      acc = _mm_fmadd_ps(_mm_cvtepi32_ps(s), scale, acc);
+      acc = ISA_NAME(scaled)(acc, s, s0, nb, b, drow[b]);
     }
     _mm_storeu_ps(g->c + m * g->ldc + n0, acc);
   }

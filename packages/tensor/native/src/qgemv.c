@@ -19,6 +19,12 @@
 
 #define Q8 0
 #define ABLOCK QGEMV_ABLOCK
+/*
+ * Bytes ahead of each of the four rows in hand that rows4 asks the cache for. Measured on the
+ * development VM (Zen 4; 50,257 x 1,600 weights, 2 threads, 3 alternations): q8_0 18-19 GB/s
+ * without, 22-24 with 4,096 (8,192 and 16,384 no better); q4_0 14-15 -> 26-29 GB/s.
+ */
+#define PREFETCH 4096
 
 /* The q4_0 correction of one block: 8 * sum(q). */
 static inline int32_t offset8(int format, const uint8_t *x) {
