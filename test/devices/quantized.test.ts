@@ -18,6 +18,7 @@ import * as T from '@mini/tensor/node';
 import { DTypeError, ShapeError } from '@mini/tensor/node';
 import { devicesUnderTest } from '../helpers/devices.js';
 import { sharedChunk } from '../../packages/tensor/src/cpu-fast/matmul-quantized.js';
+import { loadNativeKernels } from '../../packages/tensor/src/node-native.js';
 
 // In the core project also the fast CPU with its plain-SIMD build, and (where the relaxed 8-bit
 // dot product runs) with the relaxed build but the plain dot product.
@@ -287,6 +288,72 @@ describe.runIf(cpuProject)('the fast CPU small-M block products', () => {
       }
     },
   );
+});
+
+// The native addon's matvec (native/src/qgemv.c) with each instruction set this CPU has, against
+// the WebAssembly kernel of the relaxed-SIMD build (whose multiply-add is fused on x86-64, as the
+// addon's is): the same bits. The devices above already check it against the exact product.
+const nativeIsas =
+  cpuProject && loadNativeKernels({}).kernels
+    ? ['avx512', 'avx2'].filter((isa) => loadNativeKernels({ MINI_GPT_NATIVE_ISA: isa }).kernels)
+    : [];
+const wasmRelaxed = plainDevice('fast CPU, WebAssembly relaxed', {}).device;
+describe.runIf(cpuProject && process.env.MINI_GPT_REQUIRE_NATIVE !== '0')('the native quantized matvec', () => {
+  it('is there wherever the native matmul is (MINI_GPT_REQUIRE_NATIVE=1 in CI)', () => {
+    if (process.env.MINI_GPT_REQUIRE_NATIVE === '1') expect(nativeIsas.length).toBeGreaterThan(0);
+    const kernels = loadNativeKernels({}).kernels;
+    if (kernels) expect(['avx512-vnni', 'avx2']).toContain(kernels.qgemvIsa);
+  });
+
+  it.each(nativeIsas.flatMap((isa) => FORMATS.map((format) => [isa, format] as const)))(
+    "%s, %s: the WebAssembly kernel's bits, any M <= 8, rows past the last four, tails of blocks, one thread and all",
+    async (isa, format) => {
+      const status = loadNativeKernels({ MINI_GPT_NATIVE_ISA: isa });
+      const original = T.nativeStatus();
+      T.setNativeKernels(status);
+      const native = new T.Device(T.createFastCpuBackend(), { kind: 'cpu', description: `native ${isa}` });
+      (native.backend as T.FastCpuBackend).runtime();
+      T.setNativeKernels(original);
+      expect((native.backend as T.FastCpuBackend).runtime().native?.qgemvIsa).toBe(
+        isa === 'avx512' ? status.kernels!.qgemvIsa : 'avx2',
+      );
+      const fused = (wasmRelaxed.backend as T.FastCpuBackend).runtime().relaxedSimd;
+      for (const [M, N, K, bias] of [
+        [1, 1, 32, false],
+        [1, 7, 45, true],
+        [2, 515, 1600, true], // rows past the last group of four; 50 blocks (a tail of 2 past 48)
+        [3, 66, 6400, false],
+        [8, 13, 100, true],
+        [4, 12, 160, true], // an odd count of blocks: int4's pairs of blocks, then one
+        [1, 2053, 768, false], // more work than one thread's: both threads claim rows
+      ] as const) {
+        const wHost = values(N * K, N * 7 + K, 0.1);
+        const aHost = values(M * K, K + M, 3);
+        const biasHost = values(N, N);
+        const got: Uint32Array[] = [];
+        for (const device of [native, wasmRelaxed]) {
+          const q = T.quantizeMatrix(format, wHost, N, K, device);
+          const a = T.tensor(aHost, { device, shape: [M, K] });
+          const b = bias ? T.tensor(biasHost, { device }) : undefined;
+          const out = T.matmulQuantized(a, q, { bias: b });
+          got.push(new Uint32Array(((await out.toArray()) as Float32Array).buffer));
+          for (const t of [q, a, out, ...(b ? [b] : [])]) t.dispose();
+        }
+        if (fused) expect(Array.from(got[0]!), `(${M}, ${N}, ${K})`).toEqual(Array.from(got[1]!));
+        else expect(got[0]!.length).toBe(M * N); // the plain build rounds another way; the exact-product test covers it
+      }
+    },
+  );
+
+  it('refuses an operand outside the heap', () => {
+    const kernels = loadNativeKernels({}).kernels;
+    if (!kernels) return;
+    const heap = new Uint8Array(4096);
+    expect(() => kernels.qgemv(heap, [0, 1, 4, 1, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).not.toThrow();
+    expect(() => kernels.qgemv(heap, [0, 1, 4, 40, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).toThrow(/outside the heap/);
+    expect(() => kernels.qgemv(heap, [2, 1, 4, 1, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).toThrow(/format/);
+    expect(() => kernels.qgemv(heap, [0, 1.5, 4, 1, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).toThrow(/M must be/);
+  });
 });
 
 describe.runIf(cpuProject)('the fast CPU shared-row matvec (quantMatvecShared)', () => {

@@ -236,3 +236,15 @@ describe("fast CPU dropout and AdamW (WebAssembly) give the reference's bits", (
     }
   });
 });
+
+describe('tensors on the reference and the fast CPU', () => {
+  it('are refused with both devices named (both are kind "cpu")', () => {
+    const a = T.zeros([2], { device: T.cpu });
+    const b = T.zeros([2], { device: T.fastCpu });
+    expect(() => T.add(a, b)).toThrow(
+      `add: tensors are on different devices (${T.cpu.info.description} and ${T.fastCpu.info.description})`,
+    );
+    a.dispose();
+    b.dispose();
+  });
+});

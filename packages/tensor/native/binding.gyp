@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "mini_gpt_native",
-      "sources": ["src/addon.c", "src/gemm.c", "src/pool.c"],
+      "sources": ["src/addon.c", "src/gemm.c", "src/qgemv.c", "src/pool.c"],
       "cflags": ["-O3", "-std=gnu11", "-fno-strict-aliasing"],
       "cflags!": ["-O2"],
       "libraries": ["-lpthread"],

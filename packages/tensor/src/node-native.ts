@@ -13,7 +13,9 @@ import { nativeSetting } from './environment.js';
 
 interface Addon {
   sgemm: NativeKernels['sgemm'];
+  qgemv: NativeKernels['qgemv'];
   isa(): string | null;
+  qgemvIsa(): string | null;
   setIsa(name: string): boolean;
 }
 
@@ -42,7 +44,14 @@ export function loadNativeKernels(
   }
   if (wanted && !addon.setIsa(wanted))
     return { kernels: null, summary: `native kernels off (this CPU has no ${wanted})` };
+  if (typeof addon.qgemvIsa !== 'function')
+    return { kernels: null, summary: 'native kernels out of date (an older build: run npm run build)' };
   const isa = addon.isa();
-  if (!isa) return { kernels: null, summary: 'native kernels off (this CPU has neither AVX-512 nor AVX2+FMA+F16C)' };
-  return { kernels: { isa, sgemm: addon.sgemm }, summary: `native ${isaName(isa)} matmul` };
+  const qgemvIsa = addon.qgemvIsa();
+  if (!isa || !qgemvIsa)
+    return { kernels: null, summary: 'native kernels off (this CPU has neither AVX-512 nor AVX2+FMA+F16C)' };
+  return {
+    kernels: { isa, sgemm: addon.sgemm, qgemvIsa, qgemv: addon.qgemv },
+    summary: `native ${isaName(isa)} matmul, ${isaName(qgemvIsa)} quantized matvec`,
+  };
 }

@@ -313,13 +313,22 @@ export function hostData(t: Tensor): TypedArray | null {
   return t.device.backend.hostData?.(t.storage) ?? null;
 }
 
-/** Throws unless every tensor is on `device`; names the op. */
+/**
+ * Throws unless every tensor is on the first one's device; names the op and both devices (by
+ * kind, or by description when the kinds are the same: the reference CPU and the fast CPU are
+ * both "cpu").
+ */
 export function assertSameDevice(op: string, ...tensors: Tensor[]): void {
   const device = tensors[0]?.device;
   for (const t of tensors) {
-    if (t.device !== device)
+    if (device && t.device !== device) {
+      const [a, b] =
+        device.kind === t.device.kind
+          ? [device.info.description, t.device.info.description]
+          : [device.kind, t.device.kind];
       throw new DeviceError(
-        `${op}: tensors are on different devices (${device?.kind} and ${t.device.kind}); move one with await t.to(device)`,
+        `${op}: tensors are on different devices (${a} and ${b}); move one with await t.to(device)`,
       );
+    }
   }
 }

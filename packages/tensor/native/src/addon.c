@@ -7,12 +7,14 @@
  * Every operand's extent is checked against the view before anything is read or written.
  *
  *   sgemm(heap, [M, N, K, a, aRow, aCol, b, bRow, bCol, bKind, c, ldc, bias, batch, aBatch, bBatch, cBatch], threads)
- *   isa() -> "avx512" | "avx2" | null;  setIsa(name) -> boolean
+ *   qgemv(heap, [format, M, N, nb, aq, ad, w, ws, c, ldc, bias, chunk], threads)   (qgemv.h)
+ *   isa() -> "avx512" | "avx2" | null;  setIsa(name) -> boolean;  qgemvIsa() -> "avx512-vnni" | "avx2" | null
  */
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "gemm.h"
+#include "qgemv.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "native kernels: " #call " failed"); return NULL; } } while (0)
 
@@ -29,34 +31,52 @@ static int inside(double at, int bytes, int64_t batch, int64_t batchStride, int6
   return at + bytes * (last + 1) <= (double)length;
 }
 
-static napi_value sgemm(napi_env env, napi_callback_info info) {
+/*
+ * (heap: Uint8Array, args: number[count], threads) -> the heap's bytes and length, the args as
+ * whole numbers >= -1 (names[i] in the error otherwise) and threads; NULL after throwing.
+ */
+static char *read_call(napi_env env, napi_callback_info info, const char *fn, int count, const char *const *names,
+                       double *v, size_t *length, int *threads) {
   size_t argc = 3;
   napi_value argv[3];
+  char message[160];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   bool is_typed = false, is_array = false;
   if (argc < 3 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed
       || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
-    napi_throw_type_error(env, NULL, "native sgemm: expected (heap: Uint8Array, args: number[17], threads: number)");
+    snprintf(message, sizeof message, "native %s: expected (heap: Uint8Array, args: number[%d], threads: number)", fn, count);
+    napi_throw_type_error(env, NULL, message);
     return NULL;
   }
   napi_typedarray_type type;
-  size_t length;
   void *data;
-  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
-  if (type != napi_uint8_array) { napi_throw_type_error(env, NULL, "native sgemm: the heap must be a Uint8Array"); return NULL; }
-  double v[ARG_COUNT];
-  for (uint32_t i = 0; i < ARG_COUNT; i++) {
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, length, &data, NULL, NULL));
+  if (type != napi_uint8_array) {
+    snprintf(message, sizeof message, "native %s: the heap must be a Uint8Array", fn);
+    napi_throw_type_error(env, NULL, message);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < (uint32_t)count; i++) {
     napi_value item;
     CHECK(napi_get_element(env, argv[1], i, &item));
     if (napi_get_value_double(env, item, &v[i]) != napi_ok || !(v[i] >= -1 && v[i] == (double)(int64_t)v[i])) {
-      char message[96];
-      snprintf(message, sizeof message, "native sgemm: argument %s must be a whole number, not negative", arg_names[i]);
+      snprintf(message, sizeof message, "native %s: argument %s must be a whole number, not negative", fn, names[i]);
       napi_throw_range_error(env, NULL, message);
       return NULL;
     }
   }
-  double threads = 1;
-  CHECK(napi_get_value_double(env, argv[2], &threads));
+  double t = 1;
+  CHECK(napi_get_value_double(env, argv[2], &t));
+  *threads = t < 1 ? 1 : (int)t;
+  return data ? data : (char *)"";
+}
+
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  double v[ARG_COUNT];
+  size_t length;
+  int threads;
+  char *heap = read_call(env, info, "sgemm", ARG_COUNT, arg_names, v, &length, &threads);
+  if (!heap) return NULL;
   const int64_t M = v[ARG_M], N = v[ARG_N], K = v[ARG_K], batch = v[ARG_BATCH];
   const int bKind = (int)v[ARG_BKIND];
   const int bBytes = bKind == KIND_F32 ? 4 : 2;
@@ -72,13 +92,47 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!gemm_isa()) { napi_throw_error(env, NULL, "native sgemm: this CPU has neither AVX-512 nor AVX2+FMA+F16C"); return NULL; }
-  char *heap = data;
   const gemm_args g = {
     M, N, K, (const float *)(heap + (int64_t)v[ARG_A]), v[ARG_AROW], v[ARG_ACOL],
     heap + (int64_t)v[ARG_B], v[ARG_BROW], v[ARG_BCOL], bKind,
     (float *)(heap + (int64_t)v[ARG_C]), v[ARG_LDC], v[ARG_BIAS] >= 0 ? (const float *)(heap + (int64_t)v[ARG_BIAS]) : NULL,
   };
-  gemm_batched(&g, batch, v[ARG_ABATCH], v[ARG_BBATCH], v[ARG_CBATCH], threads < 1 ? 1 : (int)threads);
+  gemm_batched(&g, batch, v[ARG_ABATCH], v[ARG_BBATCH], v[ARG_CBATCH], threads);
+  return NULL;
+}
+
+
+enum { Q_FORMAT, Q_M, Q_N, Q_NB, Q_AQ, Q_AD, Q_W, Q_WS, Q_C, Q_LDC, Q_BIAS, Q_CHUNK, Q_COUNT };
+static const char *q_names[Q_COUNT] = { "format", "M", "N", "nb", "aq", "ad", "w", "ws", "c", "ldc", "bias", "chunk" };
+
+static napi_value qgemv_call(napi_env env, napi_callback_info info) {
+  double v[Q_COUNT];
+  size_t length;
+  int threads;
+  char *heap = read_call(env, info, "qgemv", Q_COUNT, q_names, v, &length, &threads);
+  if (!heap) return NULL;
+  for (int i = 0; i < Q_COUNT; i++) {
+    if (v[i] < 0 && i != Q_BIAS) { napi_throw_range_error(env, NULL, "native qgemv: a size, offset or stride is negative"); return NULL; }
+  }
+  if (v[Q_FORMAT] > 1) { napi_throw_range_error(env, NULL, "native qgemv: format must be 0 (q8_0) or 1 (q4_0)"); return NULL; }
+  const int64_t M = v[Q_M], N = v[Q_N], nb = v[Q_NB];
+  const int bb = v[Q_FORMAT] == 0 ? 32 : 16;
+  if (!inside(v[Q_AQ], 1, 1, 0, M, nb * QGEMV_ABLOCK, nb * QGEMV_ABLOCK, 1, length)
+      || !inside(v[Q_AD], 4, 1, 0, M, nb, nb, 1, length)
+      || !inside(v[Q_W], 1, 1, 0, N, nb * bb, nb * bb, 1, length)
+      || !inside(v[Q_WS], 2, 1, 0, N, nb, nb, 1, length)
+      || !inside(v[Q_C], 4, 1, 0, M, v[Q_LDC], N, 1, length)
+      || (v[Q_BIAS] >= 0 && !inside(v[Q_BIAS], 4, 1, 0, 1, 0, N, 1, length))) {
+    napi_throw_range_error(env, NULL, "native qgemv: an operand lies outside the heap");
+    return NULL;
+  }
+  if (!qgemv_isa()) { napi_throw_error(env, NULL, "native qgemv: this CPU has neither AVX-512 nor AVX2+FMA+F16C"); return NULL; }
+  const qgemv_args g = {
+    (int)v[Q_FORMAT], M, N, nb, (const uint8_t *)(heap + (int64_t)v[Q_AQ]), (const float *)(heap + (int64_t)v[Q_AD]),
+    (const uint8_t *)(heap + (int64_t)v[Q_W]), (const uint16_t *)(heap + (int64_t)v[Q_WS]), (float *)(heap + (int64_t)v[Q_C]),
+    v[Q_LDC], v[Q_BIAS] >= 0 ? (const float *)(heap + (int64_t)v[Q_BIAS]) : NULL,
+  };
+  qgemv(&g, v[Q_CHUNK], threads);
   return NULL;
 }
 
@@ -86,6 +140,15 @@ static napi_value isa(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
   const char *name = gemm_isa();
+  if (name) CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &out));
+  else CHECK(napi_get_null(env, &out));
+  return out;
+}
+
+static napi_value q_isa(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  const char *name = qgemv_isa();
   if (name) CHECK(napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &out));
   else CHECK(napi_get_null(env, &out));
   return out;
@@ -108,7 +171,9 @@ static napi_value set_isa(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
     { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "qgemv", NULL, qgemv_call, NULL, NULL, NULL, napi_enumerable, NULL },
     { "isa", NULL, isa, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "qgemvIsa", NULL, q_isa, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setIsa", NULL, set_isa, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));

@@ -13,6 +13,15 @@ export function heapAddress(runtime: WasmRuntime, view: View): number | null {
     : null;
 }
 
+let bytesView: Uint8Array | null = null;
+
+/** A Uint8Array over the heap's whole current buffer (a new one after the memory grows): what the native addon takes. */
+export function heapBytes(runtime: WasmRuntime): Uint8Array {
+  const buffer = runtime.heap.memory.buffer;
+  if (bytesView?.buffer !== buffer) bytesView = new Uint8Array(buffer);
+  return bytesView;
+}
+
 /** The `kind` argument of the WebAssembly kernels that read 16-bit floats (wasm/half.ts). */
 export const halfKind: Partial<Record<DType, number>> = { float32: 0, float16: 1, bfloat16: 2 };
 

@@ -1,6 +1,8 @@
 /**
  * Matmul with a block-quantized weight on the fast CPU backend, through the WebAssembly SIMD
- * kernels in packages/tensor/wasm/quant.ts, split across the worker threads by output columns.
+ * kernels in packages/tensor/wasm/quant.ts, split across the worker threads by output columns,
+ * or, for small M where the native addon is registered, its matvec (native/src/qgemv.c: the
+ * same bits on 256-bit vectors, on the addon's own threads).
  * - M <= SMALL_M (decoding, a few rows): the rows of a are quantized to 8 bits a block of 32
  *   (one float32 scale each), and every output is a sum of integer block dot products scaled
  *   by both blocks' scales: the weights are read once, as stored (8.5 or 4.5 bits a weight).
@@ -14,7 +16,7 @@
 import type { QuantMatmulArgs } from '../backend.js';
 import { matmulQuantized as referenceMatmulQuantized } from '../cpu/matmul-quantized.js';
 import { blockBytes, blocksPerRow } from '../quantized.js';
-import { heapAddress } from './heap-views.js';
+import { heapAddress, heapBytes } from './heap-views.js';
 import { PARALLEL_MIN_WORK, parts, sgemmScratchBytes } from './matmul.js';
 import type { KernelCall } from './threads.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
@@ -60,11 +62,17 @@ export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantM
     };
     try {
       if (M <= QUANT_SMALL_M) {
-        const rdot = rt.relaxedDot ? 1 : 0;
+        // The addon reads the activations in the relaxed dot product's layout, whichever the module's.
+        const rdot = rt.relaxedDot || rt.native ? 1 : 0;
         const aq = take(M * nb * 128); // ABLOCK bytes a block (wasm/quant.ts)
         const ad = take(M * nb * 4);
         rt.exports.quantizeActivations(M, K, aAt, K, aq, ad, rdot);
         const bAt = bias ? biasAt : 0;
+        if (rt.native) {
+          const args = [fmt, M, N, nb, aq, ad, wAt, sAt, cAt, N, bias ? biasAt : -1, sharedChunk(N, threads)];
+          rt.native.qgemv(heapBytes(rt), args, M * N * K < PARALLEL_MIN_MATVEC ? 1 : threads);
+          return;
+        }
         if (!rt.runner || rt.runner.threads === 1 || M * N * K < PARALLEL_MIN_MATVEC) {
           rt.exports.quantMatvec(fmt, M, N, nb, aq, ad, wAt, sAt, cAt, N, bAt, rdot, 1);
           return;

@@ -13,12 +13,9 @@ import type { MatmulArgs, MatrixOperand, View } from '../backend.js';
 import { matmul as referenceMatmul } from '../cpu/matmul.js';
 import { dataOf } from '../cpu/storage.js';
 import { bytesPerElement } from '../dtype.js';
-import { halfKind, heapAddress } from './heap-views.js';
+import { halfKind, heapAddress, heapBytes } from './heap-views.js';
 import type { KernelCall, KernelName } from './threads.js';
 import type { WasmRuntime } from './wasm-runtime.js';
-
-/** A Uint8Array over the heap's current buffer (a new one after the memory grows). */
-let heapBytes: Uint8Array | null = null;
 
 /**
  * The product in the native addon, in place, when A, B, the bias and the result are all in the
@@ -42,12 +39,10 @@ function nativeMatmul(rt: WasmRuntime, args: MatmulArgs): boolean {
     (bias && bias.dtype !== 'float32')
   )
     return false;
-  const buffer = rt.heap.memory.buffer;
-  if (heapBytes?.buffer !== buffer) heapBytes = new Uint8Array(buffer);
   const [aRow, aCol] = a.transposed ? [1, a.ld] : [a.ld, 1];
   const [bRow, bCol] = b.transposed ? [1, b.ld] : [b.ld, 1];
   native.sgemm(
-    heapBytes,
+    heapBytes(rt),
     [M, N, K, aAt, aRow, aCol, bAt, bRow, bCol, bKind, cAt, N, biasAt, batch, a.batchStride, b.batchStride, M * N],
     rt.runner?.threads ?? 1,
   );

@@ -18,12 +18,21 @@ export interface NativeKernels {
    * bKind 0 float32, 1 float16, 2 bfloat16). Throws RangeError when an operand lies outside `heap`.
    */
   sgemm(heap: Uint8Array, args: number[], threads: number): void;
+  /** The quantized matvec's instruction set: "avx512-vnni" or "avx2" (native/src/qgemv.c). */
+  readonly qgemvIsa: string;
+  /**
+   * wasm/quant.ts quantMatvec's product, bit for bit, in the heap: args = [format, M, N, nb, aq,
+   * ad, w, ws, c, ldc, bias, chunk] (format 0 q8_0, 1 q4_0; aq / ad from quantizeActivations with
+   * rdot 1; byte offsets, bias -1 for none; chunk: rows a thread claims at a time, rounded up to 4).
+   * Throws RangeError when an operand lies outside `heap`.
+   */
+  qgemv(heap: Uint8Array, args: number[], threads: number): void;
 }
 
 /** What the CPU device runs, for the device line: the addon's kernels, or why there are none. */
 export interface NativeStatus {
   kernels: NativeKernels | null;
-  /** "native AVX-512 matmul" or "no native kernels: <reason>". */
+  /** "native AVX-512 matmul, AVX-512 VNNI quantized matvec" or "no native kernels: <reason>". */
   summary: string;
 }
 
@@ -43,7 +52,7 @@ export function nativeStatus(): NativeStatus {
   return status;
 }
 
-const isaNames: Record<string, string> = { avx512: 'AVX-512', avx2: 'AVX2+FMA' };
+const isaNames: Record<string, string> = { avx512: 'AVX-512', avx2: 'AVX2+FMA', 'avx512-vnni': 'AVX-512 VNNI' };
 
 /** The device line's words for an instruction set. */
 export function isaName(isa: string): string {
