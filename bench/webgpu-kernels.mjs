@@ -118,6 +118,24 @@ export async function timedOnWall(gpu, fn) {
 }
 
 /**
+ * GPU seconds (timestamp queries where the device has them, else wall time) per call of `op` on
+ * the inputs `make(device)` returns, over `reps` calls after one warm-up; disposes the inputs
+ * (nested arrays too). Returns `{ seconds, clock }`.
+ */
+export async function kernelSeconds(device, make, op, reps = 2) {
+  const inputs = make(device);
+  const run = () => {
+    for (let i = 0; i < reps; i++) T.tidy(() => op(...inputs));
+  };
+  T.tidy(() => op(...inputs));
+  await device.backend.sync();
+  const timestamps = device.backend.device.features.has('timestamp-query');
+  const s = (timestamps ? await timedOnGpu(device, run) : null) ?? (await timedOnWall(device, run));
+  for (const t of inputs.flat()) if (t instanceof T.Tensor) t.dispose();
+  return { seconds: s / reps, clock: timestamps ? 'timestamp queries' : 'wall time' };
+}
+
+/**
  * One line per shape: seconds per product from `reps` back-to-back products (reps chosen from a
  * first product so that a shape takes about `budget` seconds, at most 64), GFLOP/s, the GB/s of
  * weight read for one-row products, dispatches per product, and the clock and adapter used.

@@ -11,7 +11,7 @@
 // - c_fc_ln_gelu_1x768x3072_f32: a block's LN -> c_fc -> GELU (plain (K, N) weight).
 // An argument, a regular expression, keeps only the lines whose name matches it.
 import * as T from '@mini/tensor/node';
-import { timedOnGpu, timedOnWall } from './webgpu-kernels.mjs';
+import { kernelSeconds } from './webgpu-kernels.mjs';
 
 const REPS = 2;
 const columns = await T.getDevice({ kind: 'webgpu', matvecSplitK: false });
@@ -21,19 +21,6 @@ const print = (name, which, ms, gbs, note) =>
   console.log(
     `${name.padEnd(28)} ${which.padEnd(14)} ${ms.toPrecision(4).padStart(9)} ms ${gbs.toPrecision(3).padStart(7)} GB/s  ${note}`,
   );
-
-async function kernelSeconds(device, make, op) {
-  const inputs = make(device);
-  const run = () => {
-    for (let i = 0; i < REPS; i++) T.tidy(() => op(...inputs));
-  };
-  T.tidy(() => op(...inputs));
-  await device.backend.sync();
-  const timestamps = device.backend.device.features.has('timestamp-query');
-  const s = (timestamps ? await timedOnGpu(device, run) : null) ?? (await timedOnWall(device, run));
-  for (const t of inputs.flat()) if (t instanceof T.Tensor) t.dispose();
-  return { seconds: s / REPS, clock: timestamps ? 'timestamp queries' : 'wall time' };
-}
 
 const g = () => new T.Generator(1);
 const lnOf = (d, C) => ({ weight: T.ones([C], { device: d }), bias: T.zeros([C], { device: d }), eps: 1e-5 });
@@ -78,7 +65,7 @@ const ORDER = [
 const only = new RegExp(process.argv[2] ?? '.');
 for (const [name, bytes, make, op] of KERNELS.filter(([name]) => only.test(name)))
   for (const [which, device] of ORDER) {
-    const { seconds, clock } = await kernelSeconds(device, make, op);
+    const { seconds, clock } = await kernelSeconds(device, make, op, REPS);
     print(name, which, seconds * 1e3, bytes / seconds / 1e9, `${clock}; ${device.info.description}`);
   }
 process.exit(0);

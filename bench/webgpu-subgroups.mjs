@@ -12,27 +12,13 @@
 // One line per measurement: `name  on|off  value unit  note`.
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
-import { timedOnGpu, timedOnWall } from './webgpu-kernels.mjs';
+import { kernelSeconds } from './webgpu-kernels.mjs';
 
 const REPS = 2;
 const on = await T.getDevice({ kind: 'webgpu' });
 const off = await T.getDevice({ kind: 'webgpu', subgroups: false });
 const print = (name, which, value, unit, note) =>
   console.log(`${name.padEnd(24)} ${which.padEnd(4)} ${value.toPrecision(4).padStart(10)} ${unit}  ${note}`);
-
-/** GPU (or wall) seconds per call of `op` on `device`'s inputs from `make`, over REPS calls after one. */
-async function kernelSeconds(device, make, op) {
-  const inputs = make(device);
-  const run = () => {
-    for (let i = 0; i < REPS; i++) T.tidy(() => op(...inputs));
-  };
-  T.tidy(() => op(...inputs));
-  await device.backend.sync();
-  const timestamps = device.backend.device.features.has('timestamp-query');
-  const s = (timestamps ? await timedOnGpu(device, run) : null) ?? (await timedOnWall(device, run));
-  for (const t of inputs) t.dispose();
-  return { seconds: s / REPS, clock: timestamps ? 'timestamp queries' : 'wall time' };
-}
 
 const g = () => new T.Generator(1);
 const KERNELS = [
@@ -79,7 +65,7 @@ const ABBA = [
 ];
 for (const [name, make, op] of KERNELS)
   for (const [which, device] of ABBA) {
-    const { seconds, clock } = await kernelSeconds(device, make, op);
+    const { seconds, clock } = await kernelSeconds(device, make, op, REPS);
     print(name, which, seconds * 1e3, 'ms', `${clock}; ${device.info.description}`);
   }
 
