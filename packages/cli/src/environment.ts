@@ -1,7 +1,7 @@
 /**
  * The CLI's environment, read and checked in one place: @mini/tensor's MINI_GPT_* variables
  * (configureNode: MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_WEBGPU_SUBGROUPS,
- * MINI_GPT_CPU_HEAP, MINI_GPT_THREADS, MINI_GPT_NATIVE, MINI_GPT_NATIVE_ISA) and the CLI's own
+ * MINI_GPT_WEBGPU_CAPTURE, MINI_GPT_CPU_HEAP, MINI_GPT_THREADS, MINI_GPT_NATIVE, MINI_GPT_NATIVE_ISA) and the CLI's own
  * (MINI_GPT_CACHE, MINI_GPT_DATA_URL). main.ts calls configureCli before any command runs, so a bad value is
  * one line and exit 2 before any work; --help and --version do not read them.
  */

@@ -374,6 +374,18 @@ export interface Kernels {
   adamwMany(entries: readonly AdamWEntry[], step: AdamWStep): void;
 }
 
+/** Captured work (Backend.endCapture): replay it with Backend.replay; dispose() unpins its buffers. */
+export interface CaptureRecording {
+  /** Dispatches a replay sends. */
+  readonly dispatches: number;
+  /** Dropout stream words a replay moves. */
+  readonly streamWords: number;
+  /** Names of the words a replay recomputes (Backend.replay's `words`). */
+  readonly names: readonly string[];
+  readonly isDisposed: boolean;
+  dispose(): void;
+}
+
 export interface Backend {
   readonly kind: DeviceKind;
   readonly kernels: Kernels;
@@ -408,5 +420,18 @@ export interface Backend {
   resetPeakBytes(): void;
   /** Sends queued work to the device (no-op on CPU). */
   flush(): void;
+  /**
+   * Capture and replay (WebGPU only; docs/webgpu-host.md, "Capture and replay"): the work
+   * recorded between beginCapture() and endCapture() is kept, and replay() sends it again
+   * without running the JavaScript that recorded it, dropout streams moved by `streamDelta`.
+   * Reads, syncs and timed passes throw inside a capture. The recording pins the buffers it used
+   * until it is disposed.
+   */
+  beginCapture?(): void;
+  endCapture?(): CaptureRecording;
+  /** Drops a capture in progress (after an error in the captured code). */
+  abortCapture?(): void;
+  /** `words(name)`: the 32 bits of each named word (AdamW's learning-rate terms: adamwWord). */
+  replay?(recording: CaptureRecording, streamDelta?: number, words?: (name: string) => number): void;
   destroy(): void;
 }

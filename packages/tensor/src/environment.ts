@@ -93,6 +93,17 @@ export function webgpuSubgroupsSetting(): boolean {
 }
 
 /**
+ * MINI_GPT_WEBGPU_CAPTURE (0: off; 1 or unset: on): whether trainModel on WebGPU captures a
+ * training step once and replays it (docs/webgpu-host.md, "Capture and replay") instead of
+ * running every op's JavaScript each step. 0 runs every step eagerly (to compare, or to rule
+ * the replay out).
+ * @throws EnvironmentError for another value
+ */
+export function webgpuCaptureSetting(): boolean {
+  return environmentChoice('MINI_GPT_WEBGPU_CAPTURE', ['0', '1'] as const, '1') === '1';
+}
+
+/**
  * MINI_GPT_DEVICE: the device `auto` and an unnamed getDevice() mean; undefined when unset.
  * @param kinds the device kinds registered ('cpu', 'webgpu', ...)
  * @throws EnvironmentError for a value that is neither auto nor one of `kinds`

@@ -8,6 +8,7 @@
 export type {
   Backend,
   BackendStorage,
+  CaptureRecording,
   View,
   Kernels,
   UnaryOp,
@@ -61,6 +62,7 @@ export {
   webgpuBackends,
   webgpuBackendSetting,
   webgpuSubgroupsSetting,
+  webgpuCaptureSetting,
   deviceSetting,
   threadsSetting,
   nativeSetting,
@@ -114,6 +116,7 @@ export * from './ops/embedding.js';
 export * from './ops/cross-entropy.js';
 export * from './ops/dropout.js';
 export * from './ops/adamw.js';
+export { adamwWord } from './webgpu/adamw.js';
 export {
   getDevice,
   registerDeviceKind,

@@ -15,6 +15,7 @@ import {
   threadsSetting,
   webgpuBackendSetting,
   webgpuSubgroupsSetting,
+  webgpuCaptureSetting,
 } from './environment.js';
 import { kindFromEnvironment } from './select-device.js';
 
@@ -26,6 +27,8 @@ export interface NodeConfiguration {
   webgpuBackend: string | undefined;
   /** MINI_GPT_WEBGPU_SUBGROUPS: whether WebGPU devices request `subgroups` where offered (default true). */
   webgpuSubgroups: boolean;
+  /** MINI_GPT_WEBGPU_CAPTURE: whether trainModel on WebGPU captures a step and replays it. */
+  webgpuCapture: boolean;
   /** MINI_GPT_CPU_HEAP: the fast CPU backend's WebAssembly heap. */
   cpuHeap: CpuHeapChoice;
   /** MINI_GPT_THREADS: threads of the fast CPU kernels (default: the cores). */
@@ -37,7 +40,7 @@ export interface NodeConfiguration {
 }
 
 /**
- * Sets up this process for Dawn (prepareNodeProcess), then reads and checks MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_WEBGPU_SUBGROUPS, MINI_GPT_CPU_HEAP,
+ * Sets up this process for Dawn (prepareNodeProcess), then reads and checks MINI_GPT_DEVICE, MINI_GPT_WEBGPU_BACKEND, MINI_GPT_WEBGPU_SUBGROUPS, MINI_GPT_WEBGPU_CAPTURE, MINI_GPT_CPU_HEAP,
  * MINI_GPT_THREADS, MINI_GPT_NATIVE and MINI_GPT_NATIVE_ISA from this process's environment.
  * @throws EnvironmentError (exit code 2) for the first bad value: one line naming the variable,
  *   the value and what it accepts
@@ -49,6 +52,7 @@ export function configureNode(): NodeConfiguration {
     device: kindFromEnvironment(),
     webgpuBackend: webgpuBackendSetting(),
     webgpuSubgroups: webgpuSubgroupsSetting(),
+    webgpuCapture: webgpuCaptureSetting(),
     cpuHeap: cpuHeapSetting(),
     threads: threadsSetting(availableParallelism()),
     native,

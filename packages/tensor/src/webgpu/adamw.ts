@@ -12,17 +12,33 @@ const WG = 256;
 /** Entries per multi-tensor dispatch: the table's size in adamw_multi.wgsl (two vec4s each). */
 const MAX_ENTRIES = 12;
 
-/** The step's scalars as both kernels take them (float64 on the host, rounded once to f32). */
-function stepScalars(s: AdamWStep): number[] {
-  return [
-    s.beta1,
-    s.beta2,
-    1 - s.beta1,
-    1 - s.beta2,
-    s.lr / (1 - s.beta1 ** s.step),
-    Math.sqrt(1 - s.beta2 ** s.step),
-    s.eps,
-  ];
+const floatBits = new Float32Array(1);
+const wordOfFloat = new Uint32Array(floatBits.buffer);
+
+/**
+ * The float32 bits of a word named in AdamW's uniforms, for `s`: 'lr/c1' (lr / (1 - beta1^t)),
+ * 'sqrt(c2)' (sqrt(1 - beta2^t)), 'decay:<weight decay>' (1 - lr * weight decay). The glue
+ * writes these words by name, so a replayed update (webgpu/capture.ts) recomputes them for its
+ * own step and learning rate exactly as an eager one writes them.
+ * @throws RangeError for another name
+ */
+export function adamwWord(name: string, s: AdamWStep): number {
+  let value: number;
+  if (name === 'lr/c1') value = s.lr / (1 - s.beta1 ** s.step);
+  else if (name === 'sqrt(c2)') value = Math.sqrt(1 - s.beta2 ** s.step);
+  else if (name.startsWith('decay:')) value = 1 - s.lr * Number(name.slice(6));
+  else throw new RangeError(`adamw: no uniform word named ${name}`);
+  floatBits[0] = value;
+  return wordOfFloat[0]!;
+}
+
+/** The step's scalars as both kernels take them (float64 on the host, rounded once to f32); the learning-rate terms named. */
+function stepScalars(u: Uniforms, s: AdamWStep): Uniforms {
+  return u
+    .f32(s.beta1, s.beta2, 1 - s.beta1, 1 - s.beta2)
+    .named('lr/c1', s.lr / (1 - s.beta1 ** s.step))
+    .named('sqrt(c2)', Math.sqrt(1 - s.beta2 ** s.step))
+    .f32(s.eps);
 }
 
 export function adamw(ctx: WebGPUBackend, param: View, grad: View, m: View, v: View, s: AdamWStep): void {
@@ -30,10 +46,8 @@ export function adamw(ctx: WebGPUBackend, param: View, grad: View, m: View, v: V
   for (const [start, count] of flatParts(ctx, total)) {
     const [pr, mr, vr, gr] = [param, m, v, grad].map((t) => ctx.bind(t.storage, t.offset + start, count));
     const grid = ctx.grid(Math.ceil(count / WG));
-    const u = new Uniforms()
-      .u32(count, grid[0] * WG)
-      .f32(1 - s.lr * s.weightDecay, ...stepScalars(s))
-      .u32(pr!.base, mr!.base, vr!.base, gr!.base);
+    const u = new Uniforms().u32(count, grid[0] * WG).named(`decay:${s.weightDecay}`, 1 - s.lr * s.weightDecay);
+    stepScalars(u, s).u32(pr!.base, mr!.base, vr!.base, gr!.base);
     ctx.dispatch('adamw', { WG }, u, [pr!.resource, mr!.resource, vr!.resource, gr!.resource], grid);
   }
 }
@@ -87,6 +101,8 @@ export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s:
   const maxSlots = Math.min(ctx.device.limits.maxStorageBuffersPerShaderStage, 4 * MAX_ENTRIES);
   let slots: Slot[] = [];
   let table: number[] = [];
+  /** Table index of each entry's decay word -> its name (a replay recomputes it). */
+  let decayNames = new Map<number, string>();
   let workgroups = 0;
   const flush = () => {
     if (workgroups === 0) return;
@@ -94,10 +110,7 @@ export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s:
     let shader = multiShaders.get(slots.length);
     if (!shader) multiShaders.set(slots.length, (shader = multiShader(slots.length)));
     const grid = ctx.grid(workgroups);
-    const u = new Uniforms()
-      .u32(grid[0], n)
-      .f32(...stepScalars(s))
-      .u32Array(table, 2 * MAX_ENTRIES);
+    const u = stepScalars(new Uniforms().u32(grid[0], n), s).u32Array(table, 2 * MAX_ENTRIES, decayNames);
     ctx.dispatch(
       shader,
       { WG },
@@ -107,6 +120,7 @@ export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s:
     );
     slots = [];
     table = [];
+    decayNames = new Map();
     workgroups = 0;
   };
   const decayBits = new DataView(new ArrayBuffer(4));
@@ -162,6 +176,7 @@ export function adamwMany(ctx: WebGPUBackend, entries: readonly AdamWEntry[], s:
       }
     }
     decayBits.setFloat32(0, 1 - s.lr * e.weightDecay, true);
+    decayNames.set(table.length + 2, `decay:${e.weightDecay}`);
     table.push(
       workgroups,
       count,

@@ -68,7 +68,11 @@ function params(
   u.u32(o!, lse!, delta!, g1!, g2!, causal ? 1 : 0)
     .f32(scale)
     .u32(dropout ? 1 : 0);
-  u.vec2u32(drop.key[0], drop.key[1]).u32(drop.stream, threshold).f32(dropScale).u32(blocks, groupsX);
+  u.vec2u32(drop.key[0], drop.key[1]);
+  // Marked only with a mask: a replayed capture moves the streams of masks, not a 0 placeholder.
+  if (dropout) u.stream(drop.stream);
+  else u.u32(0);
+  u.u32(threshold).f32(dropScale).u32(blocks, groupsX);
   for (let i = 0; i < 3; i++) {
     const view = strided[i];
     u.u32(...(view ? view.strides.slice(0, 3) : [0, 0, 0]));

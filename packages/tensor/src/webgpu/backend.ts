@@ -19,6 +19,7 @@ import { DeviceError } from '../errors.js';
 import { contiguousStrides } from '../shape.js';
 import { MATMUL_PROFILES, type MatmulProfile, tileIsValid } from './matmul-tiles.js';
 import { BufferPool, type PoolStats, sizeClass } from './pool.js';
+import { CaptureLog, DISPATCH, Recording, SUBMIT, UPLOAD, replayPlan } from './capture.js';
 import { type ShaderName, shaders, subgroupShaders } from './shaders.generated.js';
 import type { Uniforms } from './uniforms.js';
 import { webgpuKernels } from './kernels.js';
@@ -71,6 +72,14 @@ export interface WebGPUBackendOptions {
 }
 
 const UNIFORM_ARENA_BYTES = 64 * 1024;
+/**
+ * Bytes of the arena buffer: more than eager recording fills between submits, so that a replay
+ * can lay out the uniforms of several captured command buffers side by side and submit them as
+ * one (capture.ts, replayPlan).
+ */
+const ARENA_BUFFER_BYTES = 1024 * 1024;
+/** Dispatches per submit of a replay at most: fewer submits than eager recording, still a few a step. */
+const REPLAY_SUBMIT_EVERY = 256;
 /** Bytes of the arena each dispatch's uniform binding spans (Uniforms holds at most 512). */
 const UNIFORM_BINDING_BYTES = 512;
 /** Dispatches per submit by default: enough to amortise a submit, few enough that the GPU starts early. */
@@ -149,6 +158,8 @@ export class WebGPUBackend implements Backend {
   private passPipeline: GPUComputePipeline | null = null;
   private readonly touched = new Set<GPUBuffer>();
   private firstError: Error | null = null;
+  /** The capture in progress (beginCapture), null when none. */
+  private capture: CaptureLog | null = null;
   /** Counters for the benchmark and tests: what one step costs. */
   readonly counters = {
     dispatches: 0,
@@ -164,6 +175,8 @@ export class WebGPUBackend implements Backend {
     subgroupModules: 0,
     /** Dispatches of the split-K matvec (matvec_splitk.wgsl): tests check the layout ran. */
     splitKMatvecs: 0,
+    /** Replays of captured work (replay()); their dispatches count in `dispatches` too. */
+    replays: 0,
   };
   readonly dummy: GPUBufferBinding;
   /**
@@ -190,7 +203,7 @@ export class WebGPUBackend implements Backend {
     this.matvecSplitK = options.matvecSplitK ?? this.matmulProfile.matvecSplitK;
     this.pool = new BufferPool(device, limits.maxBufferSize);
     this.arena = device.createBuffer({
-      size: UNIFORM_ARENA_BYTES,
+      size: ARENA_BUFFER_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     this.dummy = { buffer: device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }) };
@@ -230,9 +243,19 @@ export class WebGPUBackend implements Backend {
     }
     this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     this.counters.uploads++;
+    if (this.capture) {
+      // A replay writes the same bytes at the same point (a constant made in the step: positions, a fill).
+      this.capture.kinds.push(UPLOAD);
+      this.capture.uploads.push({
+        buffer,
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(),
+      });
+      this.capture.buffers.add(buffer);
+    }
   }
 
   async read(view: View): Promise<TypedArray> {
+    this.refuseInCapture('a read');
     let size = 1;
     for (const d of view.shape) size *= d;
     const out = typedArrayFor(view.dtype, size);
@@ -386,6 +409,8 @@ export class WebGPUBackend implements Backend {
     this.arenaUsed = Math.ceil((uniformOffset + uniforms.byteLength) / this.uniformAlign) * this.uniformAlign;
     for (let i = 0; i < resources.length; i++) this.touched.add(resources[i]!.buffer);
     const bindGroup = this.bindGroup(layout, resources);
+    if (this.capture)
+      this.logDispatch(this.capture, pipeline, bindGroup, uniformOffset, uniforms, resources, workgroups);
     const pass = this.computePass();
     // A pass keeps its pipeline between dispatches: set it only when it changes (AdamW's groups,
     // a matmul split in parts, elementwise kernels in a row).
@@ -398,6 +423,148 @@ export class WebGPUBackend implements Backend {
     pass.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
     this.counters.dispatches++;
     this.sinceSubmit++;
+  }
+
+  private logDispatch(
+    log: CaptureLog,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    uniformOffset: number,
+    uniforms: Uniforms,
+    resources: GPUBufferBinding[],
+    workgroups: readonly [number, number, number],
+  ): void {
+    log.kinds.push(DISPATCH);
+    log.pipelines.push(pipeline);
+    log.groups.push(bindGroup);
+    log.offsets.push(uniformOffset);
+    log.grids.push(workgroups[0], workgroups[1], workgroups[2]);
+    for (let i = 0; i < resources.length; i++) log.buffers.add(resources[i]!.buffer);
+    const at = uniformOffset / 4;
+    const streams = uniforms.streamWords;
+    if (streams) for (const w of streams) log.pending.push(at + w, -1, this.arenaWords[at + w]!);
+    const named = uniforms.namedWords;
+    if (named)
+      for (let k = 0; k < named.length; k += 2) {
+        const w = named[k] as number;
+        log.pending.push(at + w, log.nameId(named[k + 1] as string), this.arenaWords[at + w]!);
+      }
+  }
+
+  /**
+   * Starts capturing: the work recorded until endCapture() is also kept, so that replay() can
+   * send it again without the JavaScript that recorded it. Queued work is submitted first. Inside
+   * a capture, a read, a sync or a timed pass throws (they would not be replayed); an upload is
+   * kept and replayed (a constant made in the captured work).
+   * @throws DeviceError when a capture is already in progress
+   */
+  beginCapture(): void {
+    if (this.capture) throw new DeviceError('WebGPU: internal error: a capture is already in progress');
+    this.flush();
+    this.capture = new CaptureLog();
+  }
+
+  /**
+   * Ends the capture and returns its recording; the buffers it used are pinned until the
+   * recording is disposed (pool.ts: a tensor freed meanwhile keeps its buffer from other tensors).
+   * @throws DeviceError when no capture is in progress
+   */
+  endCapture(): Recording {
+    const log = this.capture;
+    if (!log) throw new DeviceError('WebGPU: internal error: endCapture without beginCapture');
+    this.flush();
+    this.capture = null;
+    this.pool.pin(log.buffers);
+    const plan = replayPlan(log, ARENA_BUFFER_BYTES, REPLAY_SUBMIT_EVERY);
+    return new Recording(log, plan, (buffers) => this.pool.unpin(buffers));
+  }
+
+  /** Drops a capture in progress (its work still runs, as recorded): after an error in captured code. */
+  abortCapture(): void {
+    if (!this.capture) return;
+    this.flush();
+    this.capture = null;
+  }
+
+  /** Whether a capture is in progress. */
+  get capturing(): boolean {
+    return this.capture !== null;
+  }
+
+  /**
+   * Sends a recording's work again: its command buffers, uploads and uniform arena writes, in the
+   * order the capture sent them, with every dropout stream word moved by `streamDelta` (the
+   * streams the generator advanced by since the capture) and every named word
+   * (Uniforms.named: AdamW's learning-rate terms) set to `words(name)`, its 32 bits (required
+   * when the recording has named words). Queued work is submitted first. The
+   * tensors the captured code made are not made again: the caller keeps those it reads (their
+   * buffers are pinned, and hold the replay's results).
+   * @throws DeviceError for a disposed recording or inside a capture; RangeError when a moved
+   * stream would pass 2^32 - 1
+   */
+  replay(recording: Recording, streamDelta = 0, words?: (name: string) => number): void {
+    this.refuseInCapture('a replay');
+    if (recording.isDisposed) throw new DeviceError('WebGPU: internal error: replay of a disposed recording');
+    if (!Number.isInteger(streamDelta) || streamDelta < 0 || recording.maxStream + streamDelta >= 2 ** 32)
+      throw new RangeError(`WebGPU: replay: stream delta ${streamDelta} moves a stream past 2^32 - 1`);
+    if (recording.names.length > 0 && !words)
+      throw new DeviceError(`WebGPU: internal error: replay needs the words ${recording.names.join(', ')}`);
+    const values = words ? recording.names.map(words) : [];
+    this.throwIfFailed();
+    this.flush();
+    const { kinds, pipelines, groups, offsets, grids, uploads, images, patches } = recording.plan;
+    const queue = this.device.queue;
+    let encoder: GPUCommandEncoder | null = null;
+    let pass: GPUComputePassEncoder | null = null;
+    let current: GPUComputePipeline | null = null;
+    let d = 0;
+    let u = 0;
+    let f = 0;
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[i];
+      if (kind === DISPATCH) {
+        if (!pass) {
+          encoder ??= this.device.createCommandEncoder();
+          pass = encoder.beginComputePass();
+          current = null;
+        }
+        const pipeline = pipelines[d]!;
+        if (pipeline !== current) {
+          pass.setPipeline(pipeline);
+          current = pipeline;
+        }
+        pass.setBindGroup(0, groups[d]!, offsets, d, 1);
+        pass.dispatchWorkgroups(grids[3 * d]!, grids[3 * d + 1]!, grids[3 * d + 2]!);
+        d++;
+      } else if (kind === UPLOAD) {
+        const { buffer, data } = uploads[u++]!;
+        queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        this.counters.uploads++;
+      } else if (kind === SUBMIT) {
+        pass?.end();
+        pass = null;
+        const image = images[f]!;
+        const list = patches[f]!;
+        for (let k = 0; k < list.length; k += 3) {
+          const what = list[k + 1]!;
+          image[list[k]!] = what === -1 ? list[k + 2]! + streamDelta : values[what]!;
+        }
+        if (image.length > 0) queue.writeBuffer(this.arena, 0, image.buffer, image.byteOffset, image.byteLength);
+        if (encoder) queue.submit([encoder.finish()]);
+        encoder = null;
+        this.counters.submits++;
+        f++;
+      }
+    }
+    this.counters.dispatches += d;
+    this.counters.replays++;
+  }
+
+  private refuseInCapture(what: string): void {
+    if (this.capture)
+      throw new DeviceError(
+        `WebGPU: internal error: ${what} inside a captured step (a replay would not repeat it); capture only work that stays on the device`,
+      );
   }
 
   /**
@@ -546,6 +713,7 @@ export class WebGPUBackend implements Backend {
    * next are timed together, until the pass ends at the next flush, read or copy.
    */
   beginTimedPass(timestampWrites: GPUComputePassTimestampWrites): void {
+    this.refuseInCapture('a timed pass');
     this.endPass();
     this.pass = this.commandEncoder().beginComputePass({ timestampWrites });
   }
@@ -567,6 +735,13 @@ export class WebGPUBackend implements Backend {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    if (this.capture) {
+      // The arena as this submit writes it, and where its dropout streams sit.
+      this.capture.kinds.push(SUBMIT);
+      this.capture.images.push(this.arenaWords.slice(0, this.arenaUsed / 4));
+      this.capture.patches.push(this.capture.pending);
+      this.capture.pending = [];
+    }
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
@@ -578,6 +753,7 @@ export class WebGPUBackend implements Backend {
 
   /** Waits until the device has finished all submitted work. */
   async sync(): Promise<void> {
+    this.refuseInCapture('a sync');
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.throwIfFailed();

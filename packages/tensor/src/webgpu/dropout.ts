@@ -37,7 +37,8 @@ export function dropout(
     const u = new Uniforms()
       .u32(n, start / 2, xr.base / 4, or.base / 4)
       .vec2u32(key[0], key[1])
-      .u32(stream, threshold)
+      .stream(stream)
+      .u32(threshold)
       .f32(scale)
       .u32(grid[0] * WG, rr.base / 4);
     ctx.dispatch('dropout4', { WG, RESIDUAL: !!residual }, u, [or.resource, xr.resource, rr.resource], grid);
@@ -52,7 +53,8 @@ export function dropout(
     const u = new Uniforms()
       .u32(count, start / 2, xr.base, or.base)
       .vec2u32(key[0], key[1])
-      .u32(stream, threshold)
+      .stream(stream)
+      .u32(threshold)
       .f32(scale)
       .u32(grid[0] * WG, rr.base);
     ctx.dispatch('dropout', { WG, RESIDUAL: !!residual }, u, [or.resource, xr.resource, rr.resource], grid);

@@ -29,17 +29,25 @@ export interface PoolStats {
   created: number;
   /** The most live bytes at once since the last resetPeak(). */
   peakBytes: number;
+  /** Bytes of freed buffers held back for a captured step (pin): not handed out until unpinned. */
+  pinnedBytes: number;
 }
 
 export class BufferPool {
   /** Free buffers by size class, sorted by creation order descending (pop() gives the oldest). */
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly serial = new WeakMap<GPUBuffer, number>();
+  private readonly sizes = new WeakMap<GPUBuffer, number>();
   private live = 0;
   private liveCount = 0;
   private pooled = 0;
   private created = 0;
   private peak = 0;
+  /** Pins per buffer (a captured step's buffers, pin()): a release of one is held back. */
+  private readonly pins = new Map<GPUBuffer, number>();
+  /** Freed pinned buffers and their sizes: back to the free lists when their last pin goes. */
+  private readonly held = new Map<GPUBuffer, number>();
+  private heldBytes = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -71,6 +79,7 @@ export class BufferPool {
     } else {
       buffer = this.device.createBuffer({ size, usage: USAGE });
       this.serial.set(buffer, this.created);
+      this.sizes.set(buffer, size);
       this.created++;
     }
     this.live += size;
@@ -83,6 +92,55 @@ export class BufferPool {
   release(buffer: GPUBuffer, size: number): void {
     this.live -= size;
     this.liveCount--;
+    if (this.pins.has(buffer)) {
+      this.held.set(buffer, size);
+      this.heldBytes += size;
+      return;
+    }
+    this.toFree(buffer, size);
+  }
+
+  /**
+   * Pins buffers (a recording's, webgpu/capture.ts): while pinned, a buffer that is free or
+   * freed later is held back, so no other tensor gets it and a replay finds it as it left it.
+   * Buffers the pool did not make are ignored. Pins count: a buffer is handed out again after as
+   * many unpin() calls as pin() calls.
+   */
+  pin(buffers: Iterable<GPUBuffer>): void {
+    for (const buffer of buffers) {
+      const size = this.sizes.get(buffer);
+      if (size === undefined) continue;
+      this.pins.set(buffer, (this.pins.get(buffer) ?? 0) + 1);
+      const list = this.free.get(size);
+      const at = list ? list.indexOf(buffer) : -1;
+      if (at >= 0) {
+        list!.splice(at, 1);
+        this.pooled -= size;
+        this.held.set(buffer, size);
+        this.heldBytes += size;
+      }
+    }
+  }
+
+  /** Drops one pin of each buffer; a held buffer whose last pin goes returns to the free lists. */
+  unpin(buffers: Iterable<GPUBuffer>): void {
+    for (const buffer of buffers) {
+      if (!this.pins.has(buffer)) continue;
+      const n = this.pins.get(buffer)! - 1;
+      if (n > 0) {
+        this.pins.set(buffer, n);
+        continue;
+      }
+      this.pins.delete(buffer);
+      const size = this.held.get(buffer);
+      if (size === undefined) continue;
+      this.held.delete(buffer);
+      this.heldBytes -= size;
+      this.toFree(buffer, size);
+    }
+  }
+
+  private toFree(buffer: GPUBuffer, size: number): void {
     this.pooled += size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
@@ -116,6 +174,7 @@ export class BufferPool {
       pooledBytes: this.pooled,
       created: this.created,
       peakBytes: this.peak,
+      pinnedBytes: this.heldBytes,
     };
   }
 }

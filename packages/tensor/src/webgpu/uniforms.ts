@@ -14,6 +14,16 @@ const MAX_BYTES = 512;
 
 export class Uniforms {
   private readonly words: number[] = [];
+  /**
+   * Word indices of dropout stream ids (stream()): a captured step's replay adds the streams the
+   * generator has advanced by since the capture to these words (webgpu/capture.ts).
+   */
+  streamWords: number[] | null = null;
+  /**
+   * Word indices and names of words a replay recomputes (named(): AdamW's learning-rate terms),
+   * pairs (index, name).
+   */
+  namedWords: (number | string)[] | null = null;
 
   private align(n: number): void {
     while ((this.words.length * 4) % n !== 0) this.words.push(0);
@@ -30,6 +40,24 @@ export class Uniforms {
       this.push(v);
     }
     return this;
+  }
+
+  /**
+   * A dropout mask's stream id (a u32): marked, so that a replayed capture draws the step's own
+   * masks (the stream advances every step; the key does not).
+   */
+  stream(value: number): this {
+    (this.streamWords ??= []).push(this.words.length);
+    return this.u32(value);
+  }
+
+  /**
+   * A float32 that a replayed capture recomputes from its name (AdamW's learning-rate terms,
+   * which change every step): written as f32() writes it, and marked.
+   */
+  named(name: string, value: number): this {
+    (this.namedWords ??= []).push(this.words.length, name);
+    return this.f32(value);
   }
 
   /** Written as its two's-complement bits (ToInt32, as DataView.setInt32 does). */
@@ -53,9 +81,11 @@ export class Uniforms {
   }
 
   /** An array<vec4<u32>, n> holding `values` (zero-padded to 4n entries). */
-  u32Array(values: readonly number[], vec4s: number): this {
+  u32Array(values: readonly number[], vec4s: number, names?: ReadonlyMap<number, string>): this {
     this.align(16);
     if (values.length > vec4s * 4) throw new RangeError(`uniform array: ${values.length} values for ${vec4s} vec4s`);
+    // `names`: value index -> name, for words a replay recomputes (as named()).
+    if (names) for (const [i, name] of names) (this.namedWords ??= []).push(this.words.length + i, name);
     this.u32(...values);
     for (let i = values.length; i < vec4s * 4; i++) this.push(0);
     return this;
