@@ -78,6 +78,7 @@ export {
   type TrainPhase,
   type TrainTimes,
 } from './train.js';
+export { StepCapture, type StepCaptureCounts } from './step-capture.js';
 export {
   generate,
   generateTokens,

@@ -13,6 +13,7 @@ import { batchLoss, batchLosses, meanLoss } from './loss.js';
 import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
 import { type AdamW, type ScheduleOptions, clipGradNorm, learningRate } from './optimizer.js';
+import { StepCapture } from './step-capture.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -59,6 +60,15 @@ export interface TrainOptions {
    * save, epoch end and the run's end reads at once.
    */
   deferLossRead?: boolean;
+  /**
+   * Capture a training step once and replay it (docs/webgpu-host.md, "Capture and replay"): the
+   * first step runs eagerly, the second is captured (its forward, backward and gradient
+   * clipping), later ones replay it with their own batch and dropout masks, without running the
+   * ops' JavaScript; the optimizer's update likewise, with its own learning rate and step. A step of another structure (a short
+   * batch) captures anew. The losses and weights are the same bit for bit. Default: on for a
+   * WebGPU model unless MINI_GPT_WEBGPU_CAPTURE=0; the CPU devices always run eagerly.
+   */
+  captureSteps?: boolean;
 }
 
 /** Optimizer steps in an epoch of `loader` with `gradAccum` micro-batches per step. */
@@ -231,16 +241,19 @@ export async function trainModel(
   const unread = new Set<Recorded>();
   let pending: Recorded | null = null;
   let lastReported = 0;
-  /** Forward and backward of one step's micro-batches; starts the read of their losses. */
-  const recordStep = (group: (Batch & { index: number })[]): Recorded => {
-    const started = performance.now();
-    const stepDone = timePhase(times, 'steps');
-    const lr = learningRate(state.steps, schedule);
+  const steps = new StepCapture(
+    model,
+    options.captureSteps ?? (model.device.kind === 'webgpu' && T.webgpuCaptureSetting()),
+  );
+  /**
+   * Forward, backward and gradient clipping of one step's micro-batches (no reads: a
+   * StepCapture captures it once and replays it); returns their losses, (accum) or ().
+   */
+  const stepBody = (group: readonly Batch[]): T.Tensor => {
     model.zeroGrad();
     // The micro-batches' losses gather on the device, so a step is one read whatever accum is.
     const gathered = accum === 1 ? null : T.zeros([accum], { device: model.device });
     let single: T.Tensor | null = null;
-    let tokens = 0;
     for (const [k, batch] of group.entries()) {
       // Each micro-batch's mean loss scaled by 1/accum: the summed gradients are those of the
       // mean over all accum batches (they hold the same number of windows: dropLast).
@@ -252,10 +265,25 @@ export async function trainModel(
         return undefined;
       });
       if (loss) single = loss;
-      tokens += batch.inputs.size;
-      disposeBatch(batch);
     }
-    const losses = (gathered ?? single)!;
+    // Clipping needs no read, so it belongs to the step (read at once, the loss is checked
+    // before the update, which is all the check guards).
+    if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
+    return (gathered ?? single)!;
+  };
+  /** One step's micro-batches recorded (stepBody, maybe replayed); starts the read of their losses. */
+  const recordStep = (group: (Batch & { index: number })[]): Recorded => {
+    const started = performance.now();
+    const stepDone = timePhase(times, 'steps');
+    const lr = learningRate(state.steps, schedule);
+    let tokens = 0;
+    for (const batch of group) tokens += batch.inputs.size;
+    let losses: T.Tensor;
+    try {
+      losses = steps.run(group, `${accum}|${options.gradClip}`, stepBody);
+    } finally {
+      for (const batch of group) disposeBatch(batch);
+    }
     // The read is queued now, behind this step's kernels; awaiting it comes later.
     const values = losses.toArray();
     values.catch(() => {}); // awaited in readLoss; a failure before then is not unhandled
@@ -335,8 +363,7 @@ export async function trainModel(
         // Read at once (the update waits for the check), or one step late (the update is queued
         // first, and the previous step's loss is read while this one runs on the device).
         const checked = defer ? null : await readLoss(recorded, false);
-        if (options.gradClip !== undefined) clipGradNorm(model.params.values(), options.gradClip).dispose();
-        optimizer.update(recorded.lr);
+        steps.update(optimizer, recorded.lr);
         recorded.stepDone();
         const step = state.steps++;
         state.tokensSeen += recorded.tokens;
@@ -404,6 +431,7 @@ export async function trainModel(
     return { state, stopped: false, times };
   } finally {
     for (const r of unread) r.losses.dispose();
+    steps.dispose();
   }
 }
 
