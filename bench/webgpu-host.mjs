@@ -8,13 +8,16 @@
 // - webgpu_dispatches_per_token: one cached decoded token of the same model;
 // - webgpu_bytes_read_per_token: bytes read back a decoded token, greedy, top-k 50 sampling
 //   (its candidates, picked on the device) and temperature alone (the logits row);
-// - webgpu_host_us_per_dispatch: the main thread's CPU time recording a step (its synchronous
-//   stretches, not the awaits; /proc/self/task/<pid>/schedstat on Linux, else the wall time, and
-//   the note says so) divided by its dispatches: what JavaScript and the Dawn calls it makes cost,
-//   without the time the thread was preempted (on a software adapter the submitted work runs on
-//   the same cores while JavaScript records);
-// - webgpu_host_us_per_dispatch_wall: the same step's wall time a dispatch (the figure
-//   webgpu_host_us_per_dispatch was before 2026-12-07);
+// - webgpu_host_us_per_dispatch: the main thread's CPU time recording a step replayed (captured
+//   once by G.StepCapture, as trainModel does on WebGPU: the batch copied into the captured
+//   inputs, the captured dispatches sent again, the losses copied out, AdamW's update replayed; its
+//   synchronous stretches, not the awaits; /proc/self/task/<pid>/schedstat on Linux, else the
+//   wall time, and the note says so) divided by that step's dispatches: what JavaScript and the
+//   Dawn calls it makes cost, without the time the thread was preempted (on a software adapter
+//   the submitted work runs on the same cores while JavaScript records);
+// - webgpu_host_us_per_dispatch_wall: the same replayed steps' wall time a dispatch;
+// - webgpu_host_us_per_dispatch_eager: the CPU time of a step recorded eagerly (every op's
+//   JavaScript; what webgpu_host_us_per_dispatch measured before capture and replay);
 // - webgpu_reads_per_step / webgpu_loss_wait_ms_per_step (backend webgpu-loop): trainModel's
 //   loss reads, one step late (its default on WebGPU) and at once (webgpu-loop-at-once);
 // - train_step_124m / generate_50_cache_124m{,_bf16,_f16}: the whole model on a hardware adapter
@@ -74,42 +77,49 @@ function loadAverage() {
 const median = (times) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
 
 /**
- * One training step recorded as the training loop does (packages/gpt/src/train.ts's order):
- * returns the step's loss tensor (not read), the milliseconds of wall time spent recording it
- * and the main thread's CPU milliseconds in that time (null where threadCpuNs has none).
+ * One training step recorded as the training loop does (packages/gpt/src/train.ts's order),
+ * eagerly or, given a StepCapture (`capture`), captured once and then replayed (trainModel's
+ * default on WebGPU): returns the step's loss tensor (not read), the milliseconds of wall time
+ * spent recording it, the main thread's CPU milliseconds in that time (null where threadCpuNs
+ * has none) and the dispatches it recorded.
  */
-function recordStep(model, optimizer, device, shape) {
+function recordStep(model, optimizer, device, shape, capture = null) {
+  const dispatches = device.backend.counters.dispatches;
   const cpu = threadCpuNs();
   const t = performance.now();
-  model.zeroGrad();
   const V = model.config.vocabSize;
   const batch = { inputs: T.randint(0, V, shape, { device }), targets: T.randint(0, V, shape, { device }) };
-  const loss = T.tidy(() => {
-    const l = G.batchLoss(model, batch);
-    l.backward();
-    return l.data;
-  });
-  optimizer.update();
+  const body = ([b]) => {
+    model.zeroGrad();
+    return T.tidy(() => {
+      const l = G.batchLoss(model, b);
+      l.backward();
+      return l.data;
+    });
+  };
+  const loss = capture ? capture.run([batch], 'bench', body) : body([batch]);
+  if (capture) capture.update(optimizer, optimizer.lr);
+  else optimizer.update();
   batch.inputs.dispose();
   batch.targets.dispose();
   const end = performance.now();
   const ms = end - t;
   const cpuMs = cpu === null ? null : (threadCpuNs(end) - cpu) / 1e6;
-  return { loss, ms, cpuMs };
+  return { loss, ms, cpuMs, dispatches: device.backend.counters.dispatches - dispatches };
 }
 
 /**
  * A step as the training loop runs it: record step n, then read step n-1's loss (the deferred
  * read of train.ts); `pending` carries the unread loss between calls.
  */
-async function deferredStep(model, optimizer, device, shape, pending) {
-  const { loss, ms, cpuMs } = recordStep(model, optimizer, device, shape);
+async function deferredStep(model, optimizer, device, shape, pending, capture = null) {
+  const { loss, ms, cpuMs, dispatches } = recordStep(model, optimizer, device, shape, capture);
   if (pending.loss) {
     await pending.loss.item();
     pending.loss.dispose();
   }
   pending.loss = loss;
-  return { ms, cpuMs };
+  return { ms, cpuMs, dispatches };
 }
 
 async function drain(device, pending) {
@@ -175,7 +185,7 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3,
     await deferredStep(model, optimizer, device, shape, pending);
     await drain(device, pending);
     const before = { ...backend.counters, created: backend.poolStats().created };
-    let record = await deferredStep(model, optimizer, device, shape, pending);
+    const record = await deferredStep(model, optimizer, device, shape, pending);
     await drain(device, pending);
     const after = { ...backend.counters, created: backend.poolStats().created };
     const count = (k) => after[k] - before[k];
@@ -185,33 +195,45 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3,
     report('webgpu_uploads_per_step', 'webgpu', count('uploads'), 'uploads', structure);
     report('webgpu_pipelines_per_step', 'webgpu', count('pipelines'), 'pipelines created', structure);
     report('webgpu_buffers_per_step', 'webgpu', count('created'), 'buffers created', structure);
-    // Host time: the median over a few more steps' recording (the same dispatches each).
+    // Host time: the median over a few more steps' recording, eager (every op's JavaScript)
+    // and replayed (the step captured once, then sent again: trainModel's default on WebGPU).
     // The CPU time is the honest figure: on a software adapter SwiftShader's threads run the
     // submitted kernels on the same cores while the step is recorded, and the wall time counts
     // the stretches the main thread waited for a core.
-    const records = [record];
-    for (let i = 0; i < reps + 1; i++) {
-      record = await deferredStep(model, optimizer, device, shape, pending);
-      records.push(record);
-    }
+    const eager = [record];
+    for (let i = 0; i < reps + 1; i++) eager.push(await deferredStep(model, optimizer, device, shape, pending));
     await drain(device, pending);
-    const dispatches = count('dispatches');
-    const perDispatch = (ms) => (ms * 1000) / dispatches;
+    const capture = new G.StepCapture(model, true, 0);
+    await deferredStep(model, optimizer, device, shape, pending, capture); // the capture
+    await drain(device, pending);
+    const replayed = [];
+    for (let i = 0; i < reps + 4; i++)
+      replayed.push(await deferredStep(model, optimizer, device, shape, pending, capture));
+    await drain(device, pending);
+    if (capture.counts.replayed !== replayed.length) throw new Error('bench: the captured step was not replayed');
+    capture.dispose();
     const load = loadAverage();
-    const cpu = records.every((r) => r.cpuMs !== null);
-    report(
-      'webgpu_host_us_per_dispatch',
-      'webgpu',
-      perDispatch(median(records.map((r) => (cpu ? r.cpuMs : r.ms)))),
-      'µs',
-      `${cpu ? "the main thread's CPU time (schedstat)" : 'wall time (no per-thread CPU time on this system)'} recording one training step / its ${dispatches} dispatches, median of ${records.length}${load}; ${structure}`,
-    );
-    report(
-      'webgpu_host_us_per_dispatch_wall',
-      'webgpu',
-      perDispatch(median(records.map((r) => r.ms))),
-      'µs',
-      `wall time recording one training step / its ${dispatches} dispatches, median of ${records.length}${load}; ${structure}`,
+    const cpu = [...eager, ...replayed].every((r) => r.cpuMs !== null);
+    const what = cpu ? "the main thread's CPU time (schedstat)" : 'wall time (no per-thread CPU time on this system)';
+    const hostLine = (name, records, note, pick) => {
+      const n = records[0].dispatches;
+      report(
+        name,
+        'webgpu',
+        (median(records.map(pick)) * 1000) / n,
+        'µs',
+        `${note} / its ${n} dispatches, median of ${records.length}${load}; ${structure}`,
+      );
+    };
+    const replayNote = (kind) =>
+      `${kind} recording one training step replayed (captured once: G.StepCapture, as trainModel on WebGPU; the batch copied in, the update replayed too)`;
+    hostLine('webgpu_host_us_per_dispatch', replayed, replayNote(what), (r) => (cpu ? r.cpuMs : r.ms));
+    hostLine('webgpu_host_us_per_dispatch_wall', replayed, replayNote('wall time'), (r) => r.ms);
+    hostLine(
+      'webgpu_host_us_per_dispatch_eager',
+      eager,
+      `${what} recording one training step eagerly (every op's JavaScript)`,
+      (r) => (cpu ? r.cpuMs : r.ms),
     );
     // The training loop's loss read, at once (the GPU idles while the host reads and records
     // the update) and one step late (trainModel's default on WebGPU).
@@ -278,13 +300,15 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3,
   {
     const optimizer = new G.AdamW(model.params, { lr: 4e-4 });
     const pending = { loss: null };
-    await deferredStep(model, optimizer, device, shape, pending);
+    // As trainModel runs on WebGPU: the first step eager, the second captured, then replays.
+    const capture = new G.StepCapture(model, true);
+    for (let i = 0; i < 2; i++) await deferredStep(model, optimizer, device, shape, pending, capture);
     await drain(device, pending);
     const steps = quick ? 2 : 5;
     const times = [];
     for (let r = 0; r < reps; r++) {
       const t = performance.now();
-      for (let i = 0; i < steps; i++) await deferredStep(model, optimizer, device, shape, pending);
+      for (let i = 0; i < steps; i++) await deferredStep(model, optimizer, device, shape, pending, capture);
       await drain(device, pending);
       times.push((performance.now() - t) / 1000 / steps);
     }
@@ -295,8 +319,9 @@ export async function webgpuHostLines(report, device, { quick = false, reps = 3,
       'webgpu',
       tokens / s,
       'tokens/s',
-      `${(s * 1000).toFixed(1)} ms per step (batch ${shape.join(' x ')}, ${steps} steps, median of ${reps} after a warm-up); ${what}`,
+      `${(s * 1000).toFixed(1)} ms per step (batch ${shape.join(' x ')}, ${steps} replayed steps, median of ${reps} after a warm-up and the capture); ${what}`,
     );
+    capture.dispose();
     optimizer.dispose();
     model.zeroGrad();
   }
