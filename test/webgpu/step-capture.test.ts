@@ -108,7 +108,12 @@ const config = G.resolveConfig('tiny', { contextLength: 8, vocabSize: 97, dropRa
 const ids = Array.from({ length: 200 }, (_, i) => (i * 37 + ((i * i) % 11)) % 97);
 
 /** A run's losses, evaluations, final state and weights, and how many replays the backend made. */
-async function run(device: T.Device, captureSteps: boolean, extra: Partial<G.TrainOptions> = {}, dropLast = true) {
+async function run(
+  device: T.Device,
+  captureSteps: boolean | undefined,
+  extra: Partial<G.TrainOptions> = {},
+  dropLast = true,
+) {
   const model = G.GPTModel.create(config, { device, seed: 5 });
   const optimizer = new G.AdamW(model.params, { lr: 5e-3, weightDecay: 0.1 });
   // 24 windows of 8: 5 batches of 5 (the last one short of 4 without dropLast).
@@ -174,6 +179,26 @@ describe.runIf(gpu)('trainModel with captured steps', () => {
     expect(captured.events).toEqual(eager.events);
     expect(captured.state).toEqual(eager.state);
     expect(captured.weights).toEqual(eager.weights);
+  });
+
+  it('is on by default, and MINI_GPT_WEBGPU_CAPTURE=0 turns it off', async () => {
+    const saved = process.env.MINI_GPT_WEBGPU_CAPTURE;
+    const runWith = async (value: string | undefined) => {
+      if (value === undefined) delete process.env.MINI_GPT_WEBGPU_CAPTURE;
+      else process.env.MINI_GPT_WEBGPU_CAPTURE = value;
+      // captureSteps left to its default
+      return run(device, undefined, { epochs: 1 });
+    };
+    try {
+      const on = await runWith(undefined);
+      const off = await runWith('0');
+      expect(on.replays).toBeGreaterThan(0);
+      expect(off.replays).toBe(0);
+      expect(on.weights).toEqual(off.weights);
+    } finally {
+      if (saved === undefined) delete process.env.MINI_GPT_WEBGPU_CAPTURE;
+      else process.env.MINI_GPT_WEBGPU_CAPTURE = saved;
+    }
   });
 
   it('leaves nothing pinned after the run', async () => {
