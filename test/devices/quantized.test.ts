@@ -324,7 +324,8 @@ describe.runIf(cpuProject && process.env.MINI_GPT_REQUIRE_NATIVE !== '0')('the n
         [2, 515, 1600, true], // rows past the last group of four; 50 blocks (a tail of 2 past 48)
         [3, 66, 6400, false],
         [8, 13, 100, true],
-        [4, 12, 160, true], // an odd count of blocks: int4's pairs of blocks, then one
+        [4, 12, 160, true], // an odd count of blocks: a group of four blocks, then one
+        [1, 9, 224, true], // 7 blocks: a group of four, then three one by one
         [1, 2053, 768, false], // more work than one thread's: both threads claim rows
       ] as const) {
         const wHost = values(N * K, N * 7 + K, 0.1);
