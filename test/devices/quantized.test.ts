@@ -324,7 +324,8 @@ describe.runIf(cpuProject && process.env.MINI_GPT_REQUIRE_NATIVE !== '0')('the n
         [2, 515, 1600, true], // rows past the last group of four; 50 blocks (a tail of 2 past 48)
         [3, 66, 6400, false],
         [8, 13, 100, true],
-        [4, 12, 160, true], // an odd count of blocks: int4's pairs of blocks, then one
+        [4, 12, 160, true], // an odd count of blocks: a group of four blocks, then one
+        [1, 9, 224, true], // 7 blocks: a group of four, then three one by one
         [1, 2053, 768, false], // more work than one thread's: both threads claim rows
       ] as const) {
         const wHost = values(N * K, N * 7 + K, 0.1);
@@ -353,6 +354,96 @@ describe.runIf(cpuProject && process.env.MINI_GPT_REQUIRE_NATIVE !== '0')('the n
     expect(() => kernels.qgemv(heap, [0, 1, 4, 40, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).toThrow(/outside the heap/);
     expect(() => kernels.qgemv(heap, [2, 1, 4, 1, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).toThrow(/format/);
     expect(() => kernels.qgemv(heap, [0, 1.5, 4, 1, 0, 512, 1024, 2048, 3072, 4, -1, 4], 1)).toThrow(/M must be/);
+  });
+});
+
+/** quantizeActivations' rule for one row, element by element (f32 arithmetic, ties to even). */
+function quantizeReference(row: Float32Array, rdot: number): { blocks: Uint8Array; scales: Float32Array } {
+  const f = Math.fround;
+  const nb = Math.ceil(row.length / 32);
+  const blocks = new Uint8Array(nb * 128);
+  const view = new DataView(blocks.buffer);
+  const scales = new Float32Array(nb);
+  const nearestEven = (v: number) => {
+    const r = Math.floor(v);
+    const d = v - r;
+    return d > 0.5 || (d === 0.5 && r % 2 !== 0) ? r + 1 : r;
+  };
+  for (let b = 0; b < nb; b++) {
+    let amax = 0;
+    for (let i = 32 * b; i < Math.min(row.length, 32 * b + 32); i++) {
+      const v = Math.abs(row[i]!);
+      amax = Number.isNaN(v) || Number.isNaN(amax) ? Number.NaN : Math.max(amax, v);
+    }
+    scales[b] = f(amax / 127);
+    const inv = amax > 0 ? f(127 / amax) : 0;
+    let sum = 0;
+    for (let i = 0; i < 32; i++) {
+      const k = 32 * b + i;
+      const x = k < row.length ? f(row[k]! * inv) : 0;
+      const q = Number.isFinite(x) ? nearestEven(x) : 0;
+      if (rdot) {
+        view.setUint8(128 * b + i, Math.abs(q));
+        view.setUint8(128 * b + 32 + i, q < 0 ? 0xff : 0);
+        view.setInt8(128 * b + 64 + i, q);
+        sum += q;
+      } else view.setInt16(128 * b + 2 * i, q, true);
+    }
+    if (rdot) view.setInt32(128 * b + 96, sum * 8, true);
+  }
+  return { blocks, scales };
+}
+
+describe.runIf(cpuProject)('the fast CPU activation rounding (quantizeActivations)', () => {
+  // Whole blocks take a four-lane path, a partial last block the element loop: both must give
+  // the rule's bytes, ties to even, NaN and infinities included.
+  it("gives the rule's bytes and scales for whole and partial blocks, both layouts", () => {
+    const rt = fastRuntime();
+    const ex = rt.exports as unknown as Record<string, (...args: number[]) => number>;
+    const specials = [2.5, -3.5, 0.5, -0.5, 126.5, -126.5, 127, 1e-40, -0, 0];
+    for (const K of [32, 45, 77, 96, 1600]) {
+      for (const M of [1, 3]) {
+        const a = Float32Array.from(values(M * K, K + M, 3));
+        // a block of max 127 (scale 1: the products are the values, so ties stay ties)
+        a.set(
+          specials.map((v, i) => (i === 6 ? 127 : v)),
+          0,
+        );
+        if (K >= 64) a.set([Number.NaN, 1, 2], 32); // a NaN block
+        if (K >= 96) a.set([Number.POSITIVE_INFINITY, -1, 3], 64); // an infinite block
+        for (const rdot of [0, 1]) {
+          const nb = Math.ceil(K / 32);
+          const held: [number, number][] = [];
+          const take = (bytes: number): number => {
+            const p = rt.heap.allocate(bytes)!;
+            held.push([p, bytes]);
+            return p;
+          };
+          try {
+            const at = take(4 * M * K);
+            const aq = take(128 * M * nb);
+            const ad = take(4 * M * nb);
+            const buf = rt.heap.memory.buffer;
+            new Float32Array(buf, at, M * K).set(a);
+            new Uint8Array(buf, aq, 128 * M * nb).fill(0);
+            ex.quantizeActivations!(M, K, at, K, aq, ad, rdot);
+            for (let m = 0; m < M; m++) {
+              const want = quantizeReference(a.subarray(m * K, (m + 1) * K), rdot);
+              const got = new Uint8Array(buf, aq + 128 * m * nb, 128 * nb);
+              const used = rdot ? [0, 100] : [0, 64]; // the bytes each layout defines
+              for (let b = 0; b < nb; b++)
+                expect(
+                  Array.from(got.subarray(128 * b + used[0]!, 128 * b + used[1]!)),
+                  `K ${K}, row ${m}, block ${b}, rdot ${rdot}`,
+                ).toEqual(Array.from(want.blocks.subarray(128 * b + used[0]!, 128 * b + used[1]!)));
+              expect(Array.from(new Float32Array(buf, ad + 4 * m * nb, nb))).toEqual(Array.from(want.scales));
+            }
+          } finally {
+            for (const [p, bytes] of held) rt.heap.release(p, bytes);
+          }
+        }
+      }
+    }
   });
 });
 

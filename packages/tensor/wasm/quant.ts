@@ -37,6 +37,48 @@ const Q8: i32 = 0;
 /** Bytes of one quantized activation block (the caller allocates M x nb of them). */
 const ABLOCK: usize = 128;
 
+/** quantizeActivations of one whole block of 32 at x into the block at blk and its scale at d. */
+// @ts-ignore: decorator
+@inline function quantizeBlock(x: usize, blk: usize, d: usize, rdot: i32): void {
+  const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
+  const v4 = v128.load(x, 64), v5 = v128.load(x, 80), v6 = v128.load(x, 96), v7 = v128.load(x, 112);
+  const m4 = f32x4.max(
+    f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+    f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))),
+  );
+  const amax = max(max(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3)));
+  const inv = f32x4.splat(amax > 0 ? <f32>127 / amax : 0);
+  const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v0, inv)));
+  const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v1, inv)));
+  const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v2, inv)));
+  const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v3, inv)));
+  const q4 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v4, inv)));
+  const q5 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v5, inv)));
+  const q6 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v6, inv)));
+  const q7 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v7, inv)));
+  store<f32>(d, amax / 127);
+  // |q| <= 127: the narrowing never saturates.
+  const h0 = i16x8.narrow_i32x4_s(q0, q1), h1 = i16x8.narrow_i32x4_s(q2, q3);
+  const h2 = i16x8.narrow_i32x4_s(q4, q5), h3 = i16x8.narrow_i32x4_s(q6, q7);
+  if (!rdot) {
+    v128.store(blk, h0);
+    v128.store(blk, h1, 16);
+    v128.store(blk, h2, 32);
+    v128.store(blk, h3, 48);
+    return;
+  }
+  const b0 = i8x16.narrow_i16x8_s(h0, h1), b1 = i8x16.narrow_i16x8_s(h2, h3);
+  v128.store(blk, i8x16.abs(b0));
+  v128.store(blk, i8x16.abs(b1), 16);
+  v128.store(blk, i8x16.lt_s(b0, i8x16.splat(0)), 32);
+  v128.store(blk, i8x16.lt_s(b1, i8x16.splat(0)), 48);
+  v128.store(blk, b0, 64);
+  v128.store(blk, b1, 80);
+  const s4 = i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7)));
+  const sum = i32x4.extract_lane(s4, 0) + i32x4.extract_lane(s4, 1) + i32x4.extract_lane(s4, 2) + i32x4.extract_lane(s4, 3);
+  store<i32>(blk + 96, sum << 3);
+}
+
 /**
  * a (M rows of K float32, row stride aRow elements) -> aq: M x nb blocks of ABLOCK bytes, ad:
  * M x nb float32 scales d = max|a| / 127 of each block, q = round(a / d) (zero past K). Layout
@@ -47,7 +89,12 @@ export function quantizeActivations(M: i32, K: i32, a: usize, aRow: i32, aq: usi
   const nb = (K + 31) >> 5;
   for (let m = 0; m < M; m++) {
     const row = a + (<usize>(m * aRow) << 2);
-    for (let b = 0; b < nb; b++) {
+    // Whole blocks four lanes at a time (the same operations lane by lane as the loop below:
+    // max|a|, a * (127 / max) rounded to nearest even, saturated to i32 (NaN -> 0)); the last,
+    // partial block element by element.
+    const full = K >> 5;
+    for (let b = 0; b < full; b++) quantizeBlock(row + (<usize>b << 7), aq + <usize>(m * nb + b) * ABLOCK, ad + (<usize>(m * nb + b) << 2), rdot);
+    for (let b = full; b < nb; b++) {
       const k0 = b << 5;
       const n = min(32, K - k0);
       let amax: f32 = 0;

@@ -132,7 +132,7 @@ static napi_value qgemv_call(napi_env env, napi_callback_info info) {
     (const uint8_t *)(heap + (int64_t)v[Q_W]), (const uint16_t *)(heap + (int64_t)v[Q_WS]), (float *)(heap + (int64_t)v[Q_C]),
     v[Q_LDC], v[Q_BIAS] >= 0 ? (const float *)(heap + (int64_t)v[Q_BIAS]) : NULL,
   };
-  qgemv(&g, v[Q_CHUNK], threads);
+  if (qgemv(&g, v[Q_CHUNK], threads) != 0) napi_throw_error(env, NULL, "native qgemv: out of memory for its block scales");
   return NULL;
 }
 

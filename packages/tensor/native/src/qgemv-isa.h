@@ -37,7 +37,7 @@ static ISA_TARGET inline __m128 ISA_NAME(scaled)(__m128 acc, __m128i s, const ui
 
 /* Prefetches PREFETCH bytes ahead in the four rows (once a cache line). */
 #define PREFETCH4(p, rowBytes)                                                                      \
-  for (int r = 0; r < 4; r++) _mm_prefetch((const char *)((p) + r * (rowBytes) + PREFETCH), _MM_HINT_T0)
+  for (int r = 0; r < 4; r++) _mm_prefetch((const char *)((p) + r * (rowBytes) + PREFETCH), PREFETCH_HINT)
 
 /*
  * q4_0 blocks b and b + 1 of rows p + r * rowBytes (32 contiguous bytes a row): one load a row,
@@ -52,35 +52,71 @@ static ISA_TARGET inline __m256i ISA_NAME(pair4)(const uint8_t *p, int64_t rowBy
   __m256i s[4];
   for (int r = 0; r < 4; r++) {
     const __m256i v = _mm256_loadu_si256((const __m256i *)(p + r * rowBytes));
-    s[r] = _mm256_add_epi32(DOT_U8S8(_mm256_and_si256(v, mask), qa), DOT_U8S8(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), qb));
+    s[r] = DOT_ACC(DOT_U8S8(_mm256_and_si256(v, mask), qa), _mm256_and_si256(_mm256_srli_epi16(v, 4), mask), qb);
   }
   return _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
 }
 
-/* Rows [n0, n0 + 4): wasm rows4 (block by block, the four rows' sums in one vector). */
-static ISA_TARGET void ISA_NAME(rows4)(const qgemv_args *g, int64_t n0) {
+/*
+ * Four rows' block scales for blocks b..b+3, times the activation's: [b | b+1] and [b+2 | b+3],
+ * each half the four rows (a 4 x 4 transpose of the float16 scales, then one conversion for
+ * eight). d4 holds each block's activation scale four times (qgemv.c), so the products are the
+ * ones `scaled` makes one block at a time.
+ */
+static ISA_TARGET inline void ISA_NAME(scales4)(const uint16_t *s0, int64_t nb, int64_t b, const float *d4, __m256 *y01, __m256 *y23) {
+  const __m128i u01 = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(s0 + b)), _mm_loadl_epi64((const __m128i *)(s0 + nb + b)));
+  const __m128i u23 = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)(s0 + 2 * nb + b)), _mm_loadl_epi64((const __m128i *)(s0 + 3 * nb + b)));
+  *y01 = _mm256_mul_ps(_mm256_cvtph_ps(_mm_unpacklo_epi32(u01, u23)), _mm256_loadu_ps(d4 + 4 * b));
+  *y23 = _mm256_mul_ps(_mm256_cvtph_ps(_mm_unpackhi_epi32(u01, u23)), _mm256_loadu_ps(d4 + 4 * b + 8));
+}
+
+/* acc + block b's then block b + 1's products: x, y hold [b | b + 1] (the order of two `scaled` calls). */
+static ISA_TARGET inline __m128 ISA_NAME(fma2)(__m128 acc, __m256 x, __m256 y) {
+  acc = _mm_fmadd_ps(_mm256_castps256_ps128(x), _mm256_castps256_ps128(y), acc);
+  return _mm_fmadd_ps(_mm256_extractf128_ps(x, 1), _mm256_extractf128_ps(y, 1), acc);
+}
+
+/*
+ * Rows [n0, n0 + 4): wasm rows4 (block by block, the four rows' sums in one vector). Four blocks
+ * at a time share one scale transpose and take the q4_0 corrections from o4 (qgemv.c).
+ */
+static ISA_TARGET void ISA_NAME(rows4)(const qgemv_args *g, const qgemv_pre *pre, int64_t n0) {
   const int64_t bb = g->format == Q8 ? 32 : 16, nb = g->nb, rowBytes = nb * bb;
   const uint8_t *w0 = g->w + n0 * rowBytes;
   const uint16_t *s0 = g->ws + n0 * nb;
   const __m128 bn = g->bias ? _mm_loadu_ps(g->bias + n0) : _mm_setzero_ps();
   for (int64_t m = 0; m < g->M; m++) {
     const uint8_t *xrow = g->aq + m * nb * ABLOCK;
-    const float *drow = g->ad + m * nb;
+    const float *drow = g->ad + m * nb, *d4 = pre->d4 + m * nb * 4;
+    const int32_t *o4 = pre->o4 + m * nb * 4;
     __m128 acc = bn;
     int64_t b = 0;
-    if (g->format != Q8) {
-      for (; b + 1 < nb; b += 2) {
-        const uint8_t *p = w0 + b * bb, *x = xrow + b * ABLOCK;
-        if (PREFETCH && m == 0 && (b * bb & 63) == 0) PREFETCH4(p, rowBytes);
-        const __m256i t = ISA_NAME(pair4)(p, rowBytes, x);
-        acc = ISA_NAME(scaled)(acc, _mm_sub_epi32(_mm256_castsi256_si128(t), _mm_set1_epi32(offset8(g->format, x))), s0, nb, b, drow[b]);
-        acc = ISA_NAME(scaled)(acc, _mm_sub_epi32(_mm256_extracti128_si256(t, 1), _mm_set1_epi32(offset8(g->format, x + ABLOCK))), s0, nb, b + 1,
-                               drow[b + 1]);
+    for (; b + 3 < nb; b += 4) {
+      const uint8_t *p = w0 + b * bb, *x = xrow + b * ABLOCK;
+      if (PREFETCH && m == 0) {
+        PREFETCH4(p, rowBytes);
+        if (bb == 32) PREFETCH4(p + 64, rowBytes);
+      }
+      __m256 y01, y23;
+      ISA_NAME(scales4)(s0, nb, b, d4, &y01, &y23);
+      if (g->format != Q8) {
+        const __m256i t01 = _mm256_sub_epi32(ISA_NAME(pair4)(p, rowBytes, x), _mm256_loadu_si256((const __m256i *)(o4 + 4 * b)));
+        const __m256i t23 = _mm256_sub_epi32(ISA_NAME(pair4)(p + 32, rowBytes, x + 2 * ABLOCK), _mm256_loadu_si256((const __m256i *)(o4 + 4 * b + 8)));
+        acc = ISA_NAME(fma2)(acc, _mm256_cvtepi32_ps(t01), y01);
+        acc = ISA_NAME(fma2)(acc, _mm256_cvtepi32_ps(t23), y23);
+      } else {
+        __m128i s[4];
+        for (int k = 0; k < 4; k++) {
+          const uint8_t *pk = p + k * bb, *xk = x + k * ABLOCK;
+          s[k] = ISA_NAME(hsum4)(ISA_NAME(block)(g->format, pk, xk), ISA_NAME(block)(g->format, pk + rowBytes, xk),
+                                 ISA_NAME(block)(g->format, pk + 2 * rowBytes, xk), ISA_NAME(block)(g->format, pk + 3 * rowBytes, xk));
+        }
+        acc = ISA_NAME(fma2)(acc, _mm256_cvtepi32_ps(_mm256_set_m128i(s[1], s[0])), y01);
+        acc = ISA_NAME(fma2)(acc, _mm256_cvtepi32_ps(_mm256_set_m128i(s[3], s[2])), y23);
       }
     }
     for (; b < nb; b++) {
       const uint8_t *p = w0 + b * bb, *x = xrow + b * ABLOCK;
-      if (PREFETCH && m == 0 && (b * bb & 63) == 0) PREFETCH4(p, rowBytes);
       __m128i s = ISA_NAME(hsum4)(ISA_NAME(block)(g->format, p, x), ISA_NAME(block)(g->format, p + rowBytes, x),
                                   ISA_NAME(block)(g->format, p + 2 * rowBytes, x), ISA_NAME(block)(g->format, p + 3 * rowBytes, x));
       if (g->format != Q8) s = _mm_sub_epi32(s, _mm_set1_epi32(offset8(g->format, x)));
@@ -128,8 +164,8 @@ static ISA_TARGET void ISA_NAME(row1)(const qgemv_args *g, int64_t n) {
 }
 
 /* Rows [n0, n0 + count): groups of four from n0, then the rest one by one (wasm quantMatvec). */
-static ISA_TARGET void ISA_NAME(rows)(const qgemv_args *g, int64_t n0, int64_t count) {
+static ISA_TARGET void ISA_NAME(rows)(const qgemv_args *g, const qgemv_pre *pre, int64_t n0, int64_t count) {
   int64_t n = n0;
-  for (; n + 4 <= n0 + count; n += 4) ISA_NAME(rows4)(g, n);
+  for (; n + 4 <= n0 + count; n += 4) ISA_NAME(rows4)(g, pre, n);
   for (; n < n0 + count; n++) ISA_NAME(row1)(g, n);
 }

@@ -27,7 +27,7 @@ typedef struct {
 
 /* "avx512-vnni", "avx2" or NULL (no usable instructions: the caller keeps WebAssembly). Follows gemm_set_isa. */
 const char *qgemv_isa(void);
-/* The product on `threads` threads, each claiming `chunk` rows (a multiple of 4) at a time. */
-void qgemv(const qgemv_args *g, int64_t chunk, int threads);
+/* The product on `threads` threads, each claiming `chunk` rows (a multiple of 4) at a time: 0, or -1 out of memory. */
+int qgemv(const qgemv_args *g, int64_t chunk, int threads);
 
 #endif
