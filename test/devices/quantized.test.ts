@@ -357,6 +357,21 @@ describe.runIf(cpuProject && process.env.MINI_GPT_REQUIRE_NATIVE !== '0')('the n
   });
 });
 
+/** Scratch in a fast CPU runtime's heap: take(bytes) -> address; free() gives back all taken. */
+function heapScratch(rt: ReturnType<typeof fastRuntime>) {
+  const held: [number, number][] = [];
+  return {
+    take(bytes: number): number {
+      const p = rt.heap.allocate(bytes)!;
+      held.push([p, bytes]);
+      return p;
+    },
+    free(): void {
+      for (const [p, bytes] of held.splice(0)) rt.heap.release(p, bytes);
+    },
+  };
+}
+
 /** quantizeActivations' rule for one row, element by element (f32 arithmetic, ties to even). */
 function quantizeReference(row: Float32Array, rdot: number): { blocks: Uint8Array; scales: Float32Array } {
   const f = Math.fround;
@@ -413,12 +428,7 @@ describe.runIf(cpuProject)('the fast CPU activation rounding (quantizeActivation
         if (K >= 96) a.set([Number.POSITIVE_INFINITY, -1, 3], 64); // an infinite block
         for (const rdot of [0, 1]) {
           const nb = Math.ceil(K / 32);
-          const held: [number, number][] = [];
-          const take = (bytes: number): number => {
-            const p = rt.heap.allocate(bytes)!;
-            held.push([p, bytes]);
-            return p;
-          };
+          const { take, free } = heapScratch(rt);
           try {
             const at = take(4 * M * K);
             const aq = take(128 * M * nb);
@@ -439,7 +449,7 @@ describe.runIf(cpuProject)('the fast CPU activation rounding (quantizeActivation
               expect(Array.from(new Float32Array(buf, ad + 4 * m * nb, nb))).toEqual(Array.from(want.scales));
             }
           } finally {
-            for (const [p, bytes] of held) rt.heap.release(p, bytes);
+            free();
           }
         }
       }
@@ -456,12 +466,7 @@ describe.runIf(cpuProject)('the fast CPU shared-row matvec (quantMatvecShared)',
     const fmt = format === 'q8_0' ? 0 : 1;
     const bb = format === 'q8_0' ? 32 : 16;
     const rdot = rt.relaxedDot ? 1 : 0;
-    const held: [number, number][] = [];
-    const take = (bytes: number): number => {
-      const p = rt.heap.allocate(bytes)!;
-      held.push([p, bytes]);
-      return p;
-    };
+    const { take, free } = heapScratch(rt);
     try {
       for (const [M, N, K] of [
         [1, 1031, 1600],
@@ -506,10 +511,10 @@ describe.runIf(cpuProject)('the fast CPU shared-row matvec (quantMatvecShared)',
           );
           expect(Array.from(new Uint32Array(buf, got, M * N)), 'all threads').toEqual(wantBits);
         }
-        for (const [p, bytes] of held.splice(0)) rt.heap.release(p, bytes);
+        free();
       }
     } finally {
-      for (const [p, bytes] of held) rt.heap.release(p, bytes);
+      free();
     }
   });
 

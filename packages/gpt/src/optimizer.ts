@@ -83,10 +83,13 @@ export class AdamW {
     }
   }
 
-  /** One update of every parameter with a gradient, at learning rate `lr` (default: the base). */
-  update(lr = this.lr): void {
-    this.step++;
-    const hyper = {
+  /**
+   * The hyperparameters one update passes to the AdamW kernels: learning rate `lr`, the betas,
+   * eps, weight decay, and the step count the bias corrections use (this.step, 1-based after
+   * the update's increment). A replayed update (StepCapture) recomputes its words from these.
+   */
+  hyperparameters(lr: number): T.AdamWStep {
+    return {
       lr,
       beta1: this.betas[0],
       beta2: this.betas[1],
@@ -94,6 +97,12 @@ export class AdamW {
       weightDecay: this.weightDecay,
       step: this.step,
     };
+  }
+
+  /** One update of every parameter with a gradient, at learning rate `lr` (default: the base). */
+  update(lr = this.lr): void {
+    this.step++;
+    const hyper = this.hyperparameters(lr);
     const entries: T.AdamWUpdateEntry[] = [];
     for (const [name, p] of this.params) {
       if (p.grad) entries.push({ param: p.data, grad: p.grad, m: this.m.get(name)!, v: this.v.get(name)! });

@@ -155,14 +155,7 @@ export class StepCapture {
       !moments.isDisposed
     ) {
       optimizer.step++;
-      const hyper = {
-        lr,
-        beta1: optimizer.betas[0],
-        beta2: optimizer.betas[1],
-        eps: optimizer.eps,
-        weightDecay: optimizer.weightDecay,
-        step: optimizer.step,
-      };
+      const hyper = optimizer.hyperparameters(lr);
       backend.replay(this.updateRecording, 0, (name) => T.adamwWord(name, hyper));
       this.counts.updatesReplayed++;
       return;
