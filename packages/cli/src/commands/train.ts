@@ -76,13 +76,25 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     source = await readData(settings.dataPath);
     settings.text = sourceIdentity(source);
   }
-  const created = await prepareOut(out, typed.has('out'), Boolean(flags.resume));
-  const unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
+  let created: string | undefined;
+  let unlock = (): void => {};
   const giveBack = () => {
     unlock();
     if (created) removeIfEmpty(created);
   };
+  // The stop handler goes first: a Ctrl-C between making the folder and a later handler killed
+  // the process by default and left the new folder behind (the folder is made before an await).
   const offBeforeTraining = stopBeforeTraining(giveBack);
+  try {
+    await prepareOut(out, typed.has('out'), Boolean(flags.resume), (made) => {
+      created = made;
+    });
+    unlock = lockRun(out, flags.resume ? '--resume ' : typed.has('out') ? '--out ' : 'the run folder ');
+  } catch (e) {
+    offBeforeTraining();
+    giveBack();
+    throw e;
+  }
   try {
     return await run(flags, typed, {
       out,

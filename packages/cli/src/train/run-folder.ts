@@ -15,10 +15,17 @@ import type { RunSettings } from './settings.js';
  * topmost folder it created (undefined when `out` was there): removeIfEmpty takes it back
  * when the run stops before writing anything.
  */
-export async function prepareOut(out: string, typed: boolean, resuming = false): Promise<string | undefined> {
+export async function prepareOut(
+  out: string,
+  typed: boolean,
+  resuming = false,
+  onCreated: (created: string | undefined) => void = () => {},
+): Promise<string | undefined> {
   const flag = resuming ? '--resume ' : typed ? '--out ' : 'the run folder ';
   try {
     const created = await G.makeDirs(out);
+    // Said before the next await: a stop signal handled there can take the new folder back.
+    onCreated(created);
     await access(out, constants.W_OK);
     return created;
   } catch (e) {
