@@ -67,6 +67,23 @@ describe.runIf(gpu)('WebGPU capture and replay', () => {
     for (const t of [out, out2]) t.dispose();
   });
 
+  it("sends work queued before a replay in the replay's first command buffer, in order", async () => {
+    const x = T.full([5, 33], 2, { device });
+    const y = T.zeros([5, 33], { device });
+    const out = T.zeros([5, 33], { device });
+    const recording = captured(() => T.tidy(() => T.copyInto(out, T.add(T.mul(y, 3), 1))));
+    expect(recording.plan.leadingUpload).toBe(false);
+    // Queued, not yet submitted, with uniforms of its own (the 7) that the replay's must not
+    // overwrite: y = 14, so out = 43 (with the captured 3 in its place, 19).
+    T.tidy(() => T.copyInto(y, T.mul(x, 7)));
+    const submits = backend().counters.submits;
+    backend().replay(recording);
+    expect(backend().counters.submits - submits).toBe(recording.plan.images.length);
+    expect(Array.from(await out.toArray())).toEqual(Array(165).fill(43));
+    recording.dispose();
+    for (const t of [x, y, out]) t.dispose();
+  });
+
   it('keeps the buffers a recording used from other tensors until it is disposed', async () => {
     const pinned = backend().poolStats().pinnedBytes; // 0 unless a failed test left a recording
     const x = T.ones([64], { device });

@@ -63,18 +63,28 @@ export interface ReplayPlan {
   readonly kinds: Uint8Array;
   readonly pipelines: readonly GPUComputePipeline[];
   readonly groups: readonly GPUBindGroup[];
-  /** Each dispatch's uniform offset in the arena (bytes), in its merged command buffer. */
+  /** Each dispatch's uniform offset in the arena buffer (bytes): its merged image's place plus `base`. */
   readonly offsets: Uint32Array;
   readonly grids: Uint32Array;
   readonly uploads: readonly { buffer: GPUBuffer; data: Uint8Array }[];
-  /** Per merged command buffer: the arena's words. */
+  /** Per merged command buffer: the arena's words, written at byte `base` of the arena buffer. */
   readonly images: Uint32Array[];
+  /** Where the images go in the arena buffer: past the part eager recording fills. */
+  readonly base: number;
+  /**
+   * Whether an upload comes before the first merged command buffer's submit: then work queued
+   * before the replay must be submitted first (it would otherwise run after the upload).
+   */
+  readonly leadingUpload: boolean;
   /** Per merged command buffer: triples as CaptureLog.patches's, word indices in the merged arena. */
   readonly patches: number[][];
 }
 
-/** The plan of `log`: command buffers merged while their uniforms fit `arenaBytes` and their dispatches `maxDispatches`. */
-export function replayPlan(log: CaptureLog, arenaBytes: number, maxDispatches: number): ReplayPlan {
+/**
+ * The plan of `log`: command buffers merged while their uniforms fit `arenaBytes` and their
+ * dispatches `maxDispatches`, their images placed at byte `base` of the arena buffer.
+ */
+export function replayPlan(log: CaptureLog, base: number, arenaBytes: number, maxDispatches: number): ReplayPlan {
   const kinds: number[] = [];
   const offsets: number[] = [];
   const images: Uint32Array[] = [];
@@ -113,13 +123,13 @@ export function replayPlan(log: CaptureLog, arenaBytes: number, maxDispatches: n
     }
     const image = log.images[f]!;
     if (uploads || bytes + image.byteLength > arenaBytes || dispatches + count > maxDispatches) close();
-    const base = bytes;
+    const at = bytes;
     for (let i = event; i < end; i++) {
       kinds.push(log.kinds[i]!);
-      if (log.kinds[i] === DISPATCH) offsets.push(base + log.offsets[d++]!);
+      if (log.kinds[i] === DISPATCH) offsets.push(base + at + log.offsets[d++]!);
     }
     const list = log.patches[f]!;
-    for (let k = 0; k < list.length; k += 3) patch.push(base / 4 + list[k]!, list[k + 1]!, list[k + 2]!);
+    for (let k = 0; k < list.length; k += 3) patch.push(at / 4 + list[k]!, list[k + 1]!, list[k + 2]!);
     parts.push(image);
     bytes += image.byteLength;
     dispatches += count;
@@ -135,6 +145,8 @@ export function replayPlan(log: CaptureLog, arenaBytes: number, maxDispatches: n
     uploads: log.uploads,
     images,
     patches,
+    base,
+    leadingUpload: kinds.indexOf(UPLOAD) !== -1 && kinds.indexOf(UPLOAD) < kinds.indexOf(SUBMIT),
   };
 }
 
