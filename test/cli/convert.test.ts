@@ -1,13 +1,14 @@
 // mini-gpt convert and --dtype int8|int4 from the command line: a tiny float32 model folder is
 // converted to int8, the result is a quantized file (info says so) that generate loads with
-// --dtype auto and int8 and refuses as int4; --dtype int4 on a float model generates too.
-import { mkdtempSync } from 'node:fs';
+// --dtype auto and int8 and refuses as int4; --dtype int4 on a float model generates too; a
+// Ctrl-C in the middle takes the new folder back.
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor/node';
-import { runCli } from './run-cli.js';
+import { runCli, signalOnceExists } from './run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mini-gpt-convert-'));
 const source = join(root, 'f32');
@@ -68,4 +69,21 @@ describe('mini-gpt convert', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/give --dtype int8, int4, float16, bfloat16 or float32/);
   });
+
+  it('Ctrl-C while it converts stops with one line and takes the new folder back', async () => {
+    // A model that takes about a second to convert (65 MB of float32): the signal lands once
+    // the folder is made, while the weights load or the file is written.
+    const big = join(root, 'f32-big');
+    const m = G.GPTModel.create(G.resolveConfig('gpt2-small', { nLayers: 4, embedDim: 256, nHeads: 4 }), {
+      device: T.cpu,
+      seed: 1,
+    });
+    await G.saveModel(big, m);
+    m.dispose();
+    const out = join(root, 'stopped');
+    const r = await signalOnceExists(['convert', '--model', big, '--dtype', 'int8', '--out', out], out, 'SIGINT', 5);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr.trim()).toBe(`Ctrl-C: convert stopped; the unfinished model in ${out} was removed`);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });

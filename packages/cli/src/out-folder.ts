@@ -5,10 +5,12 @@
  * run's checkpoint, the model being converted reached through a link, a project's own
  * config.json) replaced them with no way back. Inputs: missing, or a loop of links, said so.
  */
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
-import { UsageError } from './ui.js';
+import { onStopSignals, signalExitCode, signalLabel } from './signals.js';
+import { UsageError, stopProgress } from './ui.js';
 
 /** Why a folder could not be made or written: makeDirs names a file on the way; else the error's code (EROFS, EACCES, ELOOP...). */
 export function folderProblem(e: unknown): string {
@@ -74,4 +76,34 @@ export function missingInput(path: string): string | null {
   } catch (e) {
     return G.fileProblem(e as NodeJS.ErrnoException);
   }
+}
+
+/**
+ * Takes back what a command wrote into `out`: `out` was new or empty (refuseUsedFolder), so
+ * everything in it is the command's; a folder that existed (empty) stays, emptied.
+ */
+export function removeUnfinished(out: string, existed: boolean): void {
+  if (!existed) rmSync(out, { recursive: true, force: true });
+  else if (existsSync(out))
+    for (const name of readdirSync(out)) rmSync(join(out, name), { recursive: true, force: true });
+}
+
+/**
+ * From now on a stop signal (Ctrl-C, SIGTERM, SIGHUP) takes back what `command` wrote into `out`
+ * (removeUnfinished, once more at exit for a write still in flight), says so in one line
+ * ("Ctrl-C: convert stopped; the unfinished model in <out> was removed") and exits with the
+ * signal's code. Call it before `out` is made (after refuseUsedFolder, with `existed` read then),
+ * so that a folder made a moment before the signal goes too. Returns the handlers' removal.
+ * @param what what `out` would have held: "corpus", "model"
+ */
+export function removeOutOnStop(command: string, out: string, existed: boolean, what: string): () => void {
+  return onStopSignals((signal) => {
+    stopProgress();
+    removeUnfinished(out, existed);
+    process.on('exit', () => removeUnfinished(out, existed));
+    process.stderr.write(
+      `\n${signalLabel(signal)}: ${command} stopped; the unfinished ${what} in ${out} was removed\n`,
+    );
+    process.exit(signalExitCode(signal));
+  });
 }

@@ -4,12 +4,13 @@
  * loads with no conversion; the float dtypes write a Hugging Face file of that dtype. The model
  * is converted tensor by tensor as it loads (on the CPU device), never whole in float32.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import type { ConvertOptions } from '../main.js';
 import { resolveModel } from '../models.js';
-import { makeOutFolder, refuseUsedFolder, sameFolder } from '../out-folder.js';
+import { makeOutFolder, refuseUsedFolder, removeOutOnStop, sameFolder } from '../out-folder.js';
 import { UsageError, formatBytes, say } from '../ui.js';
 
 /** convert's flags, typed by their definitions in main.ts. */
@@ -21,6 +22,8 @@ export async function convert(flags: ConvertOptions): Promise<number> {
   if (resolve(dir) === out || sameFolder(dir, out))
     throw new UsageError(`convert: --out ${flags.out} is the model's own folder`);
   refuseUsedFolder(out, '--out', flags.out);
+  // Ctrl-C once left the new folder behind, with config.json and a half-written temp file in it.
+  removeOutOnStop('convert', out, existsSync(out), 'model');
   await makeOutFolder(out, '--out ');
   const device = await getDevice('cpu');
   const started = performance.now();

@@ -3,11 +3,11 @@
  * token shards (llm.c's .bin layout) and manifest.json out, for `train --data DIR`. Progress in
  * MB and MB/s: a bar on a terminal, a line every few seconds otherwise.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as G from '@mini/gpt/node';
-import { makeOutFolder, missingInput, refuseUsedFolder } from '../out-folder.js';
-import { exitOnStopSignals, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
+import { makeOutFolder, missingInput, refuseUsedFolder, removeOutOnStop } from '../out-folder.js';
+import { exitOnStopSignals } from '../signals.js';
 import {
   UsageError,
   barAllowed,
@@ -108,16 +108,6 @@ export async function tokenizeWithProgress(
   }
 }
 
-/**
- * Takes back an unfinished corpus: `out` was new or empty (refuseUsedFolder), so everything in it
- * is this run's; a folder that existed (empty) stays, emptied.
- */
-function removeUnfinished(out: string, existed: boolean): void {
-  if (!existed) rmSync(out, { recursive: true, force: true });
-  else if (existsSync(out))
-    for (const name of readdirSync(out)) rmSync(join(out, name), { recursive: true, force: true });
-}
-
 export async function prepare(inputs: string[], flags: PrepareFlags): Promise<number> {
   const offStop = exitOnStopSignals('prepare');
   const named: string[] = [];
@@ -149,17 +139,11 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
   const out = resolve(flags.out);
   refuseUsedFolder(out, '--out', flags.out);
   const existed = existsSync(out);
-  await makeOutFolder(out, '--out ');
-  // A stop from here on would leave a folder of partial shards that no command can use.
+  // A stop from here on would leave a folder of partial shards that no command can use (worker
+  // threads may still write a shard until the process ends: removed again at exit).
   offStop();
-  onStopSignals((signal) => {
-    stopProgress();
-    removeUnfinished(out, existed);
-    // Worker threads may still write a shard until the process ends.
-    process.on('exit', () => removeUnfinished(out, existed));
-    process.stderr.write(`\n${signalLabel(signal)}: prepare stopped; the unfinished corpus in ${out} was removed\n`);
-    process.exit(signalExitCode(signal));
-  });
+  removeOutOnStop('prepare', out, existed, 'corpus');
+  await makeOutFolder(out, '--out ');
   const manifest = await tokenizeWithProgress(files, out, flags.valShare, Boolean(flags.json), {
     shardTokens: flags.shardTokens,
     workers: flags.workers,
