@@ -21,14 +21,21 @@ export function folderProblem(e: unknown): string {
 
 /**
  * Creates `out` and its missing parents and checks that it can be written. Returns the topmost
- * folder it created (undefined when `out` was there).
+ * folder it created (undefined when `out` was there), also given to `onCreated` before the next
+ * await (a stop signal handled there can take the new folder back).
  * @param label how the error names the folder: "--out ", "--resume ", "the run folder "
  * @param advice what to do, appended after "; " (empty: nothing)
  * @throws UsageError "<label><out>: cannot create or write this folder (<code>)[; advice]"
  */
-export async function makeOutFolder(out: string, label: string, advice = ''): Promise<string | undefined> {
+export async function makeOutFolder(
+  out: string,
+  label: string,
+  advice = '',
+  onCreated: (created: string | undefined) => void = () => {},
+): Promise<string | undefined> {
   try {
     const created = await G.makeDirs(out);
+    onCreated(created);
     await access(out, constants.W_OK);
     return created;
   } catch (e) {

@@ -4,9 +4,9 @@
  * a run stops before writing anything (removeIfEmpty).
  */
 import { readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as G from '@mini/gpt/node';
+import { makeOutFolder } from '../out-folder.js';
 import { UsageError, formatBytes, shellQuote } from '../ui.js';
 import type { RunSettings } from './settings.js';
 
@@ -15,30 +15,23 @@ import type { RunSettings } from './settings.js';
  * topmost folder it created (undefined when `out` was there): removeIfEmpty takes it back
  * when the run stops before writing anything.
  */
-export async function prepareOut(
+export function prepareOut(
   out: string,
   typed: boolean,
   resuming = false,
   onCreated: (created: string | undefined) => void = () => {},
 ): Promise<string | undefined> {
-  const flag = resuming ? '--resume ' : typed ? '--out ' : 'the run folder ';
-  try {
-    const created = await G.makeDirs(out);
-    // Said before the next await: a stop signal handled there can take the new folder back.
-    onCreated(created);
-    await access(out, constants.W_OK);
-    return created;
-  } catch (e) {
-    // A file on the way is named (makeDirs says which); other faults by their code (ENOENT under /proc, EACCES).
-    const code =
-      (e as NodeJS.ErrnoException).code === 'ENOTDIR' && (e as NodeJS.ErrnoException).path
-        ? (e as Error).message
-        : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
-    throw new UsageError(
-      // --resume refuses --out: a resumed run writes where it is, so a read-only one must be copied.
-      `${flag}${out}: cannot create or write this folder (${code})${resuming ? '; to resume it, copy the run folder somewhere writable and give the copy to --resume' : typed ? '' : '; choose one with --out'}`,
+  // --resume refuses --out: a resumed run writes where it is, so a read-only one must be copied.
+  if (resuming)
+    return makeOutFolder(
+      out,
+      '--resume ',
+      'to resume it, copy the run folder somewhere writable and give the copy to --resume',
+      onCreated,
     );
-  }
+  return typed
+    ? makeOutFolder(out, '--out ', '', onCreated)
+    : makeOutFolder(out, 'the run folder ', 'choose one with --out', onCreated);
 }
 
 /**
