@@ -62,6 +62,8 @@ GPU never waits for the host): the progress line trails by a step, and a
 NaN loss stops the run a step later (nothing after the last good
 checkpoint is saved); the losses printed and logged are the same.`;
 
+const MODEL_HELP =
+  'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)';
 const revisionOption = () =>
   new Option('--revision <rev>', 'branch, tag or commit of a hub model (default: main)').argParser(parse.revision);
 const dtypeOption = () =>
@@ -98,6 +100,9 @@ function rootCommand() {
 type Root = ReturnType<typeof rootCommand>;
 
 const required = (text: string) => `(required) ${text}`;
+/** --model as generate, eval and convert require it. */
+const modelOption = () =>
+  new Option('--model <model>', required(MODEL_HELP)).argParser(parse.path).makeOptionMandatory();
 
 function trainCommand(cli: Root) {
   return cli
@@ -183,13 +188,7 @@ function generateCommand(cli: Root) {
   return cli
     .command('generate')
     .description('generate text from a model, printed as it is made')
-    .requiredOption(
-      '--model <model>',
-      required(
-        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
-      ),
-      parse.path,
-    )
+    .addOption(modelOption())
     .addOption(revisionOption())
     .requiredOption('--prompt <text>', required('text to continue'))
     .option('--max-new-tokens <n>', 'tokens to generate', parse.nonNegativeInt, 50)
@@ -217,13 +216,7 @@ function evalCommand(cli: Root) {
   return cli
     .command('eval')
     .description('loss and perplexity of a model on a text')
-    .requiredOption(
-      '--model <model>',
-      required(
-        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
-      ),
-      parse.path,
-    )
+    .addOption(modelOption())
     .addOption(revisionOption())
     .requiredOption('--data <file>', required('text to evaluate on'), parse.path)
     .option('--context-length <n>', "tokens per window (default: the model's context length)", parse.positiveInt)
@@ -239,13 +232,7 @@ function convertCommand(cli: Root) {
   return cli
     .command('convert')
     .description('write a model in another weight dtype: int8/int4 quantized files load with no conversion')
-    .requiredOption(
-      '--model <model>',
-      required(
-        'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
-      ),
-      parse.path,
-    )
+    .addOption(modelOption())
     .addOption(revisionOption())
     .requiredOption('--dtype <dtype>', required('int8, int4, float16, bfloat16 or float32'), parse.dtype)
     .requiredOption('--out <dir>', required('folder for config.json and model.safetensors'), parse.path)
@@ -268,11 +255,7 @@ function infoCommand(cli: Root) {
   return cli
     .command('info')
     .description("a model's config, parameters and memory, and the device that would be used")
-    .option(
-      '--model <model>',
-      'run folder, model folder or .safetensors file, a GPT-2 name (gpt2…gpt2-xl) or a hub repository id (owner/name)',
-      parse.path,
-    )
+    .addOption(new Option('--model <model>', MODEL_HELP).argParser(parse.path))
     .addOption(revisionOption())
     .addOption(deviceOption())
     .addOption(dtypeOption())
