@@ -3,20 +3,10 @@
 // request; wrong sizes and hashes keep nothing; missing files, pickle-only weights and gated
 // repositories get a sentence that says what to do; an unreachable hub names URL, cause and
 // HF_ENDPOINT; models of the older mini-gpt cache are moved in rather than fetched again.
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readlinkSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHub, closedPort, fakeCommit, gitBlobId, sha256 } from '../helpers/fake-hub.js';
+import { FakeHub, closedPort, fakeCommit, gitBlobId, hubCaches, sha256 } from '../helpers/fake-hub.js';
 import { runCli } from './run-cli.js';
 
 const model = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
@@ -53,17 +43,8 @@ beforeEach(() => {
 
 /** A fresh shared cache (HF_HUB_CACHE) and older mini-gpt cache for one test. */
 function caches() {
-  const root = mkdtempSync(join(tmpdir(), 'mini-gpt-hub-'));
-  const env = {
-    HF_ENDPOINT: hub.endpoint,
-    HF_HUB_CACHE: join(root, 'hub'),
-    MINI_GPT_CACHE: join(root, 'mini-gpt'),
-    HF_TOKEN: '',
-    HF_TOKEN_PATH: join(root, 'no-token'),
-    HF_HUB_OFFLINE: '',
-  };
-  const folder = join(root, 'hub', 'models--openai-community--gpt2');
-  return { root, env, folder, snapshot: join(folder, 'snapshots', commit), blob: join(folder, 'blobs', sha256(model)) };
+  const c = hubCaches(hub);
+  return { ...c, snapshot: join(c.folder, 'snapshots', commit), blob: join(c.folder, 'blobs', sha256(model)) };
 }
 
 describe('mini-gpt download', () => {

@@ -3,12 +3,11 @@
 // a repository that is not a GPT-2, a file larger than the disk, a mirror's token without the
 // hf_ prefix, a damaged cached file, and HF_HUB_CACHE pointing at a file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeHub, fakeCommit, sha256 } from '../helpers/fake-hub.js';
+import { FakeHub, fakeCommit, hubCaches, sha256 } from '../helpers/fake-hub.js';
 import { runCli } from './run-cli.js';
 
 const model = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) % 253));
@@ -40,19 +39,10 @@ beforeEach(() => {
   hub.requests.length = 0;
 });
 
+/** hubCaches with a 1 s download timeout (the stalled-server tests). */
 function caches() {
-  const root = mkdtempSync(join(tmpdir(), 'mini-gpt-net-'));
-  const env = {
-    HF_ENDPOINT: hub.endpoint,
-    HF_HUB_CACHE: join(root, 'hub'),
-    MINI_GPT_CACHE: join(root, 'mini-gpt'),
-    HF_TOKEN: '',
-    HF_TOKEN_PATH: join(root, 'no-token'),
-    HF_HUB_OFFLINE: '',
-    HF_HUB_DOWNLOAD_TIMEOUT: '1',
-  };
-  const folder = join(root, 'hub', 'models--openai-community--gpt2');
-  return { root, env, folder, blob: join(folder, 'blobs', sha256(model)) };
+  const c = hubCaches(hub, { HF_HUB_DOWNLOAD_TIMEOUT: '1' });
+  return { ...c, blob: join(c.folder, 'blobs', sha256(model)) };
 }
 
 /** A TCP server that accepts every connection and never says a word. */

@@ -13,9 +13,10 @@
  * Also writes a cache in Python's layout, as huggingface_hub would have left it.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -338,4 +339,23 @@ export function closedPort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Fresh, empty caches for CLI runs against `hub`: the shared layout (HF_HUB_CACHE), the older
+ * mini-gpt cache, no token, online; `extra` is added to the environment. `folder`: gpt2's
+ * repository folder in the shared cache.
+ */
+export function hubCaches(hub: FakeHub, extra: Record<string, string> = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'mini-gpt-hub-'));
+  const env = {
+    HF_ENDPOINT: hub.endpoint,
+    HF_HUB_CACHE: join(root, 'hub'),
+    MINI_GPT_CACHE: join(root, 'mini-gpt'),
+    HF_TOKEN: '',
+    HF_TOKEN_PATH: join(root, 'no-token'),
+    HF_HUB_OFFLINE: '',
+    ...extra,
+  };
+  return { root, env, folder: join(root, 'hub', 'models--openai-community--gpt2') };
 }
