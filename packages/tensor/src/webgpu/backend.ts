@@ -519,18 +519,10 @@ export class WebGPUBackend implements Backend {
     const queue = this.device.queue;
     // Work queued before the replay: its encoder becomes the replay's first command buffer, its
     // uniforms written below the replay's (at 0; the replay's at `base`) before that submit.
-    let encoder: GPUCommandEncoder | null = null;
-    let queuedBytes = 0;
     if (leadingUpload || images.length === 0) this.flush();
-    else if (this.encoder) {
-      this.endPass();
-      encoder = this.encoder;
-      queuedBytes = this.arenaUsed;
-      this.encoder = null;
-      this.arenaUsed = 0;
-      this.sinceSubmit = 0;
-      this.touched.clear();
-    }
+    const queued = this.takeQueued();
+    let encoder = queued?.encoder ?? null;
+    let queuedBytes = queued?.arenaBytes ?? 0;
     let pass: GPUComputePassEncoder | null = null;
     let current: GPUComputePipeline | null = null;
     let d = 0;
@@ -752,7 +744,6 @@ export class WebGPUBackend implements Backend {
 
   flush(): void {
     if (!this.encoder) return;
-    this.endPass();
     if (this.capture) {
       // The arena as this submit writes it, and where its dropout streams sit.
       this.capture.kinds.push(SUBMIT);
@@ -760,13 +751,27 @@ export class WebGPUBackend implements Backend {
       this.capture.patches.push(this.capture.pending);
       this.capture.pending = [];
     }
-    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, this.arenaUsed);
-    this.device.queue.submit([this.encoder.finish()]);
+    const { encoder, arenaBytes } = this.takeQueued()!;
+    if (arenaBytes > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, arenaBytes);
+    this.device.queue.submit([encoder.finish()]);
+    this.counters.submits++;
+  }
+
+  /**
+   * The queued work, taken off the backend (its pass ended, nothing queued after): its command
+   * encoder and the arena bytes its dispatches wrote (from 0). Null when nothing is queued.
+   * flush() submits it; replay() makes it the first command buffer it submits.
+   */
+  private takeQueued(): { encoder: GPUCommandEncoder; arenaBytes: number } | null {
+    const encoder = this.encoder;
+    if (!encoder) return null;
+    this.endPass();
+    const arenaBytes = this.arenaUsed;
     this.encoder = null;
     this.arenaUsed = 0;
     this.sinceSubmit = 0;
     this.touched.clear();
-    this.counters.submits++;
+    return { encoder, arenaBytes };
   }
 
   /** Waits until the device has finished all submitted work. */
