@@ -87,30 +87,41 @@ export function missingInput(path: string): string | null {
 
 /**
  * Takes back what a command wrote into `out`: `out` was new or empty (refuseUsedFolder), so
- * everything in it is the command's; a folder that existed (empty) stays, emptied.
+ * everything in it is the command's; a folder that existed (empty) stays, emptied. `made`: the
+ * topmost folder the command created for `out` (makeOutFolder), removed whole.
  */
-export function removeUnfinished(out: string, existed: boolean): void {
-  if (!existed) rmSync(out, { recursive: true, force: true });
+export function removeUnfinished(out: string, existed: boolean, made?: string): void {
+  if (!existed) rmSync(made ?? out, { recursive: true, force: true });
   else if (existsSync(out))
     for (const name of readdirSync(out)) rmSync(join(out, name), { recursive: true, force: true });
 }
 
 /**
  * From now on a stop signal (Ctrl-C, SIGTERM, SIGHUP) takes back what `command` wrote into `out`
- * (removeUnfinished, once more at exit for a write still in flight), says so in one line
- * ("Ctrl-C: convert stopped; the unfinished model in <out> was removed") and exits with the
- * signal's code. Call it before `out` is made (after refuseUsedFolder, with `existed` read then),
- * so that a folder made a moment before the signal goes too. Returns the handlers' removal.
+ * and the folders it made for it (removeUnfinished, once more at exit for a write still in
+ * flight), says so in one line ("Ctrl-C: convert stopped; the unfinished model in <out> was
+ * removed") and exits with the signal's code. Call it before `out` is made (after
+ * refuseUsedFolder, with `existed` read then), so that a folder made a moment before the signal
+ * goes too. Returns the callback to give makeOutFolder as its onCreated (the topmost folder made).
  * @param what what `out` would have held: "corpus", "model"
  */
-export function removeOutOnStop(command: string, out: string, existed: boolean, what: string): () => void {
-  return onStopSignals((signal) => {
+export function removeOutOnStop(
+  command: string,
+  out: string,
+  existed: boolean,
+  what: string,
+): (made: string | undefined) => void {
+  let made: string | undefined;
+  onStopSignals((signal) => {
     stopProgress();
-    removeUnfinished(out, existed);
-    process.on('exit', () => removeUnfinished(out, existed));
+    removeUnfinished(out, existed, made);
+    process.on('exit', () => removeUnfinished(out, existed, made));
     process.stderr.write(
       `\n${signalLabel(signal)}: ${command} stopped; the unfinished ${what} in ${out} was removed\n`,
     );
     process.exit(signalExitCode(signal));
   });
+  return (topmost) => {
+    made = topmost;
+  };
 }

@@ -23,8 +23,8 @@ export async function convert(flags: ConvertOptions): Promise<number> {
     throw new UsageError(`convert: --out ${flags.out} is the model's own folder`);
   refuseUsedFolder(out, '--out', flags.out);
   // Ctrl-C once left the new folder behind, with config.json and a half-written temp file in it.
-  removeOutOnStop('convert', out, existsSync(out), 'model');
-  await makeOutFolder(out, '--out ');
+  const made = removeOutOnStop('convert', out, existsSync(out), 'model');
+  await makeOutFolder(out, '--out ', '', made);
   const device = await getDevice('cpu');
   const started = performance.now();
   const model = await G.loadModel(dir, device, { dtype: flags.dtype });

@@ -142,8 +142,8 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
   // A stop from here on would leave a folder of partial shards that no command can use (worker
   // threads may still write a shard until the process ends: removed again at exit).
   offStop();
-  removeOutOnStop('prepare', out, existed, 'corpus');
-  await makeOutFolder(out, '--out ');
+  const made = removeOutOnStop('prepare', out, existed, 'corpus');
+  await makeOutFolder(out, '--out ', '', made);
   const manifest = await tokenizeWithProgress(files, out, flags.valShare, Boolean(flags.json), {
     shardTokens: flags.shardTokens,
     workers: flags.workers,
