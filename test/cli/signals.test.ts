@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as G from '@mini/gpt/node';
 import * as T from '@mini/tensor';
@@ -162,4 +162,29 @@ describe('stop signals in eval and generate', () => {
       expect(stderr.trim().split('\n')).toEqual([line]);
     }
   }, 120_000);
+});
+
+describe('handing the stop signals over to a new handler', () => {
+  it('loses no signal received during the hand-over (prepare, before its folder is made)', async () => {
+    // The signal arrives while the first handler is on and is handled at the loop's next turn,
+    // after prepare has swapped handlers in the same turn. Taking the first off before putting
+    // the second on (the old order) dropped it: prepare then ran to the end and exited 0.
+    const dist = join(dirname(BIN), '..', 'dist');
+    const out = join(mkdtempSync(join(tmpdir(), 'mini-gpt-handover-')), 'corpus');
+    const script = `
+      const { exitOnStopSignals } = await import(${JSON.stringify(`${dist}/signals.js`)});
+      const { removeOutOnStop } = await import(${JSON.stringify(`${dist}/out-folder.js`)});
+      const off = exitOnStopSignals('prepare');
+      process.kill(process.pid, 'SIGINT');
+      removeOutOnStop('prepare', ${JSON.stringify(out)}, false, 'corpus', off);
+      setTimeout(() => { process.stderr.write('signal lost\\n'); process.exit(0); }, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr.trim()).toBe(`Ctrl-C: prepare stopped; the unfinished corpus in ${out} was removed`);
+  });
 });

@@ -104,12 +104,15 @@ export function removeUnfinished(out: string, existed: boolean, made?: string): 
  * refuseUsedFolder, with `existed` read then), so that a folder made a moment before the signal
  * goes too. Returns the callback to give makeOutFolder as its onCreated (the topmost folder made).
  * @param what what `out` would have held: "corpus", "model"
+ * @param replaces the removal of the stop handler this one takes over from: called once this one
+ *   is on (with no listener in between, a signal already received would be dropped)
  */
 export function removeOutOnStop(
   command: string,
   out: string,
   existed: boolean,
   what: string,
+  replaces: () => void = () => {},
 ): (made: string | undefined) => void {
   let made: string | undefined;
   onStopSignals((signal) => {
@@ -121,6 +124,7 @@ export function removeOutOnStop(
     );
     process.exit(signalExitCode(signal));
   });
+  replaces();
   return (topmost) => {
     made = topmost;
   };

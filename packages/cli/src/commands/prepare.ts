@@ -140,9 +140,9 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
   refuseUsedFolder(out, '--out', flags.out);
   const existed = existsSync(out);
   // A stop from here on would leave a folder of partial shards that no command can use (worker
-  // threads may still write a shard until the process ends: removed again at exit).
-  offStop();
-  const made = removeOutOnStop('prepare', out, existed, 'corpus');
+  // threads may still write a shard until the process ends: removed again at exit). The new
+  // handler goes on before the first comes off: a signal received meanwhile was once dropped.
+  const made = removeOutOnStop('prepare', out, existed, 'corpus', offStop);
   await makeOutFolder(out, '--out ', '', made);
   const manifest = await tokenizeWithProgress(files, out, flags.valShare, Boolean(flags.json), {
     shardTokens: flags.shardTokens,
