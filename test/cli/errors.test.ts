@@ -244,6 +244,41 @@ describe('mini-gpt errors', () => {
     ]);
   }, 60_000);
 
+  it('a path that is, or sits under, a link leading nowhere says so wherever a path is given (not "no such file" or ENOENT)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mini-gpt-links-'));
+    const gone = join(dir, 'gone');
+    const loop = join(dir, 'loop');
+    symlinkSync('/no/such/target', gone);
+    symlinkSync('loop-back', loop);
+    symlinkSync('loop', join(dir, 'loop-back'));
+    const text = join(dir, 'text.txt');
+    writeFileSync(text, 'Every effort moves you.\n');
+    const broken = 'a link to /no/such/target, which does not exist';
+    const under = `${gone} is ${broken}`;
+    const cases: [string[], string][] = [
+      [['train', '--preset', 'tiny', '--data', gone], `--data ${gone}: ${broken}`],
+      [['train', '--preset', 'tiny', '--data', join(gone, 'a.txt')], `--data ${join(gone, 'a.txt')}: ${under}`],
+      [
+        ['train', '--preset', 'tiny', '--data', loop],
+        `--data ${loop}: a link to loop-back that leads back to itself (a loop of links)`,
+      ],
+      [['train', '--resume', gone], `--resume ${gone}: ${broken}`],
+      [['train', '--resume', text], `--resume ${text}: a file, not a run folder`],
+      [
+        ['train', '--preset', 'tiny', '--data', text, '--out', join(gone, 'run')],
+        `--out ${join(gone, 'run')}: cannot create or write this folder (${under})`,
+      ],
+      [['prepare', gone, '--out', join(dir, 'shards')], `${gone}: ${broken}`],
+      [['prepare', text, '--out', gone], `--out ${gone}: cannot create or write this folder (${broken})`],
+      [['generate', '--model', gone, '--prompt', 'x'], `${gone}: ${broken}`],
+    ];
+    for (const [args, line] of cases) {
+      const r = await runCli(args, { env: { HF_HUB_OFFLINE: '1' } });
+      expect(r.code, args.join(' ')).toBeGreaterThan(0);
+      expect(oneLine(r.stderr), args.join(' ')).toEqual([`error: ${line}`]);
+    }
+  }, 60_000);
+
   it('a mistyped cache subcommand names the ones there are (not "too many arguments for \'ls\'")', async () => {
     const r = await runCli(['cache', 'remove', 'gpt2'], { env: { HF_HUB_CACHE: mkdtempSync(join(tmpdir(), 'hub-')) } });
     expect(r.code).toBe(2);
@@ -288,6 +323,46 @@ describe('mini-gpt errors', () => {
       /--lr <x>\s+peak learning rate \(AdamW\) \(default: 0\.0004\)/,
     );
     expect((await runCli(['bogus'])).code).toBe(2);
+  });
+
+  it('a usage error the parser finds (a missing option, an unknown flag or command) is one line, the hint on it', async () => {
+    for (const [args, line] of [
+      [['generate', '--prompt', 'x'], "required option '--model <model>' not specified"],
+      [['eval', '--model', 'gpt2', '--data', VERDICT, '--bogus'], "unknown option '--bogus'"],
+      [['cache', 'rm'], "missing required argument 'model'"],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(`error: ${line} (add --help for usage)\n`);
+    }
+    // commander's suggestion joins the line instead of the hint
+    for (const [args, line] of [
+      [['trian'], "unknown command 'trian': did you mean train?"],
+      [
+        ['generate', '--model', 'gpt2', '--prompt', 'x', '--temprature', '1'],
+        "unknown option '--temprature': did you mean --temperature?",
+      ],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(`error: ${line}\n`);
+    }
+  });
+
+  it("each command's --help lists the environment variables it reads, and only those", async () => {
+    const listed = async (command: string) => {
+      const help = (await runCli([command, '--help'])).stdout;
+      return [...help.slice(help.indexOf('Environment:')).matchAll(/^ {2}([A-Z_]+)/gm)].map((m) => m[1]);
+    };
+    const hub = ['HF_HOME', 'HF_ENDPOINT', 'HF_TOKEN', 'HF_HUB_OFFLINE', 'HF_HUB_DOWNLOAD_TIMEOUT'];
+    const device = ['MINI_GPT_DEVICE', 'MINI_GPT_NATIVE', 'MINI_GPT_CPU_HEAP'];
+    expect(await listed('train')).toEqual([...device, 'MINI_GPT_CACHE', 'NO_COLOR']);
+    for (const command of ['generate', 'eval', 'info'])
+      expect(await listed(command), command).toEqual([...device, 'MINI_GPT_CACHE', ...hub, 'NO_COLOR']);
+    // convert has no --device (it runs on the CPU) and multiplies no matrices
+    expect(await listed('convert')).toEqual(['MINI_GPT_CPU_HEAP', 'MINI_GPT_CACHE', ...hub, 'NO_COLOR']);
+    expect(await listed('download')).toEqual(['MINI_GPT_CACHE', ...hub, 'NO_COLOR']);
+    expect((await runCli(['info', '--help'])).stdout).toMatch(/\(without\s+it: the device only\)/);
   });
 });
 

@@ -185,6 +185,6 @@ describe('handing the stop signals over to a new handler', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(130);
-    expect(stderr.trim()).toBe(`Ctrl-C: prepare stopped; the unfinished corpus in ${out} was removed`);
+    expect(stderr).toBe(`Ctrl-C: prepare stopped; the unfinished corpus in ${out} was removed\n`);
   });
 });

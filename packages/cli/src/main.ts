@@ -21,17 +21,17 @@ import { UsageError, errorColors, setVerbose, stopProgress } from './ui.js';
 const typedFlags = (command: CommandUnknownOpts) =>
   new Set(Object.keys(command.opts()).filter((key) => command.getOptionValueSource(key) === 'cli'));
 
-const ENVIRONMENT = `
-Environment:
-  MINI_GPT_DEVICE   auto, cpu or webgpu: the device when --device is not given
-  MINI_GPT_NATIVE   0: the CPU device's matmul in WebAssembly even where the
-                    native (AVX2/AVX-512) kernels were built at install
-  MINI_GPT_CPU_HEAP auto, wasm32 or memory64: the CPU device's WebAssembly heap
-                    (auto: memory64, Node 24 only, for models past 4 GiB)
-  MINI_GPT_CACHE    mini-gpt's own cache (default: ~/.cache/mini-gpt on Linux):
+/** The variables each command's --help lists, as their help lines: each command names those it reads. */
+const VARIABLES = {
+  device: '  MINI_GPT_DEVICE   auto, cpu or webgpu: the device when --device is not given',
+  native: `  MINI_GPT_NATIVE   0: the CPU device's matmul in WebAssembly even where the
+                    native (AVX2/AVX-512) kernels were built at install`,
+  heap: `  MINI_GPT_CPU_HEAP auto, wasm32 or memory64: the CPU device's WebAssembly heap
+                    (auto: memory64, Node 24 only, for models past 4 GiB)`,
+  cache: `  MINI_GPT_CACHE    mini-gpt's own cache (default: ~/.cache/mini-gpt on Linux):
                     the book's text in <cache>/data, models downloaded by older
-                    versions in <cache>/models
-  HF_HOME, HF_HUB_CACHE
+                    versions in <cache>/models`,
+  hub: `  HF_HOME, HF_HUB_CACHE
                     the shared Hugging Face cache where models live (default:
                     ~/.cache/huggingface/hub), shared with Python's transformers
   HF_ENDPOINT       the hub that download uses (default: https://huggingface.co)
@@ -39,8 +39,13 @@ Environment:
   HF_HUB_OFFLINE    1: use cached models only, make no request
   HF_HUB_DOWNLOAD_TIMEOUT
                     seconds to wait for the hub's answer, and for each next
-                    piece of a file, before a retry (default 10; two retries)
-  NO_COLOR          set to turn colours off`;
+                    piece of a file, before a retry (default 10; two retries)`,
+  color: '  NO_COLOR          set to turn colours off',
+};
+const environment = (...names: (keyof typeof VARIABLES)[]) =>
+  `\nEnvironment:\n${names.map((name) => VARIABLES[name]).join('\n')}`;
+/** What a command that computes on a device and reads a model reads (generate, eval, info, and --help). */
+const ENVIRONMENT = environment('device', 'native', 'heap', 'cache', 'hub', 'color');
 
 const TRAIN_FILES = `
 Writes into the run folder (--out, default runs/<date-time>):
@@ -78,6 +83,18 @@ const deviceOption = () =>
     .default('auto')
     .argParser(parse.device);
 
+/**
+ * Commander's usage error (a missing required option, an unknown flag or command) as one line:
+ * its "(Did you mean --temperature?)" on the second line joins the first, and without one the
+ * hint to --help is added (showHelpAfterError put that on a second line too).
+ */
+function oneLineUsageError(text: string): string {
+  const [first, ...rest] = text.trimEnd().split('\n');
+  const suggestion = rest.join(' ').match(/^\(Did you mean (.+)\)$/);
+  if (suggestion) return `${first}: did you mean ${suggestion[1]}`;
+  return [first, ...rest, '(add --help for usage)'].join(' ');
+}
+
 /** The program and its global options (--verbose). */
 function rootCommand() {
   return new Command('mini-gpt')
@@ -87,7 +104,7 @@ function rootCommand() {
       '--verbose',
       "print stack traces with errors, how --model resolved, and the WebGPU adapter probe's diagnostics",
     )
-    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(`${oneLineUsageError(text)}\n`) })
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', ENVIRONMENT)
     .exitOverride()
@@ -164,7 +181,7 @@ function trainCommand(cli: Root) {
       '--profile',
       'print where the time went at the end: steps, evaluations, samples, checkpoints (with --json: a profile field)',
     )
-    .addHelpText('after', `${TRAIN_FILES}\n${ENVIRONMENT}`);
+    .addHelpText('after', `${TRAIN_FILES}\n${environment('device', 'native', 'heap', 'cache', 'color')}`);
 }
 
 function prepareCommand(cli: Root) {
@@ -236,7 +253,7 @@ function convertCommand(cli: Root) {
     .addOption(revisionOption())
     .requiredOption('--dtype <dtype>', required('int8, int4, float16, bfloat16 or float32'), parse.dtype)
     .requiredOption('--out <dir>', required('folder for config.json and model.safetensors'), parse.path)
-    .addHelpText('after', ENVIRONMENT);
+    .addHelpText('after', environment('heap', 'cache', 'hub', 'color'));
 }
 
 function downloadCommand(cli: Root) {
@@ -248,14 +265,14 @@ function downloadCommand(cli: Root) {
     .argument('<model>', 'gpt2, gpt2-medium, gpt2-large, gpt2-xl or a hub repository id (owner/name)')
     .addOption(revisionOption())
     .option('--force', 'fetch the files again even if the cache holds them (repairs a damaged file)')
-    .addHelpText('after', ENVIRONMENT);
+    .addHelpText('after', environment('cache', 'hub', 'color'));
 }
 
 function infoCommand(cli: Root) {
   return cli
     .command('info')
     .description("a model's config, parameters and memory, and the device that would be used")
-    .addOption(new Option('--model <model>', MODEL_HELP).argParser(parse.path))
+    .addOption(new Option('--model <model>', `${MODEL_HELP} (without it: the device only)`).argParser(parse.path))
     .addOption(revisionOption())
     .addOption(deviceOption())
     .addOption(dtypeOption())

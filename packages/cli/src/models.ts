@@ -7,7 +7,7 @@
  * 4. a download into the Hugging Face cache; under HF_HUB_OFFLINE, or with no network, a
  *    one-line error naming the cache folder searched instead.
  */
-import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as G from '@mini/gpt/node';
 import type { Device } from '@mini/tensor';
@@ -20,21 +20,10 @@ import { UsageError, isVerbose } from './ui.js';
  * a file fault (exit 1), as a model file that is a folder or cut short.
  */
 function refuseBrokenLink(path: string): void {
-  const link = lstatSync(path, { throwIfNoEntry: false });
-  if (!link?.isSymbolicLink()) return;
-  try {
-    statSync(path);
-  } catch (e) {
-    // A link to a link back to it is no missing target: "which does not exist" sent users to look for it.
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new G.FileError(
-      code === 'ELOOP'
-        ? `${path}: a link to ${readlinkSync(path)} that leads back to itself (a loop of links)`
-        : code === 'ENOENT'
-          ? `${path}: a link to ${readlinkSync(path)}, which does not exist`
-          : `${path}: ${G.fileProblem(e as NodeJS.ErrnoException)}`,
-    );
-  }
+  // Only `path` itself: "owner/name" under a broken link named owner is still a hub id.
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return;
+  const why = G.brokenLink(path);
+  if (why) throw new G.FileError(`${path}: ${why}`);
 }
 
 /** The folder holding config.json + model.safetensors for an existing path. */

@@ -9,14 +9,17 @@ import { existsSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
-import { onStopSignals, signalExitCode, signalLabel } from './signals.js';
+import { onStopSignals, signalExitCode, signalLabel, stopNotice } from './signals.js';
 import { UsageError, stopProgress } from './ui.js';
 
-/** Why a folder could not be made or written: makeDirs names a file on the way; else the error's code (EROFS, EACCES, ELOOP...). */
+/**
+ * Why a folder could not be made or written: makeDirs names a file on the way; a link that leads
+ * nowhere says so (brokenLink); else the error's code (EROFS, EACCES...).
+ */
 export function folderProblem(e: unknown): string {
   const error = e as NodeJS.ErrnoException;
   if (error.code === 'ENOTDIR' && error.path) return error.message;
-  return error.code ?? error.message;
+  return (error.path && G.brokenLink(error.path)) || (error.code ?? error.message);
 }
 
 /**
@@ -74,12 +77,12 @@ export function sameFolder(a: string, b: string): boolean {
 }
 
 /**
- * Why `path` cannot be used as an input, or null when it exists: "no such file or folder", or
- * the file system's reason (a loop of links: "too many symbolic links").
+ * Why `path` cannot be used as an input, or null when it exists: "no such file or folder", a
+ * link that leads nowhere (brokenLink), or the file system's reason.
  */
 export function missingInput(path: string): string | null {
   try {
-    return statSync(path, { throwIfNoEntry: false }) ? null : 'no such file or folder';
+    return statSync(path, { throwIfNoEntry: false }) ? null : (G.brokenLink(path) ?? 'no such file or folder');
   } catch (e) {
     return G.fileProblem(e as NodeJS.ErrnoException);
   }
@@ -119,9 +122,7 @@ export function removeOutOnStop(
     stopProgress();
     removeUnfinished(out, existed, made);
     process.on('exit', () => removeUnfinished(out, existed, made));
-    process.stderr.write(
-      `\n${signalLabel(signal)}: ${command} stopped; the unfinished ${what} in ${out} was removed\n`,
-    );
+    stopNotice(`${signalLabel(signal)}: ${command} stopped; the unfinished ${what} in ${out} was removed`);
     process.exit(signalExitCode(signal));
   });
   replaces();

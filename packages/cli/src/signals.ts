@@ -22,6 +22,15 @@ export function signalExitCode(signal: StopCause): number {
   return 128 + constants.signals[signal];
 }
 
+/**
+ * Writes a stop message line on stderr. On a terminal it starts on a new line: the cursor sits
+ * after the "^C" the terminal echoed, or after generate's unfinished line of text. Elsewhere (a
+ * log file, a pipe) there is no such line to end, and a leading newline was a blank line.
+ */
+export function stopNotice(line: string): void {
+  process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${line}\n`);
+}
+
 /** How messages name the cause: "Ctrl-C" for SIGINT (what a person pressed), else its name. */
 export function signalLabel(signal: StopCause): string {
   if (signal === 'SIGPIPE') return 'the output pipe closed (SIGPIPE)';
@@ -81,7 +90,7 @@ export function onStopSignals(handler: (signal: StopSignal) => void): () => void
 export function exitOnStopSignals(command: string): () => void {
   return onStopSignals((signal) => {
     stopProgress();
-    process.stderr.write(`\n${signalLabel(signal)}: ${command} stopped\n`);
+    stopNotice(`${signalLabel(signal)}: ${command} stopped`);
     process.exit(signalExitCode(signal));
   });
 }

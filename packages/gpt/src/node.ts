@@ -7,6 +7,7 @@
 export * from './index.js';
 export {
   FileError,
+  brokenLink,
   fileProblem,
   fileSource,
   makeDirs,

@@ -55,7 +55,8 @@ export async function train(flags: TrainFlags, typed: ReadonlySet<string> = new 
     } catch (e) {
       throw new UsageError(`--resume ${flags.resume}: ${G.fileProblem(e as NodeJS.ErrnoException)}`);
     }
-    if (!found?.isDirectory()) throw new UsageError(`--resume ${flags.resume}: no such folder`);
+    if (!found) throw new UsageError(`--resume ${flags.resume}: ${G.brokenLink(out) ?? 'no such folder'}`);
+    if (!found.isDirectory()) throw new UsageError(`--resume ${flags.resume}: a file, not a run folder`);
     const summary = await G.readCheckpointSummary(join(out, 'checkpoint'));
     if (!summary)
       throw new UsageError(`--resume ${flags.resume}: not a training run (no checkpoint/trainer_state.json in it)`);

@@ -4,7 +4,7 @@
  * checkpoint; a second one exits at once, keeping the last whole checkpoint.
  */
 import * as G from '@mini/gpt/node';
-import { type StopCause, onOutputLost, onStopSignals, signalExitCode, signalLabel } from '../signals.js';
+import { type StopCause, onOutputLost, onStopSignals, signalExitCode, signalLabel, stopNotice } from '../signals.js';
 import { notice, stopProgress } from '../ui.js';
 
 /**
@@ -16,7 +16,7 @@ export function stopBeforeTraining(giveBack: () => void): () => void {
   return onStopSignals((signal) => {
     stopProgress();
     giveBack();
-    process.stderr.write(`\n${signalLabel(signal)} before the first step: stopped, nothing saved\n`);
+    stopNotice(`${signalLabel(signal)} before the first step: stopped, nothing saved`);
     process.exit(signalExitCode(signal));
   });
 }
@@ -64,7 +64,7 @@ export class RunStop {
         signal === this.requested
           ? `second ${signalLabel(signal)}`
           : `${signalLabel(signal)} after ${signalLabel(this.requested)}`;
-      process.stderr.write(`\n${second}: exiting now; the last whole checkpoint is kept\n`);
+      stopNotice(`${second}: exiting now; the last whole checkpoint is kept`);
       // A save in flight stops at its next write and removes its staging folder: wait for that
       // (milliseconds), so that no file is written after the clean-up below.
       this.abortSave.abort(new Error(second));

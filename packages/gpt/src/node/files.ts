@@ -1,6 +1,7 @@
 /** Node file adapters for the portable modules: ByteSource/ByteSink over files, atomic writes. */
 import { MiniGptError } from '@mini/tensor';
 import { randomBytes } from 'node:crypto';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
 import type { ByteSink, ByteSource } from '../safetensors.js';
@@ -14,8 +15,54 @@ const READ_BLOCK = 32 * 2 ** 20;
  */
 const READS_IN_FLIGHT = 4;
 
-/** A file system error's words for a user: the reason, without Node's code and the repeated path. */
+/**
+ * Why `path` cannot be reached when the reason is a link that leads nowhere, at `path` or at a
+ * folder on its way; null otherwise (`path` resolves, or is simply missing). "a link to
+ * <target>, which does not exist", or "a link to <target> that leads back to itself (a loop of
+ * links)", with "<folder> is " in front when the link is a folder on the way. The target is shown
+ * as the link holds it (a relative one stays relative). A user who sees the name in `ls` is
+ * otherwise told it does not exist.
+ */
+export function brokenLink(path: string): string | null {
+  for (let at = path; ; ) {
+    let link: ReturnType<typeof lstatSync>;
+    try {
+      link = lstatSync(at, { throwIfNoEntry: false });
+    } catch {
+      return null; // a file in the middle of the path, no permission: not a link's fault
+    }
+    if (link?.isSymbolicLink()) {
+      let code: string | undefined;
+      try {
+        statSync(at);
+        return null;
+      } catch (e) {
+        code = (e as NodeJS.ErrnoException).code;
+      }
+      const why =
+        code === 'ELOOP'
+          ? `a link to ${readlinkSync(at)} that leads back to itself (a loop of links)`
+          : code === 'ENOENT'
+            ? `a link to ${readlinkSync(at)}, which does not exist`
+            : null;
+      return why && at !== path ? `${at} is ${why}` : why;
+    }
+    if (link) return null; // there, and no link: what is missing is below it
+    const up = dirname(at);
+    if (up === at) return null;
+    at = up;
+  }
+}
+
+/**
+ * A file system error's words for a user: the reason, without Node's code and the repeated path.
+ * A missing path that is a broken link (or under one) says so (brokenLink).
+ */
 export function fileProblem(e: NodeJS.ErrnoException): string {
+  if ((e.code === 'ENOENT' || e.code === 'ELOOP') && e.path) {
+    const link = brokenLink(e.path);
+    if (link) return link;
+  }
   const reasons: Record<string, string> = {
     ENOENT: 'no such file',
     EACCES: 'permission denied',

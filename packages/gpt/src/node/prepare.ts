@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { makeDirs } from './files.js';
+import { brokenLink, makeDirs } from './files.js';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -80,7 +80,7 @@ export function expandInputs(inputs: readonly string[]): string[] {
   for (const input of inputs) {
     const path = resolve(input);
     const stat = statSync(path, { throwIfNoEntry: false });
-    if (!stat) throw new Error(`${input}: no such file or folder`);
+    if (!stat) throw new Error(`${input}: ${brokenLink(path) ?? 'no such file or folder'}`);
     if (stat.isDirectory()) walk(path);
     else files.push(path);
   }
