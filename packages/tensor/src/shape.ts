@@ -29,11 +29,27 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/** A value as a shape in an error message: numbers plain, anything else as JSON would show it. */
+export function describeShape(shape: unknown): string {
+  const show = (v: unknown) => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
+  return Array.isArray(shape) ? `[${shape.map(show).join(', ')}]` : show(shape);
+}
+
+/**
+ * The one check of a shape given from outside (creation, views, expand): an array of safe
+ * integers >= 0 whose product is a safe integer. Throws ShapeError naming `op` and the value.
+ */
 export function checkShape(shape: Shape, op: string): void {
+  if (!Array.isArray(shape))
+    throw new ShapeError(`${op}: the shape must be an array of integers >= 0, got ${describeShape(shape)}`);
+  let size = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0)
-      throw new ShapeError(`${op}: invalid shape ${formatShape(shape)}: dimensions must be integers >= 0`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new ShapeError(`${op}: invalid shape ${describeShape(shape)}: dimensions must be integers >= 0`);
+    size *= d;
   }
+  if (!Number.isSafeInteger(size))
+    throw new ShapeError(`${op}: invalid shape ${describeShape(shape)}: ${size} elements is too many`);
 }
 
 /** NumPy broadcasting of two shapes; the error names the op and both shapes. */

@@ -8,7 +8,15 @@ import type { Device } from './device.js';
 import { type DType, type TypedArray, dtypeOfArray, dtypeTable, isHalf, widenHalf } from './dtype.js';
 import { DTypeError, DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
 import { track, type Disposable } from './memory.js';
-import { type Shape, contiguousStrides, isContiguousLayout, normalizeAxis, sizeOf } from './shape.js';
+import {
+  type Shape,
+  checkShape,
+  contiguousStrides,
+  describeShape,
+  isContiguousLayout,
+  normalizeAxis,
+  sizeOf,
+} from './shape.js';
 
 /** A backend storage shared by a tensor and its views; freed when the last one is disposed. */
 export class SharedStorage {
@@ -84,7 +92,10 @@ export class Tensor implements View, Disposable {
     return new Tensor(this.shared.retain(), this.dtype, shape, strides, offset);
   }
 
-  /** Same elements, new shape; one dimension may be -1. Copies only if the layout needs it. */
+  /**
+   * Same elements, new shape; one dimension may be -1. Copies only if the layout needs it.
+   * Throws ShapeError unless `shape` is an array of integers (>= 0, or one -1) with this size.
+   */
   reshape(shape: readonly number[]): Tensor {
     const resolved = resolveReshape(this.shape, shape);
     if (this.isContiguous()) return this.view(resolved, contiguousStrides(resolved), this.offset);
@@ -143,8 +154,12 @@ export class Tensor implements View, Disposable {
     return this.view(shape, this.strides, this.offset + s * this.strides[a]!);
   }
 
-  /** Broadcasts size-1 dimensions (and new leading ones) to `shape` with stride 0. */
+  /**
+   * Broadcasts size-1 dimensions (and new leading ones) to `shape` with stride 0. Throws
+   * ShapeError unless `shape` is an array of integers >= 0 (no -1) this shape broadcasts to.
+   */
   expand(shape: readonly number[]): Tensor {
+    checkShape(shape, 'expand');
     if (shape.length < this.rank)
       throw new ShapeError(
         `expand: cannot expand ${formatShape(this.shape)} to fewer dimensions ${formatShape(shape)}`,
@@ -255,6 +270,8 @@ export class Tensor implements View, Disposable {
 function resolveReshape(from: Shape, to: readonly number[]): number[] {
   // Loops, not filter/reduce/some/map: a training step reshapes a few hundred times.
   const total = sizeOf(from);
+  if (!Array.isArray(to))
+    throw new ShapeError(`reshape: the shape must be an array of integers (one may be -1), got ${describeShape(to)}`);
   let free = 0;
   let known = 1;
   let invalid = false;
@@ -262,18 +279,22 @@ function resolveReshape(from: Shape, to: readonly number[]): number[] {
     const d = to[i]!;
     if (d === -1) free++;
     else known *= d;
-    if (!Number.isInteger(d) || d < -1) invalid = true;
+    if (!Number.isSafeInteger(d) || d < -1) invalid = true;
   }
   const bad = free > 1 || invalid || (free === 1 ? known === 0 || total % known !== 0 : known !== total);
   if (bad)
-    throw new ShapeError(`reshape: cannot reshape ${formatShape(from)} (${total} elements) to ${formatShape(to)}`);
+    throw new ShapeError(`reshape: cannot reshape ${formatShape(from)} (${total} elements) to ${describeShape(to)}`);
   const out = new Array<number>(to.length);
   for (let i = 0; i < to.length; i++) out[i] = to[i] === -1 ? total / known : to[i]!;
   return out;
 }
 
-/** An uninitialised contiguous tensor on `device`. */
+/**
+ * An uninitialised contiguous tensor on `device`. Throws ShapeError on a shape that is not an
+ * array of integers >= 0 (every tensor is allocated here, so every shape is checked here).
+ */
 export function empty(shape: Shape, dtype: DType, device: Device): Tensor {
+  checkShape(shape, 'empty');
   if (!device.backend.supports(dtype))
     throw new DeviceError(`dtype ${dtype} is not supported on the ${device.kind} device`);
   return new Tensor(new SharedStorage(device, device.backend.allocate(dtype, sizeOf(shape))), dtype, shape);
@@ -286,6 +307,7 @@ export function emptyLike(t: Tensor, dtype: DType = t.dtype): Tensor {
 /**
  * A tensor holding `data` (copied). The dtype follows the array (Float32Array: float32, ...);
  * a Uint16Array holds float16 or bfloat16 bit patterns and needs `dtype` to say which.
+ * Throws ShapeError unless `shape` is an array of integers >= 0 whose product is data.length.
  */
 export function fromTypedArray(
   data: TypedArray,
@@ -293,6 +315,7 @@ export function fromTypedArray(
   device: Device,
   dtype: DType = dtypeOfArray(data),
 ): Tensor {
+  checkShape(shape, 'tensor');
   if (!(data instanceof dtypeTable[dtype].array))
     throw new DTypeError(`tensor: a ${data.constructor.name} cannot hold ${dtype} elements`);
   if (sizeOf(shape) !== data.length)

@@ -1,0 +1,34 @@
+// Bad input from untyped callers: one clear MiniGptError naming the problem and the value, on
+// both CPU backends, never a TypeError from inside, a wasm read past a buffer or a wrong result.
+import { describe, expect, it } from 'vitest';
+import * as T from '@mini/tensor/node';
+import { devicesUnderTest } from '../helpers/devices.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the point is input the types would refuse
+const any = (v: unknown): any => v;
+
+describe.each(await devicesUnderTest())('hostile input on $name', ({ device }) => {
+  const o = { device };
+
+  it('every shape is checked in one place: safe integers >= 0 filling the data', () => {
+    const data = new Float32Array(6);
+    expect(() => T.tensor(data, { ...o, shape: [-2, -3] })).toThrow(T.ShapeError);
+    expect(() => T.tensor(data, { ...o, shape: [-2, -3] })).toThrow(
+      /tensor: invalid shape \[-2, -3\]: dimensions must be integers >= 0/,
+    );
+    expect(() => T.tensor(new Float32Array(1), { ...o, shape: [2 ** 31, 2 ** -31] })).toThrow(/invalid shape/);
+    expect(() => T.tensor([1, 2, 3, 4, 5, 6], { ...o, shape: [2.5, 2.4] })).toThrow(/invalid shape \[2.5, 2.4\]/);
+    expect(() => T.fromTypedArray(data, [2, 3.5], device)).toThrow(/invalid shape \[2, 3.5\]/);
+    expect(() => T.tensor(data, { ...o, shape: [4, 2] })).toThrow(/6 values do not fill shape \[4, 2\]/);
+    expect(() => T.ones([1, 3], o).expand([2.5, 3])).toThrow(/expand: invalid shape \[2.5, 3\]/);
+    expect(() => T.ones([1, 3], o).expand([-1, 3])).toThrow(/expand: invalid shape \[-1, 3\]/);
+    expect(() => T.zeros([2 ** 53, 2], o)).toThrow(/full: invalid shape/);
+    expect(() => T.zeros(any(['3']), o)).toThrow(/full: invalid shape \["3"\]: dimensions must be integers >= 0/);
+    expect(() => T.zeros(any(3), o)).toThrow(/full: the shape must be an array of integers >= 0, got 3/);
+    expect(() => T.randn(any([2, null]), o)).toThrow(/randn: invalid shape \[2, null\]/);
+    expect(() => T.ones([6], o).reshape(any(6))).toThrow(/reshape: the shape must be an array/);
+    expect(() => T.ones([6], o).reshape([1.5, 4])).toThrow(/cannot reshape \[6\] \(6 elements\) to \[1.5, 4\]/);
+    // A good shape still works, and so does reshape's -1.
+    expect(T.tensor(data, { ...o, shape: [2, 3] }).reshape([3, -1]).shape).toEqual([3, 2]);
+  });
+});
