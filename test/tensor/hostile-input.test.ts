@@ -31,4 +31,31 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device }) =
     // A good shape still works, and so does reshape's -1.
     expect(T.tensor(data, { ...o, shape: [2, 3] }).reshape([3, -1]).shape).toEqual([3, 2]);
   });
+
+  it("backward kernels check their caches' shapes like their inputs", () => {
+    const x = T.randn([64, 8], o);
+    const w = T.ones([8], o);
+    const small = T.layerNorm(T.randn([2, 8], o), w, T.zeros([8], o));
+    const lnb = (mean: T.Tensor, rstd: T.Tensor, weight = w) =>
+      T.layerNormBackward(T.ones([64, 8], o), x, weight, mean, rstd);
+    const full = T.layerNorm(x, w, T.zeros([8], o));
+    expect(() => lnb(small.mean, full.rstd)).toThrow(/layerNormBackward: mean must have shape \[64\], got \[2\]/);
+    expect(() => lnb(full.mean, small.rstd)).toThrow(/layerNormBackward: rstd must have shape \[64\], got \[2\]/);
+    expect(() => lnb(full.mean, full.rstd, T.ones([3], o))).toThrow(/weight must have shape \[8\], got \[3\]/);
+    expect(lnb(full.mean, full.rstd).dx.shape).toEqual([64, 8]);
+
+    const logits = T.randn([64, 5], o);
+    const targets = T.zeros([64], { ...o, dtype: 'int32' });
+    const cache = T.crossEntropy(T.randn([2, 5], o), T.zeros([2], { ...o, dtype: 'int32' }));
+    const dloss = T.ones([], o);
+    expect(() => T.crossEntropyBackward(logits, targets, cache, dloss)).toThrow(
+      /crossEntropyBackward: cache.logsumexp must have shape \[64\], got \[2\]/,
+    );
+    const ok = T.crossEntropy(logits, targets);
+    expect(() => T.crossEntropyBackward(logits, targets, { ...ok, count: T.ones([1], o) }, dloss)).toThrow(
+      /cache.count must have shape \[\], got \[1\]/,
+    );
+    expect(() => T.crossEntropyBackward(logits, T.zeros([64], o), ok, dloss)).toThrow(/targets must be int32/);
+    expect(T.crossEntropyBackward(logits, targets, ok, dloss).shape).toEqual([64, 5]);
+  });
 });

@@ -49,7 +49,11 @@ export function crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex = IGNO
   return { loss, logsumexp, count };
 }
 
-/** d loss / d logits, given the upstream gradient `dloss` ([] tensor) of the mean loss. */
+/**
+ * d loss / d logits, given the upstream gradient `dloss` ([] tensor) of the mean loss and the
+ * forward's cache of these logits (logsumexp (N), count []). Throws ShapeError when targets,
+ * dloss or the cache do not match the logits, DTypeError on non-float logits, cache or dloss.
+ */
 export function crossEntropyBackward(
   logits: Tensor,
   targets: Tensor,
@@ -58,8 +62,12 @@ export function crossEntropyBackward(
   ignoreIndex = IGNORE_INDEX,
 ): Tensor {
   assertFloat('crossEntropyBackward', logits, cache.logsumexp, cache.count, dloss);
+  assertDType('crossEntropyBackward', 'targets', targets, 'int32');
   const [N, V] = rowsOf('crossEntropyBackward', logits, targets);
   assertShape('crossEntropyBackward', 'dloss', dloss, []);
+  // The cache is read per row of these logits: one from other logits would be read past its end.
+  assertShape('crossEntropyBackward', 'cache.logsumexp', cache.logsumexp, [N]);
+  assertShape('crossEntropyBackward', 'cache.count', cache.count, []);
   const dlogits = empty(logits.shape, logits.dtype, logits.device);
   if (N === 0) return dlogits;
   withContiguous([logits, targets, cache.logsumexp, cache.count, dloss], (cl, ct, cs, cc, cd) =>

@@ -46,7 +46,8 @@ export interface LayerNormBackwardOptions {
 /**
  * The layer norm's gradients from dy (x's shape) and the forward's caches (mean, rstd: x's
  * shape without C): dx (x's shape), dweight and dbias (C), llm.c's layernorm_backward.
- * Throws ShapeError when dy or `accumulate` differ from x in shape.
+ * Throws ShapeError when dy or `accumulate` differ from x in shape, weight is not (C) or mean
+ * or rstd is not x's shape without C (caches of another input).
  */
 export function layerNormBackward(
   dy: Tensor,
@@ -58,9 +59,15 @@ export function layerNormBackward(
 ): LayerNormGrads {
   const { accumulate } = options;
   assertFloat('layerNormBackward', dy, x, weight, mean, rstd, ...(accumulate ? [accumulate] : []));
-  assertShape('layerNormBackward', 'dy', dy, x.shape);
-  if (accumulate) assertShape('layerNormBackward', 'accumulate', accumulate, x.shape);
+  assertRankAtLeast('layerNormBackward', 'x', x, 1);
   const C = x.shape[x.rank - 1]!;
+  const rowsShape = x.shape.slice(0, -1);
+  // The caches are read row by row with x's row count: a smaller one would be read past its end.
+  assertShape('layerNormBackward', 'dy', dy, x.shape);
+  assertShape('layerNormBackward', 'weight', weight, [C]);
+  assertShape('layerNormBackward', 'mean', mean, rowsShape);
+  assertShape('layerNormBackward', 'rstd', rstd, rowsShape);
+  if (accumulate) assertShape('layerNormBackward', 'accumulate', accumulate, x.shape);
   const N = x.size / Math.max(C, 1);
   const dx = empty(x.shape, x.dtype, x.device);
   const dweight = empty([C], x.dtype, x.device);
