@@ -58,4 +58,30 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device }) =
     expect(() => T.crossEntropyBackward(logits, T.zeros([64], o), ok, dloss)).toThrow(/targets must be int32/);
     expect(T.crossEntropyBackward(logits, targets, ok, dloss).shape).toEqual([64, 5]);
   });
+
+  it('int32 data that does not fit and random bounds out of range are refused', () => {
+    const int32 = { ...o, dtype: 'int32' } as const;
+    const range = /not an integer in int32's range \[-2147483648, 2147483647\]/;
+    expect(() => T.tensor([2 ** 31, 3e10], int32)).toThrow(T.ValueError);
+    expect(() => T.tensor([2 ** 31, 3e10], int32)).toThrow(/tensor: element 0 is 2147483648, not an integer/);
+    expect(() => T.tensor([0, -(2 ** 31) - 1], int32)).toThrow(range);
+    expect(() => T.tensor(new Float64Array([1, 1.5]), int32)).toThrow(/element 1 is 1.5/);
+    expect(() => T.full([2], 1.5, int32)).toThrow(/full: the value is 1.5, not an integer/);
+    expect(() => T.full([2], 2 ** 31, int32)).toThrow(range);
+    expect(() => T.full([2], any('1'), o)).toThrow(/full: the value must be a number, got 1/);
+    expect(() => T.randint(0, 2 ** 32, [4], o)).toThrow(/randint: need integers low < high within int32/);
+    expect(() => T.randint(-(2 ** 40), -(2 ** 40) + 5, [4], o)).toThrow(T.ValueError);
+    expect(() => T.randint(3, 3, [4], o)).toThrow(/got \[3, 3\)/);
+    expect(() => T.rand([2], { ...o, low: 1, high: 0 })).toThrow(/rand: low 1 is above high 0/);
+    expect(() => T.rand([2], { ...o, high: Number.POSITIVE_INFINITY })).toThrow(/high must be a finite number/);
+    expect(() => T.randn([2], { ...o, std: -1 })).toThrow(/randn: std must be >= 0, got -1/);
+    expect(() => T.randn([2], { ...o, mean: Number.NaN })).toThrow(/mean must be a finite number, got NaN/);
+  });
+
+  it('int32 data at the edges of the range and randint over all of it still work', async () => {
+    const edges = [-(2 ** 31), 2 ** 31 - 1];
+    expect(Array.from(await T.tensor(edges, { ...o, dtype: 'int32' }).toArray())).toEqual(edges);
+    const all = await T.randint(-(2 ** 31), 2 ** 31, [64], { ...o, generator: new T.Generator(1) }).toArray();
+    expect(all.some((v) => v < 0) && all.some((v) => v > 0)).toBe(true);
+  });
 });

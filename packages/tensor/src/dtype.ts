@@ -5,6 +5,8 @@
  * elements are held as raw 16-bit patterns (a Uint16Array on the CPU) and widened to float32
  * by the kernels that read them (matmul's weight operand, the embedding gather, `astype`).
  */
+import { ValueError } from './errors.js';
+
 export type DType = 'float32' | 'int32' | 'float64' | 'float16' | 'bfloat16';
 
 /** The 16-bit float storage types. */
@@ -36,13 +38,28 @@ export function typedArrayFor(dtype: DType, size: number): TypedArray {
   return new dtypeTable[dtype].array(size);
 }
 
-/** Copies (and converts) `data` into a new typed array of `dtype` (16-bit floats: rounded to nearest even). */
-export function toTypedArray(data: ArrayLike<number>, dtype: DType): TypedArray {
+/** Whether `v` is an int32 value: an integer in [-2^31, 2^31). */
+export function isInt32(v: number): boolean {
+  return Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+}
+
+/** Throws ValueError unless `v` is an int32 value; `what` names it ("element 3", "the value"). */
+export function checkInt32(v: number, op: string, what: string): void {
+  if (!isInt32(v))
+    throw new ValueError(`${op}: ${what} is ${v}, not an integer in int32's range [-2147483648, 2147483647]`);
+}
+
+/**
+ * Copies (and converts) `data` into a new typed array of `dtype` (16-bit floats: rounded to
+ * nearest even). Throws ValueError for int32 when an element is not an integer or does not fit
+ * 32 bits (a typed array would wrap it silently); `op` names the caller in the message.
+ */
+export function toTypedArray(data: ArrayLike<number>, dtype: DType, op = 'tensor'): TypedArray {
   const out = typedArrayFor(dtype, data.length);
   if (dtype === 'int32') {
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
-      if (!Number.isInteger(v)) throw new TypeError(`int32 tensor: element ${i} is ${v}, not an integer`);
+      checkInt32(v, op, `element ${i}`);
       out[i] = v;
     }
   } else if (isHalf(dtype)) {

@@ -27,6 +27,15 @@ export class DeviceError extends MiniGptError {
   override name = 'DeviceError';
 }
 
+/**
+ * A number an op cannot take: outside its range (int32 data past 32 bits, randint's bounds, a
+ * negative std), not finite, or not an integer where one is needed. The message names the op
+ * and the value.
+ */
+export class ValueError extends MiniGptError {
+  override name = 'ValueError';
+}
+
 /** A tensor used after `dispose()`. */
 export class DisposedError extends MiniGptError {
   override name = 'DisposedError';

@@ -49,7 +49,7 @@ export {
   narrowToHalf,
   widenHalf,
 } from './dtype.js';
-export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError } from './errors.js';
+export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError, ValueError } from './errors.js';
 export {
   EnvironmentError,
   decimalNumber,

@@ -7,6 +7,7 @@
  * A call that makes n numbers takes one fresh stream from its Generator (counter word 1) and
  * uses counter word 0 = pair index, two 32-bit outputs per counter.
  */
+import { ValueError } from './errors.js';
 
 const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24];
 const KEY_PARITY = 0x1bd11bda;
@@ -130,10 +131,16 @@ export class Generator {
     return out;
   }
 
-  /** n integers in [low, high). */
+  /**
+   * n integers in [low, high). Throws ValueError unless low < high are integers and every
+   * value fits int32 (-2^31 <= low, high <= 2^31).
+   */
   integers(n: number, low: number, high: number): Int32Array {
-    if (!(Number.isInteger(low) && Number.isInteger(high) && high > low))
-      throw new RangeError(`randint: need integers low < high, got [${low}, ${high})`);
+    const fits = (v: number) => Number.isInteger(v) && v >= -(2 ** 31) && v <= 2 ** 31;
+    if (!(fits(low) && fits(high) && high > low))
+      throw new ValueError(
+        `randint: need integers low < high within int32 (-2^31 <= low, high <= 2^31), got [${low}, ${high})`,
+      );
     const bits = this.bits(n);
     const out = new Int32Array(n);
     const range = high - low;

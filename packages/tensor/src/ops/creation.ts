@@ -1,8 +1,8 @@
 /** Creating tensors: from data, constants, ranges and seeded random numbers. */
 import { getDefaultDevice } from '../defaults.js';
 import type { Device } from '../device.js';
-import { type DType, type TypedArray, dtypeOfArray, isHalf, toTypedArray } from '../dtype.js';
-import { ShapeError } from '../errors.js';
+import { type DType, type TypedArray, checkInt32, dtypeOfArray, isHalf, toTypedArray } from '../dtype.js';
+import { ShapeError, ValueError } from '../errors.js';
 import { type Generator, defaultGenerator } from '../random.js';
 import { type Shape, checkShape, sizeOf } from '../shape.js';
 import { type Tensor, empty, fromTypedArray } from '../tensor.js';
@@ -33,7 +33,8 @@ function inferShape(data: NestedArray): number[] {
 /**
  * A tensor from a number, nested arrays or a typed array (with `shape`, else 1-D). Numbers
  * become `dtype` (float16/bfloat16: rounded to nearest even); a Uint16Array is taken as the
- * raw bits of `dtype` ('float16' or 'bfloat16', which it must name).
+ * raw bits of `dtype` ('float16' or 'bfloat16', which it must name). Throws ShapeError on a
+ * bad or ragged shape, ValueError on int32 data that is not an integer or does not fit 32 bits.
  */
 export function tensor(data: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): Tensor {
   const device = options.device ?? getDefaultDevice();
@@ -62,8 +63,21 @@ export function tensor(data: NestedArray | TypedArray, options: CreateOptions & 
   return fromTypedArray(values, options.shape ?? shape, device, options.dtype ?? 'float32');
 }
 
+/** Throws ValueError unless `v` is a finite number; `what` names it in the message. */
+function checkFinite(op: string, what: string, v: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ValueError(`${op}: ${what} must be a finite number, got ${String(v)}`);
+}
+
+/**
+ * A tensor of `shape` with every element `value` (float32 unless `dtype`). Throws ShapeError
+ * on a bad shape, ValueError when `value` is not a number or, for int32, not an integer that
+ * fits 32 bits.
+ */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
+  if (typeof value !== 'number') throw new ValueError(`full: the value must be a number, got ${String(value)}`);
+  if (options.dtype === 'int32') checkInt32(value, 'full', 'the value');
   const t = empty(shape, options.dtype ?? 'float32', options.device ?? getDefaultDevice());
   if (t.size > 0) t.device.backend.kernels.fill(t, value);
   return t;
@@ -88,7 +102,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   const n = Math.max(0, Math.ceil((to - from) / step));
   const values = Array.from({ length: n }, (_, i) => from + i * step);
   const dtype = options.dtype ?? (values.every(Number.isInteger) && Number.isInteger(step) ? 'int32' : 'float32');
-  return fromTypedArray(toTypedArray(values, dtype), [n], options.device ?? getDefaultDevice(), dtype);
+  return fromTypedArray(toTypedArray(values, dtype, 'arange'), [n], options.device ?? getDefaultDevice(), dtype);
 }
 
 function floatsFrom(values: Float64Array, shape: Shape, device: Device | undefined): Tensor {
@@ -98,12 +112,16 @@ function floatsFrom(values: Float64Array, shape: Shape, device: Device | undefin
 /**
  * Uniform in [low, high), float32. The same seed gives the same values on every device: drawn by
  * the device's `uniform` kernel where it has one (the CPU backends), else on the host and
- * uploaded. Takes one stream of the generator either way.
+ * uploaded. Takes one stream of the generator either way. Throws ShapeError on a bad shape,
+ * ValueError unless low <= high are finite.
  */
 export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape(shape, 'rand');
   const g = options.generator ?? defaultGenerator();
   const [low, high] = [options.low ?? 0, options.high ?? 1];
+  checkFinite('rand', 'low', low);
+  checkFinite('rand', 'high', high);
+  if (low > high) throw new ValueError(`rand: low ${low} is above high ${high}`);
   const device = options.device ?? getDefaultDevice();
   const kernel = device.backend.kernels.uniform;
   if (!kernel) return floatsFrom(g.uniform(sizeOf(shape), low, high), shape, device);
@@ -113,14 +131,23 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
   return t;
 }
 
-/** Normal with `mean` and `std`. The same seed gives the same values on every device. */
+/**
+ * Normal with `mean` and `std`. The same seed gives the same values on every device. Throws
+ * ShapeError on a bad shape, ValueError unless mean is finite and std finite and >= 0.
+ */
 export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkShape(shape, 'randn');
+  checkFinite('randn', 'mean', options.mean ?? 0);
+  checkFinite('randn', 'std', options.std ?? 1);
+  if ((options.std ?? 1) < 0) throw new ValueError(`randn: std must be >= 0, got ${options.std}`);
   const g = options.generator ?? defaultGenerator();
   return floatsFrom(g.normal(sizeOf(shape), options.mean ?? 0, options.std ?? 1), shape, options.device);
 }
 
-/** Integers in [low, high), int32. */
+/**
+ * Integers in [low, high), int32. Throws ShapeError on a bad shape, ValueError unless low <
+ * high are integers within int32 (-2^31 <= low, high <= 2^31).
+ */
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
   checkShape(shape, 'randint');
   const g = options.generator ?? defaultGenerator();
