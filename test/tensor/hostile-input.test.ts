@@ -84,4 +84,46 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device }) =
     const all = await T.randint(-(2 ** 31), 2 ** 31, [64], { ...o, generator: new T.Generator(1) }).toArray();
     expect(all.some((v) => v < 0) && all.some((v) => v > 0)).toBe(true);
   });
+
+  it('an unknown dtype is one DTypeError listing the dtypes', () => {
+    const list = /use float32, int32, float64, float16, bfloat16/;
+    expect(() => T.tensor([1], { ...o, dtype: any('float8') })).toThrow(T.DTypeError);
+    expect(() => T.tensor([1], { ...o, dtype: any('float8') })).toThrow(/tensor: unknown dtype "float8": use/);
+    expect(() => T.tensor(new Float32Array(1), { ...o, dtype: any('int8') })).toThrow(list);
+    expect(() => T.zeros([1], { ...o, dtype: any('toString') })).toThrow(/full: unknown dtype "toString"/);
+    expect(() => T.ones([1], o).astype(any('int8'))).toThrow(/astype: unknown dtype "int8": use/);
+    expect(() => T.empty([1], any(undefined), device)).toThrow(/empty: unknown dtype undefined/);
+    expect(() => T.tensor(new Uint16Array(2), o)).toThrow(T.DTypeError);
+  });
+
+  it('non-tensor arguments to ops name the argument and the value', () => {
+    const t = T.ones([2], o);
+    expect(() => T.add(t, any(undefined))).toThrow(T.ValueError);
+    expect(() => T.add(t, any(undefined))).toThrow(
+      /add: b \(the second operand\) must be a tensor or a number, got undefined/,
+    );
+    expect(() => T.add(any(1), t)).toThrow(
+      /add: a \(the first operand\) must be a tensor \(only the second may be a number\), got the number 1/,
+    );
+    expect(() => T.mul(any('2'), t)).toThrow(/got the string "2"/);
+    expect(() => T.matmul(any(null), t)).toThrow(/matmul: a must be a tensor, got null/);
+    expect(() => T.matmul(t, any(3))).toThrow(/matmul: b must be a tensor, got the number 3/);
+    expect(() => T.exp(any(undefined))).toThrow(/exp: an argument that must be a tensor is undefined/);
+    expect(() => T.layerNorm(t, any([1, 2]), t)).toThrow(/layerNorm: an argument that must be a tensor is an array/);
+    expect(() => T.embedding(any(undefined), t)).toThrow(/embedding: the weight must be a tensor, got undefined/);
+  });
+
+  it('a device that is not a Device is refused in one line', async () => {
+    const t = T.ones([2], o);
+    await expect(t.to(any(undefined))).rejects.toThrow(T.DeviceError);
+    await expect(t.to(any(undefined))).rejects.toThrow(/to: expected a Device, got undefined/);
+    expect(() => T.setDefaultDevice(any(undefined))).toThrow(/setDefaultDevice: expected a Device, got undefined/);
+    expect(() => T.setDefaultDevice(any('cpu'))).toThrow(
+      /got the string "cpu" \(open one first: await getDevice\("cpu"\)\)/,
+    );
+    expect(T.getDefaultDevice()).toBe(T.cpu);
+    expect(() => T.zeros([1], { device: any('cpu') })).toThrow(/empty: expected a Device/);
+    await expect(T.getDevice(any(123))).rejects.toThrow(/getDevice: expected a device kind \(a string\) or a request/);
+    await expect(T.getDevice(any(null))).rejects.toThrow(/got null/);
+  });
 });

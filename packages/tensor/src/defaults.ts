@@ -3,7 +3,7 @@ import { CpuBackend } from './cpu/backend.js';
 import { createFastCpuBackend } from './cpu-fast/backend.js';
 import { nativeStatus } from './cpu-fast/native.js';
 import type { WasmRuntimeOptions } from './cpu-fast/wasm-runtime.js';
-import { Device } from './device.js';
+import { Device, checkDevice } from './device.js';
 import { cpuHeapSetting } from './environment.js';
 
 /** The CPU reference backend: plain loops, the oracle of the tests. */
@@ -32,6 +32,8 @@ export function getDefaultDevice(): Device {
   return current;
 }
 
+/** Makes `device` the default for new tensors. Throws DeviceError when it is not a Device. */
 export function setDefaultDevice(device: Device): void {
+  checkDevice(device, 'setDefaultDevice');
   current = device;
 }

@@ -1,5 +1,6 @@
 /** A device: one backend plus what the user should know about the hardware behind it. */
 import type { Backend } from './backend.js';
+import { DeviceError, describeValue } from './errors.js';
 
 /**
  * A backend family's name: 'cpu' and 'webgpu' here; a new backend (half-precision WebGPU, a
@@ -39,6 +40,17 @@ export interface DeviceInfo {
   /** A software rasterizer (SwiftShader, llvmpipe) rather than a GPU. */
   software?: boolean;
   limits?: AdapterLimits;
+}
+
+/**
+ * Throws DeviceError unless `device` is a Device (untyped code may pass undefined, a kind name
+ * or anything else); the message names the op and the value.
+ */
+export function checkDevice(device: unknown, op: string): asserts device is Device {
+  // Duck-typed, not instanceof: a second copy of this package (two bundles) makes Devices too.
+  if (typeof device === 'object' && device !== null && 'backend' in device && 'info' in device) return;
+  const hint = typeof device === 'string' ? ` (open one first: await getDevice(${JSON.stringify(device)}))` : '';
+  throw new DeviceError(`${op}: expected a Device, got ${describeValue(device)}${hint}`);
 }
 
 export class Device {

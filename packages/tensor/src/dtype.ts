@@ -5,7 +5,7 @@
  * elements are held as raw 16-bit patterns (a Uint16Array on the CPU) and widened to float32
  * by the kernels that read them (matmul's weight operand, the embedding gather, `astype`).
  */
-import { ValueError } from './errors.js';
+import { DTypeError, ValueError, describeValue } from './errors.js';
 
 export type DType = 'float32' | 'int32' | 'float64' | 'float16' | 'bfloat16';
 
@@ -29,6 +29,17 @@ export const bytesPerElement = Object.fromEntries(dtypes.map((d) => [d, dtypeTab
   DType,
   number
 >;
+
+/**
+ * Throws DTypeError unless `dtype` is one of `dtypes` (a string from untyped code or a file
+ * could be anything); the message names the op and the value and lists the dtypes.
+ */
+export function checkDType(dtype: unknown, op: string): asserts dtype is DType {
+  if (typeof dtype !== 'string' || !Object.hasOwn(dtypeTable, dtype)) {
+    const shown = typeof dtype === 'string' ? `"${dtype}"` : describeValue(dtype);
+    throw new DTypeError(`${op}: unknown dtype ${shown}: use ${dtypes.join(', ')}`);
+  }
+}
 
 export function isHalf(dtype: DType): dtype is HalfDType {
   return dtype === 'float16' || dtype === 'bfloat16';
@@ -55,6 +66,7 @@ export function checkInt32(v: number, op: string, what: string): void {
  * 32 bits (a typed array would wrap it silently); `op` names the caller in the message.
  */
 export function toTypedArray(data: ArrayLike<number>, dtype: DType, op = 'tensor'): TypedArray {
+  checkDType(dtype, op);
   const out = typedArrayFor(dtype, data.length);
   if (dtype === 'int32') {
     for (let i = 0; i < data.length; i++) {

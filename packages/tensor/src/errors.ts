@@ -28,9 +28,9 @@ export class DeviceError extends MiniGptError {
 }
 
 /**
- * A number an op cannot take: outside its range (int32 data past 32 bits, randint's bounds, a
- * negative std), not finite, or not an integer where one is needed. The message names the op
- * and the value.
+ * An argument an op cannot take: a number outside its range (int32 data past 32 bits,
+ * randint's bounds, a negative std), not finite or not an integer where one is needed, or
+ * something else where a tensor (or a device) is needed. The message names the op and the value.
  */
 export class ValueError extends MiniGptError {
   override name = 'ValueError';
@@ -39,6 +39,17 @@ export class ValueError extends MiniGptError {
 /** A tensor used after `dispose()`. */
 export class DisposedError extends MiniGptError {
   override name = 'DisposedError';
+}
+
+/** Any value, for an error message: `undefined`, `null`, `the number 1`, `the string "x"`, `an array`, `a Foo`. */
+export function describeValue(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `the ${typeof v} ${String(v)}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'function') return 'a function';
+  const name = (v as object).constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
 }
 
 export function formatShape(shape: readonly number[]): string {

@@ -12,7 +12,7 @@
  */
 import { fastCpu } from './defaults.js';
 import { type AdapterLimits, Device, type DeviceKind } from './device.js';
-import { DeviceError } from './errors.js';
+import { DeviceError, describeValue } from './errors.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './webgpu/backend.js';
 import { deviceSetting, webgpuBackendSetting, webgpuSubgroupsSetting } from './environment.js';
 import { matmulProfileFor } from './webgpu/matmul-tiles.js';
@@ -157,8 +157,17 @@ export function registerDeviceKind(kind: DeviceKind, open: DeviceOpener): void {
   openers.set(kind, open);
 }
 
-/** The device to run on; see the module comment for the order and the overrides. */
+/**
+ * The device to run on; see the module comment for the order and the overrides. Throws
+ * DeviceError for an unknown kind, a request that is neither a kind nor an object, or a
+ * device that cannot be opened.
+ */
 export async function getDevice(request: DeviceRequest | DeviceKind = {}): Promise<Device> {
+  const plain = typeof request === 'object' && request !== null && !Array.isArray(request);
+  if (typeof request !== 'string' && !plain)
+    throw new DeviceError(
+      `getDevice: expected a device kind (a string) or a request ({ kind, ... }), got ${describeValue(request)}`,
+    );
   const req: DeviceRequest = typeof request === 'string' ? { kind: request } : request;
   // The environment is read (and checked) only when the argument leaves the kind open.
   const kind = req.kind && req.kind !== 'auto' ? req.kind : (kindFromEnvironment() ?? 'auto');

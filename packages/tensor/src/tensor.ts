@@ -4,8 +4,8 @@
  * without copying; `contiguous()` copies only when the layout needs it.
  */
 import type { BackendStorage, View } from './backend.js';
-import type { Device } from './device.js';
-import { type DType, type TypedArray, dtypeOfArray, dtypeTable, isHalf, widenHalf } from './dtype.js';
+import { type Device, checkDevice } from './device.js';
+import { type DType, type TypedArray, checkDType, dtypeOfArray, dtypeTable, isHalf, widenHalf } from './dtype.js';
 import { DTypeError, DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
 import { track, type Disposable } from './memory.js';
 import {
@@ -207,8 +207,9 @@ export class Tensor implements View, Disposable {
     return out;
   }
 
-  /** A copy on another device, same dtype. */
+  /** A copy on another device, same dtype. Throws DeviceError when `device` is not a Device. */
   async to(device: Device): Promise<Tensor> {
+    checkDevice(device, 'to');
     if (device === this.device) return this.contiguous();
     return fromTypedArray(await this.device.backend.read(this), this.shape, device, this.dtype);
   }
@@ -233,9 +234,11 @@ export class Tensor implements View, Disposable {
   /**
    * This tensor converted to `dtype` (float32 <-> float16/bfloat16 round to nearest even), a new
    * contiguous tensor; a new reference to a contiguous self when the dtype is already `dtype`.
-   * Throws DTypeError for int32 <-> float conversions (not needed by any model here).
+   * Throws DTypeError for int32 <-> float conversions (not needed by any model here) and for
+   * an unknown dtype.
    */
   astype(dtype: DType): Tensor {
+    checkDType(dtype, 'astype');
     if (dtype === this.dtype) return this.contiguous();
     if (dtype === 'int32' || this.dtype === 'int32')
       throw new DTypeError(`astype: ${this.dtype} -> ${dtype} is not supported (float dtypes only)`);
@@ -295,6 +298,8 @@ function resolveReshape(from: Shape, to: readonly number[]): number[] {
  */
 export function empty(shape: Shape, dtype: DType, device: Device): Tensor {
   checkShape(shape, 'empty');
+  checkDType(dtype, 'empty');
+  checkDevice(device, 'empty');
   if (!device.backend.supports(dtype))
     throw new DeviceError(`dtype ${dtype} is not supported on the ${device.kind} device`);
   return new Tensor(new SharedStorage(device, device.backend.allocate(dtype, sizeOf(shape))), dtype, shape);
@@ -316,6 +321,8 @@ export function fromTypedArray(
   dtype: DType = dtypeOfArray(data),
 ): Tensor {
   checkShape(shape, 'tensor');
+  checkDType(dtype, 'tensor');
+  checkDevice(device, 'tensor');
   if (!(data instanceof dtypeTable[dtype].array))
     throw new DTypeError(`tensor: a ${data.constructor.name} cannot hold ${dtype} elements`);
   if (sizeOf(shape) !== data.length)

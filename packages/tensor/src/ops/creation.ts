@@ -1,8 +1,8 @@
 /** Creating tensors: from data, constants, ranges and seeded random numbers. */
 import { getDefaultDevice } from '../defaults.js';
 import type { Device } from '../device.js';
-import { type DType, type TypedArray, checkInt32, dtypeOfArray, isHalf, toTypedArray } from '../dtype.js';
-import { ShapeError, ValueError } from '../errors.js';
+import { type DType, type TypedArray, checkDType, checkInt32, dtypeOfArray, isHalf, toTypedArray } from '../dtype.js';
+import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import { type Generator, defaultGenerator } from '../random.js';
 import { type Shape, checkShape, sizeOf } from '../shape.js';
 import { type Tensor, empty, fromTypedArray } from '../tensor.js';
@@ -38,9 +38,10 @@ function inferShape(data: NestedArray): number[] {
  */
 export function tensor(data: NestedArray | TypedArray, options: CreateOptions & { shape?: Shape } = {}): Tensor {
   const device = options.device ?? getDefaultDevice();
+  if (options.dtype !== undefined) checkDType(options.dtype, 'tensor');
   if (data instanceof Uint16Array) {
     if (!options.dtype || !isHalf(options.dtype))
-      throw new TypeError(
+      throw new DTypeError(
         `tensor: a Uint16Array holds float16 or bfloat16 bits: pass { dtype: 'float16' } or { dtype: 'bfloat16' }`,
       );
     return fromTypedArray(data, options.shape ?? [data.length], device, options.dtype);
@@ -77,6 +78,7 @@ function checkFinite(op: string, what: string, v: number): void {
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
   if (typeof value !== 'number') throw new ValueError(`full: the value must be a number, got ${String(value)}`);
+  if (options.dtype !== undefined) checkDType(options.dtype, 'full');
   if (options.dtype === 'int32') checkInt32(value, 'full', 'the value');
   const t = empty(shape, options.dtype ?? 'float32', options.device ?? getDefaultDevice());
   if (t.size > 0) t.device.backend.kernels.fill(t, value);

@@ -3,7 +3,7 @@ import type { BinaryOp, Kernels, UnaryOp, View } from '../backend.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import { DTypeError, ShapeError, formatShape } from '../errors.js';
 import { type Tensor, assertSameDevice, emptyLike, empty } from '../tensor.js';
-import { assertFloat } from './util.js';
+import { assertFloat, assertTensor } from './util.js';
 
 /** out = f(x) by `run`, a kernel of x's backend. */
 function mapUnary(op: string, x: Tensor, run: (kernels: Kernels, x: View, out: View) => void): Tensor {
@@ -52,7 +52,11 @@ const scalarForms: Partial<Record<BinaryOp, (x: Tensor, s: number) => Tensor>> =
 
 function binaryOrScalar(op: BinaryOp) {
   return (a: Tensor, b: Tensor | number): Tensor => {
-    if (typeof b !== 'number') return binaryOp(op, a, b);
+    assertTensor(op, 'a (the first operand)', a, typeof a === 'number' ? ' (only the second may be a number)' : '');
+    if (typeof b !== 'number') {
+      assertTensor(op, 'b (the second operand)', b, ' or a number');
+      return binaryOp(op, a, b);
+    }
     return scalarForms[op]!(a, b);
   };
 }

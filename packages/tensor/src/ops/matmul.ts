@@ -6,7 +6,7 @@ import type { MatrixOperand } from '../backend.js';
 import { ShapeError, formatShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import { type Tensor, empty } from '../tensor.js';
-import { assertShape, assertWeight } from './util.js';
+import { assertShape, assertTensor, assertWeight } from './util.js';
 
 export interface MatmulOptions {
   /** Use a^T (swap a's last two dimensions). */
@@ -62,6 +62,8 @@ function asOperand(t: Tensor, rows: number, cols: number): MatrixOperand | null 
  * float32). Throws ShapeError / DTypeError / DeviceError naming the operands.
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  assertTensor('matmul', 'a', a);
+  assertTensor('matmul', 'b', b);
   const dtype = assertWeight('matmul', b, a, ...(options.bias ? [options.bias] : []));
   if (a.rank < 2 || b.rank < 2)
     throw new ShapeError(

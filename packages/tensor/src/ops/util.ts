@@ -1,7 +1,22 @@
 import type { Tensor } from '../tensor.js';
 import { assertSameDevice } from '../tensor.js';
-import { DTypeError, ShapeError, formatShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, describeValue, formatShape } from '../errors.js';
 import { type DType, isHalf } from '../dtype.js';
+
+/** Whether `v` is a tensor (duck-typed, not instanceof: a second copy of the package makes tensors too). */
+function isTensor(v: unknown): v is Tensor {
+  return (
+    typeof v === 'object' && v !== null && typeof (v as Tensor).dtype === 'string' && 'shape' in v && 'storage' in v
+  );
+}
+
+/**
+ * Throws ValueError unless `v` is a tensor: untyped code passes undefined, null or a number, which
+ * would otherwise fail inside as "reading 'dtype'". `what` names the argument ("a", "weight").
+ */
+export function assertTensor(op: string, what: string, v: unknown, hint = ''): asserts v is Tensor {
+  if (!isTensor(v)) throw new ValueError(`${op}: ${what} must be a tensor${hint}, got ${describeValue(v)}`);
+}
 
 /**
  * Throws unless the tensors are float tensors of one dtype that `op` computes in (float32 or
@@ -9,6 +24,8 @@ import { type DType, isHalf } from '../dtype.js';
  * operand and the embedding table read them (assertWeight); everything else says to cast.
  */
 export function assertFloat(op: string, ...tensors: Tensor[]): void {
+  for (const t of tensors)
+    if (!isTensor(t)) throw new ValueError(`${op}: an argument that must be a tensor is ${describeValue(t)}`);
   for (const t of tensors) {
     if (t.dtype === 'int32')
       throw new DTypeError(`${op}: expected a float tensor, got int32 of shape ${formatShape(t.shape)}`);
@@ -57,6 +74,7 @@ export function withContiguous<R>(tensors: Tensor[], fn: (...cs: Tensor[]) => R)
  * float16/bfloat16 beside float32 `others`, and the result is float32; otherwise as assertFloat.
  */
 export function assertWeight(op: string, weight: Tensor, ...others: Tensor[]): DType {
+  assertTensor(op, 'the weight', weight);
   if (!isHalf(weight.dtype)) {
     assertFloat(op, ...others, weight);
     return weight.dtype;
