@@ -7,7 +7,7 @@ import { devicesUnderTest } from '../helpers/devices.js';
 // biome-ignore lint/suspicious/noExplicitAny: the point is input the types would refuse
 const any = (v: unknown): any => v;
 
-describe.each(await devicesUnderTest())('hostile input on $name', ({ device }) => {
+describe.each(await devicesUnderTest())('hostile input on $name', ({ device, isReference }) => {
   const o = { device };
 
   it('every shape is checked in one place: safe integers >= 0 filling the data', () => {
@@ -125,5 +125,34 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device }) =
     expect(() => T.zeros([1], { device: any('cpu') })).toThrow(/empty: expected a Device/);
     await expect(T.getDevice(any(123))).rejects.toThrow(/getDevice: expected a device kind \(a string\) or a request/);
     await expect(T.getDevice(any(null))).rejects.toThrow(/got null/);
+  });
+
+  it('a tensor too large to allocate is one AllocationError naming its shape', () => {
+    // Sizes past the largest typed array: refused before any memory is taken, on every device.
+    expect(() => T.zeros([1e6, 1e6], o)).toThrow(T.AllocationError);
+    expect(() => T.zeros([1e6, 1e6], o)).toThrow(
+      /cannot allocate a float32 tensor of shape \[1000000, 1000000\] \(4000000000000 bytes\) on the cpu device/,
+    );
+    expect(() => T.matmul(T.ones([70000, 1], o), T.ones([1, 70000], o))).toThrow(/shape \[70000, 70000\]/);
+    // 6.4 GB: the fast CPU's heap refuses it before allocating (the reference would take it).
+    if (!isReference) {
+      expect(() => T.add(T.ones([40000, 1], o), T.ones([1, 40000], o))).toThrow(
+        /shape \[40000, 40000\] .*no room in the \d+ GiB WebAssembly heap/,
+      );
+    }
+  });
+
+  it('arange refuses non-finite bounds; reductions refuse an axis named twice', () => {
+    expect(() => T.arange(0, Number.POSITIVE_INFINITY, 1, o)).toThrow(
+      /arange: end must be a finite number, got Infinity/,
+    );
+    expect(() => T.arange(Number.NaN, undefined, 1, o)).toThrow(/arange: end must be a finite number, got NaN/);
+    expect(() => T.arange(0, 1, 0, o)).toThrow(/arange: step must not be 0/);
+    expect(() => T.arange(0, 1e12, 1, o)).toThrow(T.AllocationError);
+    const t = T.ones([2, 3], o);
+    expect(() => T.sum(t, [1, 1])).toThrow(/sum: axes \[1, 1\] name an axis twice \(tensor of shape \[2, 3\]\)/);
+    expect(() => T.sum(t, [1, -1])).toThrow(/axes \[1, -1\] name an axis twice/);
+    expect(() => T.mean(t, [0, -2])).toThrow(/mean: axes \[0, -2\]/);
+    expect(T.sum(t, [0, -1]).shape).toEqual([]);
   });
 });

@@ -36,6 +36,21 @@ export class ValueError extends MiniGptError {
   override name = 'ValueError';
 }
 
+/**
+ * A tensor (or a kernel's scratch) too large for the device's memory: past the fast CPU's
+ * WebAssembly heap, past the largest typed array, or an allocation the runtime refused.
+ * `bytes` is what was asked for.
+ */
+export class AllocationError extends MiniGptError {
+  override name = 'AllocationError';
+  constructor(
+    message: string,
+    readonly bytes: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A tensor used after `dispose()`. */
 export class DisposedError extends MiniGptError {
   override name = 'DisposedError';

@@ -49,7 +49,15 @@ export {
   narrowToHalf,
   widenHalf,
 } from './dtype.js';
-export { MiniGptError, ShapeError, DTypeError, DeviceError, DisposedError, ValueError } from './errors.js';
+export {
+  MiniGptError,
+  ShapeError,
+  DTypeError,
+  DeviceError,
+  DisposedError,
+  ValueError,
+  AllocationError,
+} from './errors.js';
 export {
   EnvironmentError,
   decimalNumber,

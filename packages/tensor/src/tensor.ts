@@ -6,7 +6,7 @@
 import type { BackendStorage, View } from './backend.js';
 import { type Device, checkDevice } from './device.js';
 import { type DType, type TypedArray, checkDType, dtypeOfArray, dtypeTable, isHalf, widenHalf } from './dtype.js';
-import { DTypeError, DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
+import { AllocationError, DTypeError, DeviceError, DisposedError, ShapeError, formatShape } from './errors.js';
 import { track, type Disposable } from './memory.js';
 import {
   type Shape,
@@ -294,7 +294,8 @@ function resolveReshape(from: Shape, to: readonly number[]): number[] {
 
 /**
  * An uninitialised contiguous tensor on `device`. Throws ShapeError on a shape that is not an
- * array of integers >= 0 (every tensor is allocated here, so every shape is checked here).
+ * array of integers >= 0 (every tensor is allocated here, so every shape is checked here),
+ * DTypeError on an unknown dtype, AllocationError when the device cannot hold it.
  */
 export function empty(shape: Shape, dtype: DType, device: Device): Tensor {
   checkShape(shape, 'empty');
@@ -302,7 +303,28 @@ export function empty(shape: Shape, dtype: DType, device: Device): Tensor {
   checkDevice(device, 'empty');
   if (!device.backend.supports(dtype))
     throw new DeviceError(`dtype ${dtype} is not supported on the ${device.kind} device`);
-  return new Tensor(new SharedStorage(device, device.backend.allocate(dtype, sizeOf(shape))), dtype, shape);
+  return new Tensor(new SharedStorage(device, allocate(shape, dtype, device)), dtype, shape);
+}
+
+/**
+ * The one door to a backend's allocate: a size no memory can hold, or one the backend or the
+ * runtime refuses (RangeError: "Invalid typed array length", "Array buffer allocation failed"),
+ * becomes an AllocationError naming the shape, the dtype and the bytes.
+ */
+function allocate(shape: Shape, dtype: DType, device: Device): BackendStorage {
+  const size = sizeOf(shape);
+  const bytes = size * dtypeTable[dtype].bytesPerElement;
+  const refuse = (why: string) =>
+    new AllocationError(
+      `cannot allocate a ${dtype} tensor of shape ${formatShape(shape)} (${bytes} bytes) on the ${device.kind} device: ${why}`,
+      bytes,
+    );
+  try {
+    return device.backend.allocate(dtype, size);
+  } catch (e) {
+    if (e instanceof AllocationError || e instanceof RangeError) throw refuse(e.message);
+    throw e;
+  }
 }
 
 export function emptyLike(t: Tensor, dtype: DType = t.dtype): Tensor {

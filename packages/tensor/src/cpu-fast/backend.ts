@@ -27,6 +27,7 @@ import { createMatmulQuantized } from './matmul-quantized.js';
 import { createReduce } from './reduce.js';
 import { createSoftmax, createSoftmaxBackward } from './softmax.js';
 import { HeapStorage } from './storage.js';
+import { noRoom } from './wasm-heap.js';
 import { type HeapAddressing, maxPages, tensorLimitBytes } from './wasm-heap.js';
 import {
   type WasmRuntime,
@@ -158,6 +159,10 @@ export class FastCpuBackend extends CpuBackend {
   override allocate(dtype: DType, size: number): BackendStorage {
     if ((dtype !== 'float32' && !isHalf(dtype)) || size === 0) return super.allocate(dtype, size);
     const bytes = bytesPerElement[dtype] * size;
+    // One tensor past the heap's whole tensor space could never reach a kernel: refuse it as
+    // matmul refuses a result that does not fit, rather than fill the host's memory outside.
+    const limit = this.runtime().heap.tensorLimit;
+    if (bytes > limit) throw noRoom(this.runtime(), `a tensor of ${bytes} bytes`, bytes);
     const pointer = this.runtime().heap.allocate(bytes, true);
     if (pointer === null) {
       const outside = super.allocate(dtype, size);

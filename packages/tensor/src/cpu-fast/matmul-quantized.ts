@@ -17,6 +17,7 @@ import type { QuantMatmulArgs } from '../backend.js';
 import { matmulQuantized as referenceMatmulQuantized } from '../cpu/matmul-quantized.js';
 import { blockBytes, blocksPerRow } from '../quantized.js';
 import { heapAddress, heapBytes } from './heap-views.js';
+import { noRoom } from './wasm-heap.js';
 import { PARALLEL_MIN_WORK, parts, sgemmScratchBytes } from './matmul.js';
 import type { KernelCall } from './threads.js';
 import { type WasmRuntime, runSplit } from './wasm-runtime.js';
@@ -55,8 +56,7 @@ export function createMatmulQuantized(runtime: () => WasmRuntime): (args: QuantM
     const held: [number, number][] = [];
     const take = (bytes: number): number => {
       const p = rt.heap.allocate(bytes);
-      if (p === null)
-        throw new RangeError(`matmulQuantized: no room in the WebAssembly heap for ${bytes} bytes of scratch`);
+      if (p === null) throw noRoom(rt, `${bytes} bytes of scratch`, bytes, 'matmulQuantized');
       held.push([p, bytes]);
       return p;
     };

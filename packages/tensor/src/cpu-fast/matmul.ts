@@ -16,6 +16,7 @@ import { bytesPerElement } from '../dtype.js';
 import { halfKind, heapAddress, heapBytes } from './heap-views.js';
 import type { KernelCall, KernelName } from './threads.js';
 import type { WasmRuntime } from './wasm-runtime.js';
+import { noRoom } from './wasm-heap.js';
 
 /**
  * The product in the native addon, in place, when A, B, the bias and the result are all in the
@@ -166,10 +167,7 @@ function addressOf(runtime: WasmRuntime, view: View, first: number, count: numbe
 
 function allocateOrThrow(runtime: WasmRuntime, bytes: number, what: string, staging: Staging[]): number {
   const pointer = runtime.heap.allocate(bytes);
-  if (pointer === null)
-    throw new RangeError(
-      `matmul: no room in the ${runtime.heap.limitBytes / 2 ** 30} GiB WebAssembly heap for ${what} (${bytes} bytes)`,
-    );
+  if (pointer === null) throw noRoom(runtime, `${what} (${bytes} bytes)`, bytes, 'matmul');
   staging.push({ pointer, bytes });
   return pointer;
 }

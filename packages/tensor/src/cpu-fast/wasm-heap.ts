@@ -22,6 +22,7 @@
  */
 
 import { type DType, type TypedArray, dtypeTable } from '../dtype.js';
+import { AllocationError } from '../errors.js';
 
 const PAGE = 65536;
 /** How the heap is addressed: 32-bit (4 GiB at most) or WebAssembly memory64. */
@@ -30,6 +31,20 @@ export type HeapAddressing = 'wasm32' | 'memory64';
 export const maxPages: Record<HeapAddressing, number> = { wasm32: 65536, memory64: 262144 };
 
 /** Bytes tensors may fill in a heap of `pages` pages: seven eighths (the rest for copies and packing). */
+/**
+ * The error when the heap cannot hold `what` (`bytes` of it): one AllocationError for tensors,
+ * matmul's operands and kernels' scratch; `op` names the kernel that needed it.
+ */
+export function noRoom(
+  runtime: { readonly heap: WasmHeap },
+  what: string,
+  bytes: number,
+  op?: string,
+): AllocationError {
+  const size = `${runtime.heap.limitBytes / 2 ** 30} GiB`;
+  return new AllocationError(`${op ? `${op}: ` : ''}no room in the ${size} WebAssembly heap for ${what}`, bytes);
+}
+
 export function tensorLimitBytes(pages: number): number {
   return Math.floor(pages * 0.875) * PAGE;
 }

@@ -2,7 +2,7 @@
 import { getDefaultDevice } from '../defaults.js';
 import type { Device } from '../device.js';
 import { type DType, type TypedArray, checkDType, checkInt32, dtypeOfArray, isHalf, toTypedArray } from '../dtype.js';
-import { DTypeError, ShapeError, ValueError } from '../errors.js';
+import { AllocationError, DTypeError, ShapeError, ValueError } from '../errors.js';
 import { type Generator, defaultGenerator } from '../random.js';
 import { type Shape, checkShape, sizeOf } from '../shape.js';
 import { type Tensor, empty, fromTypedArray } from '../tensor.js';
@@ -97,13 +97,27 @@ export function zerosLike(t: Tensor): Tensor {
   return full(t.shape, 0, { dtype: t.dtype, device: t.device });
 }
 
-/** start, start + step, ... below end (like torch.arange). */
+/**
+ * start, start + step, ... below end (like torch.arange): int32 when start and step are
+ * integers, else float32, unless `dtype`. Throws ValueError unless start, end and step are
+ * finite and step is not 0 (or when int32 values pass 2^31), AllocationError when the values
+ * do not fit in memory.
+ */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [from, to] = end === undefined ? [0, start] : [start, end];
-  if (step === 0) throw new RangeError('arange: step must not be 0');
+  checkFinite('arange', 'start', from);
+  checkFinite('arange', 'end', to);
+  checkFinite('arange', 'step', step);
+  if (step === 0) throw new ValueError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((to - from) / step));
-  const values = Array.from({ length: n }, (_, i) => from + i * step);
-  const dtype = options.dtype ?? (values.every(Number.isInteger) && Number.isInteger(step) ? 'int32' : 'float32');
+  let values: Float64Array;
+  try {
+    values = new Float64Array(n);
+  } catch (e) {
+    throw new AllocationError(`arange: cannot hold ${n} values: ${(e as Error).message}`, 8 * n);
+  }
+  for (let i = 0; i < n; i++) values[i] = from + i * step;
+  const dtype = options.dtype ?? (Number.isInteger(from) && Number.isInteger(step) ? 'int32' : 'float32');
   return fromTypedArray(toTypedArray(values, dtype, 'arange'), [n], options.device ?? getDefaultDevice(), dtype);
 }
 

@@ -1,6 +1,7 @@
 /** Reductions along axes: sum, mean, max, argmax (int32 indices, first maximum wins). */
 import type { ReduceOp } from '../backend.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
+import { ShapeError, formatShape } from '../errors.js';
 import { type Tensor, empty } from '../tensor.js';
 import { assertFloat, withContiguous } from './util.js';
 
@@ -39,6 +40,10 @@ function reduce(op: ReduceOp, x: Tensor, axes: number | readonly number[] | unde
   const list = (typeof axes === 'number' ? [axes] : [...axes]).map((a) => normalizeAxis(a, x.rank, op));
   if (op === 'argmax' && list.length !== 1) throw new RangeError('argmax: give exactly one axis');
   const sorted = [...new Set(list)].sort((p, q) => q - p);
+  if (sorted.length !== list.length)
+    throw new ShapeError(
+      `${op}: axes [${(axes as readonly number[]).join(', ')}] name an axis twice (tensor of shape ${formatShape(x.shape)})`,
+    );
   // Adjacent axes of a contiguous tensor are one axis: a bias gradient's sum over (B, T) of
   // (B, T, C) is one reduction over B * T rows, not two.
   if (sorted.length > 1 && op !== 'argmax' && x.isContiguous() && sorted[0]! - sorted.at(-1)! === sorted.length - 1) {
