@@ -5,7 +5,18 @@
  * gradients, freeing each intermediate gradient and each node's saved caches as soon as the
  * node is done. No rule reads a value back from the device.
  */
-import { type Tensor, MiniGptError, ShapeError, add, keep, ones, shapesEqual, tidy } from '@mini/tensor';
+import {
+  type Tensor,
+  MiniGptError,
+  ShapeError,
+  ValueError,
+  add,
+  describeValue,
+  keep,
+  ones,
+  shapesEqual,
+  tidy,
+} from '@mini/tensor';
 import { type DifferentiableOp, type Rule, type SavedFor, accumulatesIntoFirst, rules } from './registry.js';
 
 /** A node of the graph: the op that made a Variable, its inputs and its backward rule. */
@@ -44,6 +55,19 @@ export function isGradEnabled(): boolean {
 /** A backward pass that cannot run: no gradient path, a non-scalar output without a gradient, a non-differentiable op. */
 export class GradError extends MiniGptError {
   override name = 'GradError';
+}
+
+/**
+ * `v`'s tensor, after checking `v` is a Variable: untyped code passes undefined, a number or a
+ * bare Tensor, which would otherwise fail inside as "reading 'data'". Throws ValueError naming
+ * `op`, the argument (`what`) and the value.
+ */
+export function dataOf(op: string, what: string, v: Variable): Tensor {
+  if (typeof v === 'object' && v !== null && 'data' in v && 'requiresGrad' in v) return v.data;
+  const tensor = typeof v === 'object' && v !== null && 'storage' in v && 'dtype' in v;
+  throw new ValueError(
+    `${op}: ${what} must be a Variable, got ${describeValue(v)}${tensor ? ' (wrap it: new Variable(t))' : ''}`,
+  );
 }
 
 /**

@@ -57,6 +57,7 @@ export {
   DisposedError,
   ValueError,
   AllocationError,
+  describeValue,
 } from './errors.js';
 export {
   EnvironmentError,

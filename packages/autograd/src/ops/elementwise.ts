@@ -6,7 +6,7 @@
 import * as T from '@mini/tensor';
 import type { Tensor } from '@mini/tensor';
 import type { DifferentiableOp, SavedFor } from '../registry.js';
-import { type Variable, record } from '../variable.js';
+import { type Variable, dataOf, record } from '../variable.js';
 
 type Unary = (x: Variable) => Variable;
 type Binary = (a: Variable, b: Variable) => Variable;
@@ -16,11 +16,11 @@ type NoSaved = { [K in DifferentiableOp]: Record<never, never> extends SavedFor[
 const unary =
   (op: NoSaved, forward: (x: Tensor) => Tensor): Unary =>
   (x) =>
-    record(op, [x], forward(x.data), {});
+    record(op, [x], forward(dataOf(op, 'x', x)), {});
 const binary =
   (op: NoSaved, forward: (a: Tensor, b: Tensor) => Tensor): Binary =>
   (a, b) =>
-    record(op, [a, b], forward(a.data, b.data), {});
+    record(op, [a, b], forward(dataOf(op, 'a', a), dataOf(op, 'b', b)), {});
 
 export const neg = unary('neg', T.neg),
   exp = unary('exp', T.exp),
@@ -35,19 +35,26 @@ export const gelu = unary('gelu', T.gelu);
 export const square = unary('square', T.square);
 
 /** x + s */
-export const addScalar = (x: Variable, s: number) => record('addScalar', [x], T.add(x.data, s), { s });
+export const addScalar = (x: Variable, s: number) =>
+  record('addScalar', [x], T.add(dataOf('addScalar', 'x', x), s), { s });
 /** x * s */
-export const mulScalar = (x: Variable, s: number) => record('mulScalar', [x], T.mul(x.data, s), { s });
+export const mulScalar = (x: Variable, s: number) =>
+  record('mulScalar', [x], T.mul(dataOf('mulScalar', 'x', x), s), { s });
 /** x ** s */
-export const powScalar = (x: Variable, s: number) => record('powScalar', [x], T.pow(x.data, s), { s });
+export const powScalar = (x: Variable, s: number) =>
+  record('powScalar', [x], T.pow(dataOf('powScalar', 'x', x), s), { s });
 /** s - x */
-export const rsubScalar = (s: number, x: Variable) => record('rsubScalar', [x], T.rsub(s, x.data), { s });
+export const rsubScalar = (s: number, x: Variable) =>
+  record('rsubScalar', [x], T.rsub(s, dataOf('rsubScalar', 'x', x)), { s });
 /** s / x */
-export const rdivScalar = (s: number, x: Variable) => record('rdivScalar', [x], T.rdiv(s, x.data), { s });
+export const rdivScalar = (s: number, x: Variable) =>
+  record('rdivScalar', [x], T.rdiv(s, dataOf('rdivScalar', 'x', x)), { s });
 /** max(x, s) elementwise; the gradient goes to x where x > s. */
-export const maxScalar = (x: Variable, s: number) => record('maxScalar', [x], T.maximum(x.data, s), { s });
+export const maxScalar = (x: Variable, s: number) =>
+  record('maxScalar', [x], T.maximum(dataOf('maxScalar', 'x', x), s), { s });
 /** min(x, s) elementwise; the gradient goes to x where x < s. */
-export const minScalar = (x: Variable, s: number) => record('minScalar', [x], T.minimum(x.data, s), { s });
+export const minScalar = (x: Variable, s: number) =>
+  record('minScalar', [x], T.minimum(dataOf('minScalar', 'x', x), s), { s });
 
 /** With NumPy broadcasting; the gradient of a stretched input is summed over its copies. */
 export const add = binary('add', T.add),

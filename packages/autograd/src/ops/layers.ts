@@ -4,12 +4,12 @@
  * mask); the rules are in ../registry.ts. Caches are freed after the backward runs.
  */
 import * as T from '@mini/tensor';
-import { type Variable, nonDifferentiable, record } from '../variable.js';
+import { type Variable, dataOf, nonDifferentiable, record } from '../variable.js';
 import { add } from './elementwise.js';
 
 /** Softmax over the last axis (`causal`: each row masked to the keys it may see). */
 export function softmax(x: Variable, options: T.SoftmaxOptions = {}): Variable {
-  return record('softmax', [x], T.softmax(x.data, options), {});
+  return record('softmax', [x], T.softmax(dataOf('softmax', 'x', x), options), {});
 }
 
 /** Options of {@link attention}. */
@@ -34,7 +34,12 @@ export function attention(q: Variable, k: Variable, v: Variable, options: Attent
   const size = q.shape.slice(0, -1).reduce((a, b) => a * b, 1) * k.shape[k.shape.length - 2]!; // B nh Tq Tk
   const dropout = p > 0 ? T.drawDropoutMask(p, options.generator, size) : null;
   const tensorOptions: T.AttentionOptions = { causal: options.causal, scale: options.scale, dropout };
-  const { out, lse } = T.attention(q.data, k.data, v.data, tensorOptions);
+  const { out, lse } = T.attention(
+    dataOf('attention', 'q', q),
+    dataOf('attention', 'k', k),
+    dataOf('attention', 'v', v),
+    tensorOptions,
+  );
   return record('attention', [q, k, v], out, { lse, options: tensorOptions }, [lse]);
 }
 
@@ -46,7 +51,7 @@ export function attention(q: Variable, k: Variable, v: Variable, options: Attent
  * slice gradients added up). Throws ShapeError when 3 nh does not divide qkv's last axis.
  */
 export function attentionQKV(qkv: Variable, nh: number, options: AttentionOptions = {}): Variable {
-  const [q, k, v] = T.qkvHeads(qkv.data, nh);
+  const [q, k, v] = T.qkvHeads(dataOf('qkvHeads', 'qkv', qkv), nh);
   try {
     const p = options.dropout ?? 0;
     const size = q.shape.slice(0, -1).reduce((a, b) => a * b, 1) * k.shape[2]!; // B nh Tq Tk
@@ -64,25 +69,33 @@ export function attentionQKV(qkv: Variable, nh: number, options: AttentionOption
  * bias of shape (C); the biased variance, as PyTorch's LayerNorm.
  */
 export function layerNorm(x: Variable, weight: Variable, bias: Variable, eps = 1e-5): Variable {
-  const { out, mean, rstd } = T.layerNorm(x.data, weight.data, bias.data, eps);
+  const { out, mean, rstd } = T.layerNorm(
+    dataOf('layerNorm', 'x', x),
+    dataOf('layerNorm', 'weight', weight),
+    dataOf('layerNorm', 'bias', bias),
+    eps,
+  );
   return record('layerNorm', [x, weight, bias], out, { mean, rstd }, [mean, rstd]);
 }
 
 /** Rows of `table` (V, C) at `ids` (int32, not differentiable). */
 export function embedding(table: Variable, ids: T.Tensor): Variable {
-  return record('embedding', [table], T.embedding(table.data, ids), { ids, vocab: table.shape[0]! });
+  return record('embedding', [table], T.embedding(dataOf('embedding', 'table', table), ids), {
+    ids,
+    vocab: table.shape[0]!,
+  });
 }
 
 /** Mean cross-entropy of logits (..., V) against int32 targets (...), skipping ignoreIndex. */
 export function crossEntropy(logits: Variable, targets: T.Tensor, ignoreIndex = T.IGNORE_INDEX): Variable {
-  const { loss, logsumexp, count } = T.crossEntropy(logits.data, targets, ignoreIndex);
+  const { loss, logsumexp, count } = T.crossEntropy(dataOf('crossEntropy', 'logits', logits), targets, ignoreIndex);
   return record('crossEntropy', [logits], loss, { targets, logsumexp, count, ignoreIndex }, [logsumexp, count]);
 }
 
 /** Inverted dropout with probability p; the backward reuses the forward's mask (same stream). */
 export function dropout(x: Variable, p: number, generator?: T.Generator | T.TorchGenerator): Variable {
   if (p === 0) return x;
-  const { out, mask } = T.dropout(x.data, p, generator);
+  const { out, mask } = T.dropout(dataOf('dropout', 'x', x), p, generator);
   return record('dropout', [x], out, { mask });
 }
 
@@ -92,15 +105,23 @@ export function dropout(x: Variable, p: number, generator?: T.Generator | T.Torc
  */
 export function residualDropout(residual: Variable, x: Variable, p: number, generator?: T.Generator): Variable {
   if (p === 0) return add(residual, x);
-  const { out, mask } = T.residualDropout(residual.data, x.data, p, generator);
+  const { out, mask } = T.residualDropout(
+    dataOf('residualDropout', 'residual', residual),
+    dataOf('residualDropout', 'x', x),
+    p,
+    generator,
+  );
   return record('residualDropout', [residual, x], out, { mask });
 }
 
 /** 1 where a == b, else 0; not differentiable. */
-export const eq = (a: Variable, b: Variable): Variable => nonDifferentiable('eq', T.eq(a.data, b.data));
+export const eq = (a: Variable, b: Variable): Variable =>
+  nonDifferentiable('eq', T.eq(dataOf('eq', 'a', a), dataOf('eq', 'b', b)));
 /** 1 where a < b, else 0; not differentiable. */
-export const lt = (a: Variable, b: Variable): Variable => nonDifferentiable('lt', T.lt(a.data, b.data));
+export const lt = (a: Variable, b: Variable): Variable =>
+  nonDifferentiable('lt', T.lt(dataOf('lt', 'a', a), dataOf('lt', 'b', b)));
 /** 1 where a > b, else 0; not differentiable. */
-export const gt = (a: Variable, b: Variable): Variable => nonDifferentiable('gt', T.gt(a.data, b.data));
+export const gt = (a: Variable, b: Variable): Variable =>
+  nonDifferentiable('gt', T.gt(dataOf('gt', 'a', a), dataOf('gt', 'b', b)));
 /** -1, 0 or 1 elementwise; not differentiable. */
-export const sign = (x: Variable): Variable => nonDifferentiable('sign', T.sign(x.data));
+export const sign = (x: Variable): Variable => nonDifferentiable('sign', T.sign(dataOf('sign', 'x', x)));

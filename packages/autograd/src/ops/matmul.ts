@@ -1,6 +1,6 @@
 /** Matmul with optional transposes and bias; its backward (products with transpose flags) is in ../registry.ts. */
 import * as T from '@mini/tensor';
-import { type Variable, record } from '../variable.js';
+import { type Variable, dataOf, record } from '../variable.js';
 
 /** Options of {@link matmul}. */
 export interface MatmulOptions {
@@ -18,6 +18,10 @@ export interface MatmulOptions {
  */
 export function matmul(a: Variable, b: Variable, options: MatmulOptions = {}): Variable {
   const { transA = false, transB = false, bias } = options;
-  const out = T.matmul(a.data, b.data, { transA, transB, bias: bias?.data });
+  const out = T.matmul(dataOf('matmul', 'a', a), dataOf('matmul', 'b', b), {
+    transA,
+    transB,
+    bias: bias && dataOf('matmul', 'bias', bias),
+  });
   return record('matmul', bias ? [a, b, bias] : [a, b], out, { transA, transB });
 }

@@ -2,16 +2,16 @@
  * View ops. Each gradient is the inverse view of the output's gradient (reshape back, inverse
  * permutation, sum over expanded dims, zeros around a slice): the rules are in ../registry.ts.
  */
-import { type Variable, record } from '../variable.js';
+import { type Variable, dataOf, record } from '../variable.js';
 
 /** The same elements in `shape` (one dimension may be -1); a copy only when the layout needs it. */
 export function reshape(x: Variable, shape: readonly number[]): Variable {
-  return record('reshape', [x], x.data.reshape(shape), {});
+  return record('reshape', [x], dataOf('reshape', 'x', x).reshape(shape), {});
 }
 
 /** Axes reordered: output axis i is input axis `dims[i]`; a view, no copy. */
 export function permute(x: Variable, dims: readonly number[]): Variable {
-  return record('permute', [x], x.data.permute(dims), { dims });
+  return record('permute', [x], dataOf('permute', 'x', x).permute(dims), { dims });
 }
 
 /** Swaps two axes (default the last two, negative counts from the end); a view. */
@@ -34,15 +34,15 @@ export function unsqueeze(x: Variable, axis: number): Variable {
 
 /** Elements `start` to `end` (exclusive; default the end) along `axis`; a view. The gradient is zero elsewhere. */
 export function slice(x: Variable, axis: number, start: number, end?: number): Variable {
-  return record('slice', [x], x.data.slice(axis, start, end), { axis, start, end });
+  return record('slice', [x], dataOf('slice', 'x', x).slice(axis, start, end), { axis, start, end });
 }
 
 /** Broadcasts size-1 axes (and new leading ones) to `shape` without a copy; the gradient is summed back. */
 export function expand(x: Variable, shape: readonly number[]): Variable {
-  return record('expand', [x], x.data.expand(shape), {});
+  return record('expand', [x], dataOf('expand', 'x', x).expand(shape), {});
 }
 
 /** A row-major copy of a strided view (a view of the same storage when it is contiguous already). */
 export function contiguous(x: Variable): Variable {
-  return record('contiguous', [x], x.data.contiguous(), {});
+  return record('contiguous', [x], dataOf('contiguous', 'x', x).contiguous(), {});
 }
