@@ -65,11 +65,25 @@ export class ConfigError extends MiniGptError {
   override readonly exitCode = 2;
 }
 
+/** Elements of one weight matrix: 2^29 float32 values are 2 GiB, past what one typed array or GPU buffer reliably holds. */
+const MAX_ELEMENTS = 2 ** 29;
+
 const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;
 const OPTIONAL_KEYS: Array<keyof GPTConfig> = ['mlpDim'];
 
-/** A preset with overrides, checked: unknown keys, wrong types and impossible sizes are errors. */
+/**
+ * A preset with overrides, checked: unknown keys, wrong types and impossible sizes are errors.
+ * This is the one check every GPTConfig passes where it enters (config files, flags,
+ * GPTModel.create, prepareTrainingRun); the result is a fresh object.
+ * @throws ConfigError naming the key and the value: an unknown preset or key, a size that is
+ *   not a positive safe integer, embedDim not divisible by nHeads, dropRate outside [0, 1),
+ *   layerNormEps not a finite number > 0
+ */
 export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial<GPTConfig> = {}): GPTConfig {
+  if (typeof preset !== 'string' && (typeof preset !== 'object' || preset === null))
+    throw new ConfigError(`a config must be a preset name or an object, got ${String(preset)}`);
+  if (typeof overrides !== 'object' || overrides === null)
+    throw new ConfigError(`config overrides must be an object, got ${String(overrides)}`);
   let base: GPTConfig;
   if (typeof preset === 'string') {
     if (!(preset in presets))
@@ -93,10 +107,10 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
     }
   }
   const c = config as unknown as GPTConfig;
-  if (c.mlpDim !== undefined && (typeof c.mlpDim !== 'number' || !Number.isInteger(c.mlpDim) || c.mlpDim < 1))
+  if (c.mlpDim !== undefined && (typeof c.mlpDim !== 'number' || !Number.isSafeInteger(c.mlpDim) || c.mlpDim < 1))
     throw new ConfigError(`config.mlpDim must be a positive integer, got ${JSON.stringify(c.mlpDim)}`);
   for (const key of ['vocabSize', 'contextLength', 'embedDim', 'nLayers', 'nHeads'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1)
+    if (!Number.isSafeInteger(c[key]) || c[key] < 1)
       throw new ConfigError(`config.${key} must be a positive integer, got ${c[key]}`);
   }
   if (c.embedDim % c.nHeads !== 0)
@@ -104,6 +118,13 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
   if (!(c.dropRate >= 0 && c.dropRate < 1))
     throw new ConfigError(`config.dropRate must be in [0, 1), got ${c.dropRate}`);
   if (!(c.layerNormEps > 0)) throw new ConfigError(`config.layerNormEps must be > 0, got ${c.layerNormEps}`);
+  // Each weight matrix is one typed array: a size past what one can hold is refused here, by
+  // name, instead of as the engine's "Invalid typed array length" halfway through allocating.
+  const widest = Math.max(c.vocabSize, c.contextLength, mlpWidth(c), 3 * c.embedDim) * c.embedDim;
+  if (widest > MAX_ELEMENTS)
+    throw new ConfigError(
+      `config: a weight matrix of ${widest} elements (vocabSize ${c.vocabSize}, contextLength ${c.contextLength}, embedDim ${c.embedDim}) exceeds the ${MAX_ELEMENTS} one array can hold`,
+    );
   return c;
 }
 

@@ -13,7 +13,7 @@ import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
 import type { DType, Device, QuantizedTensor, Tensor } from '@mini/tensor';
-import type { GPTConfig } from './config.js';
+import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
 import { type InitScheme, initialParameters, torchInitialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
@@ -50,6 +50,28 @@ export function defaultRandomStream(device: Pick<Device, 'kind'>, init: InitSche
 }
 
 /** Where the dropout masks' random numbers stand: a generator seed and its next stream. */
+const CREATE_OPTIONS = ['device', 'seed', 'init', 'rng'];
+const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'gpt2'];
+const RANDOM_STREAMS: readonly RandomStream[] = ['torch', 'fast'];
+
+/** GPTModel.create's options, checked before anything is drawn or allocated. */
+function checkCreateOptions(options: Record<string, unknown>): void {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError(`GPTModel.create: options must be an object, got ${String(options)}`);
+  const unknown = Object.keys(options).filter((k) => !CREATE_OPTIONS.includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `GPTModel.create: unknown option(s) ${unknown.join(', ')}; known: ${CREATE_OPTIONS.join(', ')}`,
+    );
+  const { init, rng, seed } = options;
+  if (init !== undefined && !INIT_SCHEMES.includes(init as InitScheme))
+    throw new ConfigError(`GPTModel.create: unknown init ${JSON.stringify(init)}; use ${INIT_SCHEMES.join(' or ')}`);
+  if (rng !== undefined && !RANDOM_STREAMS.includes(rng as RandomStream))
+    throw new ConfigError(`GPTModel.create: unknown rng ${JSON.stringify(rng)}; use ${RANDOM_STREAMS.join(' or ')}`);
+  if (seed !== undefined && !(Number.isSafeInteger(seed) && (seed as number) >= 0))
+    throw new ConfigError(`GPTModel.create: seed must be a non-negative safe integer, got ${String(seed)}`);
+}
+
 export interface DropoutState {
   readonly seed: number;
   readonly stream: number;
@@ -111,6 +133,7 @@ export class GPTModel {
     dropout: DropoutState = { seed: runSeeds(0).dropout, stream: 0 },
     quantized: ReadonlyMap<string, QuantizedTensor> = new Map(),
   ) {
+    resolveConfig(config); // the same check create and loadConfig make; throws ConfigError
     this.dropoutGenerator = new T.Generator(dropout.seed);
     this.dropoutGenerator.streamPosition = dropout.stream;
     const shapes = parameterShapes(config);
@@ -143,11 +166,16 @@ export class GPTModel {
    * shuffles from the same generator (torchGenerator), which trainModel follows; 'fast' draws
    * from the counter-based streams of runSeeds(seed). Throws RangeError for 'torch' with the
    * 'gpt2' scheme or on WebGPU.
+   * @throws ConfigError for a config resolveConfig refuses (unknown keys, sizes that are not
+   *   positive safe integers, embedDim not divisible by nHeads, layerNormEps not > 0), an
+   *   unknown option, `init` or `rng`, or a seed that is not a non-negative safe integer
    */
   static create(
     config: GPTConfig,
     options: { device?: Device; seed?: number; init?: InitScheme; rng?: RandomStream } = {},
   ): GPTModel {
+    checkCreateOptions(options);
+    config = resolveConfig(config);
     const device = options.device ?? T.getDefaultDevice();
     const seeds = runSeeds(options.seed ?? 0);
     if ((options.rng ?? defaultRandomStream(device, options.init)) === 'torch') {
