@@ -61,7 +61,7 @@ export const BOOK_CONFIG_OVERRIDES = {
 
 export class ConfigError extends MiniGptError {
   override name = 'ConfigError';
-  /** A config that cannot be used is the user's input: a usage error. */
+  /** A config (or a trainer, optimizer or sampler option) that cannot be used is the user's input: a usage error. */
   override readonly exitCode = 2;
 }
 
