@@ -93,6 +93,7 @@ export {
   sampleNext,
   DEVICE_TOP_K_MAX,
   validateGenerateOptions,
+  DEFAULT_GENERATE_OPTIONS,
   NonFiniteLogitsError,
   type GenerateOptions,
 } from './generate.js';
