@@ -266,11 +266,33 @@ export class GPTModel {
     return A.residualDropout(residual, x, p, this.dropoutGenerator);
   }
 
-  /** Logits (B, T, V) for token ids (B, T) int32. */
+  /**
+   * Logits (B, T, V) for token ids (B, T) int32.
+   * @throws ShapeError for ids that are not an int32 (B, T) tensor (a plain array included),
+   *   more positions than the context length, or a KV cache made for another layout or batch
+   */
   forward(ids: Tensor, options: ForwardOptions = {}): Variable {
     const { contextLength } = this.config;
+    // A plain array ([[1, 2]]) failed inside with "reading 'join'".
+    if (!(ids instanceof T.Tensor))
+      throw new T.ShapeError(
+        `GPTModel.forward: ids must be an int32 (B, T) tensor (T.tensor(ids, { dtype: 'int32' })), got ${Array.isArray(ids) ? 'an array' : String(ids)}`,
+      );
     if (ids.rank !== 2 || ids.dtype !== 'int32')
       throw new T.ShapeError(`GPTModel.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape.join(', ')}]`);
+    const cache = options.cache;
+    if (cache) {
+      const { nLayers, nHeads, embedDim } = cache.layout;
+      const c = this.config;
+      if (nLayers !== c.nLayers || nHeads !== c.nHeads || embedDim !== c.embedDim)
+        throw new T.ShapeError(
+          `GPTModel.forward: the KV cache was made for ${nLayers} layers, ${nHeads} heads, embedDim ${embedDim}; this model has ${c.nLayers}, ${c.nHeads}, ${c.embedDim}`,
+        );
+      if (cache.batch !== ids.shape[0])
+        throw new T.ShapeError(
+          `GPTModel.forward: the KV cache holds a batch of ${cache.batch}, the ids a batch of ${ids.shape[0]}`,
+        );
+    }
     const [, Tn] = ids.shape as [number, number];
     const past = options.cache?.length ?? 0;
     if (past + Tn > contextLength) {
