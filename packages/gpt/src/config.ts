@@ -65,9 +65,6 @@ export class ConfigError extends MiniGptError {
   override readonly exitCode = 2;
 }
 
-/** Elements of one weight matrix: 2^29 float32 values are 2 GiB, past what one typed array or GPU buffer reliably holds. */
-const MAX_ELEMENTS = 2 ** 29;
-
 const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;
 const OPTIONAL_KEYS: Array<keyof GPTConfig> = ['mlpDim'];
 
@@ -118,13 +115,6 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
   if (!(c.dropRate >= 0 && c.dropRate < 1))
     throw new ConfigError(`config.dropRate must be in [0, 1), got ${c.dropRate}`);
   if (!(c.layerNormEps > 0)) throw new ConfigError(`config.layerNormEps must be > 0, got ${c.layerNormEps}`);
-  // Each weight matrix is one typed array: a size past what one can hold is refused here, by
-  // name, instead of as the engine's "Invalid typed array length" halfway through allocating.
-  const widest = Math.max(c.vocabSize, c.contextLength, mlpWidth(c), 3 * c.embedDim) * c.embedDim;
-  if (widest > MAX_ELEMENTS)
-    throw new ConfigError(
-      `config: a weight matrix of ${widest} elements (vocabSize ${c.vocabSize}, contextLength ${c.contextLength}, embedDim ${c.embedDim}) exceeds the ${MAX_ELEMENTS} one array can hold`,
-    );
   return c;
 }
 

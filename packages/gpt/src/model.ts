@@ -13,7 +13,7 @@ import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
 import type { DType, Device, QuantizedTensor, Tensor } from '@mini/tensor';
-import { ConfigError, type GPTConfig, resolveConfig } from './config.js';
+import { ConfigError, type GPTConfig, mlpWidth, resolveConfig } from './config.js';
 import { type InitScheme, initialParameters, torchInitialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
@@ -53,6 +53,22 @@ export function defaultRandomStream(device: Pick<Device, 'kind'>, init: InitSche
 const CREATE_OPTIONS = ['device', 'seed', 'init', 'rng'];
 const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'gpt2'];
 const RANDOM_STREAMS: readonly RandomStream[] = ['torch', 'fast'];
+
+/** Elements of one weight matrix: 2^29 float32 values are 2 GiB, past what one typed array or GPU buffer reliably holds. */
+const MAX_ELEMENTS = 2 ** 29;
+
+/**
+ * Each weight matrix is one typed array: a size past what one can hold is refused by name,
+ * instead of as the engine's "Invalid typed array length" halfway through allocating. (Not in
+ * resolveConfig: the CLI's memory admission names the flag that made a model too big.)
+ */
+function checkMatrixSizes(c: GPTConfig): void {
+  const widest = Math.max(c.vocabSize, c.contextLength, mlpWidth(c), 3 * c.embedDim) * c.embedDim;
+  if (widest > MAX_ELEMENTS)
+    throw new ConfigError(
+      `GPTModel.create: a weight matrix of ${widest} elements (vocabSize ${c.vocabSize}, contextLength ${c.contextLength}, embedDim ${c.embedDim}) exceeds the ${MAX_ELEMENTS} one array can hold`,
+    );
+}
 
 /** GPTModel.create's options, checked before anything is drawn or allocated. */
 function checkCreateOptions(options: Record<string, unknown>): void {
@@ -167,8 +183,8 @@ export class GPTModel {
    * from the counter-based streams of runSeeds(seed). Throws RangeError for 'torch' with the
    * 'gpt2' scheme or on WebGPU.
    * @throws ConfigError for a config resolveConfig refuses (unknown keys, sizes that are not
-   *   positive safe integers, embedDim not divisible by nHeads, layerNormEps not > 0), an
-   *   unknown option, `init` or `rng`, or a seed that is not a non-negative safe integer
+   *   positive safe integers, embedDim not divisible by nHeads, layerNormEps not > 0), a weight
+   *   matrix past 2^29 elements, an unknown option, `init` or `rng`, or a seed that is not a non-negative safe integer
    */
   static create(
     config: GPTConfig,
@@ -176,6 +192,7 @@ export class GPTModel {
   ): GPTModel {
     checkCreateOptions(options);
     config = resolveConfig(config);
+    checkMatrixSizes(config);
     const device = options.device ?? T.getDefaultDevice();
     const seeds = runSeeds(options.seed ?? 0);
     if ((options.rng ?? defaultRandomStream(device, options.init)) === 'torch') {
