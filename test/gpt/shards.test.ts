@@ -106,9 +106,12 @@ describe('ShardDataset', () => {
       for (let i = 0; i < inMemory.length; i++) expect(fromShards.item(i)).toEqual(inMemory.item(i));
       const a = new G.DataLoader(fromShards, { batchSize: 3, shuffle: true, seed: 9, dropLast: true });
       const b = new G.DataLoader(inMemory, { batchSize: 3, shuffle: true, seed: 9, dropLast: true });
-      // Resuming at batch 2 of epoch 1 reads the same windows as the run in memory.
-      const batchA = a.batch(1, 2);
-      const batchB = b.batch(1, 2);
+      // Resuming at batch 2 of epoch 1 (or the last, for [200, 200]'s one batch: batch() now
+      // refuses an index past the last instead of returning an empty batch) reads the same
+      // windows as the run in memory.
+      const index = Math.min(2, a.length - 1);
+      const batchA = a.batch(1, index);
+      const batchB = b.batch(1, index);
       expect(Array.from(await batchA.inputs.toArray())).toEqual(Array.from(await batchB.inputs.toArray()));
       expect(Array.from(await batchA.targets.toArray())).toEqual(Array.from(await batchB.targets.toArray()));
       fromShards.close();

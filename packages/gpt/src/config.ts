@@ -61,15 +61,26 @@ export const BOOK_CONFIG_OVERRIDES = {
 
 export class ConfigError extends MiniGptError {
   override name = 'ConfigError';
-  /** A config that cannot be used is the user's input: a usage error. */
+  /** A config (or a trainer, optimizer or sampler option) that cannot be used is the user's input: a usage error. */
   override readonly exitCode = 2;
 }
 
 const KEYS = Object.keys(presets['gpt2-small']) as Array<keyof GPTConfig>;
 const OPTIONAL_KEYS: Array<keyof GPTConfig> = ['mlpDim'];
 
-/** A preset with overrides, checked: unknown keys, wrong types and impossible sizes are errors. */
+/**
+ * A preset with overrides, checked: unknown keys, wrong types and impossible sizes are errors.
+ * This is the one check every GPTConfig passes where it enters (config files, flags,
+ * GPTModel.create, prepareTrainingRun); the result is a fresh object.
+ * @throws ConfigError naming the key and the value: an unknown preset or key, a size that is
+ *   not a positive safe integer, embedDim not divisible by nHeads, dropRate outside [0, 1),
+ *   layerNormEps not a finite number > 0
+ */
 export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial<GPTConfig> = {}): GPTConfig {
+  if (typeof preset !== 'string' && (typeof preset !== 'object' || preset === null))
+    throw new ConfigError(`a config must be a preset name or an object, got ${String(preset)}`);
+  if (typeof overrides !== 'object' || overrides === null)
+    throw new ConfigError(`config overrides must be an object, got ${String(overrides)}`);
   let base: GPTConfig;
   if (typeof preset === 'string') {
     if (!(preset in presets))
@@ -93,10 +104,10 @@ export function resolveConfig(preset: PresetName | GPTConfig, overrides: Partial
     }
   }
   const c = config as unknown as GPTConfig;
-  if (c.mlpDim !== undefined && (typeof c.mlpDim !== 'number' || !Number.isInteger(c.mlpDim) || c.mlpDim < 1))
+  if (c.mlpDim !== undefined && (typeof c.mlpDim !== 'number' || !Number.isSafeInteger(c.mlpDim) || c.mlpDim < 1))
     throw new ConfigError(`config.mlpDim must be a positive integer, got ${JSON.stringify(c.mlpDim)}`);
   for (const key of ['vocabSize', 'contextLength', 'embedDim', 'nLayers', 'nHeads'] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1)
+    if (!Number.isSafeInteger(c[key]) || c[key] < 1)
       throw new ConfigError(`config.${key} must be a positive integer, got ${c[key]}`);
   }
   if (c.embedDim % c.nHeads !== 0)

@@ -116,8 +116,20 @@ export class DataLoader {
     return order;
   }
 
-  /** Batch `index` of `epoch`, as int32 tensors on the loader's device. */
-  batch(epoch: number, index: number, order = this.order(epoch)): Batch {
+  /**
+   * Batch `index` of `epoch`, as int32 tensors on the loader's device.
+   * @throws RangeError for an epoch or index that is not an integer >= 0, or an index past the
+   *   last batch (an empty [0, maxLength] batch before)
+   */
+  batch(epoch: number, index: number, order?: number[]): Batch {
+    if (!(Number.isSafeInteger(epoch) && epoch >= 0))
+      throw new RangeError(`DataLoader.batch: epoch must be an integer >= 0, got ${epoch}`);
+    const batches = Math.ceil((order?.length ?? this.dataset.length) / this.batchSize);
+    if (!(Number.isSafeInteger(index) && index >= 0 && index < batches))
+      throw new RangeError(
+        `DataLoader.batch: index must be an integer in [0, ${batches}) (the batches of an epoch), got ${index}`,
+      );
+    order ??= this.order(epoch);
     const picked = order.slice(index * this.batchSize, (index + 1) * this.batchSize).map((i) => this.dataset.item(i));
     const shape = [picked.length, this.dataset.maxLength];
     const tensor = (rows: number[][]) => T.tensor(Int32Array.from(rows.flat()), { shape, device: this.device });

@@ -7,6 +7,7 @@
 import { MiniGptError } from '@mini/tensor';
 import * as A from '@mini/autograd';
 import * as T from '@mini/tensor';
+import { ConfigError } from './config.js';
 import { KVCache } from './kv-cache.js';
 import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
@@ -61,31 +62,67 @@ export class NonFiniteLogitsError extends MiniGptError {
   }
 }
 
+const GENERATE_KEYS = [
+  'maxNewTokens',
+  'temperature',
+  'topK',
+  'topP',
+  'seed',
+  'rng',
+  'eosId',
+  'useCache',
+  'pickOnDevice',
+];
+
+/** What generate uses when it is given no options: 50 new tokens, greedy (the book's sampling). */
+export const DEFAULT_GENERATE_OPTIONS: Readonly<GenerateOptions> = { maxNewTokens: 50 };
+
 /**
  * Checks every option's range; each value it accepts keeps every stage of sampleNext finite.
- * Throws RangeError naming the option.
+ * An unknown key ({top_k: 1}, {topk: 1}) is refused, as resolveConfig refuses one, rather than
+ * ignored.
+ * @throws ConfigError naming the option and its value (an unknown key: it and the known ones)
  */
 export function validateGenerateOptions(o: GenerateOptions): void {
+  if (typeof o !== 'object' || o === null)
+    throw new ConfigError(`generate options must be an object, got ${String(o)}`);
+  const unknown = Object.keys(o).filter((k) => !GENERATE_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(`unknown generate option(s) ${unknown.join(', ')}; known: ${GENERATE_KEYS.join(', ')}`);
+  checkSampling(o);
   if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0))
-    throw new RangeError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
-  if (o.temperature !== undefined && !(Number.isFinite(o.temperature) && o.temperature >= 0))
-    throw new RangeError(`temperature must be a finite number >= 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1))
-    throw new RangeError(`topK must be an integer >= 1, got ${o.topK}`);
-  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
-    throw new RangeError(`topP must be in (0, 1], got ${o.topP}`);
+    throw new ConfigError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
   if (o.rng !== undefined && o.rng !== 'torch' && o.rng !== 'fast')
-    throw new RangeError(`rng must be torch or fast, got ${o.rng}`);
+    throw new ConfigError(`rng must be torch or fast, got ${o.rng}`);
   if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0))
-    throw new RangeError(`seed must be an integer >= 0, got ${o.seed}`);
+    throw new ConfigError(`seed must be an integer >= 0, got ${o.seed}`);
   if (o.eosId !== undefined && !(Number.isInteger(o.eosId) && o.eosId >= 0))
-    throw new RangeError(`eosId must be an integer >= 0, got ${o.eosId}`);
+    throw new ConfigError(`eosId must be an integer >= 0, got ${o.eosId}`);
+}
+
+/** The options sampleNext reads: temperature, topK and topP (what validateGenerateOptions checks of them). */
+function checkSampling(o: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP'>): void {
+  if (typeof o !== 'object' || o === null)
+    throw new ConfigError(`sampling options must be an object, got ${String(o)}`);
+  const { temperature, topK, topP } = o;
+  if (
+    temperature !== undefined &&
+    !(typeof temperature === 'number' && Number.isFinite(temperature) && temperature >= 0)
+  )
+    throw new ConfigError(`temperature must be a finite number >= 0, got ${String(temperature)}`);
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1))
+    throw new ConfigError(`topK must be an integer >= 1, got ${String(topK)}`);
+  if (topP !== undefined && !(typeof topP === 'number' && topP > 0 && topP <= 1))
+    throw new ConfigError(`topP must be in (0, 1], got ${String(topP)}`);
 }
 
 /**
  * Picks the next id from one row of logits (host side: V floats). Greedy (argmax) at
  * temperature 0, else a seeded draw from softmax(logits / temperature) cut by top-k and top-p.
- * Throws NonFiniteLogitsError (with `step`) when a logit is NaN or ±Infinity.
+ * A -Infinity logit is a masked token (as PyTorch allows): it is never picked.
+ * @throws ConfigError for temperature, topK or topP out of range (as validateGenerateOptions)
+ *   or an empty row; NonFiniteLogitsError (with `step`) when a logit is NaN or +Infinity, or
+ *   every logit is -Infinity
  */
 export function sampleNext(
   logits: Float32Array | Float64Array,
@@ -93,8 +130,17 @@ export function sampleNext(
   random: T.Generator | T.TorchGenerator,
   step = 0,
 ): number {
+  checkSampling(o);
   const V = logits.length;
-  for (let i = 0; i < V; i++) if (!Number.isFinite(logits[i]!)) throw new NonFiniteLogitsError(step, i, logits[i]!);
+  if (V === 0) throw new ConfigError('sampleNext: the logits row is empty');
+  let finite = 0;
+  for (let i = 0; i < V; i++) {
+    const x = logits[i]!;
+    if (Number.isFinite(x)) finite++;
+    else if (x !== Number.NEGATIVE_INFINITY) throw new NonFiniteLogitsError(step, i, x);
+  }
+  // Masked tokens only: no token is left to choose.
+  if (finite === 0) throw new NonFiniteLogitsError(step, 0, logits[0]!);
   const scores = Float64Array.from(logits);
   if (o.topK !== undefined && o.topK < V) {
     const kth = Float64Array.from(scores).sort().reverse()[o.topK - 1]!;
@@ -214,11 +260,16 @@ async function pickNext(
   }
 }
 
-/** Yields new token ids as they are made (for streaming text). */
+/**
+ * Yields new token ids as they are made (for streaming text). Without `options`:
+ * DEFAULT_GENERATE_OPTIONS (50 tokens, greedy).
+ * @throws ConfigError for options validateGenerateOptions refuses (an unknown key included);
+ *   RangeError for an empty prompt or a prompt id outside the vocabulary
+ */
 export async function* generateTokens(
   model: GPTModel,
   promptIds: readonly number[],
-  options: GenerateOptions,
+  options: GenerateOptions = DEFAULT_GENERATE_OPTIONS,
 ): AsyncGenerator<number> {
   validateGenerateOptions(options);
   if (promptIds.length === 0) throw new RangeError('generate: the prompt has no tokens');
@@ -267,18 +318,22 @@ export async function* generateTokens(
   }
 }
 
-/** The prompt followed by the generated ids. */
+/** The prompt followed by the generated ids (options and errors as generateTokens). */
 export async function generate(
   model: GPTModel,
   promptIds: readonly number[],
-  options: GenerateOptions,
+  options: GenerateOptions = DEFAULT_GENERATE_OPTIONS,
 ): Promise<number[]> {
   const out = [...promptIds];
   for await (const id of generateTokens(model, promptIds, options)) out.push(id);
   return out;
 }
 
-/** Text in, text out (prompt included), with GPT-2's tokenizer. */
-export async function generateText(model: GPTModel, prompt: string, options: GenerateOptions): Promise<string> {
+/** Text in, text out (prompt included), with GPT-2's tokenizer (options and errors as generateTokens). */
+export async function generateText(
+  model: GPTModel,
+  prompt: string,
+  options: GenerateOptions = DEFAULT_GENERATE_OPTIONS,
+): Promise<string> {
   return idsToText(await generate(model, textToIds(prompt), options));
 }

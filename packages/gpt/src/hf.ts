@@ -23,6 +23,7 @@ import {
   type TensorToWrite,
   readBytesInto,
   readHeader,
+  readTensor,
   writeSafetensors,
 } from './safetensors.js';
 import {
@@ -333,6 +334,26 @@ export function matchHFTensors(header: SafetensorsHeader, config: GPTConfig): Ma
 }
 
 /**
+ * With qkv_bias false, matchHFTensors passes over the file's c_attn.bias tensors: saveHFModel
+ * writes zeros there (Hugging Face's GPT-2 always has the bias), and zeros change nothing, so
+ * such a file loads. A bias with any other value (nonzero or NaN) would be dropped silently and
+ * the model would compute something else than the file holds (logits off by up to 2.9 in the
+ * hunt): refused, naming the tensor and the config key. Reads 3 × embedDim values per layer.
+ * (attn.bias and attn.masked_bias are the attention-mask buffers, not parameters: still ignored.)
+ */
+async function checkUnusedQkvBias(header: SafetensorsHeader, config: GPTConfig): Promise<void> {
+  if (config.qkvBias) return;
+  for (const fileName of header.tensors.keys()) {
+    if (!fileName.replace(/^transformer\./, '').endsWith('.attn.c_attn.bias')) continue;
+    const values = await readTensor(header, fileName);
+    if (values.some((v) => v !== 0))
+      throw new SafetensorsError(
+        `${header.source.name}: tensor "${fileName}" holds nonzero values, but the config's qkv_bias is false (the model would drop it); set qkv_bias true in config.json`,
+      );
+  }
+}
+
+/**
  * What a checkpoint holds for `config`, from its header alone: the weight matrices' dtype in the
  * file (the token embedding's: what loadHFModel keeps by default; int8 / int4 for a quantized
  * file) and the file's size in bytes.
@@ -354,7 +375,7 @@ export async function inspectHFModel(
  * Loads the parameters of a GPT-2 checkpoint into a new model on `device`, tensor by tensor:
  * peak memory is the model in its dtype plus one tensor's host copy (GPU) or conversion scratch.
  * Throws SafetensorsError naming the file and tensor for a missing, unexpected, misshapen or
- * non-float tensor.
+ * non-float tensor, or a nonzero c_attn.bias in a file whose config has qkv_bias false.
  */
 export async function loadHFModel(
   source: ByteSource,
@@ -383,6 +404,7 @@ export async function loadHFModel(
     }
   }
   const matched = matchHFTensors(header, config);
+  await checkUnusedQkvBias(header, config);
   const weights = new Map<string, Tensor>();
   const quantized = new Map<string, T.QuantizedTensor>();
   const quant = isQuantDType(options.dtype) ? quantFormatOf(options.dtype) : null;

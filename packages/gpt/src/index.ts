@@ -53,7 +53,14 @@ export {
   type WindowDataset,
 } from './data.js';
 export { batchLoss, batchLosses, loaderLoss, meanLoss, perplexity, type LoaderLossOptions } from './loss.js';
-export { AdamW, type AdamWOptions, type ScheduleOptions, learningRate, clipGradNorm } from './optimizer.js';
+export {
+  AdamW,
+  type AdamWOptions,
+  type ScheduleOptions,
+  learningRate,
+  checkSchedule,
+  clipGradNorm,
+} from './optimizer.js';
 export type { TrainRecipe } from './recipe.js';
 export {
   prepareTrainingRun,
@@ -86,6 +93,7 @@ export {
   sampleNext,
   DEVICE_TOP_K_MAX,
   validateGenerateOptions,
+  DEFAULT_GENERATE_OPTIONS,
   NonFiniteLogitsError,
   type GenerateOptions,
 } from './generate.js';

@@ -13,6 +13,8 @@ export class KVCache {
   private readonly keys: Tensor[] = [];
   private readonly values: Tensor[] = [];
   private filled = 0;
+  /** What the cache was made for: a model of another layout must not write into it. */
+  readonly layout: { nLayers: number; nHeads: number; embedDim: number };
 
   constructor(
     config: GPTConfig,
@@ -20,6 +22,7 @@ export class KVCache {
     readonly batch: number,
     readonly maxLength = config.contextLength,
   ) {
+    this.layout = { nLayers: config.nLayers, nHeads: config.nHeads, embedDim: config.embedDim };
     const hs = config.embedDim / config.nHeads;
     for (let i = 0; i < config.nLayers; i++) {
       this.keys.push(T.keep(T.zeros([batch, config.nHeads, maxLength, hs], { device })));

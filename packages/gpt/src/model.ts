@@ -13,7 +13,7 @@ import * as A from '@mini/autograd';
 import type { Variable } from '@mini/autograd';
 import * as T from '@mini/tensor';
 import type { DType, Device, QuantizedTensor, Tensor } from '@mini/tensor';
-import type { GPTConfig } from './config.js';
+import { ConfigError, type GPTConfig, mlpWidth, resolveConfig } from './config.js';
 import { type InitScheme, initialParameters, torchInitialParameters } from './init.js';
 import type { KVCache } from './kv-cache.js';
 import { parameterShapes } from './parameters.js';
@@ -50,6 +50,44 @@ export function defaultRandomStream(device: Pick<Device, 'kind'>, init: InitSche
 }
 
 /** Where the dropout masks' random numbers stand: a generator seed and its next stream. */
+const CREATE_OPTIONS = ['device', 'seed', 'init', 'rng'];
+const INIT_SCHEMES: readonly InitScheme[] = ['pytorch', 'gpt2'];
+const RANDOM_STREAMS: readonly RandomStream[] = ['torch', 'fast'];
+
+/** Elements of one weight matrix: 2^29 float32 values are 2 GiB, past what one typed array or GPU buffer reliably holds. */
+const MAX_ELEMENTS = 2 ** 29;
+
+/**
+ * Each weight matrix is one typed array: a size past what one can hold is refused by name,
+ * instead of as the engine's "Invalid typed array length" halfway through allocating. (Not in
+ * resolveConfig: the CLI's memory admission names the flag that made a model too big.)
+ */
+function checkMatrixSizes(c: GPTConfig): void {
+  const widest = Math.max(c.vocabSize, c.contextLength, mlpWidth(c), 3 * c.embedDim) * c.embedDim;
+  if (widest > MAX_ELEMENTS)
+    throw new ConfigError(
+      `GPTModel.create: a weight matrix of ${widest} elements (vocabSize ${c.vocabSize}, contextLength ${c.contextLength}, embedDim ${c.embedDim}) exceeds the ${MAX_ELEMENTS} one array can hold`,
+    );
+}
+
+/** GPTModel.create's options, checked before anything is drawn or allocated. */
+function checkCreateOptions(options: Record<string, unknown>): void {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError(`GPTModel.create: options must be an object, got ${String(options)}`);
+  const unknown = Object.keys(options).filter((k) => !CREATE_OPTIONS.includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(
+      `GPTModel.create: unknown option(s) ${unknown.join(', ')}; known: ${CREATE_OPTIONS.join(', ')}`,
+    );
+  const { init, rng, seed } = options;
+  if (init !== undefined && !INIT_SCHEMES.includes(init as InitScheme))
+    throw new ConfigError(`GPTModel.create: unknown init ${JSON.stringify(init)}; use ${INIT_SCHEMES.join(' or ')}`);
+  if (rng !== undefined && !RANDOM_STREAMS.includes(rng as RandomStream))
+    throw new ConfigError(`GPTModel.create: unknown rng ${JSON.stringify(rng)}; use ${RANDOM_STREAMS.join(' or ')}`);
+  if (seed !== undefined && !(Number.isSafeInteger(seed) && (seed as number) >= 0))
+    throw new ConfigError(`GPTModel.create: seed must be a non-negative safe integer, got ${String(seed)}`);
+}
+
 export interface DropoutState {
   readonly seed: number;
   readonly stream: number;
@@ -111,6 +149,7 @@ export class GPTModel {
     dropout: DropoutState = { seed: runSeeds(0).dropout, stream: 0 },
     quantized: ReadonlyMap<string, QuantizedTensor> = new Map(),
   ) {
+    resolveConfig(config); // the same check create and loadConfig make; throws ConfigError
     this.dropoutGenerator = new T.Generator(dropout.seed);
     this.dropoutGenerator.streamPosition = dropout.stream;
     const shapes = parameterShapes(config);
@@ -143,11 +182,17 @@ export class GPTModel {
    * shuffles from the same generator (torchGenerator), which trainModel follows; 'fast' draws
    * from the counter-based streams of runSeeds(seed). Throws RangeError for 'torch' with the
    * 'gpt2' scheme or on WebGPU.
+   * @throws ConfigError for a config resolveConfig refuses (unknown keys, sizes that are not
+   *   positive safe integers, embedDim not divisible by nHeads, layerNormEps not > 0), a weight
+   *   matrix past 2^29 elements, an unknown option, `init` or `rng`, or a seed that is not a non-negative safe integer
    */
   static create(
     config: GPTConfig,
     options: { device?: Device; seed?: number; init?: InitScheme; rng?: RandomStream } = {},
   ): GPTModel {
+    checkCreateOptions(options);
+    config = resolveConfig(config);
+    checkMatrixSizes(config);
     const device = options.device ?? T.getDefaultDevice();
     const seeds = runSeeds(options.seed ?? 0);
     if ((options.rng ?? defaultRandomStream(device, options.init)) === 'torch') {
@@ -238,11 +283,33 @@ export class GPTModel {
     return A.residualDropout(residual, x, p, this.dropoutGenerator);
   }
 
-  /** Logits (B, T, V) for token ids (B, T) int32. */
+  /**
+   * Logits (B, T, V) for token ids (B, T) int32.
+   * @throws ShapeError for ids that are not an int32 (B, T) tensor (a plain array included),
+   *   more positions than the context length, or a KV cache made for another layout or batch
+   */
   forward(ids: Tensor, options: ForwardOptions = {}): Variable {
     const { contextLength } = this.config;
+    // A plain array ([[1, 2]]) failed inside with "reading 'join'".
+    if (!(ids instanceof T.Tensor))
+      throw new T.ShapeError(
+        `GPTModel.forward: ids must be an int32 (B, T) tensor (T.tensor(ids, { dtype: 'int32' })), got ${Array.isArray(ids) ? 'an array' : String(ids)}`,
+      );
     if (ids.rank !== 2 || ids.dtype !== 'int32')
       throw new T.ShapeError(`GPTModel.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape.join(', ')}]`);
+    const cache = options.cache;
+    if (cache) {
+      const { nLayers, nHeads, embedDim } = cache.layout;
+      const c = this.config;
+      if (nLayers !== c.nLayers || nHeads !== c.nHeads || embedDim !== c.embedDim)
+        throw new T.ShapeError(
+          `GPTModel.forward: the KV cache was made for ${nLayers} layers, ${nHeads} heads, embedDim ${embedDim}; this model has ${c.nLayers}, ${c.nHeads}, ${c.embedDim}`,
+        );
+      if (cache.batch !== ids.shape[0])
+        throw new T.ShapeError(
+          `GPTModel.forward: the KV cache holds a batch of ${cache.batch}, the ids a batch of ${ids.shape[0]}`,
+        );
+    }
     const [, Tn] = ids.shape as [number, number];
     const past = options.cache?.length ?? 0;
     if (past + Tn > contextLength) {

@@ -5,6 +5,7 @@
  */
 import { type Variable, noGrad } from '@mini/autograd';
 import * as T from '@mini/tensor';
+import { ConfigError } from './config.js';
 import { ModelError } from './model.js';
 import type { Tensor } from '@mini/tensor';
 
@@ -13,6 +14,17 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+}
+
+/** A value as an error message shows it: strings quoted, so '0.1' is not read as 0.1. */
+function describe(value: unknown): string {
+  return typeof value === 'string' || Array.isArray(value) ? JSON.stringify(value) : String(value);
+}
+
+/** A learning rate: a finite number >= 0 (a string such as '0.1' is refused, not coerced). */
+function checkRate(what: string, lr: unknown): void {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)
+    throw new ConfigError(`${what} must be a finite number >= 0, got ${describe(lr)}`);
 }
 
 export class AdamW {
@@ -35,14 +47,20 @@ export class AdamW {
     this.weightDecay = options.weightDecay ?? 0.01; // torch.optim.AdamW's default
     // torch.optim.AdamW's own checks: a negative or NaN rate would train silently to garbage.
     const check = (ok: boolean, what: string, value: unknown) => {
-      if (!ok) throw new RangeError(`AdamW: ${what}, got ${value}`);
+      if (!ok) throw new ConfigError(`AdamW: ${what}, got ${describe(value)}`);
     };
-    check(Number.isFinite(this.lr) && this.lr >= 0, 'lr must be a finite number >= 0', this.lr);
+    checkRate('AdamW: lr', this.lr);
+    // [0.9] would read betas[1] as undefined and turn every weight NaN at the first update.
+    check(Array.isArray(this.betas) && this.betas.length === 2, 'betas must be two numbers', this.betas);
     for (const [i, b] of this.betas.entries())
-      check(Number.isFinite(b) && b >= 0 && b < 1, `betas[${i}] must be in [0, 1)`, b);
-    check(Number.isFinite(this.eps) && this.eps >= 0, 'eps must be a finite number >= 0', this.eps);
+      check(typeof b === 'number' && b >= 0 && b < 1, `betas[${i}] must be in [0, 1)`, b);
     check(
-      Number.isFinite(this.weightDecay) && this.weightDecay >= 0,
+      typeof this.eps === 'number' && Number.isFinite(this.eps) && this.eps >= 0,
+      'eps must be a finite number >= 0',
+      this.eps,
+    );
+    check(
+      typeof this.weightDecay === 'number' && Number.isFinite(this.weightDecay) && this.weightDecay >= 0,
       'weightDecay must be a finite number >= 0',
       this.weightDecay,
     );
@@ -99,8 +117,13 @@ export class AdamW {
     };
   }
 
-  /** One update of every parameter with a gradient, at learning rate `lr` (default: the base). */
+  /**
+   * One update of every parameter with a gradient, at learning rate `lr` (default: the base).
+   * @throws ConfigError for an `lr` that is not a finite number >= 0 (NaN would write NaN into
+   *   every weight, a negative rate would climb the loss), before anything changes
+   */
   update(lr = this.lr): void {
+    checkRate('AdamW.update: lr', lr);
     this.step++;
     const hyper = this.hyperparameters(lr);
     const entries: T.AdamWUpdateEntry[] = [];
@@ -133,8 +156,43 @@ export interface ScheduleOptions {
   totalSteps?: number;
 }
 
-/** The learning rate at 0-based `step`. */
+const SCHEDULE_KEYS = ['lr', 'warmupSteps', 'initialLr', 'cosine', 'minLr', 'totalSteps'];
+
+/**
+ * Checks a schedule before any step uses it: known keys only; lr, initialLr and minLr finite
+ * numbers >= 0 with initialLr and minLr at most lr (above it the schedule climbs where it
+ * should fall); warmupSteps and totalSteps integers >= 0; cosine a boolean.
+ * @throws ConfigError naming the key and its value
+ */
+export function checkSchedule(o: ScheduleOptions): void {
+  if (typeof o !== 'object' || o === null) throw new ConfigError(`schedule must be an object, got ${String(o)}`);
+  const unknown = Object.keys(o).filter((k) => !SCHEDULE_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(`schedule: unknown key(s) ${unknown.join(', ')}; known: ${SCHEDULE_KEYS.join(', ')}`);
+  checkRate('schedule.lr', o.lr);
+  for (const key of ['initialLr', 'minLr'] as const) {
+    const value = o[key];
+    if (value === undefined) continue;
+    checkRate(`schedule.${key}`, value);
+    if (value > o.lr) throw new ConfigError(`schedule.${key} ${value} is above schedule.lr ${o.lr}`);
+  }
+  for (const key of ['warmupSteps', 'totalSteps'] as const) {
+    const value = o[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0))
+      throw new ConfigError(`schedule.${key} must be an integer >= 0, got ${describe(value)}`);
+  }
+  if (o.cosine !== undefined && typeof o.cosine !== 'boolean')
+    throw new ConfigError(`schedule.cosine must be a boolean, got ${describe(o.cosine)}`);
+}
+
+/**
+ * The learning rate at 0-based `step`.
+ * @throws ConfigError for a schedule checkSchedule refuses, or a step that is not an integer >= 0
+ */
 export function learningRate(step: number, o: ScheduleOptions): number {
+  checkSchedule(o);
+  if (!(Number.isSafeInteger(step) && step >= 0))
+    throw new ConfigError(`learningRate: step must be an integer >= 0, got ${describe(step)}`);
   const warmup = o.warmupSteps ?? 0;
   if (step < warmup) {
     const initial = o.initialLr ?? 0;

@@ -18,7 +18,7 @@
 import * as T from '@mini/tensor';
 import type { Device, QuantFormat, QuantizedTensor, Tensor } from '@mini/tensor';
 import type { GPTConfig } from './config.js';
-import { GPTModel, isQuantizedParameter, quantizedShape } from './model.js';
+import { GPTModel, ModelError, isQuantizedParameter, quantizedShape } from './model.js';
 import { parameterShapes } from './parameters.js';
 import {
   type ByteSink,
@@ -29,7 +29,7 @@ import {
   readBytesInto,
   writeSafetensors,
 } from './safetensors.js';
-import { type QuantDType, type WeightDType, quantFormatOf } from './weight-dtype.js';
+import { type QuantDType, type WeightDType, isQuantDType, quantDTypeOf, quantFormatOf } from './weight-dtype.js';
 
 /** The `__metadata__` key naming a quantized file's block format. */
 export const QUANT_METADATA_KEY = 'mini_gpt.quantization';
@@ -259,8 +259,16 @@ export function quantizedModelBytes(config: GPTConfig, dtype: QuantDType): numbe
  * weights and head; embeddings float16, the rest float32), one matrix in host memory at a
  * time. The original is kept. For benchmarks and tests: loading a file with `dtype` does the
  * same without the float model.
+ * @throws ModelError for a dtype other than int8 or int4 ('int3' became int4 before), or a
+ *   model already quantized (it failed with "missing parameter h.0.attn.c_attn.weight")
  */
 export async function quantizeModel(model: GPTModel, dtype: QuantDType): Promise<GPTModel> {
+  if (!isQuantDType(dtype))
+    throw new ModelError(`quantizeModel: dtype must be int8 or int4, got ${JSON.stringify(dtype) ?? String(dtype)}`);
+  if (model.quantFormat !== null)
+    throw new ModelError(
+      `quantizeModel: the model is already quantized (${quantDTypeOf(model.quantFormat)}); quantize its float model`,
+    );
   const format = quantFormatOf(dtype);
   const weights = new Map<string, Tensor>();
   const quantized = new Map<string, QuantizedTensor>();

@@ -190,16 +190,42 @@ export interface TensorToWrite {
   data: () => Promise<TypedArray | Uint8Array>;
 }
 
-/** Writes a safetensors stream: the header (padded to 8 bytes), then each tensor in order. */
+/** The typed array each written dtype's data must be (F32 values under I32 were written as is). */
+const WRITE_ARRAYS: Record<TensorToWrite['dtype'], { name: string; [Symbol.hasInstance](x: unknown): boolean }> = {
+  F32: Float32Array,
+  I32: Int32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  U8: Uint8Array,
+};
+
+/**
+ * Writes a safetensors stream: the header (padded to 8 bytes), then each tensor in order.
+ * @throws SafetensorsError, before writing, for what readHeader would refuse or readTensor
+ *   misread: a tensor named __metadata__ or twice, a dtype other than F32, I32, F16, BF16 or
+ *   U8, a shape that is not a list of integers >= 0, metadata values that are not strings;
+ *   and, at its turn, a tensor whose data has the wrong count or typed-array kind
+ */
 export async function writeSafetensors(
   sink: ByteSink,
   tensors: readonly TensorToWrite[],
   metadata: Record<string, string> = {},
 ): Promise<void> {
   const header: Record<string, unknown> = {};
+  const fail = (why: string): never => {
+    throw new SafetensorsError(`writeSafetensors: ${why}`);
+  };
+  if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((v) => typeof v !== 'string'))
+    fail(`metadata must map strings to strings, got ${JSON.stringify(metadata)}`);
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   for (const t of tensors) {
+    if (typeof t.name !== 'string' || t.name === '__metadata__')
+      fail(`tensor name ${JSON.stringify(t.name)} is not allowed (the header's metadata key)`);
+    if (!Object.hasOwn(WRITE_ARRAYS, t.dtype))
+      fail(`tensor "${t.name}": dtype ${JSON.stringify(t.dtype)} is not one it writes (F32, I32, F16, BF16, U8)`);
+    if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+      fail(`tensor "${t.name}": shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
     if (t.name in header) throw new SafetensorsError(`writeSafetensors: tensor name "${t.name}" appears twice`);
     const bytes = t.shape.reduce((p, d) => p * d, 1) * dtypeBytes[t.dtype];
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
@@ -215,9 +241,9 @@ export async function writeSafetensors(
   for (const t of tensors) {
     const data = await t.data();
     const expected = t.shape.reduce((p, d) => p * d, 1);
-    if (data.length !== expected || data.BYTES_PER_ELEMENT !== dtypeBytes[t.dtype]) {
+    if (data.length !== expected || !(data instanceof WRITE_ARRAYS[t.dtype])) {
       throw new SafetensorsError(
-        `writeSafetensors: tensor "${t.name}" gave ${data.length} values of ${data.BYTES_PER_ELEMENT} bytes for ${t.dtype} [${t.shape.join(', ')}]`,
+        `writeSafetensors: tensor "${t.name}" gave ${data.length} values in a ${data.constructor.name} for ${t.dtype} [${t.shape.join(', ')}] (it needs ${expected} values as ${WRITE_ARRAYS[t.dtype].name})`,
       );
     }
     if (!LITTLE_ENDIAN)

@@ -55,8 +55,10 @@ export function encodeOrdinary(text: string, out: number[] = []): number[] {
 /**
  * Token ids of `text` (GPT-2's, as tiktoken gives them); "<|endoftext|>" becomes id 50256 (as
  * the book's allowed_special). Linear-logarithmic in the text's length whatever the text.
+ * @throws RangeError when `text` is not a string
  */
 export function textToIds(text: string): number[] {
+  checkText(text, 'textToIds');
   const ids: number[] = [];
   let start = 0;
   for (;;) {
@@ -74,6 +76,7 @@ export function textToIds(text: string): number[] {
  * MB): the same ids as textToIds.
  */
 export async function textToIdsAsync(text: string, every = 20_000): Promise<number[]> {
+  checkText(text, 'textToIdsAsync');
   const { ranks, maxTokenBytes, pattern } = tables();
   const ids: number[] = [];
   let count = 0;
@@ -130,10 +133,22 @@ export function idsToText(ids: readonly number[]): string {
   return tokenizer().decode([...ids]);
 }
 
+/** A string to tokenize: undefined failed inside with "reading 'indexOf'". */
+function checkText(text: unknown, where: string): void {
+  if (typeof text !== 'string') throw new RangeError(`${where}: the text must be a string, got ${String(text)}`);
+}
+
 function checkIds(ids: readonly number[]): void {
-  for (const id of ids)
-    if (!Number.isInteger(id) || id < 0 || id >= TOKENIZER_VOCAB_SIZE)
+  if (!Array.isArray(ids)) throw new RangeError(`token ids must be an array of integers, got ${String(ids)}`);
+  for (const id of ids) {
+    // Only an integer past the end comes from a model whose vocabulary is larger than GPT-2's.
+    if (Number.isInteger(id) && id >= TOKENIZER_VOCAB_SIZE)
       throw new RangeError(
         `token id ${id} is not in GPT-2's vocabulary (0 to ${TOKENIZER_VOCAB_SIZE - 1}): the model's vocabulary is larger than the tokenizer's`,
       );
+    if (!(Number.isInteger(id) && id >= 0))
+      throw new RangeError(
+        `token id ${String(id)} is not a token id (an integer from 0 to ${TOKENIZER_VOCAB_SIZE - 1})`,
+      );
+  }
 }

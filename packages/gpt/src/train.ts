@@ -12,7 +12,8 @@ import { generateText } from './generate.js';
 import { batchLoss, batchLosses, meanLoss } from './loss.js';
 import { nextTask } from './next-task.js';
 import type { GPTModel } from './model.js';
-import { type AdamW, type ScheduleOptions, clipGradNorm, learningRate } from './optimizer.js';
+import { type AdamW, type ScheduleOptions, checkSchedule, clipGradNorm, learningRate } from './optimizer.js';
+import { ConfigError } from './config.js';
 import { StepCapture } from './step-capture.js';
 
 export interface TrainOptions {
@@ -171,9 +172,38 @@ export function initialTrainState(): TrainState {
 }
 
 /**
+ * The optional counts and sizes of `options`, checked before any step (a NaN gradClip or a
+ * gradAccum above the loader's batches would otherwise train wrongly or not at all, silently).
+ * @throws ConfigError naming the option and its value
+ */
+function checkTrainOptions(options: TrainOptions, batches: number): void {
+  const integer = (key: 'sampleTokens' | 'maxSteps' | 'saveEvery' | 'gradAccum', min: number) => {
+    const value = options[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min))
+      throw new ConfigError(`trainModel: ${key} must be an integer >= ${min}, got ${String(value)}`);
+  };
+  integer('sampleTokens', 0);
+  integer('maxSteps', 1);
+  integer('saveEvery', 1);
+  integer('gradAccum', 1);
+  const { gradClip, gradAccum } = options;
+  if (gradClip !== undefined && !(typeof gradClip === 'number' && Number.isFinite(gradClip) && gradClip > 0))
+    throw new ConfigError(`trainModel: gradClip must be a finite number > 0, got ${String(gradClip)}`);
+  if (gradAccum !== undefined && gradAccum > batches)
+    throw new ConfigError(
+      `trainModel: gradAccum ${gradAccum} is more than the ${batches} batches an epoch has: no step would run`,
+    );
+}
+
+/**
  * Runs (or resumes from `state`) the training loop; returns the final state, whether it stopped
  * early, and the time of its phases (steps, evaluations, samples, and the awaited onEpochEnd,
  * where a caller saves its checkpoints).
+ * @throws RangeError for a loader with no batch or epochs, evalFreq, evalIter not integers >= 1;
+ *   ConfigError, before any step, for a schedule checkSchedule refuses (a NaN, negative or
+ *   string lr; minLr or initialLr above lr), gradClip not a finite number > 0, sampleTokens
+ *   not an integer >= 0, maxSteps, saveEvery or gradAccum not integers >= 1, or gradAccum
+ *   above the batches of an epoch; NonFiniteLossError when a loss turns NaN or infinite
  */
 export async function trainModel(
   model: GPTModel,
@@ -191,6 +221,7 @@ export async function trainModel(
   for (const key of ['epochs', 'evalFreq', 'evalIter'] as const)
     if (!Number.isInteger(options[key]) || options[key] < 1)
       throw new RangeError(`trainModel: ${key} must be an integer >= 1, got ${options[key]}`);
+  checkTrainOptions(options, trainLoader.length);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
   const times: TrainTimes = {
@@ -202,8 +233,6 @@ export async function trainModel(
     lossReads: zero(),
   };
   const accum = options.gradAccum ?? 1;
-  if (!(Number.isInteger(accum) && accum > 0))
-    throw new RangeError(`trainModel: gradAccum must be a positive integer, got ${accum}`);
   const perEpoch = stepsPerEpoch(trainLoader, accum);
   const maxSteps = options.maxSteps ?? Infinity;
   if (state.dropoutSeed === null) {
@@ -222,6 +251,8 @@ export async function trainModel(
     totalSteps: Math.min(options.epochs * perEpoch, maxSteps),
     ...options.schedule,
   };
+  // Before any step: a NaN or negative rate must never reach the weights.
+  checkSchedule(schedule);
   if (state.steps >= maxSteps) return { state, stopped: false, times };
   const defer = options.deferLossRead ?? model.device.kind === 'webgpu';
   /** A step whose gradients are recorded and whose loss read has started. */

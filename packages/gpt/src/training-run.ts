@@ -5,7 +5,7 @@
  * saved run's). Both callers then hand the result to trainModel.
  */
 import type { Device } from '@mini/tensor';
-import type { GPTConfig } from './config.js';
+import { type GPTConfig, resolveConfig } from './config.js';
 import { DataLoader, SlidingWindowDataset, type WindowDataset, splitText } from './data.js';
 import type { InitScheme } from './init.js';
 import { GPTModel, type RandomStream } from './model.js';
@@ -114,10 +114,13 @@ export interface TrainingRun {
 /**
  * The loaders of `options.data`, then (after `options.check`) a new model and AdamW, or the
  * saved run's. A new run starts from initialTrainState().
- * @throws RangeError for a batch size that is not a positive integer, or what GPTModel.create throws
+ * @throws ConfigError for a config resolveConfig refuses; RangeError for a batch size that is
+ *   not a positive integer; or what GPTModel.create throws
  */
 export function prepareTrainingRun(options: TrainingRunOptions): TrainingRun {
-  const { config, data, batchSize, device, saved } = options;
+  const { data, batchSize, device, saved } = options;
+  // Checked before the loaders are built, so a bad config costs nothing.
+  const config = resolveConfig(options.config);
   const trainLoader = new DataLoader(data.train, {
     batchSize,
     device,

@@ -18,7 +18,7 @@ import { type GPTConfig, parameterCount } from '../config.js';
 import { fromHFConfig, inspectHFModel, loadHFModel, saveHFModel, toHFConfig } from '../hf.js';
 import { parseJsonStrict } from '../json.js';
 import { admitMemory } from '../memory.js';
-import type { GPTModel } from '../model.js';
+import { GPTModel, ModelError } from '../model.js';
 import {
   type DTypeChoice,
   type ModelDType,
@@ -31,6 +31,7 @@ import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
 import type { TrainState } from '../train.js';
 import {
+  FileError,
   exists,
   fileProblem,
   fileSource,
@@ -61,7 +62,35 @@ interface TrainerStateFile {
  * written: the model can be used, but the run cannot be resumed from it. An aborted `signal`
  * (a second Ctrl-C) stops the writing between two tensors: the staging folder is removed, the
  * previous checkpoint stays, and the promise rejects with the signal's reason.
+ * @throws CheckpointError, before anything is written, for a state that is not a TrainState
+ *   (its fields as loadCheckpoint reads them) or an optimizer that is not this model's;
+ *   FileError and ModelError as saveModel
  */
+/**
+ * A TrainState's fields as trainModel and loadCheckpoint read them, checked where a checkpoint
+ * is written and where it is read (`where`: the function or file, for the message).
+ * @throws CheckpointError naming the field and its value
+ */
+function checkTrainState(state: TrainState, where: string): void {
+  const fail = (what: string, value: unknown): never => {
+    throw new CheckpointError(`${where}: ${what}, got ${JSON.stringify(value) ?? String(value)}`);
+  };
+  if (typeof state !== 'object' || state === null || Array.isArray(state))
+    fail('the state is not a training state (use initialTrainState() or what trainModel returned)', state);
+  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  for (const key of ['epoch', 'batch', 'steps', 'tokensSeen', 'dropoutStream'] as const)
+    if (!count(state[key])) fail(`state.${key} must be an integer >= 0`, state[key]);
+  if (!Array.isArray(state.history)) fail('state.history must be an array', state.history);
+  if (state.dropoutSeed !== null && !count(state.dropoutSeed))
+    fail('state.dropoutSeed must be null or an integer >= 0', state.dropoutSeed);
+  const rng = state.torchRng;
+  if (rng !== undefined && rng !== null && (typeof rng !== 'object' || !count(rng.seed)))
+    fail('state.torchRng must be null or a torch generator state', rng);
+  const order = state.epochOrder;
+  if (order !== undefined && order !== null && !(Array.isArray(order) && order.every(count)))
+    fail('state.epochOrder must be null or an array of window indices', order);
+}
+
 export async function saveCheckpoint(
   dir: string,
   model: GPTModel,
@@ -72,8 +101,18 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const optimizerState = options.optimizerState ?? true;
   const { signal } = options;
+  // Checked before anything is written: a checkpoint loadCheckpoint cannot read is no checkpoint.
+  checkFolderPath(dir, 'saveCheckpoint');
+  checkSavable(model, 'saveCheckpoint');
+  checkTrainState(state, 'saveCheckpoint');
+  if (!(optimizer instanceof AdamW)) throw new CheckpointError('saveCheckpoint: optimizer is not an AdamW');
+  for (const [name, p] of model.params)
+    if (optimizer.params.get(name) !== p)
+      throw new CheckpointError(
+        `saveCheckpoint: the optimizer belongs to another model (it has no moment for this model's ${name})`,
+      );
   const staging = `${dir}.saving-${randomBytes(4).toString('hex')}`;
-  await makeDirs(staging);
+  await makeFolder(staging);
   try {
     await saveModel(staging, model, signal);
     if (optimizerState) {
@@ -160,12 +199,47 @@ function abortable(sink: ByteSink, signal: AbortSignal | undefined): ByteSink {
 
 /**
  * model.safetensors + config.json into `dir` (each written atomically). An aborted `signal`
- * stops the writing between two tensors and rejects, leaving no partial file.
+ * stops the writing between two tensors and rejects, leaving no partial file; a save that
+ * fails removes the folders it made.
+ * @throws FileError for an empty path, a folder that cannot be made or written into (naming
+ *   it); ModelError for something not a GPTModel or a disposed weight (before any folder is made)
  */
 export async function saveModel(dir: string, model: GPTModel, signal?: AbortSignal): Promise<void> {
-  await makeDirs(dir);
-  await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(abortable(sink, signal), model));
-  await writeTextAtomic(join(dir, 'config.json'), JSON.stringify(toHFConfig(model.config), null, 2));
+  checkFolderPath(dir, 'saveModel');
+  checkSavable(model, 'saveModel');
+  signal?.throwIfAborted();
+  const created = await makeFolder(dir);
+  try {
+    await writeFileAtomic(join(dir, 'model.safetensors'), (sink) => saveHFModel(abortable(sink, signal), model));
+    await writeTextAtomic(join(dir, 'config.json'), JSON.stringify(toHFConfig(model.config), null, 2));
+  } catch (e) {
+    // The folders this call made go again; a folder that was there keeps its old files (each
+    // file is replaced atomically, so none is half-written).
+    if (created) await rm(created, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** A folder to write into: '' would be the working folder, and its files replaced silently. */
+function checkFolderPath(dir: unknown, where: string): void {
+  if (typeof dir !== 'string' || dir.trim() === '')
+    throw new FileError(`${where}: the folder path is empty or not a string (${JSON.stringify(dir) ?? String(dir)})`);
+}
+
+/** A live GPTModel: a disposed weight is found before a folder is made, not halfway through writing. */
+function checkSavable(model: GPTModel, where: string): void {
+  if (!(model instanceof GPTModel)) throw new ModelError(`${where}: not a GPTModel (${String(model)})`);
+  for (const [name, p] of model.params)
+    if (p.data.isDisposed) throw new ModelError(`${where}: parameter ${name} is disposed`);
+}
+
+/** makeDirs with its failure as FileError "<dir>: <why>"; returns the topmost folder it made. */
+async function makeFolder(dir: string): Promise<string | undefined> {
+  return makeDirs(dir).catch((e: NodeJS.ErrnoException) => {
+    // ENOENT after the parents were found: a file system that takes no new entries (/proc).
+    const why = e.code === 'ENOENT' ? 'cannot make a folder there' : fileProblem(e);
+    throw new FileError(`${dir}: ${why}${e.path && e.path !== dir ? ` (${e.path})` : ''}`);
+  });
 }
 
 /** A JSON file's value; a missing file, bad JSON or a key given twice is a CheckpointError naming the file. */
@@ -279,8 +353,9 @@ async function readStateFile(dir: string): Promise<{ folder: string; file: Train
     const statePath = join(folder, 'trainer_state.json');
     if (!(await exists(statePath))) continue;
     const file = (await readJson(statePath)) as TrainerStateFile;
-    if (file.format !== 'mini-gpt-checkpoint/1')
-      throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file.format)}`);
+    if (typeof file !== 'object' || file === null || file.format !== 'mini-gpt-checkpoint/1')
+      throw new CheckpointError(`${statePath}: unknown format ${JSON.stringify(file?.format)}`);
+    checkTrainState(file.state, statePath);
     return { folder, file };
   }
   return null;

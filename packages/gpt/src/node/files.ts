@@ -153,10 +153,13 @@ function sinkOf(handle: FileHandle): ByteSink {
 /**
  * Writes `path` through a temporary file beside it, synced and then renamed over the target:
  * a crash at any point leaves either the old file or the new one, never half of one.
+ * Throws FileError "<path>: cannot write here: <why>" when the folder takes no new file.
  */
 export async function writeFileAtomic(path: string, write: (sink: ByteSink) => Promise<void>): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
+  const handle = await open(temp, 'wx').catch((e: NodeJS.ErrnoException) => {
+    throw new FileError(`${path}: cannot write here: ${fileProblem(e)}`);
+  });
   try {
     await write(sinkOf(handle));
     await handle.sync();

@@ -41,7 +41,8 @@ export interface TrainingSourceOptions {
  * Classifies `path`: a folder with train_*.bin shards, a folder of text files, a text file of
  * SHARD_TEXT_BYTES or more (streamed into shards), or a smaller text file (read whole).
  * @throws TrainingDataError for a prepared folder without training shards, a folder with no text
- *   files, or a path that cannot be looked at (a loop of links)
+ *   files, or a path that cannot be looked at (a loop of links); with the default readText also
+ *   for a missing path and a device, pipe or socket (refused before any read)
  */
 export async function readTrainingSource(path: string, options: TrainingSourceOptions = {}): Promise<TrainingSource> {
   const label = options.label ?? path;
@@ -66,8 +67,14 @@ export async function readTrainingSource(path: string, options: TrainingSourceOp
     return { kind: 'texts', path, files };
   }
   if (stat?.isFile() && stat.size >= SHARD_TEXT_BYTES) return { kind: 'texts', path, files: [path] };
-  const readText = options.readText ?? (async (p: string) => decodeTextFile(await readFile(p), label));
-  return { kind: 'text', path, text: await readText(path) };
+  if (options.readText) return { kind: 'text', path, text: await options.readText(path) };
+  // Checked before reading: /dev/zero has no end and a FIFO with no writer waits for ever.
+  if (!stat) throw new TrainingDataError(`${label}: ${fileProblem({ code: 'ENOENT', path } as NodeJS.ErrnoException)}`);
+  if (!stat.isFile()) throw new TrainingDataError(`${label}: not a regular file (a device, pipe or socket)`);
+  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+    throw new TrainingDataError(`${label}: ${fileProblem(e)}`);
+  });
+  return { kind: 'text', path, text: decodeTextFile(bytes, label) };
 }
 
 export interface OpenTrainingDataOptions extends WindowOptions {
