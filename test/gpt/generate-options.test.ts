@@ -26,6 +26,14 @@ describe('generate options', () => {
     const out = await G.generate(model, [1, 2]);
     expect(out.length).toBe(2 + G.DEFAULT_GENERATE_OPTIONS.maxNewTokens);
   });
+
+  it('reads the options given over the defaults: {} and {temperature} make the default 50 tokens', async () => {
+    const greedy = await G.generate(model, [1, 2]);
+    expect(await G.generate(model, [1, 2], {})).toEqual(greedy);
+    const sampled = await G.generate(model, [1, 2], { temperature: 0.5, seed: 3 });
+    expect(sampled.length).toBe(2 + G.DEFAULT_GENERATE_OPTIONS.maxNewTokens);
+    expect(await G.generate(model, [1, 2], { maxNewTokens: 50, temperature: 0.5, seed: 3 })).toEqual(sampled);
+  });
 });
 
 describe('sampleNext', () => {
@@ -37,6 +45,12 @@ describe('sampleNext', () => {
   ])('refuses %j', (options, message) => {
     expect(() => G.sampleNext(logits, options, random())).toThrow(G.ConfigError);
     expect(() => G.sampleNext(logits, options, random())).toThrow(message);
+  });
+
+  it('refuses an unknown key, as generate does', () => {
+    expect(() => G.sampleNext(logits, { temprature: 1 } as never, random())).toThrow(
+      'unknown generate option(s) temprature; known: maxNewTokens',
+    );
   });
 
   it('refuses an empty row', () => {

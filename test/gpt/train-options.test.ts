@@ -48,6 +48,14 @@ describe('trainModel refuses bad options before any step', () => {
     expect(optimizer.step).toBe(0);
     model.dispose();
   });
+
+  it('no options object at all (a call from JavaScript) is named, not read inside', async () => {
+    const { model, optimizer, train, val } = await setup();
+    await expect(G.trainModel(model, optimizer, train, val, undefined as never)).rejects.toThrow(
+      'trainModel: options ({epochs, evalFreq, evalIter, ...}) must be an object, got undefined',
+    );
+    model.dispose();
+  });
 });
 
 describe('AdamW refuses betas and rates that would corrupt the weights', () => {

@@ -32,6 +32,16 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device, isR
     expect(T.tensor(data, { ...o, shape: [2, 3] }).reshape([3, -1]).shape).toEqual([3, 2]);
   });
 
+  it("layer norm's eps must be a finite number >= 0 (a negative or NaN one gave NaN rows)", () => {
+    const [x, w, b] = [T.randn([2, 8], o), T.ones([8], o), T.zeros([8], o)];
+    for (const eps of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => T.layerNorm(x, w, b, eps)).toThrow(`layerNorm: eps must be a finite number >= 0, got ${eps}`);
+    expect(() =>
+      T.decodeLinear(x.reshape([2, 1, 8]), T.ones([8, 4], o), { norm: { weight: w, bias: b, eps: -1 } }),
+    ).toThrow('decodeLinear: eps must be a finite number >= 0, got -1');
+    expect(T.layerNorm(x, w, b, 0).out.shape).toEqual([2, 8]);
+  });
+
   it("backward kernels check their caches' shapes like their inputs", () => {
     const x = T.randn([64, 8], o);
     const w = T.ones([8], o);

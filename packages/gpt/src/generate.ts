@@ -14,7 +14,8 @@ import type { GPTModel } from './model.js';
 import { idsToText, textToIds } from './tokenizer.js';
 
 export interface GenerateOptions {
-  maxNewTokens: number;
+  /** New tokens to make (default 50, the book's); fewer when `eosId` comes first. */
+  maxNewTokens?: number;
   /** 0 (default): greedy (argmax). Above 0: logits / temperature, then sample. */
   temperature?: number;
   /** Keep only the k most likely tokens before sampling. */
@@ -74,8 +75,12 @@ const GENERATE_KEYS = [
   'pickOnDevice',
 ];
 
-/** What generate uses when it is given no options: 50 new tokens, greedy (the book's sampling). */
-export const DEFAULT_GENERATE_OPTIONS: Readonly<GenerateOptions> = { maxNewTokens: 50 };
+/**
+ * What generate uses for options not given: 50 new tokens, greedy (the book's sampling). Given
+ * options are read over these ({temperature: 0.5} makes 50 tokens), as PyTorch's keyword
+ * arguments and transformers' generation config fall back to their defaults.
+ */
+export const DEFAULT_GENERATE_OPTIONS: Readonly<GenerateOptions & { maxNewTokens: number }> = { maxNewTokens: 50 };
 
 /**
  * Checks every option's range; each value it accepts keeps every stage of sampleNext finite.
@@ -84,13 +89,8 @@ export const DEFAULT_GENERATE_OPTIONS: Readonly<GenerateOptions> = { maxNewToken
  * @throws ConfigError naming the option and its value (an unknown key: it and the known ones)
  */
 export function validateGenerateOptions(o: GenerateOptions): void {
-  if (typeof o !== 'object' || o === null)
-    throw new ConfigError(`generate options must be an object, got ${String(o)}`);
-  const unknown = Object.keys(o).filter((k) => !GENERATE_KEYS.includes(k));
-  if (unknown.length > 0)
-    throw new ConfigError(`unknown generate option(s) ${unknown.join(', ')}; known: ${GENERATE_KEYS.join(', ')}`);
   checkSampling(o);
-  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0))
+  if (o.maxNewTokens !== undefined && !(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0))
     throw new ConfigError(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
   if (o.rng !== undefined && o.rng !== 'torch' && o.rng !== 'fast')
     throw new ConfigError(`rng must be torch or fast, got ${o.rng}`);
@@ -100,10 +100,13 @@ export function validateGenerateOptions(o: GenerateOptions): void {
     throw new ConfigError(`eosId must be an integer >= 0, got ${o.eosId}`);
 }
 
-/** The options sampleNext reads: temperature, topK and topP (what validateGenerateOptions checks of them). */
-function checkSampling(o: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP'>): void {
+/** The options sampleNext reads, temperature, topK and topP, and that every key is known (validateGenerateOptions checks the rest). */
+function checkSampling(o: GenerateOptions): void {
   if (typeof o !== 'object' || o === null)
-    throw new ConfigError(`sampling options must be an object, got ${String(o)}`);
+    throw new ConfigError(`generate options must be an object, got ${String(o)}`);
+  const unknown = Object.keys(o).filter((k) => !GENERATE_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new ConfigError(`unknown generate option(s) ${unknown.join(', ')}; known: ${GENERATE_KEYS.join(', ')}`);
   const { temperature, topK, topP } = o;
   if (
     temperature !== undefined &&
@@ -261,8 +264,8 @@ async function pickNext(
 }
 
 /**
- * Yields new token ids as they are made (for streaming text). Without `options`:
- * DEFAULT_GENERATE_OPTIONS (50 tokens, greedy).
+ * Yields new token ids as they are made (for streaming text). Options not given are
+ * DEFAULT_GENERATE_OPTIONS' (50 tokens, greedy).
  * @throws ConfigError for options validateGenerateOptions refuses (an unknown key included);
  *   RangeError for an empty prompt or a prompt id outside the vocabulary
  */
@@ -280,6 +283,7 @@ export async function* generateTokens(
       `generate: prompt token ${bad} is ${promptIds[bad]}, not a token id (an integer in [0, ${V}))`,
     );
   const context = model.config.contextLength;
+  const maxNewTokens = options.maxNewTokens ?? DEFAULT_GENERATE_OPTIONS.maxNewTokens;
   const random = options.rng === 'torch' ? new T.TorchGenerator(options.seed ?? 0) : new T.Generator(options.seed ?? 0);
   const ids = [...promptIds];
   const useCache = options.useCache ?? true;
@@ -287,12 +291,12 @@ export async function* generateTokens(
   // attention, so a 16-bit cache would add a rounding per step for memory the weights dwarf;
   // sized to what this call can fill (gpt2-xl: 1.3 MB a position, 630 MB for all 1024).
   const cache = useCache
-    ? new KVCache(model.config, model.device, 1, Math.min(context, promptIds.length + options.maxNewTokens))
+    ? new KVCache(model.config, model.device, 1, Math.min(context, promptIds.length + maxNewTokens))
     : null;
   const wasTraining = model.training;
   model.eval();
   try {
-    for (let step = 0; step < options.maxNewTokens; step++) {
+    for (let step = 0; step < maxNewTokens; step++) {
       let feed: number[];
       if (cache && cache.length > 0 && cache.length + 1 <= cache.maxLength) {
         feed = ids.slice(-1);

@@ -214,6 +214,11 @@ export async function trainModel(
   events: TrainEvents = {},
   resumeFrom: TrainState = initialTrainState(),
 ): Promise<{ state: TrainState; stopped: boolean; times: TrainTimes }> {
+  // From JavaScript, a missing options object read as "reading 'epochs'" inside.
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError(
+      `trainModel: options ({epochs, evalFreq, evalIter, ...}) must be an object, got ${String(options)}`,
+    );
   assertFloat32Weights('trainModel', model.params, model.quantized);
   // A run that cannot take a step, or would never evaluate, is an error rather than a "finished" state.
   if (trainLoader.length === 0)

@@ -13,7 +13,7 @@ import { tidy } from '../memory.js';
 import { type Tensor, empty } from '../tensor.js';
 import { attention } from './attention.js';
 import { add, copyInto, gelu } from './elementwise.js';
-import { layerNorm } from './layernorm.js';
+import { checkEps, layerNorm } from './layernorm.js';
 import { matmul } from './matmul.js';
 import { assertDType, assertShape } from './util.js';
 
@@ -70,6 +70,7 @@ export function decodeLinear(x: Tensor, weight: Tensor, options: DecodeLinearOpt
   const M = x.size / Math.max(K, 1);
   const outShape = [...x.shape.slice(0, -1), N];
   if (options.residual) assertShape('decodeLinear', 'residual', options.residual, outShape);
+  if (options.norm) checkEps('decodeLinear', options.norm.eps); // before the paths part: one message
   const kernel = x.device.backend.kernels.decodeLinear;
   if (
     kernel &&
@@ -149,6 +150,7 @@ export function decodeAttention(x: Tensor, options: DecodeAttentionOptions): Ten
   assertDType('decodeAttention', 'values', values, 'float32');
   if (!(Number.isInteger(position) && position >= 0 && position < maxT))
     throw new ShapeError(`decodeAttention: position ${position} is outside the cache's ${maxT}`);
+  checkEps('decodeAttention', options.norm.eps);
   const kernel = x.device.backend.kernels.decodeAttention;
   if (
     kernel &&

@@ -1,6 +1,17 @@
 /** Layer norm over the last axis (C channels), returning its caches for the backward. */
+import { ValueError } from '../errors.js';
 import { type Tensor, empty } from '../tensor.js';
 import { assertFloat, assertRankAtLeast, assertShape, withContiguous } from './util.js';
+
+/**
+ * eps, added to the variance under the square root: a finite number >= 0 (PyTorch takes any
+ * float; a negative or NaN one turns rows into NaN without a word).
+ * @throws ValueError naming `op` and the value
+ */
+export function checkEps(op: string, eps: number): void {
+  if (!(typeof eps === 'number' && Number.isFinite(eps) && eps >= 0))
+    throw new ValueError(`${op}: eps must be a finite number >= 0, got ${String(eps)}`);
+}
 
 export interface LayerNormResult {
   out: Tensor; // (..., C)
@@ -8,7 +19,14 @@ export interface LayerNormResult {
   rstd: Tensor; // (...), 1 / sqrt(var + eps), biased variance as PyTorch
 }
 
+/**
+ * y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis (biased variance, as
+ * PyTorch's layer_norm), with the mean and rstd the backward reads. x (..., C), weight and bias
+ * (C); float32 or 16-bit. Throws ShapeError or DTypeError for other inputs, ValueError for an eps
+ * that is not a finite number >= 0.
+ */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): LayerNormResult {
+  checkEps('layerNorm', eps);
   assertFloat('layerNorm', x, weight, bias);
   assertRankAtLeast('layerNorm', 'input', x, 1);
   const C = x.shape[x.rank - 1]!;
