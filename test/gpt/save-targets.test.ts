@@ -4,7 +4,7 @@
 // model, an aborted signal) left a new empty folder; saveCheckpoint accepted another model's
 // optimizer and a null or garbage state, writing a checkpoint loadCheckpoint failed on with a
 // TypeError.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as G from '@mini/gpt/node';
@@ -32,6 +32,20 @@ describe('saveModel', () => {
     const target = join(root, 'file', 'model');
     await expect(G.saveModel(target, model)).rejects.toThrow(G.FileError);
     await expect(G.saveModel(target, model)).rejects.toThrow(`${target}: a part of the path is not a folder`);
+  });
+
+  it('names a link that leads nowhere, and a refusal of the file system, in words', async () => {
+    const link = join(root, 'gone');
+    symlinkSync('/no/such/target', link);
+    await expect(G.saveModel(join(link, 'model'), model)).rejects.toThrow(
+      `${join(link, 'model')}: ${link} is a link to /no/such/target, which does not exist`,
+    );
+    for (const [code, words] of [
+      ['EPERM', 'operation not permitted'],
+      ['EROFS', 'a read-only file system'],
+      ['ENOSPC', 'no space left on the device'],
+    ])
+      expect(G.fileProblem(Object.assign(new Error(`${code}: raw`), { code }))).toBe(words);
   });
 
   it('leaves no folder behind when it fails', async () => {

@@ -33,6 +33,7 @@ import type { TrainState } from '../train.js';
 import {
   FileError,
   exists,
+  brokenLink,
   fileProblem,
   fileSource,
   makeDirs,
@@ -236,8 +237,9 @@ function checkSavable(model: GPTModel, where: string): void {
 /** makeDirs with its failure as FileError "<dir>: <why>"; returns the topmost folder it made. */
 async function makeFolder(dir: string): Promise<string | undefined> {
   return makeDirs(dir).catch((e: NodeJS.ErrnoException) => {
-    // ENOENT after the parents were found: a file system that takes no new entries (/proc).
-    const why = e.code === 'ENOENT' ? 'cannot make a folder there' : fileProblem(e);
+    // ENOENT after the parents were found: a link that leads nowhere (fileProblem says so), or a
+    // file system that takes no new entries (/proc).
+    const why = e.code === 'ENOENT' && !(e.path && brokenLink(e.path)) ? 'cannot make a folder there' : fileProblem(e);
     throw new FileError(`${dir}: ${why}${e.path && e.path !== dir ? ` (${e.path})` : ''}`);
   });
 }

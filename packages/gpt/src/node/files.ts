@@ -66,6 +66,9 @@ export function fileProblem(e: NodeJS.ErrnoException): string {
   const reasons: Record<string, string> = {
     ENOENT: 'no such file',
     EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'a read-only file system',
+    ENOSPC: 'no space left on the device',
     EISDIR: 'a folder, not a file',
     ENOTDIR: 'a part of the path is not a folder',
     ELOOP: 'too many symbolic links',
