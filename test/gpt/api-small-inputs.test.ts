@@ -55,4 +55,14 @@ describe('small inputs of the gpt API', () => {
     await expect(G.quantizeModel(q, 'int4')).rejects.toThrow('the model is already quantized (int8)');
     q.dispose();
   });
+
+  it('convertModel and chooseWeightDType name an unknown dtype themselves (not astype or empty)', () => {
+    expect(() => G.convertModel(model, 'fp16' as never)).toThrow(G.ModelError);
+    expect(() => G.convertModel(model, 'fp16' as never)).toThrow(
+      'convertModel: dtype must be one of float32, float16, bfloat16, got "fp16"',
+    );
+    expect(() => G.chooseWeightDType('q8_0' as never, 1000, T.cpu, 1e9)).toThrow(
+      'dtype: dtype must be one of auto, float32, float16, bfloat16, int8, int4, got "q8_0"',
+    );
+  });
 });

@@ -32,6 +32,15 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device, isR
     expect(T.tensor(data, { ...o, shape: [2, 3] }).reshape([3, -1]).shape).toEqual([3, 2]);
   });
 
+  it('copyInto names a source that does not broadcast to the destination (it read as an expand error)', async () => {
+    expect(() => T.copyInto(T.zeros([2, 3], o), T.ones([4, 3], o))).toThrow(
+      'copyInto: the source [4, 3] does not broadcast to the destination [2, 3]',
+    );
+    const dst = T.zeros([2, 3], o);
+    T.copyInto(dst, T.ones([3], o)); // a broadcast source still copies
+    expect(Array.from(await dst.toArray())).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
   it("layer norm's eps must be a finite number >= 0 (a negative or NaN one gave NaN rows)", () => {
     const [x, w, b] = [T.randn([2, 8], o), T.ones([8], o), T.zeros([8], o)];
     for (const eps of [-1, Number.NaN, Number.POSITIVE_INFINITY])

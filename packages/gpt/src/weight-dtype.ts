@@ -24,6 +24,19 @@ export type ModelDType = WeightDType | QuantDType;
 export const modelDTypes: readonly ModelDType[] = [...weightDTypes, ...quantDTypes];
 export type WeightDTypeChoice = ModelDType | 'auto';
 
+/**
+ * A dtype given by a caller, checked against what `op` takes (modelDTypes, weightDTypes, with
+ * 'auto' where it means something): an unknown one ('fp16', 'q8_0') is named here, not as an
+ * "unknown dtype" of whichever tensor op first met it.
+ * @throws ModelError "<op>: dtype must be one of …, got <value>"
+ */
+export function checkDTypeChoice(op: string, dtype: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(dtype as string))
+    throw new ModelError(
+      `${op}: dtype must be one of ${allowed.join(', ')}, got ${JSON.stringify(dtype) ?? String(dtype)}`,
+    );
+}
+
 export function isQuantDType(d: string | undefined): d is QuantDType {
   return d === 'int8' || d === 'int4';
 }
@@ -81,6 +94,7 @@ export function chooseWeightDType(
   device: { kind: string; backend?: { tensorCapacity?(): number } },
   freeBytes: number,
 ): DTypeChoice {
+  checkDTypeChoice('dtype', choice, ['auto', ...modelDTypes]);
   if (choice !== 'auto') return { dtype: choice, reason: null };
   const bytes = 4 * parameters;
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
@@ -126,6 +140,7 @@ export function assertFloat32Weights(
 
 /** A new model with `model`'s weights converted to `dtype` (matrices only; see storageDType). The original is kept. */
 export function convertModel(model: GPTModel, dtype: WeightDType): GPTModel {
+  checkDTypeChoice('convertModel', dtype, weightDTypes);
   const weights = new Map(
     [...model.params].map(([name, p]) => [name, p.data.astype(storageDType(p.data.shape, dtype))] as const),
   );

@@ -24,8 +24,10 @@ import {
   type ModelDType,
   type WeightDTypeChoice,
   bytesPerParameter,
+  checkDTypeChoice,
   chooseWeightDType,
   isQuantDType,
+  modelDTypes,
 } from '../weight-dtype.js';
 import { AdamW, type AdamWOptions } from '../optimizer.js';
 import { type ByteSink, SafetensorsError, readHeader, readTensor, writeSafetensors } from '../safetensors.js';
@@ -311,6 +313,7 @@ export function admitWeights(file: string, bytes: number, dtype: string, device:
  *   CheckpointError, ConfigError, SafetensorsError for files that are missing, malformed or mismatched
  */
 export async function loadModel(dir: string, device: Device, options: LoadModelOptions = {}): Promise<GPTModel> {
+  if (options.dtype !== undefined) checkDTypeChoice('loadModel', options.dtype, ['auto', ...modelDTypes]);
   const config = await loadConfig(dir);
   const file = join(dir, 'model.safetensors');
   const source = await fileSource(file);

@@ -106,6 +106,12 @@ export function copyInto(dst: Tensor, src: Tensor): void {
     throw new ShapeError(
       `copyInto: the destination ${formatShape(dst.shape)} is an expanded view (its elements overlap)`,
     );
+  // src broadcasts to dst (NumPy's rule, as expand): checked here so the error names copyInto.
+  const lead = dst.rank - src.rank;
+  if (lead < 0 || src.shape.some((d, i) => d !== 1 && d !== dst.shape[lead + i]))
+    throw new ShapeError(
+      `copyInto: the source ${formatShape(src.shape)} does not broadcast to the destination ${formatShape(dst.shape)}`,
+    );
   if (dst.size === 0) return;
   const e = src.expand(dst.shape);
   dst.device.backend.kernels.copy(e, dst);
