@@ -47,6 +47,13 @@ describe('sampleNext', () => {
     expect(() => G.sampleNext(logits, options, random())).toThrow(message);
   });
 
+  it('refuses a missing random generator (it failed inside, reading uniform)', () => {
+    expect(() => G.sampleNext(logits, { temperature: 1 }, undefined as never)).toThrow(
+      'sampleNext: random must be a Generator or a TorchGenerator, got undefined',
+    );
+    expect(G.sampleNext(logits, {}, undefined as never)).toBe(1); // greedy draws nothing
+  });
+
   it('refuses an unknown key, as generate does', () => {
     expect(() => G.sampleNext(logits, { temprature: 1 } as never, random())).toThrow(
       'unknown generate option(s) temprature; known: maxNewTokens',

@@ -22,9 +22,9 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device, isR
     expect(() => T.tensor(data, { ...o, shape: [4, 2] })).toThrow(/6 values do not fill shape \[4, 2\]/);
     expect(() => T.ones([1, 3], o).expand([2.5, 3])).toThrow(/expand: invalid shape \[2.5, 3\]/);
     expect(() => T.ones([1, 3], o).expand([-1, 3])).toThrow(/expand: invalid shape \[-1, 3\]/);
-    expect(() => T.zeros([2 ** 53, 2], o)).toThrow(/full: invalid shape/);
-    expect(() => T.zeros(any(['3']), o)).toThrow(/full: invalid shape \["3"\]: dimensions must be integers >= 0/);
-    expect(() => T.zeros(any(3), o)).toThrow(/full: the shape must be an array of integers >= 0, got 3/);
+    expect(() => T.zeros([2 ** 53, 2], o)).toThrow(/zeros: invalid shape/);
+    expect(() => T.zeros(any(['3']), o)).toThrow(/zeros: invalid shape \["3"\]: dimensions must be integers >= 0/);
+    expect(() => T.zeros(any(3), o)).toThrow(/zeros: the shape must be an array of integers >= 0, got 3/);
     expect(() => T.randn(any([2, null]), o)).toThrow(/randn: invalid shape \[2, null\]/);
     expect(() => T.ones([6], o).reshape(any(6))).toThrow(/reshape: the shape must be an array/);
     expect(() => T.ones([6], o).reshape([1.5, 4])).toThrow(/cannot reshape \[6\] \(6 elements\) to \[1.5, 4\]/);
@@ -109,7 +109,7 @@ describe.each(await devicesUnderTest())('hostile input on $name', ({ device, isR
     expect(() => T.tensor([1], { ...o, dtype: any('float8') })).toThrow(T.DTypeError);
     expect(() => T.tensor([1], { ...o, dtype: any('float8') })).toThrow(/tensor: unknown dtype "float8": use/);
     expect(() => T.tensor(new Float32Array(1), { ...o, dtype: any('int8') })).toThrow(list);
-    expect(() => T.zeros([1], { ...o, dtype: any('toString') })).toThrow(/full: unknown dtype "toString"/);
+    expect(() => T.zeros([1], { ...o, dtype: any('toString') })).toThrow(/zeros: unknown dtype "toString"/);
     expect(() => T.ones([1], o).astype(any('int8'))).toThrow(/astype: unknown dtype "int8": use/);
     expect(() => T.empty([1], any(undefined), device)).toThrow(/empty: unknown dtype undefined/);
     expect(() => T.tensor(new Uint16Array(2), o)).toThrow(T.DTypeError);

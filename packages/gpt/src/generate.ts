@@ -123,8 +123,8 @@ function checkSampling(o: GenerateOptions): void {
  * Picks the next id from one row of logits (host side: V floats). Greedy (argmax) at
  * temperature 0, else a seeded draw from softmax(logits / temperature) cut by top-k and top-p.
  * A -Infinity logit is a masked token (as PyTorch allows): it is never picked.
- * @throws ConfigError for temperature, topK or topP out of range (as validateGenerateOptions)
- *   or an empty row; NonFiniteLogitsError (with `step`) when a logit is NaN or +Infinity, or
+ * @throws ConfigError for temperature, topK or topP out of range (as validateGenerateOptions),
+ *   an empty row, or no generator to sample with (temperature > 0); NonFiniteLogitsError (with `step`) when a logit is NaN or +Infinity, or
  *   every logit is -Infinity
  */
 export function sampleNext(
@@ -153,6 +153,9 @@ export function sampleNext(
   for (let i = 1; i < V; i++) if (scores[i]! > scores[best]!) best = i;
   const temperature = o.temperature ?? 0;
   if (temperature === 0) return best;
+  // Greedy draws nothing; sampling needs the generator (without one it failed reading uniform).
+  if (!(random instanceof T.Generator || random instanceof T.TorchGenerator))
+    throw new ConfigError(`sampleNext: random must be a Generator or a TorchGenerator, got ${String(random)}`);
   // softmax((s - max) / t): the exponents are <= 0 for any t > 0 (dividing before subtracting
   // overflows to Infinity for a tiny t), so the largest term is exp(0) = 1 and the sum is in [1, V].
   const max = scores[best]!;

@@ -76,21 +76,28 @@ function checkFinite(op: string, what: string, v: number): void {
  * fits 32 bits.
  */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
-  checkShape(shape, 'full');
-  if (typeof value !== 'number') throw new ValueError(`full: the value must be a number, got ${String(value)}`);
-  if (options.dtype !== undefined) checkDType(options.dtype, 'full');
-  if (options.dtype === 'int32') checkInt32(value, 'full', 'the value');
+  return filled('full', shape, value, options);
+}
+
+/** full under the name the caller used (zeros, ones), so its errors name that. */
+function filled(op: string, shape: Shape, value: number, options: CreateOptions): Tensor {
+  checkShape(shape, op);
+  if (typeof value !== 'number') throw new ValueError(`${op}: the value must be a number, got ${String(value)}`);
+  if (options.dtype !== undefined) checkDType(options.dtype, op);
+  if (options.dtype === 'int32') checkInt32(value, op, 'the value');
   const t = empty(shape, options.dtype ?? 'float32', options.device ?? getDefaultDevice());
   if (t.size > 0) t.device.backend.kernels.fill(t, value);
   return t;
 }
 
+/** A tensor of `shape` filled with 0 (float32 unless `dtype`); errors as full's, named zeros. */
 export function zeros(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled('zeros', shape, 0, options);
 }
 
+/** A tensor of `shape` filled with 1 (float32 unless `dtype`); errors as full's, named ones. */
 export function ones(shape: Shape, options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled('ones', shape, 1, options);
 }
 
 export function zerosLike(t: Tensor): Tensor {
