@@ -199,8 +199,8 @@ function checkTrainOptions(options: TrainOptions, batches: number): void {
  * Runs (or resumes from `state`) the training loop; returns the final state, whether it stopped
  * early, and the time of its phases (steps, evaluations, samples, and the awaited onEpochEnd,
  * where a caller saves its checkpoints).
- * @throws RangeError for a loader with no batch or epochs, evalFreq, evalIter not integers >= 1;
- *   ConfigError, before any step, for a schedule checkSchedule refuses (a NaN, negative or
+ * @throws RangeError for a loader with no batch; ConfigError, before any step, for no options
+ *   object, epochs, evalFreq or evalIter not integers >= 1, a schedule checkSchedule refuses (a NaN, negative or
  *   string lr; minLr or initialLr above lr), gradClip not a finite number > 0, sampleTokens
  *   not an integer >= 0, maxSteps, saveEvery or gradAccum not integers >= 1, or gradAccum
  *   above the batches of an epoch; NonFiniteLossError when a loss turns NaN or infinite
@@ -225,7 +225,7 @@ export async function trainModel(
     throw new RangeError('trainModel: the training loader has no batch (the text is shorter than one batch)');
   for (const key of ['epochs', 'evalFreq', 'evalIter'] as const)
     if (!Number.isInteger(options[key]) || options[key] < 1)
-      throw new RangeError(`trainModel: ${key} must be an integer >= 1, got ${options[key]}`);
+      throw new ConfigError(`trainModel: ${key} must be an integer >= 1, got ${options[key]}`); // as checkTrainOptions
   checkTrainOptions(options, trainLoader.length);
   const state: TrainState = { ...resumeFrom, history: [...resumeFrom.history] };
   const zero = () => ({ count: 0, seconds: 0 });
