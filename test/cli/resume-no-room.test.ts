@@ -5,35 +5,14 @@
 // Tests run as root, which writes anywhere: the read-only case runs the CLI as nobody
 // (setpriv), and a full disk is RLIMIT_FSIZE (prlimit --fsize), which fails writes past the
 // limit with EFBIG (Node ignores SIGXFSZ) without mounting a small file system.
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, type CliResult, QUICK, runCli } from './run-cli.js';
+import { QUICK, runCli, runCliUnder } from './run-cli.js';
 
 const NOBODY = 65534;
 const root = process.getuid?.() === 0;
-
-/** The CLI under `prefix` (setpriv, prlimit), as runCli runs it. */
-function runUnder(prefix: string[], args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(prefix[0]!, [...prefix.slice(1), process.execPath, BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** QUICK's flags with one epoch. */
 const oneEpoch = (() => {
@@ -66,7 +45,7 @@ describe('--resume where the run cannot be written', () => {
     const as = root ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : ['env'];
     if (!root) chmodSync(out, 0o555);
     const before = checkpointFiles(out);
-    const r = await runUnder(as, ['train', '--resume', out, '--epochs', '2']);
+    const r = await runCliUnder(as, ['train', '--resume', out, '--epochs', '2']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       `error: --resume ${out}: cannot create or write this folder (EACCES); to resume it, copy the run folder somewhere writable and give the copy to --resume`,
@@ -78,7 +57,7 @@ describe('--resume where the run cannot be written', () => {
     cpSync(out, join(mine, 'copy'), { recursive: true });
     if (root)
       for (const path of [mine, join(mine, 'copy'), join(mine, 'copy', 'checkpoint')]) chownSync(path, NOBODY, NOBODY);
-    const resumed = await runUnder(as, ['train', '--resume', join(mine, 'copy'), '--epochs', '2']);
+    const resumed = await runCliUnder(as, ['train', '--resume', join(mine, 'copy'), '--epochs', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(`${resumed.stdout}${resumed.stderr}`).toContain('resuming: epoch 2, step 4 of 8');
   });
@@ -87,7 +66,7 @@ describe('--resume where the run cannot be written', () => {
     const { out } = await oneEpochRun();
     const before = checkpointFiles(out);
     // 1 MB: the text and reports fit, the 13 MB model.safetensors does not.
-    const full = await runUnder(['prlimit', '--fsize=1000000'], ['train', '--resume', out, '--epochs', '2']);
+    const full = await runCliUnder(['prlimit', '--fsize=1000000'], ['train', '--resume', out, '--epochs', '2']);
     expect(full.code).toBe(1);
     const errors = full.stderr.split('\n').filter((line) => line.startsWith('error:'));
     expect(errors).toEqual([
@@ -103,7 +82,7 @@ describe('--resume where the run cannot be written', () => {
 
   it('a new run whose first save does not fit is told to start again elsewhere, not to --resume', async () => {
     const top = mkdtempSync(join(tmpdir(), 'resume-no-room-'));
-    const full = await runUnder(['prlimit', '--fsize=1000000'], ['train', ...oneEpoch, '--out', join(top, 'run')]);
+    const full = await runCliUnder(['prlimit', '--fsize=1000000'], ['train', ...oneEpoch, '--out', join(top, 'run')]);
     expect(full.code).toBe(1);
     expect(full.stderr).toContain(
       'error: could not save the run: a file would pass the largest size allowed here (ulimit -f, or the file system) (EFBIG); no checkpoint was saved before it; free some space, or choose another --out on a larger disk, and start again',

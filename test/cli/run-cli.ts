@@ -18,10 +18,12 @@ export function runCli(
     env?: Record<string, string>;
     onStdout?: (text: string, child: ReturnType<typeof spawn>) => void;
     onSpawn?: (child: ReturnType<typeof spawn>) => void;
+    prefix?: string[];
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [command, ...rest] = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+    const child = spawn(command!, rest, {
       env: { ...process.env, NO_COLOR: '1', MINI_GPT_DEVICE: 'cpu', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -39,6 +41,9 @@ export function runCli(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** runCli under `prefix`: a command that runs the rest of its arguments (setpriv, prlimit). */
+export const runCliUnder = (prefix: string[], args: string[]): Promise<CliResult> => runCli(args, { prefix });
 
 /**
  * runCli, sending `signal` once `path` exists (polled every `everyMs`): a stop during set-up,

@@ -100,6 +100,36 @@ export function removeUnfinished(out: string, existed: boolean, made?: string): 
 }
 
 /**
+ * Runs `write`, which fills `out` (new or empty: refuseUsedFolder); when it fails, takes back
+ * what it wrote (removeUnfinished) and rethrows, so that a retry finds `out` as it was. A failed
+ * read or write of the file system (an errno code such as EFBIG, ENOSPC or EACCES) becomes one
+ * line: "could not write the <what> to <out>: <fileProblem> (<code>); the unfinished <what> was
+ * removed". Other errors pass as they are.
+ * @param made the topmost folder the command created for `out` (makeOutFolder's result)
+ * @param what what `out` holds: "corpus", "model"
+ */
+export async function writeOrTakeBack<T>(
+  out: string,
+  existed: boolean,
+  made: string | undefined,
+  what: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    removeUnfinished(out, existed, made);
+    const error = e as NodeJS.ErrnoException;
+    if (typeof error?.code !== 'string' || typeof error.syscall !== 'string') throw e;
+    const why = G.fileProblem(error);
+    throw new Error(
+      `could not write the ${what} to ${out}: ${why}${why.includes(error.code) ? '' : ` (${error.code})`}; the unfinished ${what} was removed`,
+      { cause: e },
+    );
+  }
+}
+
+/**
  * From now on a stop signal (Ctrl-C, SIGTERM, SIGHUP) takes back what `command` wrote into `out`
  * and the folders it made for it (removeUnfinished, once more at exit for a write still in
  * flight), says so in one line ("Ctrl-C: convert stopped; the unfinished model in <out> was

@@ -10,7 +10,7 @@ import * as G from '@mini/gpt/node';
 import { getDevice } from '@mini/tensor/node';
 import type { ConvertOptions } from '../main.js';
 import { resolveModel } from '../models.js';
-import { makeOutFolder, refuseUsedFolder, removeOutOnStop, sameFolder } from '../out-folder.js';
+import { makeOutFolder, refuseUsedFolder, removeOutOnStop, sameFolder, writeOrTakeBack } from '../out-folder.js';
 import { UsageError, formatBytes, say } from '../ui.js';
 
 /** convert's flags, typed by their definitions in main.ts. */
@@ -23,12 +23,17 @@ export async function convert(flags: ConvertOptions): Promise<number> {
     throw new UsageError(`convert: --out ${flags.out} is the model's own folder`);
   refuseUsedFolder(out, '--out', flags.out);
   // Ctrl-C once left the new folder behind, with config.json and a half-written temp file in it.
-  const made = removeOutOnStop('convert', out, existsSync(out), 'model');
-  await makeOutFolder(out, '--out ', '', made);
+  const existed = existsSync(out);
+  const onCreated = removeOutOnStop('convert', out, existed, 'model');
+  const made = await makeOutFolder(out, '--out ', '', onCreated);
   const device = await getDevice('cpu');
   const started = performance.now();
-  const model = await G.loadModel(dir, device, { dtype: flags.dtype });
-  await G.saveModel(out, model);
+  // A failure (a bad model, a full disk) leaves --out as it was, not a folder a retry refuses.
+  const model = await writeOrTakeBack(out, existed, made, 'model', async () => {
+    const loaded = await G.loadModel(dir, device, { dtype: flags.dtype });
+    await G.saveModel(out, loaded);
+    return loaded;
+  });
   const { bytes } = await G.inspectModel(out);
   say(
     `${out}: ${flags.dtype} weights, model.safetensors ${formatBytes(bytes)} (${((performance.now() - started) / 1000).toFixed(1)} s)`,

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as G from '@mini/gpt/node';
-import { makeOutFolder, missingInput, refuseUsedFolder, removeOutOnStop } from '../out-folder.js';
+import { makeOutFolder, missingInput, refuseUsedFolder, removeOutOnStop, writeOrTakeBack } from '../out-folder.js';
 import { exitOnStopSignals } from '../signals.js';
 import {
   UsageError,
@@ -142,12 +142,15 @@ export async function prepare(inputs: string[], flags: PrepareFlags): Promise<nu
   // A stop from here on would leave a folder of partial shards that no command can use (worker
   // threads may still write a shard until the process ends: removed again at exit). The new
   // handler goes on before the first comes off: a signal received meanwhile was once dropped.
-  const made = removeOutOnStop('prepare', out, existed, 'corpus', offStop);
-  await makeOutFolder(out, '--out ', '', made);
-  const manifest = await tokenizeWithProgress(files, out, flags.valShare, Boolean(flags.json), {
-    shardTokens: flags.shardTokens,
-    workers: flags.workers,
-  });
+  const onCreated = removeOutOnStop('prepare', out, existed, 'corpus', offStop);
+  const made = await makeOutFolder(out, '--out ', '', onCreated);
+  // A failure (a binary file among the inputs, a full disk) leaves no partial corpus behind.
+  const manifest = await writeOrTakeBack(out, existed, made, 'corpus', () =>
+    tokenizeWithProgress(files, out, flags.valShare, Boolean(flags.json), {
+      shardTokens: flags.shardTokens,
+      workers: flags.workers,
+    }),
+  );
   const totalBytes = manifest.bytes;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ out, ...manifest, inputs: manifest.inputs.length })}\n`);

@@ -68,11 +68,7 @@ export function refuseFullDisk(
 }
 
 // Write errors that mean "no room": the advice is the same for all three.
-const NO_ROOM: Record<string, string> = {
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is used up',
-  EFBIG: 'a file would pass the largest size allowed here (ulimit -f, or the file system)',
-};
+const NO_ROOM = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
 /**
  * A save that failed for want of room, as one line saying what is kept and what to type
@@ -88,8 +84,8 @@ export function explainNoRoom(
   resumable: boolean,
 ): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
-  if (!code || !Object.hasOwn(NO_ROOM, code)) return e;
-  const why = `${NO_ROOM[code]} (${code}${(e as NodeJS.ErrnoException).path ? `, ${(e as NodeJS.ErrnoException).path}` : ''})`;
+  if (!code || !NO_ROOM.has(code)) return e;
+  const why = `${G.fileProblem(e as NodeJS.ErrnoException)} (${code}${(e as NodeJS.ErrnoException).path ? `, ${(e as NodeJS.ErrnoException).path}` : ''})`;
   const again = 'free some space, or choose another --out on a larger disk, and start again';
   const advice =
     savedStep === null

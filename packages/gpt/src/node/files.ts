@@ -1,7 +1,7 @@
 /** Node file adapters for the portable modules: ByteSource/ByteSink over files, atomic writes. */
 import { MiniGptError } from '@mini/tensor';
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join, resolve } from 'node:path';
 import type { ByteSink, ByteSource } from '../safetensors.js';
@@ -69,6 +69,8 @@ export function fileProblem(e: NodeJS.ErrnoException): string {
     EPERM: 'operation not permitted',
     EROFS: 'a read-only file system',
     ENOSPC: 'no space left on the device',
+    EDQUOT: 'the disk quota is used up',
+    EFBIG: 'a file would pass the largest size allowed here (ulimit -f, or the file system)',
     EISDIR: 'a folder, not a file',
     ENOTDIR: 'a part of the path is not a folder',
     ELOOP: 'too many symbolic links',
@@ -145,12 +147,38 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
   };
 }
 
+/**
+ * Writes all of `bytes` to `handle` at `position` (at the file's offset when null).
+ * A single write may take fewer bytes than asked and report no error: the one that reaches
+ * a file size limit (`ulimit -f`) or fills the disk. Writing the rest then fails with the
+ * reason (EFBIG, ENOSPC), where taking the first answer as done would leave a file cut short
+ * that passes for whole.
+ * @throws the write's error (a NodeJS.ErrnoException)
+ */
+export async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number | null = null): Promise<void> {
+  for (let done = 0; done < bytes.byteLength; ) {
+    const at = position === null ? null : position + done;
+    const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, at);
+    done += wrote(bytesWritten);
+  }
+}
+
+/** writeAll for a file descriptor, synchronously. */
+export function writeAllSync(fd: number, bytes: Uint8Array, position: number | null = null): void {
+  for (let done = 0; done < bytes.byteLength; ) {
+    const at = position === null ? null : position + done;
+    done += wrote(writeSync(fd, bytes, done, bytes.byteLength - done, at));
+  }
+}
+
+/** A write that took nothing and said nothing would loop for ever: an error instead. */
+function wrote(bytes: number): number {
+  if (bytes > 0) return bytes;
+  throw Object.assign(new Error('write took no bytes (EIO)'), { code: 'EIO' });
+}
+
 function sinkOf(handle: FileHandle): ByteSink {
-  return {
-    write: async (bytes) => {
-      await handle.write(bytes);
-    },
-  };
+  return { write: (bytes) => writeAll(handle, bytes) };
 }
 
 /**

@@ -153,19 +153,11 @@ export async function prepareCorpus(
     worker.on('message', ({ seq, ids }: { seq: number; ids: Uint16Array }) => {
       done.set(seq, ids);
       idle.push(worker);
-      while (done.has(nextToWrite)) {
-        const m = meta.get(nextToWrite)!;
-        writers[m.split].write(done.get(nextToWrite)!);
-        done.delete(nextToWrite);
-        meta.delete(nextToWrite);
-        bytesWritten += m.bytes;
-        nextToWrite++;
-        onProgress?.({
-          bytes: bytesWritten,
-          totalBytes,
-          tokens: writers.train.tokens + writers.val.tokens,
-          seconds: (performance.now() - started) / 1000,
-        });
+      try {
+        writeReady();
+      } catch (e) {
+        // A write that fails (a full disk) rejects prepareCorpus; thrown here it would end the process.
+        failure ??= e as Error;
       }
       signal();
     });
@@ -173,6 +165,23 @@ export async function prepareCorpus(
       failure = e;
       signal();
     });
+  }
+  /** Writes the results that are next in order. */
+  function writeReady(): void {
+    while (done.has(nextToWrite)) {
+      const m = meta.get(nextToWrite)!;
+      writers[m.split].write(done.get(nextToWrite)!);
+      done.delete(nextToWrite);
+      meta.delete(nextToWrite);
+      bytesWritten += m.bytes;
+      nextToWrite++;
+      onProgress?.({
+        bytes: bytesWritten,
+        totalBytes,
+        tokens: writers.train.tokens + writers.val.tokens,
+        seconds: (performance.now() - started) / 1000,
+      });
+    }
   }
   // At most 2 results per worker wait to be written (memory stays a few chunks per worker).
   const waitFor = async (ready: () => boolean) => {
@@ -212,6 +221,7 @@ export async function prepareCorpus(
   };
 
   const inputs: CorpusManifest['inputs'] = [];
+  let closing: unknown = null;
   try {
     for (const [i, file] of files.entries()) {
       const hash = createHash('sha256');
@@ -258,9 +268,15 @@ export async function prepareCorpus(
     await waitFor(() => nextToWrite === seq);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
-    writers.train.close();
-    writers.val.close();
+    // Both closed whatever happens; a failure to close is thrown only when nothing failed before.
+    for (const writer of [writers.train, writers.val])
+      try {
+        writer.close();
+      } catch (e) {
+        closing ??= e;
+      }
   }
+  if (closing) throw closing;
   const manifest: CorpusManifest = {
     format: 'mini-gpt-shards/1',
     tokenizer: { name: 'gpt2', library: 'gpt-tokenizer 4.0.0', vocabSize: 50257, endOfText: END_OF_TEXT_ID as 50256 },

@@ -8,8 +8,9 @@
  * corpus; a window may span two shards.
  */
 import { MiniGptError } from '@mini/tensor';
-import { closeSync, fstatSync, openSync, readSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeAllSync } from './files.js';
 
 /** The first int32 of a shard's header (llm.c's). */
 export const SHARD_MAGIC = 20240520;
@@ -84,7 +85,7 @@ export class ShardWriter {
       if (this.fd === null || this.inShard === this.shardTokens) this.open();
       const n = Math.min(ids.length - at, this.shardTokens - this.inShard);
       const part = ids.subarray(at, at + n);
-      writeSync(this.fd!, new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+      writeAllSync(this.fd!, new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
       this.inShard += n;
       this.tokens += n;
       this.shards[this.shards.length - 1]!.tokens = this.inShard;
@@ -96,16 +97,20 @@ export class ShardWriter {
     this.closeShard();
     const file = `${this.prefix}_${String(this.shards.length).padStart(6, '0')}.bin`;
     this.fd = openSync(join(this.dir, file), 'w');
-    writeSync(this.fd, shardHeader(0));
+    writeAllSync(this.fd, shardHeader(0));
     this.shards.push({ file, tokens: 0 });
     this.inShard = 0;
   }
 
   private closeShard(): void {
     if (this.fd === null) return;
-    writeSync(this.fd, shardHeader(this.inShard), 0, SHARD_HEADER_BYTES, 0);
-    closeSync(this.fd);
+    const fd = this.fd;
     this.fd = null;
+    try {
+      writeAllSync(fd, shardHeader(this.inShard), 0);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Closes the last shard (writing its header). */

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeDirs } from './files.js';
+import { makeDirs, writeAll } from './files.js';
 
 export class DownloadError extends MiniGptError {
   override name = 'DownloadError';
@@ -152,7 +152,7 @@ async function receive(
   try {
     await handle.truncate(from);
     for await (const chunk of chunks) {
-      await handle.write(chunk, 0, chunk.byteLength, progress.bytes).catch((e) => {
+      await writeAll(handle, chunk, progress.bytes).catch((e) => {
         throw new WriteFailure('write', { cause: e });
       });
       hash?.update(chunk);
