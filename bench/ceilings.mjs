@@ -4,7 +4,9 @@
 // other processes too): the fused multiply-add peak of WebAssembly SIMD-128 (relaxed madd, and
 // plain mul + add), of native AVX2+FMA and of AVX-512 (bench/ceilings/fma-peak.c, built here
 // with the system compiler); the memory read bandwidth, which bounds decoding (wall time, so
-// on a quiet machine only: bench/ceilings/read-bandwidth.c); then the fast CPU backend's matmul at the GPT-2 step's shapes on
+// on a quiet machine only: bench/ceilings/read-bandwidth.c); the first write into fresh memory with
+// 4 kB and with huge pages, which bounds loading a model (bench/ceilings/first-touch.c); then the
+// fast CPU backend's matmul at the GPT-2 step's shapes on
 // one thread, native and WebAssembly, as GFLOP/s and as a share of the matching ceiling.
 // Also called by `npm run bench` (ceilingLines).
 import { execFileSync } from 'node:child_process';
@@ -98,6 +100,28 @@ function readBandwidth(work, threads) {
   );
 }
 
+/**
+ * GB/s of the first write into fresh memory, with 4 kB pages and with huge pages asked for
+ * (bench/ceilings/first-touch.c), or {} without a C compiler or off Linux.
+ */
+function firstTouch(work) {
+  const binary = join(work, 'first-touch');
+  try {
+    execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, join(here, 'ceilings/first-touch.c')], {
+      stdio: 'pipe',
+    });
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(
+    execFileSync(binary, ['3'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([pages, gbs]) => [pages, Number(gbs)]),
+  );
+}
+
 // The training step's products (B*T = 512 rows; C = 768): forward, and the two backward products.
 const SHAPES = [
   ['qkv 512x768x2304', 512, 768, 2304, false, false],
@@ -149,6 +173,15 @@ export async function ceilingLines(report) {
         "1 GiB summed with 256-bit loads, best of 5, wall time: the ceiling of decoding's matvecs",
       );
     }
+    // Loading writes every weight into fresh heap memory: page faults bound it (huge pages: NativeKernels.hugePages).
+    for (const [pages, gbs] of Object.entries(firstTouch(work)))
+      report(
+        'first_touch',
+        pages === '4k' ? '4k-pages' : 'huge-pages',
+        gbs,
+        'GB/s',
+        `512 MiB of fresh memory, first write (memset), ${pages === '4k' ? '4 kB pages' : 'madvise MADV_HUGEPAGE'}, best of 3`,
+      );
     // One thread: the ceilings are per core. Backends made here, without the worker threads.
     T.setParallelRunnerFactory(null);
     // Each instruction set the addon has for this CPU (its choice is process-wide: one at a time), then WebAssembly.

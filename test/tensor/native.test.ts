@@ -5,6 +5,7 @@
 // threads, and float16/bfloat16 weights; the addon reading the heap's SharedArrayBuffer in place
 // and refusing an operand outside it; and the fallback to WebAssembly when the addon is off or
 // missing. MINI_GPT_REQUIRE_NATIVE=1 (CI) makes a missing addon a failure, not a skip.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as T from '@mini/tensor/node';
 import { loadNativeKernels } from '../../packages/tensor/src/node-native.js';
@@ -86,6 +87,46 @@ describe.skipIf(!loaded.kernels)('the native addon', () => {
     expect(() => loaded.kernels!.sgemm(heap, [2, 2, 2, 0.5, 2, 1, 16, 2, 1, 0, 32, 2, -1, 1, 0, 0, 0], 1)).toThrow(
       /whole number/,
     );
+  });
+});
+
+// Huge pages (NativeKernels.hugePages): 2 MB pages inside large heap tensors, never past a
+// tensor's bytes. Linux's setting decides whether the system takes the advice.
+const thp = (() => {
+  try {
+    return /\[(always|madvise)\]/.test(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'));
+  } catch {
+    return false;
+  }
+})();
+/** This process's resident anonymous huge pages, in bytes (Linux), or 0. */
+function anonHugeBytes(): number {
+  try {
+    return Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+describe.skipIf(!loaded.kernels)('huge pages in the heap', () => {
+  const MB = 2 ** 20;
+  it('hugePages advises whole 2 MB pages inside the range only, and checks its arguments', () => {
+    const memory = new WebAssembly.Memory({ initial: 160, maximum: 160, shared: true }); // 10 MB
+    const heap = new Uint8Array(memory.buffer);
+    // 6 MB holds at least two whole 2 MB pages wherever the buffer starts; 2 MB - 1 byte none.
+    expect(loaded.kernels!.hugePages!(heap, 64, 6 * MB)).toBe(thp && process.platform === 'linux');
+    expect(loaded.kernels!.hugePages!(heap, 0, 2 * MB - 1)).toBe(false);
+    expect(() => loaded.kernels!.hugePages!(heap, 4 * MB, 7 * MB)).toThrow(/outside the heap/);
+    expect(() => loaded.kernels!.hugePages!(heap, -1, 10)).toThrow(/outside the heap/);
+    expect(() => (loaded.kernels!.hugePages as unknown as (h: unknown) => boolean)(heap)).toThrow(/expected/);
+  });
+  it.runIf(thp)('a large tensor written in the heap is backed by huge pages', async () => {
+    const device = new T.Device(T.createFastCpuBackend(), { kind: 'cpu', description: 'fast CPU, huge pages' });
+    const before = anonHugeBytes();
+    const t = T.full([16 * MB], 1.5, { device }); // 64 MB, written whole
+    expect(anonHugeBytes() - before).toBeGreaterThanOrEqual(32 * MB);
+    expect(await T.sum(t).item()).toBe(1.5 * 16 * MB);
+    t.dispose();
   });
 });
 

@@ -17,6 +17,7 @@ interface Addon {
   isa(): string | null;
   qgemvIsa(): string | null;
   setIsa(name: string): boolean;
+  hugePages?: NativeKernels['hugePages'];
 }
 
 /** The addon file: the same relative path from src/ (tests) and dist/ (the build). */
@@ -51,7 +52,7 @@ export function loadNativeKernels(
   if (!isa || !qgemvIsa)
     return { kernels: null, summary: 'native kernels off (this CPU has neither AVX-512 nor AVX2+FMA+F16C)' };
   return {
-    kernels: { isa, sgemm: addon.sgemm, qgemvIsa, qgemv: addon.qgemv },
+    kernels: { isa, sgemm: addon.sgemm, qgemvIsa, qgemv: addon.qgemv, hugePages: addon.hugePages },
     summary: `native ${isaName(isa)} matmul, ${isaName(qgemvIsa)} quantized matvec`,
   };
 }

@@ -9,10 +9,15 @@
  *   sgemm(heap, [M, N, K, a, aRow, aCol, b, bRow, bCol, bKind, c, ldc, bias, batch, aBatch, bBatch, cBatch], threads)
  *   qgemv(heap, [format, M, N, nb, aq, ad, w, ws, c, ldc, bias, chunk], threads)   (qgemv.h)
  *   isa() -> "avx512" | "avx2" | null;  setIsa(name) -> boolean;  qgemvIsa() -> "avx512-vnni" | "avx2" | null
+ *   hugePages(heap, offset, length) -> boolean
  */
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include "gemm.h"
 #include "qgemv.h"
 
@@ -168,6 +173,49 @@ static napi_value set_isa(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * hugePages(heap: Uint8Array, offset, length) -> boolean: asks Linux for transparent huge pages
+ * (2 MB) over the whole 2 MB pages inside heap[offset, offset + length) (madvise MADV_HUGEPAGE;
+ * the system setting "madvise", the default of many distributions, gives them only where
+ * asked). A page fault there then maps 2 MB instead of 4 kB: in a virtual machine, where a
+ * fault costs microseconds, loading weights into fresh heap memory is bound by faults; and the
+ * matvec streaming them misses the TLB once every 2 MB instead of every 4 kB. Only pages wholly
+ * inside the range: a huge page over bytes nobody writes would count 2 MB in the resident set.
+ * false where the call does not exist (not Linux), the range holds no whole huge page, or the
+ * system refused (THP "never").
+ */
+static napi_value huge_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_typed = false;
+  double offset = -1, bytes = -1;
+  if (argc < 3 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed
+      || napi_get_value_double(env, argv[1], &offset) != napi_ok || napi_get_value_double(env, argv[2], &bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "native hugePages: expected (heap: Uint8Array, offset: number, length: number)");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
+  if (!(offset >= 0 && bytes >= 0 && offset + bytes <= (double)length)) {
+    napi_throw_range_error(env, NULL, "native hugePages: the range lies outside the heap");
+    return NULL;
+  }
+  bool done = false;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  const uintptr_t from = (uintptr_t)data + (uintptr_t)offset;
+  const uintptr_t start = (from + huge - 1) & ~(huge - 1);
+  const uintptr_t end = (from + (uintptr_t)bytes) & ~(huge - 1);
+  done = end > start && madvise((void *)start, end - start, MADV_HUGEPAGE) == 0;
+#endif
+  napi_value out;
+  CHECK(napi_get_boolean(env, done, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
     { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -175,6 +223,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "isa", NULL, isa, NULL, NULL, NULL, napi_enumerable, NULL },
     { "qgemvIsa", NULL, q_isa, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setIsa", NULL, set_isa, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "hugePages", NULL, huge_pages, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -26,6 +26,7 @@ import { createMatmul } from './matmul.js';
 import { createMatmulQuantized } from './matmul-quantized.js';
 import { createReduce } from './reduce.js';
 import { createSoftmax, createSoftmaxBackward } from './softmax.js';
+import { heapBytes } from './heap-views.js';
 import { HeapStorage } from './storage.js';
 import { noRoom } from './wasm-heap.js';
 import { type HeapAddressing, maxPages, tensorLimitBytes } from './wasm-heap.js';
@@ -36,6 +37,9 @@ import {
   hasMemory64,
   resolveAddressing,
 } from './wasm-runtime.js';
+
+/** Tensors of at least this many bytes ask for huge pages (a whole 2 MB page may fit inside). */
+const HUGE_PAGE_BYTES = 2 << 20;
 
 /** The float32 gather (threaded rows) for a float32 table, the widening one for a 16-bit table. */
 function byTableDType(float32: Kernels['gather'], half: Kernels['gather']): Kernels['gather'] {
@@ -170,6 +174,11 @@ export class FastCpuBackend extends CpuBackend {
       this.outsideBytes += outside.byteLength;
       return outside;
     }
+    // 2 MB pages inside a large tensor, where the addon can ask for them (NativeKernels.hugePages):
+    // a 4 kB page fault cost microseconds in a VM, and loading gpt2-xl's int8 weights took 5-6 s
+    // of them. Only whole pages inside the tensor's bytes, never the size class's unused tail:
+    // a huge page there would count in the resident set though nothing writes it.
+    if (bytes >= HUGE_PAGE_BYTES) this.runtime().native?.hugePages?.(heapBytes(this.runtime()), pointer, bytes);
     const storage = new HeapStorage(this.runtime().heap, pointer, size, dtype);
     this.collected.register(storage, { pointer, bytes }, storage);
     return this.track(storage);

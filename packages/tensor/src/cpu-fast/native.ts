@@ -27,6 +27,12 @@ export interface NativeKernels {
    * Throws RangeError when an operand lies outside `heap`.
    */
   qgemv(heap: Uint8Array, args: number[], threads: number): void;
+  /**
+   * Asks the system for 2 MB pages over `heap` (Linux's transparent huge pages, madvise): fewer
+   * page faults when weights load into fresh heap memory, fewer TLB misses when the matvec streams
+   * them. Returns whether the system took the advice. Absent in an addon built before it.
+   */
+  hugePages?(heap: Uint8Array, offset: number, length: number): boolean;
 }
 
 /** What the CPU device runs, for the device line: the addon's kernels, or why there are none. */
