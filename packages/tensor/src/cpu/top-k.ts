@@ -17,7 +17,7 @@ export function topKCandidates(x: View, out: View, rows: number, n: number, k: n
     }
     // sampleNext's cut (packages/gpt/src/generate.ts): the k-th of the sorted scores, then `>=`
     // (so -0 and +0 tie, and every score equal to the k-th stays).
-    const kth = Float64Array.from(row).sort()[n - Math.min(k, n)]!;
+    const kth = new Float64Array(row).sort()[n - Math.min(k, n)]!;
     let count = 0;
     for (let i = 0; i < n; i++) {
       if (row[i]! < kth) continue;
