@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import * as G from '@mini/gpt/node';
 import { onStopSignals, signalExitCode, signalLabel, stopNotice } from './signals.js';
 import { UsageError, stopProgress } from './ui.js';
@@ -102,9 +102,9 @@ export function removeUnfinished(out: string, existed: boolean, made?: string): 
 /**
  * Runs `write`, which fills `out` (new or empty: refuseUsedFolder); when it fails, takes back
  * what it wrote (removeUnfinished) and rethrows, so that a retry finds `out` as it was. A failed
- * read or write of the file system (an errno code such as EFBIG, ENOSPC or EACCES) becomes one
- * line: "could not write the <what> to <out>: <fileProblem> (<code>); the unfinished <what> was
- * removed". Other errors pass as they are.
+ * write (an errno code such as EFBIG, ENOSPC or EACCES from a write, or on a path in `out`)
+ * becomes one line: "could not write the <what> to <out>: <fileProblem> (<code>); the unfinished
+ * <what> was removed". Other errors (a bad input) pass as they are.
  * @param made the topmost folder the command created for `out` (makeOutFolder's result)
  * @param what what `out` holds: "corpus", "model"
  */
@@ -120,7 +120,12 @@ export async function writeOrTakeBack<T>(
   } catch (e) {
     removeUnfinished(out, existed, made);
     const error = e as NodeJS.ErrnoException;
-    if (typeof error?.code !== 'string' || typeof error.syscall !== 'string') throw e;
+    // Only the writing's own errors: a write (EFBIG and ENOSPC name no path) or a path in `out`;
+    // an input that cannot be read keeps its own message.
+    const inOut =
+      error?.path !== undefined && (resolve(error.path) === out || resolve(error.path).startsWith(out + sep));
+    const writing = error?.syscall === 'write' || error?.syscall === 'fsync' || inOut;
+    if (typeof error?.code !== 'string' || !writing) throw e;
     const why = G.fileProblem(error);
     throw new Error(
       `could not write the ${what} to ${out}: ${why}${why.includes(error.code) ? '' : ` (${error.code})`}; the unfinished ${what} was removed`,

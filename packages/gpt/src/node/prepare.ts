@@ -153,12 +153,14 @@ export async function prepareCorpus(
     worker.on('message', ({ seq, ids }: { seq: number; ids: Uint16Array }) => {
       done.set(seq, ids);
       idle.push(worker);
-      try {
-        writeReady();
-      } catch (e) {
-        // A write that fails (a full disk) rejects prepareCorpus; thrown here it would end the process.
-        failure ??= e as Error;
-      }
+      // After a failed write, nothing more is written: prepareCorpus is about to reject.
+      if (!failure)
+        try {
+          writeReady();
+        } catch (e) {
+          // A write that fails (a full disk) rejects prepareCorpus; thrown here it would end the process.
+          failure = e as Error;
+        }
       signal();
     });
     worker.on('error', (e) => {

@@ -28,9 +28,10 @@ export interface NativeKernels {
    */
   qgemv(heap: Uint8Array, args: number[], threads: number): void;
   /**
-   * Asks the system for 2 MB pages over `heap` (Linux's transparent huge pages, madvise): fewer
-   * page faults when weights load into fresh heap memory, fewer TLB misses when the matvec streams
-   * them. Returns whether the system took the advice. Absent in an addon built before it.
+   * Asks the system for 2 MB pages over the whole 2 MB pages inside heap[offset, offset + length)
+   * (Linux's transparent huge pages, madvise): fewer page faults when weights load into fresh heap
+   * memory. Returns whether the system took the advice; throws RangeError for a range outside
+   * `heap`. Absent in an addon built before it.
    */
   hugePages?(heap: Uint8Array, offset: number, length: number): boolean;
 }
